@@ -1,0 +1,57 @@
+//! `matrix render`: scripts into a directory, the CSV index on stdout.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::{Cli, SelectionArgs};
+use crate::expand::expand;
+use crate::index::index_csv;
+use crate::output::{write_dir, OutputFile};
+use crate::render::Renderer;
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory to write the scripts into; replaced as a whole.
+    #[arg(long, value_name = "DIR", default_value = "build_scripts")]
+    pub out: PathBuf,
+
+    /// Replace --out even if it is not a directory `matrix` wrote.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Use the templates in DIR (it must hold build.sh.j2) instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Container registry for the image column (default: the definition's `image.registry`).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
+    let matrix = cli.load_matrix()?;
+    let renderer = match &args.templates {
+        Some(dir) => Renderer::from_dir(dir)?,
+        None => Renderer::builtin()?,
+    };
+    let cells = expand(&matrix, &args.selection.selection())?;
+    let scripts = renderer.render_all(&matrix, &cells)?;
+    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
+    let index = index_csv(&matrix, &cells, &args.out.to_string_lossy(), registry)?;
+    write_dir(
+        &args.out,
+        args.force,
+        "build scripts",
+        scripts.iter().map(|s| OutputFile {
+            name: &s.file_name,
+            contents: s.text.as_bytes(),
+            executable: true,
+        }),
+    )?;
+    Ok(index)
+}

@@ -1,0 +1,57 @@
+//! The CSV index of cells: one row per cell with its id, script, image and axis values.
+
+use anyhow::Result;
+
+use crate::cell::Cell;
+use crate::definition::Matrix;
+
+/// The index as CSV bytes: `id,script,image,<one column per axis>`.
+pub fn index_csv(
+    matrix: &Matrix,
+    cells: &[Cell],
+    script_dir: &str,
+    registry: &str,
+) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(cells.len() * 128));
+    let mut header = vec!["id", "script", "image"];
+    header.extend(matrix.axis_names());
+    writer.write_record(&header)?;
+    let dir = script_dir.trim_end_matches('/');
+    for cell in cells {
+        let script = if dir.is_empty() {
+            format!("{}.sh", cell.id)
+        } else {
+            format!("{dir}/{}.sh", cell.id)
+        };
+        let image = cell.image(matrix, registry);
+        let mut row = vec![cell.id.as_str(), script.as_str(), image.as_str()];
+        row.extend(cell.pairs(matrix).map(|(_, value)| value));
+        writer.write_record(&row)?;
+    }
+    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expand::{expand, Selection};
+
+    #[test]
+    fn header_and_rows_follow_the_definition() {
+        let m = Matrix::builtin().unwrap();
+        let cells = expand(&m, &Selection::default()).unwrap();
+        let csv =
+            String::from_utf8(index_csv(&m, &cells[..1], "build_scripts", "reg.example").unwrap())
+                .unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "id,script,image,platform,os,python,compiler,sanitizer,san_link,hwasan_option,preload,configure"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "amd64-f40-py3.12.4-gcc-debug,build_scripts/amd64-f40-py3.12.4-gcc-debug.sh,\
+             reg.example/build-cpython:fedora-40,amd64,fedora-40,3.12.4,gcc,none,none,none,disabled,debug"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! `matrix`: expands the CPython build matrix (platform × OS × CPython version × compiler ×
+//! sanitizer × …) under validity rules, renders one build script per cell and a CSV index.
+//!
+//! The flow: [`definition`] (YAML → checked [`definition::Matrix`]) → [`expand`] (cells under
+//! [`rules`] and a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
+//! → [`output`] (atomic directory write) and [`index`] (CSV).
+
+pub mod cell;
+pub mod cli;
+pub mod definition;
+pub mod expand;
+pub mod index;
+pub mod output;
+pub mod plan;
+pub mod render;
+pub mod rules;
+pub mod version;

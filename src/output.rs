@@ -1,0 +1,201 @@
+//! Writing a directory of generated files all at once: into a temporary directory beside the
+//! target, renamed into place only when every file is written, so a failure leaves no
+//! half-written output and never touches what was there.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Present in every directory `matrix` writes; its presence is what allows replacing one.
+pub const MARKER_FILE: &str = ".matrix-output";
+
+/// A file to write: a name inside the directory, its bytes, and whether it is executable.
+pub struct OutputFile<'a> {
+    pub name: &'a str,
+    pub contents: &'a [u8],
+    pub executable: bool,
+}
+
+/// Replaces `dir` with exactly `files`. An existing `dir` must be one `matrix` wrote (it holds
+/// [`MARKER_FILE`]) unless `force` is given.
+pub fn write_dir<'a>(
+    dir: &Path,
+    force: bool,
+    what: &str,
+    files: impl IntoIterator<Item = OutputFile<'a>>,
+) -> Result<()> {
+    let existing = check_replaceable(dir, force)?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create directory {}", parent.display()))?;
+    let base = dir
+        .file_name()
+        .with_context(|| format!("{} does not name a directory", dir.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{base}.tmp-"))
+        .tempdir_in(&parent)
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })?;
+
+    let marker = format!("This directory holds {what} written by `matrix`. It is replaced as a whole on the next run.\n");
+    write_file(staging.path(), MARKER_FILE, marker.as_bytes(), false)?;
+    for file in files {
+        write_file(staging.path(), file.name, file.contents, file.executable)?;
+    }
+
+    // Move the old directory aside, the new one in, and only then delete the old one.
+    let aside = if existing {
+        let holder = tempfile::Builder::new()
+            .prefix(&format!(".{base}.old-"))
+            .tempdir_in(&parent)
+            .with_context(|| {
+                format!(
+                    "cannot create a temporary directory in {}",
+                    parent.display()
+                )
+            })?
+            .keep();
+        let aside = holder.join("old");
+        fs::rename(dir, &aside)
+            .with_context(|| format!("cannot move the existing {} aside", dir.display()))?;
+        Some((holder, aside))
+    } else {
+        None
+    };
+    let staged = staging.keep();
+    if let Err(err) = fs::rename(&staged, dir) {
+        if let Some((_, aside)) = &aside {
+            let _ = fs::rename(aside, dir);
+        }
+        let _ = fs::remove_dir_all(&staged);
+        return Err(err)
+            .with_context(|| format!("cannot move the new output to {}", dir.display()));
+    }
+    if let Some((holder, _)) = aside {
+        fs::remove_dir_all(&holder).with_context(|| {
+            format!(
+                "wrote {}, but cannot remove the old copy {}",
+                dir.display(),
+                holder.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether `dir` exists and may be replaced.
+fn check_replaceable(dir: &Path, force: bool) -> Result<bool> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(err).with_context(|| format!("cannot inspect {}", dir.display())),
+    };
+    if !meta.is_dir() {
+        bail!(
+            "{} exists and is not a directory; choose another --out",
+            dir.display()
+        );
+    }
+    if !force && !dir.join(MARKER_FILE).exists() {
+        let empty = fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            bail!(
+                "{} exists and was not written by `matrix` (it has no {MARKER_FILE}); \
+                 pass --force to replace it and everything in it",
+                dir.display()
+            );
+        }
+    }
+    Ok(true)
+}
+
+fn write_file(dir: &Path, name: &str, contents: &[u8], executable: bool) -> Result<()> {
+    let path = dir.join(name);
+    let mut file =
+        fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if executable {
+        file.set_permissions(fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make {} executable", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(name: &str) -> Vec<OutputFile<'_>> {
+        vec![OutputFile {
+            name,
+            contents: b"x",
+            executable: true,
+        }]
+    }
+
+    #[test]
+    fn replaces_its_own_output_and_refuses_foreign_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write_dir(&out, false, "t", one("a.sh")).unwrap();
+        write_dir(&out, false, "t", one("b.sh")).unwrap();
+        assert!(!out.join("a.sh").exists() && out.join("b.sh").exists());
+        let mode = fs::metadata(out.join("b.sh")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+
+        let foreign = tmp.path().join("mine");
+        fs::create_dir(&foreign).unwrap();
+        fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+        let err = write_dir(&foreign, false, "t", one("a.sh"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--force"), "{err}");
+        assert_eq!(
+            fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+            "keep me"
+        );
+        write_dir(&foreign, true, "t", one("a.sh")).unwrap();
+        assert!(!foreign.join("notes.txt").exists());
+        // Nothing but the outputs is left beside them.
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_trace() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write_dir(&out, false, "t", one("a.sh")).unwrap();
+        let bad = vec![OutputFile {
+            name: "no/such/dir/x",
+            contents: b"",
+            executable: false,
+        }];
+        assert!(write_dir(&out, false, "t", bad).is_err());
+        assert!(out.join("a.sh").exists());
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out"]);
+    }
+}
