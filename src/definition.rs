@@ -232,6 +232,61 @@ fn strip_location(message: &str) -> &str {
     }
 }
 
+impl RawRule {
+    /// The rule as one line of logic, e.g. `compiler=clang-19 ⇒ os=ubuntu-24.04`: for the
+    /// README's rules table and for explanations.
+    pub fn describe(&self) -> String {
+        let (arrow, conclusion) = match (&self.then, &self.iff) {
+            (_, Some(iff)) => ("⇔", iff),
+            (Some(then), None) => ("⇒", then),
+            (None, None) => return describe_clause(&self.premise),
+        };
+        if self.premise.is_empty() {
+            return describe_clause(conclusion);
+        }
+        format!(
+            "{} {arrow} {}",
+            describe_clause(&self.premise),
+            describe_clause(conclusion)
+        )
+    }
+}
+
+fn describe_clause(clause: &RawClause) -> String {
+    clause
+        .iter()
+        .map(|(axis, condition)| describe_condition(axis, condition))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn describe_condition(axis: &str, condition: &RawCondition) -> String {
+    let set = |names: &[String]| format!("{{{}}}", names.join(", "));
+    match condition {
+        RawCondition::One(value) => format!("{axis}={value}"),
+        RawCondition::AnyOf(values) if values.len() == 1 => format!("{axis}={}", values[0]),
+        RawCondition::AnyOf(values) => format!("{axis} ∈ {}", set(values)),
+        RawCondition::Test(test) => {
+            let mut parts = Vec::new();
+            match &test.not {
+                Some(OneOrMany::One(value)) => parts.push(format!("{axis}≠{value}")),
+                Some(OneOrMany::Many(values)) if values.len() == 1 => {
+                    parts.push(format!("{axis}≠{}", values[0]))
+                }
+                Some(OneOrMany::Many(values)) => parts.push(format!("{axis} ∉ {}", set(values))),
+                None => {}
+            }
+            if let Some(bound) = &test.at_least {
+                parts.push(format!("{axis} ≥ {bound}"));
+            }
+            if let Some(bound) = &test.below {
+                parts.push(format!("{axis} < {bound}"));
+            }
+            parts.join(" and ")
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The compiled form.
 
@@ -766,6 +821,19 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("env may not set `CFLAGS`"));
+    }
+
+    #[test]
+    fn rules_describe_themselves() {
+        let raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "t").unwrap();
+        let lines: Vec<String> = raw.rules.iter().map(RawRule::describe).collect();
+        assert_eq!(lines[0], "compiler=clang-19 ⇒ os=ubuntu-24.04");
+        assert_eq!(lines[2], "san_link≠none ⇔ sanitizer ∈ {asan, hwasan, tsan}");
+        assert_eq!(
+            lines[4],
+            "hwasan_option≠none ⇒ compiler ∈ {clang, clang-19} and sanitizer=hwasan"
+        );
+        assert_eq!(lines[5], "configure=no-gil ⇒ python ≥ 3.13");
     }
 
     #[test]

@@ -47,11 +47,14 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
         &args.out,
         args.force,
         "build scripts",
-        scripts.iter().map(|s| OutputFile {
-            name: &s.file_name,
-            contents: s.text.as_bytes(),
-            executable: true,
-        }),
+        &scripts
+            .iter()
+            .map(|s| OutputFile {
+                name: &s.file_name,
+                contents: s.text.as_bytes(),
+                executable: true,
+            })
+            .collect::<Vec<_>>(),
     )?;
     Ok(index)
 }
