@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Clause, Condition, Rule};
+use crate::suggest::{did_you_mean, suggest_for_unknown_field};
 use crate::version::Version;
 
 /// The definition shipped in the repository and embedded in the binary.
@@ -217,7 +218,7 @@ impl RawDefinition {
                 "{origin}:{}:{}: {}",
                 at.line(),
                 at.column(),
-                strip_location(&err.to_string())
+                suggest_for_unknown_field(strip_location(&err.to_string()))
             ),
             None => anyhow::anyhow!("{origin}: {err}"),
         })
@@ -341,6 +342,16 @@ impl Axis {
     pub fn value_names(&self) -> Vec<&str> {
         self.values.iter().map(|v| v.name.as_str()).collect()
     }
+
+    /// "unknown value `x` for axis `a` (did you mean `y`?); its values are: ..."
+    pub fn unknown_value(&self, name: &str) -> String {
+        format!(
+            "unknown value `{name}` for axis `{}`{}; its values are: {}",
+            self.name,
+            did_you_mean(name, self.value_names()),
+            self.value_names().join(", ")
+        )
+    }
 }
 
 /// What a cell's build gets when `when` holds.
@@ -389,24 +400,14 @@ impl Matrix {
 
     /// The axis called `name`, or an error listing the axes there are.
     pub fn axis_named(&self, name: &str) -> Result<usize> {
-        self.axis_index(name).with_context(|| {
-            format!(
-                "unknown axis `{name}`; the axes are: {}",
-                self.axis_names().join(", ")
-            )
-        })
+        self.axis_index(name)
+            .with_context(|| unknown_axis(name, &self.axis_names()))
     }
 
     /// Value `name` of axis `axis`, or an error listing the values there are.
     pub fn value_named(&self, axis: usize, name: &str) -> Result<usize> {
         let a = &self.axes[axis];
-        a.value_index(name).with_context(|| {
-            format!(
-                "unknown value `{name}` for axis `{}`; its values are: {}",
-                a.name,
-                a.value_names().join(", ")
-            )
-        })
+        a.value_index(name).with_context(|| a.unknown_value(name))
     }
 
     /// The number of combinations of the raw product (saturating).
@@ -415,6 +416,15 @@ impl Matrix {
             .iter()
             .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128))
     }
+}
+
+/// "unknown axis `x` (did you mean `y`?); the axes are: ..."
+fn unknown_axis(name: &str, axes: &[&str]) -> String {
+    format!(
+        "unknown axis `{name}`{}; the axes are: {}",
+        did_you_mean(name, axes.iter().copied()),
+        axes.join(", ")
+    )
 }
 
 fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
@@ -433,13 +443,8 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
     }
     let find_axis = |name: &str, what: &str| -> Result<usize> {
         axes.iter().position(|a| a.name == name).with_context(|| {
-            format!(
-                "{what} names unknown axis `{name}`; the axes are: {}",
-                axes.iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+            format!("{what} names {}", unknown_axis(name, &names))
         })
     };
 
@@ -576,13 +581,8 @@ fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> 
             .iter()
             .position(|a| &a.name == axis_name)
             .with_context(|| {
-                format!(
-                    "{what} names unknown axis `{axis_name}`; the axes are: {}",
-                    axes.iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+                format!("{what} names {}", unknown_axis(axis_name, &names))
             })?;
         let accepts = compile_condition(&axes[axis], raw_condition)
             .with_context(|| format!("in {what}, condition on `{axis_name}`"))?;
@@ -596,13 +596,9 @@ fn compile_condition(axis: &Axis, raw: &RawCondition) -> Result<Vec<bool>> {
     let set_of = |names: &[&str]| -> Result<Vec<bool>> {
         let mut accepts = vec![false; axis.values.len()];
         for name in names {
-            let index = axis.value_index(name).with_context(|| {
-                format!(
-                    "unknown value `{name}` for axis `{}`; its values are: {}",
-                    axis.name,
-                    axis.value_names().join(", ")
-                )
-            })?;
+            let index = axis
+                .value_index(name)
+                .with_context(|| axis.unknown_value(name))?;
             accepts[index] = true;
         }
         Ok(accepts)
@@ -810,6 +806,18 @@ mod tests {
         let err = with_builtin(|raw| raw.axes[2].values.push(RawValue::Plain("main".into())))
             .unwrap_err();
         assert!(format!("{err:#}").contains("`main` is not a CPython version"));
+    }
+
+    #[test]
+    fn an_empty_list_of_values_is_an_error() {
+        let err = with_builtin(|raw| {
+            raw.rules[0].then = Some([("os".to_string(), RawCondition::AnyOf(vec![]))].into());
+        })
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("an empty list of values never holds"),
+            "{err:#}"
+        );
     }
 
     #[test]
