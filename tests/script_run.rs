@@ -52,6 +52,11 @@ impl Sandbox {
     /// A cache holding the fake source of `version`, a bin directory with the fake gcc, and a
     /// runtime directory with a stand-in libasan.so.
     fn new(version: &str) -> Self {
+        Self::with_tree(version, MAKEFILE, &[])
+    }
+
+    /// Like [`Sandbox::new`], with another Makefile and more files in the source tree.
+    fn with_tree(version: &str, makefile: &str, files: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         let tree = root.join("tree").join(format!("Python-{version}"));
@@ -59,7 +64,10 @@ impl Sandbox {
         fs::create_dir_all(tree.join("Modules")).unwrap();
         write_executable(&tree.join("configure"), CONFIGURE);
         write_executable(&tree.join("fake-python"), FAKE_PYTHON);
-        fs::write(tree.join("Makefile.in"), MAKEFILE).unwrap();
+        fs::write(tree.join("Makefile.in"), makefile).unwrap();
+        for (name, text) in files {
+            fs::write(tree.join(name), text).unwrap();
+        }
         fs::create_dir_all(root.join("cache")).unwrap();
         let status = Command::new("tar")
             .arg("-czf")
@@ -344,4 +352,40 @@ fn a_wrong_checksum_stops_the_build_before_configure() {
     assert!(!markers(&out.stdout)
         .iter()
         .any(|m| m.contains("stage=configure")));
+}
+
+/// With the real gcc (no stand-in on PATH): the script's CFLAGS and LDFLAGS build a real ASan
+/// binary, LD_PRELOAD holds the real runtime, and a heap overflow in "the test suite" is caught.
+#[test]
+fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
+    let has_asan = Command::new("gcc")
+        .arg("-print-file-name=libasan.so")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).starts_with('/'))
+        .unwrap_or(false);
+    if !has_asan {
+        eprintln!("skipping: gcc with libasan is not installed");
+        return;
+    }
+    let makefile = "all:\n\t$(CC) $(CFLAGS) overflow.c -o python $(LDFLAGS)\n";
+    let overflow = "#include <stdlib.h>\nint main(int argc, char **argv) { char *p = malloc(4); p[argc + 8] = 1; return p[0]; }\n";
+    let sandbox = Sandbox::with_tree("3.12.4", makefile, &[("overflow.c", overflow)]);
+    fs::remove_file(sandbox.root.join("bin/gcc")).unwrap();
+    let (_, script) = script_for("amd64-u24.04-py3.12.4-gcc-asan-shared-pre-default");
+    let out = sandbox.run(&script, &[]);
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("ERROR: AddressSanitizer: heap-buffer-overflow"),
+        "{log}"
+    );
+    assert!(
+        markers(&out.stdout).contains(&"event=stage-end stage=compile status=0".to_string()),
+        "{log}"
+    );
+    let env = sandbox.source_file("3.12.4", "configure.env");
+    let preload = env_var(&env, "LD_PRELOAD").unwrap();
+    assert!(preload.contains("libasan.so"), "{preload}");
+    assert!(sandbox.result().contains("\"stage\":\"tests\""));
 }
