@@ -15,3 +15,4 @@ pub mod plan;
 pub mod render;
 pub mod rules;
 pub mod version;
+pub mod workflow;
