@@ -327,6 +327,16 @@ fn units(factored: &Factored, grouping: &Grouping, max_bytes: usize) -> Result<V
         .map(|(u, (group, cells))| {
             let list: Vec<serde_json::Value> = cells.iter().map(|&c| item(c)).collect();
             let first = grouping.groups[group][0];
+            for &c in &cells {
+                for f in (0..factored.names.len()).filter(|&f| grouping.hoisted[f]) {
+                    if factored.values[c][f] != factored.values[first][f] {
+                        bail!(
+                            "internal error: cells of one group differ in `{}`",
+                            factored.names[f]
+                        );
+                    }
+                }
+            }
             let mut parameters: Vec<Parameter> = factored
                 .names
                 .iter()
