@@ -415,3 +415,14 @@ fn a_definition_workflow_section_sets_defaults_and_is_checked() {
     let err = run_err(&["--config", path.to_str().unwrap(), "workflow"]);
     assert!(err.contains("unknown field `tll`"), "{err}");
 }
+
+#[test]
+fn a_value_yaml_1_1_would_misread_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.yaml");
+    let builtin = include_str!("../definition/matrix.yaml");
+    // Argo's YAML reader takes a plain `no` for `false`: the script would change.
+    std::fs::write(&path, builtin.replace("value: disabled", "value: \"no\"")).unwrap();
+    let err = run_err(&["--config", path.to_str().unwrap(), "workflow"]);
+    assert!(err.contains("`no`") && err.contains("YAML 1.1"), "{err}");
+}

@@ -408,6 +408,7 @@ fn pack(
                 &members,
                 (i + 1, total),
             )?;
+            super::yaml11::check(&doc)?;
             let text = format!("---\n{}", serde_yaml::to_string(&doc)?);
             over = over.max(text.len().saturating_sub(options.max_bytes));
             emitted

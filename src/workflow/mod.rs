@@ -3,13 +3,15 @@
 //!
 //! [`factor`] turns the rendered scripts into one shape plus per-cell fields, [`group`] chooses
 //! which fields travel once per group of cells, [`build`] assembles and splits the documents
-//! out of the typed Argo structs in [`types`].
+//! out of the typed Argo structs in [`types`]; [`yaml11`] keeps YAML 1.1 readers from
+//! misreading a value.
 
 pub mod build;
 pub mod factor;
 pub mod group;
 pub mod options;
 pub mod types;
+pub mod yaml11;
 
 pub use build::{build, Emitted};
 pub use options::{Kind, Options};
