@@ -423,6 +423,11 @@ fn a_value_yaml_1_1_would_misread_is_refused() {
     let builtin = include_str!("../definition/matrix.yaml");
     // Argo's YAML reader takes a plain `no` for `false`: the script would change.
     std::fs::write(&path, builtin.replace("value: disabled", "value: \"no\"")).unwrap();
-    let err = run_err(&["--config", path.to_str().unwrap(), "workflow"]);
+    let config = path.to_str().unwrap();
+    // Where the value travels inside the JSON cell list it is safe, and the script is exact.
+    let stream = run_ok(&["--config", config, "workflow"]);
+    check_against_render(&stream, Some(&path), &[]);
+    // As a plain YAML scalar (a label of a Workflow whose cells all have it) it is refused.
+    let err = run_err(&["--config", config, "workflow", "--only", "preload=no"]);
     assert!(err.contains("`no`") && err.contains("YAML 1.1"), "{err}");
 }
