@@ -431,3 +431,32 @@ fn a_value_yaml_1_1_would_misread_is_refused() {
     let err = run_err(&["--config", config, "workflow", "--only", "preload=no"]);
     assert!(err.contains("`no`") && err.contains("YAML 1.1"), "{err}");
 }
+
+#[test]
+fn a_single_cell_is_a_workflow_of_one_pod() {
+    let selection = [
+        "--only",
+        "platform=arm64",
+        "--only",
+        "os=ubuntu-24.04",
+        "--only",
+        "python=3.13.0b4",
+        "--only",
+        "compiler=clang-19",
+        "--only",
+        "sanitizer=hwasan",
+        "--only",
+        "san_link=static",
+        "--only",
+        "hwasan_option=no-globals",
+        "--only",
+        "preload=enabled",
+        "--only",
+        "configure=no-gil",
+    ];
+    let mut args = vec!["workflow"];
+    args.extend(selection);
+    let stream = run_ok(&args);
+    assert_eq!(check_against_render(&stream, None, &selection), 1);
+    assert_eq!(pods(&stream).len(), 1);
+}
