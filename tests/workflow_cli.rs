@@ -460,3 +460,22 @@ fn a_single_cell_is_a_workflow_of_one_pod() {
     assert_eq!(check_against_render(&stream, None, &selection), 1);
     assert_eq!(pods(&stream).len(), 1);
 }
+
+#[test]
+fn a_script_too_large_for_a_pod_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "# filler line to make the script large\n".repeat(4000);
+    std::fs::write(
+        dir.path().join("build.sh.j2"),
+        format!("#!/bin/bash\necho {{{{ cell.id }}}}\n{filler}"),
+    )
+    .unwrap();
+    let err = run_err(&[
+        "workflow",
+        "--templates",
+        dir.path().to_str().unwrap(),
+        "--only",
+        "sanitizer=analyzer",
+    ]);
+    assert!(err.contains("Kubernetes allows in one annotation"), "{err}");
+}
