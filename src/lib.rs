@@ -18,3 +18,4 @@ pub mod render;
 pub mod rules;
 pub mod suggest;
 pub mod version;
+pub mod workflow;
