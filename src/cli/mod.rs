@@ -17,7 +17,7 @@ mod explain;
 mod init;
 mod list;
 mod render;
-mod workflow;
+pub mod workflow;
 
 /// The definition used when `--config` is not given and this file is in the working directory.
 pub const LOCAL_DEFINITION: &str = "matrix.yaml";
