@@ -34,6 +34,10 @@ pub struct RawDefinition {
     pub rules: Vec<RawRule>,
     #[serde(default)]
     pub contributions: Vec<RawContribution>,
+    /// How each OS's build image is made (`matrix images`); optional for matrices that only
+    /// render scripts, but when present every value of `image.tag_axis` needs an entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<crate::images::RawImages>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -300,6 +304,8 @@ pub struct Matrix {
     pub axes: Vec<Axis>,
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
+    /// The `images` section, checked against the tag axis.
+    pub images: Option<crate::images::ImagesSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -502,6 +508,15 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         contributions.push(compile_contribution(&axes, raw_contribution, i + 1, &what)?);
     }
 
+    let images = match &raw.images {
+        Some(raw_images) => Some(crate::images::compile_images(
+            raw_images,
+            &axes,
+            image.tag_axis,
+        )?),
+        None => None,
+    };
+
     Ok(Matrix {
         origin: origin.to_string(),
         image,
@@ -509,6 +524,7 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         axes,
         rules,
         contributions,
+        images,
     })
 }
 
@@ -569,7 +585,7 @@ fn compile_axis(raw: &RawAxis) -> Result<Axis> {
     })
 }
 
-fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> {
+pub(crate) fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> {
     let mut conditions = Vec::with_capacity(raw.len());
     for (axis_name, raw_condition) in raw {
         let axis = axes

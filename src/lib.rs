@@ -9,6 +9,7 @@ pub mod cell;
 pub mod cli;
 pub mod definition;
 pub mod expand;
+pub mod images;
 pub mod index;
 pub mod output;
 pub mod plan;

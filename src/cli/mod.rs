@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::definition::Matrix;
 use crate::expand::{Filter, Selection};
 
+mod images;
 mod render;
 
 #[derive(Debug, Parser)]
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Write one build script per cell into a directory and the CSV index on stdout.
     Render(render::RenderArgs),
+    /// Write the build images' Dockerfiles (one per OS) after checking them against the matrix.
+    Images(images::ImagesArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -89,5 +92,6 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<Vec<u8>> {
     match &cli.command {
         Command::Render(args) => render::run(cli, args),
+        Command::Images(args) => images::run(cli, args),
     }
 }

@@ -1,0 +1,666 @@
+//! Whether each OS image holds what that OS's cells use: every compiler, linker, sanitizer
+//! runtime (preloaded or linked statically) and program a rendered script runs is provided by
+//! a package the image installs, and every package group is needed by some cell.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use anyhow::Result;
+
+use super::dockerfile::images_of;
+use super::{ImagesSpec, OsImage};
+use crate::cell::Cell;
+use crate::definition::Matrix;
+use crate::expand::{expand, Selection};
+use crate::plan::BuildPlan;
+use crate::render::Renderer;
+
+/// Something a cell's build needs from its image.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// A program run by name (found on PATH).
+    Command(String),
+    /// A runtime file the compiler looks up by name; any one of the candidates will do.
+    File(Vec<String>),
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Need::Command(name) => write!(f, "command `{name}`"),
+            Need::File(names) if names.len() == 1 => write!(f, "file `{}`", names[0]),
+            Need::File(names) => write!(f, "one of the files `{}`", names.join("`, `")),
+        }
+    }
+}
+
+/// A way an image falls short of its cells (or carries what none of them needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub os: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "image {}: {}", self.os, self.message)
+    }
+}
+
+/// What a cell's build needs: from its plan (compilers, linker, runtimes) and from its
+/// rendered script (the programs it runs).
+pub fn needs(plan: &BuildPlan, script: &str) -> BTreeSet<Need> {
+    let mut needs = BTreeSet::new();
+    for var in ["CC", "CXX"] {
+        if let Some(compiler) = plan.env(var) {
+            if !compiler.contains('/') {
+                needs.insert(Need::Command(compiler.to_string()));
+            }
+        }
+    }
+    for flag in plan.compile_flags.iter().chain(&plan.link_flags) {
+        // clang and gcc run `ld.<name>` for -fuse-ld=<name>.
+        if let Some(linker) = flag.strip_prefix("-fuse-ld=") {
+            if !linker.contains('/') {
+                needs.insert(Need::Command(format!("ld.{linker}")));
+            }
+        }
+        // GCC's -static-libasan links libasan.a.
+        if let Some(lib) = flag.strip_prefix("-static-lib") {
+            if !lib.is_empty() && lib != "san" {
+                needs.insert(Need::File(vec![format!("lib{lib}.a")]));
+            }
+        }
+    }
+    for runtime in &plan.preload {
+        needs.insert(Need::File(
+            runtime.split_whitespace().map(String::from).collect(),
+        ));
+    }
+    needs.extend(script_commands(script).into_iter().map(Need::Command));
+    needs
+}
+
+/// Commands and files the packages of `os` provide.
+fn provided(os: &OsImage) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let mut commands = BTreeSet::new();
+    let mut files = BTreeSet::new();
+    for provides in os.provides.values() {
+        commands.extend(provides.commands.iter().map(String::as_str));
+        files.extend(provides.files.iter().map(String::as_str));
+    }
+    (commands, files)
+}
+
+fn satisfied(need: &Need, commands: &BTreeSet<&str>, files: &BTreeSet<&str>) -> bool {
+    match need {
+        Need::Command(name) => commands.contains(name.as_str()),
+        Need::File(candidates) => candidates.iter().any(|c| files.contains(c.as_str())),
+    }
+}
+
+/// Programs the Dockerfile's own repository layer runs, beyond the base image's essentials.
+const REPOSITORY_TOOLS: [&str; 2] = ["curl", "gpg"];
+
+/// Checks every cell of the matrix against its OS image, rendering scripts with `renderer`.
+/// An empty list means the images are consistent with the matrix.
+pub fn check(matrix: &Matrix, renderer: &Renderer) -> Result<Vec<Problem>> {
+    use rayon::prelude::*;
+    let images = images_of(matrix)?;
+    let cells = expand(matrix, &Selection::default())?;
+    let per_cell: Vec<(usize, BTreeSet<Need>)> = cells
+        .par_iter()
+        .map(|cell| {
+            let plan = BuildPlan::for_cell(matrix, cell)?;
+            let script = renderer.render(matrix, cell, &plan)?;
+            Ok((
+                cell.values[matrix.image.tag_axis],
+                needs(&plan, &script.text),
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let mut problems = Vec::new();
+    for os in &images.os {
+        check_os(matrix, images, os, &cells, &per_cell, &mut problems);
+    }
+    Ok(problems)
+}
+
+fn check_os(
+    matrix: &Matrix,
+    _images: &ImagesSpec,
+    os: &OsImage,
+    cells: &[Cell],
+    per_cell: &[(usize, BTreeSet<Need>)],
+    problems: &mut Vec<Problem>,
+) {
+    let (commands, files) = provided(os);
+    let problem = |message: String| Problem {
+        os: os.name.clone(),
+        message,
+    };
+
+    // Unmet needs, each with the cells that have it.
+    let mut unmet: BTreeMap<&Need, Vec<&str>> = BTreeMap::new();
+    let mut os_cells = Vec::new();
+    for (cell, (value, needs)) in cells.iter().zip(per_cell) {
+        if *value != os.value {
+            continue;
+        }
+        os_cells.push(cell);
+        for need in needs {
+            if !satisfied(need, &commands, &files) {
+                unmet.entry(need).or_default().push(&cell.id);
+            }
+        }
+    }
+    for (need, ids) in unmet {
+        let more = match ids.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        problems.push(problem(format!(
+            "cell {}{more} needs {need}, which no package the image installs provides \
+             (install the package in a group of images.os.{} and list it under its `provides`)",
+            ids[0], os.name
+        )));
+    }
+
+    // Every group serves some cell of the OS.
+    for (i, group) in os.groups.iter().enumerate() {
+        if !os_cells.iter().any(|cell| group.when.holds(&cell.values)) {
+            problems.push(problem(format!(
+                "package group #{} ({}) is needed by no cell of {}: its `when` matches none \
+                 of them under the rules; drop it or fix `when`",
+                i + 1,
+                group.purpose,
+                os.name
+            )));
+        }
+    }
+    if os_cells.is_empty() {
+        problems.push(problem(format!(
+            "no valid cell runs on {}: the image would serve nothing",
+            os.name
+        )));
+    }
+
+    // The repository layer runs curl and gpg, installed by the distribution layer before it.
+    let uses_repositories = os.groups.iter().any(|g| g.repository.is_some());
+    if uses_repositories {
+        let distro_commands: BTreeSet<&str> = os
+            .groups
+            .iter()
+            .filter(|g| g.repository.is_none())
+            .flat_map(|g| &g.install)
+            .filter_map(|p| os.provides.get(p))
+            .flat_map(|p| p.commands.iter().map(String::as_str))
+            .collect();
+        for tool in REPOSITORY_TOOLS {
+            if !distro_commands.contains(tool) {
+                problems.push(problem(format!(
+                    "adding a repository runs `{tool}`, which no distribution package of the \
+                     image provides (the repository layer is built after the distribution's)"
+                )));
+            }
+        }
+    }
+    let _ = matrix;
+}
+
+/// Reports `problems` as one error, or nothing when there are none.
+pub fn ensure_consistent(problems: &[Problem]) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+    anyhow::bail!(
+        "the build images do not match the matrix ({} problems):\n{}",
+        problems.len(),
+        lines.join("\n")
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which programs a script runs.
+
+/// Bash builtins and keywords: never looked up on PATH.
+const SHELL_WORDS: &[&str] = &[
+    "!",
+    ".",
+    ":",
+    "[",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "case",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "do",
+    "done",
+    "echo",
+    "elif",
+    "else",
+    "enable",
+    "esac",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "fi",
+    "for",
+    "function",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "if",
+    "in",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "select",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "then",
+    "time",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "until",
+    "wait",
+    "while",
+];
+
+/// Keywords after which the next word is again in command position.
+const PREFIX_KEYWORDS: &[&str] = &[
+    "!", "{", "if", "then", "else", "elif", "do", "while", "until", "time", "exec", "command",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Reading shell code (the top level, or inside `$( )`).
+    Code,
+    /// Inside `"..."`.
+    Double,
+    /// Inside `$(( ))` or `(( ))`: arithmetic, no commands; the open parentheses.
+    Arith(u32),
+}
+
+/// One level of nesting; the word fields are used by `Code` frames only.
+struct Frame {
+    mode: Mode,
+    word: String,
+    /// No quotes, escapes or expansions in the word so far.
+    plain: bool,
+    /// The next word is in command position.
+    at_command: bool,
+    /// Inside a `for ...` header: no commands until a separator.
+    skip: bool,
+    /// Inside `[[ ... ]]`: no commands (and `&&` is no separator) until `]]`.
+    test: bool,
+    /// The previous word of the command was `-exec` (find's): this one is a program.
+    after_exec: bool,
+    /// Inside `NAME=( ... )`.
+    array: bool,
+}
+
+impl Frame {
+    fn new(mode: Mode) -> Self {
+        Frame {
+            mode,
+            word: String::new(),
+            plain: true,
+            at_command: true,
+            skip: false,
+            test: false,
+            after_exec: false,
+            array: false,
+        }
+    }
+
+    /// Ends the current word; a plain word in command position is a program.
+    fn finish(&mut self, found: &mut Vec<String>) {
+        if self.word.is_empty() {
+            return;
+        }
+        let word = std::mem::take(&mut self.word);
+        let plain = std::mem::replace(&mut self.plain, true);
+        let after_exec = std::mem::replace(&mut self.after_exec, false);
+        if self.test {
+            self.test = word != "]]";
+            return;
+        }
+        if self.array {
+            return;
+        }
+        if self.skip {
+            return;
+        }
+        if !self.at_command {
+            if after_exec && plain && !word.contains('/') {
+                found.push(word); // find ... -exec <program>
+            } else {
+                self.after_exec = matches!(word.as_str(), "-exec" | "-execdir" | "-ok");
+            }
+            return;
+        }
+        if is_assignment(&word) {
+            return; // an assignment before the command
+        }
+        if word == "[[" {
+            self.test = true;
+            return;
+        }
+        if matches!(word.as_str(), "for" | "select" | "case") {
+            self.skip = true;
+            self.at_command = false;
+            return;
+        }
+        if PREFIX_KEYWORDS.contains(&word.as_str()) {
+            return;
+        }
+        self.at_command = false;
+        if plain && !word.contains('/') {
+            found.push(word);
+        }
+    }
+
+    /// A separator: the next word starts a command (inside `[[ ]]`, `&&` and `||` are not
+    /// separators).
+    fn separate(&mut self, found: &mut Vec<String>) {
+        self.finish(found);
+        if !self.test && !self.array {
+            self.at_command = true;
+            self.skip = false;
+        }
+    }
+}
+
+/// The programs a bash script runs by plain name (the interpreter of its `#!` line included):
+/// the first word of each simple command, outside quotes, after variable assignments and
+/// keywords, at the top level and in `$( )`. Builtins, functions the script defines, words
+/// with quotes or expansions (`"$CC"`) and paths (`./configure`) are left out: compilers are
+/// checked from the plan, paths are not the image's. Written for the shapes the templates
+/// use: no `case` patterns, no here-documents, no `eval`.
+pub fn script_commands(script: &str) -> BTreeSet<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut functions: BTreeSet<String> = BTreeSet::new();
+    if let Some(shebang) = script.lines().next().and_then(|l| l.strip_prefix("#!")) {
+        for word in shebang.split_whitespace() {
+            found.push(word.rsplit('/').next().unwrap_or(word).to_string());
+        }
+    }
+
+    let chars: Vec<char> = script.chars().collect();
+    let mut stack = vec![Frame::new(Mode::Code)];
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let after = chars.get(i + 2).copied();
+        let depth = stack.len();
+        let frame = stack.last_mut().expect("the top level is never popped");
+        match frame.mode {
+            Mode::Arith(depth) => match c {
+                '(' => frame.mode = Mode::Arith(depth + 1),
+                ')' if depth > 1 => frame.mode = Mode::Arith(depth - 1),
+                ')' => {
+                    // The second `)` of `))`.
+                    stack.pop();
+                    i += 1;
+                }
+                _ => {}
+            },
+            Mode::Double => match c {
+                '\\' => i += 1,
+                '"' => {
+                    stack.pop();
+                }
+                '$' if next == Some('(') && after == Some('(') => {
+                    stack.push(Frame::new(Mode::Arith(1)));
+                    i += 2;
+                }
+                '$' if next == Some('(') => {
+                    stack.push(Frame::new(Mode::Code));
+                    i += 1;
+                }
+                _ => {}
+            },
+            Mode::Code => match c {
+                '\\' if next == Some('\n') => {
+                    frame.finish(&mut found);
+                    i += 1;
+                }
+                '\\' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    i += 1;
+                }
+                '#' if frame.word.is_empty() => {
+                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                        i += 1;
+                    }
+                }
+                '\'' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    i += 1;
+                    while i < chars.len() && chars[i] != '\'' {
+                        i += 1;
+                    }
+                }
+                '"' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    stack.push(Frame::new(Mode::Double));
+                }
+                '$' if next == Some('(') && after == Some('(') => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    stack.push(Frame::new(Mode::Arith(1)));
+                    i += 2;
+                }
+                '$' if next == Some('(') => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    stack.push(Frame::new(Mode::Code));
+                    i += 1;
+                }
+                '$' | '`' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                }
+                '(' if next == Some('(') && frame.word.is_empty() && frame.at_command => {
+                    stack.push(Frame::new(Mode::Arith(1)));
+                    i += 1;
+                }
+                '(' if frame.word.ends_with('=') && is_assignment(&frame.word) => {
+                    // `NAME=(words)`: an array of arguments (its `$( )` still run).
+                    frame.word.clear();
+                    frame.plain = true;
+                    frame.array = true;
+                }
+                ')' if frame.array => {
+                    frame.finish(&mut found);
+                    frame.array = false;
+                    frame.at_command = false;
+                }
+                '(' if next == Some(')') && !frame.word.is_empty() => {
+                    // `name() {`: a function definition, not a program.
+                    functions.insert(std::mem::take(&mut frame.word));
+                    frame.plain = true;
+                    frame.at_command = true;
+                    i += 1;
+                }
+                ')' if depth > 1 => {
+                    frame.finish(&mut found);
+                    stack.pop();
+                }
+                ';' | '&' | '|' | '\n' | '(' | ')' => frame.separate(&mut found),
+                '<' | '>' => {
+                    // A redirection: its target is a file, not a command.
+                    frame.finish(&mut found);
+                    while matches!(chars.get(i + 1), Some('<' | '>' | '&')) {
+                        i += 1;
+                    }
+                    i += 1;
+                    while matches!(chars.get(i), Some(' ' | '\t')) {
+                        i += 1;
+                    }
+                    skip_word(&chars, &mut i);
+                    continue;
+                }
+                ' ' | '\t' => frame.finish(&mut found),
+                _ => frame.word.push(c),
+            },
+        }
+        i += 1;
+    }
+    if let Some(frame) = stack.first_mut() {
+        frame.finish(&mut found);
+    }
+    found
+        .into_iter()
+        .filter(|w| !SHELL_WORDS.contains(&w.as_str()) && !functions.contains(w))
+        .collect()
+}
+
+/// Skips one word (a redirection target), quotes included; stops at its end.
+fn skip_word(chars: &[char], i: &mut usize) {
+    while *i < chars.len() {
+        match chars[*i] {
+            ' ' | '\t' | '\n' | ';' | '|' | '&' | ')' => return,
+            '"' => {
+                *i += 1;
+                while *i < chars.len() && chars[*i] != '"' {
+                    if chars[*i] == '\\' {
+                        *i += 1;
+                    }
+                    *i += 1;
+                }
+                *i += 1;
+            }
+            '\'' => {
+                *i += 1;
+                while *i < chars.len() && chars[*i] != '\'' {
+                    *i += 1;
+                }
+                *i += 1;
+            }
+            _ => *i += 1,
+        }
+    }
+}
+
+fn is_assignment(word: &str) -> bool {
+    match word.find('=') {
+        Some(eq) if eq > 0 => {
+            let name = &word[..eq];
+            let name = name.strip_suffix('+').unwrap_or(name);
+            name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(script: &str) -> Vec<String> {
+        script_commands(script).into_iter().collect()
+    }
+
+    #[test]
+    fn finds_programs_in_command_position_only() {
+        let script = "#!/usr/bin/env bash\n\
+            set -e # comment with rm in it\n\
+            X=${Y:-$(nproc)}\n\
+            LC_ALL=C sort <in >\"$out\" | wc -l && mkdir -p \"$d\" || true\n\
+            f() {\n    local v=$1\n    printf '%s | cat\\n' \"$v\"\n}\n\
+            f x; echo \"text; rm -rf $(find . -name '*.o' | head -1) done\"\n\
+            for x in tar gzip; do cp \"$x\" y; done\n\
+            if [[ -n $x ]]; then \"$CC\" --version; ./configure; fi\n\
+            ((n > 1)) && tar -xzf a.tgz \\\n    -C dir\n\
+            path=$(readlink -f \"$p\")\n";
+        assert_eq!(
+            commands(script),
+            [
+                "bash", "cp", "env", "find", "head", "mkdir", "nproc", "readlink", "sort", "tar",
+                "wc"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_build_script_runs_exactly_these_programs() {
+        let m = Matrix::builtin().unwrap();
+        let cell = expand(&m, &Selection::default()).unwrap().remove(0);
+        let plan = BuildPlan::for_cell(&m, &cell).unwrap();
+        let script = Renderer::builtin()
+            .unwrap()
+            .render(&m, &cell, &plan)
+            .unwrap();
+        assert_eq!(
+            commands(&script.text),
+            [
+                "bash",
+                "cat",
+                "cp",
+                "curl",
+                "env",
+                "find",
+                "make",
+                "mkdir",
+                "mv",
+                "nproc",
+                "readlink",
+                "rm",
+                "sha256sum",
+                "sort",
+                "tar",
+                "wc"
+            ]
+        );
+    }
+}
