@@ -20,16 +20,31 @@ use crate::render::Renderer;
 pub enum Need {
     /// A program run by name (found on PATH).
     Command(String),
-    /// A runtime file the compiler looks up by name; any one of the candidates will do.
-    File(Vec<String>),
+    /// A runtime file `compiler` looks up by name; any one of the candidates will do.
+    File {
+        compiler: String,
+        candidates: Vec<String>,
+    },
 }
 
 impl fmt::Display for Need {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Need::Command(name) => write!(f, "command `{name}`"),
-            Need::File(names) if names.len() == 1 => write!(f, "file `{}`", names[0]),
-            Need::File(names) => write!(f, "one of the files `{}`", names.join("`, `")),
+            Need::File {
+                compiler,
+                candidates,
+            } if candidates.len() == 1 => {
+                write!(f, "file `{}` (found by {compiler})", candidates[0])
+            }
+            Need::File {
+                compiler,
+                candidates,
+            } => write!(
+                f,
+                "one of the files `{}` (found by {compiler})",
+                candidates.join("`, `")
+            ),
         }
     }
 }
@@ -51,6 +66,8 @@ impl fmt::Display for Problem {
 /// rendered script (the programs it runs).
 pub fn needs(plan: &BuildPlan, script: &str) -> BTreeSet<Need> {
     let mut needs = BTreeSet::new();
+    // The script asks $CC for runtimes, and $CC links them.
+    let cc = plan.env("CC").unwrap_or("cc").to_string();
     for var in ["CC", "CXX"] {
         if let Some(compiler) = plan.env(var) {
             if !compiler.contains('/') {
@@ -68,34 +85,47 @@ pub fn needs(plan: &BuildPlan, script: &str) -> BTreeSet<Need> {
         // GCC's -static-libasan links libasan.a.
         if let Some(lib) = flag.strip_prefix("-static-lib") {
             if !lib.is_empty() && lib != "san" {
-                needs.insert(Need::File(vec![format!("lib{lib}.a")]));
+                needs.insert(Need::File {
+                    compiler: cc.clone(),
+                    candidates: vec![format!("lib{lib}.a")],
+                });
             }
         }
     }
     for runtime in &plan.preload {
-        needs.insert(Need::File(
-            runtime.split_whitespace().map(String::from).collect(),
-        ));
+        needs.insert(Need::File {
+            compiler: cc.clone(),
+            candidates: runtime.split_whitespace().map(String::from).collect(),
+        });
     }
     needs.extend(script_commands(script).into_iter().map(Need::Command));
     needs
 }
 
-/// Commands and files the packages of `os` provide.
-fn provided(os: &OsImage) -> (BTreeSet<&str>, BTreeSet<&str>) {
+/// Commands the packages of `os` provide, and per file name the compilers that find it
+/// (an empty list: every compiler).
+fn provided(os: &OsImage) -> (BTreeSet<&str>, Vec<(&str, &[String])>) {
     let mut commands = BTreeSet::new();
-    let mut files = BTreeSet::new();
+    let mut files = Vec::new();
     for provides in os.provides.values() {
         commands.extend(provides.commands.iter().map(String::as_str));
-        files.extend(provides.files.iter().map(String::as_str));
+        for file in &provides.files {
+            files.push((file.as_str(), provides.for_compilers.as_slice()));
+        }
     }
     (commands, files)
 }
 
-fn satisfied(need: &Need, commands: &BTreeSet<&str>, files: &BTreeSet<&str>) -> bool {
+fn satisfied(need: &Need, commands: &BTreeSet<&str>, files: &[(&str, &[String])]) -> bool {
     match need {
         Need::Command(name) => commands.contains(name.as_str()),
-        Need::File(candidates) => candidates.iter().any(|c| files.contains(c.as_str())),
+        Need::File {
+            compiler,
+            candidates,
+        } => files.iter().any(|(file, compilers)| {
+            candidates.iter().any(|c| c == file)
+                && (compilers.is_empty() || compilers.contains(compiler))
+        }),
     }
 }
 

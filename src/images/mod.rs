@@ -94,6 +94,10 @@ pub struct RawProvides {
     /// Runtime files a compiler finds in it by name (`-print-file-name=`, `-static-lib*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// The compiler commands that find `files` (clang 18 does not search clang 19's
+    /// directories); empty: every compiler.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub for_compilers: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +296,14 @@ fn compile_os(name: &str, value: usize, raw: &RawOsImage, axes: &[Axis]) -> Resu
         }
         for file in &provides.files {
             check_file_name(&format!("file of `{package}`"), file)?;
+        }
+        for compiler in &provides.for_compilers {
+            if !raw.provides.values().any(|p| p.commands.contains(compiler)) {
+                bail!(
+                    "`provides` of `{package}` names compiler `{compiler}` in `for_compilers`, \
+                     which no package of the image provides as a command"
+                );
+            }
         }
     }
 
