@@ -120,9 +120,8 @@ fn removing_a_tool_the_script_calls_is_named_with_every_cell_of_the_os() {
         .filter(|c| c.id.contains("-u24.04-"))
         .count();
     assert!(
-        all.contains(&format!(
-            "needs command `curl`, which no package the image installs provides"
-        )) && all.contains(&format!("and {} more", ubuntu_cells - 1)),
+        all.contains("needs command `curl`, which no package the image installs provides")
+            && all.contains(&format!("and {} more", ubuntu_cells - 1)),
         "{all}"
     );
     // The apt.llvm.org layer downloads its key with curl too.

@@ -8,7 +8,7 @@ use std::fmt;
 use anyhow::Result;
 
 use super::dockerfile::images_of;
-use super::{ImagesSpec, OsImage};
+use super::OsImage;
 use crate::cell::Cell;
 use crate::definition::Matrix;
 use crate::expand::{expand, Selection};
@@ -151,14 +151,12 @@ pub fn check(matrix: &Matrix, renderer: &Renderer) -> Result<Vec<Problem>> {
         .collect::<Result<_>>()?;
     let mut problems = Vec::new();
     for os in &images.os {
-        check_os(matrix, images, os, &cells, &per_cell, &mut problems);
+        check_os(os, &cells, &per_cell, &mut problems);
     }
     Ok(problems)
 }
 
 fn check_os(
-    matrix: &Matrix,
-    _images: &ImagesSpec,
     os: &OsImage,
     cells: &[Cell],
     per_cell: &[(usize, BTreeSet<Need>)],
@@ -235,7 +233,6 @@ fn check_os(
             }
         }
     }
-    let _ = matrix;
 }
 
 /// Reports `problems` as one error, or nothing when there are none.
