@@ -13,6 +13,7 @@ use crate::definition::{Axis, RawClause};
 use crate::rules::Clause;
 
 pub mod bake;
+pub mod commands;
 pub mod consistency;
 pub mod dockerfile;
 pub mod lint;
