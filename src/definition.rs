@@ -38,6 +38,10 @@ pub struct RawDefinition {
     /// Defaults of `matrix workflow`; every one has a flag that overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<RawWorkflow>,
+    /// How each OS's build image is made (`matrix images`); optional for matrices that only
+    /// render scripts, but when present every value of `image.tag_axis` needs an entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<crate::images::RawImages>,
 }
 
 /// `workflow:` in the definition: Argo manifest defaults. Values are checked by
@@ -335,6 +339,8 @@ pub struct Matrix {
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
     pub workflow: WorkflowDefaults,
+    /// The `images` section, checked against the tag axis.
+    pub images: Option<crate::images::ImagesSpec>,
 }
 
 /// The definition's `workflow:` section with its axis resolved.
@@ -559,6 +565,14 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         },
         raw: raw_workflow,
     };
+    let images = match &raw.images {
+        Some(raw_images) => Some(crate::images::compile_images(
+            raw_images,
+            &axes,
+            image.tag_axis,
+        )?),
+        None => None,
+    };
 
     Ok(Matrix {
         origin: origin.to_string(),
@@ -568,6 +582,7 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         rules,
         contributions,
         workflow,
+        images,
     })
 }
 
@@ -628,7 +643,7 @@ fn compile_axis(raw: &RawAxis) -> Result<Axis> {
     })
 }
 
-fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> {
+pub(crate) fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> {
     let mut conditions = Vec::with_capacity(raw.len());
     for (axis_name, raw_condition) in raw {
         let axis = axes

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod definition;
 pub mod expand;
 pub mod explain;
+pub mod images;
 pub mod index;
 pub mod output;
 pub mod plan;

@@ -144,11 +144,21 @@ fn a_new_os_is_an_edit() {
             "      - { value: ubuntu-24.04, id: u24.04 }\n",
             "      - { value: ubuntu-24.04, id: u24.04 }\n      - { value: debian-13, id: d13 }\n",
         );
-        replace_once(
+        let text = replace_once(
             text,
             "then: { os: ubuntu-24.04 }",
             "then: { os: [ubuntu-24.04, debian-13] }",
-        )
+        );
+        // Its image: Ubuntu's entry (the last one) for Debian's base and LLVM suite.
+        let ubuntu = &text[text
+            .find("    ubuntu-24.04:\n      base:")
+            .expect("ubuntu's image entry")..];
+        let debian = ubuntu
+            .replacen("    ubuntu-24.04:", "    debian-13:", 1)
+            .replace("docker.io/library/ubuntu", "docker.io/library/debian")
+            .replace("tag: \"24.04\"", "tag: \"13\"")
+            .replace("noble", "trixie");
+        format!("{text}{debian}")
     });
     // Debian 13 gets everything Ubuntu 24.04 gets, clang-19 included.
     let count = |os: &str| line_count(dir.path(), &["list", "--only", &format!("os={os}")]);

@@ -250,6 +250,7 @@ fn definition() -> impl Strategy<Value = RawDefinition> {
                 .collect(),
             contributions: vec![RawContribution::default()],
             workflow: None,
+            images: None,
         })
     })
 }

@@ -14,6 +14,7 @@ mod axes;
 mod check;
 mod completions;
 mod explain;
+mod images;
 mod init;
 mod list;
 mod render;
@@ -62,6 +63,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// Write the build images' Dockerfiles (one per OS) after checking them against the matrix.
+    Images(images::ImagesArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -148,6 +151,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Init(args) => init::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man => completions::man(),
+        Command::Images(args) => images::run(cli, args),
     }
 }
 

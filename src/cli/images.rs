@@ -1,0 +1,115 @@
+//! `matrix images`: the Dockerfiles of the build images into a directory, checked against the
+//! matrix first; `--bake` prints a docker-bake.json for them, `--check` compares instead of
+//! writing.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use super::Cli;
+use crate::images::bake::{bake_json, image_reference};
+use crate::images::consistency::{check, ensure_consistent};
+use crate::images::dockerfile::{compare_dir, render_all};
+use crate::images::lint::lint;
+use crate::output::{write_dir, OutputFile};
+use crate::render::Renderer;
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Directory to write the Dockerfiles into; replaced as a whole.
+    #[arg(long, value_name = "DIR", default_value = "dockerfiles")]
+    pub out: PathBuf,
+
+    /// Replace --out even if it is not a directory `matrix` wrote.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also print a docker-bake.json on stdout: one multi-platform target per image, with
+    /// --out as its context (run `docker buildx bake` from this directory).
+    #[arg(long)]
+    pub bake: bool,
+
+    /// Write nothing: fail unless --out holds exactly what would be written.
+    #[arg(long, conflicts_with_all = ["force", "bake"])]
+    pub check: bool,
+
+    /// Container registry for the image tags (default: the definition's `image.registry`).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// Render the build scripts the images are checked against from the templates in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
+    let matrix = cli.load_matrix()?;
+    let renderer = match &args.templates {
+        Some(dir) => Renderer::from_dir(dir)?,
+        None => Renderer::builtin()?,
+    };
+    let files = render_all(&matrix)?;
+    // Nothing is written for images that would not serve their cells or do not lint clean.
+    ensure_consistent(&check(&matrix, &renderer)?)?;
+    let mut findings = Vec::new();
+    for file in &files {
+        findings.extend(
+            lint(&file.text)
+                .into_iter()
+                .map(|f| format!("  {}: {f}", file.file_name)),
+        );
+    }
+    if !findings.is_empty() {
+        bail!(
+            "the rendered Dockerfiles do not lint clean:\n{}",
+            findings.join("\n")
+        );
+    }
+
+    if args.check {
+        compare_dir(&args.out, &files)?;
+        return Ok(format!(
+            "{} is up to date: {} Dockerfiles match the matrix\n",
+            args.out.display(),
+            files.len()
+        )
+        .into_bytes());
+    }
+
+    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
+    let out_dir = args.out.to_string_lossy();
+    // Rendered before writing, so a bad registry leaves no half-done output.
+    let bake = if args.bake {
+        Some(bake_json(&matrix, registry, &out_dir)?)
+    } else {
+        None
+    };
+    write_dir(
+        &args.out,
+        args.force,
+        "Dockerfiles",
+        &files
+            .iter()
+            .map(|f| OutputFile {
+                name: &f.file_name,
+                contents: f.text.as_bytes(),
+                executable: false,
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(match bake {
+        Some(json) => json.into_bytes(),
+        None => files
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}\t{}\n",
+                    args.out.join(&f.file_name).display(),
+                    image_reference(&matrix, registry, &f.os)
+                )
+            })
+            .collect::<String>()
+            .into_bytes(),
+    })
+}

@@ -1,0 +1,449 @@
+//! Which programs a bash script runs by name: a small scanner for the shapes the build-script
+//! templates use, so the consistency checks see a new tool as soon as a template calls it.
+
+use std::collections::BTreeSet;
+
+/// Bash builtins and keywords: never looked up on PATH.
+const SHELL_WORDS: &[&str] = &[
+    "!",
+    ".",
+    ":",
+    "[",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "case",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "do",
+    "done",
+    "echo",
+    "elif",
+    "else",
+    "enable",
+    "esac",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "fi",
+    "for",
+    "function",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "if",
+    "in",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "select",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "then",
+    "time",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "until",
+    "wait",
+    "while",
+];
+
+/// Keywords after which the next word is again in command position.
+const PREFIX_KEYWORDS: &[&str] = &[
+    "!", "{", "if", "then", "else", "elif", "do", "while", "until", "time", "exec", "command",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Reading shell code (the top level, or inside `$( )`).
+    Code,
+    /// Inside `"..."`.
+    Double,
+    /// Inside `$(( ))` or `(( ))`: arithmetic, no commands; the open parentheses.
+    Arith(u32),
+}
+
+/// One level of nesting; the word fields are used by `Code` frames only.
+struct Frame {
+    mode: Mode,
+    word: String,
+    /// No quotes, escapes or expansions in the word so far.
+    plain: bool,
+    /// The next word is in command position.
+    at_command: bool,
+    /// Inside a `for ...` header: no commands until a separator.
+    skip: bool,
+    /// Inside `[[ ... ]]`: no commands (and `&&` is no separator) until `]]`.
+    test: bool,
+    /// The previous word of the command was `-exec` (find's): this one is a program.
+    after_exec: bool,
+    /// Inside `NAME=( ... )`.
+    array: bool,
+}
+
+impl Frame {
+    fn new(mode: Mode) -> Self {
+        Frame {
+            mode,
+            word: String::new(),
+            plain: true,
+            at_command: true,
+            skip: false,
+            test: false,
+            after_exec: false,
+            array: false,
+        }
+    }
+
+    /// Ends the current word; a plain word in command position is a program.
+    fn finish(&mut self, found: &mut Vec<String>) {
+        if self.word.is_empty() {
+            return;
+        }
+        let word = std::mem::take(&mut self.word);
+        let plain = std::mem::replace(&mut self.plain, true);
+        let after_exec = std::mem::replace(&mut self.after_exec, false);
+        if self.test {
+            self.test = word != "]]";
+            return;
+        }
+        if self.array {
+            return;
+        }
+        if self.skip {
+            return;
+        }
+        if !self.at_command {
+            if after_exec && plain && !word.contains('/') {
+                found.push(word); // find ... -exec <program>
+            } else {
+                self.after_exec = matches!(word.as_str(), "-exec" | "-execdir" | "-ok");
+            }
+            return;
+        }
+        if is_assignment(&word) {
+            return; // an assignment before the command
+        }
+        if word == "[[" {
+            self.test = true;
+            return;
+        }
+        if matches!(word.as_str(), "for" | "select" | "case") {
+            self.skip = true;
+            self.at_command = false;
+            return;
+        }
+        if PREFIX_KEYWORDS.contains(&word.as_str()) {
+            return;
+        }
+        self.at_command = false;
+        if plain && !word.contains('/') {
+            found.push(word);
+        }
+    }
+
+    /// A separator: the next word starts a command (inside `[[ ]]`, `&&` and `||` are not
+    /// separators).
+    fn separate(&mut self, found: &mut Vec<String>) {
+        self.finish(found);
+        if !self.test && !self.array {
+            self.at_command = true;
+            self.skip = false;
+        }
+    }
+}
+
+/// The programs a bash script runs by plain name (the interpreter of its `#!` line included):
+/// the first word of each simple command, outside quotes, after variable assignments and
+/// keywords, at the top level and in `$( )`. Builtins, functions the script defines, words
+/// with quotes or expansions (`"$CC"`) and paths (`./configure`) are left out: compilers are
+/// checked from the plan, paths are not the image's. Written for the shapes the templates
+/// use: no `case` patterns, no here-documents, no `eval`.
+pub fn script_commands(script: &str) -> BTreeSet<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut functions: BTreeSet<String> = BTreeSet::new();
+    if let Some(shebang) = script.lines().next().and_then(|l| l.strip_prefix("#!")) {
+        for word in shebang.split_whitespace() {
+            found.push(word.rsplit('/').next().unwrap_or(word).to_string());
+        }
+    }
+
+    let chars: Vec<char> = script.chars().collect();
+    let mut stack = vec![Frame::new(Mode::Code)];
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let after = chars.get(i + 2).copied();
+        let depth = stack.len();
+        let frame = stack.last_mut().expect("the top level is never popped");
+        match frame.mode {
+            Mode::Arith(depth) => match c {
+                '(' => frame.mode = Mode::Arith(depth + 1),
+                ')' if depth > 1 => frame.mode = Mode::Arith(depth - 1),
+                ')' => {
+                    // The second `)` of `))`.
+                    stack.pop();
+                    i += 1;
+                }
+                _ => {}
+            },
+            Mode::Double => match c {
+                '\\' => i += 1,
+                '"' => {
+                    stack.pop();
+                }
+                '$' if next == Some('(') && after == Some('(') => {
+                    stack.push(Frame::new(Mode::Arith(1)));
+                    i += 2;
+                }
+                '$' if next == Some('(') => {
+                    stack.push(Frame::new(Mode::Code));
+                    i += 1;
+                }
+                _ => {}
+            },
+            Mode::Code => match c {
+                '\\' if next == Some('\n') => {
+                    frame.finish(&mut found);
+                    i += 1;
+                }
+                '\\' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    i += 1;
+                }
+                '#' if frame.word.is_empty() => {
+                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                        i += 1;
+                    }
+                }
+                '\'' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    i += 1;
+                    while i < chars.len() && chars[i] != '\'' {
+                        i += 1;
+                    }
+                }
+                '"' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    stack.push(Frame::new(Mode::Double));
+                }
+                '$' if next == Some('(') && after == Some('(') => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    stack.push(Frame::new(Mode::Arith(1)));
+                    i += 2;
+                }
+                '$' if next == Some('(') => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                    stack.push(Frame::new(Mode::Code));
+                    i += 1;
+                }
+                '$' | '`' => {
+                    frame.word.push(c);
+                    frame.plain = false;
+                }
+                '(' if next == Some('(') && frame.word.is_empty() && frame.at_command => {
+                    stack.push(Frame::new(Mode::Arith(1)));
+                    i += 1;
+                }
+                '(' if frame.word.ends_with('=') && is_assignment(&frame.word) => {
+                    // `NAME=(words)`: an array of arguments (its `$( )` still run).
+                    frame.word.clear();
+                    frame.plain = true;
+                    frame.array = true;
+                }
+                ')' if frame.array => {
+                    frame.finish(&mut found);
+                    frame.array = false;
+                    frame.at_command = false;
+                }
+                '(' if next == Some(')') && !frame.word.is_empty() => {
+                    // `name() {`: a function definition, not a program.
+                    functions.insert(std::mem::take(&mut frame.word));
+                    frame.plain = true;
+                    frame.at_command = true;
+                    i += 1;
+                }
+                ')' if depth > 1 => {
+                    frame.finish(&mut found);
+                    stack.pop();
+                }
+                ';' | '&' | '|' | '\n' | '(' | ')' => frame.separate(&mut found),
+                '<' | '>' => {
+                    // A redirection: its target is a file, not a command.
+                    frame.finish(&mut found);
+                    while matches!(chars.get(i + 1), Some('<' | '>' | '&')) {
+                        i += 1;
+                    }
+                    i += 1;
+                    while matches!(chars.get(i), Some(' ' | '\t')) {
+                        i += 1;
+                    }
+                    skip_word(&chars, &mut i);
+                    continue;
+                }
+                ' ' | '\t' => frame.finish(&mut found),
+                _ => frame.word.push(c),
+            },
+        }
+        i += 1;
+    }
+    if let Some(frame) = stack.first_mut() {
+        frame.finish(&mut found);
+    }
+    found
+        .into_iter()
+        .filter(|w| !SHELL_WORDS.contains(&w.as_str()) && !functions.contains(w))
+        .collect()
+}
+
+/// Skips one word (a redirection target), quotes included; stops at its end.
+fn skip_word(chars: &[char], i: &mut usize) {
+    while *i < chars.len() {
+        match chars[*i] {
+            ' ' | '\t' | '\n' | ';' | '|' | '&' | ')' => return,
+            '"' => {
+                *i += 1;
+                while *i < chars.len() && chars[*i] != '"' {
+                    if chars[*i] == '\\' {
+                        *i += 1;
+                    }
+                    *i += 1;
+                }
+                *i += 1;
+            }
+            '\'' => {
+                *i += 1;
+                while *i < chars.len() && chars[*i] != '\'' {
+                    *i += 1;
+                }
+                *i += 1;
+            }
+            _ => *i += 1,
+        }
+    }
+}
+
+fn is_assignment(word: &str) -> bool {
+    match word.find('=') {
+        Some(eq) if eq > 0 => {
+            let name = &word[..eq];
+            let name = name.strip_suffix('+').unwrap_or(name);
+            name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::Matrix;
+    use crate::expand::{expand, Selection};
+    use crate::plan::BuildPlan;
+    use crate::render::Renderer;
+
+    fn commands(script: &str) -> Vec<String> {
+        script_commands(script).into_iter().collect()
+    }
+
+    #[test]
+    fn finds_programs_in_command_position_only() {
+        let script = "#!/usr/bin/env bash\n\
+            set -e # comment with rm in it\n\
+            X=${Y:-$(nproc)}\n\
+            LC_ALL=C sort <in >\"$out\" | wc -l && mkdir -p \"$d\" || true\n\
+            f() {\n    local v=$1\n    printf '%s | cat\\n' \"$v\"\n}\n\
+            f x; echo \"text; rm -rf $(find . -name '*.o' | head -1) done\"\n\
+            for x in tar gzip; do cp \"$x\" y; done\n\
+            if [[ -n $x ]]; then \"$CC\" --version; ./configure; fi\n\
+            ((n > 1)) && tar -xzf a.tgz \\\n    -C dir\n\
+            path=$(readlink -f \"$p\")\n";
+        assert_eq!(
+            commands(script),
+            [
+                "bash", "cp", "env", "find", "head", "mkdir", "nproc", "readlink", "sort", "tar",
+                "wc"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_build_script_runs_exactly_these_programs() {
+        let m = Matrix::builtin().unwrap();
+        let cell = expand(&m, &Selection::default()).unwrap().remove(0);
+        let plan = BuildPlan::for_cell(&m, &cell).unwrap();
+        let script = Renderer::builtin()
+            .unwrap()
+            .render(&m, &cell, &plan)
+            .unwrap();
+        assert_eq!(
+            commands(&script.text),
+            [
+                "bash",
+                "cat",
+                "cp",
+                "curl",
+                "env",
+                "find",
+                "make",
+                "mkdir",
+                "mv",
+                "nproc",
+                "readlink",
+                "rm",
+                "sha256sum",
+                "sort",
+                "tar",
+                "wc"
+            ]
+        );
+    }
+}
