@@ -46,6 +46,8 @@ pub struct CheckReport {
     pub workflow_documents: usize,
     /// Whether they were validated against Argo's schema (`--argo-schema`).
     pub argo_schema: bool,
+    /// Dockerfiles rendered, linted and checked against the scripts of their OS.
+    pub dockerfiles: usize,
     pub problems: Vec<Problem>,
 }
 
@@ -89,7 +91,7 @@ impl CheckReport {
             out.push_str(&format!("{tag}: {}\n", problem.message));
         }
         out.push_str(&format!(
-            "{}, {} checked ({}), {}{}, {}, {}\n",
+            "{}, {} checked ({}), {}{}, {} checked, {}, {}\n",
             plural(self.cells, "cell"),
             plural(self.scripts_checked, "script"),
             match self.shellcheck {
@@ -103,6 +105,7 @@ impl CheckReport {
             } else {
                 ""
             },
+            plural(self.dockerfiles, "Dockerfile"),
             plural(self.errors(), "error"),
             plural(self.warnings(), "warning")
         ));
@@ -202,6 +205,24 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         }
         Err(err) => report.error(format!("workflow: {err:#}")),
     }
+    // The images: every program, compiler and runtime a script uses comes from a package its
+    // OS's Dockerfile installs, and the Dockerfiles lint clean.
+    if matrix.images.is_some() {
+        match crate::images::dockerfile::render_all(matrix) {
+            Ok(dockerfiles) => {
+                report.dockerfiles = dockerfiles.len();
+                for dockerfile in &dockerfiles {
+                    for finding in crate::images::lint::lint(&dockerfile.text) {
+                        report.error(format!("{}: {finding}", dockerfile.file_name));
+                    }
+                }
+            }
+            Err(err) => report.error(format!("{err:#}")),
+        }
+        for problem in crate::images::consistency::check(matrix, renderer)? {
+            report.error(problem.to_string());
+        }
+    }
     report.shellcheck = match (options.shellcheck, shellcheck_available()) {
         (false, _) => Shellcheck::Skipped,
         (true, false) => Shellcheck::NotInstalled,
@@ -298,7 +319,7 @@ mod tests {
         assert_eq!(report.problems, []);
         assert_eq!((report.cells, report.scripts_checked), (742, 742));
         assert!(report.to_text().ends_with(
-            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 0 errors, 0 warnings
+            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings
 "
         ));
     }

@@ -395,7 +395,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         .assert()
         .success()
         .stdout(
-            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 0 errors, 0 warnings\n",
+            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings\n",
         );
 
     fs::write(
@@ -413,7 +413,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         )
         .stdout(predicate::str::contains("did you mean `tag_axis`"))
         .stdout(predicate::str::ends_with(
-            "0 cells, 0 scripts checked (bash -n; shellcheck skipped), 0 workflow documents, 1 error, 0 warnings\n",
+            "0 cells, 0 scripts checked (bash -n; shellcheck skipped), 0 workflow documents, 0 Dockerfiles checked, 1 error, 0 warnings\n",
         ));
 
     let templates = dir.path().join("templates");
@@ -454,7 +454,7 @@ fn check_validates_the_workflow_against_the_argo_schema() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "1 workflow document (Argo schema), 0 errors",
+            "1 workflow document (Argo schema), 2 Dockerfiles checked, 0 errors",
         ));
     // A schema that is not Argo's is refused as such.
     fs::write(dir.path().join("not-argo.json"), "{}").unwrap();
@@ -463,6 +463,27 @@ fn check_validates_the_workflow_against_the_argo_schema() {
         .assert()
         .failure()
         .stdout(predicate::str::contains("it is not Argo's JSON schema"));
+}
+
+#[test]
+fn check_fails_when_an_image_lacks_what_the_scripts_use() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fedora's image without make (the first tools group and `provides` entry are Fedora's).
+    let text = BUILTIN
+        .replacen(
+            "findutils, gzip, make, rsync, tar]",
+            "findutils, gzip, rsync, tar]",
+            1,
+        )
+        .replacen("        make: { commands: [make] }\n", "", 1);
+    assert_ne!(text, BUILTIN);
+    fs::write(dir.path().join("m.yaml"), text).unwrap();
+    matrix(dir.path())
+        .args(["--config", "m.yaml", "check", "--no-shellcheck"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("image fedora-40:"))
+        .stdout(predicate::str::contains("`make`"));
 }
 
 #[test]
