@@ -12,6 +12,7 @@ use crate::images::bake::{bake_json, image_reference};
 use crate::images::consistency::{check, ensure_consistent};
 use crate::images::dockerfile::{compare_dir, render_all};
 use crate::images::lint::lint;
+use crate::images::workflow::{image_workflow, ImageWorkflowOptions};
 use crate::output::{write_dir, OutputFile};
 use crate::render::Renderer;
 
@@ -41,6 +42,46 @@ pub struct ImagesArgs {
     /// Render the build scripts the images are checked against from the templates in DIR.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+
+    /// Write nothing: print an Argo Workflow that builds and pushes every image in the
+    /// cluster with BuildKit (rootless, no Docker daemon), for every platform.
+    #[arg(long, conflicts_with_all = ["check", "bake", "force"])]
+    pub workflow: bool,
+
+    /// With --workflow: the Secret holding `config.json` with push credentials.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        default_value = "docker-config",
+        requires = "workflow"
+    )]
+    pub docker_config_secret: String,
+
+    /// With --workflow: the BuildKit image to build with.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "moby/buildkit:v0.16.0-rootless",
+        requires = "workflow"
+    )]
+    pub buildkit_image: String,
+
+    /// With --workflow: prefix of the Workflow's generated name.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "build-images-",
+        requires = "workflow"
+    )]
+    pub generate_name: String,
+
+    /// With --workflow: the namespace to run in.
+    #[arg(long, requires = "workflow")]
+    pub namespace: Option<String>,
+
+    /// With --workflow: the service account the pods run as.
+    #[arg(long, requires = "workflow")]
+    pub service_account: Option<String>,
 }
 
 pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
@@ -65,6 +106,22 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
             "the rendered Dockerfiles do not lint clean:\n{}",
             findings.join("\n")
         );
+    }
+
+    if args.workflow {
+        let options = ImageWorkflowOptions {
+            registry: args
+                .registry
+                .clone()
+                .unwrap_or_else(|| matrix.image.registry.clone()),
+            generate_name: crate::workflow::options::check_generate_name(&args.generate_name)?,
+            namespace: args.namespace.clone(),
+            service_account: args.service_account.clone(),
+            docker_config_secret: args.docker_config_secret.clone(),
+            buildkit_image: args.buildkit_image.clone(),
+        };
+        let document = image_workflow(&matrix, &files, &options)?;
+        return Ok(format!("---\n{}", serde_yaml::to_string(&document)?).into_bytes());
     }
 
     if args.check {

@@ -17,6 +17,7 @@ pub mod commands;
 pub mod consistency;
 pub mod dockerfile;
 pub mod lint;
+pub mod workflow;
 
 // ---------------------------------------------------------------------------------------------
 // The YAML form.

@@ -182,6 +182,7 @@ fn build_template(
         name: BUILD_TEMPLATE.into(),
         inputs: Some(Inputs {
             parameters: factored.names.iter().map(Parameter::named).collect(),
+            artifacts: Vec::new(),
         }),
         outputs: Some(Outputs {
             parameters: vec![Parameter {
@@ -268,7 +269,10 @@ fn cells_template(factored: &Factored, grouping: &Grouping) -> Template {
         .collect();
     Template {
         name: CELLS_TEMPLATE.into(),
-        inputs: Some(Inputs { parameters: inputs }),
+        inputs: Some(Inputs {
+            parameters: inputs,
+            artifacts: Vec::new(),
+        }),
         fail_fast: Some(false),
         steps: vec![vec![WorkflowStep {
             name: BUILD_TEMPLATE.into(),

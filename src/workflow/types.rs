@@ -106,11 +106,82 @@ pub struct Template {
     pub steps: Vec<Vec<WorkflowStep>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script: Option<ScriptTemplate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerTemplate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Inputs {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<InputArtifact>,
+}
+
+/// An input artifact whose content is given inline (`raw.data`), written to `path`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputArtifact {
+    pub name: String,
+    pub path: String,
+    pub raw: RawArtifact,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RawArtifact {
+    pub data: String,
+}
+
+/// A plain container (`container:` of a template).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerTemplate {
+    pub image: String,
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeMount {
+    pub name: String,
+    pub mount_path: String,
+    pub read_only: bool,
+}
+
+/// A pod volume; only secret volumes are emitted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Volume {
+    pub name: String,
+    pub secret: SecretVolumeSource,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretVolumeSource {
+    pub secret_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityContext {
+    pub run_as_user: i64,
+    pub run_as_group: i64,
+    pub seccomp_profile: SeccompProfile,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeccompProfile {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
