@@ -14,4 +14,5 @@ pub mod output;
 pub mod plan;
 pub mod render;
 pub mod rules;
+pub mod sarif;
 pub mod version;

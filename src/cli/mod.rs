@@ -11,6 +11,7 @@ use crate::definition::Matrix;
 use crate::expand::{Filter, Selection};
 
 mod render;
+mod sarif;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Write one build script per cell into a directory and the CSV index on stdout.
     Render(render::RenderArgs),
+    /// Distinct GCC -fanalyzer findings per CPython version from a directory of SARIF files.
+    Sarif(sarif::SarifArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -89,5 +92,6 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<Vec<u8>> {
     match &cli.command {
         Command::Render(args) => render::run(cli, args),
+        Command::Sarif(args) => sarif::run(cli, args),
     }
 }
