@@ -86,8 +86,8 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
         // CSV has no place for it, and a count that silently leaves results out is not honest.
         for (version, n) in &view.unlocated {
             eprintln!(
-                "note: {version}: {n} distinct results without a source location are not listed \
-                 (--unlocated lists them)"
+                "note: {version}: {} without a source location not listed (--unlocated lists them)",
+                format::counted(*n, "distinct result")
             );
         }
     }

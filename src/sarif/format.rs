@@ -178,9 +178,9 @@ pub fn table(view: &View, with_findings: bool) -> Vec<u8> {
             None => "distinct findings".to_string(),
         };
         out.push_str(&format!(
-            "{version}: {n} {what}; {} builds, {} SARIF files",
-            input.builds.len(),
-            input.sarif_files
+            "{version}: {n} {what}; {}, {}",
+            counted(input.builds.len(), "build"),
+            counted(input.sarif_files, "SARIF file")
         ));
         let unlocated = view.unlocated.get(version).copied().unwrap_or(0);
         if unlocated > 0 && view.diff.is_none() {
@@ -241,6 +241,15 @@ pub fn table(view: &View, with_findings: bool) -> Vec<u8> {
         out.push_str(&align(&rows, &right));
     }
     out.into_bytes()
+}
+
+/// `1 build`, `2 builds`.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn cells<const N: usize>(texts: [&str; N]) -> Vec<String> {
