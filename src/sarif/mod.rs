@@ -392,7 +392,7 @@ mod tests {
 
     #[test]
     fn versions_sort_by_release_order() {
-        let mut keys = vec![v("3.13.0"), v("3.13.0b4"), v("3.12.10"), v("3.12.4")];
+        let mut keys = [v("3.13.0"), v("3.13.0b4"), v("3.12.10"), v("3.12.4")];
         keys.sort();
         let texts: Vec<&str> = keys.iter().map(|k| k.text.as_str()).collect();
         assert_eq!(texts, ["3.12.4", "3.12.10", "3.13.0b4", "3.13.0"]);
