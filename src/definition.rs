@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Clause, Condition, Rule};
+use crate::suggest::{did_you_mean, suggest_for_unknown_field};
 use crate::version::Version;
 
 /// The definition shipped in the repository and embedded in the binary.
@@ -217,7 +218,7 @@ impl RawDefinition {
                 "{origin}:{}:{}: {}",
                 at.line(),
                 at.column(),
-                strip_location(&err.to_string())
+                suggest_for_unknown_field(strip_location(&err.to_string()))
             ),
             None => anyhow::anyhow!("{origin}: {err}"),
         })
@@ -229,6 +230,61 @@ fn strip_location(message: &str) -> &str {
     match message.rfind(" at line ") {
         Some(at) => &message[..at],
         None => message,
+    }
+}
+
+impl RawRule {
+    /// The rule as one line of logic, e.g. `compiler=clang-19 ⇒ os=ubuntu-24.04`: for the
+    /// README's rules table and for explanations.
+    pub fn describe(&self) -> String {
+        let (arrow, conclusion) = match (&self.then, &self.iff) {
+            (_, Some(iff)) => ("⇔", iff),
+            (Some(then), None) => ("⇒", then),
+            (None, None) => return describe_clause(&self.premise),
+        };
+        if self.premise.is_empty() {
+            return describe_clause(conclusion);
+        }
+        format!(
+            "{} {arrow} {}",
+            describe_clause(&self.premise),
+            describe_clause(conclusion)
+        )
+    }
+}
+
+fn describe_clause(clause: &RawClause) -> String {
+    clause
+        .iter()
+        .map(|(axis, condition)| describe_condition(axis, condition))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn describe_condition(axis: &str, condition: &RawCondition) -> String {
+    let set = |names: &[String]| format!("{{{}}}", names.join(", "));
+    match condition {
+        RawCondition::One(value) => format!("{axis}={value}"),
+        RawCondition::AnyOf(values) if values.len() == 1 => format!("{axis}={}", values[0]),
+        RawCondition::AnyOf(values) => format!("{axis} ∈ {}", set(values)),
+        RawCondition::Test(test) => {
+            let mut parts = Vec::new();
+            match &test.not {
+                Some(OneOrMany::One(value)) => parts.push(format!("{axis}≠{value}")),
+                Some(OneOrMany::Many(values)) if values.len() == 1 => {
+                    parts.push(format!("{axis}≠{}", values[0]))
+                }
+                Some(OneOrMany::Many(values)) => parts.push(format!("{axis} ∉ {}", set(values))),
+                None => {}
+            }
+            if let Some(bound) = &test.at_least {
+                parts.push(format!("{axis} ≥ {bound}"));
+            }
+            if let Some(bound) = &test.below {
+                parts.push(format!("{axis} < {bound}"));
+            }
+            parts.join(" and ")
+        }
     }
 }
 
@@ -286,6 +342,16 @@ impl Axis {
     pub fn value_names(&self) -> Vec<&str> {
         self.values.iter().map(|v| v.name.as_str()).collect()
     }
+
+    /// "unknown value `x` for axis `a` (did you mean `y`?); its values are: ..."
+    pub fn unknown_value(&self, name: &str) -> String {
+        format!(
+            "unknown value `{name}` for axis `{}`{}; its values are: {}",
+            self.name,
+            did_you_mean(name, self.value_names()),
+            self.value_names().join(", ")
+        )
+    }
 }
 
 /// What a cell's build gets when `when` holds.
@@ -334,24 +400,14 @@ impl Matrix {
 
     /// The axis called `name`, or an error listing the axes there are.
     pub fn axis_named(&self, name: &str) -> Result<usize> {
-        self.axis_index(name).with_context(|| {
-            format!(
-                "unknown axis `{name}`; the axes are: {}",
-                self.axis_names().join(", ")
-            )
-        })
+        self.axis_index(name)
+            .with_context(|| unknown_axis(name, &self.axis_names()))
     }
 
     /// Value `name` of axis `axis`, or an error listing the values there are.
     pub fn value_named(&self, axis: usize, name: &str) -> Result<usize> {
         let a = &self.axes[axis];
-        a.value_index(name).with_context(|| {
-            format!(
-                "unknown value `{name}` for axis `{}`; its values are: {}",
-                a.name,
-                a.value_names().join(", ")
-            )
-        })
+        a.value_index(name).with_context(|| a.unknown_value(name))
     }
 
     /// The number of combinations of the raw product (saturating).
@@ -360,6 +416,15 @@ impl Matrix {
             .iter()
             .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128))
     }
+}
+
+/// "unknown axis `x` (did you mean `y`?); the axes are: ..."
+fn unknown_axis(name: &str, axes: &[&str]) -> String {
+    format!(
+        "unknown axis `{name}`{}; the axes are: {}",
+        did_you_mean(name, axes.iter().copied()),
+        axes.join(", ")
+    )
 }
 
 fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
@@ -378,13 +443,8 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
     }
     let find_axis = |name: &str, what: &str| -> Result<usize> {
         axes.iter().position(|a| a.name == name).with_context(|| {
-            format!(
-                "{what} names unknown axis `{name}`; the axes are: {}",
-                axes.iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+            format!("{what} names {}", unknown_axis(name, &names))
         })
     };
 
@@ -521,13 +581,8 @@ fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> 
             .iter()
             .position(|a| &a.name == axis_name)
             .with_context(|| {
-                format!(
-                    "{what} names unknown axis `{axis_name}`; the axes are: {}",
-                    axes.iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+                format!("{what} names {}", unknown_axis(axis_name, &names))
             })?;
         let accepts = compile_condition(&axes[axis], raw_condition)
             .with_context(|| format!("in {what}, condition on `{axis_name}`"))?;
@@ -541,13 +596,9 @@ fn compile_condition(axis: &Axis, raw: &RawCondition) -> Result<Vec<bool>> {
     let set_of = |names: &[&str]| -> Result<Vec<bool>> {
         let mut accepts = vec![false; axis.values.len()];
         for name in names {
-            let index = axis.value_index(name).with_context(|| {
-                format!(
-                    "unknown value `{name}` for axis `{}`; its values are: {}",
-                    axis.name,
-                    axis.value_names().join(", ")
-                )
-            })?;
+            let index = axis
+                .value_index(name)
+                .with_context(|| axis.unknown_value(name))?;
             accepts[index] = true;
         }
         Ok(accepts)
@@ -758,6 +809,18 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_list_of_values_is_an_error() {
+        let err = with_builtin(|raw| {
+            raw.rules[0].then = Some([("os".to_string(), RawCondition::AnyOf(vec![]))].into());
+        })
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("an empty list of values never holds"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
     fn env_may_not_shadow_what_the_script_owns() {
         let err = with_builtin(|raw| {
             raw.contributions[0]
@@ -766,6 +829,19 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("env may not set `CFLAGS`"));
+    }
+
+    #[test]
+    fn rules_describe_themselves() {
+        let raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "t").unwrap();
+        let lines: Vec<String> = raw.rules.iter().map(RawRule::describe).collect();
+        assert_eq!(lines[0], "compiler=clang-19 ⇒ os=ubuntu-24.04");
+        assert_eq!(lines[2], "san_link≠none ⇔ sanitizer ∈ {asan, hwasan, tsan}");
+        assert_eq!(
+            lines[4],
+            "hwasan_option≠none ⇒ compiler ∈ {clang, clang-19} and sanitizer=hwasan"
+        );
+        assert_eq!(lines[5], "configure=no-gil ⇒ python ≥ 3.13");
     }
 
     #[test]

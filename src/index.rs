@@ -28,7 +28,7 @@ pub fn index_csv(
         row.extend(cell.pairs(matrix).map(|(_, value)| value));
         writer.write_record(&row)?;
     }
-    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 #[cfg(test)]

@@ -6,13 +6,16 @@
 //! → [`output`] (atomic directory write) and [`index`] (CSV).
 
 pub mod cell;
+pub mod check;
 pub mod cli;
 pub mod definition;
 pub mod expand;
+pub mod explain;
 pub mod index;
 pub mod output;
 pub mod plan;
 pub mod render;
 pub mod rules;
 pub mod sarif;
+pub mod suggest;
 pub mod version;

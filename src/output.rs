@@ -21,12 +21,8 @@ pub struct OutputFile<'a> {
 
 /// Replaces `dir` with exactly `files`. An existing `dir` must be one `matrix` wrote (it holds
 /// [`MARKER_FILE`]) unless `force` is given.
-pub fn write_dir<'a>(
-    dir: &Path,
-    force: bool,
-    what: &str,
-    files: impl IntoIterator<Item = OutputFile<'a>>,
-) -> Result<()> {
+pub fn write_dir(dir: &Path, force: bool, what: &str, files: &[OutputFile<'_>]) -> Result<()> {
+    use rayon::prelude::*;
     let existing = check_replaceable(dir, force)?;
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -51,9 +47,10 @@ pub fn write_dir<'a>(
 
     let marker = format!("This directory holds {what} written by `matrix`. It is replaced as a whole on the next run.\n");
     write_file(staging.path(), MARKER_FILE, marker.as_bytes(), false)?;
-    for file in files {
-        write_file(staging.path(), file.name, file.contents, file.executable)?;
-    }
+    // File creation dominates on most file systems; two cores create twice as many.
+    files.par_iter().try_for_each(|file| {
+        write_file(staging.path(), file.name, file.contents, file.executable)
+    })?;
 
     // Move the old directory aside, the new one in, and only then delete the old one.
     let aside = if existing {
@@ -153,8 +150,8 @@ mod tests {
     fn replaces_its_own_output_and_refuses_foreign_directories() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        write_dir(&out, false, "t", one("a.sh")).unwrap();
-        write_dir(&out, false, "t", one("b.sh")).unwrap();
+        write_dir(&out, false, "t", &one("a.sh")).unwrap();
+        write_dir(&out, false, "t", &one("b.sh")).unwrap();
         assert!(!out.join("a.sh").exists() && out.join("b.sh").exists());
         let mode = fs::metadata(out.join("b.sh")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755);
@@ -162,7 +159,7 @@ mod tests {
         let foreign = tmp.path().join("mine");
         fs::create_dir(&foreign).unwrap();
         fs::write(foreign.join("notes.txt"), "keep me").unwrap();
-        let err = write_dir(&foreign, false, "t", one("a.sh"))
+        let err = write_dir(&foreign, false, "t", &one("a.sh"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("--force"), "{err}");
@@ -170,7 +167,7 @@ mod tests {
             fs::read_to_string(foreign.join("notes.txt")).unwrap(),
             "keep me"
         );
-        write_dir(&foreign, true, "t", one("a.sh")).unwrap();
+        write_dir(&foreign, true, "t", &one("a.sh")).unwrap();
         assert!(!foreign.join("notes.txt").exists());
         // Nothing but the outputs is left beside them.
         let names: Vec<_> = fs::read_dir(tmp.path())
@@ -184,13 +181,13 @@ mod tests {
     fn a_failed_write_leaves_no_trace() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        write_dir(&out, false, "t", one("a.sh")).unwrap();
+        write_dir(&out, false, "t", &one("a.sh")).unwrap();
         let bad = vec![OutputFile {
             name: "no/such/dir/x",
             contents: b"",
             executable: false,
         }];
-        assert!(write_dir(&out, false, "t", bad).is_err());
+        assert!(write_dir(&out, false, "t", &bad).is_err());
         assert!(out.join("a.sh").exists());
         let names: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()

@@ -217,10 +217,12 @@ impl Renderer {
         })
     }
 
-    /// Renders every cell, planning each from the definition.
+    /// Renders every cell, planning each from the definition, on all cores; the order of the
+    /// result is the order of `cells`.
     pub fn render_all(&self, matrix: &Matrix, cells: &[Cell]) -> Result<Vec<Script>> {
+        use rayon::prelude::*;
         cells
-            .iter()
+            .par_iter()
             .map(|cell| {
                 let plan = BuildPlan::for_cell(matrix, cell)?;
                 self.render(matrix, cell, &plan)

@@ -117,6 +117,9 @@ mod tests {
     fn a_rule_is_decided_at_its_last_axis() {
         let r = rule(only(3, 2, 1), only(1, 2, 1), false);
         assert_eq!(r.decided_at(), 3);
-        assert_eq!(broken_rules(&[r.clone()], &[0, 0, 0, 1]).len(), 1);
+        assert_eq!(
+            broken_rules(std::slice::from_ref(&r), &[0, 0, 0, 1]).len(),
+            1
+        );
     }
 }

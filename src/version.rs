@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn orders_prereleases_before_the_release() {
-        let mut versions = vec![
+        let mut versions = [
             v("3.13.0"),
             v("3.13.0rc1"),
             v("3.12.4"),

@@ -1,7 +1,7 @@
 //! The command line: argument types (clap derive) and dispatch to each command's module.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -10,8 +10,17 @@ use clap::{Args, Parser, Subcommand};
 use crate::definition::Matrix;
 use crate::expand::{Filter, Selection};
 
+mod axes;
+mod check;
+mod completions;
+mod explain;
+mod init;
+mod list;
 mod render;
 mod sarif;
+
+/// The definition used when `--config` is not given and this file is in the working directory.
+pub const LOCAL_DEFINITION: &str = "matrix.yaml";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,9 +30,13 @@ mod sarif;
     long_about = None
 )]
 pub struct Cli {
-    /// Matrix definition to use instead of the built-in one.
+    /// Matrix definition to use [default: ./matrix.yaml when present, else the built-in one].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Say on stderr which definition is used.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -33,6 +46,20 @@ pub struct Cli {
 pub enum Command {
     /// Write one build script per cell into a directory and the CSV index on stdout.
     Render(render::RenderArgs),
+    /// List the cells: their ids, or a table with --long.
+    List(list::ListArgs),
+    /// The axes, their values, and how many cells have each value.
+    Axes(axes::AxesArgs),
+    /// Whether a combination is a cell and which rules exclude it; what a slice comes to.
+    Explain(explain::ExplainArgs),
+    /// Validate the definition, render and lint every script: the CI dry run.
+    Check(check::CheckArgs),
+    /// Write the built-in matrix definition to a file, for editing.
+    Init(init::InitArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
     /// Distinct GCC -fanalyzer findings per CPython version from a directory of SARIF files.
     Sarif(sarif::SarifArgs),
 }
@@ -59,30 +86,51 @@ impl SelectionArgs {
 }
 
 impl Cli {
+    /// The definition to work on: `--config`, else `./matrix.yaml`, else the built-in one.
     pub fn load_matrix(&self) -> Result<Matrix> {
-        match &self.config {
-            Some(path) => Matrix::from_file(path),
-            None => Matrix::builtin(),
+        let local = Path::new(LOCAL_DEFINITION);
+        let matrix = match &self.config {
+            Some(path) => Matrix::from_file(path)?,
+            None if local.is_file() => Matrix::from_file(local)?,
+            None => Matrix::builtin()?,
+        };
+        if self.verbose {
+            eprintln!("matrix: using the matrix definition {}", matrix.origin);
         }
+        Ok(matrix)
     }
 }
 
+/// A command that ran and found problems: its report goes to stdout all the same, and the exit
+/// status says it failed (`matrix check`).
+#[derive(Debug, thiserror::Error)]
+#[error("{summary}")]
+pub struct Failed {
+    pub stdout: Vec<u8>,
+    pub summary: String,
+}
+
 /// Parses the arguments, runs the command, and turns an error into a message on stderr and a
-/// failing exit status. Nothing reaches stdout unless the command succeeded.
+/// failing exit status. Nothing reaches stdout unless the command succeeded (or is a report
+/// of failures, like `check`).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(stdout) => match std::io::stdout().lock().write_all(&stdout) {
-            Ok(()) => ExitCode::SUCCESS,
-            // A closed pipe (`matrix render | head`) is the reader's choice, not an error.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+    let (stdout, status) = match run(&cli) {
+        Ok(stdout) => (stdout, ExitCode::SUCCESS),
+        Err(err) => match err.downcast::<Failed>() {
+            Ok(failed) => (failed.stdout, ExitCode::FAILURE),
             Err(err) => {
-                eprintln!("error: cannot write to stdout: {err}");
-                ExitCode::FAILURE
+                eprintln!("error: {err:#}");
+                return ExitCode::FAILURE;
             }
         },
+    };
+    match std::io::stdout().lock().write_all(&stdout) {
+        Ok(()) => status,
+        // A closed pipe (`matrix render | head`) is the reader's choice, not an error.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => status,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: cannot write to stdout: {err}");
             ExitCode::FAILURE
         }
     }
@@ -92,6 +140,38 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<Vec<u8>> {
     match &cli.command {
         Command::Render(args) => render::run(cli, args),
+        Command::List(args) => list::run(cli, args),
+        Command::Axes(args) => axes::run(cli, args),
+        Command::Explain(args) => explain::run(cli, args),
+        Command::Check(args) => check::run(cli, args),
+        Command::Init(args) => init::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man => completions::man(),
         Command::Sarif(args) => sarif::run(cli, args),
     }
+}
+
+/// Pads columns to their widest cell; for human-readable tables.
+pub(crate) fn align(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| format!("{cell:<width$}", width = widths[c]))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

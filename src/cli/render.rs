@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::{Cli, SelectionArgs};
-use crate::expand::expand;
+use crate::explain::select_cells;
 use crate::index::index_csv;
 use crate::output::{write_dir, OutputFile};
 use crate::render::Renderer;
@@ -39,7 +39,7 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
         Some(dir) => Renderer::from_dir(dir)?,
         None => Renderer::builtin()?,
     };
-    let cells = expand(&matrix, &args.selection.selection())?;
+    let cells = select_cells(&matrix, &args.selection.selection())?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
     let index = index_csv(&matrix, &cells, &args.out.to_string_lossy(), registry)?;
@@ -47,11 +47,14 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
         &args.out,
         args.force,
         "build scripts",
-        scripts.iter().map(|s| OutputFile {
-            name: &s.file_name,
-            contents: s.text.as_bytes(),
-            executable: true,
-        }),
+        &scripts
+            .iter()
+            .map(|s| OutputFile {
+                name: &s.file_name,
+                contents: s.text.as_bytes(),
+                executable: true,
+            })
+            .collect::<Vec<_>>(),
     )?;
     Ok(index)
 }

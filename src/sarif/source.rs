@@ -1,13 +1,12 @@
 //! Finding SARIF files under a directory (plain, or inside Argo's `.tgz` artifacts), telling
-//! each file's CPython version and build from its path, and reading them on all cores.
+//! each file's CPython version and build from its path, and reading them on all cores (rayon).
 
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
 
 use super::model::{self, Diagnostic};
 use super::VersionKey;
@@ -65,7 +64,12 @@ pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
             dir.display()
         );
     }
-    let results = read_all(&sources, |source| read_source(&base, source));
+    // Each source on any core; `collect` keeps the sources' order, so the first error
+    // reported is the same on every run.
+    let results: Vec<_> = sources
+        .par_iter()
+        .map(|source| read_source(&base, source))
+        .collect();
     let mut loaded = Loaded::default();
     for result in results {
         for item in result? {
@@ -234,31 +238,6 @@ pub fn classify(base: &[String], rel: &[String]) -> Option<(VersionKey, String)>
     }
     let version = base.iter().rev().find_map(version_of)?;
     Some((version, ".".to_string()))
-}
-
-/// Runs `read` over all sources on all cores; results come back in the sources' order.
-fn read_all<T: Send>(sources: &[Source], read: impl Fn(&Source) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(sources.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<T>>> = sources.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(source) = sources.get(i) else { break };
-                let value = read(source);
-                *slots[i].lock().unwrap() = Some(value);
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|slot| slot.into_inner().unwrap().expect("every source is read"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,314 @@
+//! `matrix check`, the CI dry run: everything that can be verified about a definition and its
+//! templates without a cluster, gathered as a list of problems and a summary.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::definition::Matrix;
+use crate::expand::Selection;
+use crate::explain::{select_cells, slice_report};
+use crate::render::Renderer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shellcheck {
+    Ran,
+    #[default]
+    Skipped,
+    NotInstalled,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub definition: String,
+    pub cells: usize,
+    pub scripts_checked: usize,
+    /// Whether shellcheck ran (it is optional: `bash -n` always runs).
+    pub shellcheck: Shellcheck,
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    pub fn errors(&self) -> usize {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Warning)
+            .count()
+    }
+
+    fn error(&mut self, message: impl Into<String>) {
+        self.problems.push(Problem {
+            severity: Severity::Error,
+            message: message.into(),
+        });
+    }
+
+    fn warning(&mut self, message: impl Into<String>) {
+        self.problems.push(Problem {
+            severity: Severity::Warning,
+            message: message.into(),
+        });
+    }
+
+    /// One line per problem, then the summary line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for problem in &self.problems {
+            let tag = match problem.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            out.push_str(&format!("{tag}: {}\n", problem.message));
+        }
+        out.push_str(&format!(
+            "{}, {} checked ({}), {}, {}\n",
+            plural(self.cells, "cell"),
+            plural(self.scripts_checked, "script"),
+            match self.shellcheck {
+                Shellcheck::Ran => "bash -n, shellcheck",
+                Shellcheck::Skipped => "bash -n; shellcheck skipped",
+                Shellcheck::NotInstalled => "bash -n; shellcheck not installed",
+            },
+            plural(self.errors(), "error"),
+            plural(self.warnings(), "warning")
+        ));
+        out
+    }
+}
+
+fn plural(count: usize, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+}
+
+pub struct CheckOptions {
+    pub shellcheck: bool,
+}
+
+/// Runs every check on a loaded definition. A definition that does not load is reported by the
+/// caller: there is nothing else to check then.
+pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Result<CheckReport> {
+    let mut report = CheckReport {
+        definition: matrix.origin.clone(),
+        ..CheckReport::default()
+    };
+
+    // Rules that remove nothing, and values no cell has, are usually edits gone wrong.
+    let all: Vec<Vec<bool>> = matrix
+        .axes
+        .iter()
+        .map(|a| vec![true; a.values.len()])
+        .collect();
+    match slice_report(matrix, &all) {
+        Ok(effects) => {
+            for effect in effects.rules.iter().filter(|e| e.breaks == 0) {
+                report.warning(format!(
+                    "rule `{}` never removes a combination",
+                    effect.rule
+                ));
+            }
+        }
+        Err(err) => report.warning(format!("rule effects not checked: {err}")),
+    }
+    let cells = match select_cells(matrix, &Selection::default()) {
+        Ok(cells) => cells,
+        Err(err) => {
+            report.error(format!("{err:#}"));
+            return Ok(report);
+        }
+    };
+    report.cells = cells.len();
+    for (axis_index, axis) in matrix.axes.iter().enumerate() {
+        for (value_index, value) in axis.values.iter().enumerate() {
+            if !cells.iter().any(|c| c.values[axis_index] == value_index) {
+                report.warning(format!(
+                    "no cell has {}={}: the rules exclude it everywhere",
+                    axis.name, value.name
+                ));
+            }
+        }
+    }
+
+    let scripts = match renderer.render_all(matrix, &cells) {
+        Ok(scripts) => scripts,
+        Err(err) => {
+            report.error(format!("{err:#}"));
+            return Ok(report);
+        }
+    };
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let paths = scripts
+        .iter()
+        .map(|script| {
+            let path = dir.path().join(&script.file_name);
+            std::fs::write(&path, &script.text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(path)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    report.scripts_checked = paths.len();
+    for line in bash_n(&paths)? {
+        report.error(line);
+    }
+    report.shellcheck = match (options.shellcheck, shellcheck_available()) {
+        (false, _) => Shellcheck::Skipped,
+        (true, false) => Shellcheck::NotInstalled,
+        (true, true) => {
+            for line in shellcheck(&paths)? {
+                report.error(line);
+            }
+            Shellcheck::Ran
+        }
+    };
+    Ok(report)
+}
+
+/// `bash -n` over every file, in one bash process; one line per failing file.
+fn bash_n(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"for f in "$@"; do out=$(bash -n "$f" 2>&1) || printf '%s: bash -n: %s\n' "${f##*/}" "${out%%$'\n'*}"; done"#)
+        .arg("bash")
+        .args(paths)
+        .output()
+        .context("cannot run bash")?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect())
+}
+
+fn shellcheck_available() -> bool {
+    Command::new("shellcheck")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// shellcheck's findings, one line each (`file:line:col: severity: message [SCxxxx]`), with
+/// the temporary directory left out of the names. Two processes, one per core.
+fn shellcheck(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
+    let half = paths.len().div_ceil(2).max(1);
+    let children = paths
+        .chunks(half)
+        .map(|chunk| {
+            Command::new("shellcheck")
+                .args(["--severity=style", "--format=gcc"])
+                .args(chunk)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("cannot run shellcheck")
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut lines = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().context("shellcheck failed")?;
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let line = Path::new(line.split(':').next().unwrap_or(""))
+                .file_name()
+                .map(|name| {
+                    format!(
+                        "{}{}",
+                        name.to_string_lossy(),
+                        &line[line.find(':').unwrap_or(0)..]
+                    )
+                })
+                .unwrap_or_else(|| line.to_string());
+            lines.push(line);
+        }
+    }
+    lines.sort();
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::{RawDefinition, RawRule, BUILTIN_DEFINITION};
+
+    #[test]
+    fn the_builtin_definition_checks_clean() {
+        let m = Matrix::builtin().unwrap();
+        let report = check(
+            &m,
+            &Renderer::builtin().unwrap(),
+            &CheckOptions { shellcheck: false },
+        )
+        .unwrap();
+        assert_eq!(report.problems, []);
+        assert_eq!((report.cells, report.scripts_checked), (742, 742));
+        assert!(report.to_text().ends_with(
+            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 0 errors, 0 warnings\n"
+        ));
+    }
+
+    #[test]
+    fn idle_rules_and_unreachable_values_are_warnings() {
+        let mut raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "t").unwrap();
+        let mut idle: RawRule = raw.rules[0].clone();
+        idle.name = "idle".into();
+        idle.premise.insert(
+            "os".into(),
+            crate::definition::RawCondition::One("ubuntu-24.04".into()),
+        );
+        raw.rules.push(idle);
+        // icc ⇒ analyzer ⇒ gcc: no cell can have icc.
+        raw.axes[3]
+            .values
+            .push(crate::definition::RawValue::Plain("icc".into()));
+        let mut never: RawRule = raw.rules[1].clone();
+        never.name = "no-icc".into();
+        never.premise = [(
+            "compiler".to_string(),
+            crate::definition::RawCondition::One("icc".into()),
+        )]
+        .into();
+        never.then = Some(
+            [(
+                "sanitizer".to_string(),
+                crate::definition::RawCondition::One("analyzer".into()),
+            )]
+            .into(),
+        );
+        raw.rules.push(never);
+        let m = Matrix::compile(raw, "t").unwrap();
+        let report = check(
+            &m,
+            &Renderer::builtin().unwrap(),
+            &CheckOptions { shellcheck: false },
+        )
+        .unwrap();
+        let text = report.to_text();
+        assert!(
+            text.contains("warning: rule `idle` never removes a combination"),
+            "{text}"
+        );
+        assert!(text.contains("warning: no cell has compiler=icc"), "{text}");
+        assert_eq!(report.errors(), 0, "{text}");
+    }
+}

@@ -1,0 +1,75 @@
+//! `matrix check`: the CI dry run, as text lines or JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use super::{Cli, Failed};
+use crate::check::{check, CheckOptions, CheckReport, Problem, Severity};
+use crate::render::Renderer;
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check the templates in DIR instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Skip shellcheck even when it is installed (bash -n still runs).
+    #[arg(long)]
+    pub no_shellcheck: bool,
+
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
+    let loaded = cli.load_matrix().and_then(|matrix| {
+        let renderer = match &args.templates {
+            Some(dir) => Renderer::from_dir(dir)?,
+            None => Renderer::builtin()?,
+        };
+        Ok((matrix, renderer))
+    });
+    let report = match loaded {
+        Ok((matrix, renderer)) => check(
+            &matrix,
+            &renderer,
+            &CheckOptions {
+                shellcheck: !args.no_shellcheck,
+            },
+        )?,
+        // A definition or template that does not load is the one problem to report.
+        Err(err) => CheckReport {
+            definition: cli
+                .config
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            problems: vec![Problem {
+                severity: Severity::Error,
+                message: format!("{err:#}"),
+            }],
+            ..CheckReport::default()
+        },
+    };
+    let stdout = match args.format {
+        Format::Text => report.to_text().into_bytes(),
+        Format::Json => (serde_json::to_string_pretty(&report)? + "\n").into_bytes(),
+    };
+    if report.errors() > 0 {
+        return Err(Failed {
+            stdout,
+            summary: format!("{} errors", report.errors()),
+        }
+        .into());
+    }
+    Ok(stdout)
+}

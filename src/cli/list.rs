@@ -1,0 +1,39 @@
+//! `matrix list`: the cells of a selection, as ids or a table.
+
+use anyhow::Result;
+use clap::Args;
+
+use super::{align, Cli, SelectionArgs};
+use crate::explain::select_cells;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// A table of ids and axis values instead of ids alone.
+    #[arg(long)]
+    pub long: bool,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+pub fn run(cli: &Cli, args: &ListArgs) -> Result<Vec<u8>> {
+    let matrix = cli.load_matrix()?;
+    let cells = select_cells(&matrix, &args.selection.selection())?;
+    if !args.long {
+        return Ok(cells
+            .iter()
+            .map(|c| format!("{}\n", c.id))
+            .collect::<String>()
+            .into_bytes());
+    }
+    let mut rows = vec![std::iter::once("id")
+        .chain(matrix.axis_names())
+        .map(String::from)
+        .collect::<Vec<_>>()];
+    rows.extend(cells.iter().map(|cell| {
+        std::iter::once(cell.id.clone())
+            .chain(cell.pairs(&matrix).map(|(_, v)| v.to_string()))
+            .collect()
+    }));
+    Ok(align(&rows).into_bytes())
+}
