@@ -439,3 +439,29 @@ fn a_file_outside_a_python_version_directory_is_an_error() {
             "cannot tell the CPython version: no Python-<version> directory",
         ));
 }
+
+#[test]
+fn a_corrupt_archive_is_an_error_or_with_skip_invalid_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus_like(dir.path());
+    let archive = dir.path().join("wf/pod-9/sarif-data.tgz");
+    write(&archive, "this is not gzip\n");
+    matrix()
+        .arg("sarif")
+        .arg(dir.path())
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(archive.display().to_string()).and(
+            predicate::str::contains("not a gzip-compressed tar archive"),
+        ));
+    let output = matrix()
+        .arg("sarif")
+        .arg(dir.path())
+        .args(["--skip-invalid", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("warning: skipped"));
+    assert_eq!(String::from_utf8(output.stdout).unwrap().lines().count(), 7);
+}

@@ -72,7 +72,7 @@ pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
         .collect();
     let mut loaded = Loaded::default();
     for result in results {
-        for item in result? {
+        for item in result {
             match item {
                 Ok((file, occurrences)) => {
                     loaded.files.push(file);
@@ -131,58 +131,69 @@ fn walk(dir: &Path, rel: &mut Vec<String>, out: &mut Vec<Source>) -> Result<()> 
 
 type FileResult = Result<((VersionKey, String), Vec<Occurrence>)>;
 
-/// Reads one source: one result per SARIF file in it. The outer error is for an archive that
-/// cannot be read at all.
-fn read_source(base: &[String], source: &Source) -> Result<Vec<FileResult>> {
+/// Reads one source: one result per SARIF file in it (for a corrupt archive, a last error).
+fn read_source(base: &[String], source: &Source) -> Vec<FileResult> {
     match source {
         Source::File { path, rel } => {
             let display = path.display().to_string();
             let result = fs::read(path)
                 .with_context(|| format!("cannot read {display}"))
                 .and_then(|bytes| parse_file(&bytes, base, rel, &display));
-            Ok(vec![result])
+            vec![result]
         }
         Source::Archive { path, rel } => {
-            let file =
-                fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
             let mut results = Vec::new();
-            let entries = archive.entries().with_context(|| {
-                format!("{}: not a gzip-compressed tar archive", path.display())
-            })?;
-            for entry in entries {
-                let mut entry = entry.with_context(|| {
-                    format!("{}: corrupt gzip-compressed tar archive", path.display())
-                })?;
-                if !entry.header().entry_type().is_file() {
-                    continue;
-                }
-                let member = entry
-                    .path()
-                    .with_context(|| format!("{}: bad member name", path.display()))?
-                    .into_owned();
-                if !member.to_string_lossy().ends_with(".sarif") {
-                    continue;
-                }
-                // The archive stands for the directory it was made from, in its parent
-                // directory: `wf/pod/sarif-data.tgz` holding `sarif-data/src/...` reads as
-                // `wf/pod/sarif-data/src/...`.
-                let mut virtual_rel = rel[..rel.len() - 1].to_vec();
-                virtual_rel.extend(member.components().filter_map(|c| match c {
-                    Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                    _ => None,
-                }));
-                let display = format!("{} (member {})", path.display(), member.display());
-                let mut bytes = Vec::new();
-                let result = entry
-                    .read_to_end(&mut bytes)
-                    .with_context(|| format!("cannot read {display}"))
-                    .and_then(|_| parse_file(&bytes, base, &virtual_rel, &display));
-                results.push(result);
+            // A corrupt archive is one more unreadable input: an error, or with
+            // `skip_invalid` a warning, after the files read from it before the fault.
+            if let Err(err) = read_archive(base, path, rel, &mut results) {
+                results.push(Err(err));
             }
-            Ok(results)
+            results
         }
     }
+}
+
+/// Reads the `.sarif` members of a gzip-compressed tar archive into `results`.
+fn read_archive(
+    base: &[String],
+    path: &Path,
+    rel: &[String],
+    results: &mut Vec<FileResult>,
+) -> Result<()> {
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let entries = archive
+        .entries()
+        .with_context(|| format!("{}: not a gzip-compressed tar archive", path.display()))?;
+    for entry in entries {
+        let mut entry = entry
+            .with_context(|| format!("{}: not a gzip-compressed tar archive", path.display()))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = entry
+            .path()
+            .with_context(|| format!("{}: bad member name", path.display()))?
+            .into_owned();
+        if !member.to_string_lossy().ends_with(".sarif") {
+            continue;
+        }
+        // The archive stands for the directory it was made from, in its parent directory:
+        // `wf/pod/sarif-data.tgz` holding `sarif-data/src/...` reads as `wf/pod/sarif-data/src/...`.
+        let mut virtual_rel = rel[..rel.len() - 1].to_vec();
+        virtual_rel.extend(member.components().filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        }));
+        let display = format!("{} (member {})", path.display(), member.display());
+        let mut bytes = Vec::new();
+        let result = entry
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {display}"))
+            .and_then(|_| parse_file(&bytes, base, &virtual_rel, &display));
+        results.push(result);
+    }
+    Ok(())
 }
 
 fn parse_file(bytes: &[u8], base: &[String], rel: &[String], display: &str) -> FileResult {
