@@ -35,6 +35,39 @@ pub struct RawDefinition {
     pub rules: Vec<RawRule>,
     #[serde(default)]
     pub contributions: Vec<RawContribution>,
+    /// Defaults of `matrix workflow`; every one has a flag that overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<RawWorkflow>,
+}
+
+/// `workflow:` in the definition: Argo manifest defaults. Values are checked by
+/// [`crate::workflow`] when it uses them, so a bad one is reported with the flag beside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkflow {
+    /// The axis whose values are `kubernetes.io/arch` values (default `platform`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch_axis: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
+    /// Per-cell deadline: `4h`, `90m`, `1h30m`, or seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_limit: Option<u32>,
+    /// How long a finished Workflow is kept: `7d`, `12h`, or seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -301,6 +334,17 @@ pub struct Matrix {
     pub axes: Vec<Axis>,
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
+    pub workflow: WorkflowDefaults,
+}
+
+/// The definition's `workflow:` section with its axis resolved.
+#[derive(Debug, Clone)]
+pub struct WorkflowDefaults {
+    /// The axis whose values are `kubernetes.io/arch` values: `workflow.arch_axis`, else an
+    /// axis named `platform`. A definition without one still renders scripts; only
+    /// `matrix workflow` needs it.
+    pub arch_axis: Option<usize>,
+    pub raw: RawWorkflow,
 }
 
 #[derive(Debug, Clone)]
@@ -507,6 +551,15 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         contributions.push(compile_contribution(&axes, raw_contribution, i + 1, &what)?);
     }
 
+    let raw_workflow = raw.workflow.clone().unwrap_or_default();
+    let workflow = WorkflowDefaults {
+        arch_axis: match raw_workflow.arch_axis.as_deref() {
+            Some(name) => Some(find_axis(name, "workflow.arch_axis")?),
+            None => axes.iter().position(|a| a.name == "platform"),
+        },
+        raw: raw_workflow,
+    };
+
     Ok(Matrix {
         origin: origin.to_string(),
         image,
@@ -514,6 +567,7 @@ fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         axes,
         rules,
         contributions,
+        workflow,
     })
 }
 

@@ -19,3 +19,4 @@ pub mod rules;
 pub mod sarif;
 pub mod suggest;
 pub mod version;
+pub mod workflow;

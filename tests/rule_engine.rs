@@ -249,6 +249,7 @@ fn definition() -> impl Strategy<Value = RawDefinition> {
                 })
                 .collect(),
             contributions: vec![RawContribution::default()],
+            workflow: None,
         })
     })
 }

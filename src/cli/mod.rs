@@ -18,6 +18,7 @@ mod init;
 mod list;
 mod render;
 mod sarif;
+mod workflow;
 
 /// The definition used when `--config` is not given and this file is in the working directory.
 pub const LOCAL_DEFINITION: &str = "matrix.yaml";
@@ -46,6 +47,8 @@ pub struct Cli {
 pub enum Command {
     /// Write one build script per cell into a directory and the CSV index on stdout.
     Render(render::RenderArgs),
+    /// Print Argo Workflows manifests for the cells on stdout (`matrix workflow | argo submit -`).
+    Workflow(Box<workflow::WorkflowArgs>),
     /// List the cells: their ids, or a table with --long.
     List(list::ListArgs),
     /// The axes, their values, and how many cells have each value.
@@ -140,6 +143,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<Vec<u8>> {
     match &cli.command {
         Command::Render(args) => render::run(cli, args),
+        Command::Workflow(args) => workflow::run(cli, args),
         Command::List(args) => list::run(cli, args),
         Command::Axes(args) => axes::run(cli, args),
         Command::Explain(args) => explain::run(cli, args),

@@ -1,0 +1,149 @@
+//! Every document `matrix workflow` emits is valid against Argo Workflows' own JSON schema
+//! (`../shared/argo/schema.json`, v4.1.2), strictly: an object may hold only the keys its
+//! schema declares, even where the schema itself would allow more.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde::Deserialize;
+use serde_json::Value;
+
+fn schema_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/argo/schema.json")
+}
+
+/// Adds `additionalProperties: false` to every object schema that declares properties and
+/// says nothing about others, throughout the schema.
+fn close_objects(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            for value in map.values_mut() {
+                close_objects(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+/// Validators per kind, or `None` (with a message) when the schema is not there.
+fn validator(kind: &str) -> Option<jsonschema::Validator> {
+    let path = schema_path();
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipping: ../shared/argo/schema.json not present");
+        return None;
+    };
+    let mut full: Value = serde_json::from_str(&text).unwrap();
+    close_objects(&mut full);
+    let definition = format!("io.argoproj.workflow.v1alpha1.{kind}");
+    assert!(
+        full["definitions"].get(&definition).is_some(),
+        "{definition}"
+    );
+    let schema = serde_json::json!({
+        "$schema": full["$schema"],
+        "definitions": full["definitions"],
+        "$ref": format!("#/definitions/{definition}"),
+    });
+    Some(jsonschema::validator_for(&schema).unwrap())
+}
+
+fn emit(args: &[&str]) -> Vec<Value> {
+    let out = Command::cargo_bin("matrix")
+        .unwrap()
+        .arg("workflow")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| {
+            let yaml = serde_yaml::Value::deserialize(doc).unwrap();
+            serde_json::to_value(yaml).unwrap()
+        })
+        .collect()
+}
+
+fn assert_valid(kind: &str, args: &[&str]) {
+    let Some(validator) = validator(kind) else {
+        return;
+    };
+    let documents = emit(args);
+    assert!(!documents.is_empty());
+    for (i, doc) in documents.iter().enumerate() {
+        assert_eq!(doc["kind"], kind);
+        let errors: Vec<String> = validator
+            .iter_errors(doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .take(10)
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "document {i} of `matrix workflow {}` is not a valid {kind}:\n{}",
+            args.join(" "),
+            errors.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_default_matrix_is_a_valid_workflow() {
+    assert_valid("Workflow", &[]);
+}
+
+#[test]
+fn split_documents_with_every_knob_are_valid() {
+    assert_valid(
+        "Workflow",
+        &[
+            "--max-bytes",
+            "60000",
+            "--namespace",
+            "ci",
+            "--service-account",
+            "builder",
+            "--artifact-repository-ref",
+            "repos:minio",
+            "--cpu-limit",
+            "4",
+        ],
+    );
+}
+
+#[test]
+fn templates_and_cron_workflows_are_valid() {
+    assert_valid(
+        "WorkflowTemplate",
+        &["--kind", "workflow-template", "--only", "sanitizer=tsan"],
+    );
+    assert_valid(
+        "CronWorkflow",
+        &[
+            "--kind",
+            "cron-workflow",
+            "--schedule",
+            "0 3 * * *",
+            "--only",
+            "python=3.13.0b4",
+        ],
+    );
+}
+
+#[test]
+fn the_strict_check_catches_an_undeclared_key() {
+    let Some(validator) = validator("Workflow") else {
+        return;
+    };
+    let mut doc = emit(&["--only", "sanitizer=analyzer"]).remove(0);
+    assert!(validator.is_valid(&doc));
+    doc["spec"]["templates"][0]["retryPolicy"] = Value::String("OnError".into());
+    assert!(!validator.is_valid(&doc));
+}
