@@ -11,6 +11,7 @@ use crate::definition::Matrix;
 use crate::expand::Selection;
 use crate::explain::{select_cells, slice_report};
 use crate::render::Renderer;
+use crate::workflow::schema::ArgoSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,6 +42,10 @@ pub struct CheckReport {
     pub scripts_checked: usize,
     /// Whether shellcheck ran (it is optional: `bash -n` always runs).
     pub shellcheck: Shellcheck,
+    /// Documents `matrix workflow` emits for the whole matrix.
+    pub workflow_documents: usize,
+    /// Whether they were validated against Argo's schema (`--argo-schema`).
+    pub argo_schema: bool,
     pub problems: Vec<Problem>,
 }
 
@@ -84,13 +89,19 @@ impl CheckReport {
             out.push_str(&format!("{tag}: {}\n", problem.message));
         }
         out.push_str(&format!(
-            "{}, {} checked ({}), {}, {}\n",
+            "{}, {} checked ({}), {}{}, {}, {}\n",
             plural(self.cells, "cell"),
             plural(self.scripts_checked, "script"),
             match self.shellcheck {
                 Shellcheck::Ran => "bash -n, shellcheck",
                 Shellcheck::Skipped => "bash -n; shellcheck skipped",
                 Shellcheck::NotInstalled => "bash -n; shellcheck not installed",
+            },
+            plural(self.workflow_documents, "workflow document"),
+            if self.argo_schema {
+                " (Argo schema)"
+            } else {
+                ""
             },
             plural(self.errors(), "error"),
             plural(self.warnings(), "warning")
@@ -105,6 +116,10 @@ fn plural(count: usize, word: &str) -> String {
 
 pub struct CheckOptions {
     pub shellcheck: bool,
+    /// How `matrix workflow` would build the manifests.
+    pub workflow: crate::workflow::Options,
+    /// Validate the manifests against Argo's schema too.
+    pub argo_schema: Option<ArgoSchema>,
 }
 
 /// Runs every check on a loaded definition. A definition that does not load is reported by the
@@ -171,6 +186,21 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     report.scripts_checked = paths.len();
     for line in bash_n(&paths)? {
         report.error(line);
+    }
+    match crate::workflow::build(matrix, &cells, &scripts, &options.workflow) {
+        Ok(emitted) => {
+            report.workflow_documents = emitted.documents.len();
+            if let Some(schema) = &options.argo_schema {
+                report.argo_schema = true;
+                for (number, document) in emitted.documents.iter().enumerate() {
+                    let value = serde_json::to_value(document)?;
+                    for violation in schema.violations(&value, 20)? {
+                        report.error(format!("workflow document {}: {violation}", number + 1));
+                    }
+                }
+            }
+        }
+        Err(err) => report.error(format!("workflow: {err:#}")),
     }
     report.shellcheck = match (options.shellcheck, shellcheck_available()) {
         (false, _) => Shellcheck::Skipped,
@@ -251,19 +281,25 @@ mod tests {
     use super::*;
     use crate::definition::{RawDefinition, RawRule, BUILTIN_DEFINITION};
 
+    fn options(matrix: &Matrix) -> CheckOptions {
+        CheckOptions {
+            shellcheck: false,
+            workflow: crate::cli::workflow::WorkflowArgs::defaults()
+                .options(matrix)
+                .unwrap(),
+            argo_schema: None,
+        }
+    }
+
     #[test]
     fn the_builtin_definition_checks_clean() {
         let m = Matrix::builtin().unwrap();
-        let report = check(
-            &m,
-            &Renderer::builtin().unwrap(),
-            &CheckOptions { shellcheck: false },
-        )
-        .unwrap();
+        let report = check(&m, &Renderer::builtin().unwrap(), &options(&m)).unwrap();
         assert_eq!(report.problems, []);
         assert_eq!((report.cells, report.scripts_checked), (742, 742));
         assert!(report.to_text().ends_with(
-            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 0 errors, 0 warnings\n"
+            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 0 errors, 0 warnings
+"
         ));
     }
 
@@ -297,12 +333,7 @@ mod tests {
         );
         raw.rules.push(never);
         let m = Matrix::compile(raw, "t").unwrap();
-        let report = check(
-            &m,
-            &Renderer::builtin().unwrap(),
-            &CheckOptions { shellcheck: false },
-        )
-        .unwrap();
+        let report = check(&m, &Renderer::builtin().unwrap(), &options(&m)).unwrap();
         let text = report.to_text();
         assert!(
             text.contains("warning: rule `idle` never removes a combination"),

@@ -385,7 +385,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         .assert()
         .success()
         .stdout(
-            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 0 errors, 0 warnings\n",
+            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 0 errors, 0 warnings\n",
         );
 
     fs::write(
@@ -403,7 +403,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         )
         .stdout(predicate::str::contains("did you mean `tag_axis`"))
         .stdout(predicate::str::ends_with(
-            "0 cells, 0 scripts checked (bash -n; shellcheck skipped), 1 error, 0 warnings\n",
+            "0 cells, 0 scripts checked (bash -n; shellcheck skipped), 0 workflow documents, 1 error, 0 warnings\n",
         ));
 
     let templates = dir.path().join("templates");
@@ -428,6 +428,48 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         .failure()
         .stdout(predicate::str::contains(": bash -n: "))
         .stdout(predicate::str::contains("742 errors"));
+}
+
+#[test]
+fn check_validates_the_workflow_against_the_argo_schema() {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/argo/schema.json");
+    if !schema.is_file() {
+        eprintln!("skipping: ../shared/argo/schema.json not present");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    matrix(dir.path())
+        .args(["check", "--no-shellcheck", "--argo-schema"])
+        .arg(&schema)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 workflow document (Argo schema), 0 errors",
+        ));
+    // A schema that is not Argo's is refused as such.
+    fs::write(dir.path().join("not-argo.json"), "{}").unwrap();
+    matrix(dir.path())
+        .args(["check", "--no-shellcheck", "--argo-schema", "not-argo.json"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("it is not Argo's JSON schema"));
+}
+
+#[test]
+fn check_reports_a_workflow_knob_the_definition_gets_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{BUILTIN}\nworkflow:\n  parallelism: 0\n");
+    let text = if BUILTIN.contains("\nworkflow:\n") {
+        BUILTIN.replacen("\nworkflow:\n", "\nworkflow:\n  parallelism: 0\n", 1)
+    } else {
+        text
+    };
+    fs::write(dir.path().join("m.yaml"), text).unwrap();
+    matrix(dir.path())
+        .args(["--config", "m.yaml", "check", "--no-shellcheck"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("parallelism"));
 }
 
 #[test]

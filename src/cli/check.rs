@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::{Cli, Failed};
 use crate::check::{check, CheckOptions, CheckReport, Problem, Severity};
 use crate::render::Renderer;
+use crate::workflow::schema::ArgoSchema;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -26,6 +27,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_shellcheck: bool,
 
+    /// Validate the workflow manifests against Argo's JSON schema (api/jsonschema/schema.json),
+    /// strictly: no key the schema does not declare.
+    #[arg(long, value_name = "FILE")]
+    pub argo_schema: Option<PathBuf>,
+
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -36,17 +42,20 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
             Some(dir) => Renderer::from_dir(dir)?,
             None => Renderer::builtin()?,
         };
-        Ok((matrix, renderer))
+        let options = CheckOptions {
+            shellcheck: !args.no_shellcheck,
+            workflow: super::workflow::WorkflowArgs::defaults().options(&matrix)?,
+            argo_schema: args
+                .argo_schema
+                .as_deref()
+                .map(ArgoSchema::load)
+                .transpose()?,
+        };
+        Ok((matrix, renderer, options))
     });
     let report = match loaded {
-        Ok((matrix, renderer)) => check(
-            &matrix,
-            &renderer,
-            &CheckOptions {
-                shellcheck: !args.no_shellcheck,
-            },
-        )?,
-        // A definition or template that does not load is the one problem to report.
+        Ok((matrix, renderer, options)) => check(&matrix, &renderer, &options)?,
+        // A definition, template or schema that does not load is the one problem to report.
         Err(err) => CheckReport {
             definition: cli
                 .config

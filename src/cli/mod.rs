@@ -18,7 +18,7 @@ mod init;
 mod list;
 mod render;
 mod sarif;
-mod workflow;
+pub mod workflow;
 
 /// The definition used when `--config` is not given and this file is in the working directory.
 pub const LOCAL_DEFINITION: &str = "matrix.yaml";

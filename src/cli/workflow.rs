@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Cli, SelectionArgs};
 use crate::definition::Matrix;
-use crate::expand::expand;
+use crate::explain::select_cells;
 use crate::render::Renderer;
 use crate::workflow::options::{
     check_generate_name, check_quantity, check_schedule, duration_knob,
@@ -94,6 +94,15 @@ pub struct WorkflowArgs {
 }
 
 impl WorkflowArgs {
+    /// The arguments of a flagless `matrix workflow`, as clap parses them.
+    pub fn defaults() -> Self {
+        use clap::{Args as _, FromArgMatches as _};
+        let matches = Self::augment_args(clap::Command::new("workflow"))
+            .try_get_matches_from(["workflow"])
+            .expect("no flag is required");
+        Self::from_arg_matches(&matches).expect("defaults parse")
+    }
+
     /// Flags over the definition's `workflow:` defaults over built-in defaults, all checked.
     pub fn options(&self, matrix: &Matrix) -> Result<Options> {
         let raw = &matrix.workflow.raw;
@@ -201,10 +210,7 @@ pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
         Some(dir) => Renderer::from_dir(dir)?,
         None => Renderer::builtin()?,
     };
-    let cells = expand(&matrix, &args.selection.selection())?;
-    if cells.is_empty() {
-        bail!("the selection has no cells: there is nothing to run");
-    }
+    let cells = select_cells(&matrix, &args.selection.selection())?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let emitted = build(&matrix, &cells, &scripts, &options)?;
     Ok(emitted.yaml().into_bytes())

@@ -10,6 +10,7 @@ pub mod build;
 pub mod factor;
 pub mod group;
 pub mod options;
+pub mod schema;
 pub mod types;
 pub mod yaml11;
 
