@@ -17,6 +17,7 @@ pub mod output;
 pub mod plan;
 pub mod render;
 pub mod rules;
+pub mod sarif;
 pub mod suggest;
 pub mod version;
 pub mod workflow;

@@ -18,6 +18,7 @@ mod images;
 mod init;
 mod list;
 mod render;
+mod sarif;
 pub mod workflow;
 
 /// The definition used when `--config` is not given and this file is in the working directory.
@@ -65,6 +66,8 @@ pub enum Command {
     Man,
     /// Write the build images' Dockerfiles (one per OS) after checking them against the matrix.
     Images(images::ImagesArgs),
+    /// Distinct GCC -fanalyzer findings per CPython version from a directory of SARIF files.
+    Sarif(sarif::SarifArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -152,6 +155,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Completions(args) => completions::run(args),
         Command::Man => completions::man(),
         Command::Images(args) => images::run(cli, args),
+        Command::Sarif(args) => sarif::run(cli, args),
     }
 }
 

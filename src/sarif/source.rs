@@ -1,0 +1,303 @@
+//! Finding SARIF files under a directory (plain, or inside Argo's `.tgz` artifacts), telling
+//! each file's CPython version and build from its path, and reading them on all cores (rayon).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+
+use super::model::{self, Diagnostic};
+use super::VersionKey;
+
+/// One diagnostic as one build reported it.
+#[derive(Debug, Clone)]
+pub struct Occurrence {
+    pub version: VersionKey,
+    pub build: String,
+    pub diagnostic: Diagnostic,
+}
+
+/// What reading a directory gave.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub occurrences: Vec<Occurrence>,
+    /// SARIF files read, per version, with the build each came from.
+    pub files: Vec<(VersionKey, String)>,
+    /// Files skipped under `skip_invalid`, each with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// A unit of reading: a `.sarif` file, or an archive that may hold some.
+#[derive(Debug)]
+enum Source {
+    File { path: PathBuf, rel: Vec<String> },
+    Archive { path: PathBuf, rel: Vec<String> },
+}
+
+/// Reads every SARIF file under `dir`. A file that is not valid SARIF is an error naming it and
+/// the JSON position (a silently skipped file would change the counts) unless `skip_invalid`,
+/// which turns it into an entry of [`Loaded::skipped`].
+pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
+    let meta = fs::metadata(dir)
+        .with_context(|| format!("cannot read SARIF directory {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    // The directory's own components count for the version (`matrix sarif .../Python-3.12.4`).
+    let base: Vec<String> = fs::canonicalize(dir)
+        .with_context(|| format!("cannot resolve {}", dir.display()))?
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let mut sources = Vec::new();
+    walk(dir, &mut Vec::new(), &mut sources)?;
+    if sources.is_empty() {
+        bail!(
+            "no SARIF files under {}: expected *.sarif files below a Python-<version> directory \
+             (e.g. build_001/sarif-data/src/Python-3.12.4/x.c.sarif), or Argo artifacts \
+             (*.tgz, *.tar.gz) holding them",
+            dir.display()
+        );
+    }
+    // Each source on any core; `collect` keeps the sources' order, so the first error
+    // reported is the same on every run.
+    let results: Vec<_> = sources
+        .par_iter()
+        .map(|source| read_source(&base, source))
+        .collect();
+    let mut loaded = Loaded::default();
+    for result in results {
+        for item in result {
+            match item {
+                Ok((file, occurrences)) => {
+                    loaded.files.push(file);
+                    loaded.occurrences.extend(occurrences);
+                }
+                Err(err) if skip_invalid => loaded.skipped.push(format!("{err:#}")),
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    if loaded.files.is_empty() && loaded.skipped.is_empty() {
+        bail!(
+            "no SARIF files under {}: the archives found there hold no *.sarif files",
+            dir.display()
+        );
+    }
+    Ok(loaded)
+}
+
+/// Collects sources in a sorted, deterministic order. Symlinked directories are not followed
+/// (a link back up the tree would loop).
+fn walk(dir: &Path, rel: &mut Vec<String>, out: &mut Vec<Source>) -> Result<()> {
+    let mut entries = fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("cannot read directory {}", dir.display()))?;
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let link = fs::symlink_metadata(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let is_dir = link.is_dir();
+        let is_file = link.is_file() || (link.is_symlink() && path.is_file());
+        rel.push(name.clone());
+        if is_dir {
+            walk(&path, rel, out)?;
+        } else if is_file && name.ends_with(".sarif") {
+            out.push(Source::File {
+                path,
+                rel: rel.clone(),
+            });
+        } else if is_file && (name.ends_with(".tgz") || name.ends_with(".tar.gz")) {
+            out.push(Source::Archive {
+                path,
+                rel: rel.clone(),
+            });
+        }
+        rel.pop();
+    }
+    Ok(())
+}
+
+type FileResult = Result<((VersionKey, String), Vec<Occurrence>)>;
+
+/// Reads one source: one result per SARIF file in it (for a corrupt archive, a last error).
+fn read_source(base: &[String], source: &Source) -> Vec<FileResult> {
+    match source {
+        Source::File { path, rel } => {
+            let display = path.display().to_string();
+            let result = fs::read(path)
+                .with_context(|| format!("cannot read {display}"))
+                .and_then(|bytes| parse_file(&bytes, base, rel, &display));
+            vec![result]
+        }
+        Source::Archive { path, rel } => {
+            let mut results = Vec::new();
+            // A corrupt archive is one more unreadable input: an error, or with
+            // `skip_invalid` a warning, after the files read from it before the fault.
+            if let Err(err) = read_archive(base, path, rel, &mut results) {
+                results.push(Err(err));
+            }
+            results
+        }
+    }
+}
+
+/// Reads the `.sarif` members of a gzip-compressed tar archive into `results`.
+fn read_archive(
+    base: &[String],
+    path: &Path,
+    rel: &[String],
+    results: &mut Vec<FileResult>,
+) -> Result<()> {
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let entries = archive
+        .entries()
+        .with_context(|| format!("{}: not a gzip-compressed tar archive", path.display()))?;
+    for entry in entries {
+        let mut entry = entry
+            .with_context(|| format!("{}: not a gzip-compressed tar archive", path.display()))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = entry
+            .path()
+            .with_context(|| format!("{}: bad member name", path.display()))?
+            .into_owned();
+        if !member.to_string_lossy().ends_with(".sarif") {
+            continue;
+        }
+        // The archive stands for the directory it was made from, in its parent directory:
+        // `wf/pod/sarif-data.tgz` holding `sarif-data/src/...` reads as `wf/pod/sarif-data/src/...`.
+        let mut virtual_rel = rel[..rel.len() - 1].to_vec();
+        virtual_rel.extend(member.components().filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        }));
+        let display = format!("{} (member {})", path.display(), member.display());
+        let mut bytes = Vec::new();
+        let result = entry
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {display}"))
+            .and_then(|_| parse_file(&bytes, base, &virtual_rel, &display));
+        results.push(result);
+    }
+    Ok(())
+}
+
+fn parse_file(bytes: &[u8], base: &[String], rel: &[String], display: &str) -> FileResult {
+    let (version, build) = classify(base, rel).with_context(|| {
+        format!(
+            "{display}: cannot tell the CPython version: no Python-<version> directory \
+             (like Python-3.12.4) in its path"
+        )
+    })?;
+    let diagnostics = model::parse(bytes).with_context(|| format!("{display}: not valid SARIF"))?;
+    let occurrences = diagnostics
+        .into_iter()
+        .map(|diagnostic| Occurrence {
+            version: version.clone(),
+            build: build.clone(),
+            diagnostic,
+        })
+        .collect();
+    Ok(((version, build), occurrences))
+}
+
+/// The CPython version and build of a file from its path: the version is the nearest
+/// `Python-<version>` directory above the file (in `rel`, else in the scanned directory's own
+/// path `base`); the build is the path below the scanned directory up to that component,
+/// without the `src` and `sarif-data` directories the build scripts put in between
+/// (`build_004/sarif-data/src/Python-3.13.0b4/x.sarif` → `build_004`; Argo's
+/// `wf/pod/sarif-data/...` → `wf/pod`).
+pub fn classify(base: &[String], rel: &[String]) -> Option<(VersionKey, String)> {
+    let dirs = &rel[..rel.len().saturating_sub(1)];
+    let version_of = |name: &String| {
+        name.strip_prefix("Python-")
+            .and_then(|v| v.parse().ok().map(|version| VersionKey::new(version, v)))
+    };
+    if let Some((i, version)) = dirs
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, d)| version_of(d).map(|v| (i, v)))
+    {
+        let mut build = &dirs[..i];
+        if build.last().is_some_and(|d| d == "src") {
+            build = &build[..build.len() - 1];
+        }
+        if build.last().is_some_and(|d| d == "sarif-data") {
+            build = &build[..build.len() - 1];
+        }
+        let build = if build.is_empty() {
+            ".".to_string()
+        } else {
+            build.join("/")
+        };
+        return Some((version, build));
+    }
+    let version = base.iter().rev().find_map(version_of)?;
+    Some((version, ".".to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(path: &str) -> Vec<String> {
+        path.split('/').map(str::to_string).collect()
+    }
+
+    fn classified(base: &str, rel: &str) -> Option<(String, String)> {
+        classify(&parts(base), &parts(rel)).map(|(v, b)| (v.text, b))
+    }
+
+    #[test]
+    fn version_and_build_from_the_corpus_layout() {
+        assert_eq!(
+            classified(
+                "tmp/data",
+                "build_004/sarif-data/src/Python-3.13.0b4/a.c.sarif"
+            ),
+            Some(("3.13.0b4".into(), "build_004".into()))
+        );
+    }
+
+    #[test]
+    fn version_and_build_from_argo_and_script_layouts() {
+        assert_eq!(
+            classified(
+                "x",
+                "wf-abc/wf-abc-123/sarif-data/src/Python-3.14.0/Modules/a.sarif"
+            ),
+            Some(("3.14.0".into(), "wf-abc/wf-abc-123".into()))
+        );
+        assert_eq!(
+            classified("x", "cell-1/src/Python-3.12.4/a.sarif"),
+            Some(("3.12.4".into(), "cell-1".into()))
+        );
+    }
+
+    #[test]
+    fn version_from_the_scanned_directory_itself() {
+        assert_eq!(
+            classified("b/sarif-data/src/Python-3.12.4", "a.c.sarif"),
+            Some(("3.12.4".into(), ".".into()))
+        );
+        assert_eq!(classified("b/sarif-data/src", "a.c.sarif"), None);
+        // A file named like a version directory is not one.
+        assert_eq!(classified("b", "Python-3.12.4"), None);
+        assert_eq!(classified("b", "Python-latest/a.sarif"), None);
+    }
+}
