@@ -13,5 +13,6 @@ pub mod index;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod version;

@@ -11,6 +11,7 @@ use crate::definition::Matrix;
 use crate::expand::{Filter, Selection};
 
 mod render;
+mod report;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Write one build script per cell into a directory and the CSV index on stdout.
     Render(render::RenderArgs),
+    /// Classify build logs into results per cell (CSV, JSON or a table; chart; HTML page).
+    Report(report::ReportArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -89,5 +92,6 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> Result<Vec<u8>> {
     match &cli.command {
         Command::Render(args) => render::run(cli, args),
+        Command::Report(args) => report::run(cli, args),
     }
 }

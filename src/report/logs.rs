@@ -1,0 +1,387 @@
+//! Finding build logs in the layouts people have (a flat directory, Argo's artifact layout
+//! `<workflow>/<pod>/main.log`, `.gz`, `.tgz`/`.tar.gz`, `.zip`) and streaming each one through
+//! the classifier without holding it in memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::classify::{Classification, Classifier};
+
+/// Longest prefix of a line the classifier sees; the rest of a longer line is skipped.
+const MAX_LINE: usize = 8 * 1024;
+/// How much of the start of a log is checked for binary data.
+const SNIFF: usize = 8 * 1024;
+
+/// How a log file is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Plain,
+    Gzip,
+    TarGz,
+    Zip,
+}
+
+/// A file under LOGDIR that holds one or more logs.
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    pub path: PathBuf,
+    /// The path relative to LOGDIR, with `/` separators.
+    pub rel: String,
+    pub container: Container,
+}
+
+/// One log read: where it came from and what it says.
+#[derive(Debug, Clone)]
+pub struct ScannedLog {
+    /// `rel`, or `rel!entry` for a member of an archive.
+    pub name: String,
+    /// The name of the log itself (the archive member's, or the file's), for its key.
+    pub log_name: String,
+    /// The directory holding it inside LOGDIR (Argo: the pod's directory), if any.
+    pub parent: Option<String>,
+    pub bytes: u64,
+    pub classification: Classification,
+}
+
+/// Which files of a directory tree are logs, by name.
+pub fn find_logs(dir: &Path) -> Result<Vec<LogFile>> {
+    let meta = std::fs::metadata(dir)
+        .with_context(|| format!("cannot read log directory {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!(
+            "{} is not a directory; give the directory holding the logs",
+            dir.display()
+        );
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = entry.with_context(|| format!("cannot walk {}", dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let Some(container) = container_of(&name) else {
+            continue;
+        };
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(entry.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        files.push(LogFile {
+            path: entry.into_path(),
+            rel,
+            container,
+        });
+    }
+    Ok(files)
+}
+
+/// Log names: `*.log`, `*.txt` (`build_004-1.sh.txt`), and those compressed.
+fn container_of(name: &str) -> Option<Container> {
+    let is_log = |n: &str| n.ends_with(".log") || n.ends_with(".txt");
+    if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
+        Some(Container::TarGz)
+    } else if let Some(inner) = name.strip_suffix(".gz") {
+        is_log(inner).then_some(Container::Gzip)
+    } else if name.ends_with(".zip") {
+        Some(Container::Zip)
+    } else {
+        is_log(name).then_some(Container::Plain)
+    }
+}
+
+fn parent_of(rel: &str) -> Option<String> {
+    let (dir, _) = rel.rsplit_once('/')?;
+    Some(dir.rsplit('/').next().unwrap_or(dir).to_owned())
+}
+
+fn base_name(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_owned()
+}
+
+/// Reads every log of `file`. Never fails: an unreadable log is a log of unknown result.
+pub fn scan_file(file: &LogFile) -> Vec<ScannedLog> {
+    let plain_name = || {
+        let base = base_name(&file.rel);
+        match file.container {
+            Container::Gzip => base.strip_suffix(".gz").unwrap_or(&base).to_owned(),
+            _ => base,
+        }
+    };
+    let one = |bytes: u64, classification: Classification| {
+        vec![ScannedLog {
+            name: file.rel.clone(),
+            log_name: plain_name(),
+            parent: parent_of(&file.rel),
+            bytes,
+            classification,
+        }]
+    };
+    let opened = match File::open(&file.path) {
+        Ok(f) => f,
+        Err(err) => {
+            return one(
+                0,
+                Classification::unknown(format!("cannot open the log: {err}")),
+            )
+        }
+    };
+    match file.container {
+        Container::Plain => {
+            let (bytes, c) = scan(BufReader::with_capacity(64 * 1024, opened));
+            one(bytes, c)
+        }
+        Container::Gzip => {
+            let (bytes, c) = scan(flate2::read::MultiGzDecoder::new(BufReader::new(opened)));
+            one(bytes, c)
+        }
+        Container::TarGz => scan_tar(file, opened),
+        Container::Zip => scan_zip(file, opened),
+    }
+}
+
+fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(opened)));
+    let failed = |reason: String| ScannedLog {
+        name: file.rel.clone(),
+        log_name: base_name(&file.rel),
+        parent: parent_of(&file.rel),
+        bytes: 0,
+        classification: Classification::unknown(reason),
+    };
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(err) => return vec![failed(format!("cannot read the archive: {err}"))],
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                out.push(failed(format!("cannot read the archive: {err}")));
+                break;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (bytes, classification) = scan(entry);
+        out.push(ScannedLog {
+            name: format!("{}!{member}", file.rel),
+            log_name: base_name(&member),
+            parent: parent_of(&file.rel),
+            bytes,
+            classification,
+        });
+    }
+    if out.is_empty() {
+        out.push(failed("the archive holds no file".into()));
+    }
+    out
+}
+
+fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
+    let failed = |reason: String| ScannedLog {
+        name: file.rel.clone(),
+        log_name: base_name(&file.rel)
+            .strip_suffix(".zip")
+            .unwrap_or(&base_name(&file.rel))
+            .to_owned(),
+        parent: parent_of(&file.rel),
+        bytes: 0,
+        classification: Classification::unknown(reason),
+    };
+    let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
+        Ok(a) => a,
+        Err(err) => return vec![failed(format!("cannot read the zip archive: {err}"))],
+    };
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(err) => {
+                out.push(failed(format!(
+                    "cannot read member {i} of the zip archive: {err}"
+                )));
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let member = entry.name().to_owned();
+        let (bytes, classification) = scan(entry);
+        out.push(ScannedLog {
+            name: format!("{}!{member}", file.rel),
+            log_name: base_name(&member),
+            parent: parent_of(&file.rel),
+            bytes,
+            classification,
+        });
+    }
+    if out.is_empty() {
+        out.push(failed("the zip archive holds no file".into()));
+    }
+    out
+}
+
+/// What the first bytes of a non-text file look like, for the reason given.
+fn binary_kind(head: &[u8]) -> &'static str {
+    match head {
+        [0x1f, 0x8b, ..] => "gzip-compressed data",
+        [b'P', b'K', 3, 4, ..] => "a zip archive",
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => "xz-compressed data",
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => "zstd-compressed data",
+        [b'B', b'Z', b'h', ..] => "bzip2-compressed data",
+        [0x7f, b'E', b'L', b'F', ..] => "an ELF executable",
+        _ => "binary data",
+    }
+}
+
+/// Whether the start of a log is text: no NUL bytes, few control characters.
+fn looks_binary(head: &[u8]) -> bool {
+    if head.contains(&0) {
+        return true;
+    }
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x08 | 0x0c))
+        .count();
+    control * 20 > head.len()
+}
+
+/// Streams `reader` line by line through a [`Classifier`]. Returns the bytes read.
+pub fn scan(mut reader: impl Read) -> (u64, Classification) {
+    let mut classifier = Classifier::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    // The line being assembled across reads, at most MAX_LINE bytes of it.
+    let mut pending: Vec<u8> = Vec::with_capacity(MAX_LINE);
+    let mut pending_any = false;
+    let mut total: u64 = 0;
+    let mut sniffed = false;
+    let mut head: Vec<u8> = Vec::new();
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                let what = if total == 0 {
+                    format!("cannot read the log: {err}")
+                } else {
+                    format!("reading the log failed after {total} bytes: {err}")
+                };
+                return (total, Classification::unknown(what));
+            }
+        };
+        let chunk = &buf[..n];
+        if !sniffed {
+            head.extend_from_slice(&chunk[..chunk.len().min(SNIFF - head.len())]);
+            if head.len() >= SNIFF || total + n as u64 >= SNIFF as u64 {
+                sniffed = true;
+                if looks_binary(&head) {
+                    return (
+                        total + n as u64,
+                        Classification::unknown(format!(
+                            "not a text log: it holds {}",
+                            binary_kind(&head)
+                        )),
+                    );
+                }
+            }
+        }
+        total += n as u64;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            let piece = &chunk[start..end];
+            if pending_any {
+                let room = MAX_LINE.saturating_sub(pending.len());
+                pending.extend_from_slice(&piece[..piece.len().min(room)]);
+                classifier.feed(&pending);
+                pending.clear();
+                pending_any = false;
+            } else {
+                classifier.feed(&piece[..piece.len().min(MAX_LINE)]);
+            }
+            start = end + 1;
+        }
+        if start < chunk.len() {
+            let piece = &chunk[start..];
+            let room = MAX_LINE.saturating_sub(pending.len());
+            pending.extend_from_slice(&piece[..piece.len().min(room)]);
+            pending_any = true;
+        }
+    }
+    if !sniffed && looks_binary(&head) {
+        return (
+            total,
+            Classification::unknown(format!("not a text log: it holds {}", binary_kind(&head))),
+        );
+    }
+    let ends_mid_line = pending_any;
+    if pending_any {
+        classifier.feed(&pending);
+    }
+    (total, classifier.finish(ends_mid_line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_logs() {
+        assert_eq!(container_of("build_004-1.sh.txt"), Some(Container::Plain));
+        assert_eq!(container_of("build_004-1.sh.txt.zip"), Some(Container::Zip));
+        assert_eq!(container_of("main.log"), Some(Container::Plain));
+        assert_eq!(container_of("main.log.gz"), Some(Container::Gzip));
+        assert_eq!(container_of("main.log.tgz"), Some(Container::TarGz));
+        assert_eq!(container_of("labels.csv"), None);
+        assert_eq!(container_of("x.sarif.gz"), None);
+    }
+
+    #[test]
+    fn long_lines_and_chunk_boundaries() {
+        let mut text = "+ ./configure\n".to_string();
+        text.push_str(&"x".repeat(200_000));
+        text.push_str("\n+ make\nmake: *** [Makefile:1: a] Error 139\n");
+        let (bytes, c) = scan(io::Cursor::new(text.as_bytes().to_vec()));
+        assert_eq!(bytes, text.len() as u64);
+        assert_eq!(
+            c.verdict,
+            super::super::classify::Verdict::Result {
+                stage: super::super::classify::Stage::Compilation,
+                outcome: super::super::classify::Outcome::SegmentationFault
+            }
+        );
+        assert_eq!(c.evidence.unwrap().line, 4);
+    }
+
+    #[test]
+    fn binary_is_not_a_log() {
+        let (_, c) = scan(io::Cursor::new(vec![0x1f, 0x8b, 0, 0, 1, 2, 3]));
+        match c.verdict {
+            super::super::classify::Verdict::Unknown { reason } => {
+                assert!(reason.contains("gzip"), "{reason}")
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+}
