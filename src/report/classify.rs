@@ -636,12 +636,14 @@ impl Classifier {
                 Some(MarkerStage::Collect) if *status == 0 => {
                     return self.passed_marker(ev);
                 }
-                Some(MarkerStage::Collect) => return unknown(
-                    format!(
+                Some(MarkerStage::Collect) => {
+                    return unknown(
+                        format!(
                         "the build passed but collecting its artifacts failed (status {status})"
                     ),
-                    Some(ev.clone()),
-                ),
+                        Some(ev.clone()),
+                    )
+                }
                 Some(MarkerStage::Setup) | None => {
                     if *status == 0 {
                         return unknown(
@@ -828,11 +830,28 @@ impl Classifier {
                 if let Some((ev, o)) = &s.worker_crash {
                     return Some((*o, ev.clone()));
                 }
+                // How the test run itself ended, if its last words say: a sanitizer's report
+                // or faulthandler's dump right at the end is about the process that exited.
+                let near_end =
+                    |ev: &Evidence| self.tail.iter().rev().take(4).any(|t| t.line == ev.line);
+                if let Some((ev, o)) = &s.sanitizer_summary {
+                    if *o != Outcome::Failed && near_end(ev) {
+                        return Some((*o, ev.clone()));
+                    }
+                }
+                if let Some(ev) = &s.sanitizer_oom {
+                    if near_end(ev) {
+                        return Some((Outcome::Oom, ev.clone()));
+                    }
+                }
+                if let Some((ev, o)) = &s.fatal_python {
+                    let recent = self.tail.iter().any(|t| t.line == ev.line);
+                    if *o != Outcome::Failed && recent {
+                        return Some((*o, ev.clone()));
+                    }
+                }
                 if let Some(ev) = &s.test_timed_out {
                     return Some((Outcome::Timeout, ev.clone()));
-                }
-                if let Some((ev, Outcome::Oom)) = &s.sanitizer_summary {
-                    return Some((Outcome::Oom, ev.clone()));
                 }
                 None
             }
