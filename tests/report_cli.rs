@@ -92,6 +92,7 @@ fn legacy_cases() -> Vec<(&'static str, String, &'static str)> {
         ("build_007", legacy("build_007", &format!("{CONFIGURE}{MAKE}gcc: internal compiler error: Aborted signal terminated program cc1\nmake: *** [Makefile:3: Python/ceval.o] Error 4\n")), "Compilation. Aborted"),
         ("build_008", legacy("build_008", &format!("{CONFIGURE}{MAKE}gcc: fatal error: Killed signal terminated program cc1\ncompilation terminated.\nmake: *** [Makefile:3: Python/ceval.o] Error 1\n")), "Compilation. OOM"),
         ("build_009", legacy("build_009", &format!("{CONFIGURE}{MAKE}gcc -c -O2 -o Python/ceval.o Python/ceval.c\n")), "Compilation. Timeout"),
+        ("build_018", legacy("build_018", &format!("{CONFIGURE}{MAKE}Checked 111 modules (31 built-in, 71 shared)\n+ rsync -aR --include '*.sarif' / /sarif-data/\n")), "Compilation. Passed"),
         ("build_010", legacy("build_010", &format!("{CONFIGURE}{MAKE}{TESTS}0:00:05 load avg: 1.00 [3/3] test_sys\n\nTotal duration: 6 sec\nTotal tests: run=30\nTotal test files: run=3/3\nResult: SUCCESS\n")), "Tests. Passed"),
         ("build_011", legacy("build_011", &format!("{CONFIGURE}{MAKE}{TESTS}test test_os failed -- Traceback (most recent call last):\nAssertionError: 1 != 2\n0:00:05 load avg: 1.00 [3/3/1] test_sys\n\n== Tests result: FAILURE ==\n\nTotal duration: 6 sec\nResult: FAILURE\n")), "Tests. Failed"),
         ("build_012", legacy("build_012", &format!("{CONFIGURE}{MAKE}{TESTS}")), "Tests. Timeout"),
@@ -139,7 +140,7 @@ fn write_corpus(dir: &Path) {
 
 fn index(dir: &Path) -> std::path::PathBuf {
     let mut csv = String::from("script_name,compiler,sanitizer\n");
-    for n in 1..=17 {
+    for n in 1..=18 {
         let compiler = if n % 2 == 0 { "gcc" } else { "clang" };
         csv.push_str(&format!("build_{n:03}.sh,{compiler},asan\n"));
     }
@@ -215,7 +216,7 @@ fn legacy_logs_of_every_kind() {
         ("Missing", "0", "")
     );
     // The index's order, every index cell once.
-    assert_eq!(rows.len(), 22);
+    assert_eq!(rows.len(), 23);
     assert_eq!(&rows[0][0], "build_001.sh");
 
     // Same input, same bytes.
@@ -434,7 +435,7 @@ fn table_pivot_chart_and_page() {
         .iter()
         .map(|r| r["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, 22);
+    assert_eq!(total, 23);
 }
 
 #[test]

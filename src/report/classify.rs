@@ -268,6 +268,8 @@ struct StageEvidence {
     regrtest_progress: Option<Evidence>,
     /// The last line of build activity (make, a compiler), to tell a PGO training run apart.
     build_activity: u64,
+    /// The script's next traced command after make: make has returned.
+    moved_on: Option<Evidence>,
     regrtest_result: Option<(Evidence, Outcome)>,
     worker_crash: Option<(Evidence, Outcome)>,
     test_timed_out: Option<Evidence>,
@@ -399,6 +401,16 @@ impl Classifier {
             if let Some(stage) = stage {
                 self.traced = true;
                 self.enter_legacy(stage, line_no);
+            } else if self.legacy_stage == Some(Stage::Compilation) {
+                // The script went on to its next command: make has returned.
+                let slot = &mut self.stages[Stage::Compilation.index()];
+                let training = slot
+                    .regrtest_progress
+                    .as_ref()
+                    .is_some_and(|p| p.line > slot.build_activity);
+                if slot.moved_on.is_none() && !training {
+                    slot.moved_on = Some(evidence(line_no, text));
+                }
             }
             return;
         }
@@ -909,6 +921,11 @@ impl Classifier {
                 return result(stage, outcome, ev);
             }
             if reached == Stage::Compilation {
+                if let Some(next) = &comp.moved_on {
+                    // make returned without an error and the script went on without running
+                    // the tests (analyzer builds collect their reports instead).
+                    return result(Stage::Compilation, Outcome::Passed, next.clone());
+                }
                 let stage = if training {
                     Stage::Tests
                 } else {
