@@ -99,7 +99,7 @@ pub fn svg(report: &Report, title: &str) -> Result<String> {
                 label_style,
             ))
             .map_err(err)?;
-            let share = *count as f64 * 100.0 / total.max(1) as f64;
+            let share = super::percent(*count, total);
             let count_style = ("sans-serif", 16)
                 .into_font()
                 .color(&BLACK)

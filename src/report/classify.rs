@@ -234,6 +234,12 @@ const PHRASES: [(&str, Phrase); 24] = [
     ("] test", Phrase::RegrtestProgress),
 ];
 
+/// The searcher for the phrases the classifier looks closer at: a reader may run it over a
+/// whole buffer at once and tell [`Classifier::feed_flagged`] which lines hold one.
+pub fn phrase_finder() -> &'static AhoCorasick {
+    phrases()
+}
+
 fn phrases() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
@@ -305,7 +311,10 @@ pub struct Classifier {
     stages: [StageEvidence; 3],
     /// Lines outside any result stage (setup) are kept here.
     outside: StageEvidence,
-    tail: VecDeque<Evidence>,
+    /// The last non-blank lines, raw (buffers reused: no allocation per line).
+    tail: VecDeque<(u64, Vec<u8>)>,
+    /// The tail as evidence, made once all lines are in.
+    tail_ev: Vec<Evidence>,
 }
 
 fn evidence(line: u64, text: &str) -> Evidence {
@@ -324,30 +333,43 @@ impl Classifier {
 
     /// Feeds the next line (without its newline; at most a bounded prefix of a long line).
     pub fn feed(&mut self, raw: &[u8]) {
+        self.feed_flagged(raw, phrases().is_match(raw));
+    }
+
+    /// [`Classifier::feed`] for a caller that already searched the line's bytes with
+    /// [`phrase_finder`]: `has_phrase` is false only if the line holds none of the phrases.
+    pub fn feed_flagged(&mut self, raw: &[u8], has_phrase: bool) {
         self.lines += 1;
         let line_no = self.lines;
-        let text = String::from_utf8_lossy(raw);
-        let text = text.trim_end_matches('\r');
-
-        if let Some(rest) = text.strip_prefix("::matrix:: ") {
-            self.marker(line_no, text, rest);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // Most lines need no text at all: look at bytes first, decode only lines that matter.
+        if raw.starts_with(b"::matrix:: ") {
+            let text = String::from_utf8_lossy(raw);
+            self.marker(line_no, &text, &text["::matrix:: ".len()..]);
             return;
         }
-        if !text.trim().is_empty() {
-            if self.tail.len() == TAIL_LINES {
-                self.tail.pop_front();
-            }
-            self.tail.push_back(evidence(line_no, text));
+        if raw.iter().any(|b| !b.is_ascii_whitespace()) {
+            let mut buf = if self.tail.len() == TAIL_LINES {
+                self.tail.pop_front().map(|(_, b)| b).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            buf.clear();
+            buf.extend_from_slice(&raw[..raw.len().min(EVIDENCE_CHARS * 4)]);
+            self.tail.push_back((line_no, buf));
         }
-        if !self.markers.seen {
-            self.trace(line_no, text);
+        if !self.markers.seen && may_change_stage(raw, self.traced) {
+            self.trace(line_no, &String::from_utf8_lossy(raw));
         }
-        if is_build_activity(text) {
+        if is_build_activity(raw) {
             self.current().build_activity = line_no;
         }
-        for found in phrases().find_iter(text) {
-            let phrase = PHRASES[found.pattern().as_usize()].1;
-            self.phrase(line_no, text, phrase, found.start());
+        if has_phrase {
+            let text = String::from_utf8_lossy(raw);
+            for found in phrases().find_iter(text.as_bytes()) {
+                let phrase = PHRASES[found.pattern().as_usize()].1;
+                self.phrase(line_no, &text, phrase, found.start());
+            }
         }
     }
 
@@ -611,7 +633,12 @@ impl Classifier {
     }
 
     /// The verdict, once every line was fed. `ends_mid_line`: the last line had no newline.
-    pub fn finish(self, ends_mid_line: bool) -> Classification {
+    pub fn finish(mut self, ends_mid_line: bool) -> Classification {
+        self.tail_ev = self
+            .tail
+            .iter()
+            .map(|(line, raw)| evidence(*line, &String::from_utf8_lossy(raw)))
+            .collect();
         let markers = self.markers.seen;
         let (verdict, evidence) = if self.lines == 0 {
             (
@@ -635,7 +662,7 @@ impl Classifier {
     }
 
     fn last_line(&self) -> Option<Evidence> {
-        self.tail.back().cloned()
+        self.tail_ev.last().cloned()
     }
 
     /// Logs of our own scripts: the markers and statuses decide; the tools' words only say
@@ -764,7 +791,7 @@ impl Classifier {
         let slot = &self.stages[seen.index()];
         let in_stage = |ev: &Evidence| ev.line >= slot.first_line;
         // What the last lines of the stage say about how it ended.
-        let recent: Vec<&Evidence> = self.tail.iter().filter(|e| in_stage(e)).collect();
+        let recent: Vec<&Evidence> = self.tail_ev.iter().filter(|e| in_stage(e)).collect();
         if let Some(last) = recent.last() {
             if let Some(outcome) = bare_signal(&last.text).or_else(|| job_status(&last.text)) {
                 return result(stage, outcome, (*last).clone());
@@ -845,7 +872,7 @@ impl Classifier {
                 // How the test run itself ended, if its last words say: a sanitizer's report
                 // or faulthandler's dump right at the end is about the process that exited.
                 let near_end =
-                    |ev: &Evidence| self.tail.iter().rev().take(4).any(|t| t.line == ev.line);
+                    |ev: &Evidence| self.tail_ev.iter().rev().take(4).any(|t| t.line == ev.line);
                 if let Some((ev, o)) = &s.sanitizer_summary {
                     if *o != Outcome::Failed && near_end(ev) {
                         return Some((*o, ev.clone()));
@@ -857,7 +884,7 @@ impl Classifier {
                     }
                 }
                 if let Some((ev, o)) = &s.fatal_python {
-                    let recent = self.tail.iter().any(|t| t.line == ev.line);
+                    let recent = self.tail_ev.iter().any(|t| t.line == ev.line);
                     if *o != Outcome::Failed && recent {
                         return Some((*o, ev.clone()));
                     }
@@ -973,21 +1000,31 @@ fn is_progress(before: &str) -> bool {
         && second.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether a line may move a log without markers to another stage (see `Classifier::trace`).
+fn may_change_stage(raw: &[u8], traced: bool) -> bool {
+    raw.starts_with(b"+ ")
+        || !traced
+            && (raw.starts_with(b"checking ")
+                || raw.starts_with(b"make")
+                || raw.starts_with(b"gcc ")
+                || raw.starts_with(b"clang ")
+                || raw.starts_with(b"cc ")
+                || raw.starts_with(b"== CPython "))
+}
+
 /// A line of make or a compiler at work.
-fn is_build_activity(text: &str) -> bool {
-    let b = text.as_bytes();
-    match b.first() {
+fn is_build_activity(raw: &[u8]) -> bool {
+    let contains = |needle: &[u8]| memchr::memmem::find(raw, needle).is_some();
+    match raw.first() {
         Some(b'm') => {
-            text.starts_with("make ")
-                || (text.starts_with("make[") && text.contains("]: Entering directory"))
+            raw.starts_with(b"make ")
+                || (raw.starts_with(b"make[") && contains(b"]: Entering directory"))
         }
-        Some(b'g') => text.starts_with("gcc "),
+        Some(b'g') => raw.starts_with(b"gcc "),
         Some(b'c') => {
-            text.starts_with("clang ") || text.starts_with("cc ") || text.starts_with("ccache ")
+            raw.starts_with(b"clang ") || raw.starts_with(b"cc ") || raw.starts_with(b"ccache ")
         }
-        Some(b'/') => {
-            text.starts_with("/usr/bin/") && (text.contains("gcc") || text.contains("clang"))
-        }
+        Some(b'/') => raw.starts_with(b"/usr/bin/") && (contains(b"gcc") || contains(b"clang")),
         _ => false,
     }
 }

@@ -277,6 +277,8 @@ pub fn scan(mut reader: impl Read) -> (u64, Classification) {
     let mut total: u64 = 0;
     let mut sniffed = false;
     let mut head: Vec<u8> = Vec::new();
+    let finder = super::classify::phrase_finder();
+    let mut hits: Vec<usize> = Vec::new();
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -308,17 +310,26 @@ pub fn scan(mut reader: impl Read) -> (u64, Classification) {
             }
         }
         total += n as u64;
+        // One search of the whole buffer for the phrases; lines without a hit skip it.
+        hits.clear();
+        hits.extend(finder.find_iter(chunk).map(|m| m.start()));
+        let mut next_hit = 0;
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
             let piece = &chunk[start..end];
             if pending_any {
                 let room = MAX_LINE.saturating_sub(pending.len());
                 pending.extend_from_slice(&piece[..piece.len().min(room)]);
-                classifier.feed(&pending);
+                let has = finder.is_match(&pending);
+                classifier.feed_flagged(&pending, has);
                 pending.clear();
                 pending_any = false;
             } else {
-                classifier.feed(&piece[..piece.len().min(MAX_LINE)]);
+                let has = hits.get(next_hit).is_some_and(|&h| h < end);
+                classifier.feed_flagged(&piece[..piece.len().min(MAX_LINE)], has);
+            }
+            while hits.get(next_hit).is_some_and(|&h| h < end) {
+                next_hit += 1;
             }
             start = end + 1;
         }

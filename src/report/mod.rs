@@ -99,6 +99,11 @@ pub struct Report {
     pub bytes: u64,
 }
 
+/// `count` of `total` in percent, rounded to one decimal the same way everywhere.
+pub fn percent(count: usize, total: usize) -> f64 {
+    (count as f64 * 1000.0 / total.max(1) as f64).round() / 10.0
+}
+
 /// A count per result, in result order.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryRow {
@@ -131,13 +136,13 @@ impl Report {
                 .or_insert_with(|| (cell.result.label(), 0))
                 .1 += 1;
         }
-        let total = self.cells.len().max(1) as f64;
+        let total = self.cells.len();
         counts
             .into_values()
             .map(|(result, count)| SummaryRow {
                 result,
                 count,
-                percent: (count as f64 * 1000.0 / total).round() / 10.0,
+                percent: percent(count, total),
             })
             .collect()
     }
