@@ -200,14 +200,12 @@ enum Phrase {
     RegrtestResult,
     WorkerCrash,
     TestTimedOut,
-    ConfigureError,
-    ConfigureExit,
-    OutOfMemory,
+    Configure,
     SanitizerFatal,
     RegrtestProgress,
 }
 
-const PHRASES: [(&str, Phrase); 24] = [
+const PHRASES: [(&str, Phrase); 19] = [
     ("Segmentation fault", Phrase::SignalWord),
     ("Bus error", Phrase::SignalWord),
     ("Aborted", Phrase::SignalWord),
@@ -223,13 +221,8 @@ const PHRASES: [(&str, Phrase); 24] = [
     ("Result: ", Phrase::RegrtestResult),
     ("Tests result: ", Phrase::RegrtestResult),
     ("Exit code -", Phrase::WorkerCrash),
-    (" crashed (", Phrase::WorkerCrash),
     (" timed out (", Phrase::TestTimedOut),
-    ("configure: error: ", Phrase::ConfigureError),
-    ("configure: exit ", Phrase::ConfigureExit),
-    ("out of memory", Phrase::OutOfMemory),
-    ("Out of memory", Phrase::OutOfMemory),
-    ("Cannot allocate memory", Phrase::OutOfMemory),
+    ("configure: ", Phrase::Configure),
     ("==ABORTING", Phrase::SanitizerFatal),
     ("] test", Phrase::RegrtestProgress),
 ];
@@ -281,7 +274,6 @@ struct StageEvidence {
     test_timed_out: Option<Evidence>,
     configure_error: Option<Evidence>,
     configure_exit: Option<(Evidence, i64)>,
-    out_of_memory: Option<Evidence>,
 }
 
 /// Where a marker log is.
@@ -606,19 +598,16 @@ impl Classifier {
                     slot.test_timed_out = Some(evidence(line_no, text));
                 }
             }
-            Phrase::ConfigureError => {
-                if at == 0 {
+            Phrase::Configure if at == 0 => {
+                if text.starts_with("configure: error: ") {
                     slot.configure_error = Some(evidence(line_no, text));
-                }
-            }
-            Phrase::ConfigureExit => {
-                if at == 0 {
-                    if let Ok(code) = text["configure: exit ".len()..].trim().parse::<i64>() {
+                } else if let Some(code) = text.strip_prefix("configure: exit ") {
+                    if let Ok(code) = code.trim().parse::<i64>() {
                         slot.configure_exit = Some((evidence(line_no, text), code));
                     }
                 }
             }
-            Phrase::OutOfMemory => slot.out_of_memory = Some(evidence(line_no, text)),
+            Phrase::Configure => {}
             Phrase::SanitizerFatal => {
                 if text.starts_with("==") && text.trim_end().ends_with("==ABORTING") {
                     slot.sanitizer_fatal = Some(evidence(line_no, text));
