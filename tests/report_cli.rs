@@ -260,6 +260,12 @@ fn marker_logs_in_argo_layout() {
         "0:01:00 load avg: 1.0 [ 7/9/1] test_ctypes -- test_capi failed (Exit code -11 (SIGSEGV))\n== Tests result: FAILURE ==\n",
     );
     gz_file(&pod("matrix-x7k2p-2").join("main.log.gz"), &child_segv);
+    // An artifact archive beside the log holds no log: it is not read as one.
+    tgz_file(
+        &pod("matrix-x7k2p-2").join("sarif-data.tgz"),
+        "src/Python-3.12.4/x.c.sarif",
+        "{}",
+    );
     let make_segv = ours(
         "amd64-u24.04-py3.13.0b4-clang-release",
         "compile",
@@ -292,8 +298,11 @@ fn marker_logs_in_argo_layout() {
         "0:00:01 [1/9] test_a\n",
     );
     fs::write(pod("matrix-x7k2p-6").join("main.log"), deadline).unwrap();
-    // A pod killed while running the tests: no finish marker, key from the pod directory.
-    let mut killed = marker("event=stage-start stage=configure");
+    // A pod killed while running the tests: no finish marker; `env` named the cell.
+    let mut killed = marker("event=stage-start stage=setup");
+    killed.push_str("HOME=/root\nMATRIX_CELL=amd64-f40-py3.13.0b4-clang-debug\n");
+    killed.push_str(&marker("event=stage-end stage=setup status=0"));
+    killed.push_str(&marker("event=stage-start stage=configure"));
     killed.push_str(&marker("event=stage-end stage=configure status=0"));
     killed.push_str(&marker("event=stage-start stage=tests"));
     killed.push_str("0:00:01 load avg: 1.0 [1/9] test_a\n");
@@ -305,6 +314,10 @@ fn marker_logs_in_argo_layout() {
         "::matrix:: event=stage-skip stage=tests time=t\n::matrix:: event=finish",
     );
     fs::write(pod("matrix-x7k2p-8").join("main.log"), analyzer).unwrap();
+    // Without a finish marker or the cell in the environment, the pod's directory names it.
+    let mut anonymous = marker("event=stage-start stage=compile");
+    anonymous.push_str("gcc -c x.c\n");
+    fs::write(pod("matrix-x7k2p-9").join("main.log"), anonymous).unwrap();
 
     let out = matrix()
         .args([
@@ -347,12 +360,13 @@ fn marker_logs_in_argo_layout() {
         "Tests. OOM"
     );
     assert_eq!(result("amd64-f40-py3.12.4-clang-default"), "Tests. Timeout");
-    assert_eq!(result("matrix-x7k2p-7"), "Tests. Timeout");
+    assert_eq!(result("amd64-f40-py3.13.0b4-clang-debug"), "Tests. Timeout");
     assert_eq!(
         result("amd64-f40-py3.12.4-gcc-analyzer-default"),
         "Compilation. Passed"
     );
-    assert_eq!(json["logs"], 8);
+    assert_eq!(result("matrix-x7k2p-9"), "Compilation. Timeout");
+    assert_eq!(json["logs"], 9);
     let evidence = &cells
         .iter()
         .find(|c| c["key"] == "amd64-f40-py3.12.4-gcc-asan-shared-default")

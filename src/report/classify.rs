@@ -294,6 +294,7 @@ pub struct Classifier {
     lines: u64,
     markers: Markers,
     cell: Option<String>,
+    cell_env: Option<String>,
     started: Option<String>,
     /// The stage the legacy reading (trace lines, tool output) says the log is in.
     legacy_stage: Option<Stage>,
@@ -335,6 +336,12 @@ impl Classifier {
         let line_no = self.lines;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         // Most lines need no text at all: look at bytes first, decode only lines that matter.
+        if raw.starts_with(b"MATRIX_CELL=") && self.cell_env.is_none() {
+            // `env` in the setup stage names the cell, if the script exports it: a log that
+            // stops before its finish marker still has a key.
+            let value = String::from_utf8_lossy(&raw["MATRIX_CELL=".len()..]);
+            self.cell_env = Some(value.trim().to_owned());
+        }
         if raw.starts_with(b"::matrix:: ") {
             let text = String::from_utf8_lossy(raw);
             self.marker(line_no, &text, &text["::matrix:: ".len()..]);
@@ -382,7 +389,7 @@ impl Classifier {
     }
 
     fn enter_legacy(&mut self, stage: Stage, line_no: u64) {
-        if self.legacy_stage.is_none_or(|now| stage > now) {
+        if self.legacy_stage.map_or(true, |now| stage > now) {
             self.legacy_stage = Some(stage);
             self.stages[stage.index()].first_line = line_no;
         }
@@ -644,7 +651,10 @@ impl Classifier {
         Classification {
             verdict,
             evidence,
-            cell: self.cell.clone(),
+            cell: self
+                .cell
+                .clone()
+                .or_else(|| self.cell_env.clone().filter(|_| markers)),
             started: self.started.clone(),
             markers,
         }

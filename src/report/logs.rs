@@ -31,6 +31,9 @@ pub struct LogFile {
     /// The path relative to LOGDIR, with `/` separators.
     pub rel: String,
     pub container: Container,
+    /// Whether the archive's own name says it holds logs (`x.log.tgz`, `x.sh.txt.zip`); other
+    /// archives (Argo's artifacts) are searched for members named like logs.
+    pub named_log: bool,
 }
 
 /// One log read: where it came from and what it says.
@@ -61,11 +64,18 @@ pub fn find_logs(dir: &Path) -> Result<Vec<LogFile>> {
         .follow_links(true)
         .sort_by_file_name()
     {
-        let entry = entry.with_context(|| format!("cannot walk {}", dir.display()))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // One unreadable corner (permissions, a symlink loop) does not hide the rest.
+            Err(err) => {
+                eprintln!("warning: skipping part of {}: {err}", dir.display());
+                continue;
+            }
+        };
         if !entry.file_type().is_file() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy();
+        let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
@@ -84,14 +94,27 @@ pub fn find_logs(dir: &Path) -> Result<Vec<LogFile>> {
             path: entry.into_path(),
             rel,
             container,
+            named_log: is_log(archive_stem(&name)),
         });
     }
     Ok(files)
 }
 
-/// Log names: `*.log`, `*.txt` (`build_004-1.sh.txt`), and those compressed.
+/// A log's name: `*.log`, `*.txt` (`build_004-1.sh.txt`).
+fn is_log(name: &str) -> bool {
+    name.ends_with(".log") || name.ends_with(".txt")
+}
+
+/// The name without its archive or compression suffix.
+fn archive_stem(name: &str) -> &str {
+    [".tar.gz", ".tgz", ".gz", ".zip"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name)
+}
+
+/// How a file named `name` holds logs, if it may: plain, gzipped, or an archive.
 fn container_of(name: &str) -> Option<Container> {
-    let is_log = |n: &str| n.ends_with(".log") || n.ends_with(".txt");
     if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
         Some(Container::TarGz)
     } else if let Some(inner) = name.strip_suffix(".gz") {
@@ -156,22 +179,16 @@ pub fn scan_file(file: &LogFile) -> Vec<ScannedLog> {
 fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
     let mut out = Vec::new();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(opened)));
-    let failed = |reason: String| ScannedLog {
-        name: file.rel.clone(),
-        log_name: base_name(&file.rel),
-        parent: parent_of(&file.rel),
-        bytes: 0,
-        classification: Classification::unknown(reason),
-    };
+    let failed = |reason: String| archive_failure(file, reason);
     let entries = match archive.entries() {
         Ok(e) => e,
-        Err(err) => return vec![failed(format!("cannot read the archive: {err}"))],
+        Err(err) => return failed(format!("cannot read the archive: {err}")),
     };
     for entry in entries {
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
-                out.push(failed(format!("cannot read the archive: {err}")));
+                out.extend(failed(format!("cannot read the archive: {err}")));
                 break;
             }
         };
@@ -182,6 +199,9 @@ fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if !file.named_log && !is_log(&member) {
+            continue;
+        }
         let (bytes, classification) = scan(entry);
         out.push(ScannedLog {
             name: format!("{}!{member}", file.rel),
@@ -191,33 +211,41 @@ fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
             classification,
         });
     }
-    if out.is_empty() {
-        out.push(failed("the archive holds no file".into()));
+    if out.is_empty() && file.named_log {
+        out.extend(failed("the archive holds no file".into()));
     }
     out
 }
 
-fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
-    let failed = |reason: String| ScannedLog {
+/// An archive that cannot be read: a log of unknown result if its name says it is a log,
+/// else (an artifact archive that may hold logs) a warning.
+fn archive_failure(file: &LogFile, reason: String) -> Vec<ScannedLog> {
+    if !file.named_log {
+        eprintln!("warning: skipping {}: {reason}", file.rel);
+        return Vec::new();
+    }
+    let base = base_name(&file.rel);
+    vec![ScannedLog {
         name: file.rel.clone(),
-        log_name: base_name(&file.rel)
-            .strip_suffix(".zip")
-            .unwrap_or(&base_name(&file.rel))
-            .to_owned(),
+        log_name: archive_stem(&base).to_owned(),
         parent: parent_of(&file.rel),
         bytes: 0,
         classification: Classification::unknown(reason),
-    };
+    }]
+}
+
+fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
+    let failed = |reason: String| archive_failure(file, reason);
     let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
         Ok(a) => a,
-        Err(err) => return vec![failed(format!("cannot read the zip archive: {err}"))],
+        Err(err) => return failed(format!("cannot read the zip archive: {err}")),
     };
     let mut out = Vec::new();
     for i in 0..archive.len() {
         let entry = match archive.by_index(i) {
             Ok(e) => e,
             Err(err) => {
-                out.push(failed(format!(
+                out.extend(failed(format!(
                     "cannot read member {i} of the zip archive: {err}"
                 )));
                 continue;
@@ -227,6 +255,9 @@ fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
             continue;
         }
         let member = entry.name().to_owned();
+        if !file.named_log && !is_log(&member) {
+            continue;
+        }
         let (bytes, classification) = scan(entry);
         out.push(ScannedLog {
             name: format!("{}!{member}", file.rel),
@@ -236,8 +267,8 @@ fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
             classification,
         });
     }
-    if out.is_empty() {
-        out.push(failed("the zip archive holds no file".into()));
+    if out.is_empty() && file.named_log {
+        out.extend(failed("the zip archive holds no file".into()));
     }
     out
 }

@@ -32,7 +32,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
         row.push(cell.evidence_text());
         w.write_record(&row)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 #[derive(Serialize)]
@@ -192,7 +192,7 @@ pub fn pivot_table(pivot: &Pivot) -> String {
         })
         .collect();
     let mut numeric = vec![false; pivot.by.len()];
-    numeric.extend(std::iter::repeat_n(true, pivot.results.len() + 1));
+    numeric.resize(pivot.by.len() + pivot.results.len() + 1, true);
     table(&header, &rows, &numeric)
 }
 
