@@ -205,7 +205,7 @@ enum Phrase {
     RegrtestProgress,
 }
 
-const PHRASES: [(&str, Phrase); 19] = [
+const PHRASES: [(&str, Phrase); 20] = [
     ("Segmentation fault", Phrase::SignalWord),
     ("Bus error", Phrase::SignalWord),
     ("Aborted", Phrase::SignalWord),
@@ -222,6 +222,7 @@ const PHRASES: [(&str, Phrase); 19] = [
     ("Tests result: ", Phrase::RegrtestResult),
     ("Exit code -", Phrase::WorkerCrash),
     (" timed out (", Phrase::TestTimedOut),
+    ("Timeout (", Phrase::TestTimedOut),
     ("configure: ", Phrase::Configure),
     ("==ABORTING", Phrase::SanitizerFatal),
     ("] test", Phrase::RegrtestProgress),
@@ -601,7 +602,11 @@ impl Classifier {
                 }
             }
             Phrase::TestTimedOut => {
-                if text.starts_with("test") || text.contains("] test") {
+                // regrtest's `test_x timed out (20 min)`, or faulthandler's `Timeout (0:20:00)!`
+                // when `--timeout` stops a test.
+                let faulthandler = at == 0 && text.trim_end().ends_with(")!");
+                let regrtest = at > 0 && (text.starts_with("test") || text.contains("] test"));
+                if faulthandler || regrtest {
                     slot.test_timed_out = Some(evidence(line_no, text));
                 }
             }
@@ -1121,10 +1126,14 @@ fn regrtest_result(text: &str) -> Option<Outcome> {
     })
 }
 
-/// regrtest's report on a test worker killed by a signal: `test_x crashed (Exit code -11)`,
-/// `test_x failed (Exit code -11 (SIGSEGV))`.
+/// regrtest's report on a test worker killed by a signal: `test_x crashed (Exit code -11)`
+/// (3.11), `test_x worker non-zero exit code (Exit code -11 (SIGSEGV))` (3.12+).
 fn worker_crash(text: &str) -> Option<Outcome> {
-    if !(text.contains("test") && (text.contains("crashed") || text.contains("failed"))) {
+    let about_a_test = text.contains("test")
+        && (text.contains("crashed")
+            || text.contains("failed")
+            || text.contains("non-zero exit code"));
+    if !about_a_test {
         return None;
     }
     let pos = text.find("Exit code -")?;
@@ -1188,6 +1197,19 @@ mod tests {
              {M} event=stage-end stage=tests status=2 time=t\n{M} event=finish cell=c stage=tests status=2 time=t\n"
         );
         assert_eq!(verdict(&child), "Tests. Segmentation fault");
+
+        let asan_segv = format!(
+            "{M} event=stage-start stage=tests time=t\n==5==ERROR: AddressSanitizer: SEGV on unknown address 0x0\n\
+             SUMMARY: AddressSanitizer: SEGV Objects/a.c:3 in f\n==5==ABORTING\n\
+             {M} event=stage-end stage=tests status=1 time=t\n{M} event=finish cell=c stage=tests status=1 time=t\n"
+        );
+        assert_eq!(verdict(&asan_segv), "Tests. Segmentation fault");
+
+        let per_test_timeout = format!(
+            "{M} event=stage-start stage=tests time=t\nTimeout (0:20:00)!\nThread 0x1 (most recent call first):\n\
+             Result: FAILURE\n{M} event=stage-end stage=tests status=2 time=t\n{M} event=finish cell=c stage=tests status=2 time=t\n"
+        );
+        assert_eq!(verdict(&per_test_timeout), "Tests. Timeout");
 
         let killed = format!(
             "{M} event=stage-start stage=tests time=t\n{M} event=stage-end stage=tests status=137 time=t\n\
@@ -1285,6 +1307,14 @@ mod tests {
         assert_eq!(
             worker_crash("0:01 [1/2/1] test_x failed (Exit code -6 (SIGABRT))"),
             Some(Outcome::Aborted)
+        );
+        assert_eq!(
+            worker_crash("0:09:12 load avg: 3.1 [ 9/478/1] test_capi worker non-zero exit code (Exit code -11 (SIGSEGV))"),
+            Some(Outcome::SegmentationFault)
+        );
+        assert_eq!(
+            worker_crash("Exit code -11 in a message about nothing"),
+            None
         );
         assert_eq!(
             sanitizer_summary("SUMMARY: HWAddressSanitizer: tag-mismatch x"),
