@@ -164,7 +164,7 @@ pub fn scan_file(file: &LogFile) -> Vec<ScannedLog> {
     };
     match file.container {
         Container::Plain => {
-            let (bytes, c) = scan(BufReader::with_capacity(64 * 1024, opened));
+            let (bytes, c) = scan(opened);
             one(bytes, c)
         }
         Container::Gzip => {
@@ -301,7 +301,7 @@ fn looks_binary(head: &[u8]) -> bool {
 /// Streams `reader` line by line through a [`Classifier`]. Returns the bytes read.
 pub fn scan(mut reader: impl Read) -> (u64, Classification) {
     let mut classifier = Classifier::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 128 * 1024];
     // The line being assembled across reads, at most MAX_LINE bytes of it.
     let mut pending: Vec<u8> = Vec::with_capacity(MAX_LINE);
     let mut pending_any = false;
