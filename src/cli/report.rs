@@ -101,6 +101,23 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     let scanned = report::scan_dir(&args.logdir)?;
     let report = report::build(scanned, index.as_ref());
+    if let Some(index) = &index {
+        let listed: std::collections::HashSet<&str> =
+            index.rows.iter().map(|(k, _)| k.as_str()).collect();
+        let extra: Vec<&str> = report
+            .cells
+            .iter()
+            .map(|c| c.key.as_str())
+            .filter(|k| !listed.contains(k))
+            .collect();
+        if let Some(first) = extra.first() {
+            eprintln!(
+                "warning: {} log(s) are of cells the index does not list (first: {first}); \
+                 they are reported with empty index columns",
+                extra.len()
+            );
+        }
+    }
     let pivot = if args.by.is_empty() {
         None
     } else {

@@ -1100,6 +1100,28 @@ fn make_error_outcome(rest: &str) -> Option<Outcome> {
     Outcome::from_signal_description(last.trim())
 }
 
+/// `text` without terminal colour sequences (`ESC [ ... m`), which regrtest prints on a tty.
+fn strip_ansi(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\x1b') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // Skip `[`, parameters, up to and including the final letter.
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// `SUMMARY: AddressSanitizer: heap-use-after-free ...` → `heap-use-after-free ...`.
 fn sanitizer_summary(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("SUMMARY: ")?;
@@ -1110,7 +1132,8 @@ fn sanitizer_summary(text: &str) -> Option<&str> {
 /// regrtest's verdict line: `Result: FAILURE`, `== Tests result: SUCCESS ==`,
 /// `Result: FAILURE then SUCCESS` (the last word after a re-run counts).
 fn regrtest_result(text: &str) -> Option<Outcome> {
-    let t = text
+    let plain = strip_ansi(text);
+    let t = plain
         .trim()
         .trim_start_matches("== ")
         .trim_end_matches(" ==");
@@ -1303,6 +1326,10 @@ mod tests {
         assert_eq!(
             regrtest_result("== Tests result: FAILURE =="),
             Some(Outcome::Failed)
+        );
+        assert_eq!(
+            regrtest_result("Result: \x1b[1;32mSUCCESS\x1b[0m"),
+            Some(Outcome::Passed)
         );
         assert_eq!(
             worker_crash("0:01 [1/2/1] test_x failed (Exit code -6 (SIGABRT))"),
