@@ -189,7 +189,9 @@ impl MarkerStage {
     }
 }
 
-/// Which known phrase a line holds: the classifier looks closer only at such lines.
+/// Which known phrase a line holds: the classifier looks closer only at such lines. Phrases
+/// that tools print anywhere on a line are searched for ([`PHRASES`]); those that start a line
+/// are recognised by their first bytes ([`line_start_phrase`]), which costs nothing per line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phrase {
     SignalWord,
@@ -205,27 +207,21 @@ enum Phrase {
     RegrtestProgress,
 }
 
-const PHRASES: [(&str, Phrase); 20] = [
+const PHRASES: [(&str, Phrase); 14] = [
     ("Segmentation fault", Phrase::SignalWord),
     ("Bus error", Phrase::SignalWord),
     ("Aborted", Phrase::SignalWord),
     ("Killed", Phrase::SignalWord),
     ("Terminated", Phrase::SignalWord),
-    (": *** ", Phrase::MakeError),
     ("Sanitizer", Phrase::Sanitizer),
     ("internal compiler error", Phrase::CompilerCrash),
     ("signal terminated program", Phrase::CompilerCrash),
     ("unable to execute command", Phrase::CompilerCrash),
     ("frontend command failed", Phrase::CompilerCrash),
     ("Fatal Python error: ", Phrase::FatalPython),
-    ("Result: ", Phrase::RegrtestResult),
-    ("Tests result: ", Phrase::RegrtestResult),
     ("Exit code -", Phrase::WorkerCrash),
     (" timed out (", Phrase::TestTimedOut),
-    ("Timeout (", Phrase::TestTimedOut),
-    ("configure: ", Phrase::Configure),
     ("==ABORTING", Phrase::SanitizerFatal),
-    ("] test", Phrase::RegrtestProgress),
 ];
 
 /// The searcher for the phrases the classifier looks closer at: a reader may run it over a
@@ -363,6 +359,13 @@ impl Classifier {
         }
         if is_build_activity(raw) {
             self.current().build_activity = line_no;
+        }
+        if line_start_phrase(raw).is_some() {
+            // Positions are taken again in the decoded text: invalid bytes change its length.
+            let text = String::from_utf8_lossy(raw);
+            if let Some((phrase, at)) = line_start_phrase(text.as_bytes()) {
+                self.phrase(line_no, &text, phrase, at);
+            }
         }
         if has_phrase {
             let text = String::from_utf8_lossy(raw);
@@ -1004,6 +1007,24 @@ fn is_progress(before: &str) -> bool {
         && second.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Phrases that begin a line (make's errors, regrtest's progress and verdict, configure's
+/// last words, faulthandler's timeout), with where the phrase starts.
+fn line_start_phrase(raw: &[u8]) -> Option<(Phrase, usize)> {
+    let find = |needle: &[u8]| memchr::memmem::find(raw, needle);
+    match raw.first()? {
+        b'm' | b'g' if raw.starts_with(b"make") || raw.starts_with(b"gmake") => {
+            find(b": *** ").map(|at| (Phrase::MakeError, at))
+        }
+        b'R' if raw.starts_with(b"Result: ") => Some((Phrase::RegrtestResult, 0)),
+        b'=' if raw.starts_with(b"== Tests result: ") => Some((Phrase::RegrtestResult, 3)),
+        b'T' if raw.starts_with(b"Tests result: ") => Some((Phrase::RegrtestResult, 0)),
+        b'T' if raw.starts_with(b"Timeout (") => Some((Phrase::TestTimedOut, 0)),
+        b'c' if raw.starts_with(b"configure: ") => Some((Phrase::Configure, 0)),
+        b'0'..=b'9' => find(b"] test").map(|at| (Phrase::RegrtestProgress, at)),
+        _ => None,
+    }
+}
+
 /// Whether a line may move a log without markers to another stage (see `Classifier::trace`).
 fn may_change_stage(raw: &[u8], traced: bool) -> bool {
     raw.starts_with(b"+ ")
@@ -1299,6 +1320,18 @@ mod tests {
         assert_eq!(verdict(plain), "Tests. Failed");
         assert!(verdict("hello\nworld\n").starts_with("Unknown: no stage markers"));
         assert_eq!(verdict(""), "Unknown: empty log");
+    }
+
+    #[test]
+    fn invalid_utf8_never_splits_a_character() {
+        let mut c = Classifier::new();
+        c.feed(b"+ ./configure");
+        c.feed(b"+ make");
+        c.feed(b"+ ./python -m test -uall");
+        c.feed(b"0:00:01 \xff\xfe [1/2] test_a");
+        c.feed(b"make\xff: *** [x] Error 139");
+        c.feed(b"Result: \xffFAILURE");
+        assert!(matches!(c.finish(false).verdict, Verdict::Result { .. }));
     }
 
     #[test]

@@ -416,6 +416,30 @@ mod tests {
         assert_eq!(c.evidence.unwrap().line, 4);
     }
 
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// Any bytes, cut anywhere, give a classification and never a panic.
+        #[test]
+        fn any_bytes_classify(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("(\\+ (\\./configure|make|\\./python -m test)|make(\\[1\\])?: \\*\\*\\* \\[x\\] Error 1[0-9]{2}|Result: (SUCCESS|FAILURE)|::matrix:: event=(stage-start|stage-end|finish) stage=(configure|compile|tests|x) status=[0-9]{1,3} cell=c|SUMMARY: [A-Za-z]+Sanitizer: [a-z-]+|[0-9]:[0-9]{2}:[0-9]{2} \\[ ?[0-9]/9\\] test_x|.{0,40})").unwrap().prop_map(String::into_bytes),
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+                ],
+                0..40,
+            ),
+            newline_at_end in proptest::bool::ANY,
+        ) {
+            let mut bytes = lines.join(&b'\n');
+            if newline_at_end {
+                bytes.push(b'\n');
+            }
+            let (n, _) = scan(io::Cursor::new(bytes.clone()));
+            proptest::prop_assert_eq!(n, bytes.len() as u64);
+        }
+    }
+
     #[test]
     fn binary_is_not_a_log() {
         let (_, c) = scan(io::Cursor::new(vec![0x1f, 0x8b, 0, 0, 1, 2, 3]));
