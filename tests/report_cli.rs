@@ -314,6 +314,26 @@ fn marker_logs_in_argo_layout() {
         "::matrix:: event=stage-skip stage=tests time=t\n::matrix:: event=finish",
     );
     fs::write(pod("matrix-x7k2p-8").join("main.log"), analyzer).unwrap();
+    // A whole workflow's logs downloaded as one archive: each pod's directory names its log.
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(tmp.path().join("logs/download.tgz")).unwrap(),
+        Default::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for pod in ["matrix-q1-1", "matrix-q1-2"] {
+        let text = marker("event=stage-start stage=configure") + "checking x... Terminated\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            format!("matrix-q1/{pod}/main.log"),
+            text.as_bytes(),
+        )
+        .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
     // Without a finish marker or the cell in the environment, the pod's directory names it.
     let mut anonymous = marker("event=stage-start stage=compile");
     anonymous.push_str("gcc -c x.c\n");
@@ -366,7 +386,9 @@ fn marker_logs_in_argo_layout() {
         "Compilation. Passed"
     );
     assert_eq!(result("matrix-x7k2p-9"), "Compilation. Timeout");
-    assert_eq!(json["logs"], 9);
+    assert_eq!(result("matrix-q1-1"), "Configure. Timeout");
+    assert_eq!(result("matrix-q1-2"), "Configure. Timeout");
+    assert_eq!(json["logs"], 11);
     let evidence = &cells
         .iter()
         .find(|c| c["key"] == "amd64-f40-py3.12.4-gcc-asan-shared-default")

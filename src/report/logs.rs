@@ -131,6 +131,12 @@ fn parent_of(rel: &str) -> Option<String> {
     Some(dir.rsplit('/').next().unwrap_or(dir).to_owned())
 }
 
+/// The directory naming a log inside an archive: the member's own (an archive of Argo's
+/// `<workflow>/<pod>/main.log` tree), else the archive's.
+fn member_parent(file: &LogFile, member: &str) -> Option<String> {
+    parent_of(member.trim_start_matches("./")).or_else(|| parent_of(&file.rel))
+}
+
 fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
@@ -206,7 +212,7 @@ fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
         out.push(ScannedLog {
             name: format!("{}!{member}", file.rel),
             log_name: base_name(&member),
-            parent: parent_of(&file.rel),
+            parent: member_parent(file, &member),
             bytes,
             classification,
         });
@@ -262,7 +268,7 @@ fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
         out.push(ScannedLog {
             name: format!("{}!{member}", file.rel),
             log_name: base_name(&member),
-            parent: parent_of(&file.rel),
+            parent: member_parent(file, &member),
             bytes,
             classification,
         });
