@@ -711,7 +711,7 @@ impl Classifier {
             }
             let by_status = Outcome::from_status(*status);
             let (outcome, decided) = if by_status == Outcome::Failed {
-                match self.refine(stage, false) {
+                match self.refine(stage) {
                     Some((outcome, ev)) => (outcome, ev),
                     None => (Outcome::Failed, ev.clone()),
                 }
@@ -744,7 +744,7 @@ impl Classifier {
                         if *status != 0 {
                             let outcome = match Outcome::from_status(*status) {
                                 Outcome::Failed => self
-                                    .refine(stage, false)
+                                    .refine(stage)
                                     .map(|(o, _)| o)
                                     .unwrap_or(Outcome::Failed),
                                 o => o,
@@ -845,9 +845,8 @@ impl Classifier {
 
     /// The kind of a failure whose status alone says "failed", from what the tools printed
     /// in the stage. `None` when nothing says more than "failed".
-    fn refine(&self, stage: Stage, legacy: bool) -> Option<(Outcome, Evidence)> {
+    fn refine(&self, stage: Stage) -> Option<(Outcome, Evidence)> {
         let s = &self.stages[stage.index()];
-        let _ = legacy;
         match stage {
             Stage::Configure => {
                 if let Some((ev, o)) = &s.job_status {
@@ -945,7 +944,7 @@ impl Classifier {
         if !tests_ran {
             if let Some(top) = &comp.make_top {
                 let (outcome, ev) = self
-                    .refine(Stage::Compilation, true)
+                    .refine(Stage::Compilation)
                     .unwrap_or((Outcome::Failed, top.clone()));
                 let stage = if comp.make_failed_in_training {
                     Stage::Tests
@@ -976,7 +975,7 @@ impl Classifier {
             if *outcome == Outcome::Passed {
                 return result(Stage::Tests, Outcome::Passed, ev.clone());
             }
-            if let Some((o, e)) = self.refine(Stage::Tests, true) {
+            if let Some((o, e)) = self.refine(Stage::Tests) {
                 return result(Stage::Tests, o, e);
             }
             return result(Stage::Tests, *outcome, ev.clone());
