@@ -16,6 +16,7 @@ pub mod index;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod sarif;
 pub mod suggest;

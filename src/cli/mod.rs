@@ -18,6 +18,7 @@ mod images;
 mod init;
 mod list;
 mod render;
+mod report;
 mod sarif;
 pub mod workflow;
 
@@ -68,6 +69,8 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Distinct GCC -fanalyzer findings per CPython version from a directory of SARIF files.
     Sarif(sarif::SarifArgs),
+    /// Classify build logs into results per cell (CSV, JSON or a table; chart; HTML page).
+    Report(report::ReportArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -156,6 +159,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Man => completions::man(),
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
+        Command::Report(args) => report::run(cli, args),
     }
 }
 

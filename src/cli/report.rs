@@ -1,0 +1,149 @@
+//! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
+//! optional chart (SVG) and report page (HTML or AsciiDoc) files.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+
+use super::Cli;
+use crate::report::{self, chart, output, page, Index};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Directory of build logs: flat (`build_004-1.sh.txt`, `*.log`, `.zip`, `.gz`) or Argo's
+    /// artifact layout (`<workflow>/<pod>/main.log`, `.tgz`).
+    #[arg(value_name = "LOGDIR")]
+    pub logdir: PathBuf,
+
+    /// CSV index of the cells (`matrix render`'s, or one with a `script_name` column); its
+    /// cells without a log are reported as Missing.
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+
+    /// Output format (default: table on a terminal, CSV otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Count results per combination of these index columns (needs --index).
+    #[arg(long, value_name = "AXIS,AXIS", value_delimiter = ',')]
+    pub by: Vec<String>,
+
+    /// Write the distribution of results as a chart (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
+
+    /// Write a self-contained HTML page: summary, chart, pivot and table.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Write the same page as AsciiDoc.
+    #[arg(long, value_name = "FILE")]
+    pub adoc: Option<PathBuf>,
+
+    /// Title of the chart and the page.
+    #[arg(long, value_name = "TEXT", default_value = "Build results")]
+    pub title: String,
+}
+
+/// Writes `contents` to `path` through a temporary file beside it, so a failure leaves no
+/// half-written file.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
+    if let Some(chart) = &args.chart {
+        match chart.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("svg") => {}
+            Some(e) if e.eq_ignore_ascii_case("png") => bail!(
+                "--chart {}: PNG charts are not supported (they would need a font library); \
+                 write .svg and convert it (e.g. rsvg-convert)",
+                chart.display()
+            ),
+            _ => bail!(
+                "--chart {}: the chart file must end in .svg",
+                chart.display()
+            ),
+        }
+    }
+    let index = args.index.as_deref().map(Index::from_file).transpose()?;
+    if !args.by.is_empty() && index.is_none() {
+        bail!("--by needs --index: the axes to group by are the index's columns");
+    }
+    if let Some(index) = &index {
+        for name in &args.by {
+            if !index.columns.contains(name) {
+                bail!(
+                    "--by: the index has no column {name:?}; it has: {}",
+                    index.columns.join(", ")
+                );
+            }
+        }
+    }
+    let scanned = report::scan_dir(&args.logdir)?;
+    let report = report::build(scanned, index.as_ref());
+    if let Some(index) = &index {
+        let listed: std::collections::HashSet<&str> =
+            index.rows.iter().map(|(k, _)| k.as_str()).collect();
+        let extra: Vec<&str> = report
+            .cells
+            .iter()
+            .map(|c| c.key.as_str())
+            .filter(|k| !listed.contains(k))
+            .collect();
+        if let Some(first) = extra.first() {
+            eprintln!(
+                "warning: {} log(s) are of cells the index does not list (first: {first}); \
+                 they are reported with empty index columns",
+                extra.len()
+            );
+        }
+    }
+    let pivot = if args.by.is_empty() {
+        None
+    } else {
+        Some(report.pivot(&args.by)?)
+    };
+
+    if let Some(path) = &args.chart {
+        write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        let html = page::render(page::Kind::Html, &report, pivot.as_ref(), &args.title)?;
+        write_atomic(path, html.as_bytes())?;
+    }
+    if let Some(path) = &args.adoc {
+        let adoc = page::render(page::Kind::AsciiDoc, &report, pivot.as_ref(), &args.title)?;
+        write_atomic(path, adoc.as_bytes())?;
+    }
+
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    });
+    match format {
+        Format::Csv => output::to_csv(&report),
+        Format::Json => output::to_json(&report, pivot.as_ref()),
+        Format::Table => Ok(output::to_table(&report, pivot.as_ref())),
+    }
+}

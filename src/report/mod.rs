@@ -1,0 +1,519 @@
+//! `matrix report`: reading a directory of build logs into one classified result per cell
+//! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
+//! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
+//! [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML and AsciiDoc pages).
+
+pub mod chart;
+pub mod classify;
+pub mod logs;
+pub mod output;
+pub mod page;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
+use logs::ScannedLog;
+
+/// A cell's result.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CellResult {
+    Result(Stage, Outcome),
+    Unknown(String),
+    Missing,
+}
+
+impl CellResult {
+    /// `Tests. Failed`, `Unknown`, `Missing`.
+    pub fn label(&self) -> String {
+        match self {
+            CellResult::Result(stage, outcome) => format!("{stage}. {outcome}"),
+            CellResult::Unknown(_) => "Unknown".into(),
+            CellResult::Missing => "Missing".into(),
+        }
+    }
+
+    /// Sort rank: stages in order, outcomes in order, then Unknown, then Missing.
+    pub fn rank(&self) -> (usize, usize) {
+        match self {
+            CellResult::Result(stage, outcome) => (*stage as usize, *outcome as usize),
+            CellResult::Unknown(_) => (10, 0),
+            CellResult::Missing => (11, 0),
+        }
+    }
+}
+
+/// One row of the report.
+#[derive(Debug, Clone)]
+pub struct CellReport {
+    pub key: String,
+    /// The index row's values (in [`Report::index_columns`] order), empty without an index.
+    pub index_values: Vec<String>,
+    pub result: CellResult,
+    pub attempts: usize,
+    /// The deciding (last) attempt's log, relative to LOGDIR.
+    pub log: Option<String>,
+    pub evidence: Option<Evidence>,
+}
+
+impl CellReport {
+    pub fn stage(&self) -> Option<Stage> {
+        match self.result {
+            CellResult::Result(stage, _) => Some(stage),
+            _ => None,
+        }
+    }
+
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self.result {
+            CellResult::Result(_, outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// The evidence column: the deciding line, or why there is no result.
+    pub fn evidence_text(&self) -> String {
+        match (&self.result, &self.evidence) {
+            (CellResult::Unknown(reason), Some(ev)) => format!("{reason} (last line: {})", ev.text),
+            (CellResult::Unknown(reason), None) => reason.clone(),
+            (CellResult::Missing, _) => "no log for this cell".into(),
+            (_, Some(ev)) => ev.text.clone(),
+            (_, None) => String::new(),
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The index's columns other than its key column.
+    pub index_columns: Vec<String>,
+    pub cells: Vec<CellReport>,
+    /// Logs read and their total (uncompressed) size.
+    pub logs: usize,
+    pub bytes: u64,
+}
+
+/// `count` of `total` in percent, rounded to one decimal the same way everywhere.
+pub fn percent(count: usize, total: usize) -> f64 {
+    (count as f64 * 1000.0 / total.max(1) as f64).round() / 10.0
+}
+
+/// A count per result, in result order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryRow {
+    pub result: String,
+    pub count: usize,
+    pub percent: f64,
+}
+
+/// Counts of results per combination of some index columns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pivot {
+    pub by: Vec<String>,
+    pub results: Vec<String>,
+    pub rows: Vec<PivotRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PivotRow {
+    pub values: Vec<String>,
+    pub counts: Vec<usize>,
+    pub total: usize,
+}
+
+impl Report {
+    pub fn summary(&self) -> Vec<SummaryRow> {
+        let mut counts: BTreeMap<(usize, usize), (String, usize)> = BTreeMap::new();
+        for cell in &self.cells {
+            counts
+                .entry(cell.result.rank())
+                .or_insert_with(|| (cell.result.label(), 0))
+                .1 += 1;
+        }
+        let total = self.cells.len();
+        counts
+            .into_values()
+            .map(|(result, count)| SummaryRow {
+                result,
+                count,
+                percent: percent(count, total),
+            })
+            .collect()
+    }
+
+    /// Counts per combination of the `by` index columns.
+    pub fn pivot(&self, by: &[String]) -> Result<Pivot> {
+        let mut columns = Vec::with_capacity(by.len());
+        for name in by {
+            match self.index_columns.iter().position(|c| c == name) {
+                Some(i) => columns.push(i),
+                None if self.index_columns.is_empty() => {
+                    bail!("--by {name} needs --index: the axes come from the index")
+                }
+                None => bail!(
+                    "--by: the index has no column {name:?}; it has: {}",
+                    self.index_columns.join(", ")
+                ),
+            }
+        }
+        let results: Vec<(usize, usize)> = {
+            let mut r: Vec<_> = self.cells.iter().map(|c| c.result.rank()).collect();
+            r.sort();
+            r.dedup();
+            r
+        };
+        let labels: HashMap<(usize, usize), String> = self
+            .cells
+            .iter()
+            .map(|c| (c.result.rank(), c.result.label()))
+            .collect();
+        let mut rows: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+        for cell in &self.cells {
+            let values = columns
+                .iter()
+                .map(|&i| cell.index_values.get(i).cloned().unwrap_or_default())
+                .collect();
+            let counts = rows.entry(values).or_insert_with(|| vec![0; results.len()]);
+            let at = results
+                .binary_search(&cell.result.rank())
+                .expect("rank listed");
+            counts[at] += 1;
+        }
+        Ok(Pivot {
+            by: by.to_vec(),
+            results: results.iter().map(|r| labels[r].clone()).collect(),
+            rows: rows
+                .into_iter()
+                .map(|(values, counts)| PivotRow {
+                    total: counts.iter().sum(),
+                    values,
+                    counts,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The CSV index: its key column, the other columns, and one row per cell.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub columns: Vec<String>,
+    pub rows: Vec<(String, Vec<String>)>,
+    /// Other names a log may carry for a row (the script's file name, its stem).
+    aliases: HashMap<String, usize>,
+}
+
+/// Columns that name a cell, in order of preference.
+const KEY_COLUMNS: [&str; 4] = ["id", "key", "script_name", "script"];
+
+impl Index {
+    pub fn from_file(path: &Path) -> Result<Index> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot open index {}", path.display()))?;
+        Self::from_reader(file, &path.display().to_string())
+    }
+
+    pub fn from_reader(reader: impl std::io::Read, what: &str) -> Result<Index> {
+        let mut csv = csv::Reader::from_reader(reader);
+        let header: Vec<String> = csv
+            .headers()
+            .with_context(|| format!("{what}: cannot read the CSV header"))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let Some(key_col) = KEY_COLUMNS
+            .iter()
+            .find_map(|k| header.iter().position(|h| h == k))
+        else {
+            bail!(
+                "{what}: no column names the cells; expected one of {} (the columns are: {})",
+                KEY_COLUMNS.join(", "),
+                header.join(", ")
+            );
+        };
+        let script_cols: Vec<usize> = ["script", "script_name"]
+            .iter()
+            .filter_map(|k| header.iter().position(|h| h == k))
+            .collect();
+        let columns: Vec<String> = header
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != key_col)
+            .map(|(_, h)| h.clone())
+            .collect();
+        let mut rows = Vec::new();
+        let mut aliases = HashMap::new();
+        for (n, record) in csv.records().enumerate() {
+            let record = record.with_context(|| format!("{what}: bad CSV record"))?;
+            let line = record.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+            let key = record.get(key_col).unwrap_or("").to_owned();
+            if key.is_empty() {
+                bail!(
+                    "{what}, line {line}: the {} column is empty",
+                    header[key_col]
+                );
+            }
+            if let Some(&other) = aliases.get(&key) {
+                let (prev, _): &(String, Vec<String>) = &rows[other];
+                if *prev == key {
+                    bail!("{what}, line {line}: cell {key:?} is listed twice");
+                }
+            }
+            let at = rows.len();
+            aliases.insert(key.clone(), at);
+            for &c in &script_cols {
+                if let Some(script) = record.get(c) {
+                    let base = script.rsplit('/').next().unwrap_or(script);
+                    if !base.is_empty() {
+                        aliases.entry(base.to_owned()).or_insert(at);
+                        if let Some(stem) = base.strip_suffix(".sh") {
+                            aliases.entry(stem.to_owned()).or_insert(at);
+                        }
+                    }
+                }
+            }
+            let values = record
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != key_col)
+                .map(|(_, v)| v.to_owned())
+                .collect();
+            rows.push((key, values));
+        }
+        Ok(Index {
+            columns,
+            rows,
+            aliases,
+        })
+    }
+
+    fn find(&self, key: &str) -> Option<usize> {
+        self.aliases.get(key).copied()
+    }
+}
+
+/// The key and attempt order of one log: the finish marker's cell id; else the legacy
+/// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
+/// `main.log`; else the file's stem.
+fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
+    if let Some(cell) = &log.classification.cell {
+        return (cell.clone(), None);
+    }
+    let name = log.log_name.as_str();
+    let stem = name
+        .strip_suffix(".txt")
+        .or_else(|| name.strip_suffix(".log"))
+        .unwrap_or(name);
+    if let Some(script) = stem.strip_suffix(".sh") {
+        if let Some((base, attempt)) = script.rsplit_once('-') {
+            if let Ok(k) = attempt.parse::<u64>() {
+                return (format!("{base}.sh"), Some(k));
+            }
+        }
+        return (stem.to_owned(), None);
+    }
+    if stem == "main" {
+        if let Some(parent) = &log.parent {
+            return (parent.clone(), None);
+        }
+    }
+    (stem.to_owned(), None)
+}
+
+/// Reads and classifies every log under `dir`, using both cores, with a progress bar on a
+/// terminal.
+pub fn scan_dir(dir: &Path) -> Result<Vec<ScannedLog>> {
+    let files = logs::find_logs(dir)?;
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    // Biggest first, so one large log does not finish alone at the end.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(sizes.iter().sum());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading logs {bar:30} {binary_bytes}/{binary_total_bytes} ({eta})",
+            )
+            .expect("valid progress template"),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut scanned: Vec<(usize, Vec<ScannedLog>)> = order
+        .par_iter()
+        .with_max_len(1)
+        .map(|&i| {
+            let out = logs::scan_file(&files[i]);
+            bar.inc(sizes[i]);
+            (i, out)
+        })
+        .collect();
+    bar.finish_and_clear();
+    scanned.sort_by_key(|(i, _)| *i);
+    Ok(scanned.into_iter().flat_map(|(_, logs)| logs).collect())
+}
+
+/// Groups logs by cell, lets the last attempt decide, and joins the index.
+pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
+    let bytes = scanned.iter().map(|l| l.bytes).sum();
+    let logs = scanned.len();
+    let mut groups: BTreeMap<String, Vec<(Option<u64>, ScannedLog)>> = BTreeMap::new();
+    for log in scanned {
+        let (mut key, attempt) = key_of(&log);
+        if let Some(index) = index {
+            if let Some(row) = index.find(&key) {
+                key = index.rows[row].0.clone();
+            }
+        }
+        groups.entry(key).or_default().push((attempt, log));
+    }
+    let mut cells_by_key: BTreeMap<String, CellReport> = BTreeMap::new();
+    for (key, mut attempts) in groups {
+        attempts.sort_by(|(a, x), (b, y)| {
+            a.cmp(b)
+                .then_with(|| x.classification.started.cmp(&y.classification.started))
+                .then_with(|| x.name.cmp(&y.name))
+        });
+        let count = attempts.len();
+        let (_, last) = attempts.pop().expect("a group has a log");
+        let result = match last.classification.verdict {
+            Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
+            Verdict::Unknown { reason } => CellResult::Unknown(reason),
+        };
+        cells_by_key.insert(
+            key.clone(),
+            CellReport {
+                key,
+                index_values: Vec::new(),
+                result,
+                attempts: count,
+                log: Some(last.name),
+                evidence: last.classification.evidence,
+            },
+        );
+    }
+    let mut cells = Vec::with_capacity(cells_by_key.len());
+    let index_columns = match index {
+        Some(index) => {
+            // The index's order first, then logs of cells it does not list.
+            for (key, values) in &index.rows {
+                let mut cell = cells_by_key.remove(key).unwrap_or_else(|| CellReport {
+                    key: key.clone(),
+                    index_values: Vec::new(),
+                    result: CellResult::Missing,
+                    attempts: 0,
+                    log: None,
+                    evidence: None,
+                });
+                cell.index_values = values.clone();
+                cells.push(cell);
+            }
+            let width = index.columns.len();
+            cells.extend(cells_by_key.into_values().map(|mut c| {
+                c.index_values = vec![String::new(); width];
+                c
+            }));
+            index.columns.clone()
+        }
+        None => {
+            cells.extend(cells_by_key.into_values());
+            Vec::new()
+        }
+    };
+    Report {
+        index_columns,
+        cells,
+        logs,
+        bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(name: &str, parent: Option<&str>, cell: Option<&str>) -> ScannedLog {
+        let mut c = Classification::unknown("x");
+        c.cell = cell.map(str::to_owned);
+        ScannedLog {
+            name: name.into(),
+            log_name: name.rsplit('/').next().unwrap().into(),
+            parent: parent.map(str::to_owned),
+            bytes: 1,
+            classification: c,
+        }
+    }
+
+    #[test]
+    fn keys_from_names() {
+        assert_eq!(
+            key_of(&log("build_004-2.sh.txt", None, None)),
+            ("build_004.sh".into(), Some(2))
+        );
+        assert_eq!(
+            key_of(&log("wf/pod-1/main.log", Some("pod-1"), None)),
+            ("pod-1".into(), None)
+        );
+        assert_eq!(
+            key_of(&log("wf/pod-1/main.log", Some("pod-1"), Some("amd64-x"))),
+            ("amd64-x".into(), None)
+        );
+        assert_eq!(
+            key_of(&log("amd64-x.log", None, None)),
+            ("amd64-x".into(), None)
+        );
+    }
+
+    #[test]
+    fn last_attempt_decides_and_index_adds_missing() {
+        let mut a = log("build_001-1.sh.txt", None, None);
+        a.classification.verdict = Verdict::Result {
+            stage: Stage::Tests,
+            outcome: Outcome::Timeout,
+        };
+        let mut b = log("build_001-2.sh.txt", None, None);
+        b.classification.verdict = Verdict::Result {
+            stage: Stage::Tests,
+            outcome: Outcome::Oom,
+        };
+        let index = Index::from_reader(
+            "compiler,script_name\ngcc,build_001.sh\nclang,build_002.sh\n".as_bytes(),
+            "t",
+        )
+        .unwrap();
+        let r = build(vec![b, a], Some(&index));
+        assert_eq!(r.index_columns, ["compiler"]);
+        assert_eq!(r.cells[0].result.label(), "Tests. OOM");
+        assert_eq!(r.cells[0].attempts, 2);
+        assert_eq!(r.cells[1].result, CellResult::Missing);
+        let p = r.pivot(&["compiler".into()]).unwrap();
+        assert_eq!(p.results, ["Tests. OOM", "Missing"]);
+        assert!(r
+            .pivot(&["nope".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("compiler"));
+    }
+
+    #[test]
+    fn index_errors_name_the_problem() {
+        let err = Index::from_reader("a,b\n1,2\n".as_bytes(), "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("script_name") && err.contains("a, b"), "{err}");
+        let err = Index::from_reader("id,x\nc,1\nc,2\n".as_bytes(), "t.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3") && err.contains("twice"), "{err}");
+    }
+}

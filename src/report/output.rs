@@ -1,0 +1,225 @@
+//! The report as text: CSV (one row per cell), JSON (cells, summary, pivot) and an aligned
+//! table for a terminal.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{CellReport, Pivot, Report, SummaryRow};
+
+/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
+pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
+    let mut header = vec!["key"];
+    header.extend(report.index_columns.iter().map(String::as_str));
+    header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
+    w.write_record(&header)?;
+    for cell in &report.cells {
+        let mut row: Vec<String> = vec![cell.key.clone()];
+        row.extend(cell.index_values.iter().cloned());
+        row.push(cell.result.label());
+        row.push(
+            cell.stage()
+                .map(|s| s.name().to_owned())
+                .unwrap_or_default(),
+        );
+        row.push(
+            cell.outcome()
+                .map(|o| o.name().to_owned())
+                .unwrap_or_default(),
+        );
+        row.push(cell.attempts.to_string());
+        row.push(cell.log.clone().unwrap_or_default());
+        row.push(cell.evidence_text());
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[derive(Serialize)]
+struct JsonEvidence<'a> {
+    line: u64,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonCell<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    index: serde_json::Map<String, serde_json::Value>,
+    result: String,
+    stage: Option<&'static str>,
+    outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    attempts: usize,
+    log: Option<&'a str>,
+    evidence: Option<JsonEvidence<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    logs: usize,
+    bytes: u64,
+    cells: Vec<JsonCell<'a>>,
+    summary: Vec<SummaryRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pivot: Option<&'a Pivot>,
+}
+
+fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
+    JsonCell {
+        key: &cell.key,
+        index: report
+            .index_columns
+            .iter()
+            .zip(&cell.index_values)
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+        result: cell.result.label(),
+        stage: cell.stage().map(|s| s.name()),
+        outcome: cell.outcome().map(|o| o.name()),
+        reason: match &cell.result {
+            super::CellResult::Unknown(reason) => Some(reason),
+            super::CellResult::Missing => Some("no log for this cell"),
+            _ => None,
+        },
+        attempts: cell.attempts,
+        log: cell.log.as_deref(),
+        evidence: cell.evidence.as_ref().map(|e| JsonEvidence {
+            line: e.line,
+            text: &e.text,
+        }),
+    }
+}
+
+pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
+    let doc = JsonReport {
+        logs: report.logs,
+        bytes: report.bytes,
+        cells: report.cells.iter().map(|c| json_cell(report, c)).collect(),
+        summary: report.summary(),
+        pivot,
+    };
+    let mut out = serde_json::to_vec_pretty(&doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Cuts `text` to `width` characters, marking the cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Left-aligned columns separated by two spaces; numbers right-aligned.
+fn table(header: &[String], rows: &[Vec<String>], numeric: &[bool]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, v) in widths.iter_mut().zip(row) {
+            *w = (*w).max(v.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, (v, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let pad = w - v.chars().count();
+            if numeric.get(i).copied().unwrap_or(false) {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(v);
+            } else {
+                out.push_str(v);
+                if i + 1 < cells.len() {
+                    out.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(header);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&line(&rule));
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+pub fn summary_table(summary: &[SummaryRow]) -> String {
+    let total: usize = summary.iter().map(|r| r.count).sum();
+    let mut rows: Vec<Vec<String>> = summary
+        .iter()
+        .map(|r| {
+            vec![
+                r.result.clone(),
+                r.count.to_string(),
+                format!("{:.1}%", r.percent),
+            ]
+        })
+        .collect();
+    rows.push(vec!["Total".into(), total.to_string(), "100.0%".into()]);
+    table(
+        &["result".into(), "cells".into(), "share".into()],
+        &rows,
+        &[false, true, true],
+    )
+}
+
+pub fn pivot_table(pivot: &Pivot) -> String {
+    let mut header = pivot.by.clone();
+    header.extend(pivot.results.iter().cloned());
+    header.push("total".into());
+    let rows: Vec<Vec<String>> = pivot
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = r.values.clone();
+            row.extend(
+                r.counts
+                    .iter()
+                    .map(|c| if *c == 0 { "·".into() } else { c.to_string() }),
+            );
+            row.push(r.total.to_string());
+            row
+        })
+        .collect();
+    let mut numeric = vec![false; pivot.by.len()];
+    numeric.resize(pivot.by.len() + pivot.results.len() + 1, true);
+    table(&header, &rows, &numeric)
+}
+
+/// The table a person reads on a terminal: cells, then the summary and the pivot.
+pub fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
+    let header: Vec<String> = ["key", "result", "attempts", "evidence"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows: Vec<Vec<String>> = report
+        .cells
+        .iter()
+        .map(|c| {
+            vec![
+                c.key.clone(),
+                c.result.label(),
+                c.attempts.to_string(),
+                clip(&c.evidence_text(), 90),
+            ]
+        })
+        .collect();
+    let mut out = table(&header, &rows, &[false, false, true, false]);
+    out.push('\n');
+    out.push_str(&summary_table(&report.summary()));
+    if let Some(p) = pivot {
+        out.push('\n');
+        out.push_str(&pivot_table(p));
+    }
+    out.into_bytes()
+}

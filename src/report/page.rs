@@ -1,0 +1,143 @@
+//! Self-contained report pages (HTML or AsciiDoc): summary, chart inline, pivot and the table
+//! of cells, rendered with minijinja (HTML auto-escaped; AsciiDoc table cells escaped).
+
+use anyhow::{Context, Result};
+use minijinja::{context, AutoEscape, Environment, Value};
+use serde::Serialize;
+
+use super::{chart, CellResult, Pivot, Report};
+
+const HTML: &str = include_str!("templates/report.html.j2");
+const ADOC: &str = include_str!("templates/report.adoc.j2");
+
+/// Which page to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Html,
+    AsciiDoc,
+}
+
+#[derive(Serialize)]
+struct PageCell<'a> {
+    key: &'a str,
+    values: &'a [String],
+    result: String,
+    class: &'static str,
+    attempts: usize,
+    log: &'a str,
+    line: Option<u64>,
+    evidence: String,
+}
+
+/// A table cell of AsciiDoc: `|` would end the cell, `{` start an attribute reference.
+fn adoc_cell(value: String) -> String {
+    value
+        .replace('|', "\\|")
+        .replace('{', "\\{")
+        .replace('\n', " ")
+}
+
+pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -> Result<String> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_filter("cell", adoc_cell);
+    let name = match kind {
+        Kind::Html => "report.html",
+        Kind::AsciiDoc => "report.adoc",
+    };
+    env.add_template(name, if kind == Kind::Html { HTML } else { ADOC })
+        .context("the built-in report template is invalid")?;
+    let svg = chart::svg(report, title)?;
+    // The chart's markup is plotters' own output; everything from logs goes through escaping.
+    let svg = svg
+        .trim_start_matches(|c| c != '<')
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+        .unwrap_or(&svg)
+        .trim()
+        .to_owned();
+    let cells: Vec<PageCell> = report
+        .cells
+        .iter()
+        .map(|c| PageCell {
+            key: &c.key,
+            values: &c.index_values,
+            result: c.result.label(),
+            class: match &c.result {
+                CellResult::Result(_, super::Outcome::Passed) => "passed",
+                CellResult::Result(..) => "failed",
+                CellResult::Unknown(_) => "unknown",
+                CellResult::Missing => "missing",
+            },
+            attempts: c.attempts,
+            log: c.log.as_deref().unwrap_or(""),
+            line: c.evidence.as_ref().map(|e| e.line),
+            evidence: c.evidence_text(),
+        })
+        .collect();
+    let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
+    let text = env
+        .get_template(name)?
+        .render(context! {
+            title,
+            logs => report.logs,
+            megabytes,
+            summary => report.summary(),
+            pivot,
+            columns => &report.index_columns,
+            cells,
+            chart => Value::from_safe_string(svg),
+        })
+        .context("cannot render the report page")?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CellReport, Evidence, Outcome, Stage};
+
+    fn report() -> Report {
+        Report {
+            index_columns: vec!["compiler".into()],
+            cells: vec![CellReport {
+                key: "build_001.sh".into(),
+                index_values: vec!["gcc|x".into()],
+                result: CellResult::Result(Stage::Tests, Outcome::Failed),
+                attempts: 1,
+                log: Some("build_001-1.sh.txt".into()),
+                evidence: Some(Evidence {
+                    line: 7,
+                    text: "<script>alert(1)</script>".into(),
+                }),
+            }],
+            logs: 1,
+            bytes: 10,
+        }
+    }
+
+    #[test]
+    fn html_escapes_log_text_and_inlines_the_chart() {
+        let r = report();
+        let pivot = r.pivot(&["compiler".into()]).unwrap();
+        let html = render(Kind::Html, &r, Some(&pivot), "Run <1>").unwrap();
+        assert!(
+            html.contains("&lt;script&gt;") && !html.contains("<script>"),
+            "{html}"
+        );
+        assert!(html.contains("<svg") && html.contains("Run &lt;1&gt;"));
+        assert!(html.contains("By compiler"));
+    }
+
+    #[test]
+    fn adoc_escapes_cell_separators() {
+        let adoc = render(Kind::AsciiDoc, &report(), None, "Run").unwrap();
+        assert!(adoc.contains("gcc\\|x"), "{adoc}");
+        assert!(adoc.starts_with("= Run"));
+    }
+}
