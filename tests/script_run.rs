@@ -389,3 +389,77 @@ fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
     assert!(preload.contains("libasan.so"), "{preload}");
     assert!(sandbox.result().contains("\"stage\":\"tests\""));
 }
+
+/// Argo's deadline sends TERM: the script records the stage it was in with status 143 at
+/// once, instead of after the test suite would have finished.
+#[test]
+fn a_term_signal_records_the_stage_it_interrupts() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let slow_python = "#!/bin/sh\nsleep 60\n";
+    let sandbox = Sandbox::with_tree("3.12.4", MAKEFILE, &[]);
+    // Replace the fake python the Makefile copies with one that hangs.
+    let tree = sandbox.root.join("tree/Python-3.12.4");
+    write_executable(&tree.join("fake-python"), slow_python);
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(sandbox.root.join("cache/Python-3.12.4.tgz"))
+        .arg("-C")
+        .arg(sandbox.root.join("tree"))
+        .arg("Python-3.12.4")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    let path = sandbox.root.join("build.sh");
+    write_executable(&path, &script);
+    let mut child = Command::new("bash")
+        .arg(&path)
+        .current_dir(&sandbox.root)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                sandbox.root.join("bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("MATRIX_CACHE_DIR", sandbox.root.join("cache"))
+        .env("MATRIX_WORK_DIR", sandbox.root.join("work"))
+        .env("MATRIX_JOBS", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.starts_with("::matrix:: event=stage-start stage=tests");
+        log.push(line);
+        if started {
+            break;
+        }
+    }
+    let sent = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    log.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(20),
+        "the script waited for the test suite"
+    );
+    assert_eq!(status.code(), Some(143), "{log:#?}");
+    let markers = markers(log.join("\n").as_bytes());
+    assert_eq!(
+        markers[markers.len() - 2],
+        "event=stage-end stage=tests status=143"
+    );
+    assert_eq!(
+        markers[markers.len() - 1],
+        format!("event=finish cell={} stage=tests status=143", cell.id)
+    );
+}

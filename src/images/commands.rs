@@ -137,7 +137,7 @@ impl Frame {
     }
 
     /// Ends the current word; a plain word in command position is a program.
-    fn finish(&mut self, found: &mut Vec<String>) {
+    fn finish(&mut self, found: &mut Vec<String>, wrappers: &BTreeSet<String>) {
         if self.word.is_empty() {
             return;
         }
@@ -174,7 +174,7 @@ impl Frame {
             self.at_command = false;
             return;
         }
-        if PREFIX_KEYWORDS.contains(&word.as_str()) {
+        if PREFIX_KEYWORDS.contains(&word.as_str()) || wrappers.contains(&word) {
             return;
         }
         self.at_command = false;
@@ -185,13 +185,33 @@ impl Frame {
 
     /// A separator: the next word starts a command (inside `[[ ]]`, `&&` and `||` are not
     /// separators).
-    fn separate(&mut self, found: &mut Vec<String>) {
-        self.finish(found);
+    fn separate(&mut self, found: &mut Vec<String>, wrappers: &BTreeSet<String>) {
+        self.finish(found, wrappers);
         if !self.test && !self.array {
             self.at_command = true;
             self.skip = false;
         }
     }
+}
+
+/// Functions that run their arguments as a command (a line of the body starts with `"$@"`):
+/// the word after a call to one is in command position, like after `exec`. The templates
+/// define functions as `name() {` and close them with `}` alone at the start of a line.
+fn wrapper_functions(script: &str) -> BTreeSet<String> {
+    let mut wrappers = BTreeSet::new();
+    let mut current: Option<&str> = None;
+    for line in script.lines() {
+        if let Some(name) = line.strip_suffix("() {") {
+            current = Some(name.trim());
+        } else if line == "}" {
+            current = None;
+        } else if let Some(name) = current {
+            if line.trim_start().starts_with("\"$@\"") {
+                wrappers.insert(name.to_string());
+            }
+        }
+    }
+    wrappers
 }
 
 /// The programs a bash script runs by plain name (the interpreter of its `#!` line included):
@@ -201,6 +221,7 @@ impl Frame {
 /// checked from the plan, paths are not the image's. Written for the shapes the templates
 /// use: no `case` patterns, no here-documents, no `eval`.
 pub fn script_commands(script: &str) -> BTreeSet<String> {
+    let wrappers = wrapper_functions(script);
     let mut found: Vec<String> = Vec::new();
     let mut functions: BTreeSet<String> = BTreeSet::new();
     if let Some(shebang) = script.lines().next().and_then(|l| l.strip_prefix("#!")) {
@@ -246,7 +267,7 @@ pub fn script_commands(script: &str) -> BTreeSet<String> {
             },
             Mode::Code => match c {
                 '\\' if next == Some('\n') => {
-                    frame.finish(&mut found);
+                    frame.finish(&mut found, &wrappers);
                     i += 1;
                 }
                 '\\' => {
@@ -299,7 +320,7 @@ pub fn script_commands(script: &str) -> BTreeSet<String> {
                     frame.array = true;
                 }
                 ')' if frame.array => {
-                    frame.finish(&mut found);
+                    frame.finish(&mut found, &wrappers);
                     frame.array = false;
                     frame.at_command = false;
                 }
@@ -311,13 +332,13 @@ pub fn script_commands(script: &str) -> BTreeSet<String> {
                     i += 1;
                 }
                 ')' if depth > 1 => {
-                    frame.finish(&mut found);
+                    frame.finish(&mut found, &wrappers);
                     stack.pop();
                 }
-                ';' | '&' | '|' | '\n' | '(' | ')' => frame.separate(&mut found),
+                ';' | '&' | '|' | '\n' | '(' | ')' => frame.separate(&mut found, &wrappers),
                 '<' | '>' => {
                     // A redirection: its target is a file, not a command.
-                    frame.finish(&mut found);
+                    frame.finish(&mut found, &wrappers);
                     while matches!(chars.get(i + 1), Some('<' | '>' | '&')) {
                         i += 1;
                     }
@@ -328,14 +349,14 @@ pub fn script_commands(script: &str) -> BTreeSet<String> {
                     skip_word(&chars, &mut i);
                     continue;
                 }
-                ' ' | '\t' => frame.finish(&mut found),
+                ' ' | '\t' => frame.finish(&mut found, &wrappers),
                 _ => frame.word.push(c),
             },
         }
         i += 1;
     }
     if let Some(frame) = stack.first_mut() {
-        frame.finish(&mut found);
+        frame.finish(&mut found, &wrappers);
     }
     found
         .into_iter()
@@ -385,6 +406,14 @@ fn is_assignment(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_after_a_wrapper_function_are_commands() {
+        let script =
+            "#!/bin/bash\nrun() {\n    \"$@\" &\n    wait $!\n}\nrun make -j2\nrun ./configure\n";
+        let found: Vec<String> = script_commands(script).into_iter().collect();
+        assert_eq!(found, ["bash", "make"]);
+    }
     use crate::definition::Matrix;
     use crate::expand::{expand, Selection};
     use crate::plan::BuildPlan;
