@@ -20,5 +20,6 @@ pub mod report;
 pub mod rules;
 pub mod sarif;
 pub mod suggest;
+pub mod table;
 pub mod version;
 pub mod workflow;

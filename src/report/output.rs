@@ -118,39 +118,7 @@ fn clip(text: &str, width: usize) -> String {
 
 /// Left-aligned columns separated by two spaces; numbers right-aligned.
 fn table(header: &[String], rows: &[Vec<String>], numeric: &[bool]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, v) in widths.iter_mut().zip(row) {
-            *w = (*w).max(v.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, (v, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                out.push_str("  ");
-            }
-            let pad = w - v.chars().count();
-            if numeric.get(i).copied().unwrap_or(false) {
-                out.push_str(&" ".repeat(pad));
-                out.push_str(v);
-            } else {
-                out.push_str(v);
-                if i + 1 < cells.len() {
-                    out.push_str(&" ".repeat(pad));
-                }
-            }
-        }
-        out.push('\n');
-        out
-    };
-    let mut out = line(header);
-    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    out.push_str(&line(&rule));
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    out
+    crate::table::with_header(header, rows, numeric)
 }
 
 pub fn summary_table(summary: &[SummaryRow]) -> String {

@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{Finding, Summary, VersionInput, VersionKey};
+use crate::table::align;
 
 /// What a `matrix sarif` run shows.
 pub struct View<'a> {
@@ -254,44 +255,6 @@ pub fn counted(n: usize, noun: &str) -> String {
 
 fn cells<const N: usize>(texts: [&str; N]) -> Vec<String> {
     texts.iter().map(|t| t.to_string()).collect()
-}
-
-/// Pads columns to their widest cell (two spaces apart); the last column is not padded, so no
-/// line ends in spaces.
-fn align(rows: &[Vec<String>], right: &[bool]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            let pad = widths[c] - cell.chars().count();
-            let last = c + 1 == row.len();
-            if right.get(c).copied().unwrap_or(false) {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                if !last {
-                    line.push_str(&" ".repeat(pad));
-                }
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
