@@ -205,22 +205,28 @@ fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !file.named_log && !is_log(&member) {
-            continue;
-        }
-        let (bytes, classification) = scan(entry);
-        out.push(ScannedLog {
-            name: format!("{}!{member}", file.rel),
-            log_name: base_name(&member),
-            parent: member_parent(file, &member),
-            bytes,
-            classification,
-        });
+        out.extend(scan_member(file, member, entry));
     }
     if out.is_empty() && file.named_log {
         out.extend(failed("the archive holds no file".into()));
     }
     out
+}
+
+/// A member of an archive: scanned if the archive is a log's (`x.sh.txt.zip`) or the member's
+/// name says it is a log; skipped otherwise.
+fn scan_member(file: &LogFile, member: String, reader: impl Read) -> Option<ScannedLog> {
+    if !file.named_log && !is_log(&member) {
+        return None;
+    }
+    let (bytes, classification) = scan(reader);
+    Some(ScannedLog {
+        name: format!("{}!{member}", file.rel),
+        log_name: base_name(&member),
+        parent: member_parent(file, &member),
+        bytes,
+        classification,
+    })
 }
 
 /// An archive that cannot be read: a log of unknown result if its name says it is a log,
@@ -261,17 +267,7 @@ fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
             continue;
         }
         let member = entry.name().to_owned();
-        if !file.named_log && !is_log(&member) {
-            continue;
-        }
-        let (bytes, classification) = scan(entry);
-        out.push(ScannedLog {
-            name: format!("{}!{member}", file.rel),
-            log_name: base_name(&member),
-            parent: member_parent(file, &member),
-            bytes,
-            classification,
-        });
+        out.extend(scan_member(file, member, entry));
     }
     if out.is_empty() && file.named_log {
         out.extend(failed("the zip archive holds no file".into()));
