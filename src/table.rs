@@ -4,15 +4,7 @@
 /// line ends in spaces.
 pub fn align(rows: &[Vec<String>], right: &[bool]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths = column_widths(rows, columns);
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
@@ -38,20 +30,25 @@ pub fn align(rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-/// `header`, a rule of dashes under it, then `rows`, aligned as by [`align`].
-pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> String {
-    let mut all = Vec::with_capacity(rows.len() + 2);
-    all.push(header.to_vec());
-    all.extend(rows.iter().cloned());
-    let widths: Vec<usize> = (0..header.len())
+/// The widest cell of each of the first `columns` columns, in characters.
+fn column_widths(rows: &[Vec<String>], columns: usize) -> Vec<usize> {
+    (0..columns)
         .map(|c| {
-            all.iter()
+            rows.iter()
                 .filter_map(|r| r.get(c))
                 .map(|s| s.chars().count())
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// `header`, a rule of dashes under it, then `rows`, aligned as by [`align`].
+pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> String {
+    let mut all = Vec::with_capacity(rows.len() + 2);
+    all.push(header.to_vec());
+    all.extend(rows.iter().cloned());
+    let widths = column_widths(&all, header.len());
     all.insert(1, widths.iter().map(|w| "-".repeat(*w)).collect());
     align(&all, right)
 }
