@@ -170,6 +170,14 @@ impl Renderer {
         Self::ready(env, "built-in templates")
     }
 
+    /// `--templates DIR` when given, else the built-in templates.
+    pub fn load(templates: Option<&Path>) -> Result<Self> {
+        match templates {
+            Some(dir) => Self::from_dir(dir),
+            None => Self::builtin(),
+        }
+    }
+
     /// Templates from a directory (`--templates DIR`), which must hold `build.sh.j2`.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         if !dir.join(SCRIPT_TEMPLATE).is_file() {

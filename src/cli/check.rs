@@ -38,10 +38,7 @@ pub struct CheckArgs {
 
 pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
     let loaded = cli.load_matrix().and_then(|matrix| {
-        let renderer = match &args.templates {
-            Some(dir) => Renderer::from_dir(dir)?,
-            None => Renderer::builtin()?,
-        };
+        let renderer = Renderer::load(args.templates.as_deref())?;
         let options = CheckOptions {
             shellcheck: !args.no_shellcheck,
             workflow: super::workflow::WorkflowArgs::defaults().options(&matrix)?,

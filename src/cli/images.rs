@@ -86,10 +86,7 @@ pub struct ImagesArgs {
 
 pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
-    let renderer = match &args.templates {
-        Some(dir) => Renderer::from_dir(dir)?,
-        None => Renderer::builtin()?,
-    };
+    let renderer = Renderer::load(args.templates.as_deref())?;
     let files = render_all(&matrix)?;
     // Nothing is written for images that would not serve their cells or do not lint clean.
     ensure_consistent(&check(&matrix, &renderer)?)?;

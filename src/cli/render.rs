@@ -35,10 +35,7 @@ pub struct RenderArgs {
 
 pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
-    let renderer = match &args.templates {
-        Some(dir) => Renderer::from_dir(dir)?,
-        None => Renderer::builtin()?,
-    };
+    let renderer = Renderer::load(args.templates.as_deref())?;
     let cells = select_cells(&matrix, &args.selection.selection())?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);

@@ -206,10 +206,7 @@ impl WorkflowArgs {
 pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let options = args.options(&matrix)?;
-    let renderer = match &args.templates {
-        Some(dir) => Renderer::from_dir(dir)?,
-        None => Renderer::builtin()?,
-    };
+    let renderer = Renderer::load(args.templates.as_deref())?;
     let cells = select_cells(&matrix, &args.selection.selection())?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let emitted = build(&matrix, &cells, &scripts, &options)?;
