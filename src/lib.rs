@@ -5,6 +5,7 @@
 //! [`rules`] and a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
 //! → [`output`] (atomic directory write) and [`index`] (CSV).
 
+pub mod artifacts;
 pub mod cell;
 pub mod check;
 pub mod cli;

@@ -17,6 +17,7 @@ mod explain;
 mod images;
 mod init;
 mod list;
+mod progress;
 mod render;
 mod report;
 mod sarif;
