@@ -14,6 +14,7 @@ mod axes;
 mod check;
 mod completions;
 mod explain;
+mod findings;
 mod images;
 mod init;
 mod list;
@@ -72,6 +73,8 @@ pub enum Command {
     Sarif(sarif::SarifArgs),
     /// Classify build logs into results per cell (CSV, JSON or a table; chart; HTML page).
     Report(report::ReportArgs),
+    /// The sanitizer and fatal-error reports in build logs, deduplicated by signature.
+    Findings(findings::FindingsArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -161,6 +164,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
+        Command::Findings(args) => findings::run(cli, args),
     }
 }
 

@@ -230,7 +230,17 @@ fn looks_binary(head: &[u8]) -> bool {
 }
 
 /// Streams `reader` line by line through a [`Classifier`]. Returns the bytes read.
-pub fn scan(mut reader: impl Read) -> (u64, Classification) {
+pub fn scan(reader: impl Read) -> (u64, Classification) {
+    scan_observed(reader, &mut |_, _| {})
+}
+
+/// [`scan`], showing each line (its first [`MAX_LINE`] bytes, without the newline) to
+/// `observe` right after the classifier took it, so a reader of the same pass (`findings`)
+/// knows the line number and the stage the log is in.
+pub fn scan_observed(
+    mut reader: impl Read,
+    observe: &mut dyn FnMut(&Classifier, &[u8]),
+) -> (u64, Classification) {
     let mut classifier = Classifier::new();
     let mut buf = vec![0u8; 128 * 1024];
     // The line being assembled across reads, at most MAX_LINE bytes of it.
@@ -284,11 +294,14 @@ pub fn scan(mut reader: impl Read) -> (u64, Classification) {
                 pending.extend_from_slice(&piece[..piece.len().min(room)]);
                 let has = finder.is_match(&pending);
                 classifier.feed_flagged(&pending, has);
+                observe(&classifier, &pending);
                 pending.clear();
                 pending_any = false;
             } else {
                 let has = hits.get(next_hit).is_some_and(|&h| h < end);
-                classifier.feed_flagged(&piece[..piece.len().min(MAX_LINE)], has);
+                let line = &piece[..piece.len().min(MAX_LINE)];
+                classifier.feed_flagged(line, has);
+                observe(&classifier, line);
             }
             while hits.get(next_hit).is_some_and(|&h| h < end) {
                 next_hit += 1;
@@ -311,6 +324,7 @@ pub fn scan(mut reader: impl Read) -> (u64, Classification) {
     let ends_mid_line = pending_any;
     if pending_any {
         classifier.feed(&pending);
+        observe(&classifier, &pending);
     }
     (total, classifier.finish(ends_mid_line))
 }

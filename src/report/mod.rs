@@ -294,7 +294,7 @@ impl Index {
         })
     }
 
-    fn find(&self, key: &str) -> Option<usize> {
+    pub fn find(&self, key: &str) -> Option<usize> {
         self.aliases.get(key).copied()
     }
 }
@@ -302,7 +302,7 @@ impl Index {
 /// The key and attempt order of one log: the finish marker's cell id; else the legacy
 /// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
 /// `main.log`; else the file's stem.
-fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
+pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
     if let Some(cell) = &log.classification.cell {
         return (cell.clone(), None);
     }

@@ -151,17 +151,26 @@ impl Classifier {
         }
     }
 
-    /// The evidence slot of the stage the log is in now.
-    fn current(&mut self) -> &mut StageEvidence {
-        let stage = if self.markers.seen {
+    /// Lines fed so far: the number of the line just fed.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// The result stage the log is in now (from the markers, else the legacy reading), if any.
+    pub fn stage(&self) -> Option<Stage> {
+        if self.markers.seen {
             match self.markers.current {
                 Some(MarkerStage::Result(stage)) => Some(stage),
                 _ => None,
             }
         } else {
             self.legacy_stage
-        };
-        match stage {
+        }
+    }
+
+    /// The evidence slot of the stage the log is in now.
+    fn current(&mut self) -> &mut StageEvidence {
+        match self.stage() {
             Some(stage) => &mut self.stages[stage.index()],
             None => &mut self.outside,
         }
