@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
-use crate::report::{self, chart, output, page, Index};
+use crate::report::{self, chart, insights, output, page, Index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -49,6 +49,19 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub adoc: Option<PathBuf>,
 
+    /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
+    /// the index) whose cells share an outcome (needs --index).
+    #[arg(long)]
+    pub insights: bool,
+
+    /// The most `axis=value` terms in an insight's condition.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub depth: usize,
+
+    /// The fewest cells an insight must cover.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_cells: u64,
+
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
@@ -61,8 +74,18 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    // A new file gets 0666 less the umask (0644 usually), not the temporary file's 0600; an
+    // existing file keeps its mode.
+    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    if let Some(mode) = existing {
+        tmp.as_file()
+            .set_permissions(mode)
+            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+    }
     tmp.write_all(contents)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)
@@ -86,6 +109,12 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         }
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
+    if args.insights && index.is_none() {
+        bail!("--insights needs --index: the conditions are over the index's axis columns");
+    }
+    if args.depth > 6 {
+        bail!("--depth {}: at most 6 terms (the search grows with the number of axes to the power of the depth)", args.depth);
+    }
     if !args.by.is_empty() && index.is_none() {
         bail!("--by needs --index: the axes to group by are the index's columns");
     }
@@ -122,21 +151,49 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             );
         }
     }
+    if report.logs == 0 {
+        bail!(
+            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
+             <workflow>/<pod>/main.log)",
+            args.logdir.display()
+        );
+    }
     let pivot = if args.by.is_empty() {
         None
     } else {
         Some(report.pivot(&args.by)?)
     };
+    let limits = insights::Limits {
+        depth: args.depth,
+        min_cells: args.min_cells as usize,
+    };
+    let found = insights::find(
+        &report.index_columns,
+        &insights::classified(&report.cells),
+        limits,
+    );
 
     if let Some(path) = &args.chart {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
     if let Some(path) = &args.html {
-        let html = page::render(page::Kind::Html, &report, pivot.as_ref(), &args.title)?;
+        let html = page::render(
+            page::Kind::Html,
+            &report,
+            pivot.as_ref(),
+            &found,
+            &args.title,
+        )?;
         write_atomic(path, html.as_bytes())?;
     }
     if let Some(path) = &args.adoc {
-        let adoc = page::render(page::Kind::AsciiDoc, &report, pivot.as_ref(), &args.title)?;
+        let adoc = page::render(
+            page::Kind::AsciiDoc,
+            &report,
+            pivot.as_ref(),
+            &found,
+            &args.title,
+        )?;
         write_atomic(path, adoc.as_bytes())?;
     }
 
@@ -145,9 +202,32 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     } else {
         Format::Csv
     });
+    if args.insights {
+        return match format {
+            Format::Csv => output::insights_csv(&found),
+            Format::Json => output::insights_json(&found),
+            Format::Table => Ok(output::insights_text(&found, terminal_width())),
+        };
+    }
+    if format == Format::Csv && pivot.is_some() {
+        bail!(
+            "--by with CSV: the CSV has one row per cell and no room for a pivot; \
+             use --format json or table, or the page (--html)"
+        );
+    }
     match format {
         Format::Csv => output::to_csv(&report),
         Format::Json => output::to_json(&report, pivot.as_ref()),
-        Format::Table => Ok(output::to_table(&report, pivot.as_ref())),
+        Format::Table => Ok(output::to_table(&report, pivot.as_ref(), terminal_width())),
     }
+}
+
+/// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.
+fn terminal_width() -> usize {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return n;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map_or(usize::MAX, |(_, cols)| cols as usize)
 }

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::insights::{Insight, Property, Term};
 use super::{CellReport, Pivot, Report, SummaryRow};
 
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
@@ -164,30 +165,134 @@ pub fn pivot_table(pivot: &Pivot) -> String {
     table(&header, &rows, &numeric)
 }
 
-/// The table a person reads on a terminal: cells, then the summary and the pivot.
-pub fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
-    let header: Vec<String> = ["key", "result", "attempts", "evidence"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let rows: Vec<Vec<String>> = report
+/// The table a person reads on a terminal: cells (key, the axis values with an index,
+/// result, attempts, evidence), then the summary and the pivot. The evidence is cut (with an
+/// ellipsis) so that each line fits `width` characters.
+pub fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
+    let refs: Vec<&CellReport> = report.cells.iter().collect();
+    let axes = super::insights::axis_columns(&report.index_columns, &refs);
+    let mut header: Vec<String> = vec!["key".into()];
+    header.extend(axes.iter().map(|&a| report.index_columns[a].clone()));
+    header.extend(["result", "attempts", "evidence"].map(String::from));
+    let mut rows: Vec<Vec<String>> = report
         .cells
         .iter()
         .map(|c| {
-            vec![
-                c.key.clone(),
-                c.result.label(),
-                c.attempts.to_string(),
-                clip(&c.evidence_text(), 90),
-            ]
+            let mut row = vec![c.key.clone()];
+            row.extend(axes.iter().map(|&a| c.index_values[a].clone()));
+            row.extend([c.result.label(), c.attempts.to_string(), c.evidence_text()]);
+            row
         })
         .collect();
-    let mut out = table(&header, &rows, &[false, false, true, false]);
+    // Every column but the evidence, two spaces apart, then the evidence in what is left.
+    let fixed: usize = (0..header.len() - 1)
+        .map(|c| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+                + 2
+        })
+        .sum();
+    let room = width.saturating_sub(fixed).max(10);
+    for row in &mut rows {
+        let last = row.last_mut().expect("evidence column");
+        *last = clip(last, room);
+    }
+    let mut numeric = vec![false; header.len()];
+    numeric[header.len() - 2] = true;
+    let mut out = table(&header, &rows, &numeric);
     out.push('\n');
     out.push_str(&summary_table(&report.summary()));
     if let Some(p) = pivot {
         out.push('\n');
         out.push_str(&pivot_table(p));
+    }
+    out.into_bytes()
+}
+
+/// Insights as CSV: `condition,property,cells,results` (the condition's terms joined by ` ∧ `,
+/// empty for every cell; `results` as `28 Configure. Failed, 2 Tests. Failed`).
+pub fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["condition", "property", "cells", "results"])?;
+    for i in insights {
+        w.write_record([
+            i.condition(),
+            property_text(i),
+            i.cells.to_string(),
+            i.results_text(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The CSV `property`: its name, with the result for `all-same-result`
+/// (`all-same-result:Configure. Failed`).
+fn property_text(i: &Insight) -> String {
+    match &i.property {
+        Property::AllSameResult(r) => format!("{}:{r}", i.property.name()),
+        p => p.name().to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonResultCount<'a> {
+    result: &'a str,
+    cells: usize,
+}
+
+#[derive(Serialize)]
+struct JsonInsight<'a> {
+    condition: String,
+    terms: &'a [Term],
+    property: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a str>,
+    cells: usize,
+    results: Vec<JsonResultCount<'a>>,
+    text: String,
+}
+
+/// Insights as a JSON array, one object per insight.
+pub fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
+    let doc: Vec<JsonInsight> = insights
+        .iter()
+        .map(|i| JsonInsight {
+            condition: i.condition(),
+            terms: &i.terms,
+            property: i.property.name(),
+            result: match &i.property {
+                Property::AllSameResult(r) => Some(r),
+                _ => None,
+            },
+            cells: i.cells,
+            results: i
+                .results
+                .iter()
+                .map(|(r, n)| JsonResultCount {
+                    result: r,
+                    cells: *n,
+                })
+                .collect(),
+            text: i.to_string(),
+        })
+        .collect();
+    let mut out = serde_json::to_vec_pretty(&doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Insights for a terminal: one line each, cut to `width` characters.
+pub fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
+    let mut out = String::new();
+    if insights.is_empty() {
+        out.push_str("no insights: no condition's cells share a property\n");
+    }
+    for i in insights {
+        out.push_str(&clip(&i.to_string(), width));
+        out.push('\n');
     }
     out.into_bytes()
 }

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use minijinja::{context, AutoEscape, Environment, Value};
 use serde::Serialize;
 
+use super::insights::Insight;
 use super::{chart, CellResult, Pivot, Report};
 
 const HTML: &str = include_str!("templates/report.html.j2");
@@ -29,6 +30,22 @@ struct PageCell<'a> {
     evidence: String,
 }
 
+#[derive(Serialize)]
+struct PageInsight {
+    condition: String,
+    claim: String,
+    results: String,
+}
+
+/// Log text kept literal in AsciiDoc: a `pass:c[…]` macro shows `*`, `+`, `_` and backticks
+/// as they are (only `<`, `>`, `&` are escaped for the output); `]` would end the macro.
+fn adoc_literal(value: String) -> String {
+    if value.is_empty() {
+        return value;
+    }
+    format!("pass:c[{}]", value.replace(']', "\\]"))
+}
+
 /// A table cell of AsciiDoc: `|` would end the cell, `{` start an attribute reference.
 fn adoc_cell(value: String) -> String {
     value
@@ -37,7 +54,13 @@ fn adoc_cell(value: String) -> String {
         .replace('\n', " ")
 }
 
-pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -> Result<String> {
+pub fn render(
+    kind: Kind,
+    report: &Report,
+    pivot: Option<&Pivot>,
+    insights: &[Insight],
+    title: &str,
+) -> Result<String> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
@@ -47,6 +70,7 @@ pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -
         }
     });
     env.add_filter("cell", adoc_cell);
+    env.add_filter("lit", adoc_literal);
     let name = match kind {
         Kind::Html => "report.html",
         Kind::AsciiDoc => "report.adoc",
@@ -80,6 +104,18 @@ pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -
             evidence: c.evidence_text(),
         })
         .collect();
+    let insights: Vec<PageInsight> = insights
+        .iter()
+        .map(|i| PageInsight {
+            condition: if i.terms.is_empty() {
+                "every cell".into()
+            } else {
+                i.condition()
+            },
+            claim: i.claim(),
+            results: i.results_text(),
+        })
+        .collect();
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
     let text = env
         .get_template(name)?
@@ -91,6 +127,7 @@ pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -
             pivot,
             columns => &report.index_columns,
             cells,
+            insights,
             chart => Value::from_safe_string(svg),
         })
         .context("cannot render the report page")?;
@@ -125,7 +162,7 @@ mod tests {
     fn html_escapes_log_text_and_inlines_the_chart() {
         let r = report();
         let pivot = r.pivot(&["compiler".into()]).unwrap();
-        let html = render(Kind::Html, &r, Some(&pivot), "Run <1>").unwrap();
+        let html = render(Kind::Html, &r, Some(&pivot), &[], "Run <1>").unwrap();
         assert!(
             html.contains("&lt;script&gt;") && !html.contains("<script>"),
             "{html}"
@@ -136,8 +173,12 @@ mod tests {
 
     #[test]
     fn adoc_escapes_cell_separators() {
-        let adoc = render(Kind::AsciiDoc, &report(), None, "Run").unwrap();
+        let adoc = render(Kind::AsciiDoc, &report(), None, &[], "Run").unwrap();
         assert!(adoc.contains("gcc\\|x"), "{adoc}");
         assert!(adoc.starts_with("= Run"));
+        assert_eq!(
+            adoc_literal("a *b* +c+ [x]".into()),
+            "pass:c[a *b* +c+ [x\\]]"
+        );
     }
 }
