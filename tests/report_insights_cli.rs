@@ -228,3 +228,101 @@ fn written_files_get_ordinary_permissions_and_keep_an_existing_mode() {
     assert!(insights < html.find("<h2>Summary</h2>").unwrap());
     assert!(html.contains("<th>label</th>"));
 }
+
+#[test]
+fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixture(tmp.path());
+    let old = matrix()
+        .current_dir(tmp.path())
+        .args(["report", "logs", "--index", "labels.csv", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    fs::write(tmp.path().join("old.csv"), &old).unwrap();
+    // The new run: the clang cells without preload now stop in configure.
+    let logs = tmp.path().join("logs");
+    for n in [7, 8] {
+        fs::write(
+            logs.join(format!("build_{n:03}-1.sh.txt")),
+            "+ set -e\n+ ./configure\nchecking for gcc... gcc\nconfigure: error: no acceptable C compiler found in $PATH\n",
+        )
+        .unwrap();
+    }
+    let out = matrix()
+        .current_dir(tmp.path())
+        .args([
+            "report",
+            "--index",
+            "labels.csv",
+            "--format",
+            "csv",
+            "--min-cells",
+            "2",
+        ])
+        .args(["--diff", "old.csv", "logs"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("2 regression(s), 0 fix(es)"))
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "key,old,new,change\n\
+         build_007.sh,Tests. Failed,Configure. Failed,regression\n\
+         build_008.sh,Tests. Failed,Configure. Failed,regression\n"
+    );
+    let out = matrix()
+        .current_dir(tmp.path())
+        .args([
+            "report",
+            "--index",
+            "labels.csv",
+            "--format",
+            "table",
+            "--min-cells",
+            "2",
+        ])
+        .args(["--diff", "old.csv", "logs", "--fail-on-regression"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("2 cell(s) regressed"))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("all 2 regressions have Compiler=clang ∧ LDPreloadMode=disabled (2 of the 2 cells with it)"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &matrix()
+            .current_dir(tmp.path())
+            .args([
+                "report",
+                "--index",
+                "labels.csv",
+                "--format",
+                "json",
+                "--all",
+            ])
+            .args(["--diff", "old.csv", "logs"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["summary"]["unchanged"], 6);
+    assert_eq!(json["cells"].as_array().unwrap().len(), 8);
+    matrix()
+        .current_dir(tmp.path())
+        .args(["report", "--diff", "old.csv", "labels.csv"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains("needs the columns key and result"));
+}

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
-use crate::report::{self, chart, insights, output, page, Index};
+use crate::report::{self, chart, diff, insights, output, page, Index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -21,8 +21,28 @@ pub enum Format {
 pub struct ReportArgs {
     /// Directory of build logs: flat (`build_004-1.sh.txt`, `*.log`, `.zip`, `.gz`) or Argo's
     /// artifact layout (`<workflow>/<pod>/main.log`, `.tgz`).
-    #[arg(value_name = "LOGDIR")]
-    pub logdir: PathBuf,
+    #[arg(value_name = "LOGDIR", required_unless_present = "diff")]
+    pub logdir: Option<PathBuf>,
+
+    /// Compare two runs, each a log directory (read with --index) or a results file written
+    /// earlier (`--format csv` or `json`): per cell, old result → new result and the change
+    /// (regression, fix, changed, only-old, only-new).
+    #[arg(
+        long,
+        num_args = 2,
+        value_names = ["OLD", "NEW"],
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by"]
+    )]
+    pub diff: Option<Vec<PathBuf>>,
+
+    /// With --diff: list unchanged cells too.
+    #[arg(long, requires = "diff")]
+    pub all: bool,
+
+    /// With --diff: exit non-zero when a cell regressed (for nightly CI); the output is
+    /// printed all the same.
+    #[arg(long, requires = "diff")]
+    pub fail_on_regression: bool,
 
     /// CSV index of the cells (`matrix render`'s, or one with a `script_name` column); its
     /// cells without a log are reported as Missing.
@@ -128,12 +148,19 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             }
         }
     }
-    let scanned = {
-        let bar = super::progress::Bar::new("reading logs");
-        report::scan_dir(&args.logdir, &|done, total| bar.update(done, total))?
-    };
-    super::progress::warn(&scanned.warnings);
-    let report = report::build(scanned.logs, index.as_ref());
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    });
+    if let Some(sides) = &args.diff {
+        return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
+    }
+    let logdir = args
+        .logdir
+        .as_deref()
+        .expect("clap requires LOGDIR without --diff");
+    let report = read_report(logdir, index.as_ref())?;
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -150,13 +177,6 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
                 extra.len()
             );
         }
-    }
-    if report.logs == 0 {
-        bail!(
-            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
-             <workflow>/<pod>/main.log)",
-            args.logdir.display()
-        );
     }
     let pivot = if args.by.is_empty() {
         None
@@ -197,11 +217,6 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         write_atomic(path, adoc.as_bytes())?;
     }
 
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    });
     if args.insights {
         return match format {
             Format::Csv => output::insights_csv(&found),
@@ -220,6 +235,81 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         Format::Json => output::to_json(&report, pivot.as_ref()),
         Format::Table => Ok(output::to_table(&report, pivot.as_ref(), terminal_width())),
     }
+}
+
+/// Reads and classifies the logs under `logdir`; a directory without logs is an error.
+fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
+    let scanned = {
+        let bar = super::progress::Bar::new("reading logs");
+        report::scan_dir(logdir, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    if scanned.logs.is_empty() {
+        bail!(
+            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
+             <workflow>/<pod>/main.log)",
+            logdir.display()
+        );
+    }
+    Ok(report::build(scanned.logs, index))
+}
+
+/// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
+/// regressions, fixes and changes share.
+fn run_diff(
+    args: &ReportArgs,
+    old: &Path,
+    new: &Path,
+    index: Option<&Index>,
+    format: Format,
+) -> Result<Vec<u8>> {
+    let side = |path: &Path| -> Result<_> {
+        if path.is_dir() {
+            Ok(diff::sides_of_report(&read_report(path, index)?))
+        } else {
+            diff::sides_of_file(path)
+        }
+    };
+    let (old, new) = (side(old)?, side(new)?);
+    let rows = diff::compare(&old, &new);
+    let mut axes: Vec<String> = Vec::new();
+    for s in old.values().chain(new.values()) {
+        for k in s.index.keys() {
+            if !axes.contains(k) {
+                axes.push(k.clone());
+            }
+        }
+    }
+    axes.retain(|a| {
+        !["script", "script_name", "image", "label"].contains(&a.to_ascii_lowercase().as_str())
+    });
+    let shared = diff::shared(&rows, &axes, args.min_cells as usize);
+    let shown: Vec<&diff::Row> = rows
+        .iter()
+        .filter(|r| args.all || r.change != diff::Change::Unchanged)
+        .collect();
+    let summary = diff::summary_line(&rows);
+    let out = match format {
+        Format::Csv => output::diff_csv(&shown)?,
+        Format::Json => output::diff_json(&shown, &diff::summary(&rows), &shared)?,
+        Format::Table => output::diff_table(&shown, &summary, &shared, terminal_width()),
+    };
+    let regressions = rows
+        .iter()
+        .filter(|r| r.change == diff::Change::Regression)
+        .count();
+    if format != Format::Table {
+        eprintln!("{summary}");
+    }
+    if args.fail_on_regression && regressions > 0 {
+        eprintln!("error: {regressions} cell(s) regressed (--fail-on-regression)");
+        return Err(super::Failed {
+            stdout: out,
+            summary: format!("{regressions} cell(s) regressed"),
+        }
+        .into());
+    }
+    Ok(out)
 }
 
 /// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.

@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod classify;
+pub mod diff;
 pub mod insights;
 pub mod logs;
 pub mod output;

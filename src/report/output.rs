@@ -4,6 +4,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::diff;
 use super::insights::{Insight, Property, Term};
 use super::{CellReport, Pivot, Report, SummaryRow};
 
@@ -293,6 +294,105 @@ pub fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
     for i in insights {
         out.push_str(&clip(&i.to_string(), width));
         out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The comparison as CSV: `key,old,new,change` (a cell of one run has the other side empty).
+pub fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["key", "old", "new", "change"])?;
+    for r in rows {
+        let result =
+            |s: &Option<diff::Side>| s.as_ref().map(|s| s.result.clone()).unwrap_or_default();
+        w.write_record([
+            r.key.clone(),
+            result(&r.old),
+            result(&r.new),
+            r.change.name().into(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[derive(Serialize)]
+struct JsonDiffRow<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    index: &'a std::collections::BTreeMap<String, String>,
+    old: Option<&'a str>,
+    new: Option<&'a str>,
+    change: diff::Change,
+}
+
+#[derive(Serialize)]
+struct JsonDiff<'a> {
+    summary: &'a std::collections::BTreeMap<diff::Change, usize>,
+    shared: &'a [diff::Shared],
+    cells: Vec<JsonDiffRow<'a>>,
+}
+
+/// The comparison as JSON: the count per change, what each kind of change shares, the cells.
+pub fn diff_json(
+    rows: &[&diff::Row],
+    summary: &std::collections::BTreeMap<diff::Change, usize>,
+    shared: &[diff::Shared],
+) -> Result<Vec<u8>> {
+    static EMPTY: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let doc = JsonDiff {
+        summary,
+        shared,
+        cells: rows
+            .iter()
+            .map(|r| JsonDiffRow {
+                key: &r.key,
+                index: r
+                    .new
+                    .as_ref()
+                    .or(r.old.as_ref())
+                    .map_or(&EMPTY, |s| &s.index),
+                old: r.old.as_ref().map(|s| s.result.as_str()),
+                new: r.new.as_ref().map(|s| s.result.as_str()),
+                change: r.change,
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The comparison for a terminal: the summary, what the changes share, then one line per cell.
+pub fn diff_table(
+    rows: &[&diff::Row],
+    summary: &str,
+    shared: &[diff::Shared],
+    width: usize,
+) -> Vec<u8> {
+    let mut out = format!("{summary}\n");
+    for s in shared {
+        out.push_str(&clip(&s.to_string(), width));
+        out.push('\n');
+    }
+    if !rows.is_empty() {
+        out.push('\n');
+        let result = |s: &Option<diff::Side>| s.as_ref().map_or("-".into(), |s| s.result.clone());
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.key.clone(),
+                    result(&r.old),
+                    result(&r.new),
+                    r.change.name().into(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["key", "old", "new", "change"].map(String::from),
+            &body,
+            &[false; 4],
+        ));
     }
     out.into_bytes()
 }
