@@ -1,9 +1,9 @@
 //! The images hold what the cells use, and the checks fail, naming what is missing, when a
 //! package is removed from the definition or a script starts to run a new program.
 
+use matrix::definition::images::{RawImages, RawOsImage, RawPackageGroup};
 use matrix::definition::{Matrix, RawDefinition, BUILTIN_DEFINITION};
 use matrix::images::consistency::{check, Problem};
-use matrix::images::{RawImages, RawOsImage, RawPackageGroup};
 use matrix::render::{Renderer, BUILTIN_TEMPLATES};
 
 fn raw() -> RawDefinition {

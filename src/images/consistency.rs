@@ -9,8 +9,8 @@ use anyhow::Result;
 
 use super::commands::script_commands;
 use super::dockerfile::images_of;
-use super::OsImage;
 use crate::cell::Cell;
+use crate::definition::images::OsImage;
 use crate::definition::Matrix;
 use crate::expand::{expand, Selection};
 use crate::plan::BuildPlan;
