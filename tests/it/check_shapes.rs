@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use matrix::definition::Matrix;
-use matrix::expand::{expand, Filter, Selection};
 use matrix::render::Renderer;
+use matrix::selection::{select_cells, Filter, Selection};
 
 use crate::common::{self, matrix, replace_once, BUILTIN_DEFINITION};
 
@@ -78,7 +78,7 @@ fn scripts_of_one_shape_get_the_same_findings() {
         ],
         except: vec![],
     };
-    let cells = expand(&matrix, &selection).unwrap();
+    let cells = select_cells(&matrix, &selection).unwrap();
     let scripts = renderer.render_all(&matrix, &cells).unwrap();
     let shapes = renderer.shapes().render_all(&matrix, &cells).unwrap();
 
