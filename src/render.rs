@@ -106,6 +106,13 @@ impl Renderer {
         Ok(Renderer { templates })
     }
 
+    /// The same templates, rendering each script's *shape* (see [`Templates::shapes`]).
+    pub fn shapes(&self) -> Renderer {
+        Renderer {
+            templates: self.templates.shapes(),
+        }
+    }
+
     /// Every template, for the outputs rendered next to the scripts (Dockerfiles).
     pub fn templates(&self) -> &Templates {
         &self.templates

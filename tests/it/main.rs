@@ -4,6 +4,7 @@
 mod common;
 
 mod artifact_policy;
+mod check_shapes;
 mod cli_definition;
 mod cli_render;
 mod findings_cli;
