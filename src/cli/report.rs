@@ -1,14 +1,16 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
+use crate::output::write_atomic;
 use crate::report::{self, chart, diff, insights, output, page, Index};
+use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -85,32 +87,11 @@ pub struct ReportArgs {
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
-}
 
-/// Writes `contents` to `path` through a temporary file beside it, so a failure leaves no
-/// half-written file.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // A new file gets 0666 less the umask (0644 usually), not the temporary file's 0600; an
-    // existing file keeps its mode.
-    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
-    let mut tmp = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    if let Some(mode) = existing {
-        tmp.as_file()
-            .set_permissions(mode)
-            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
-    }
-    tmp.write_all(contents)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    /// Render the pages from the templates in DIR (report.html.j2, report.adoc.j2; those it
+    /// lacks are the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
@@ -127,6 +108,13 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
                 chart.display()
             ),
         }
+    }
+    let templates = Templates::load(args.templates.as_deref())?;
+    if args.html.is_some() {
+        templates.check(HTML_REPORT_TEMPLATE)?;
+    }
+    if args.adoc.is_some() {
+        templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
     if args.insights && index.is_none() {
@@ -198,6 +186,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     if let Some(path) = &args.html {
         let html = page::render(
+            &templates,
             page::Kind::Html,
             &report,
             pivot.as_ref(),
@@ -208,6 +197,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     if let Some(path) = &args.adoc {
         let adoc = page::render(
+            &templates,
             page::Kind::AsciiDoc,
             &report,
             pivot.as_ref(),

@@ -1,15 +1,14 @@
 //! Self-contained report pages (HTML or AsciiDoc): summary, chart inline, pivot and the table
-//! of cells, rendered with minijinja (HTML auto-escaped; AsciiDoc table cells escaped).
+//! of cells, rendered from the [`crate::templates`] registry (HTML auto-escaped; AsciiDoc table
+//! cells escaped by its `cell` filter).
 
 use anyhow::{Context, Result};
-use minijinja::{context, AutoEscape, Environment, Value};
+use minijinja::{context, Value};
 use serde::Serialize;
 
 use super::insights::Insight;
 use super::{chart, CellResult, Pivot, Report};
-
-const HTML: &str = include_str!("templates/report.html.j2");
-const ADOC: &str = include_str!("templates/report.adoc.j2");
+use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 /// Which page to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,46 +36,18 @@ struct PageInsight {
     results: String,
 }
 
-/// Log text kept literal in AsciiDoc: a `pass:c[…]` macro shows `*`, `+`, `_` and backticks
-/// as they are (only `<`, `>`, `&` are escaped for the output); `]` would end the macro.
-fn adoc_literal(value: String) -> String {
-    if value.is_empty() {
-        return value;
-    }
-    format!("pass:c[{}]", value.replace(']', "\\]"))
-}
-
-/// A table cell of AsciiDoc: `|` would end the cell, `{` start an attribute reference.
-fn adoc_cell(value: String) -> String {
-    value
-        .replace('|', "\\|")
-        .replace('{', "\\{")
-        .replace('\n', " ")
-}
-
 pub fn render(
+    templates: &Templates,
     kind: Kind,
     report: &Report,
     pivot: Option<&Pivot>,
     insights: &[Insight],
     title: &str,
 ) -> Result<String> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") {
-            AutoEscape::Html
-        } else {
-            AutoEscape::None
-        }
-    });
-    env.add_filter("cell", adoc_cell);
-    env.add_filter("lit", adoc_literal);
     let name = match kind {
-        Kind::Html => "report.html",
-        Kind::AsciiDoc => "report.adoc",
+        Kind::Html => HTML_REPORT_TEMPLATE,
+        Kind::AsciiDoc => ADOC_REPORT_TEMPLATE,
     };
-    env.add_template(name, if kind == Kind::Html { HTML } else { ADOC })
-        .context("the built-in report template is invalid")?;
     let svg = chart::svg(report, title)?;
     // The chart's markup is plotters' own output; everything from logs goes through escaping.
     let svg = svg
@@ -117,9 +88,10 @@ pub fn render(
         })
         .collect();
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
-    let text = env
-        .get_template(name)?
-        .render(context! {
+    let text = templates
+        .render(
+            name,
+            context! {
             title,
             logs => report.logs,
             megabytes,
@@ -129,7 +101,8 @@ pub fn render(
             cells,
             insights,
             chart => Value::from_safe_string(svg),
-        })
+            },
+        )
         .context("cannot render the report page")?;
     Ok(text)
 }
@@ -162,7 +135,15 @@ mod tests {
     fn html_escapes_log_text_and_inlines_the_chart() {
         let r = report();
         let pivot = r.pivot(&["compiler".into()]).unwrap();
-        let html = render(Kind::Html, &r, Some(&pivot), &[], "Run <1>").unwrap();
+        let html = render(
+            &Templates::builtin(),
+            Kind::Html,
+            &r,
+            Some(&pivot),
+            &[],
+            "Run <1>",
+        )
+        .unwrap();
         assert!(
             html.contains("&lt;script&gt;") && !html.contains("<script>"),
             "{html}"
@@ -173,12 +154,16 @@ mod tests {
 
     #[test]
     fn adoc_escapes_cell_separators() {
-        let adoc = render(Kind::AsciiDoc, &report(), None, &[], "Run").unwrap();
+        let adoc = render(
+            &Templates::builtin(),
+            Kind::AsciiDoc,
+            &report(),
+            None,
+            &[],
+            "Run",
+        )
+        .unwrap();
         assert!(adoc.contains("gcc\\|x"), "{adoc}");
         assert!(adoc.starts_with("= Run"));
-        assert_eq!(
-            adoc_literal("a *b* +c+ [x]".into()),
-            "pass:c[a *b* +c+ [x\\]]"
-        );
     }
 }
