@@ -4,12 +4,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
-}
+use crate::common::matrix;
 
 fn script_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -262,7 +259,9 @@ fn a_broken_template_fails_before_anything_is_written() {
         .args(["render", "--templates", "nowhere"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("has no build.sh.j2"));
+        .stderr(predicate::str::contains(
+            "template directory nowhere does not exist",
+        ));
 }
 
 #[test]
@@ -288,7 +287,7 @@ fn an_unwritable_output_is_an_error_and_nothing_is_printed() {
 #[test]
 fn a_malformed_definition_names_file_line_and_column() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = include_str!("../definition/matrix.yaml")
+    let text = include_str!("../../definition/matrix.yaml")
         .replace("  - name: python\n", "  - nme: python\n");
     fs::write(tmp.path().join("bad.yaml"), text).unwrap();
     matrix()
