@@ -12,6 +12,7 @@ pub mod cli;
 pub mod definition;
 pub mod expand;
 pub mod explain;
+pub mod export;
 pub mod findings;
 pub mod images;
 pub mod index;

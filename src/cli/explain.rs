@@ -2,19 +2,13 @@
 //! to, and what each rule removes.
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{align, Cli};
+use super::{format, Cli};
 use crate::expand::ValueMask;
-use crate::explain::{explain_combination, slice_report, SliceReport};
+use crate::explain::{explain_combination, slice_report, CombinationReport, SliceView};
+use crate::export::{Export, OutputFormat};
 use crate::selection::{Filter, Selection};
-
-#[derive(Debug, Clone, Copy, Default, ValueEnum)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -27,8 +21,8 @@ pub struct ExplainArgs {
     #[arg(long, conflicts_with = "values")]
     pub rules: bool,
 
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    #[arg(long, value_parser = format::parser(CombinationReport::FORMATS), default_value = "text")]
+    pub format: OutputFormat,
 }
 
 pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
@@ -52,30 +46,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
 
     let out = match (args.rules, singles) {
         (false, Some(values)) if matrix.axes.iter().all(|a| given.contains(&a.name.as_str())) => {
-            let report = explain_combination(&matrix, &values);
-            match args.format {
-                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-                Format::Text => {
-                    let described: Vec<String> = report
-                        .values
-                        .iter()
-                        .map(|(a, v)| format!("{a}={v}"))
-                        .collect();
-                    let mut text = described.join(" ");
-                    if report.is_cell {
-                        text.push_str(&format!("\nis cell {}\n", report.id));
-                    } else {
-                        text.push_str(&format!(
-                            "\nis not a cell (its id would be {}); excluded by:\n",
-                            report.id
-                        ));
-                        for (rule, reason) in &report.broken {
-                            text.push_str(&format!("  {rule}: {reason}\n"));
-                        }
-                    }
-                    text
-                }
-            }
+            explain_combination(&matrix, &values).export(args.format)?
         }
         (rules, _) => {
             let whole = if rules {
@@ -84,38 +55,12 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
                 allowed
             };
             let report = slice_report(&matrix, &whole)?;
-            match args.format {
-                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-                Format::Text => slice_text(&report, rules),
+            SliceView {
+                report: &report,
+                all_rules: rules,
             }
+            .export(args.format)?
         }
     };
-    Ok(out.into_bytes())
-}
-
-fn slice_text(report: &SliceReport, all_rules: bool) -> String {
-    let mut text = format!(
-        "{} combinations, {} cells, {} removed by the rules\n",
-        report.combinations,
-        report.cells,
-        report.combinations - report.cells
-    );
-    let mut rows = vec![["rule", "removes", "alone", "why"]
-        .map(String::from)
-        .to_vec()];
-    for effect in report.rules.iter().filter(|e| all_rules || e.breaks > 0) {
-        rows.push(vec![
-            effect.rule.clone(),
-            effect.breaks.to_string(),
-            effect.breaks_alone.to_string(),
-            effect.reason.clone(),
-        ]);
-    }
-    if rows.len() > 1 {
-        text.push_str(&align(&rows));
-        text.push_str(
-            "(removes: combinations that break the rule; alone: those that break no other rule)\n",
-        );
-    }
-    text
+    Ok(out)
 }

@@ -1,23 +1,17 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::Cli;
+use super::{format, Cli};
+use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
-use crate::report::{self, chart, diff, insights, output, page, Index};
+use crate::report::output::{DiffView, InsightsView, ReportView};
+use crate::report::{self, chart, diff, insights, page, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Csv,
-    Json,
-    Table,
-}
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -52,8 +46,8 @@ pub struct ReportArgs {
     pub index: Option<PathBuf>,
 
     /// Output format (default: table on a terminal, CSV otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[arg(long, value_parser = format::parser(ReportView::FORMATS))]
+    pub format: Option<OutputFormat>,
 
     /// Count results per combination of these index columns (needs --index).
     #[arg(long, value_name = "AXIS,AXIS", value_delimiter = ',')]
@@ -136,11 +130,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             }
         }
     }
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    });
+    let format = format::or_by_terminal(args.format);
     if let Some(sides) = &args.diff {
         return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
     }
@@ -208,23 +198,18 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
 
     if args.insights {
-        return match format {
-            Format::Csv => output::insights_csv(&found),
-            Format::Json => output::insights_json(&found),
-            Format::Table => Ok(output::insights_text(&found, terminal_width())),
-        };
+        return InsightsView {
+            insights: &found,
+            width: terminal_width(),
+        }
+        .export(format);
     }
-    if format == Format::Csv && pivot.is_some() {
-        bail!(
-            "--by with CSV: the CSV has one row per cell and no room for a pivot; \
-             use --format json or table, or the page (--html)"
-        );
+    ReportView {
+        report: &report,
+        pivot: pivot.as_ref(),
+        width: terminal_width(),
     }
-    match format {
-        Format::Csv => output::to_csv(&report),
-        Format::Json => output::to_json(&report, pivot.as_ref()),
-        Format::Table => Ok(output::to_table(&report, pivot.as_ref(), terminal_width())),
-    }
+    .export(format)
 }
 
 /// Reads and classifies the logs under `logdir`; a directory without logs is an error.
@@ -251,7 +236,7 @@ fn run_diff(
     old: &Path,
     new: &Path,
     index: Option<&Index>,
-    format: Format,
+    format: OutputFormat,
 ) -> Result<Vec<u8>> {
     let side = |path: &Path| -> Result<_> {
         if path.is_dir() {
@@ -279,16 +264,19 @@ fn run_diff(
         .filter(|r| args.all || r.change != diff::Change::Unchanged)
         .collect();
     let summary = diff::summary_line(&rows);
-    let out = match format {
-        Format::Csv => output::diff_csv(&shown)?,
-        Format::Json => output::diff_json(&shown, &diff::summary(&rows), &shared)?,
-        Format::Table => output::diff_table(&shown, &summary, &shared, terminal_width()),
-    };
+    let out = DiffView {
+        rows: &shown,
+        summary: &diff::summary(&rows),
+        summary_line: &summary,
+        shared: &shared,
+        width: terminal_width(),
+    }
+    .export(format)?;
     let regressions = rows
         .iter()
         .filter(|r| r.change == diff::Change::Regression)
         .count();
-    if format != Format::Table {
+    if format != OutputFormat::Table {
         eprintln!("{summary}");
     }
     if args.fail_on_regression && regressions > 0 {

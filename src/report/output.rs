@@ -7,9 +7,42 @@ use serde::Serialize;
 use super::diff;
 use super::insights::{Insight, Property, Term};
 use super::{CellReport, Pivot, Report, SummaryRow};
+use crate::export::{json_bytes, Export, OutputFormat};
+
+/// A report as `matrix report` prints it: the cells, with the pivot when `--by` asked for one
+/// (JSON and the table show it; CSV, one row per cell, refuses it); the table fits `width`.
+pub struct ReportView<'a> {
+    pub report: &'a Report,
+    pub pivot: Option<&'a Pivot>,
+    pub width: usize,
+}
+
+impl Export for ReportView<'_> {
+    const WHAT: &'static str = "a report";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        if self.pivot.is_some() {
+            anyhow::bail!(
+                "--by with CSV: the CSV has one row per cell and no room for a pivot; \
+                 use --format json or table, or the page (--html)"
+            );
+        }
+        to_csv(self.report)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        to_json(self.report, self.pivot)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(to_table(self.report, self.pivot, self.width))
+    }
+}
 
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
-pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
+fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
@@ -94,7 +127,7 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
     }
 }
 
-pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
+fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
     let doc = JsonReport {
         logs: report.logs,
         bytes: report.bytes,
@@ -102,9 +135,7 @@ pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
         summary: report.summary(),
         pivot,
     };
-    let mut out = serde_json::to_vec_pretty(&doc)?;
-    out.push(b'\n');
-    Ok(out)
+    json_bytes(&doc)
 }
 
 /// Cuts `text` to `width` characters, marking the cut.
@@ -169,7 +200,7 @@ pub fn pivot_table(pivot: &Pivot) -> String {
 /// The table a person reads on a terminal: cells (key, the axis values with an index,
 /// result, attempts, evidence), then the summary and the pivot. The evidence is cut (with an
 /// ellipsis) so that each line fits `width` characters.
-pub fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
+fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let refs: Vec<&CellReport> = report.cells.iter().collect();
     let axes = super::insights::axis_columns(&report.index_columns, &refs);
     let mut header: Vec<String> = vec!["key".into()];
@@ -213,9 +244,33 @@ pub fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8>
     out.into_bytes()
 }
 
+/// The insights as `matrix report --insights` prints them; the text lines fit `width`.
+pub struct InsightsView<'a> {
+    pub insights: &'a [Insight],
+    pub width: usize,
+}
+
+impl Export for InsightsView<'_> {
+    const WHAT: &'static str = "the insights";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        insights_csv(self.insights)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        insights_json(self.insights)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(insights_text(self.insights, self.width))
+    }
+}
+
 /// Insights as CSV: `condition,property,cells,results` (the condition's terms joined by ` ∧ `,
 /// empty for every cell; `results` as `28 Configure. Failed, 2 Tests. Failed`).
-pub fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
+fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["condition", "property", "cells", "results"])?;
     for i in insights {
@@ -257,7 +312,7 @@ struct JsonInsight<'a> {
 }
 
 /// Insights as a JSON array, one object per insight.
-pub fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
+fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
     let doc: Vec<JsonInsight> = insights
         .iter()
         .map(|i| JsonInsight {
@@ -280,13 +335,11 @@ pub fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
             text: i.to_string(),
         })
         .collect();
-    let mut out = serde_json::to_vec_pretty(&doc)?;
-    out.push(b'\n');
-    Ok(out)
+    json_bytes(&doc)
 }
 
 /// Insights for a terminal: one line each, cut to `width` characters.
-pub fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
+fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
     let mut out = String::new();
     if insights.is_empty() {
         out.push_str("no insights: no condition's cells share a property\n");
@@ -298,8 +351,40 @@ pub fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The comparison of two runs as `matrix report --diff` prints it.
+pub struct DiffView<'a> {
+    pub rows: &'a [&'a diff::Row],
+    pub summary: &'a std::collections::BTreeMap<diff::Change, usize>,
+    pub summary_line: &'a str,
+    pub shared: &'a [diff::Shared],
+    pub width: usize,
+}
+
+impl Export for DiffView<'_> {
+    const WHAT: &'static str = "a comparison";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        diff_csv(self.rows)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        diff_json(self.rows, self.summary, self.shared)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(diff_table(
+            self.rows,
+            self.summary_line,
+            self.shared,
+            self.width,
+        ))
+    }
+}
+
 /// The comparison as CSV: `key,old,new,change` (a cell of one run has the other side empty).
-pub fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
+fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["key", "old", "new", "change"])?;
     for r in rows {
@@ -333,7 +418,7 @@ struct JsonDiff<'a> {
 }
 
 /// The comparison as JSON: the count per change, what each kind of change shares, the cells.
-pub fn diff_json(
+fn diff_json(
     rows: &[&diff::Row],
     summary: &std::collections::BTreeMap<diff::Change, usize>,
     shared: &[diff::Shared],
@@ -363,7 +448,7 @@ pub fn diff_json(
 }
 
 /// The comparison for a terminal: the summary, what the changes share, then one line per cell.
-pub fn diff_table(
+fn diff_table(
     rows: &[&diff::Row],
     summary: &str,
     shared: &[diff::Shared],
