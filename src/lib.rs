@@ -7,6 +7,7 @@
 
 pub mod cell;
 pub mod check;
+pub mod cover;
 pub mod cli;
 pub mod definition;
 pub mod expand;
