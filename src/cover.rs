@@ -22,8 +22,9 @@ pub const STRENGTHS: RangeInclusive<usize> = 2..=4;
 /// the problem is refused with a message instead of exhausting memory.
 pub const MAX_INCIDENCES: usize = 64 << 20;
 
-/// Local-search steps allowed without finding a smaller cover before the search stops.
-const PATIENCE: u64 = 40_000;
+/// Local-search steps allowed without finding a smaller cover before the search stops: 64
+/// per cell, within these bounds (small problems are settled long before).
+const PATIENCE: RangeInclusive<u64> = 2_000..=40_000;
 /// Local-search steps at most, whatever happens.
 const MAX_STEPS: u64 = 400_000;
 
@@ -497,7 +498,8 @@ impl<'a> Search<'a> {
         let mut step: u64 = 1;
         let mut last_better: u64 = 0;
         let mut just_added: Option<usize> = None;
-        while step <= MAX_STEPS && step - last_better <= PATIENCE && best.len() > lower_bound {
+        let patience = (cells as u64 * 64).clamp(*PATIENCE.start(), *PATIENCE.end());
+        while step <= MAX_STEPS && step - last_better <= patience && best.len() > lower_bound {
             if self.uncovered.is_empty() {
                 if self.members.len() < best.len() {
                     best = self.chosen_sorted();
@@ -545,7 +547,16 @@ impl<'a> Search<'a> {
         if self.uncovered.is_empty() && self.members.len() < best.len() {
             best = self.chosen_sorted();
         }
-        best
+        // The best cover was seen mid-search and may hold a cell the budget left no step to
+        // drop: go back to it and drop what is redundant.
+        for m in self.chosen_sorted() {
+            self.remove(m, step);
+        }
+        for &c in &best {
+            self.add(c, step);
+        }
+        self.drop_redundant(step);
+        self.chosen_sorted()
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod cli_definition;
 mod cli_render;
+mod cover;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;
