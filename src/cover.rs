@@ -185,7 +185,11 @@ impl Tuples {
         }
         let cell_tuples: Vec<u32> = codes
             .iter()
-            .map(|c| distinct.binary_search(c).expect("every code is in the list") as u32)
+            .map(|c| {
+                distinct
+                    .binary_search(c)
+                    .expect("every code is in the list") as u32
+            })
             .collect();
         drop(codes);
         // Transpose into per-tuple cell lists (counting sort keeps the cells ascending).
@@ -440,8 +444,15 @@ impl<'a> Search<'a> {
 
     /// Whether `a` is a better pick than `b`: higher score, then longer unchanged, then rank.
     fn better(&self, a: usize, b: usize) -> bool {
-        (self.score[a], std::cmp::Reverse(self.changed[a]), self.rank[a])
-            > (self.score[b], std::cmp::Reverse(self.changed[b]), self.rank[b])
+        (
+            self.score[a],
+            std::cmp::Reverse(self.changed[a]),
+            self.rank[a],
+        ) > (
+            self.score[b],
+            std::cmp::Reverse(self.changed[b]),
+            self.rank[b],
+        )
     }
 
     /// The chosen, unforced cell whose removal loses least, except `tabu`.
@@ -564,10 +575,11 @@ impl<'a> Search<'a> {
 mod tests {
     use super::*;
     use crate::definition::Matrix;
-    use crate::expand::{expand, Selection};
+    use crate::expand::{expand, ValueMask};
 
     fn default_cells() -> Vec<Cell> {
-        expand(&Matrix::builtin().unwrap(), &Selection::default()).unwrap()
+        let m = Matrix::builtin().unwrap();
+        expand(&m, &ValueMask::all(&m)).unwrap()
     }
 
     fn options(strength: usize) -> CoverOptions {
@@ -619,10 +631,7 @@ mod tests {
     fn the_same_seed_gives_the_same_cover_and_others_rotate() {
         let cells = default_cells();
         let with_seed = |seed| {
-            let options = CoverOptions {
-                seed,
-                ..options(2)
-            };
+            let options = CoverOptions { seed, ..options(2) };
             cover(&cells, &options).unwrap().chosen
         };
         let first = with_seed(0);
@@ -650,7 +659,10 @@ mod tests {
             include: (0..cells.len()).collect(),
             ..options
         };
-        assert_eq!(super::cover(&cells, &all).unwrap().chosen.len(), cells.len());
+        assert_eq!(
+            super::cover(&cells, &all).unwrap().chosen.len(),
+            cells.len()
+        );
     }
 
     #[test]
@@ -659,7 +671,10 @@ mod tests {
         let err = cover_rows(&rows, &options(5)).unwrap_err().to_string();
         assert!(err.contains("must be 2 to 4"), "{err}");
         let err = cover_rows(&rows, &options(3)).unwrap_err().to_string();
-        assert!(err.contains("needs at least 3 axes; the matrix has 2"), "{err}");
+        assert!(
+            err.contains("needs at least 3 axes; the matrix has 2"),
+            "{err}"
+        );
         let pairs = cover_rows(&rows, &options(2)).unwrap();
         assert_eq!((pairs.chosen, pairs.stats.lower_bound), (vec![0, 1], 2));
     }

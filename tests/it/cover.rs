@@ -41,7 +41,7 @@ proptest! {
         filters in proptest::collection::vec((0usize..8, 0usize..8, any::<bool>()), 0..2),
     ) {
         let m = Matrix::compile(raw, "random").unwrap();
-        let cells = expand(&m, &selection(&m, &filters)).unwrap();
+        let cells = expand(&m, &selection(&m, &filters).mask(&m).unwrap()).unwrap();
         prop_assume!(!cells.is_empty() && m.axes.len() >= strength);
         let mut include: Vec<usize> = picks.iter().map(|p| p.index(cells.len())).collect();
         let options = CoverOptions { strength, seed, include: include.clone() };

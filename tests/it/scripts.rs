@@ -7,14 +7,14 @@ use std::process::Command;
 
 use matrix::cell::Cell;
 use matrix::definition::{Matrix, RawDefinition, BUILTIN_DEFINITION};
-use matrix::expand::{expand, Selection};
+use matrix::expand::{expand, ValueMask};
 use matrix::plan::BuildPlan;
 use matrix::render::Renderer;
 
 use crate::common;
 
 fn cell_with(m: &Matrix, values: &[(&str, &str)]) -> Cell {
-    let cells = expand(m, &Selection::default()).unwrap();
+    let cells = expand(m, &ValueMask::all(m)).unwrap();
     cells
         .into_iter()
         .find(|cell| {
@@ -247,7 +247,7 @@ fn hostile_values_stay_inside_their_quotes() {
 
 fn render_default(dir: &Path) -> Vec<std::path::PathBuf> {
     let m = Matrix::builtin().unwrap();
-    let cells = expand(&m, &Selection::default()).unwrap();
+    let cells = expand(&m, &ValueMask::all(&m)).unwrap();
     let scripts = Renderer::builtin().unwrap().render_all(&m, &cells).unwrap();
     scripts
         .iter()
@@ -329,7 +329,7 @@ fn representative_scripts() {
     let renderer = Renderer::builtin().unwrap();
     let mut body = None;
     let mut headers = std::collections::BTreeMap::new();
-    for cell in expand(&m, &Selection::default()).unwrap() {
+    for cell in expand(&m, &ValueMask::all(&m)).unwrap() {
         let plan = BuildPlan::for_cell(&m, &cell).unwrap();
         let script = renderer.render(&m, &cell, &plan).unwrap();
         let at = script
