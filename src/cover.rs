@@ -50,7 +50,9 @@ pub struct CoverStats {
     /// No cover is smaller: the most distinct value tuples over any T axes (each cell holds
     /// one tuple of those axes).
     pub lower_bound: usize,
-    /// The axes (indices, definition order) whose value tuples make the bound.
+    /// The axes (indices, definition order) whose value tuples make the bound; left out of
+    /// the serialized form, where callers put the axes' names.
+    #[serde(skip)]
     pub bound_axes: Vec<usize>,
     /// The cells chosen.
     pub size: usize,
@@ -120,7 +122,7 @@ impl Tuples {
     pub fn build(rows: &[&[usize]], strength: usize) -> Result<Self> {
         if !STRENGTHS.contains(&strength) {
             bail!(
-                "--cover {strength}: the strength must be {} to {}",
+                "a cover of strength {strength}: the strength must be {} to {}",
                 STRENGTHS.start(),
                 STRENGTHS.end()
             );
@@ -128,8 +130,8 @@ impl Tuples {
         let axes = rows.first().map_or(0, |r| r.len());
         if axes < strength {
             bail!(
-                "--cover {strength} needs at least {strength} axes; the matrix has {axes} \
-                 (use --cover {axes} or list all cells)"
+                "a cover of strength {strength} needs at least {strength} axes; the matrix has \
+                 {axes}"
             );
         }
         let axis_sets: Vec<Vec<usize>> = (0..axes).combinations(strength).collect();
@@ -137,9 +139,9 @@ impl Tuples {
         let incidences = rows.len().saturating_mul(per_cell);
         if incidences > MAX_INCIDENCES || rows.len() > u32::MAX as usize {
             bail!(
-                "--cover {strength} over {} cells of {axes} axes is {incidences} cell-tuples, \
-                 more than the {MAX_INCIDENCES} it handles: narrow the selection with \
-                 --only/--except or lower T",
+                "a cover of strength {strength} over {} cells of {axes} axes is {incidences} \
+                 cell-tuples, more than the {MAX_INCIDENCES} it handles: select fewer cells or \
+                 lower the strength",
                 rows.len()
             );
         }
@@ -159,7 +161,9 @@ impl Tuples {
                 .try_fold(1u64, |acc, &a| acc.checked_mul(radix[a]));
             next = match size.and_then(|s| next.checked_add(s)) {
                 Some(n) => n,
-                None => bail!("--cover {strength}: too many value combinations to number"),
+                None => {
+                    bail!("a cover of strength {strength}: too many value combinations to number")
+                }
             };
         }
         let code = |row: &[usize], set: usize| -> u64 {

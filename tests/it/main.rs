@@ -6,6 +6,7 @@ mod common;
 mod cli_definition;
 mod cli_render;
 mod cover;
+mod cover_cli;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;

@@ -137,7 +137,7 @@ fn a_new_python_version_is_a_definition_edit() {
     let count = |version: &str| {
         let selection = Selection {
             only: vec![format!("python={version}").parse().unwrap()],
-            except: vec![],
+            ..Selection::default()
         };
         expand(&m, &selection.mask(&m).unwrap()).unwrap().len()
     };
