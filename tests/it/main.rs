@@ -6,6 +6,8 @@ mod common;
 mod check_shapes;
 mod cli_definition;
 mod cli_render;
+mod cover;
+mod cover_cli;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;
