@@ -18,6 +18,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod sarif;
 pub mod suggest;
 pub mod table;

@@ -19,6 +19,22 @@ pub struct OutputFile<'a> {
     pub executable: bool,
 }
 
+/// Writes `contents` to `path` through a temporary file beside it and a rename, so a reader
+/// sees the old file or the new one, never half of one.
+pub fn write_file_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 /// Replaces `dir` with exactly `files`. An existing `dir` must be one `matrix` wrote (it holds
 /// [`MARKER_FILE`]) unless `force` is given.
 pub fn write_dir(dir: &Path, force: bool, what: &str, files: &[OutputFile<'_>]) -> Result<()> {

@@ -108,19 +108,39 @@ pub struct AxisValuePair<'a> {
 }
 
 /// The CPython source a cell builds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceView {
     pub version: String,
     pub url: String,
+    /// The tarball's file name in the source cache (the last part of `url`).
+    pub file: String,
     /// Empty when the definition gives no checksum.
     pub sha256: String,
 }
 
-impl<'a> ScriptContext<'a> {
-    pub fn new(matrix: &'a Matrix, cell: &'a Cell, plan: &'a BuildPlan) -> Self {
+impl SourceView {
+    /// The source `cell` builds: its version's release tarball and checksum.
+    pub fn of(matrix: &Matrix, cell: &Cell) -> Self {
         let axis = &matrix.axes[matrix.source.version_axis];
         let value = &axis.values[cell.values[matrix.source.version_axis]];
         let release_dir = value.version.as_ref().expect("version axis").release_dir();
+        let file = format!("Python-{}.tgz", value.name);
+        SourceView {
+            url: format!("{}/{release_dir}/{file}", matrix.source.base_url),
+            file,
+            version: value.name.clone(),
+            sha256: matrix
+                .source
+                .sha256
+                .get(&value.name)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<'a> ScriptContext<'a> {
+    pub fn new(matrix: &'a Matrix, cell: &'a Cell, plan: &'a BuildPlan) -> Self {
         ScriptContext {
             cell: CellView {
                 id: &cell.id,
@@ -129,19 +149,7 @@ impl<'a> ScriptContext<'a> {
                     .map(|(axis, value)| AxisValuePair { axis, value })
                     .collect(),
             },
-            source: SourceView {
-                url: format!(
-                    "{}/{release_dir}/Python-{}.tgz",
-                    matrix.source.base_url, value.name
-                ),
-                version: value.name.clone(),
-                sha256: matrix
-                    .source
-                    .sha256
-                    .get(&value.name)
-                    .cloned()
-                    .unwrap_or_default(),
-            },
+            source: SourceView::of(matrix, cell),
             plan,
         }
     }

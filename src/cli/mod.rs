@@ -19,6 +19,7 @@ mod init;
 mod list;
 mod render;
 mod report;
+mod run;
 mod sarif;
 pub mod workflow;
 
@@ -71,6 +72,8 @@ pub enum Command {
     Sarif(sarif::SarifArgs),
     /// Classify build logs into results per cell (CSV, JSON or a table; chart; HTML page).
     Report(report::ReportArgs),
+    /// Run the cells' build scripts on this machine and classify their logs into results.
+    Run(run::RunArgs),
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -160,6 +163,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
+        Command::Run(args) => run::run(cli, args),
     }
 }
 

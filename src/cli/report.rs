@@ -1,13 +1,14 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
+use crate::output::write_file_atomic;
 use crate::report::{self, chart, output, page, Index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,22 +53,6 @@ pub struct ReportArgs {
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
-}
-
-/// Writes `contents` to `path` through a temporary file beside it, so a failure leaves no
-/// half-written file.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(contents)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
@@ -125,15 +110,15 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     };
 
     if let Some(path) = &args.chart {
-        write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
+        write_file_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
     if let Some(path) = &args.html {
         let html = page::render(page::Kind::Html, &report, pivot.as_ref(), &args.title)?;
-        write_atomic(path, html.as_bytes())?;
+        write_file_atomic(path, html.as_bytes())?;
     }
     if let Some(path) = &args.adoc {
         let adoc = page::render(page::Kind::AsciiDoc, &report, pivot.as_ref(), &args.title)?;
-        write_atomic(path, adoc.as_bytes())?;
+        write_file_atomic(path, adoc.as_bytes())?;
     }
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
