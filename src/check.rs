@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::definition::Matrix;
-use crate::expand::Selection;
-use crate::explain::{select_cells, slice_report};
+use crate::expand::ValueMask;
+use crate::explain::slice_report;
 use crate::render::Renderer;
+use crate::selection::{select_cells, Selection};
 use crate::workflow::schema::ArgoSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,12 +135,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     };
 
     // Rules that remove nothing, and values no cell has, are usually edits gone wrong.
-    let all: Vec<Vec<bool>> = matrix
-        .axes
-        .iter()
-        .map(|a| vec![true; a.values.len()])
-        .collect();
-    match slice_report(matrix, &all) {
+    match slice_report(matrix, &ValueMask::all(matrix)) {
         Ok(effects) => {
             for effect in effects.rules.iter().filter(|e| e.breaks == 0) {
                 report.warning(format!(
@@ -305,9 +301,7 @@ mod tests {
     fn options(matrix: &Matrix) -> CheckOptions {
         CheckOptions {
             shellcheck: false,
-            workflow: crate::cli::workflow::WorkflowArgs::defaults()
-                .options(matrix)
-                .unwrap(),
+            workflow: crate::workflow::Options::resolve(&Default::default(), matrix).unwrap(),
             argo_schema: None,
         }
     }

@@ -1,8 +1,8 @@
 //! `matrix`: expands the CPython build matrix (platform × OS × CPython version × compiler ×
 //! sanitizer × …) under validity rules, renders one build script per cell and a CSV index.
 //!
-//! The flow: [`definition`] (YAML → checked [`definition::Matrix`]) → [`expand`] (cells under
-//! [`rules`] and a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
+//! The flow: [`definition`] (YAML → checked [`definition::Matrix`]) → [`selection`] and
+//! [`expand`] (cells under [`rules`] within a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
 //! → [`output`] (atomic directory write) and [`index`] (CSV).
 
 pub mod cell;
@@ -20,6 +20,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod sarif;
+pub mod selection;
 pub mod suggest;
 pub mod table;
 pub mod version;

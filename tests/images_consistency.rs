@@ -1,9 +1,9 @@
 //! The images hold what the cells use, and the checks fail, naming what is missing, when a
 //! package is removed from the definition or a script starts to run a new program.
 
+use matrix::definition::images::{RawImages, RawOsImage, RawPackageGroup};
 use matrix::definition::{Matrix, RawDefinition, BUILTIN_DEFINITION};
 use matrix::images::consistency::{check, Problem};
-use matrix::images::{RawImages, RawOsImage, RawPackageGroup};
 use matrix::render::{Renderer, BUILTIN_TEMPLATES};
 
 fn raw() -> RawDefinition {
@@ -114,7 +114,7 @@ fn removing_a_tool_the_script_calls_is_named_with_every_cell_of_the_os() {
     let found = problems(r);
     let all = text(&found);
     let m = Matrix::builtin().unwrap();
-    let ubuntu_cells = matrix::expand::expand(&m, &Default::default())
+    let ubuntu_cells = matrix::expand::expand(&m, &matrix::expand::ValueMask::all(&m))
         .unwrap()
         .into_iter()
         .filter(|c| c.id.contains("-u24.04-"))

@@ -8,8 +8,9 @@ use matrix::definition::{
     AxisKind, Matrix, RawAxis, RawCondition, RawContribution, RawDefinition, RawImage, RawRule,
     RawSource, RawValue,
 };
-use matrix::expand::{expand, product, Filter, Selection};
+use matrix::expand::{expand, product, ValueMask};
 use matrix::rules::broken_rules;
+use matrix::selection::{Filter, Selection};
 use proptest::prelude::*;
 
 fn values_of(m: &Matrix, combo: &[usize]) -> BTreeMap<String, String> {
@@ -23,7 +24,7 @@ fn values_of(m: &Matrix, combo: &[usize]) -> BTreeMap<String, String> {
 #[test]
 fn the_builtin_matrix_is_exactly_the_valid_part_of_the_product() {
     let m = Matrix::builtin().unwrap();
-    let cells: Vec<Vec<usize>> = expand(&m, &Selection::default())
+    let cells: Vec<Vec<usize>> = expand(&m, &ValueMask::all(&m))
         .unwrap()
         .iter()
         .map(|c| c.values.to_vec())
@@ -44,7 +45,7 @@ fn the_builtin_matrix_is_exactly_the_valid_part_of_the_product() {
 #[test]
 fn each_rule_removes_what_it_forbids_and_is_named() {
     let m = Matrix::builtin().unwrap();
-    let cells = expand(&m, &Selection::default()).unwrap();
+    let cells = expand(&m, &ValueMask::all(&m)).unwrap();
     let base = [
         ("platform", "amd64"),
         ("os", "ubuntu-24.04"),
@@ -138,7 +139,7 @@ fn a_new_python_version_is_a_definition_edit() {
             only: vec![format!("python={version}").parse().unwrap()],
             except: vec![],
         };
-        expand(&m, &selection).unwrap().len()
+        expand(&m, &selection.mask(&m).unwrap()).unwrap().len()
     };
     // no-gil compares versions: 3.14.0 has it like 3.13.0b4, 3.11.9 lacks it like 3.12.4.
     assert_eq!(count("3.14.0"), count("3.13.0b4"));
@@ -283,9 +284,9 @@ proptest! {
     ) {
         let m = Matrix::compile(raw, "random").unwrap();
         let selection = selection(&m, &seed);
-        let allowed = selection.allowed_values(&m).unwrap();
+        let allowed = selection.mask(&m).unwrap();
         let cells: Vec<Vec<usize>> =
-            expand(&m, &selection).unwrap().iter().map(|c| c.values.to_vec()).collect();
+            expand(&m, &allowed).unwrap().iter().map(|c| c.values.to_vec()).collect();
         for cell in &cells {
             prop_assert!(broken_rules(&m.rules, cell).is_empty(), "emitted cell breaks a rule");
         }

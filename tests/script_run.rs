@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use matrix::cell::Cell;
 use matrix::definition::Matrix;
-use matrix::expand::{expand, Selection};
+use matrix::expand::{expand, ValueMask};
 use matrix::plan::BuildPlan;
 use matrix::render::Renderer;
 
@@ -138,7 +138,7 @@ fn write_executable(path: &Path, text: &str) {
 
 fn script_for(id: &str) -> (Cell, String) {
     let m = Matrix::builtin().unwrap();
-    let cell = expand(&m, &Selection::default())
+    let cell = expand(&m, &ValueMask::all(&m))
         .unwrap()
         .into_iter()
         .find(|c| c.id == id)
@@ -326,7 +326,7 @@ fn a_wrong_checksum_stops_the_build_before_configure() {
             .unwrap();
     raw.source.sha256.insert("3.12.4".into(), "0".repeat(64));
     let m = Matrix::compile(raw, "t").unwrap();
-    let cell = expand(&m, &Selection::default())
+    let cell = expand(&m, &ValueMask::all(&m))
         .unwrap()
         .into_iter()
         .find(|c| c.id == "amd64-u24.04-py3.12.4-gcc-default")

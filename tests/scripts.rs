@@ -7,12 +7,12 @@ use std::process::Command;
 
 use matrix::cell::Cell;
 use matrix::definition::{Matrix, RawDefinition, BUILTIN_DEFINITION};
-use matrix::expand::{expand, Selection};
+use matrix::expand::{expand, ValueMask};
 use matrix::plan::BuildPlan;
 use matrix::render::Renderer;
 
 fn cell_with(m: &Matrix, values: &[(&str, &str)]) -> Cell {
-    let cells = expand(m, &Selection::default()).unwrap();
+    let cells = expand(m, &ValueMask::all(m)).unwrap();
     cells
         .into_iter()
         .find(|cell| {
@@ -245,7 +245,7 @@ fn hostile_values_stay_inside_their_quotes() {
 
 fn render_default(dir: &Path) -> Vec<std::path::PathBuf> {
     let m = Matrix::builtin().unwrap();
-    let cells = expand(&m, &Selection::default()).unwrap();
+    let cells = expand(&m, &ValueMask::all(&m)).unwrap();
     let scripts = Renderer::builtin().unwrap().render_all(&m, &cells).unwrap();
     scripts
         .iter()
@@ -330,7 +330,7 @@ fn representative_scripts() {
         "arm64-u24.04-py3.13.0b4-clang-hwasan-static-nog-pre-default",
         "amd64-f40-py3.13.0b4-gcc-analyzer-nogil",
     ] {
-        let cell = expand(&m, &Selection::default())
+        let cell = expand(&m, &ValueMask::all(&m))
             .unwrap()
             .into_iter()
             .find(|c| c.id == id)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use matrix::cell::Cell;
 use matrix::definition::{Matrix, RawDefinition, RawValue, BUILTIN_DEFINITION};
-use matrix::expand::{expand, Selection};
+use matrix::expand::{expand, ValueMask};
 use matrix::render::Renderer;
 use matrix::workflow::factor::factor;
 use matrix::workflow::options::{Kind, Options, DEFAULT_MAX_BYTES};
@@ -44,7 +44,7 @@ fn synthetic(at_least: usize) -> (Matrix, Vec<Cell>) {
     let mut patch = 0;
     loop {
         let matrix = Matrix::compile(raw.clone(), "synthetic").unwrap();
-        let cells = expand(&matrix, &Selection::default()).unwrap();
+        let cells = expand(&matrix, &ValueMask::all(&matrix)).unwrap();
         if cells.len() >= at_least {
             return (matrix, cells);
         }

@@ -9,6 +9,7 @@ use super::{Cli, Failed};
 use crate::check::{check, CheckOptions, CheckReport, Problem, Severity};
 use crate::render::Renderer;
 use crate::workflow::schema::ArgoSchema;
+use crate::workflow::{Options, Overrides};
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -41,7 +42,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         let renderer = Renderer::load(args.templates.as_deref())?;
         let options = CheckOptions {
             shellcheck: !args.no_shellcheck,
-            workflow: super::workflow::WorkflowArgs::defaults().options(&matrix)?,
+            workflow: Options::resolve(&Overrides::default(), &matrix)?,
             argo_schema: args
                 .argo_schema
                 .as_deref()

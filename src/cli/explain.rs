@@ -5,8 +5,9 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use super::{align, Cli};
-use crate::expand::{Filter, Selection};
+use crate::expand::ValueMask;
 use crate::explain::{explain_combination, slice_report, SliceReport};
+use crate::selection::{Filter, Selection};
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -36,9 +37,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         only: args.values.clone(),
         except: vec![],
     };
-    let allowed = selection
-        .allowed_values(&matrix)
-        .map_err(|e| anyhow::anyhow!("{}", e.to_string().replacen("--only ", "", 1)))?;
+    let allowed = selection.mask(&matrix)?;
     let singles: Option<Vec<usize>> = allowed
         .iter()
         .map(|mask| match mask.iter().filter(|&&ok| ok).count() {
@@ -47,7 +46,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         })
         .collect();
     let given: Vec<&str> = args.values.iter().map(|f| f.axis.as_str()).collect();
-    if !args.rules && allowed.iter().any(|mask| !mask.iter().any(|&ok| ok)) {
+    if !args.rules && allowed.empty_axes().next().is_some() {
         bail!("no value is left for an axis: the values given for one axis contradict each other");
     }
 
@@ -80,11 +79,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         }
         (rules, _) => {
             let whole = if rules {
-                matrix
-                    .axes
-                    .iter()
-                    .map(|a| vec![true; a.values.len()])
-                    .collect()
+                ValueMask::all(&matrix)
             } else {
                 allowed
             };

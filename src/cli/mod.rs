@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::cell::Cell;
 use crate::definition::Matrix;
-use crate::expand::{Filter, Selection};
+use crate::selection::{select_cells, Filter, FilterError, Selection, Side};
 
 mod axes;
 mod check;
@@ -94,6 +95,21 @@ impl SelectionArgs {
             only: self.only.clone(),
             except: self.except.clone(),
         }
+    }
+
+    /// The selected cells ([`select_cells`]); a filter naming an unknown axis or value is
+    /// reported with the flag it was given with.
+    pub fn cells(&self, matrix: &Matrix) -> Result<Vec<Cell>> {
+        select_cells(matrix, &self.selection()).map_err(|err| match err.downcast::<FilterError>() {
+            Ok(filter) => {
+                let flag = match filter.side {
+                    Side::Only => "--only",
+                    Side::Except => "--except",
+                };
+                anyhow::anyhow!("{flag} {filter}")
+            }
+            Err(err) => err,
+        })
     }
 }
 

@@ -95,7 +95,7 @@ pub fn bake_json(matrix: &Matrix, registry: &str, dockerfile_dir: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expand::{expand, Selection};
+    use crate::expand::{expand, ValueMask};
 
     #[test]
     fn every_os_is_a_multi_arch_target_tagged_as_its_cells_expect() {
@@ -107,7 +107,7 @@ mod tests {
         assert_eq!(ubuntu.platforms, ["linux/amd64", "linux/arm64"]);
         // Every cell's image is one the bake file builds.
         let tags: Vec<&String> = bake.target.values().flat_map(|t| &t.tags).collect();
-        for cell in expand(&m, &Selection::default()).unwrap() {
+        for cell in expand(&m, &ValueMask::all(&m)).unwrap() {
             assert!(
                 tags.contains(&&cell.image(&m, "ghcr.io/me/")),
                 "{}",

@@ -9,10 +9,10 @@ use anyhow::Result;
 
 use super::commands::script_commands;
 use super::dockerfile::images_of;
-use super::OsImage;
 use crate::cell::Cell;
+use crate::definition::images::OsImage;
 use crate::definition::Matrix;
-use crate::expand::{expand, Selection};
+use crate::expand::{expand, ValueMask};
 use crate::plan::BuildPlan;
 use crate::render::Renderer;
 
@@ -138,7 +138,7 @@ const REPOSITORY_TOOLS: [&str; 2] = ["curl", "gpg"];
 pub fn check(matrix: &Matrix, renderer: &Renderer) -> Result<Vec<Problem>> {
     use rayon::prelude::*;
     let images = images_of(matrix)?;
-    let cells = expand(matrix, &Selection::default())?;
+    let cells = expand(matrix, &ValueMask::all(matrix))?;
     let per_cell: Vec<(usize, BTreeSet<Need>)> = cells
         .par_iter()
         .map(|cell| {
@@ -255,7 +255,7 @@ mod tests {
 
     fn needs_of(id: &str) -> BTreeSet<Need> {
         let m = Matrix::builtin().unwrap();
-        let cell = expand(&m, &Selection::default())
+        let cell = expand(&m, &ValueMask::all(&m))
             .unwrap()
             .into_iter()
             .find(|c| c.id == id)

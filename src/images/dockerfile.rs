@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::{ImagesSpec, OsImage, PackageManager};
+use crate::definition::images::{ImagesSpec, OsImage, PackageGroup, PackageManager};
 use crate::definition::Matrix;
 use crate::output::MARKER_FILE;
 
@@ -116,11 +116,11 @@ fn context<'a>(
     images: &'a ImagesSpec,
     os: &'a OsImage,
 ) -> DockerfileContext<'a> {
-    let view = |group: &'a super::PackageGroup| GroupView {
+    let view = |group: &'a PackageGroup| GroupView {
         purpose: &group.purpose,
         packages: &group.install,
     };
-    let sorted = |groups: &[&'a super::PackageGroup]| {
+    let sorted = |groups: &[&'a PackageGroup]| {
         let mut packages: Vec<&str> = groups
             .iter()
             .flat_map(|g| g.install.iter().map(String::as_str))
