@@ -8,7 +8,6 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
-use crate::explain::select_cells;
 use crate::index::index_csv;
 use crate::render::{Renderer, SourceView};
 use crate::report::{output, CellResult, Outcome, Stage};
@@ -144,7 +143,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let memory = engine_memory(raw.memory_limit.as_deref().unwrap_or("16Gi"))
         .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
     let renderer = Renderer::load(args.templates.as_deref())?;
-    let cells = select_cells(&matrix, &args.selection.selection())?;
+    let cells = args.selection.cells(&matrix)?;
     let parallelism = parallelism(Machine::this(), args.jobs, cells.len())?;
     let cache = match &args.cache {
         Some(dir) => dir.clone(),
