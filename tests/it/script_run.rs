@@ -171,6 +171,29 @@ fn env_var(env_dump: &str, name: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(&format!("{name}=")).map(String::from))
 }
 
+/// The round trip: what `matrix report` makes of a log this script wrote, as its result column.
+fn classified(cell_id: &str, log: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(format!("{cell_id}.log")), log).unwrap();
+    let out = crate::common::matrix()
+        .arg("report")
+        .arg(dir.path())
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = rows.headers().unwrap().clone();
+    let result = header.iter().position(|h| h == "result").unwrap();
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1, "one cell, one row");
+    records[0][result].to_string()
+}
+
 #[test]
 fn a_passing_cell_runs_every_stage_with_the_spec_flags() {
     let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-asan-static-pre-debug");
@@ -234,6 +257,7 @@ fn a_passing_cell_runs_every_stage_with_the_spec_flags() {
             cell.id
         )
     );
+    assert_eq!(classified(&cell.id, &out.stdout), "Tests. Passed");
 }
 
 #[test]
@@ -255,11 +279,12 @@ fn a_failing_configure_is_recorded_with_its_status_and_config_log() {
     assert!(sandbox
         .result()
         .contains("\"stage\":\"configure\",\"status\":3"));
+    assert_eq!(classified(&cell.id, &out.stdout), "Configure. Failed");
 }
 
 #[test]
 fn a_failing_test_suite_is_recorded_as_a_tests_failure() {
-    let (_, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
     let sandbox = Sandbox::new("3.12.4");
     let out = sandbox.run(&script, &[("FAKE_TEST_STATUS", "2")]);
     assert_eq!(out.status.code(), Some(2));
@@ -267,6 +292,7 @@ fn a_failing_test_suite_is_recorded_as_a_tests_failure() {
     assert!(sandbox
         .result()
         .contains("\"stage\":\"tests\",\"status\":2"));
+    assert_eq!(classified(&cell.id, &out.stdout), "Tests. Failed");
 }
 
 #[test]
@@ -364,7 +390,10 @@ fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
         .map(|o| String::from_utf8_lossy(&o.stdout).starts_with('/'))
         .unwrap_or(false);
     if !has_asan {
-        eprintln!("skipping: gcc with libasan is not installed");
+        crate::common::skip(
+            "a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags",
+            "gcc with libasan is not installed",
+        );
         return;
     }
     let makefile = "all:\n\t$(CC) $(CFLAGS) overflow.c -o python $(LDFLAGS)\n";
@@ -461,5 +490,9 @@ fn a_term_signal_records_the_stage_it_interrupts() {
     assert_eq!(
         markers[markers.len() - 1],
         format!("event=finish cell={} stage=tests status=143", cell.id)
+    );
+    assert_eq!(
+        classified(&cell.id, log.join("\n").as_bytes()),
+        "Tests. Timeout"
     );
 }

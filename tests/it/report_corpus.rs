@@ -2,38 +2,14 @@
 //! `../shared/corpus/`: at least 97% agreement with the labels on each set. Skipped (with a
 //! message) when the corpus is absent. Disagreements are printed for review.
 
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
-
-use assert_cmd::Command;
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    dir.is_dir().then_some(dir)
-}
+use crate::common::{self, matrix};
 
 fn agreement(set: &str) {
-    let Some(corpus) = corpus_dir() else {
-        eprintln!("skipping: ../shared/corpus not present");
+    let Some(tmp) = common::corpus(&format!("{set} agreement"), set, &[]) else {
         return;
     };
-    let archive = corpus.join(format!("{set}.tar.xz"));
-    if !archive.is_file() {
-        eprintln!("skipping: ../shared/corpus/{set}.tar.xz not present");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let status = Process::new("tar")
-        .arg("xJf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(tmp.path())
-        .status()
-        .expect("tar runs");
-    assert!(status.success(), "tar xJf {} failed", archive.display());
     let root = tmp.path().join(set);
-    let out = Command::cargo_bin("matrix")
-        .unwrap()
+    let out = matrix()
         .arg("report")
         .arg(root.join("logs"))
         .arg("--index")

@@ -6,12 +6,9 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
-}
+use crate::common::matrix;
 
 /// A log of the original experiment's scripts (`set -x` trace, no markers).
 fn legacy(script: &str, body: &str) -> String {

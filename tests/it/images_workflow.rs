@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use matrix::workflow::schema::ArgoSchema;
 use predicates::prelude::*;
 use serde::Deserialize;
 
+use crate::common::{self, matrix};
+
 fn emit(args: &[&str]) -> serde_json::Value {
-    let out = Command::cargo_bin("matrix")
-        .unwrap()
+    let out = matrix()
         .args(["images", "--workflow"])
         .args(args)
         .output()
@@ -27,11 +27,9 @@ fn emit(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn the_image_workflow_is_a_valid_workflow() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/argo/schema.json");
-    if !path.is_file() {
-        eprintln!("skipping: ../shared/argo/schema.json not present");
+    let Some(path) = common::argo_schema_path("the_image_workflow_is_a_valid_workflow") else {
         return;
-    }
+    };
     let schema = ArgoSchema::load(&path).unwrap();
     for args in [
         &[][..],
@@ -83,8 +81,7 @@ fn each_image_is_built_from_the_committed_dockerfile_for_every_platform() {
 
 #[test]
 fn workflow_knobs_need_workflow() {
-    Command::cargo_bin("matrix")
-        .unwrap()
+    matrix()
         .args(["images", "--namespace", "ci"])
         .assert()
         .failure()

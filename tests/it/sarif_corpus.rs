@@ -3,40 +3,14 @@
 //! Skipped when `../shared` is not present.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn corpus() -> Option<PathBuf> {
-    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/amd64-sast.tar.xz");
-    archive.exists().then_some(archive)
-}
-
-/// Unpacks the analyzer data and the published findings into a temporary directory.
-fn unpack(archive: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Process::new("tar")
-        .arg("xJf")
-        .arg(archive)
-        .arg("-C")
-        .arg(dir.path())
-        .args(["amd64-sast/data", "amd64-sast/errors.csv"])
-        .status()
-        .expect("tar runs");
-    assert!(status.success(), "tar xJf {} failed", archive.display());
-    dir
-}
+use crate::common::{self, matrix};
 
 fn sarif(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let output = Command::cargo_bin("matrix")
-        .unwrap()
-        .arg("sarif")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
+    let output = matrix().arg("sarif").arg(dir).args(args).output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -69,11 +43,14 @@ fn rows(csv_bytes: &[u8], columns: [&str; 4]) -> BTreeSet<Row> {
 
 #[test]
 fn corpus_gives_129_and_163_and_matches_the_published_findings() {
-    let Some(archive) = corpus() else {
-        eprintln!("skipping: ../shared/corpus/amd64-sast.tar.xz not present");
+    // The analyzer data and the published findings.
+    let Some(unpacked) = common::corpus(
+        "corpus_gives_129_and_163_and_matches_the_published_findings",
+        "amd64-sast",
+        &["amd64-sast/data", "amd64-sast/errors.csv"],
+    ) else {
         return;
     };
-    let unpacked = unpack(&archive);
     let root = unpacked.path().join("amd64-sast");
     let data = root.join("data");
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 
 const VERSION: &str = "3.13.0b4";
 /// Four cells: gcc, no sanitizer, each `configure` value.
@@ -82,8 +81,7 @@ impl Sandbox {
             .unwrap();
         assert!(status.success());
         // The built-in definition without checksums: the fake tarball has none of its own.
-        let init = Command::cargo_bin("matrix")
-            .unwrap()
+        let init = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
             .arg("init")
             .arg(root.join("full.yaml"))
             .output()
@@ -108,7 +106,7 @@ impl Sandbox {
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut command = Command::cargo_bin("matrix").unwrap();
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
         command
             .current_dir(&self.root)
             .arg("--config")
@@ -259,8 +257,7 @@ fn a_run_writes_scripts_logs_and_results_and_deletes_work_directories() {
     );
     let run = sb.root.join("run");
     // The scripts are byte for byte what `matrix render` writes.
-    let render = Command::cargo_bin("matrix")
-        .unwrap()
+    let render = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
         .arg("--config")
         .arg(&sb.config)
         .args(["render", "--out"])

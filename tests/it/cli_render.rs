@@ -4,12 +4,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
-}
+use crate::common::matrix;
 
 fn script_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -288,7 +285,7 @@ fn an_unwritable_output_is_an_error_and_nothing_is_printed() {
 #[test]
 fn a_malformed_definition_names_file_line_and_column() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = include_str!("../definition/matrix.yaml")
+    let text = include_str!("../../definition/matrix.yaml")
         .replace("  - name: python\n", "  - nme: python\n");
     fs::write(tmp.path().join("bad.yaml"), text).unwrap();
     matrix()

@@ -3,9 +3,10 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::{json, Value};
+
+use crate::common::matrix;
 
 /// A GCC-like SARIF log with one run: `results` are (uri, line, rule, message, function);
 /// a `None` uri gives a result with only a logical location, as GCC writes for some.
@@ -143,10 +144,6 @@ fn corpus_like(root: &Path) {
             ],
         ),
     );
-}
-
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
 }
 
 fn stdout_of(args: &[&str], dir: &Path) -> String {

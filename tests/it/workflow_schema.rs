@@ -2,34 +2,20 @@
 //! (`../shared/argo/schema.json`, v4.1.2), strictly: an object may hold only the keys its
 //! schema declares, even where the schema itself would allow more.
 
-use std::path::PathBuf;
-
-use assert_cmd::Command;
 use matrix::workflow::schema::ArgoSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/argo/schema.json")
-}
+use crate::common::{self, matrix};
 
 /// The strict schema, or `None` (with a message) when the file is not there.
 fn schema() -> Option<ArgoSchema> {
-    let path = schema_path();
-    if !path.is_file() {
-        eprintln!("skipping: ../shared/argo/schema.json not present");
-        return None;
-    }
+    let path = common::argo_schema_path("workflow_schema")?;
     Some(ArgoSchema::load(&path).unwrap())
 }
 
 fn emit(args: &[&str]) -> Vec<Value> {
-    let out = Command::cargo_bin("matrix")
-        .unwrap()
-        .arg("workflow")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = matrix().arg("workflow").args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",

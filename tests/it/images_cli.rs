@@ -3,12 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-use matrix::definition::{RawDefinition, BUILTIN_DEFINITION};
-
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
-}
+use crate::common::{edited_definition, matrix};
 
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -17,15 +12,6 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Writes the built-in definition, edited, to `dir/matrix.yaml` (serialized from the types).
-fn edited_config(dir: &Path, edit: impl FnOnce(&mut RawDefinition)) -> std::path::PathBuf {
-    let mut raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "test").unwrap();
-    edit(&mut raw);
-    let path = dir.join("matrix.yaml");
-    fs::write(&path, serde_yaml::to_string(&raw).unwrap()).unwrap();
-    path
 }
 
 #[test]
@@ -151,7 +137,7 @@ fn check_fails_on_a_drifted_directory_and_writes_nothing() {
 #[test]
 fn an_os_without_an_image_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = edited_config(tmp.path(), |raw| {
+    let config = edited_definition(tmp.path(), |raw| {
         raw.images.as_mut().unwrap().os.remove("fedora-40");
     });
     let out = matrix()
@@ -175,7 +161,7 @@ fn an_os_without_an_image_is_an_error_naming_it() {
 #[test]
 fn an_image_missing_a_package_is_refused_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = edited_config(tmp.path(), |raw| {
+    let config = edited_definition(tmp.path(), |raw| {
         let fedora = raw
             .images
             .as_mut()
@@ -210,7 +196,7 @@ fn an_image_missing_a_package_is_refused_and_nothing_is_written() {
 #[test]
 fn a_matrix_without_images_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = edited_config(tmp.path(), |raw| raw.images = None);
+    let config = edited_definition(tmp.path(), |raw| raw.images = None);
     matrix()
         .current_dir(tmp.path())
         .arg("--config")

@@ -8,10 +8,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const BUILTIN: &str = include_str!("../definition/matrix.yaml");
+use crate::common::{replace_once, BUILTIN_DEFINITION as BUILTIN};
 
 fn matrix(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("matrix").unwrap();
+    let mut command = crate::common::matrix();
     command.current_dir(dir);
     command
 }
@@ -42,11 +42,6 @@ fn init_and_edit(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
     );
     fs::write(&path, edit(text)).unwrap();
     dir
-}
-
-fn replace_once(text: String, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
-    text.replacen(from, to, 1)
 }
 
 #[test]
@@ -81,7 +76,7 @@ fn init_refuses_to_overwrite_without_force() {
 #[test]
 fn a_local_matrix_yaml_is_used_and_verbose_says_so() {
     let dir = init_and_edit(|text| {
-        replace_once(text, "values: [3.12.4, 3.13.0b4]", "values: [3.13.0b4]")
+        replace_once(&text, "values: [3.12.4, 3.13.0b4]", "values: [3.13.0b4]")
     });
     matrix(dir.path())
         .args(["--verbose", "list"])
@@ -105,7 +100,7 @@ fn a_local_matrix_yaml_is_used_and_verbose_says_so() {
 fn a_new_python_version_is_an_edit() {
     let dir = init_and_edit(|text| {
         replace_once(
-            text,
+            &text,
             "values: [3.12.4, 3.13.0b4]",
             "values: [3.12.4, 3.13.0b4, 3.14.0]",
         )
@@ -140,12 +135,12 @@ fn a_new_python_version_is_an_edit() {
 fn a_new_os_is_an_edit() {
     let dir = init_and_edit(|text| {
         let text = replace_once(
-            text,
+            &text,
             "      - { value: ubuntu-24.04, id: u24.04 }\n",
             "      - { value: ubuntu-24.04, id: u24.04 }\n      - { value: debian-13, id: d13 }\n",
         );
         let text = replace_once(
-            text,
+            &text,
             "then: { os: ubuntu-24.04 }",
             "then: { os: [ubuntu-24.04, debian-13] }",
         );
@@ -182,17 +177,17 @@ fn a_new_os_is_an_edit() {
 fn a_new_sanitizer_is_an_edit() {
     let dir = init_and_edit(|text| {
         let text = replace_once(
-            text,
+            &text,
             "      - tsan\n      - analyzer\n",
             "      - tsan\n      - ubsan\n      - analyzer\n",
         );
         let text = replace_once(
-            text,
+            &text,
             "iff: { sanitizer: [asan, hwasan, tsan] }",
             "iff: { sanitizer: [asan, hwasan, tsan, ubsan] }",
         );
         replace_once(
-            text,
+            &text,
             "  - when: { sanitizer: analyzer }\n",
             "  - when: { sanitizer: ubsan }\n    compile: [-g, -fsanitize=undefined]\n    link: [-fsanitize=undefined]\n    env: { UBSAN_OPTIONS: \"print_stacktrace=1:halt_on_error=1\" }\n  - when: { compiler: gcc, san_link: static, sanitizer: ubsan }\n    compile: [-static-libubsan]\n    link: [-static-libubsan]\n  - when: { sanitizer: analyzer }\n",
         )
@@ -240,7 +235,7 @@ fn a_new_sanitizer_is_an_edit() {
 fn a_new_rule_is_an_edit_and_explain_names_it() {
     let dir = init_and_edit(|text| {
         replace_once(
-            text,
+            &text,
             "  - name: hwasan-arm64-only\n",
             "  - name: no-tsan-debug\n    reason: TSan and pydebug builds time out\n    if: { sanitizer: tsan }\n    then: { configure: { not: debug } }\n\n  - name: hwasan-arm64-only\n",
         )
@@ -442,11 +437,11 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
 
 #[test]
 fn check_validates_the_workflow_against_the_argo_schema() {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/argo/schema.json");
-    if !schema.is_file() {
-        eprintln!("skipping: ../shared/argo/schema.json not present");
+    let Some(schema) =
+        crate::common::argo_schema_path("check_validates_the_workflow_against_the_argo_schema")
+    else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     matrix(dir.path())
         .args(["check", "--no-shellcheck", "--argo-schema"])

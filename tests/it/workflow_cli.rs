@@ -5,12 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_yaml::Value;
-
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
-}
 
 fn run_ok(args: &[&str]) -> String {
     let out = matrix().args(args).output().unwrap();
@@ -145,6 +140,8 @@ pub fn pods(stream: &str) -> Vec<Pod> {
 }
 
 use serde::Deserialize;
+
+use crate::common::matrix;
 
 /// Checks `stream` against what `matrix render` writes for the same selection.
 fn check_against_render(stream: &str, config: Option<&Path>, selection: &[&str]) -> usize {
@@ -390,7 +387,7 @@ fn a_script_with_double_braces_is_refused() {
 #[test]
 fn a_definition_workflow_section_sets_defaults_and_is_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let builtin = include_str!("../definition/matrix.yaml");
+    let builtin = include_str!("../../definition/matrix.yaml");
     let edited = builtin.replace("  parallelism: 3\n", "  parallelism: 5\n");
     assert_ne!(edited, builtin);
     let path = dir.path().join("m.yaml");
@@ -420,7 +417,7 @@ fn a_definition_workflow_section_sets_defaults_and_is_checked() {
 fn a_value_yaml_1_1_would_misread_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.yaml");
-    let builtin = include_str!("../definition/matrix.yaml");
+    let builtin = include_str!("../../definition/matrix.yaml");
     // Argo's YAML reader takes a plain `no` for `false`: the script would change.
     std::fs::write(&path, builtin.replace("value: disabled", "value: \"no\"")).unwrap();
     let config = path.to_str().unwrap();

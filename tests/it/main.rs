@@ -1,0 +1,23 @@
+//! The integration tests, in one binary: the real `matrix` binary run as a user runs it, and
+//! the library where a test needs to look inside. Shared helpers are in `common`.
+
+mod common;
+
+mod cli_definition;
+mod cli_render;
+mod images_cli;
+mod images_consistency;
+mod images_dockerfiles;
+mod images_workflow;
+mod readme;
+mod report_cli;
+mod report_corpus;
+mod rule_engine;
+mod run_cli;
+mod sarif_cli;
+mod sarif_corpus;
+mod script_run;
+mod scripts;
+mod workflow_cli;
+mod workflow_scale;
+mod workflow_schema;
