@@ -124,7 +124,13 @@ impl SourceView {
         let axis = &matrix.axes[matrix.source.version_axis];
         let value = &axis.values[cell.values[matrix.source.version_axis]];
         let release_dir = value.version.as_ref().expect("version axis").release_dir();
-        let file = format!("Python-{}.tgz", value.name);
+        let format = matrix
+            .source
+            .format
+            .get(&value.name)
+            .copied()
+            .unwrap_or_default();
+        let file = format!("Python-{}{}", value.name, format.extension());
         SourceView {
             url: format!("{}/{release_dir}/{file}", matrix.source.base_url),
             file,
@@ -165,6 +171,8 @@ pub struct Script {
 /// A template environment ready to render scripts.
 pub struct Renderer {
     env: Environment<'static>,
+    /// `--tests`: replaces every cell's test arguments.
+    test_args: Option<Vec<String>>,
 }
 
 impl Renderer {
@@ -215,10 +223,30 @@ impl Renderer {
         env.get_template(SCRIPT_TEMPLATE)
             .map_err(|err| anyhow::anyhow!(describe(&err)))
             .with_context(|| format!("cannot load {what}"))?;
-        Ok(Renderer { env })
+        Ok(Renderer {
+            env,
+            test_args: None,
+        })
+    }
+
+    /// `--tests 'ARGS'`: every cell's tests run with these arguments instead (a smoke run).
+    pub fn with_test_args(mut self, args: Option<Vec<String>>) -> Self {
+        self.test_args = args;
+        self
     }
 
     pub fn render(&self, matrix: &Matrix, cell: &Cell, plan: &BuildPlan) -> Result<Script> {
+        let overridden;
+        let plan = match &self.test_args {
+            Some(args) => {
+                overridden = BuildPlan {
+                    test_args: args.clone(),
+                    ..plan.clone()
+                };
+                &overridden
+            }
+            None => plan,
+        };
         let template = self
             .env
             .get_template(SCRIPT_TEMPLATE)

@@ -77,6 +77,30 @@ pub enum Command {
     Run(run::RunArgs),
 }
 
+/// `--tests 'ARGS'`, shared by the commands that render scripts for running.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TestsArg {
+    /// Replace every cell's test arguments, e.g. --tests 'test_int test_bool' (a smoke run).
+    #[arg(long, value_name = "ARGS")]
+    pub tests: Option<String>,
+}
+
+impl TestsArg {
+    /// The arguments as words, split the way a shell would.
+    pub fn args(&self) -> Result<Option<Vec<String>>> {
+        self.tests
+            .as_deref()
+            .map(|text| {
+                shlex::split(text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--tests {text:?}: unbalanced quotes; give the arguments as a shell would"
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SelectionArgs {

@@ -68,6 +68,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub selection: SelectionArgs,
+
+    #[command(flatten)]
+    pub tests: super::TestsArg,
 }
 
 /// `--fail-on`'s values, checked.
@@ -142,7 +145,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     };
     let memory = engine_memory(raw.memory_limit.as_deref().unwrap_or("16Gi"))
         .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
-    let renderer = Renderer::load(args.templates.as_deref())?;
+    let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
     let parallelism = parallelism(Machine::this(), args.jobs, cells.len())?;
     let cache = match &args.cache {

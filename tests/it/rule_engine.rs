@@ -252,6 +252,7 @@ fn definition() -> impl Strategy<Value = RawDefinition> {
             contributions: vec![RawContribution::default()],
             workflow: None,
             images: None,
+            tests: None,
         })
     })
 }

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 const VERSION: &str = "3.13.0b4";
 /// Four cells: gcc, no sanitizer, each `configure` value.
 const SELECTION: [&str; 10] = [
@@ -427,4 +426,38 @@ fn a_second_ctrl_c_kills_cells_that_ignore_term() {
         sb.processes_inside()
     );
     assert!(sb.root.join("run/results.csv").is_file());
+}
+
+#[test]
+fn tests_replaces_every_cells_test_arguments_as_quoted_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .args([
+            "render",
+            "--tests",
+            "test_int 'a b' $(touch pwned)",
+            "--out",
+        ])
+        .arg(dir.path().join("s"))
+        .args(SELECTION)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script =
+        fs::read_to_string(dir.path().join("s/amd64-u24.04-py3.13.0b4-gcc-debug.sh")).unwrap();
+    assert!(
+        script.contains("TEST_ARGS=(test_int 'a b' '$(touch' 'pwned)')\n"),
+        "{script}"
+    );
+    let out = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .args(["render", "--tests", "test_int 'open", "--out"])
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("unbalanced quotes"),
+        "{}",
+        stderr(&out)
+    );
 }
