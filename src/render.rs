@@ -46,6 +46,42 @@ pub fn shell_quote(text: &str) -> Result<String, Error> {
         })
 }
 
+/// Words the shell reads as syntax (or a builtin spelled in punctuation) where a command may
+/// start: a value spelled like one keeps its spelling in a shape, since in command position it
+/// changes what the script means.
+const KEPT_WORDS: [&str; 24] = [
+    "!", ".", ":", "[[", "]]", "{", "}", "case", "coproc", "do", "done", "elif", "else", "esac",
+    "fi", "for", "function", "if", "in", "select", "then", "time", "until", "while",
+];
+
+/// The *shape* of a value's shell word. Of its quoted form it keeps the quotes and the
+/// characters the shell or a linter reads inside a word (`$`, backquote, backslash, `!`, line
+/// breaks), a leading `-` (an option, where a command reads it), and words the shell reads as
+/// syntax; every other run of characters becomes one `a`. So `'-fsanitize=address'` and
+/// `'-fsanitize=thread'` have one shape, `'$HOME'` another (see `matrix check`).
+pub fn shape_word(text: &str) -> Result<String, Error> {
+    let quoted = shell_quote(text)?;
+    if KEPT_WORDS.contains(&quoted.as_str()) {
+        return Ok(quoted);
+    }
+    let read_inside = |c: char| matches!(c, '$' | '`' | '\\' | '\'' | '"' | '!' | '\n');
+    let mut shape = String::with_capacity(quoted.len());
+    if quoted.starts_with('-') {
+        shape.push('-');
+    }
+    let mut in_run = false;
+    for c in quoted.chars().skip(shape.len()) {
+        if read_inside(c) {
+            shape.push(c);
+            in_run = false;
+        } else if !in_run {
+            shape.push('a');
+            in_run = true;
+        }
+    }
+    Ok(shape)
+}
+
 /// The formatter behind `{{ ... }}` in `.sh` templates: a string is one quoted word, a list is
 /// one quoted word per item (for arrays and argument lists), booleans and numbers print as
 /// they are. Nothing else has a meaning in a script, so it is an error. `|safe` opts out.
@@ -54,21 +90,29 @@ fn shell_formatter(
     state: &State<'_, '_>,
     value: &Value,
 ) -> Result<(), Error> {
+    format_words(out, state, value, shell_quote)
+}
+
+/// [`shell_formatter`] with each word written by `word` (its quoted form, or its shape).
+fn format_words(
+    out: &mut Output<'_>,
+    state: &State<'_, '_>,
+    value: &Value,
+    word: fn(&str) -> Result<String, Error>,
+) -> Result<(), Error> {
     if state.auto_escape() != SHELL || value.is_safe() {
         return minijinja::escape_formatter(out, state, value);
     }
     let write = |out: &mut Output<'_>, text: &str| out.write_str(text).map_err(Error::from);
     match value.kind() {
-        ValueKind::String => write(out, &shell_quote(value.as_str().unwrap_or_default())?),
+        ValueKind::String => write(out, &word(value.as_str().unwrap_or_default())?),
         ValueKind::Bool => write(out, if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => write(out, &value.to_string()),
         ValueKind::Seq | ValueKind::Iterable => {
             let mut words = Vec::new();
             for item in value.try_iter()? {
                 match item.kind() {
-                    ValueKind::String | ValueKind::Number => {
-                        words.push(shell_quote(&item.to_string())?)
-                    }
+                    ValueKind::String | ValueKind::Number => words.push(word(&item.to_string())?),
                     kind => {
                         return Err(Error::new(
                             ErrorKind::InvalidOperation,
@@ -235,6 +279,19 @@ impl Renderer {
         self
     }
 
+    /// The same templates, rendering the *shape* of each script instead: every value a
+    /// template prints through the shell escape becomes its [`shape_word`]; the template's own
+    /// text and its decisions (which see the real values) stay. Two scripts with one shape
+    /// differ only in letters and digits inside words the escape produced.
+    pub fn shapes(&self) -> Renderer {
+        let mut env = self.env.clone();
+        env.set_formatter(|out, state, value| format_words(out, state, value, shape_word));
+        Renderer {
+            env,
+            test_args: self.test_args.clone(),
+        }
+    }
+
     pub fn render(&self, matrix: &Matrix, cell: &Cell, plan: &BuildPlan) -> Result<Script> {
         let overridden;
         let plan = match &self.test_args {
@@ -308,6 +365,21 @@ mod tests {
         let mut env = Renderer::environment();
         env.add_template("t.sh.j2", template)?;
         env.get_template("t.sh.j2")?.render(ctx)
+    }
+
+    #[test]
+    fn a_shape_keeps_quoting_punctuation_and_reserved_words() {
+        assert_eq!(shape_word("-fsanitize=address").unwrap(), "'a'");
+        assert_eq!(shape_word("-fsanitize=thread").unwrap(), "'a'");
+        assert_eq!(shape_word("--disable-gil").unwrap(), "-a");
+        assert_eq!(shape_word("3.13.0b4").unwrap(), "a");
+        assert_eq!(shape_word("$HOME").unwrap(), "'$a'");
+        assert_eq!(shape_word("it's").unwrap(), "\"a'a\"");
+        assert_eq!(shape_word("a\nb").unwrap(), "'a\na'");
+        assert_eq!(shape_word("a\\b").unwrap(), "\"a\\\\a\"");
+        assert_eq!(shape_word("fi").unwrap(), "fi");
+        assert_eq!(shape_word(".").unwrap(), ".");
+        assert_eq!(shape_word("fin").unwrap(), "a");
     }
 
     #[test]

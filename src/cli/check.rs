@@ -1,5 +1,6 @@
 //! `matrix check`: the CI dry run, as text lines or JSON.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -42,6 +43,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         let renderer = Renderer::load(args.templates.as_deref())?;
         let options = CheckOptions {
             shellcheck: !args.no_shellcheck,
+            progress: if std::io::stderr().is_terminal() {
+                show_progress
+            } else {
+                |_| {}
+            },
             workflow: Options::resolve(&Overrides::default(), &matrix)?,
             argo_schema: args
                 .argo_schema
@@ -52,7 +58,13 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         Ok((matrix, renderer, options))
     });
     let report = match loaded {
-        Ok((matrix, renderer, options)) => check(&matrix, &renderer, &options)?,
+        Ok((matrix, renderer, options)) => {
+            let report = check(&matrix, &renderer, &options);
+            if std::io::stderr().is_terminal() {
+                eprint!("\r\x1b[2K");
+            }
+            report?
+        }
         // A definition, template or schema that does not load is the one problem to report.
         Err(err) => CheckReport {
             definition: cli
@@ -79,4 +91,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         .into());
     }
     Ok(stdout)
+}
+
+/// One line on the terminal, rewritten as the check goes on and cleared at the end.
+fn show_progress(what: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2Kmatrix check: {what}…");
+    let _ = err.flush();
 }

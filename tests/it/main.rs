@@ -3,6 +3,7 @@
 
 mod common;
 
+mod check_shapes;
 mod cli_definition;
 mod cli_render;
 mod images_cli;
