@@ -228,7 +228,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     // The images: every program, compiler and runtime a script uses comes from a package its
     // OS's Dockerfile installs, and the Dockerfiles lint clean.
     if matrix.images.is_some() {
-        match crate::images::dockerfile::render_all(matrix) {
+        match crate::images::dockerfile::render_all(matrix, renderer.templates()) {
             Ok(dockerfiles) => {
                 report.dockerfiles = dockerfiles.len();
                 for dockerfile in &dockerfiles {

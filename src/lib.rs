@@ -23,5 +23,6 @@ pub mod sarif;
 pub mod selection;
 pub mod suggest;
 pub mod table;
+pub mod templates;
 pub mod version;
 pub mod workflow;

@@ -8,8 +8,9 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
-use crate::output::write_file_atomic;
+use crate::output::write_atomic;
 use crate::report::{self, chart, output, page, Index};
+use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -53,6 +54,11 @@ pub struct ReportArgs {
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
+
+    /// Render the pages from the templates in DIR (report.html.j2, report.adoc.j2; those it
+    /// lacks are the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
@@ -69,6 +75,13 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
                 chart.display()
             ),
         }
+    }
+    let templates = Templates::load(args.templates.as_deref())?;
+    if args.html.is_some() {
+        templates.check(HTML_REPORT_TEMPLATE)?;
+    }
+    if args.adoc.is_some() {
+        templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
     if !args.by.is_empty() && index.is_none() {
@@ -110,15 +123,27 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     };
 
     if let Some(path) = &args.chart {
-        write_file_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
+        write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
     if let Some(path) = &args.html {
-        let html = page::render(page::Kind::Html, &report, pivot.as_ref(), &args.title)?;
-        write_file_atomic(path, html.as_bytes())?;
+        let html = page::render(
+            &templates,
+            page::Kind::Html,
+            &report,
+            pivot.as_ref(),
+            &args.title,
+        )?;
+        write_atomic(path, html.as_bytes())?;
     }
     if let Some(path) = &args.adoc {
-        let adoc = page::render(page::Kind::AsciiDoc, &report, pivot.as_ref(), &args.title)?;
-        write_file_atomic(path, adoc.as_bytes())?;
+        let adoc = page::render(
+            &templates,
+            page::Kind::AsciiDoc,
+            &report,
+            pivot.as_ref(),
+            &args.title,
+        )?;
+        write_atomic(path, adoc.as_bytes())?;
     }
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {

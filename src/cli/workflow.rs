@@ -31,7 +31,7 @@ pub struct WorkflowArgs {
     #[arg(long, value_name = "REGISTRY")]
     pub registry: Option<String>,
 
-    /// Use the templates in DIR (it must hold build.sh.j2), as `render --templates` does.
+    /// Use the templates in DIR, as `render --templates` does.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 

@@ -62,6 +62,14 @@ pub struct ImageSpec {
     pub tag_axis: usize,
 }
 
+impl ImageSpec {
+    /// `<registry>/<name>:<tag>`: the image cells whose tag-axis value is `tag` run in, and the
+    /// tag `matrix images` builds for it. The one place an image reference is spelt.
+    pub fn reference(&self, registry: &str, tag: &str) -> String {
+        format!("{}/{}:{tag}", registry.trim_end_matches('/'), self.name)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
     pub version_axis: usize,

@@ -109,7 +109,7 @@ pub fn run(
             })
             .collect::<Vec<_>>(),
     )?;
-    crate::output::write_file_atomic(&dir.index(), rendered.index_csv)?;
+    crate::output::write_atomic(&dir.index(), rendered.index_csv)?;
     let host_os = results::host_os_id();
     let mut results = Results::new(
         rendered.index_csv,

@@ -10,9 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use matrix::definition::Matrix;
-use matrix::expand::expand;
 use matrix::render::Renderer;
-use matrix::selection::{Filter, Selection};
+use matrix::selection::{select_cells, Filter, Selection};
 
 use crate::common::{self, matrix, replace_once, BUILTIN_DEFINITION};
 
@@ -79,7 +78,7 @@ fn scripts_of_one_shape_get_the_same_findings() {
         ],
         except: vec![],
     };
-    let cells = expand(&matrix, &selection.mask(&matrix).unwrap()).unwrap();
+    let cells = select_cells(&matrix, &selection).unwrap();
     let scripts = renderer.render_all(&matrix, &cells).unwrap();
     let shapes = renderer.shapes().render_all(&matrix, &cells).unwrap();
 

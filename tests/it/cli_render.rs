@@ -259,7 +259,9 @@ fn a_broken_template_fails_before_anything_is_written() {
         .args(["render", "--templates", "nowhere"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("has no build.sh.j2"));
+        .stderr(predicate::str::contains(
+            "template directory nowhere does not exist",
+        ));
 }
 
 #[test]

@@ -4,7 +4,8 @@
 use matrix::definition::images::{RawImages, RawOsImage, RawPackageGroup};
 use matrix::definition::{Matrix, RawDefinition, BUILTIN_DEFINITION};
 use matrix::images::consistency::{check, Problem};
-use matrix::render::{Renderer, BUILTIN_TEMPLATES};
+use matrix::render::Renderer;
+use matrix::templates::BUILTIN as BUILTIN_TEMPLATES;
 
 fn raw() -> RawDefinition {
     RawDefinition::from_yaml(BUILTIN_DEFINITION, "test").unwrap()

@@ -15,7 +15,11 @@ fn committed() -> PathBuf {
 
 #[test]
 fn the_committed_dockerfiles_are_what_the_definition_renders() {
-    let files = render_all(&Matrix::builtin().unwrap()).unwrap();
+    let files = render_all(
+        &Matrix::builtin().unwrap(),
+        &matrix::templates::Templates::builtin(),
+    )
+    .unwrap();
     if let Err(err) = compare_dir(&committed(), &files) {
         panic!("{err:#}\n(from the repository root: cargo run -- images --out dockerfiles)");
     }
@@ -23,7 +27,11 @@ fn the_committed_dockerfiles_are_what_the_definition_renders() {
 
 #[test]
 fn drift_is_reported_per_file_with_how_to_regenerate() {
-    let files = render_all(&Matrix::builtin().unwrap()).unwrap();
+    let files = render_all(
+        &Matrix::builtin().unwrap(),
+        &matrix::templates::Templates::builtin(),
+    )
+    .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("dockerfiles");
     std::fs::create_dir(&dir).unwrap();
