@@ -20,6 +20,7 @@ mod init;
 mod list;
 mod render;
 mod report;
+mod run;
 mod sarif;
 pub mod workflow;
 
@@ -72,6 +73,32 @@ pub enum Command {
     Sarif(sarif::SarifArgs),
     /// Classify build logs into results per cell (CSV, JSON or a table; chart; HTML page).
     Report(report::ReportArgs),
+    /// Run the cells' build scripts on this machine and classify their logs into results.
+    Run(run::RunArgs),
+}
+
+/// `--tests 'ARGS'`, shared by the commands that render scripts for running.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TestsArg {
+    /// Replace every cell's test arguments, e.g. --tests 'test_int test_bool' (a smoke run).
+    #[arg(long, value_name = "ARGS")]
+    pub tests: Option<String>,
+}
+
+impl TestsArg {
+    /// The arguments as words, split the way a shell would.
+    pub fn args(&self) -> Result<Option<Vec<String>>> {
+        self.tests
+            .as_deref()
+            .map(|text| {
+                shlex::split(text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--tests {text:?}: unbalanced quotes; give the arguments as a shell would"
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -213,6 +240,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
+        Command::Run(args) => run::run(cli, args),
     }
 }
 
