@@ -3,23 +3,30 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
+use serde::Serialize;
 
-use super::{format, Cli};
+use super::{format, Cli, CoverArgs};
+use crate::cover::CoverStats;
 use crate::expand::ValueMask;
 use crate::explain::{explain_combination, slice_report, CombinationReport, SliceView};
-use crate::export::{Export, OutputFormat};
-use crate::selection::{Filter, Selection};
+use crate::export::{json_bytes, Export, OutputFormat};
+use crate::selection::{select, Filter, Selection};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// AXIS=VALUE for every axis (a combination), or for some of them (a slice; AXIS=V1,V2
     /// allows several values).
-    #[arg(value_name = "AXIS=VALUE", required_unless_present = "rules")]
+    #[arg(value_name = "AXIS=VALUE", required_unless_present_any = ["rules", "cover"])]
     pub values: Vec<Filter>,
 
     /// List every rule with how many combinations of the whole product it removes.
-    #[arg(long, conflicts_with = "values")]
+    #[arg(long, conflicts_with_all = ["values", "cover"])]
     pub rules: bool,
+
+    /// With --cover T: how many T-way value tuples the cells (of the slice, if given) hold,
+    /// the lower bound of a cover and the axes that make it, and the size of the cover.
+    #[command(flatten)]
+    pub cover: CoverArgs,
 
     #[arg(long, value_parser = format::parser(CombinationReport::FORMATS), default_value = "text")]
     pub format: OutputFormat,
@@ -30,7 +37,21 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
     let selection = Selection {
         only: args.values.clone(),
         except: vec![],
+        cover: args.cover.request(),
     };
+    if let Some(request) = &selection.cover {
+        let stats = select(&matrix, &selection)?
+            .cover
+            .expect("a selection with a cover reports it");
+        let report = CoverReport {
+            seed: request.seed,
+            bound_axes: (stats.bound_axes.iter())
+                .map(|&a| matrix.axes[a].name.clone())
+                .collect(),
+            stats,
+        };
+        return report.export(args.format);
+    }
     let allowed = selection.mask(&matrix)?;
     let singles: Option<Vec<usize>> = allowed
         .iter()
@@ -63,4 +84,49 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         }
     };
     Ok(out)
+}
+
+/// What `explain --cover T` prints: the statistics, with axis names for the bound's axes.
+#[derive(Debug, Serialize)]
+struct CoverReport {
+    #[serde(flatten)]
+    stats: CoverStats,
+    seed: u64,
+    bound_axes: Vec<String>,
+}
+
+impl Export for CoverReport {
+    const WHAT: &'static str = "cover statistics";
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Text, OutputFormat::Json];
+
+    fn text(&self) -> Result<Vec<u8>> {
+        Ok(cover_text(self).into_bytes())
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
+    }
+}
+
+fn cover_text(report: &CoverReport) -> String {
+    let stats = &report.stats;
+    let mut text = format!(
+        "{} cells hold {} distinct {}-way value tuples\n\
+         lower bound: {} cells ({} have {} valid value tuples and each cell holds one)\n\
+         cover: {} cells, {:.1}% of {} (seed {})\n",
+        stats.cells,
+        stats.tuples,
+        stats.strength,
+        stats.lower_bound,
+        report.bound_axes.join(" × "),
+        stats.lower_bound,
+        stats.size,
+        100.0 * stats.size as f64 / stats.cells as f64,
+        stats.cells,
+        report.seed,
+    );
+    if stats.included > 0 {
+        text.push_str(&format!("included: {} cells\n", stats.included));
+    }
+    text
 }

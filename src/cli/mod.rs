@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cell::Cell;
 use crate::definition::Matrix;
-use crate::selection::{select_cells, Filter, FilterError, Selection, Side};
+use crate::selection::{select_cells, CoverRequest, Filter, FilterError, Selection, Side};
 
 mod axes;
 mod check;
@@ -23,6 +23,7 @@ mod list;
 mod progress;
 mod render;
 mod report;
+mod run;
 mod sarif;
 pub mod workflow;
 
@@ -77,6 +78,32 @@ pub enum Command {
     Report(report::ReportArgs),
     /// The sanitizer and fatal-error reports in build logs, deduplicated by signature.
     Findings(findings::FindingsArgs),
+    /// Run the cells' build scripts on this machine and classify their logs into results.
+    Run(run::RunArgs),
+}
+
+/// `--tests 'ARGS'`, shared by the commands that render scripts for running.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TestsArg {
+    /// Replace every cell's test arguments, e.g. --tests 'test_int test_bool' (a smoke run).
+    #[arg(long, value_name = "ARGS")]
+    pub tests: Option<String>,
+}
+
+impl TestsArg {
+    /// The arguments as words, split the way a shell would.
+    pub fn args(&self) -> Result<Option<Vec<String>>> {
+        self.tests
+            .as_deref()
+            .map(|text| {
+                shlex::split(text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--tests {text:?}: unbalanced quotes; give the arguments as a shell would"
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -89,6 +116,42 @@ pub struct SelectionArgs {
     /// Drop cells whose AXIS has one of the values (repeatable).
     #[arg(long, value_name = "AXIS=V1[,V2...]")]
     pub except: Vec<Filter>,
+
+    #[command(flatten)]
+    pub cover: CoverArgs,
+}
+
+/// `--cover`, `--cover-seed`, `--include`: a covering subset of the selected cells.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CoverArgs {
+    /// Keep only a covering subset of the selected cells: few cells that together hold every
+    /// T-way combination of values found in them (T = 2, 3 or 4).
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u8).range(2..=4))]
+    pub cover: Option<u8>,
+
+    /// Seed of the cover: another seed gives another, equally valid cover [default: 0].
+    #[arg(long, value_name = "N", requires = "cover")]
+    pub cover_seed: Option<u64>,
+
+    /// Cells the cover must hold (e.g. last run's failures); it is completed around them.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "cover",
+        num_args = 1..,
+        value_delimiter = ','
+    )]
+    pub include: Vec<String>,
+}
+
+impl CoverArgs {
+    pub fn request(&self) -> Option<CoverRequest> {
+        self.cover.map(|strength| CoverRequest {
+            strength: strength.into(),
+            seed: self.cover_seed.unwrap_or(0),
+            include: self.include.clone(),
+        })
+    }
 }
 
 impl SelectionArgs {
@@ -96,6 +159,7 @@ impl SelectionArgs {
         Selection {
             only: self.only.clone(),
             except: self.except.clone(),
+            cover: self.cover.request(),
         }
     }
 
@@ -182,6 +246,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
         Command::Findings(args) => findings::run(cli, args),
+        Command::Run(args) => run::run(cli, args),
     }
 }
 
