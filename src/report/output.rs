@@ -199,39 +199,52 @@ pub fn pivot_table(pivot: &Pivot) -> String {
 
 /// The table a person reads on a terminal: cells (key, the axis values with an index,
 /// result, attempts, evidence), then the summary and the pivot. The evidence is cut (with an
-/// ellipsis) so that each line fits `width` characters.
+/// ellipsis) so that each line fits `width` characters; axis columns that would leave it less
+/// than 10 are left out.
 fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let refs: Vec<&CellReport> = report.cells.iter().collect();
-    let axes = super::insights::axis_columns(&report.index_columns, &refs);
+    let mut axes = super::insights::axis_columns(&report.index_columns, &refs);
+    let widest = |column: &dyn Fn(&CellReport) -> String, name: &str| {
+        report
+            .cells
+            .iter()
+            .map(|c| column(c).chars().count())
+            .chain([name.chars().count()])
+            .max()
+            .unwrap_or(0)
+            + 2
+    };
+    // Key, result and attempts always; then the axes that fit (left to right) with at least
+    // 10 characters of evidence; the CSV has them all.
+    let mut fixed = widest(&|c| c.key.clone(), "key")
+        + widest(&|c| c.result.label(), "result")
+        + widest(&|c| c.attempts.to_string(), "attempts");
+    axes.retain(|&a| {
+        let w = widest(&|c| c.index_values[a].clone(), &report.index_columns[a]);
+        let fits = fixed + w + 10 <= width;
+        if fits {
+            fixed += w;
+        }
+        fits
+    });
     let mut header: Vec<String> = vec!["key".into()];
     header.extend(axes.iter().map(|&a| report.index_columns[a].clone()));
     header.extend(["result", "attempts", "evidence"].map(String::from));
-    let mut rows: Vec<Vec<String>> = report
+    let room = width.saturating_sub(fixed).max(10);
+    let rows: Vec<Vec<String>> = report
         .cells
         .iter()
         .map(|c| {
             let mut row = vec![c.key.clone()];
             row.extend(axes.iter().map(|&a| c.index_values[a].clone()));
-            row.extend([c.result.label(), c.attempts.to_string(), c.evidence_text()]);
+            row.extend([
+                c.result.label(),
+                c.attempts.to_string(),
+                clip(&c.evidence_text(), room),
+            ]);
             row
         })
         .collect();
-    // Every column but the evidence, two spaces apart, then the evidence in what is left.
-    let fixed: usize = (0..header.len() - 1)
-        .map(|c| {
-            std::iter::once(&header)
-                .chain(&rows)
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-                + 2
-        })
-        .sum();
-    let room = width.saturating_sub(fixed).max(10);
-    for row in &mut rows {
-        let last = row.last_mut().expect("evidence column");
-        *last = clip(last, room);
-    }
     let mut numeric = vec![false; header.len()];
     numeric[header.len() - 2] = true;
     let mut out = table(&header, &rows, &numeric);
