@@ -5,6 +5,7 @@
 //! [`expand`] (cells under [`rules`] within a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
 //! → [`output`] (atomic directory write) and [`index`] (CSV).
 
+pub mod artifacts;
 pub mod cell;
 pub mod check;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod cover;
 pub mod definition;
 pub mod expand;
 pub mod explain;
+pub mod findings;
 pub mod images;
 pub mod index;
 pub mod output;

@@ -15,9 +15,11 @@ mod axes;
 mod check;
 mod completions;
 mod explain;
+mod findings;
 mod images;
 mod init;
 mod list;
+mod progress;
 mod render;
 mod report;
 mod run;
@@ -75,6 +77,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run the cells' build scripts on this machine and classify their logs into results.
     Run(run::RunArgs),
+    /// The sanitizer and fatal-error reports in build logs, deduplicated by signature.
+    Findings(findings::FindingsArgs),
 }
 
 /// `--tests 'ARGS'`, shared by the commands that render scripts for running.
@@ -241,6 +245,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
         Command::Run(args) => run::run(cli, args),
+        Command::Findings(args) => findings::run(cli, args),
     }
 }
 

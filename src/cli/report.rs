@@ -97,8 +97,12 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             }
         }
     }
-    let scanned = report::scan_dir(&args.logdir)?;
-    let report = report::build(scanned, index.as_ref());
+    let scanned = {
+        let bar = super::progress::Bar::new("reading logs");
+        report::scan_dir(&args.logdir, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    let report = report::build(scanned.logs, index.as_ref());
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();

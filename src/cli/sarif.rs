@@ -51,6 +51,7 @@ pub struct SarifArgs {
 
 pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
     let loaded = sarif::load(&args.dir, args.skip_invalid)?;
+    super::progress::warn(&loaded.warnings);
     for skipped in &loaded.skipped {
         eprintln!("warning: skipped {skipped}");
     }

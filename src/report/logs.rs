@@ -1,36 +1,25 @@
-//! Finding build logs in the layouts people have (a flat directory, Argo's artifact layout
-//! `<workflow>/<pod>/main.log`, `.gz`, `.tgz`/`.tar.gz`, `.zip`) and streaming each one through
-//! the classifier without holding it in memory.
+//! Which files of a log directory are build logs (a flat directory, Argo's artifact layout
+//! `<workflow>/<pod>/main.log`, `.gz`, `.tgz`/`.tar.gz`, `.zip`), read through the
+//! [`crate::artifacts`] reader, and streaming each one through the classifier without holding
+//! it in memory.
 
-use std::fs::File;
-use std::io::{self, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
 use super::classify::{Classification, Classifier};
+use crate::artifacts::{self, ArtifactFile, Container, ReadFailure, Warning};
 
 /// Longest prefix of a line the classifier sees; the rest of a longer line is skipped.
 const MAX_LINE: usize = 8 * 1024;
 /// How much of the start of a log is checked for binary data.
 const SNIFF: usize = 8 * 1024;
 
-/// How a log file is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container {
-    Plain,
-    Gzip,
-    TarGz,
-    Zip,
-}
-
 /// A file under LOGDIR that holds one or more logs.
 #[derive(Debug, Clone)]
 pub struct LogFile {
-    pub path: PathBuf,
-    /// The path relative to LOGDIR, with `/` separators.
-    pub rel: String,
-    pub container: Container,
+    pub file: ArtifactFile,
     /// Whether the archive's own name says it holds logs (`x.log.tgz`, `x.sh.txt.zip`); other
     /// archives (Argo's artifacts) are searched for members named like logs.
     pub named_log: bool,
@@ -49,8 +38,8 @@ pub struct ScannedLog {
     pub classification: Classification,
 }
 
-/// Which files of a directory tree are logs, by name.
-pub fn find_logs(dir: &Path) -> Result<Vec<LogFile>> {
+/// Which files of a directory tree are logs, by name, with the walk's warnings.
+pub fn find_logs(dir: &Path) -> Result<(Vec<LogFile>, Vec<Warning>)> {
     let meta = std::fs::metadata(dir)
         .with_context(|| format!("cannot read log directory {}", dir.display()))?;
     if !meta.is_dir() {
@@ -59,49 +48,24 @@ pub fn find_logs(dir: &Path) -> Result<Vec<LogFile>> {
             dir.display()
         );
     }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
-        let entry = match entry {
-            Ok(entry) => entry,
-            // One unreadable corner (permissions, a symlink loop) does not hide the rest.
-            Err(err) => {
-                eprintln!("warning: skipping part of {}: {err}", dir.display());
-                continue;
+    let walk = artifacts::walk(dir, |name| container_of(name).is_some())?;
+    let files = walk
+        .files
+        .into_iter()
+        .map(|file| {
+            let name = base_name(&file.rel);
+            LogFile {
+                named_log: is_log(archive_stem(&name)),
+                file,
             }
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let Some(container) = container_of(&name) else {
-            continue;
-        };
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.push(LogFile {
-            path: entry.into_path(),
-            rel,
-            container,
-            named_log: is_log(archive_stem(&name)),
-        });
-    }
-    Ok(files)
+        })
+        .collect();
+    Ok((files, walk.warnings))
 }
 
-/// A log's name: `*.log`, `*.txt` (`build_004-1.sh.txt`).
-fn is_log(name: &str) -> bool {
+/// Whether a member of an archive (or a file) is a log by its name: `*.log`, `*.txt`
+/// (`build_004-1.sh.txt`).
+pub fn is_log(name: &str) -> bool {
     name.ends_with(".log") || name.ends_with(".txt")
 }
 
@@ -114,15 +78,11 @@ fn archive_stem(name: &str) -> &str {
 }
 
 /// How a file named `name` holds logs, if it may: plain, gzipped, or an archive.
-fn container_of(name: &str) -> Option<Container> {
-    if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
-        Some(Container::TarGz)
-    } else if let Some(inner) = name.strip_suffix(".gz") {
-        is_log(inner).then_some(Container::Gzip)
-    } else if name.ends_with(".zip") {
-        Some(Container::Zip)
-    } else {
-        is_log(name).then_some(Container::Plain)
+pub fn container_of(name: &str) -> Option<Container> {
+    match Container::of(name) {
+        (Container::Gzip, inner) => is_log(inner).then_some(Container::Gzip),
+        (Container::Plain, _) => is_log(name).then_some(Container::Plain),
+        (archive, _) => Some(archive),
     }
 }
 
@@ -134,145 +94,114 @@ fn parent_of(rel: &str) -> Option<String> {
 /// The directory naming a log inside an archive: the member's own (an archive of Argo's
 /// `<workflow>/<pod>/main.log` tree), else the archive's.
 fn member_parent(file: &LogFile, member: &str) -> Option<String> {
-    parent_of(member.trim_start_matches("./")).or_else(|| parent_of(&file.rel))
+    parent_of(member.trim_start_matches("./")).or_else(|| parent_of(&file.file.rel))
 }
 
 fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
-/// Reads every log of `file`. Never fails: an unreadable log is a log of unknown result.
-pub fn scan_file(file: &LogFile) -> Vec<ScannedLog> {
+/// Reads every log of `file` with `scan_one` (a reader of one log). An unreadable log is a log
+/// of unknown result; an unreadable archive that only may hold logs is a warning.
+pub fn read_logs<T>(
+    file: &LogFile,
+    mut scan_one: impl FnMut(&mut dyn Read) -> (u64, T),
+    failed: impl Fn(String) -> T,
+) -> (Vec<ScannedOne<T>>, Vec<Warning>) {
+    let rel = &file.file.rel;
     let plain_name = || {
-        let base = base_name(&file.rel);
-        match file.container {
+        let base = base_name(rel);
+        match file.file.container {
             Container::Gzip => base.strip_suffix(".gz").unwrap_or(&base).to_owned(),
             _ => base,
         }
     };
-    let one = |bytes: u64, classification: Classification| {
-        vec![ScannedLog {
-            name: file.rel.clone(),
-            log_name: plain_name(),
-            parent: parent_of(&file.rel),
-            bytes,
-            classification,
-        }]
-    };
-    let opened = match File::open(&file.path) {
-        Ok(f) => f,
-        Err(err) => {
-            return one(
-                0,
-                Classification::unknown(format!("cannot open the log: {err}")),
-            )
-        }
-    };
-    match file.container {
-        Container::Plain => {
-            let (bytes, c) = scan(opened);
-            one(bytes, c)
-        }
-        Container::Gzip => {
-            let (bytes, c) = scan(flate2::read::MultiGzDecoder::new(BufReader::new(opened)));
-            one(bytes, c)
-        }
-        Container::TarGz => scan_tar(file, opened),
-        Container::Zip => scan_zip(file, opened),
-    }
-}
-
-fn scan_tar(file: &LogFile, opened: File) -> Vec<ScannedLog> {
     let mut out = Vec::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(opened)));
-    let failed = |reason: String| archive_failure(file, reason);
-    let entries = match archive.entries() {
-        Ok(e) => e,
-        Err(err) => return failed(format!("cannot read the archive: {err}")),
-    };
-    for entry in entries {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(err) => {
-                out.extend(failed(format!("cannot read the archive: {err}")));
-                break;
-            }
-        };
-        if !entry.header().entry_type().is_file() {
+    let want = |member: &str| file.named_log || is_log(member);
+    let members = artifacts::read_members(&file.file, &want, &mut |member, reader| {
+        let (bytes, value) = scan_one(reader);
+        out.push(match member {
+            None => ScannedOne {
+                name: rel.clone(),
+                log_name: plain_name(),
+                parent: parent_of(rel),
+                bytes,
+                value,
+            },
+            Some(member) => ScannedOne {
+                name: format!("{rel}!{member}"),
+                log_name: base_name(member),
+                parent: member_parent(file, member),
+                bytes,
+                value,
+            },
+        });
+    });
+    let mut warnings = Vec::new();
+    let archive = file.file.container != Container::Plain && file.file.container != Container::Gzip;
+    let mut failures: Vec<String> = members
+        .failures
+        .iter()
+        .map(|f| match f {
+            ReadFailure::Open(err) => format!("cannot open the log: {err}"),
+            other => other.to_string(),
+        })
+        .collect();
+    if archive && members.visited == 0 && failures.is_empty() && file.named_log {
+        failures.push(if file.file.container == Container::Zip {
+            "the zip archive holds no file".into()
+        } else {
+            "the archive holds no file".into()
+        });
+    }
+    for reason in failures {
+        if archive && !file.named_log {
+            warnings.push(Warning {
+                what: rel.clone(),
+                reason,
+            });
             continue;
         }
-        let member = entry
-            .path()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        out.extend(scan_member(file, member, entry));
-    }
-    if out.is_empty() && file.named_log {
-        out.extend(failed("the archive holds no file".into()));
-    }
-    out
-}
-
-/// A member of an archive: scanned if the archive is a log's (`x.sh.txt.zip`) or the member's
-/// name says it is a log; skipped otherwise.
-fn scan_member(file: &LogFile, member: String, reader: impl Read) -> Option<ScannedLog> {
-    if !file.named_log && !is_log(&member) {
-        return None;
-    }
-    let (bytes, classification) = scan(reader);
-    Some(ScannedLog {
-        name: format!("{}!{member}", file.rel),
-        log_name: base_name(&member),
-        parent: member_parent(file, &member),
-        bytes,
-        classification,
-    })
-}
-
-/// An archive that cannot be read: a log of unknown result if its name says it is a log,
-/// else (an artifact archive that may hold logs) a warning.
-fn archive_failure(file: &LogFile, reason: String) -> Vec<ScannedLog> {
-    if !file.named_log {
-        eprintln!("warning: skipping {}: {reason}", file.rel);
-        return Vec::new();
-    }
-    let base = base_name(&file.rel);
-    vec![ScannedLog {
-        name: file.rel.clone(),
-        log_name: archive_stem(&base).to_owned(),
-        parent: parent_of(&file.rel),
-        bytes: 0,
-        classification: Classification::unknown(reason),
-    }]
-}
-
-fn scan_zip(file: &LogFile, opened: File) -> Vec<ScannedLog> {
-    let failed = |reason: String| archive_failure(file, reason);
-    let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
-        Ok(a) => a,
-        Err(err) => return failed(format!("cannot read the zip archive: {err}")),
-    };
-    let mut out = Vec::new();
-    for i in 0..archive.len() {
-        let entry = match archive.by_index(i) {
-            Ok(e) => e,
-            Err(err) => {
-                out.extend(failed(format!(
-                    "cannot read member {i} of the zip archive: {err}"
-                )));
-                continue;
-            }
+        let log_name = if archive {
+            archive_stem(&base_name(rel)).to_owned()
+        } else {
+            plain_name()
         };
-        if entry.is_dir() {
-            continue;
-        }
-        let member = entry.name().to_owned();
-        out.extend(scan_member(file, member, entry));
+        out.push(ScannedOne {
+            name: rel.clone(),
+            log_name,
+            parent: parent_of(rel),
+            bytes: 0,
+            value: failed(reason),
+        });
     }
-    if out.is_empty() && file.named_log {
-        out.extend(failed("the zip archive holds no file".into()));
-    }
-    out
+    (out, warnings)
+}
+
+/// One log read by [`read_logs`]: where it came from and what the reader made of it.
+#[derive(Debug, Clone)]
+pub struct ScannedOne<T> {
+    pub name: String,
+    pub log_name: String,
+    pub parent: Option<String>,
+    pub bytes: u64,
+    pub value: T,
+}
+
+/// Reads and classifies every log of `file`.
+pub fn scan_file(file: &LogFile) -> super::Scanned {
+    let (logs, warnings) = read_logs(file, |r| scan(r), Classification::unknown);
+    let logs = logs
+        .into_iter()
+        .map(|one| ScannedLog {
+            name: one.name,
+            log_name: one.log_name,
+            parent: one.parent,
+            bytes: one.bytes,
+            classification: one.value,
+        })
+        .collect();
+    super::Scanned { logs, warnings }
 }
 
 /// What the first bytes of a non-text file look like, for the reason given.
@@ -301,7 +230,17 @@ fn looks_binary(head: &[u8]) -> bool {
 }
 
 /// Streams `reader` line by line through a [`Classifier`]. Returns the bytes read.
-pub fn scan(mut reader: impl Read) -> (u64, Classification) {
+pub fn scan(reader: impl Read) -> (u64, Classification) {
+    scan_observed(reader, &mut |_, _| {})
+}
+
+/// [`scan`], showing each line (its first [`MAX_LINE`] bytes, without the newline) to
+/// `observe` right after the classifier took it, so a reader of the same pass (`findings`)
+/// knows the line number and the stage the log is in.
+pub fn scan_observed(
+    mut reader: impl Read,
+    observe: &mut dyn FnMut(&Classifier, &[u8]),
+) -> (u64, Classification) {
     let mut classifier = Classifier::new();
     let mut buf = vec![0u8; 128 * 1024];
     // The line being assembled across reads, at most MAX_LINE bytes of it.
@@ -355,11 +294,14 @@ pub fn scan(mut reader: impl Read) -> (u64, Classification) {
                 pending.extend_from_slice(&piece[..piece.len().min(room)]);
                 let has = finder.is_match(&pending);
                 classifier.feed_flagged(&pending, has);
+                observe(&classifier, &pending);
                 pending.clear();
                 pending_any = false;
             } else {
                 let has = hits.get(next_hit).is_some_and(|&h| h < end);
-                classifier.feed_flagged(&piece[..piece.len().min(MAX_LINE)], has);
+                let line = &piece[..piece.len().min(MAX_LINE)];
+                classifier.feed_flagged(line, has);
+                observe(&classifier, line);
             }
             while hits.get(next_hit).is_some_and(|&h| h < end) {
                 next_hit += 1;
@@ -382,6 +324,7 @@ pub fn scan(mut reader: impl Read) -> (u64, Classification) {
     let ends_mid_line = pending_any;
     if pending_any {
         classifier.feed(&pending);
+        observe(&classifier, &pending);
     }
     (total, classifier.finish(ends_mid_line))
 }

@@ -10,13 +10,14 @@ pub mod output;
 pub mod page;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::artifacts::{Progress, Warning};
 pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
 use logs::ScannedLog;
 
@@ -293,7 +294,7 @@ impl Index {
         })
     }
 
-    fn find(&self, key: &str) -> Option<usize> {
+    pub fn find(&self, key: &str) -> Option<usize> {
         self.aliases.get(key).copied()
     }
 }
@@ -301,7 +302,7 @@ impl Index {
 /// The key and attempt order of one log: the finish marker's cell id; else the legacy
 /// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
 /// `main.log`; else the file's stem.
-fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
+pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
     if let Some(cell) = &log.classification.cell {
         return (cell.clone(), None);
     }
@@ -326,41 +327,39 @@ fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
     (stem.to_owned(), None)
 }
 
-/// Reads and classifies every log under `dir`, using both cores, with a progress bar on a
-/// terminal.
-pub fn scan_dir(dir: &Path) -> Result<Vec<ScannedLog>> {
-    let files = logs::find_logs(dir)?;
-    let sizes: Vec<u64> = files
-        .iter()
-        .map(|f| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0))
-        .collect();
+/// What reading a log directory gave: the logs, and what was skipped (for the caller to show).
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub logs: Vec<ScannedLog>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads and classifies every log under `dir`, using both cores, telling `progress` the bytes
+/// done.
+pub fn scan_dir(dir: &Path, progress: Progress) -> Result<Scanned> {
+    let (files, mut warnings) = logs::find_logs(dir)?;
+    let sizes: Vec<u64> = files.iter().map(|f| f.file.size).collect();
+    let total: u64 = sizes.iter().sum();
+    let done = AtomicU64::new(0);
     // Biggest first, so one large log does not finish alone at the end.
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(sizes.iter().sum());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} reading logs {bar:30} {binary_bytes}/{binary_total_bytes} ({eta})",
-            )
-            .expect("valid progress template"),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let mut scanned: Vec<(usize, Vec<ScannedLog>)> = order
+    let mut scanned: Vec<(usize, Scanned)> = order
         .par_iter()
         .with_max_len(1)
         .map(|&i| {
             let out = logs::scan_file(&files[i]);
-            bar.inc(sizes[i]);
+            progress(done.fetch_add(sizes[i], Relaxed) + sizes[i], total);
             (i, out)
         })
         .collect();
-    bar.finish_and_clear();
     scanned.sort_by_key(|(i, _)| *i);
-    Ok(scanned.into_iter().flat_map(|(_, logs)| logs).collect())
+    let mut logs = Vec::new();
+    for (_, one) in scanned {
+        logs.extend(one.logs);
+        warnings.extend(one.warnings);
+    }
+    Ok(Scanned { logs, warnings })
 }
 
 /// Groups logs by cell, lets the last attempt decide, and joins the index.

@@ -1,15 +1,16 @@
-//! Finding SARIF files under a directory (plain, or inside Argo's `.tgz` artifacts), telling
-//! each file's CPython version and build from its path, and reading them on all cores (rayon).
+//! Finding SARIF files under a directory (plain, or inside Argo's `.tgz` artifacts) with the
+//! [`crate::artifacts`] reader, telling each file's CPython version and build from its path,
+//! and reading them on all cores (rayon).
 
 use std::fs;
-use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
 use super::model::{self, Diagnostic};
 use super::VersionKey;
+use crate::artifacts::{self, ArtifactFile, Container, ReadFailure, Warning};
 
 /// One diagnostic as one build reported it.
 #[derive(Debug, Clone)]
@@ -27,18 +28,14 @@ pub struct Loaded {
     pub files: Vec<(VersionKey, String)>,
     /// Files skipped under `skip_invalid`, each with the reason.
     pub skipped: Vec<String>,
+    /// What the directory walk skipped (unreadable corners, links out of the tree).
+    pub warnings: Vec<Warning>,
 }
 
-/// A unit of reading: a `.sarif` file, or an archive that may hold some.
-#[derive(Debug)]
-enum Source {
-    File { path: PathBuf, rel: Vec<String> },
-    Archive { path: PathBuf, rel: Vec<String> },
-}
-
-/// Reads every SARIF file under `dir`. A file that is not valid SARIF is an error naming it and
-/// the JSON position (a silently skipped file would change the counts) unless `skip_invalid`,
-/// which turns it into an entry of [`Loaded::skipped`].
+/// Reads every SARIF file under `dir` (through [`crate::artifacts`], under its symlink policy).
+/// A file that is not valid SARIF is an error naming it and the JSON position (a silently
+/// skipped file would change the counts) unless `skip_invalid`, which turns it into an entry
+/// of [`Loaded::skipped`].
 pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
     let meta = fs::metadata(dir)
         .with_context(|| format!("cannot read SARIF directory {}", dir.display()))?;
@@ -54,23 +51,32 @@ pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
             _ => None,
         })
         .collect();
-    let mut sources = Vec::new();
-    walk(dir, &mut Vec::new(), &mut sources)?;
-    if sources.is_empty() {
+    let walk = artifacts::walk(dir, |name| {
+        matches!(
+            Container::of(name),
+            (Container::Plain, n) if n.ends_with(".sarif")
+        ) || Container::of(name).0 == Container::TarGz
+    })?;
+    if walk.files.is_empty() {
+        let skipped: String = walk.warnings.iter().map(|w| format!("; {w}")).collect();
         bail!(
             "no SARIF files under {}: expected *.sarif files below a Python-<version> directory \
              (e.g. build_001/sarif-data/src/Python-3.12.4/x.c.sarif), or Argo artifacts \
-             (*.tgz, *.tar.gz) holding them",
+             (*.tgz, *.tar.gz) holding them{skipped}",
             dir.display()
         );
     }
     // Each source on any core; `collect` keeps the sources' order, so the first error
     // reported is the same on every run.
-    let results: Vec<_> = sources
+    let results: Vec<_> = walk
+        .files
         .par_iter()
-        .map(|source| read_source(&base, source))
+        .map(|file| read_source(&base, file))
         .collect();
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded {
+        warnings: walk.warnings,
+        ..Loaded::default()
+    };
     for result in results {
         for item in result {
             match item {
@@ -92,108 +98,49 @@ pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// Collects sources in a sorted, deterministic order. Symlinked directories are not followed
-/// (a link back up the tree would loop).
-fn walk(dir: &Path, rel: &mut Vec<String>, out: &mut Vec<Source>) -> Result<()> {
-    let mut entries = fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("cannot read directory {}", dir.display()))?;
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let link = fs::symlink_metadata(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let is_dir = link.is_dir();
-        let is_file = link.is_file() || (link.is_symlink() && path.is_file());
-        rel.push(name.clone());
-        if is_dir {
-            walk(&path, rel, out)?;
-        } else if is_file && name.ends_with(".sarif") {
-            out.push(Source::File {
-                path,
-                rel: rel.clone(),
-            });
-        } else if is_file && (name.ends_with(".tgz") || name.ends_with(".tar.gz")) {
-            out.push(Source::Archive {
-                path,
-                rel: rel.clone(),
-            });
-        }
-        rel.pop();
-    }
-    Ok(())
-}
-
 type FileResult = Result<((VersionKey, String), Vec<Occurrence>)>;
 
-/// Reads one source: one result per SARIF file in it (for a corrupt archive, a last error).
-fn read_source(base: &[String], source: &Source) -> Vec<FileResult> {
-    match source {
-        Source::File { path, rel } => {
-            let display = path.display().to_string();
-            let result = fs::read(path)
-                .with_context(|| format!("cannot read {display}"))
-                .and_then(|bytes| parse_file(&bytes, base, rel, &display));
-            vec![result]
-        }
-        Source::Archive { path, rel } => {
-            let mut results = Vec::new();
-            // A corrupt archive is one more unreadable input: an error, or with
-            // `skip_invalid` a warning, after the files read from it before the fault.
-            if let Err(err) = read_archive(base, path, rel, &mut results) {
-                results.push(Err(err));
+/// Reads one file: one result per SARIF file in it (for a corrupt archive, a last error).
+fn read_source(base: &[String], file: &ArtifactFile) -> Vec<FileResult> {
+    let rel: Vec<String> = file.rel.split('/').map(str::to_owned).collect();
+    let mut results = Vec::new();
+    let want = |member: &str| member.ends_with(".sarif");
+    let members = artifacts::read_members(file, &want, &mut |member, reader| {
+        let (virtual_rel, display) = match member {
+            None => (rel.clone(), file.path.display().to_string()),
+            Some(member) => {
+                // The archive stands for the directory it was made from, in its parent
+                // directory: `wf/pod/sarif-data.tgz` holding `sarif-data/src/...` reads as
+                // `wf/pod/sarif-data/src/...`.
+                let mut v = rel[..rel.len() - 1].to_vec();
+                v.extend(Path::new(member).components().filter_map(|c| match c {
+                    Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                    _ => None,
+                }));
+                (v, format!("{} (member {member})", file.path.display()))
             }
-            results
-        }
-    }
-}
-
-/// Reads the `.sarif` members of a gzip-compressed tar archive into `results`.
-fn read_archive(
-    base: &[String],
-    path: &Path,
-    rel: &[String],
-    results: &mut Vec<FileResult>,
-) -> Result<()> {
-    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let entries = archive
-        .entries()
-        .with_context(|| format!("{}: not a gzip-compressed tar archive", path.display()))?;
-    for entry in entries {
-        let mut entry = entry
-            .with_context(|| format!("{}: not a gzip-compressed tar archive", path.display()))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let member = entry
-            .path()
-            .with_context(|| format!("{}: bad member name", path.display()))?
-            .into_owned();
-        if !member.to_string_lossy().ends_with(".sarif") {
-            continue;
-        }
-        // The archive stands for the directory it was made from, in its parent directory:
-        // `wf/pod/sarif-data.tgz` holding `sarif-data/src/...` reads as `wf/pod/sarif-data/src/...`.
-        let mut virtual_rel = rel[..rel.len() - 1].to_vec();
-        virtual_rel.extend(member.components().filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            _ => None,
-        }));
-        let display = format!("{} (member {})", path.display(), member.display());
+        };
         let mut bytes = Vec::new();
-        let result = entry
+        let result = reader
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {display}"))
             .and_then(|_| parse_file(&bytes, base, &virtual_rel, &display));
         results.push(result);
+    });
+    // A corrupt archive is one more unreadable input: an error, or with `skip_invalid` a
+    // warning, after the files read from it before the fault.
+    for failure in members.failures {
+        results.push(Err(match failure {
+            ReadFailure::Open(err) => {
+                anyhow::Error::new(err).context(format!("cannot read {}", file.path.display()))
+            }
+            other => anyhow::anyhow!(
+                "{}: not a gzip-compressed tar archive ({other})",
+                file.path.display()
+            ),
+        }));
     }
-    Ok(())
+    results
 }
 
 fn parse_file(bytes: &[u8], base: &[String], rel: &[String], display: &str) -> FileResult {

@@ -3,11 +3,14 @@
 
 mod common;
 
+mod artifact_policy;
 mod check_shapes;
 mod cli_definition;
 mod cli_render;
 mod cover;
 mod cover_cli;
+mod findings_cli;
+mod findings_corpus;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;

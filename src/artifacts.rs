@@ -1,0 +1,408 @@
+//! The one artifact reader behind `report`, `sarif` and `findings`: walking a directory tree
+//! under one symlink policy and opening each file's members (plain, `.gz`, `.tgz`, `.zip`).
+//!
+//! The policy: stay inside the given directory; do not follow symlinked directories (a
+//! `latest -> run1` link would count every cell twice, a link up the tree would loop); read a
+//! symlinked file only if it resolves to a file inside the directory that is not read already;
+//! skip special files (FIFOs, devices, sockets: reading one can block forever); read each file
+//! once. Problems with part of the tree are warnings returned to the caller, never printed here.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// How a file holds its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Plain,
+    Gzip,
+    TarGz,
+    Zip,
+}
+
+impl Container {
+    /// The container a file's name says it is, with the name inside it (`x.log.gz` → `x.log`;
+    /// archives keep their own stem, `x.sh.txt.zip` → `x.sh.txt`).
+    pub fn of(name: &str) -> (Container, &str) {
+        if let Some(stem) = name
+            .strip_suffix(".tgz")
+            .or_else(|| name.strip_suffix(".tar.gz"))
+        {
+            (Container::TarGz, stem)
+        } else if let Some(stem) = name.strip_suffix(".gz") {
+            (Container::Gzip, stem)
+        } else if let Some(stem) = name.strip_suffix(".zip") {
+            (Container::Zip, stem)
+        } else {
+            (Container::Plain, name)
+        }
+    }
+}
+
+/// A file found under the directory.
+#[derive(Debug, Clone)]
+pub struct ArtifactFile {
+    pub path: PathBuf,
+    /// The path relative to the directory, with `/` separators.
+    pub rel: String,
+    pub container: Container,
+    /// Size on disk (compressed for archives), for progress.
+    pub size: u64,
+}
+
+/// Something the reader skipped, and why: the caller decides whether to print it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The path (relative to the directory when inside it) or archive member at fault.
+    pub what: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "skipping {}: {}", self.what, self.reason)
+    }
+}
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// In sorted path order.
+    pub files: Vec<ArtifactFile>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Progress of a long read: bytes (on disk) done of the total. Domain code calls it; the CLI
+/// draws it.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// A [`Progress`] that shows nothing.
+pub fn no_progress(_done: u64, _total: u64) {}
+
+/// Walks `dir` under the module's policy and keeps the regular files `accept` takes (by
+/// name; hidden files are never taken). Fails only if `dir` itself cannot be read.
+pub fn walk(dir: &Path, accept: impl Fn(&str) -> bool) -> Result<Walk> {
+    let meta =
+        fs::metadata(dir).with_context(|| format!("cannot read directory {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let root =
+        fs::canonicalize(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let mut walk = Walk::default();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let rel_of = |path: &Path| {
+        path.strip_prefix(dir)
+            .unwrap_or(path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // One unreadable corner (permissions) does not hide the rest.
+            Err(err) => {
+                let what = err.path().map(rel_of).unwrap_or_else(|| ".".into());
+                let reason = err
+                    .io_error()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| err.to_string());
+                walk.warnings.push(Warning { what, reason });
+                continue;
+            }
+        };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.depth() == 0 || name.starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type();
+        if kind.is_dir() || !accept(&name) {
+            continue;
+        }
+        let rel = rel_of(entry.path());
+        let target = if kind.is_symlink() {
+            match fs::canonicalize(entry.path()) {
+                Ok(t) if !t.starts_with(&root) => {
+                    walk.warnings.push(Warning {
+                        what: rel,
+                        reason: format!("a symlink to {}, outside the directory read", t.display()),
+                    });
+                    continue;
+                }
+                Ok(t) => t,
+                Err(err) => {
+                    walk.warnings.push(Warning {
+                        what: rel,
+                        reason: format!("a symlink that does not resolve: {err}"),
+                    });
+                    continue;
+                }
+            }
+        } else {
+            entry.path().to_path_buf()
+        };
+        // The target's own type: a symlink may point at a directory or a FIFO.
+        let meta = match fs::metadata(&target) {
+            Ok(m) => m,
+            Err(err) => {
+                walk.warnings.push(Warning {
+                    what: rel,
+                    reason: err.to_string(),
+                });
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            continue;
+        }
+        if !meta.is_file() {
+            walk.warnings.push(Warning {
+                what: rel,
+                reason: "not a regular file (a FIFO, socket or device)".into(),
+            });
+            continue;
+        }
+        let canonical = if kind.is_symlink() {
+            target.clone()
+        } else {
+            fs::canonicalize(&target).unwrap_or_else(|_| target.clone())
+        };
+        if !seen.insert(canonical) {
+            // The second name of a file already read (a symlink beside its target).
+            continue;
+        }
+        walk.files.push(ArtifactFile {
+            path: entry.into_path(),
+            rel,
+            container: Container::of(&name).0,
+            size: meta.len(),
+        });
+    }
+    // The walk is in sorted order, so which name of a twice-named file is kept (the first in
+    // path order) is the same on every run.
+    Ok(walk)
+}
+
+/// Why (part of) a file could not be read.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// The file itself cannot be opened.
+    Open(io::Error),
+    /// The archive is unreadable from some point on (members before it were visited).
+    Archive(String),
+    /// One member of a zip archive cannot be read; the others were visited.
+    Member(String),
+}
+
+impl std::fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFailure::Open(err) => write!(f, "cannot open it: {err}"),
+            ReadFailure::Archive(reason) | ReadFailure::Member(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// What reading one file's members gave besides the visits.
+#[derive(Debug, Default)]
+pub struct Members {
+    /// Members visited (1 for a plain or gzipped file).
+    pub visited: usize,
+    pub failures: Vec<ReadFailure>,
+}
+
+/// Streams each member of `file` that `want` takes (by member path; plain and gzipped files
+/// are one member, `None`) to `visit`. Never holds a member in memory.
+pub fn read_members(
+    file: &ArtifactFile,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn FnMut(Option<&str>, &mut dyn Read),
+) -> Members {
+    let mut out = Members::default();
+    let opened = match File::open(&file.path) {
+        Ok(f) => f,
+        Err(err) => {
+            out.failures.push(ReadFailure::Open(err));
+            return out;
+        }
+    };
+    match file.container {
+        Container::Plain => {
+            let mut reader = opened;
+            visit(None, &mut reader);
+            out.visited = 1;
+        }
+        Container::Gzip => {
+            let mut reader = flate2::read::MultiGzDecoder::new(BufReader::new(opened));
+            visit(None, &mut reader);
+            out.visited = 1;
+        }
+        Container::TarGz => {
+            let mut archive =
+                tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(opened)));
+            let entries = match archive.entries() {
+                Ok(e) => e,
+                Err(err) => {
+                    out.failures.push(ReadFailure::Archive(format!(
+                        "cannot read the archive: {err}"
+                    )));
+                    return out;
+                }
+            };
+            for entry in entries {
+                let mut entry = match entry {
+                    Ok(e) => e,
+                    Err(err) => {
+                        out.failures.push(ReadFailure::Archive(format!(
+                            "cannot read the archive: {err}"
+                        )));
+                        break;
+                    }
+                };
+                if !entry.header().entry_type().is_file() {
+                    continue;
+                }
+                let member = entry
+                    .path()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if want(&member) {
+                    visit(Some(&member), &mut entry);
+                    out.visited += 1;
+                }
+            }
+        }
+        Container::Zip => {
+            let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
+                Ok(a) => a,
+                Err(err) => {
+                    out.failures.push(ReadFailure::Archive(format!(
+                        "cannot read the zip archive: {err}"
+                    )));
+                    return out;
+                }
+            };
+            for i in 0..archive.len() {
+                let mut entry = match archive.by_index(i) {
+                    Ok(e) => e,
+                    Err(err) => {
+                        out.failures.push(ReadFailure::Member(format!(
+                            "cannot read member {i} of the zip archive: {err}"
+                        )));
+                        continue;
+                    }
+                };
+                if entry.is_dir() {
+                    continue;
+                }
+                let member = entry.name().to_owned();
+                if want(&member) {
+                    visit(Some(&member), &mut entry);
+                    out.visited += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(walk: &Walk) -> Vec<&str> {
+        walk.files.iter().map(|f| f.rel.as_str()).collect()
+    }
+
+    #[test]
+    fn containers_by_name() {
+        assert_eq!(Container::of("a.log"), (Container::Plain, "a.log"));
+        assert_eq!(Container::of("a.log.gz"), (Container::Gzip, "a.log"));
+        assert_eq!(Container::of("a.tar.gz"), (Container::TarGz, "a"));
+        assert_eq!(Container::of("a.sh.txt.zip"), (Container::Zip, "a.sh.txt"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_and_special_files_follow_the_policy() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.log"), "x\n").unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir(d.join("run1")).unwrap();
+        std::fs::write(d.join("run1/a.log"), "a\n").unwrap();
+        std::fs::write(d.join("b.log"), "b\n").unwrap();
+        symlink(d.join("run1"), d.join("latest")).unwrap();
+        symlink(d.join("b.log"), d.join("c.log")).unwrap();
+        symlink(outside.path().join("secret.log"), d.join("s.log")).unwrap();
+        symlink(d.join("nowhere"), d.join("dangling.log")).unwrap();
+        let fifo = d.join("pipe.log");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        let walk = walk(d, |n| n.ends_with(".log")).unwrap();
+        // `latest` (a directory link) is not followed; `c.log` is `b.log` read once; the link
+        // out of the tree and the dangling one are warnings.
+        assert_eq!(names(&walk), ["b.log", "run1/a.log"]);
+        let warned: Vec<&str> = walk.warnings.iter().map(|w| w.what.as_str()).collect();
+        let mut expected = vec!["dangling.log", "s.log"];
+        if made.is_ok_and(|s| s.success()) {
+            expected.insert(1, "pipe.log");
+        }
+        assert_eq!(warned, expected, "{:?}", walk.warnings);
+        assert!(walk.warnings[warned.len() - 1].reason.contains("outside"));
+    }
+
+    #[test]
+    fn not_a_directory_is_an_error() {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let err = walk(tmp.path(), |_| true).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn members_of_each_container() {
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("p.log"), "plain\n").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"gz\n").unwrap();
+        std::fs::write(d.join("g.log.gz"), gz.finish().unwrap()).unwrap();
+        let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        zw.start_file("in/z.log", opts).unwrap();
+        zw.write_all(b"zip\n").unwrap();
+        zw.start_file("other.bin", opts).unwrap();
+        std::fs::write(d.join("z.zip"), zw.finish().unwrap().into_inner()).unwrap();
+        std::fs::write(d.join("bad.zip"), "not a zip").unwrap();
+        let walk = walk(d, |_| true).unwrap();
+        let mut seen = Vec::new();
+        let mut failures = Vec::new();
+        for file in &walk.files {
+            let m = read_members(file, &|m| m.ends_with(".log"), &mut |member, r| {
+                let mut s = String::new();
+                r.read_to_string(&mut s).unwrap();
+                seen.push((file.rel.clone(), member.map(str::to_owned), s));
+            });
+            failures.extend(m.failures.iter().map(|f| format!("{}: {f}", file.rel)));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("g.log.gz".into(), None, "gz\n".into()),
+                ("p.log".into(), None, "plain\n".into()),
+                ("z.zip".into(), Some("in/z.log".into()), "zip\n".into()),
+            ]
+        );
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].starts_with("bad.zip: cannot read the zip"));
+    }
+}

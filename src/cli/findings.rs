@@ -1,0 +1,160 @@
+//! `matrix findings LOGDIR`: the sanitizer and fatal-error reports of a run, one row per
+//! distinct signature (or per signature and cell, or pivoted by an axis), a diff of two runs,
+//! or one report in full.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
+
+use super::{Cli, Failed};
+use crate::findings::{self, diff, output, Findings};
+use crate::report::Index;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// Directory of build logs, in any layout `matrix report` reads.
+    #[arg(value_name = "LOGDIR", required_unless_present = "diff")]
+    pub logdir: Option<PathBuf>,
+
+    /// CSV index of the cells (`matrix render`'s): its columns give the axis values the cells
+    /// of a finding share, and `--by`.
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+
+    /// Output format [default: table on a terminal, csv otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// One row per (signature, cell) instead of one per signature.
+    #[arg(long, conflicts_with_all = ["by", "diff", "show"])]
+    pub cells: bool,
+
+    /// Pivot: signatures × the values of this index column (cells with each value).
+    #[arg(long, value_name = "AXIS", requires = "index", conflicts_with_all = ["diff", "show"])]
+    pub by: Option<String>,
+
+    /// Compare two runs: each a log directory or a saved `findings` output (CSV or JSON).
+    /// Lists new, gone and persisting signatures.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["logdir", "show"])]
+    pub diff: Option<Vec<PathBuf>>,
+
+    /// With --diff: exit with status 1 when NEW has a signature OLD does not (for CI).
+    #[arg(long, requires = "diff")]
+    pub fail_on_new: bool,
+
+    /// Print one representative report of the finding with this id (or id prefix) in full,
+    /// from its log.
+    #[arg(long, value_name = "ID")]
+    pub show: Option<String>,
+}
+
+fn scan(dir: &Path, index: Option<&Index>) -> Result<Findings> {
+    let scanned = {
+        let bar = super::progress::Bar::new("reading logs");
+        findings::scan_dir(dir, index, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    Ok(scanned.findings)
+}
+
+fn side(path: &Path) -> Result<Vec<diff::Side>> {
+    if path.is_dir() {
+        Ok(diff::from_findings(&scan(path, None)?))
+    } else if path.exists() {
+        diff::from_file(path)
+    } else {
+        bail!(
+            "--diff {}: no such file or directory; give a log directory or a saved \
+             `matrix findings` output (CSV or JSON)",
+            path.display()
+        )
+    }
+}
+
+pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    });
+    if let Some(pair) = &args.diff {
+        let changes = diff::compare(&side(&pair[0])?, &side(&pair[1])?);
+        let out = match format {
+            Format::Csv => diff::to_csv(&changes)?,
+            Format::Json => diff::to_json(&changes)?,
+            Format::Table => diff::to_table(&changes),
+        };
+        let new = changes
+            .iter()
+            .filter(|c| c.status == diff::Status::New)
+            .count();
+        if args.fail_on_new && new > 0 {
+            eprintln!("error: {new} new finding(s) in {}", pair[1].display());
+            return Err(Failed {
+                stdout: out,
+                summary: format!("{new} new finding(s) in {}", pair[1].display()),
+            }
+            .into());
+        }
+        return Ok(out);
+    }
+    let logdir = args
+        .logdir
+        .as_deref()
+        .expect("clap requires LOGDIR without --diff");
+    let index = args.index.as_deref().map(Index::from_file).transpose()?;
+    if let (Some(by), Some(index)) = (&args.by, &index) {
+        if !index.columns.contains(by) {
+            bail!(
+                "--by: the index has no column {by:?}; it has: {}",
+                index.columns.join(", ")
+            );
+        }
+    }
+    let found = scan(logdir, index.as_ref())?;
+    if let Some(id) = &args.show {
+        let finding = found.by_id(id)?;
+        let mut out = format!(
+            "{} {} {}\nframes: {}\nreports: {} in {} cell(s)\nexample: {}:{}-{}\n\n",
+            finding.id,
+            finding.signature.tool,
+            finding.signature.kind,
+            finding
+                .frames
+                .iter()
+                .map(|f| f.display())
+                .collect::<Vec<_>>()
+                .join(" < "),
+            finding.reports,
+            finding.cells.len(),
+            finding.example.log,
+            finding.example.line,
+            finding.example.end,
+        );
+        out.push_str(&findings::report_text(logdir, &finding.example)?);
+        return Ok(out.into_bytes());
+    }
+    if let Some(by) = &args.by {
+        let pivot = output::pivot(&found, by)?;
+        return match format {
+            Format::Csv => output::pivot_csv(&pivot),
+            Format::Json => output::pivot_json(&pivot),
+            Format::Table => Ok(output::pivot_table(&pivot)),
+        };
+    }
+    match (format, args.cells) {
+        (Format::Csv, false) => output::to_csv(&found),
+        (Format::Csv, true) => output::cells_csv(&found),
+        (Format::Json, cells) => output::to_json(&found, cells),
+        (Format::Table, cells) => Ok(output::to_table(&found, cells)),
+    }
+}

@@ -1,0 +1,397 @@
+//! `matrix findings`: the sanitizer and fatal-error reports in a directory of build logs,
+//! deduplicated by signature across cells, versions and runs. Submodules: [`recognize`] (a log's
+//! reports, line by line), [`signature`] (frames, signatures, ids), [`output`] (CSV, JSON,
+//! table, pivot), [`diff`] (two runs compared).
+
+pub mod diff;
+pub mod output;
+pub mod recognize;
+pub mod signature;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+
+use crate::artifacts::{self, Progress, Warning};
+use crate::report::logs::{self, LogFile, ScannedLog};
+use crate::report::{Classification, Index, Stage};
+use recognize::{RawReport, Recognizer};
+pub use signature::{Frame, Signature};
+
+/// One signature's reports in one log.
+#[derive(Debug, Clone)]
+struct InLog {
+    reports: usize,
+    /// The first report: its lines, stage, access and the frames its signature names.
+    start: u64,
+    end: u64,
+    stage: Option<Stage>,
+    access: Option<String>,
+    frames: Vec<Frame>,
+    tests: BTreeSet<String>,
+}
+
+/// A log's findings: per signature, in order of first appearance.
+#[derive(Debug, Default)]
+struct LogFindings {
+    signatures: Vec<(Signature, InLog)>,
+    at: HashMap<Signature, usize>,
+    reports: usize,
+}
+
+impl LogFindings {
+    fn add(&mut self, report: RawReport) {
+        self.reports += 1;
+        let signature = Signature::of(&report.tool, &report.kind, &report.stack);
+        if let Some(&i) = self.at.get(&signature) {
+            let seen = &mut self.signatures[i].1;
+            seen.reports += 1;
+            seen.tests.extend(report.test);
+            return;
+        }
+        let own: Vec<Frame> = report
+            .stack
+            .iter()
+            .filter(|f| f.is_own())
+            .take(3)
+            .cloned()
+            .collect();
+        let frames = if own.is_empty() {
+            report.stack.into_iter().take(1).collect()
+        } else {
+            own
+        };
+        self.at.insert(signature.clone(), self.signatures.len());
+        self.signatures.push((
+            signature,
+            InLog {
+                reports: 1,
+                start: report.start,
+                end: report.end,
+                stage: report.stage,
+                access: report.access,
+                frames,
+                tests: report.test.into_iter().collect(),
+            },
+        ));
+    }
+}
+
+/// Reads one log: its classification (for the cell's key) and its reports, in one pass.
+fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogFindings)) {
+    let mut found = LogFindings::default();
+    let mut recognizer = Recognizer::new();
+    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line| {
+        recognizer.line(classifier.lines(), classifier.stage(), line, &mut |r| {
+            found.add(r)
+        });
+    });
+    recognizer.finish(&mut |r| found.add(r));
+    (bytes, (classification, found))
+}
+
+/// Where one report of a signature is: the log (`rel`, or `rel!member`) and its lines.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Example {
+    pub log: String,
+    pub line: u64,
+    #[serde(skip)]
+    pub end: u64,
+}
+
+/// One signature in one cell.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CellFinding {
+    pub cell: String,
+    pub reports: usize,
+    /// The stages the reports came in (`Tests`), in stage order.
+    pub stages: Vec<String>,
+    pub tests: BTreeSet<String>,
+    pub example: Example,
+}
+
+/// A distinct problem: one signature, with everything the run says about it.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub id: String,
+    pub signature: Signature,
+    /// The frames the signature names, with their files and lines as first seen.
+    pub frames: Vec<Frame>,
+    pub access: Option<String>,
+    pub reports: usize,
+    /// In cell order (the index's, else sorted).
+    pub cells: Vec<CellFinding>,
+    /// Index columns whose value all its cells share, where the run has more than one value.
+    pub shared: Vec<(String, String)>,
+    pub tests: BTreeSet<String>,
+    /// The first report: the first log in path order, its first report there.
+    pub example: Example,
+}
+
+/// All findings of a run.
+#[derive(Debug, Clone)]
+pub struct Findings {
+    /// Most reports first, then by id.
+    pub findings: Vec<Finding>,
+    pub logs: usize,
+    pub bytes: u64,
+    pub reports: usize,
+    /// Index columns (without the key), for `--by` and shared values.
+    pub index_columns: Vec<String>,
+    /// Each cell's index values.
+    pub cell_values: HashMap<String, Vec<String>>,
+}
+
+/// What scanning a directory gave.
+#[derive(Debug)]
+pub struct Scanned {
+    pub findings: Findings,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads every log under `dir` (the same layouts and reader as `report`) on all cores and
+/// deduplicates their reports by signature.
+pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result<Scanned> {
+    let (files, mut warnings) = logs::find_logs(dir)?;
+    let total: u64 = files.iter().map(|f| f.file.size).sum();
+    let done = AtomicU64::new(0);
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].file.size));
+    let mut read: Vec<(usize, ReadFile)> = order
+        .par_iter()
+        .with_max_len(1)
+        .map(|&i| {
+            let out = read_file(&files[i]);
+            let size = files[i].file.size;
+            progress(done.fetch_add(size, Relaxed) + size, total);
+            (i, out)
+        })
+        .collect();
+    read.sort_by_key(|(i, _)| *i);
+    let mut logs = Vec::new();
+    for (_, (one, w)) in read {
+        logs.extend(one);
+        warnings.extend(w);
+    }
+    Ok(Scanned {
+        findings: aggregate(logs, index),
+        warnings,
+    })
+}
+
+type ReadFile = (Vec<(ScannedLog, LogFindings)>, Vec<Warning>);
+
+fn read_file(file: &LogFile) -> ReadFile {
+    let (logs, warnings) = logs::read_logs(file, scan_log, |reason| {
+        (Classification::unknown(reason), LogFindings::default())
+    });
+    let logs = logs
+        .into_iter()
+        .map(|one| {
+            let (classification, found) = one.value;
+            (
+                ScannedLog {
+                    name: one.name,
+                    log_name: one.log_name,
+                    parent: one.parent,
+                    bytes: one.bytes,
+                    classification,
+                },
+                found,
+            )
+        })
+        .collect();
+    (logs, warnings)
+}
+
+/// Joins the logs' findings by signature, and the logs to cells (and the index).
+fn aggregate(logs: Vec<(ScannedLog, LogFindings)>, index: Option<&Index>) -> Findings {
+    let log_count = logs.len();
+    let bytes = logs.iter().map(|(l, _)| l.bytes).sum();
+    let reports = logs.iter().map(|(_, f)| f.reports).sum();
+    let cell_order: HashMap<String, usize> = index
+        .map(|ix| {
+            ix.rows
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    // signature → (finding under construction, cell → cell finding)
+    let mut by_sig: BTreeMap<Signature, (Finding, BTreeMap<String, CellFinding>)> = BTreeMap::new();
+    for (log, found) in logs {
+        let (mut key, _) = crate::report::key_of(&log);
+        if let Some(ix) = index {
+            if let Some(row) = ix.find(&key) {
+                key = ix.rows[row].0.clone();
+            }
+        }
+        for (signature, seen) in found.signatures {
+            let example = Example {
+                log: log.name.clone(),
+                line: seen.start,
+                end: seen.end,
+            };
+            let (finding, cells) = by_sig.entry(signature.clone()).or_insert_with(|| {
+                (
+                    Finding {
+                        id: signature.id(),
+                        signature: signature.clone(),
+                        frames: seen.frames.clone(),
+                        access: seen.access.clone(),
+                        reports: 0,
+                        cells: Vec::new(),
+                        shared: Vec::new(),
+                        tests: BTreeSet::new(),
+                        example: example.clone(),
+                    },
+                    BTreeMap::new(),
+                )
+            });
+            finding.reports += seen.reports;
+            finding.tests.extend(seen.tests.iter().cloned());
+            let cell = cells.entry(key.clone()).or_insert_with(|| CellFinding {
+                cell: key.clone(),
+                reports: 0,
+                stages: Vec::new(),
+                tests: BTreeSet::new(),
+                example,
+            });
+            cell.reports += seen.reports;
+            cell.tests.extend(seen.tests);
+            if let Some(stage) = seen.stage {
+                let name = stage.name().to_owned();
+                if !cell.stages.contains(&name) {
+                    cell.stages.push(name);
+                    cell.stages
+                        .sort_by_key(|s| Stage::ALL.iter().position(|x| x.name() == s.as_str()));
+                }
+            }
+        }
+    }
+    let (index_columns, cell_values): (Vec<String>, HashMap<String, Vec<String>>) = match index {
+        Some(ix) => (ix.columns.clone(), ix.rows.iter().cloned().collect()),
+        None => (Vec::new(), HashMap::new()),
+    };
+    // Columns with more than one value in the run: a value shared by all of a signature's
+    // cells says something only there.
+    let varying: Vec<usize> = (0..index_columns.len())
+        .filter(|&c| {
+            let values: BTreeSet<&String> = cell_values.values().filter_map(|v| v.get(c)).collect();
+            values.len() > 1
+        })
+        .collect();
+    let mut findings: Vec<Finding> = by_sig
+        .into_values()
+        .map(|(mut finding, cells)| {
+            let mut cells: Vec<CellFinding> = cells.into_values().collect();
+            cells.sort_by(|a, b| {
+                let rank = |c: &CellFinding| cell_order.get(&c.cell).copied().unwrap_or(usize::MAX);
+                rank(a).cmp(&rank(b)).then_with(|| a.cell.cmp(&b.cell))
+            });
+            finding.shared = varying
+                .iter()
+                .filter_map(|&c| {
+                    let mut values = cells
+                        .iter()
+                        .map(|cell| cell_values.get(&cell.cell).and_then(|v| v.get(c)));
+                    let first = values.next()??;
+                    values
+                        .all(|v| v == Some(first))
+                        .then(|| (index_columns[c].clone(), first.clone()))
+                })
+                .collect();
+            finding.cells = cells;
+            finding
+        })
+        .collect();
+    findings.sort_by(|a, b| b.reports.cmp(&a.reports).then_with(|| a.id.cmp(&b.id)));
+    Findings {
+        findings,
+        logs: log_count,
+        bytes,
+        reports,
+        index_columns,
+        cell_values,
+    }
+}
+
+impl Findings {
+    /// The finding whose id is `id` or starts with it (at least 4 digits, unambiguous).
+    pub fn by_id(&self, id: &str) -> Result<&Finding> {
+        let id = id.to_ascii_lowercase();
+        if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("--show {id}: an id is 4 to 8 hex digits, as the id column prints it");
+        }
+        let matching: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.id.starts_with(&id))
+            .collect();
+        match matching.as_slice() {
+            [one] => Ok(one),
+            [] => bail!(
+                "--show {id}: no finding has this id (the run has {} distinct findings)",
+                self.findings.len()
+            ),
+            many => bail!(
+                "--show {id}: {} findings start with this id ({}); give more digits",
+                many.len(),
+                many.iter()
+                    .map(|f| f.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// The lines `example.line..=example.end` of the example's log under `dir`, as they are.
+pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
+    let (file_rel, member) = match example.log.split_once('!') {
+        Some((f, m)) => (f, Some(m)),
+        None => (example.log.as_str(), None),
+    };
+    let walk = artifacts::walk(dir, |_| true)?;
+    let Some(file) = walk.files.iter().find(|f| f.rel == file_rel) else {
+        bail!("{}: the log is gone from {}", example.log, dir.display());
+    };
+    let mut text = Vec::new();
+    let mut found = false;
+    let want = |m: &str| Some(m) == member;
+    let read = artifacts::read_members(file, &want, &mut |_, reader| {
+        found = true;
+        let mut lines = std::io::BufReader::new(reader);
+        let mut line = Vec::new();
+        let mut n = 0u64;
+        loop {
+            line.clear();
+            match std::io::BufRead::read_until(&mut lines, b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            n += 1;
+            if n > example.end {
+                break;
+            }
+            if n >= example.line {
+                text.extend_from_slice(&line);
+                if !line.ends_with(b"\n") {
+                    text.push(b'\n');
+                }
+            }
+        }
+    });
+    if let Some(failure) = read.failures.first() {
+        bail!("{}: {failure}", example.log);
+    }
+    if !found {
+        bail!("{}: the log is gone from {}", example.log, dir.display());
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}

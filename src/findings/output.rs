@@ -1,0 +1,318 @@
+//! Findings as text: CSV and JSON (serialized, one row or object per signature, or per
+//! signature and cell), an aligned table, and the signature × axis-value pivot.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use super::{CellFinding, Example, Finding, Findings, Frame};
+
+/// How a row's frames are written in CSV and tables: innermost first, ` < ` meaning "called
+/// from".
+pub fn frames_text(finding: &Finding) -> String {
+    finding.signature.frames.join(" < ")
+}
+
+fn example_text(e: &Example) -> String {
+    format!("{}:{}", e.log, e.line)
+}
+
+fn shared_text(finding: &Finding) -> String {
+    finding
+        .shared
+        .iter()
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(" ")
+}
+
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The CSV header of one row per signature; `--diff` reads files that start with it.
+pub const CSV_HEADER: [&str; 11] = [
+    "id",
+    "tool",
+    "kind",
+    "frames",
+    "reports",
+    "cells",
+    "access",
+    "shared",
+    "first_cell",
+    "tests",
+    "example",
+];
+
+/// One row per signature.
+pub fn to_csv(f: &Findings) -> Result<Vec<u8>> {
+    csv_bytes(
+        &CSV_HEADER,
+        f.findings.iter().map(|x| {
+            vec![
+                x.id.clone(),
+                x.signature.tool.clone(),
+                x.signature.kind.clone(),
+                frames_text(x),
+                x.reports.to_string(),
+                x.cells.len().to_string(),
+                x.access.clone().unwrap_or_default(),
+                shared_text(x),
+                x.cells.first().map(|c| c.cell.clone()).unwrap_or_default(),
+                join(&x.tests),
+                example_text(&x.example),
+            ]
+        }),
+    )
+}
+
+/// One row per (signature, cell).
+pub fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
+    csv_bytes(
+        &[
+            "id", "tool", "kind", "frames", "cell", "reports", "stages", "tests", "example",
+        ],
+        f.findings.iter().flat_map(|x| {
+            x.cells.iter().map(move |c| {
+                vec![
+                    x.id.clone(),
+                    x.signature.tool.clone(),
+                    x.signature.kind.clone(),
+                    frames_text(x),
+                    c.cell.clone(),
+                    c.reports.to_string(),
+                    c.stages.join(" "),
+                    join(&c.tests),
+                    example_text(&c.example),
+                ]
+            })
+        }),
+    )
+}
+
+/// A finding in JSON: the shape `--diff` reads back.
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    pub id: &'a str,
+    pub tool: &'a str,
+    pub kind: &'a str,
+    pub access: Option<&'a str>,
+    pub frames: &'a [Frame],
+    pub reports: usize,
+    pub cells: usize,
+    pub shared: std::collections::BTreeMap<&'a str, &'a str>,
+    pub tests: &'a BTreeSet<String>,
+    pub example: &'a Example,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_cell: Option<&'a [CellFinding]>,
+}
+
+#[derive(Serialize)]
+struct JsonFindings<'a> {
+    logs: usize,
+    bytes: u64,
+    reports: usize,
+    signatures: usize,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+/// Everything, for machines; `cells` adds each signature's cells.
+pub fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
+    let doc = JsonFindings {
+        logs: f.logs,
+        bytes: f.bytes,
+        reports: f.reports,
+        signatures: f.findings.len(),
+        findings: f
+            .findings
+            .iter()
+            .map(|x| JsonFinding {
+                id: &x.id,
+                tool: &x.signature.tool,
+                kind: &x.signature.kind,
+                access: x.access.as_deref(),
+                frames: &x.frames,
+                reports: x.reports,
+                cells: x.cells.len(),
+                shared: x
+                    .shared
+                    .iter()
+                    .map(|(c, v)| (c.as_str(), v.as_str()))
+                    .collect(),
+                tests: &x.tests,
+                example: &x.example,
+                per_cell: cells.then_some(x.cells.as_slice()),
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// A table for a terminal: a summary line, then one line per signature (or per cell).
+pub fn to_table(f: &Findings, cells: bool) -> Vec<u8> {
+    let mut out = format!(
+        "{} reports, {} distinct findings in {} logs\n\n",
+        f.reports,
+        f.findings.len(),
+        f.logs
+    );
+    let right = [false, false, false, true, true, false, false];
+    let rows: Vec<Vec<String>> = if cells {
+        f.findings
+            .iter()
+            .flat_map(|x| {
+                x.cells.iter().map(move |c| {
+                    vec![
+                        x.id.clone(),
+                        x.signature.tool.clone(),
+                        x.signature.kind.clone(),
+                        c.reports.to_string(),
+                        String::new(),
+                        frames_text(x),
+                        c.cell.clone(),
+                    ]
+                })
+            })
+            .collect()
+    } else {
+        f.findings
+            .iter()
+            .map(|x| {
+                vec![
+                    x.id.clone(),
+                    x.signature.tool.clone(),
+                    x.signature.kind.clone(),
+                    x.reports.to_string(),
+                    x.cells.len().to_string(),
+                    frames_text(x),
+                    shared_text(x),
+                ]
+            })
+            .collect()
+    };
+    let last = if cells { "cell" } else { "only" };
+    let header: Vec<String> = ["id", "tool", "kind", "reports", "cells", "frames", last]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    out.push_str(&crate::table::with_header(&header, &rows, &right));
+    out.into_bytes()
+}
+
+/// Signatures × the values of one index column: how many cells with each value have it.
+#[derive(Debug, Serialize)]
+pub struct AxisPivot {
+    pub by: String,
+    pub values: Vec<String>,
+    pub rows: Vec<PivotRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PivotRow {
+    pub id: String,
+    pub tool: String,
+    pub kind: String,
+    pub frames: String,
+    pub cells: Vec<usize>,
+}
+
+pub fn pivot(f: &Findings, by: &str) -> Result<AxisPivot> {
+    let Some(col) = f.index_columns.iter().position(|c| c == by) else {
+        if f.index_columns.is_empty() {
+            bail!("--by {by} needs --index: the axes come from the index");
+        }
+        bail!(
+            "--by: the index has no column {by:?}; it has: {}",
+            f.index_columns.join(", ")
+        );
+    };
+    let values: Vec<String> = f
+        .cell_values
+        .values()
+        .filter_map(|v| v.get(col).cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let rows = f
+        .findings
+        .iter()
+        .map(|x| {
+            let mut cells = vec![0; values.len()];
+            for c in &x.cells {
+                if let Some(v) = f.cell_values.get(&c.cell).and_then(|v| v.get(col)) {
+                    if let Ok(i) = values.binary_search(v) {
+                        cells[i] += 1;
+                    }
+                }
+            }
+            PivotRow {
+                id: x.id.clone(),
+                tool: x.signature.tool.clone(),
+                kind: x.signature.kind.clone(),
+                frames: frames_text(x),
+                cells,
+            }
+        })
+        .collect();
+    Ok(AxisPivot {
+        by: by.to_owned(),
+        values,
+        rows,
+    })
+}
+
+fn pivot_rows(p: &AxisPivot) -> Vec<Vec<String>> {
+    p.rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.id.clone(),
+                r.tool.clone(),
+                r.kind.clone(),
+                r.frames.clone(),
+            ];
+            row.extend(r.cells.iter().map(|n| n.to_string()));
+            row
+        })
+        .collect()
+}
+
+fn pivot_header(p: &AxisPivot) -> Vec<String> {
+    let mut header: Vec<String> = ["id", "tool", "kind", "frames"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(p.values.iter().map(|v| format!("{}={v}", p.by)));
+    header
+}
+
+pub fn pivot_csv(p: &AxisPivot) -> Result<Vec<u8>> {
+    let header = pivot_header(p);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv_bytes(&header, pivot_rows(p).into_iter())
+}
+
+pub fn pivot_json(p: &AxisPivot) -> Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(p)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+pub fn pivot_table(p: &AxisPivot) -> Vec<u8> {
+    let header = pivot_header(p);
+    let right: Vec<bool> = (0..header.len()).map(|i| i >= 4).collect();
+    crate::table::with_header(&header, &pivot_rows(p), &right).into_bytes()
+}
