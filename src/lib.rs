@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod cell;
 pub mod check;
 pub mod cli;
+pub mod cover;
 pub mod definition;
 pub mod expand;
 pub mod explain;

@@ -1,5 +1,6 @@
-//! Selection: a user's narrowing of the matrix (`only` and `except` filters of AXIS=V1,V2), the
-//! value mask it comes to, and [`select_cells`], the one way every command gets its cells.
+//! Selection: a user's narrowing of the matrix (`only` and `except` filters of AXIS=V1,V2, then
+//! optionally a covering subset), the value mask it comes to, and [`select_cells`], the one way
+//! every command gets its cells.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,9 +8,11 @@ use std::str::FromStr;
 use anyhow::{bail, Result};
 
 use crate::cell::Cell;
+use crate::cover::{cover, CoverOptions, CoverStats};
 use crate::definition::Matrix;
 use crate::expand::{expand, ValueMask};
 use crate::explain::slice_report;
+use crate::suggest::did_you_mean;
 
 /// One `AXIS=V1,V2` filter, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +52,32 @@ pub enum Side {
     Except,
 }
 
-/// A user's narrowing of the matrix: every `only` must hold and no `except` may.
+/// A user's narrowing of the matrix: every `only` must hold and no `except` may; of the cells
+/// left, `cover` keeps a covering subset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     pub only: Vec<Filter>,
     pub except: Vec<Filter>,
+    pub cover: Option<CoverRequest>,
+}
+
+/// Keep only cells that together hold every `strength`-way combination of values found in the
+/// filtered cells ([`crate::cover`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoverRequest {
+    pub strength: usize,
+    /// Another seed, another equally valid cover.
+    pub seed: u64,
+    /// Ids of cells the cover must hold.
+    pub include: Vec<String>,
+}
+
+/// The cells a selection comes to and, when it asked for a cover, how the cover compares with
+/// the filtered cells it was chosen from.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub cells: Vec<Cell>,
+    pub cover: Option<CoverStats>,
 }
 
 /// A filter that names an axis or value the matrix does not have. It says which filter, and
@@ -106,6 +130,74 @@ impl Selection {
 /// what the selection kept. Every command that works on cells gets them here; an empty matrix
 /// is never a silent success.
 pub fn select_cells(matrix: &Matrix, selection: &Selection) -> Result<Vec<Cell>> {
+    Ok(select(matrix, selection)?.cells)
+}
+
+/// [`select_cells`], with the cover's statistics when the selection asks for a cover.
+pub fn select(matrix: &Matrix, selection: &Selection) -> Result<Selected> {
+    let cells = filtered_cells(matrix, selection)?;
+    let Some(request) = &selection.cover else {
+        return Ok(Selected { cells, cover: None });
+    };
+    let options = CoverOptions {
+        strength: request.strength,
+        seed: request.seed,
+        include: included(matrix, selection, &cells, &request.include)?,
+    };
+    let cover = cover(&cells, &options)?;
+    let mut keep = vec![false; cells.len()];
+    for &i in &cover.chosen {
+        keep[i] = true;
+    }
+    let cells = cells
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(cell, keep)| keep.then_some(cell))
+        .collect();
+    Ok(Selected {
+        cells,
+        cover: Some(cover.stats),
+    })
+}
+
+/// The positions in `cells` of the cells `ids` names; an id that is not one of them is an error
+/// that says whether it is no cell at all (with the closest id) or one the filters leave out.
+fn included(
+    matrix: &Matrix,
+    selection: &Selection,
+    cells: &[Cell],
+    ids: &[String],
+) -> Result<Vec<usize>> {
+    let mut positions = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(i) = cells.iter().position(|c| c.id == *id) {
+            positions.push(i);
+            continue;
+        }
+        let all = expand(matrix, &ValueMask::all(matrix))?;
+        if all.iter().any(|c| c.id == *id) {
+            bail!(
+                "cannot include cell `{id}` in the cover: the selection's filters ({}) leave it out",
+                selection
+                    .only
+                    .iter()
+                    .map(|f| format!("only {f}"))
+                    .chain(selection.except.iter().map(|f| format!("except {f}")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        bail!(
+            "cannot include cell `{id}` in the cover: the matrix of {} has no cell with that id{}",
+            matrix.origin,
+            did_you_mean(id, all.iter().map(|c| c.id.as_str()))
+        );
+    }
+    Ok(positions)
+}
+
+/// The cells `only` and `except` leave.
+fn filtered_cells(matrix: &Matrix, selection: &Selection) -> Result<Vec<Cell>> {
     let mask = selection.mask(matrix)?;
     let cells = expand(matrix, &mask)?;
     if !cells.is_empty() {
@@ -157,7 +249,55 @@ mod tests {
         Selection {
             only: only.iter().map(|f| f.parse().unwrap()).collect(),
             except: except.iter().map(|f| f.parse().unwrap()).collect(),
+            cover: None,
         }
+    }
+
+    fn covering(only: &[&str], strength: usize, include: &[&str]) -> Selection {
+        Selection {
+            cover: Some(CoverRequest {
+                strength,
+                seed: 0,
+                include: include.iter().map(|s| s.to_string()).collect(),
+            }),
+            ..sel(only, &[])
+        }
+    }
+
+    #[test]
+    fn a_cover_is_taken_after_the_filters_and_keeps_definition_order() {
+        let m = Matrix::builtin().unwrap();
+        let selected = select(&m, &covering(&["platform=amd64"], 2, &[])).unwrap();
+        let filtered = select_cells(&m, &sel(&["platform=amd64"], &[])).unwrap();
+        let stats = selected.cover.unwrap();
+        assert_eq!((stats.cells, stats.size), (259, selected.cells.len()));
+        assert!(selected.cells.len() < 40);
+        // A subsequence of the filtered cells, in their order.
+        let mut rest = filtered.iter();
+        assert!(selected.cells.iter().all(|c| rest.any(|f| f.id == c.id)));
+    }
+
+    #[test]
+    fn included_ids_must_be_cells_of_the_selection() {
+        let m = Matrix::builtin().unwrap();
+        let id = "arm64-u24.04-py3.13.0b4-clang19-hwasan-static-nog-pre-release";
+        let cells = select_cells(&m, &covering(&[], 2, &[id])).unwrap();
+        assert!(cells.iter().any(|c| c.id == id));
+        let err = select_cells(&m, &covering(&["platform=amd64"], 2, &[id]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`{id}`")) && err.contains("(only platform=amd64) leave it out"),
+            "{err}"
+        );
+        let err = select_cells(&m, &covering(&[], 2, &["amd64-f40-py3.12.4-gcc-defualt"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has no cell with that id")
+                && err.contains("did you mean `amd64-f40-py3.12.4-gcc-default`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,22 +4,29 @@
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::{format, Cli};
+use super::{format, Cli, CoverArgs};
 use crate::expand::ValueMask;
-use crate::explain::{explain_combination, slice_report, CombinationReport, SliceView};
+use crate::explain::{
+    explain_combination, slice_report, CombinationReport, CoverReport, SliceView,
+};
 use crate::export::{Export, OutputFormat};
-use crate::selection::{Filter, Selection};
+use crate::selection::{select, Filter, Selection};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// AXIS=VALUE for every axis (a combination), or for some of them (a slice; AXIS=V1,V2
     /// allows several values).
-    #[arg(value_name = "AXIS=VALUE", required_unless_present = "rules")]
+    #[arg(value_name = "AXIS=VALUE", required_unless_present_any = ["rules", "cover"])]
     pub values: Vec<Filter>,
 
     /// List every rule with how many combinations of the whole product it removes.
-    #[arg(long, conflicts_with = "values")]
+    #[arg(long, conflicts_with_all = ["values", "cover"])]
     pub rules: bool,
+
+    /// With --cover T: how many T-way value tuples the cells (of the slice, if given) hold,
+    /// the lower bound of a cover and the axes that make it, and the size of the cover.
+    #[command(flatten)]
+    pub cover: CoverArgs,
 
     #[arg(long, value_parser = format::parser(CombinationReport::FORMATS), default_value = "text")]
     pub format: OutputFormat,
@@ -30,7 +37,21 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
     let selection = Selection {
         only: args.values.clone(),
         except: vec![],
+        cover: args.cover.request(),
     };
+    if let Some(request) = &selection.cover {
+        let stats = select(&matrix, &selection)?
+            .cover
+            .expect("a selection with a cover reports it");
+        let report = CoverReport {
+            seed: request.seed,
+            bound_axes: (stats.bound_axes.iter())
+                .map(|&a| matrix.axes[a].name.clone())
+                .collect(),
+            stats,
+        };
+        return report.export(args.format);
+    }
     let allowed = selection.mask(&matrix)?;
     let singles: Option<Vec<usize>> = allowed
         .iter()

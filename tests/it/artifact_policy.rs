@@ -2,14 +2,13 @@
 //! and `matrix sarif`: a directory link is not followed (no cell counted twice), a link out of
 //! the tree is not read, a FIFO is skipped instead of blocking, and each is a warning.
 
-#![cfg(unix)]
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+
+use crate::common::matrix;
 
 const LOG: &str =
     "+ ./configure\nchecking for gcc... gcc\n+ make\nmake: *** [Makefile:1: all] Error 2\n";
@@ -30,8 +29,7 @@ fn report_reads_each_log_once_and_stays_inside() {
         .status()
         .unwrap()
         .success());
-    Command::cargo_bin("matrix")
-        .unwrap()
+    matrix()
         .args(["report", "--format", "csv"])
         .arg(d)
         .timeout(Duration::from_secs(60))
@@ -54,8 +52,7 @@ fn sarif_does_not_read_a_link_out_of_the_tree() {
     let dir = tmp.path().join("b/src/Python-3.12.4");
     fs::create_dir_all(&dir).unwrap();
     symlink(outside.path().join("x.sarif"), dir.join("x.sarif")).unwrap();
-    Command::cargo_bin("matrix")
-        .unwrap()
+    matrix()
         .arg("sarif")
         .arg(tmp.path())
         .assert()

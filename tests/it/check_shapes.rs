@@ -76,7 +76,7 @@ fn scripts_of_one_shape_get_the_same_findings() {
             "os=ubuntu-24.04".parse().unwrap(),
             "python=3.12.4".parse().unwrap(),
         ],
-        except: vec![],
+        ..Selection::default()
     };
     let cells = select_cells(&matrix, &selection).unwrap();
     let scripts = renderer.render_all(&matrix, &cells).unwrap();

@@ -5,12 +5,9 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn matrix() -> Command {
-    Command::cargo_bin("matrix").unwrap()
-}
+use crate::common::matrix;
 
 fn tsan_race(version: &str, pid: u32) -> String {
     format!(

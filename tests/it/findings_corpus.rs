@@ -1,27 +1,14 @@
 //! `matrix findings` on the shared corpus (`../shared/corpus/`): every report header in every
 //! log, counted here with a plain pattern match, is exactly one report, starting at that
 //! header (none swallows the next, a truncated one at the end still counts); and the CLI's
-//! total agrees. Skipped with a message when the corpus is absent, except under `CI=true`.
+//! total agrees. Skipped visibly when the corpus is absent (a failure under `CI=true`).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::path::Path;
 
-use assert_cmd::Command;
 use matrix::findings::recognize::Recognizer;
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "../shared/corpus is required under CI=true"
-    );
-    eprintln!("skipping: ../shared/corpus not present");
-    None
-}
+use crate::common::{corpus, matrix};
 
 /// A header as a person would grep for it: at the start of a line (after indentation).
 fn is_header(line: &str) -> bool {
@@ -60,18 +47,9 @@ fn texts(logs: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn check(set: &str) -> (usize, usize) {
-    let Some(corpus) = corpus_dir() else {
+    let Some(tmp) = corpus(&format!("findings_corpus::{set}"), set, &[]) else {
         return (0, 0);
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let status = Process::new("tar")
-        .arg("xJf")
-        .arg(corpus.join(format!("{set}.tar.xz")))
-        .arg("-C")
-        .arg(tmp.path())
-        .status()
-        .expect("tar runs");
-    assert!(status.success());
     let logs = tmp.path().join(set).join("logs");
     let mut headers_total = 0;
     for (name, bytes) in texts(&logs) {
@@ -94,8 +72,7 @@ fn check(set: &str) -> (usize, usize) {
         );
         headers_total += headers.len();
     }
-    let out = Command::cargo_bin("matrix")
-        .unwrap()
+    let out = matrix()
         .arg("findings")
         .arg(&logs)
         .args(["--format", "json"])

@@ -7,6 +7,8 @@ mod artifact_policy;
 mod check_shapes;
 mod cli_definition;
 mod cli_render;
+mod cover;
+mod cover_cli;
 mod findings_cli;
 mod findings_corpus;
 mod images_cli;

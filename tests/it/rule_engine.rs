@@ -137,7 +137,7 @@ fn a_new_python_version_is_a_definition_edit() {
     let count = |version: &str| {
         let selection = Selection {
             only: vec![format!("python={version}").parse().unwrap()],
-            except: vec![],
+            ..Selection::default()
         };
         expand(&m, &selection.mask(&m).unwrap()).unwrap().len()
     };
@@ -202,7 +202,14 @@ fn clause(widths: Vec<usize>) -> impl Strategy<Value = BTreeMap<String, RawCondi
 }
 
 fn definition() -> impl Strategy<Value = RawDefinition> {
-    proptest::collection::vec(1usize..=4, 1..=5).prop_flat_map(|widths| {
+    definition_with_axes(1..=5)
+}
+
+/// A random definition of `axes` axes of 1 to 4 values each, with up to 5 random rules.
+pub(crate) fn definition_with_axes(
+    axes: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = RawDefinition> {
+    proptest::collection::vec(1usize..=4, axes).prop_flat_map(|widths| {
         let rule = (
             clause(widths.clone()),
             clause(widths.clone()),
@@ -256,7 +263,7 @@ fn definition() -> impl Strategy<Value = RawDefinition> {
     })
 }
 
-fn selection(m: &Matrix, seed: &[(usize, usize, bool)]) -> Selection {
+pub(crate) fn selection(m: &Matrix, seed: &[(usize, usize, bool)]) -> Selection {
     let mut selection = Selection::default();
     for &(axis, value, only) in seed {
         let axis = &m.axes[axis % m.axes.len()];
