@@ -19,6 +19,8 @@ mod readme;
 mod report_cli;
 mod report_corpus;
 mod rule_engine;
+mod run_cli;
+mod run_cpython;
 mod sarif_cli;
 mod sarif_corpus;
 mod script_run;
