@@ -69,8 +69,8 @@ impl Progress {
     /// A message that stays (above the live lines on a terminal).
     pub fn say(&self, text: &str) {
         match &self.live {
-            Some(live) => live.multi.suspend(|| eprintln!("{text}")),
-            None => eprintln!("{text}"),
+            Some(live) => live.multi.suspend(|| say(text)),
+            None => say(text),
         }
     }
 
@@ -90,7 +90,7 @@ impl Progress {
                 bar.enable_steady_tick(Duration::from_millis(500));
                 live.cells.insert(cell.to_string(), bar);
             }
-            None => eprintln!("[{}/{}] start {cell}", self.done + self.running, self.total),
+            None => say(&format!("[{}/{}] start {cell}", self.done + self.running, self.total)),
         }
         self.update_overall();
     }
@@ -103,7 +103,7 @@ impl Progress {
                     bar.set_message(stage.to_string());
                 }
             }
-            None => eprintln!("{cell}: {stage}"),
+            None => say(&format!("{cell}: {stage}")),
         }
     }
 
@@ -194,4 +194,11 @@ mod tests {
         // A marker still being written is not read half.
         assert_eq!(last_stage(b"::matrix:: event=stage-start stage=conf"), None);
     }
+}
+
+/// One line on stderr. A reader that went away (a closed pipe) must not stop the run: the cells
+/// still have to be stopped properly and their results written, so write errors are ignored.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
