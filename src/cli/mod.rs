@@ -16,6 +16,7 @@ mod check;
 mod completions;
 mod explain;
 mod findings;
+mod format;
 mod images;
 mod init;
 mod list;
@@ -75,10 +76,10 @@ pub enum Command {
     Sarif(sarif::SarifArgs),
     /// Classify build logs into results per cell (CSV, JSON or a table; chart; HTML page).
     Report(report::ReportArgs),
-    /// Run the cells' build scripts on this machine and classify their logs into results.
-    Run(run::RunArgs),
     /// The sanitizer and fatal-error reports in build logs, deduplicated by signature.
     Findings(findings::FindingsArgs),
+    /// Run the cells' build scripts on this machine and classify their logs into results.
+    Run(run::RunArgs),
 }
 
 /// `--tests 'ARGS'`, shared by the commands that render scripts for running.
@@ -244,8 +245,8 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
-        Command::Run(args) => run::run(cli, args),
         Command::Findings(args) => findings::run(cli, args),
+        Command::Run(args) => run::run(cli, args),
     }
 }
 

@@ -5,9 +5,35 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{CellReport, Pivot, Report, SummaryRow};
+use crate::export::{json_bytes, Export, OutputFormat};
+
+/// A report as `matrix report` prints it: the cells, with the pivot when `--by` asked for one
+/// (JSON and the table show it; CSV is one row per cell).
+pub struct ReportView<'a> {
+    pub report: &'a Report,
+    pub pivot: Option<&'a Pivot>,
+}
+
+impl Export for ReportView<'_> {
+    const WHAT: &'static str = "a report";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        to_csv(self.report)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        to_json(self.report, self.pivot)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(to_table(self.report, self.pivot))
+    }
+}
 
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
-pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
+fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
@@ -92,7 +118,7 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
     }
 }
 
-pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
+fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
     let doc = JsonReport {
         logs: report.logs,
         bytes: report.bytes,
@@ -100,9 +126,7 @@ pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
         summary: report.summary(),
         pivot,
     };
-    let mut out = serde_json::to_vec_pretty(&doc)?;
-    out.push(b'\n');
-    Ok(out)
+    json_bytes(&doc)
 }
 
 /// Cuts `text` to `width` characters, marking the cut.
@@ -165,7 +189,7 @@ pub fn pivot_table(pivot: &Pivot) -> String {
 }
 
 /// The table a person reads on a terminal: cells, then the summary and the pivot.
-pub fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
+fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
     let header: Vec<String> = ["key", "result", "attempts", "evidence"]
         .iter()
         .map(|s| s.to_string())
