@@ -202,6 +202,48 @@ impl Export for SliceView<'_> {
     }
 }
 
+/// What `explain --cover T` prints: the cover's statistics, with the names of the axes that
+/// make its lower bound.
+#[derive(Debug, Serialize)]
+pub struct CoverReport {
+    #[serde(flatten)]
+    pub stats: crate::cover::CoverStats,
+    pub seed: u64,
+    pub bound_axes: Vec<String>,
+}
+
+impl Export for CoverReport {
+    const WHAT: &'static str = "an explanation";
+    const FORMATS: &'static [OutputFormat] = EXPLAIN_FORMATS;
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
+    }
+
+    fn text(&self) -> Result<Vec<u8>> {
+        let stats = &self.stats;
+        let mut text = format!(
+            "{} cells hold {} distinct {}-way value tuples\n\
+             lower bound: {} cells ({} have {} valid value tuples and each cell holds one)\n\
+             cover: {} cells, {:.1}% of {} (seed {})\n",
+            stats.cells,
+            stats.tuples,
+            stats.strength,
+            stats.lower_bound,
+            self.bound_axes.join(" × "),
+            stats.lower_bound,
+            stats.size,
+            100.0 * stats.size as f64 / stats.cells as f64,
+            stats.cells,
+            self.seed,
+        );
+        if stats.included > 0 {
+            text.push_str(&format!("included: {} cells\n", stats.included));
+        }
+        Ok(text.into_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,13 +3,13 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use serde::Serialize;
 
 use super::{format, Cli, CoverArgs};
-use crate::cover::CoverStats;
 use crate::expand::ValueMask;
-use crate::explain::{explain_combination, slice_report, CombinationReport, SliceView};
-use crate::export::{json_bytes, Export, OutputFormat};
+use crate::explain::{
+    explain_combination, slice_report, CombinationReport, CoverReport, SliceView,
+};
+use crate::export::{Export, OutputFormat};
 use crate::selection::{select, Filter, Selection};
 
 #[derive(Debug, Args)]
@@ -84,49 +84,4 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         }
     };
     Ok(out)
-}
-
-/// What `explain --cover T` prints: the statistics, with axis names for the bound's axes.
-#[derive(Debug, Serialize)]
-struct CoverReport {
-    #[serde(flatten)]
-    stats: CoverStats,
-    seed: u64,
-    bound_axes: Vec<String>,
-}
-
-impl Export for CoverReport {
-    const WHAT: &'static str = "cover statistics";
-    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Text, OutputFormat::Json];
-
-    fn text(&self) -> Result<Vec<u8>> {
-        Ok(cover_text(self).into_bytes())
-    }
-
-    fn json(&self) -> Result<Vec<u8>> {
-        json_bytes(self)
-    }
-}
-
-fn cover_text(report: &CoverReport) -> String {
-    let stats = &report.stats;
-    let mut text = format!(
-        "{} cells hold {} distinct {}-way value tuples\n\
-         lower bound: {} cells ({} have {} valid value tuples and each cell holds one)\n\
-         cover: {} cells, {:.1}% of {} (seed {})\n",
-        stats.cells,
-        stats.tuples,
-        stats.strength,
-        stats.lower_bound,
-        report.bound_axes.join(" × "),
-        stats.lower_bound,
-        stats.size,
-        100.0 * stats.size as f64 / stats.cells as f64,
-        stats.cells,
-        report.seed,
-    );
-    if stats.included > 0 {
-        text.push_str(&format!("included: {} cells\n", stats.included));
-    }
-    text
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
 use crate::index::index_csv;
@@ -19,7 +19,7 @@ use crate::run::{self, CellJob, Rendered, RunOptions, STOP_GRACE};
 use crate::workflow::options::parse_duration;
 
 /// `--engine`: the command-line spelling of [`EngineChoice`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EngineArg {
     /// A container engine that answers (podman, then docker), else host.
     Auto,
@@ -79,7 +79,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "RESULT,...", value_delimiter = ',')]
     pub fail_on: Vec<String>,
 
-    /// Use the templates in DIR (it must hold build.sh.j2) instead of the built-in ones.
+    /// Use the templates in DIR instead of the built-in ones (those it lacks stay built-in).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 

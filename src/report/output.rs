@@ -42,7 +42,7 @@ impl Export for ReportView<'_> {
 }
 
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
-pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
+fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-/// Which engine to use (`--engine`).
+/// What `--engine` asks for (its command-line spelling is `cli::run::EngineArg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
     /// A container engine that answers (podman, then docker), else host.
