@@ -79,7 +79,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "RESULT,...", value_delimiter = ',')]
     pub fail_on: Vec<String>,
 
-    /// Use the templates in DIR (it must hold build.sh.j2) instead of the built-in ones.
+    /// Use the templates in DIR instead of the built-in ones (those it lacks stay built-in).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
