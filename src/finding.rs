@@ -3,7 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::findings::Frame;
+/// One frame of a stack: the function, and where it is when the tool knows.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    pub function: String,
+    /// Relative to the CPython tree (`Objects/obmalloc.c`) for CPython's files; absolute or
+    /// the module (`libc.so.6`) otherwise; empty when unknown.
+    pub file: String,
+    pub line: Option<u64>,
+}
 
 /// One finding as both commands write it in JSON. Each command adds its own fields beside
 /// these (serde ignores them when reading into this type).

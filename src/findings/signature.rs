@@ -4,15 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One frame of a stack: the function, and where it is when the tool knows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Frame {
-    pub function: String,
-    /// Relative to the CPython tree (`Objects/obmalloc.c`) for CPython's files; absolute or
-    /// the module (`libc.so.6`) otherwise; empty when unknown.
-    pub file: String,
-    pub line: Option<u64>,
-}
+pub use crate::finding::Frame;
 
 impl Frame {
     /// Whether the frame is CPython's own code: its file lies in the CPython tree (a relative
