@@ -200,7 +200,11 @@ pub fn pivot_table(pivot: &Pivot) -> String {
 /// The table a person reads on a terminal: cells (key, the axis values with an index,
 /// result, attempts, evidence), then the summary and the pivot. The evidence is cut (with an
 /// ellipsis) so that each line fits `width` characters; axis columns that would leave it less
-/// than 10 are left out.
+/// than [`MIN_EVIDENCE`] are left out.
+/// The evidence is why a person reads the table: an axis column is dropped before the evidence
+/// shrinks below this many characters (at 80 columns, a 12-character cut showed nothing).
+const MIN_EVIDENCE: usize = 40;
+
 fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let refs: Vec<&CellReport> = report.cells.iter().collect();
     let mut axes = super::insights::axis_columns(&report.index_columns, &refs);
@@ -214,14 +218,14 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
             .unwrap_or(0)
             + 2
     };
-    // Key, result and attempts always; then the axes that fit (left to right) with at least
-    // 10 characters of evidence; the CSV has them all.
+    // Key, result and attempts always; then the axes that fit (left to right) with enough
+    // evidence left to read; the CSV has them all.
     let mut fixed = widest(&|c| c.key.clone(), "key")
         + widest(&|c| c.result.label(), "result")
         + widest(&|c| c.attempts.to_string(), "attempts");
     axes.retain(|&a| {
         let w = widest(&|c| c.index_values[a].clone(), &report.index_columns[a]);
-        let fits = fixed + w + 10 <= width;
+        let fits = fixed + w + MIN_EVIDENCE <= width;
         if fits {
             fixed += w;
         }
