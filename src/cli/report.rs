@@ -138,7 +138,14 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    let report = read_report(logdir, index.as_ref())?;
+    // Insights (printed, or on a page) also speak of each cell's sanitizer findings: then the
+    // logs are read by `findings`, which classifies them in the same pass.
+    let want_insights = args.insights || args.html.is_some() || args.adoc.is_some();
+    let (report, cell_findings) = if want_insights {
+        read_report_with_findings(logdir, index.as_ref())?
+    } else {
+        (read_report(logdir, index.as_ref())?, Default::default())
+    };
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -168,6 +175,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     let found = insights::find(
         &report.index_columns,
         &insights::classified(&report.cells),
+        &cell_findings,
         limits,
     );
 
@@ -220,13 +228,33 @@ fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
     };
     super::progress::warn(&scanned.warnings);
     if scanned.logs.is_empty() {
-        bail!(
-            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
-             <workflow>/<pod>/main.log)",
-            logdir.display()
-        );
+        bail!("{}", no_logs(logdir));
     }
     Ok(report::build(scanned.logs, index))
+}
+
+fn no_logs(logdir: &Path) -> String {
+    format!(
+        "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
+         <workflow>/<pod>/main.log)",
+        logdir.display()
+    )
+}
+
+/// [`read_report`], and each cell's finding ids, from one pass over the logs.
+fn read_report_with_findings(
+    logdir: &Path,
+    index: Option<&Index>,
+) -> Result<(report::Report, insights::CellFindings)> {
+    let (logs, scanned) = {
+        let bar = super::progress::Bar::new("reading logs");
+        crate::findings::scan_dir_with_logs(logdir, index, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    if logs.is_empty() {
+        bail!("{}", no_logs(logdir));
+    }
+    Ok((report::build(logs, index), scanned.findings.per_cell()))
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the

@@ -293,21 +293,12 @@ fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
     for i in insights {
         w.write_record([
             i.condition(),
-            property_text(i),
+            i.property.text(),
             i.cells.to_string(),
             i.results_text(),
         ])?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// The CSV `property`: its name, with the result for `all-same-result`
-/// (`all-same-result:Configure. Failed`).
-fn property_text(i: &Insight) -> String {
-    match &i.property {
-        Property::AllSameResult(r) => format!("{}:{r}", i.property.name()),
-        p => p.name().to_owned(),
-    }
 }
 
 #[derive(Serialize)]
@@ -323,7 +314,10 @@ struct JsonInsight<'a> {
     property: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<&'a str>,
     cells: usize,
+    reached: usize,
     results: Vec<JsonResultCount<'a>>,
     text: String,
 }
@@ -340,7 +334,12 @@ fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
                 Property::AllSameResult(r) => Some(r),
                 _ => None,
             },
+            finding: match &i.property {
+                Property::Finding(id) => Some(id),
+                _ => None,
+            },
             cells: i.cells,
+            reached: i.reached,
             results: i
                 .results
                 .iter()
