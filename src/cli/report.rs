@@ -9,7 +9,7 @@ use clap::Args;
 use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
-use crate::report::output::{DiffView, InsightsView, ReportView};
+use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::{self, chart, diff, insights, page, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
@@ -22,12 +22,14 @@ pub struct ReportArgs {
 
     /// Compare two runs, each a log directory (read with --index) or a results file written
     /// earlier (`--format csv` or `json`): per cell, old result → new result and the change
-    /// (regression, fix, changed, only-old, only-new).
+    /// (regression, fix, changed, only-old, only-new). Cells are matched by id; a legacy
+    /// index's (script names) by their axis values. With --insights: what the changed cells
+    /// share.
     #[arg(
         long,
         num_args = 2,
         value_names = ["OLD", "NEW"],
-        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by"]
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
@@ -66,7 +68,8 @@ pub struct ReportArgs {
     pub adoc: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
-    /// the index) whose cells share an outcome (needs --index).
+    /// the index) whose cells share an outcome (needs --index). With --diff: the axis values
+    /// all regressions (fixes, other changes) share.
     #[arg(long)]
     pub insights: bool,
 
@@ -111,7 +114,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
-    if args.insights && index.is_none() {
+    if args.insights && index.is_none() && args.diff.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
     }
     if args.depth > 6 {
@@ -274,7 +277,8 @@ fn run_diff(
         }
     };
     let (old, new) = (side(old)?, side(new)?);
-    let rows = diff::compare(&old, &new);
+    let matched_by = diff::match_columns(&old, &new);
+    let rows = diff::compare(&old, &new, &matched_by)?;
     let mut axes: Vec<String> = Vec::new();
     for s in old.values().chain(new.values()) {
         for k in s.index.keys() {
@@ -283,31 +287,34 @@ fn run_diff(
             }
         }
     }
-    axes.retain(|a| {
-        !["script", "script_name", "image", "label"].contains(&a.to_ascii_lowercase().as_str())
-    });
+    axes.retain(|a| insights::is_axis_name(a));
     let shared = diff::shared(&rows, &axes, args.min_cells as usize);
     let shown: Vec<&diff::Row> = rows
         .iter()
         .filter(|r| args.all || r.change != diff::Change::Unchanged)
         .collect();
-    let summary = diff::summary_line(&rows);
-    let out = DiffView {
-        rows: &shown,
-        summary: &diff::summary(&rows),
-        summary_line: &summary,
-        shared: &shared,
-        width: terminal_width(),
-    }
-    .export(format)?;
-    let regressions = rows
-        .iter()
-        .filter(|r| r.change == diff::Change::Regression)
-        .count();
-    if format != OutputFormat::Table {
+    let summary = diff::Summary::of(&rows, &matched_by);
+    let width = terminal_width();
+    let out = if args.insights {
+        DiffInsightsView {
+            shared: &shared,
+            width,
+        }
+        .export(format)?
+    } else {
+        DiffView {
+            rows: &shown,
+            summary: &summary,
+            shared: &shared,
+            width,
+        }
+        .export(format)?
+    };
+    if format != OutputFormat::Table || args.insights {
         eprintln!("{summary}");
     }
-    if args.fail_on_regression && regressions > 0 {
+    if args.fail_on_regression && summary.regression > 0 {
+        let regressions = summary.regression;
         eprintln!("error: {regressions} cell(s) regressed (--fail-on-regression)");
         return Err(super::Failed {
             stdout: out,

@@ -19,6 +19,7 @@ mod images_workflow;
 mod readme;
 mod report_cli;
 mod report_corpus;
+mod report_diff_corpus;
 mod report_insights;
 mod report_insights_cli;
 mod rule_engine;

@@ -166,11 +166,16 @@ impl Default for Limits {
     }
 }
 
+/// Whether an index column may be an axis: not one that names or locates a cell, nor a result.
+pub fn is_axis_name(column: &str) -> bool {
+    !NOT_AXES.contains(&column.to_ascii_lowercase().as_str())
+}
+
 /// The axis columns of an index: its columns except names, scripts, images and results
 /// (a legacy `Result`), and except columns with one value (they never narrow a condition).
 pub fn axis_columns(columns: &[String], cells: &[&CellReport]) -> Vec<usize> {
     (0..columns.len())
-        .filter(|&c| !NOT_AXES.contains(&columns[c].to_ascii_lowercase().as_str()))
+        .filter(|&c| is_axis_name(&columns[c]))
         .filter(|&c| {
             let mut values = cells.iter().map(|cell| &cell.index_values[c]);
             let first = values.next();
