@@ -134,6 +134,20 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         }
     }
     let format = format::or_by_terminal(args.format);
+    // --by is refused where it would change nothing, before any file is written.
+    let page = args.html.is_some() || args.adoc.is_some();
+    if !args.by.is_empty() && args.insights && !page {
+        bail!(
+            "--by with --insights: the insights are conditions over every axis and have no \
+             pivot; drop --by, or ask for the pivot without --insights (or on the page, --html)"
+        );
+    }
+    if !args.by.is_empty() && !args.insights && format == OutputFormat::Csv {
+        bail!(
+            "--by with CSV: the CSV has one row per cell and no room for a pivot; \
+             use --format json or table, or the page (--html)"
+        );
+    }
     if let Some(sides) = &args.diff {
         return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
     }

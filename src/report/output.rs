@@ -49,6 +49,13 @@ fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
+    if let Some((a, b)) = crate::export::case_clash(&header) {
+        anyhow::bail!(
+            "the CSV would have the columns {a:?} and {b:?}, whose names differ only by case \
+             (readers that ignore case take one for the other): rename the index's column, or \
+             use --format json, where the index's columns are apart from the report's"
+        );
+    }
     w.write_record(&header)?;
     for cell in &report.cells {
         let mut row: Vec<String> = vec![cell.key.clone()];

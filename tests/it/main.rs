@@ -9,6 +9,7 @@ mod cli_definition;
 mod cli_render;
 mod cover;
 mod cover_cli;
+mod csv_columns;
 mod finding_shape;
 mod findings_cli;
 mod findings_corpus;
