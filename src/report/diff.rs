@@ -12,7 +12,7 @@ use super::{CellReport, CellResult, Outcome, Report, Stage};
 
 /// One side's view of a cell: its key in that run, its result label, how far it got, and its
 /// index values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Side {
     pub key: String,
     pub result: String,
@@ -51,7 +51,7 @@ impl Change {
 }
 
 /// One cell's row of the comparison.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Row {
     /// The new run's key of the cell (the old run's for a cell only it has).
     pub key: String,
@@ -214,10 +214,12 @@ fn by_match(
 ) -> Result<BTreeMap<Vec<String>, Side>> {
     let mut out: BTreeMap<Vec<String>, Side> = BTreeMap::new();
     for side in sides.values() {
-        let at = if columns.is_empty() {
-            vec![side.key.clone()]
+        let values: Vec<String> = columns.iter().map(|c| side.index[c].clone()).collect();
+        // A cell the index does not list (all values empty) can only be matched by key.
+        let at = if values.iter().all(String::is_empty) {
+            vec![String::new(), side.key.clone()]
         } else {
-            columns.iter().map(|c| side.index[c].clone()).collect()
+            values
         };
         if let Some(other) = out.get(&at) {
             let values: Vec<String> = columns
