@@ -291,35 +291,21 @@ fn run_diff(
         }
     };
     let (old, new) = (side(old)?, side(new)?);
-    let matched_by = diff::match_columns(&old, &new);
-    let rows = diff::compare(&old, &new, &matched_by)?;
-    let mut axes: Vec<String> = Vec::new();
-    for s in old.values().chain(new.values()) {
-        for k in s.index.keys() {
-            if !axes.contains(k) {
-                axes.push(k.clone());
-            }
-        }
-    }
-    axes.retain(|a| insights::is_axis_name(a));
-    let shared = diff::shared(&rows, &axes, args.min_cells as usize);
-    let shown: Vec<&diff::Row> = rows
+    let comparison = diff::Comparison::of(&old, &new, args.min_cells as usize)?;
+    let (summary, shared) = (&comparison.summary, &comparison.shared);
+    let shown: Vec<&diff::Row> = comparison
+        .rows
         .iter()
         .filter(|r| args.all || r.change != diff::Change::Unchanged)
         .collect();
-    let summary = diff::Summary::of(&rows, &matched_by);
     let width = terminal_width();
     let out = if args.insights {
-        DiffInsightsView {
-            shared: &shared,
-            width,
-        }
-        .export(format)?
+        DiffInsightsView { shared, width }.export(format)?
     } else {
         DiffView {
             rows: &shown,
-            summary: &summary,
-            shared: &shared,
+            summary,
+            shared,
             width,
         }
         .export(format)?

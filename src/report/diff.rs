@@ -280,6 +280,42 @@ pub fn compare(
     Ok(rows)
 }
 
+/// Two runs compared, as `report --diff` prints it and a page would show it: every cell's
+/// row (unchanged ones too), the counts, and what each kind of change shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub summary: Summary,
+    pub shared: Vec<Shared>,
+    pub rows: Vec<Row>,
+}
+
+impl Comparison {
+    /// Matches the cells (see [`match_columns`]), classifies each change and finds what the
+    /// regressions, fixes and other changes of at least `min_cells` cells share among the
+    /// axis columns of either run.
+    pub fn of(
+        old: &BTreeMap<String, Side>,
+        new: &BTreeMap<String, Side>,
+        min_cells: usize,
+    ) -> Result<Comparison> {
+        let matched_by = match_columns(old, new);
+        let rows = compare(old, new, &matched_by)?;
+        let mut axes: Vec<String> = Vec::new();
+        for side in old.values().chain(new.values()) {
+            for column in side.index.keys() {
+                if is_axis_name(column) && !axes.contains(column) {
+                    axes.push(column.clone());
+                }
+            }
+        }
+        Ok(Comparison {
+            summary: Summary::of(&rows, &matched_by),
+            shared: shared(&rows, &axes, min_cells),
+            rows,
+        })
+    }
+}
+
 /// The comparison in numbers: cells per change, and what cells were matched by.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
