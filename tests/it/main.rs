@@ -13,6 +13,7 @@ mod csv_columns;
 mod finding_shape;
 mod findings_cli;
 mod findings_corpus;
+mod fuzz;
 mod hostile;
 mod images_cli;
 mod images_consistency;
