@@ -182,7 +182,10 @@ fn legacy_logs_of_every_kind() {
         .clone();
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(
-        text.starts_with("key,compiler,sanitizer,result,stage,outcome,attempts,log,evidence\n"),
+        text.starts_with(
+            "key,compiler,sanitizer,result,stage,outcome,attempts,log,evidence,\
+             cause,cause_evidence,failed_tests,failed_count\n"
+        ),
         "{text}"
     );
     let rows = rows(&out);

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
-use crate::report::{self, chart, output, page, Index};
+use crate::report::{self, chart, output, page, reasons, Index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -48,6 +48,16 @@ pub struct ReportArgs {
     /// Write the same page as AsciiDoc.
     #[arg(long, value_name = "FILE")]
     pub adoc: Option<PathBuf>,
+
+    /// Instead of the cells: the failed cells grouped by cause (reason, cells, results, the
+    /// index values they share, an example cell and its log:line).
+    #[arg(long, conflicts_with = "tests")]
+    pub reasons: bool,
+
+    /// Instead of the cells: each test regrtest lists as failed, with its cells and the index
+    /// values they share.
+    #[arg(long)]
+    pub tests: bool,
 
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
@@ -145,6 +155,22 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     } else {
         Format::Csv
     });
+    if args.reasons {
+        let reasons = reasons::reasons(&report);
+        return match format {
+            Format::Csv => reasons::reasons_csv(&reasons),
+            Format::Json => reasons::reasons_json(&reasons),
+            Format::Table => Ok(reasons::reasons_table(&reasons)),
+        };
+    }
+    if args.tests {
+        let tests = reasons::tests(&report);
+        return match format {
+            Format::Csv => reasons::tests_csv(&tests),
+            Format::Json => reasons::tests_json(&tests),
+            Format::Table => Ok(reasons::tests_table(&tests)),
+        };
+    }
     match format {
         Format::Csv => output::to_csv(&report),
         Format::Json => output::to_json(&report, pivot.as_ref()),

@@ -200,6 +200,7 @@ fn read_file(file: &LogFile) -> ReadFile {
                     parent: one.parent,
                     bytes: one.bytes,
                     classification,
+                    why: Default::default(),
                 },
                 found,
             )

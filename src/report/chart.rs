@@ -130,6 +130,7 @@ mod tests {
             attempts: 1,
             log: None,
             evidence: None,
+            why: Default::default(),
         };
         let report = Report {
             index_columns: vec![],

@@ -36,6 +36,8 @@ pub struct ScannedLog {
     pub parent: Option<String>,
     pub bytes: u64,
     pub classification: Classification,
+    /// Why it ended as it did (read by `report`; empty for other readers).
+    pub why: super::cause::Why,
 }
 
 /// Which files of a directory tree are logs, by name, with the walk's warnings.
@@ -190,7 +192,19 @@ pub struct ScannedOne<T> {
 
 /// Reads and classifies every log of `file`.
 pub fn scan_file(file: &LogFile) -> super::Scanned {
-    let (logs, warnings) = read_logs(file, |r| scan(r), Classification::unknown);
+    let (logs, warnings) = read_logs(
+        file,
+        |r| {
+            let (bytes, classification, why) = super::cause::scan(r);
+            (bytes, (classification, why))
+        },
+        |reason| {
+            (
+                Classification::unknown(reason),
+                super::cause::Why::default(),
+            )
+        },
+    );
     let logs = logs
         .into_iter()
         .map(|one| ScannedLog {
@@ -198,7 +212,8 @@ pub fn scan_file(file: &LogFile) -> super::Scanned {
             log_name: one.log_name,
             parent: one.parent,
             bytes: one.bytes,
-            classification: one.value,
+            classification: one.value.0,
+            why: one.value.1,
         })
         .collect();
     super::Scanned { logs, warnings }

@@ -3,11 +3,13 @@
 //! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
 //! [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML and AsciiDoc pages).
 
+pub mod cause;
 pub mod chart;
 pub mod classify;
 pub mod logs;
 pub mod output;
 pub mod page;
+pub mod reasons;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -60,6 +62,8 @@ pub struct CellReport {
     /// The deciding (last) attempt's log, relative to LOGDIR.
     pub log: Option<String>,
     pub evidence: Option<Evidence>,
+    /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
+    pub why: cause::Why,
 }
 
 impl CellReport {
@@ -86,6 +90,24 @@ impl CellReport {
             (_, Some(ev)) => ev.text.clone(),
             (_, None) => String::new(),
         }
+    }
+}
+
+impl CellReport {
+    /// The cause column: the short reason it did not pass, empty when none was found.
+    pub fn cause_text(&self) -> &str {
+        self.why.cause.as_ref().map_or("", |c| c.text.as_str())
+    }
+
+    /// The cause's raw line with where it is: `log:line: text`.
+    pub fn cause_evidence(&self) -> Option<String> {
+        let cause = self.why.cause.as_ref()?;
+        Some(format!(
+            "{}:{}: {}",
+            self.log.as_deref().unwrap_or(""),
+            cause.evidence.line,
+            cause.evidence.text
+        ))
     }
 }
 
@@ -398,6 +420,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
                 attempts: count,
                 log: Some(last.name),
                 evidence: last.classification.evidence,
+                why: last.why,
             },
         );
     }
@@ -413,6 +436,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
                     attempts: 0,
                     log: None,
                     evidence: None,
+                    why: Default::default(),
                 });
                 cell.index_values = values.clone();
                 cells.push(cell);
@@ -450,6 +474,7 @@ mod tests {
             parent: parent.map(str::to_owned),
             bytes: 1,
             classification: c,
+            why: Default::default(),
         }
     }
 

@@ -4,14 +4,17 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::cause::CauseKind;
 use super::{CellReport, Pivot, Report, SummaryRow};
 
-/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
+/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`, then
+/// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`.
 pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
+    header.extend(["cause", "cause_evidence", "failed_tests", "failed_count"]);
     w.write_record(&header)?;
     for cell in &report.cells {
         let mut row: Vec<String> = vec![cell.key.clone()];
@@ -30,9 +33,32 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
         row.push(cell.attempts.to_string());
         row.push(cell.log.clone().unwrap_or_default());
         row.push(cell.evidence_text());
+        row.push(cell.cause_text().to_owned());
+        row.push(cell.cause_evidence().unwrap_or_default());
+        row.push(cell.why.failed_tests.join(" "));
+        row.push(failed_count(cell));
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The count of failed tests, empty when regrtest listed none.
+fn failed_count(cell: &CellReport) -> String {
+    match cell.why.failed_tests.len() {
+        0 => String::new(),
+        n => n.to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonCause<'a> {
+    kind: CauseKind,
+    text: &'a str,
+    log: Option<&'a str>,
+    line: u64,
+    evidence: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +80,11 @@ struct JsonCell<'a> {
     attempts: usize,
     log: Option<&'a str>,
     evidence: Option<JsonEvidence<'a>>,
+    cause: Option<JsonCause<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    failed_tests: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_count: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -89,6 +120,16 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
             line: e.line,
             text: &e.text,
         }),
+        cause: cell.why.cause.as_ref().map(|c| JsonCause {
+            kind: c.kind,
+            text: &c.text,
+            log: cell.log.as_deref(),
+            line: c.evidence.line,
+            evidence: &c.evidence.text,
+            finding: c.finding.as_deref(),
+        }),
+        failed_tests: &cell.why.failed_tests,
+        failed_count: (!cell.why.failed_tests.is_empty()).then_some(cell.why.failed_tests.len()),
     }
 }
 
@@ -166,7 +207,7 @@ pub fn pivot_table(pivot: &Pivot) -> String {
 
 /// The table a person reads on a terminal: cells, then the summary and the pivot.
 pub fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
-    let header: Vec<String> = ["key", "result", "attempts", "evidence"]
+    let header: Vec<String> = ["key", "result", "attempts", "cause or evidence"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -174,11 +215,18 @@ pub fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
         .cells
         .iter()
         .map(|c| {
+            let evidence = c.evidence_text();
             vec![
                 c.key.clone(),
                 c.result.label(),
                 c.attempts.to_string(),
-                clip(&c.evidence_text(), 90),
+                clip(
+                    match &c.why.cause {
+                        Some(cause) => &cause.text,
+                        None => &evidence,
+                    },
+                    90,
+                ),
             ]
         })
         .collect();

@@ -115,6 +115,7 @@ mod tests {
                     line: 7,
                     text: "<script>alert(1)</script>".into(),
                 }),
+                why: Default::default(),
             }],
             logs: 1,
             bytes: 10,

@@ -122,7 +122,7 @@ pub(super) fn is_build_activity(raw: &[u8]) -> bool {
 }
 
 /// bash's report on a job it waited for: `./build.sh: line 26:  25 Segmentation fault  ./configure`.
-pub(super) fn job_status(text: &str) -> Option<Outcome> {
+pub(crate) fn job_status(text: &str) -> Option<Outcome> {
     let (_, rest) = text.split_once("line ")?;
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     let rest = rest.strip_prefix(':')?.trim_start();
@@ -135,7 +135,7 @@ pub(super) fn job_status(text: &str) -> Option<Outcome> {
 
 /// A shell's report on a child with nothing else on the line (or after a partial line:
 /// `checking whether we are cross compiling... Terminated`).
-pub(super) fn bare_signal(text: &str) -> Option<Outcome> {
+pub(crate) fn bare_signal(text: &str) -> Option<Outcome> {
     let t = text.trim();
     let t = t
         .strip_suffix("(core dumped)")
