@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use matrix::definition::{Matrix, RawDefinition, RawValue, BUILTIN_DEFINITION};
-use matrix::expand::{expand, Selection};
+use matrix::expand::{expand, ValueMask};
 use matrix::index::index_csv;
 use matrix::output::{write_dir, OutputFile};
 use matrix::render::Renderer;
@@ -23,7 +23,7 @@ fn synthetic() -> Matrix {
 fn benches(c: &mut Criterion) {
     let builtin = Matrix::builtin().unwrap();
     let renderer = Renderer::builtin().unwrap();
-    let all = Selection::default();
+    let all = ValueMask::all(&builtin);
 
     c.bench_function("expand/default (742 cells)", |b| {
         b.iter(|| expand(&builtin, &all).unwrap())
@@ -65,14 +65,15 @@ fn benches(c: &mut Criterion) {
     });
 
     let big = synthetic();
+    let all_big = ValueMask::all(&big);
     let mut group = c.benchmark_group("synthetic");
     group.sample_size(10);
     group.bench_function("expand (102,502 cells)", |b| {
-        b.iter(|| expand(&big, &all).unwrap())
+        b.iter(|| expand(&big, &all_big).unwrap())
     });
     group.bench_function("render in memory (102,502 scripts + CSV)", |b| {
         b.iter(|| {
-            let cells = expand(&big, &all).unwrap();
+            let cells = expand(&big, &all_big).unwrap();
             let scripts = renderer.render_all(&big, &cells).unwrap();
             let csv = index_csv(&big, &cells, "build_scripts", "r").unwrap();
             (scripts.len(), csv.len())

@@ -36,12 +36,9 @@ impl Cell {
 
     /// The container image the cell runs in.
     pub fn image(&self, matrix: &Matrix, registry: &str) -> String {
-        let tag = self.value(matrix, matrix.image.tag_axis);
-        format!(
-            "{}/{}:{tag}",
-            registry.trim_end_matches('/'),
-            matrix.image.name
-        )
+        matrix
+            .image
+            .reference(registry, self.value(matrix, matrix.image.tag_axis))
     }
 }
 

@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::definition::Matrix;
-use crate::expand::Selection;
-use crate::explain::{select_cells, slice_report};
+use crate::expand::ValueMask;
+use crate::explain::slice_report;
 use crate::render::Renderer;
+use crate::selection::{select_cells, Selection};
 use crate::workflow::schema::ArgoSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,6 +41,8 @@ pub struct CheckReport {
     pub definition: String,
     pub cells: usize,
     pub scripts_checked: usize,
+    /// Distinct script shapes (see [`Renderer::shapes`]): the linters run once per shape.
+    pub script_shapes: usize,
     /// Whether shellcheck ran (it is optional: `bash -n` always runs).
     pub shellcheck: Shellcheck,
     /// Documents `matrix workflow` emits for the whole matrix.
@@ -91,9 +94,10 @@ impl CheckReport {
             out.push_str(&format!("{tag}: {}\n", problem.message));
         }
         out.push_str(&format!(
-            "{}, {} checked ({}), {}{}, {} checked, {}, {}\n",
+            "{}, {} checked as {} ({}), {}{}, {} checked, {}, {}\n",
             plural(self.cells, "cell"),
             plural(self.scripts_checked, "script"),
+            plural(self.script_shapes, "shape"),
             match self.shellcheck {
                 Shellcheck::Ran => "bash -n, shellcheck",
                 Shellcheck::Skipped => "bash -n; shellcheck skipped",
@@ -119,6 +123,8 @@ fn plural(count: usize, word: &str) -> String {
 
 pub struct CheckOptions {
     pub shellcheck: bool,
+    /// Told what the check is doing as it goes (a terminal shows it; elsewhere a no-op).
+    pub progress: fn(&str),
     /// How `matrix workflow` would build the manifests.
     pub workflow: crate::workflow::Options,
     /// Validate the manifests against Argo's schema too.
@@ -134,12 +140,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     };
 
     // Rules that remove nothing, and values no cell has, are usually edits gone wrong.
-    let all: Vec<Vec<bool>> = matrix
-        .axes
-        .iter()
-        .map(|a| vec![true; a.values.len()])
-        .collect();
-    match slice_report(matrix, &all) {
+    match slice_report(matrix, &ValueMask::all(matrix)) {
         Ok(effects) => {
             for effect in effects.rules.iter().filter(|e| e.breaks == 0) {
                 report.warning(format!(
@@ -169,6 +170,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         }
     }
 
+    (options.progress)(&format!("rendering {} scripts", cells.len()));
     let scripts = match renderer.render_all(matrix, &cells) {
         Ok(scripts) => scripts,
         Err(err) => {
@@ -176,20 +178,28 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
             return Ok(report);
         }
     };
+    // The linters see one script per shape: every value reaches a script through the shell
+    // escape, so scripts of one shape differ only in letters and digits inside quoted words,
+    // which neither `bash -n` nor shellcheck judges (tests/it/check_shapes.rs shows it).
+    let shapes = ShapeGroups::of(&renderer.shapes().render_all(matrix, &cells)?);
+    report.scripts_checked = scripts.len();
+    report.script_shapes = shapes.len();
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let paths = scripts
-        .iter()
-        .map(|script| {
+    let paths = shapes
+        .representatives()
+        .map(|index| {
+            let script = &scripts[index];
             let path = dir.path().join(&script.file_name);
             std::fs::write(&path, &script.text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             Ok(path)
         })
         .collect::<Result<Vec<_>>>()?;
-    report.scripts_checked = paths.len();
+    (options.progress)(&format!("bash -n over {}", plural(paths.len(), "shape")));
     for line in bash_n(&paths)? {
-        report.error(line);
+        report.error(shapes.annotate(&scripts, line));
     }
+    (options.progress)("building the workflow documents");
     match crate::workflow::build(matrix, &cells, &scripts, &options.workflow) {
         Ok(emitted) => {
             report.workflow_documents = emitted.documents.len();
@@ -208,7 +218,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     // The images: every program, compiler and runtime a script uses comes from a package its
     // OS's Dockerfile installs, and the Dockerfiles lint clean.
     if matrix.images.is_some() {
-        match crate::images::dockerfile::render_all(matrix) {
+        match crate::images::dockerfile::render_all(matrix, renderer.templates()) {
             Ok(dockerfiles) => {
                 report.dockerfiles = dockerfiles.len();
                 for dockerfile in &dockerfiles {
@@ -219,7 +229,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
             }
             Err(err) => report.error(format!("{err:#}")),
         }
-        for problem in crate::images::consistency::check(matrix, renderer)? {
+        for problem in crate::images::consistency::check_scripts(matrix, &cells, &scripts)? {
             report.error(problem.to_string());
         }
     }
@@ -227,13 +237,61 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         (false, _) => Shellcheck::Skipped,
         (true, false) => Shellcheck::NotInstalled,
         (true, true) => {
+            (options.progress)(&format!("shellcheck over {}", plural(paths.len(), "shape")));
             for line in shellcheck(&paths)? {
-                report.error(line);
+                report.error(shapes.annotate(&scripts, line));
             }
             Shellcheck::Ran
         }
     };
     Ok(report)
+}
+
+/// Scripts grouped by their shape, in the order of their first script.
+struct ShapeGroups {
+    /// Per shape, the indices of its scripts; the first is the one the linters see.
+    groups: Vec<Vec<usize>>,
+}
+
+impl ShapeGroups {
+    fn of(shapes: &[crate::render::Script]) -> Self {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, shape) in shapes.iter().enumerate() {
+            let group = *index.entry(shape.text.as_str()).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[group].push(i);
+        }
+        ShapeGroups { groups }
+    }
+
+    fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn representatives(&self) -> impl Iterator<Item = usize> + '_ {
+        self.groups.iter().map(|g| g[0])
+    }
+
+    /// A linter's line about a representative (`<file>:...`), saying how many other scripts
+    /// share its shape and so the finding.
+    fn annotate(&self, scripts: &[crate::render::Script], line: String) -> String {
+        let file = line.split(':').next().unwrap_or_default();
+        let others = self
+            .groups
+            .iter()
+            .find(|g| scripts[g[0]].file_name == file)
+            .map_or(0, |g| g.len() - 1);
+        match others {
+            0 => line,
+            n => format!(
+                "{line} (likewise in {} of the same shape)",
+                plural(n, "other script")
+            ),
+        }
+    }
 }
 
 /// `bash -n` over every file, in one bash process; one line per failing file.
@@ -261,11 +319,13 @@ fn shellcheck_available() -> bool {
 }
 
 /// shellcheck's findings, one line each (`file:line:col: severity: message [SCxxxx]`), with
-/// the temporary directory left out of the names. Two processes, one per core.
+/// the temporary directory left out of the names. One process per core, each given a share of
+/// the files (shellcheck's start-up costs as much as a script).
 fn shellcheck(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
-    let half = paths.len().div_ceil(2).max(1);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let share = paths.len().div_ceil(cores).max(1);
     let children = paths
-        .chunks(half)
+        .chunks(share)
         .map(|chunk| {
             Command::new("shellcheck")
                 .args(["--severity=style", "--format=gcc"])
@@ -305,9 +365,8 @@ mod tests {
     fn options(matrix: &Matrix) -> CheckOptions {
         CheckOptions {
             shellcheck: false,
-            workflow: crate::cli::workflow::WorkflowArgs::defaults()
-                .options(matrix)
-                .unwrap(),
+            progress: |_| {},
+            workflow: crate::workflow::Options::resolve(&Default::default(), matrix).unwrap(),
             argo_schema: None,
         }
     }
@@ -318,10 +377,12 @@ mod tests {
         let report = check(&m, &Renderer::builtin().unwrap(), &options(&m)).unwrap();
         assert_eq!(report.problems, []);
         assert_eq!((report.cells, report.scripts_checked), (742, 742));
-        assert!(report.to_text().ends_with(
-            "742 cells, 742 scripts checked (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings
-"
-        ));
+        assert!(report.script_shapes > 1 && report.script_shapes < 742);
+        assert!(report.to_text().ends_with(&format!(
+            "742 cells, 742 scripts checked as {} shapes (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings
+",
+            report.script_shapes
+        )));
     }
 
     #[test]

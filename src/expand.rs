@@ -1,9 +1,8 @@
-//! Expansion: the cells of a matrix under its rules and a user's selection (`--only`,
-//! `--except`), enumerated depth-first in definition order with rules checked as soon as the
+//! Expansion: the cells of a matrix under its rules within a mask of allowed values (what a
+//! [`crate::selection::Selection`] comes to), enumerated depth-first in definition order with rules checked as soon as the
 //! axes they read are assigned, so invalid branches are cut instead of materialised.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use anyhow::{bail, Result};
 
@@ -11,78 +10,49 @@ use crate::cell::Cell;
 use crate::definition::{Matrix, MAX_LABEL_LEN};
 use crate::rules::Rule;
 
-/// One `--only AXIS=V1,V2` or `--except AXIS=V1,V2` flag, as typed.
+/// Per axis, which of its values a cell may have: the whole product, or what a
+/// [`crate::selection::Selection`] leaves of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    pub axis: String,
-    pub values: Vec<String>,
-}
+pub struct ValueMask(Vec<Vec<bool>>);
 
-impl FromStr for Filter {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (axis, values) = text
-            .split_once('=')
-            .ok_or_else(|| format!("`{text}` is not AXIS=VALUE[,VALUE...]"))?;
-        let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
-        if axis.trim().is_empty() || values.iter().any(String::is_empty) {
-            return Err(format!("`{text}` is not AXIS=VALUE[,VALUE...]"));
-        }
-        Ok(Filter {
-            axis: axis.trim().to_string(),
-            values,
-        })
+impl ValueMask {
+    /// Every value of every axis.
+    pub fn all(matrix: &Matrix) -> Self {
+        ValueMask(
+            matrix
+                .axes
+                .iter()
+                .map(|a| vec![true; a.values.len()])
+                .collect(),
+        )
     }
-}
 
-/// A user's narrowing of the matrix: every `only` must hold and no `except` may.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
-    pub only: Vec<Filter>,
-    pub except: Vec<Filter>,
-}
+    pub fn axis_mut(&mut self, axis: usize) -> &mut [bool] {
+        &mut self.0[axis]
+    }
 
-impl Selection {
-    /// Per axis, which values the selection keeps. Unknown axes and values are errors that
-    /// list the valid ones.
-    pub fn allowed_values(&self, matrix: &Matrix) -> Result<Vec<Vec<bool>>> {
-        let mut allowed: Vec<Vec<bool>> = matrix
-            .axes
+    /// The axes none of whose values is left.
+    pub fn empty_axes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0
             .iter()
-            .map(|a| vec![true; a.values.len()])
-            .collect();
-        for (flag, filters, keep) in [
-            ("--only", &self.only, true),
-            ("--except", &self.except, false),
-        ] {
-            for filter in filters {
-                let resolve = || -> Result<(usize, Vec<usize>)> {
-                    let axis = matrix.axis_named(&filter.axis)?;
-                    let values = filter
-                        .values
-                        .iter()
-                        .map(|v| matrix.value_named(axis, v))
-                        .collect::<Result<Vec<_>>>()?;
-                    Ok((axis, values))
-                };
-                let (axis, values) = resolve().map_err(|e| {
-                    anyhow::anyhow!("{flag} {}={}: {e}", filter.axis, filter.values.join(","))
-                })?;
-                for (index, slot) in allowed[axis].iter_mut().enumerate() {
-                    let named = values.contains(&index);
-                    *slot &= if keep { named } else { !named };
-                }
-            }
-        }
-        Ok(allowed)
+            .enumerate()
+            .filter(|(_, row)| !row.iter().any(|&ok| ok))
+            .map(|(axis, _)| axis)
     }
 }
 
-/// The valid cells of `matrix` within `selection`, in definition order.
-pub fn expand(matrix: &Matrix, selection: &Selection) -> Result<Vec<Cell>> {
-    let allowed = selection.allowed_values(matrix)?;
-    let values = enumerate(matrix, &allowed);
+impl std::ops::Deref for ValueMask {
+    type Target = [Vec<bool>];
+
+    fn deref(&self) -> &[Vec<bool>] {
+        &self.0
+    }
+}
+
+/// The valid cells of `matrix` within `mask`, in definition order. Commands get their cells
+/// from [`crate::selection::select_cells`], which explains an empty result.
+pub fn expand(matrix: &Matrix, mask: &ValueMask) -> Result<Vec<Cell>> {
+    let values = enumerate(matrix, mask);
     let mut cells = Vec::with_capacity(values.len() / matrix.axes.len().max(1));
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(cells.capacity());
     for chunk in values.chunks_exact(matrix.axes.len()) {
@@ -191,34 +161,10 @@ mod tests {
     use super::*;
     use crate::rules::broken_rules;
 
-    fn sel(only: &[&str], except: &[&str]) -> Selection {
-        Selection {
-            only: only.iter().map(|f| f.parse().unwrap()).collect(),
-            except: except.iter().map(|f| f.parse().unwrap()).collect(),
-        }
-    }
-
     #[test]
-    fn the_default_matrix_has_742_cells_259_on_amd64() {
+    fn the_default_matrix_has_742_cells() {
         let m = Matrix::builtin().unwrap();
-        assert_eq!(expand(&m, &Selection::default()).unwrap().len(), 742);
-        assert_eq!(
-            expand(&m, &sel(&["platform=amd64"], &[])).unwrap().len(),
-            259
-        );
-    }
-
-    #[test]
-    fn the_original_runs_are_selections() {
-        let m = Matrix::builtin().unwrap();
-        let count = |only: &[&str], except: &[&str]| expand(&m, &sel(only, except)).unwrap().len();
-        assert_eq!(count(&["platform=arm64", "sanitizer=hwasan"], &[]), 224);
-        assert_eq!(
-            count(&["platform=amd64", "sanitizer=none,asan,tsan"], &[]),
-            245
-        );
-        assert_eq!(count(&["platform=amd64", "sanitizer=analyzer"], &[]), 14);
-        assert_eq!(count(&["platform=amd64"], &["sanitizer=analyzer"]), 245);
+        assert_eq!(expand(&m, &ValueMask::all(&m)).unwrap().len(), 742);
     }
 
     #[test]
@@ -227,7 +173,7 @@ mod tests {
         let expected: Vec<Vec<usize>> = product(&m)
             .filter(|c| broken_rules(&m.rules, c).is_empty())
             .collect();
-        let got: Vec<Vec<usize>> = expand(&m, &Selection::default())
+        let got: Vec<Vec<usize>> = expand(&m, &ValueMask::all(&m))
             .unwrap()
             .into_iter()
             .map(|c| c.values.to_vec())
@@ -236,37 +182,18 @@ mod tests {
     }
 
     #[test]
-    fn unknown_axes_and_values_are_named_with_the_valid_ones() {
+    fn a_mask_without_values_for_an_axis_has_no_cells() {
         let m = Matrix::builtin().unwrap();
-        let err = expand(&m, &sel(&["platfrom=amd64"], &[]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("unknown axis `platfrom`") && err.contains("platform, os, python"),
-            "{err}"
-        );
-        let err = expand(&m, &sel(&[], &["compiler=icc"]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("--except compiler=icc") && err.contains("gcc, clang, clang-19"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn filters_parse_strictly() {
-        assert!("platform".parse::<Filter>().is_err());
-        assert!("platform=".parse::<Filter>().is_err());
-        assert!("=amd64".parse::<Filter>().is_err());
-        assert!("a=b,,c".parse::<Filter>().is_err());
-        assert_eq!("a=b,c".parse::<Filter>().unwrap().values, ["b", "c"]);
+        let mut mask = ValueMask::all(&m);
+        mask.axis_mut(3).fill(false);
+        assert_eq!(mask.empty_axes().collect::<Vec<_>>(), [3]);
+        assert!(expand(&m, &mask).unwrap().is_empty());
     }
 
     #[test]
     fn every_id_is_unique_and_label_safe() {
         let m = Matrix::builtin().unwrap();
-        for cell in expand(&m, &Selection::default()).unwrap() {
+        for cell in expand(&m, &ValueMask::all(&m)).unwrap() {
             assert!(cell.id.len() <= 63, "{}", cell.id);
             assert!(cell
                 .id

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::cell::cell_id;
 use crate::definition::Matrix;
-use crate::expand::{expand, Selection};
 use crate::rules::Rule;
 
 /// Slices larger than this are not enumerated: explanations must answer in well under a second.
@@ -120,56 +119,6 @@ pub fn explain_combination(matrix: &Matrix, values: &[usize]) -> CombinationRepo
     }
 }
 
-/// The cells of a selection, or — when it leaves none — an error that says which rules removed
-/// what the selection kept. Commands that produce output use this; an empty matrix is never a
-/// silent success.
-pub fn select_cells(matrix: &Matrix, selection: &Selection) -> Result<Vec<crate::cell::Cell>> {
-    let cells = expand(matrix, selection)?;
-    if !cells.is_empty() {
-        return Ok(cells);
-    }
-    let allowed = selection.allowed_values(matrix)?;
-    let empty_axes: Vec<&str> = matrix
-        .axes
-        .iter()
-        .zip(&allowed)
-        .filter(|(_, mask)| !mask.iter().any(|&ok| ok))
-        .map(|(a, _)| a.name.as_str())
-        .collect();
-    if !empty_axes.is_empty() {
-        bail!(
-            "the selection leaves no cells: it excludes every value of {}",
-            empty_axes.join(", ")
-        );
-    }
-    let what = if selection.only.is_empty() && selection.except.is_empty() {
-        format!("the matrix of {} has no cells", matrix.origin)
-    } else {
-        "the selection leaves no cells".to_string()
-    };
-    match slice_report(matrix, &allowed) {
-        Ok(report) => {
-            let culprits: Vec<String> = report
-                .rules
-                .iter()
-                .filter(|e| e.breaks > 0)
-                .map(|e| {
-                    format!(
-                        "{} (removes {} of {})",
-                        e.rule, e.breaks, report.combinations
-                    )
-                })
-                .collect();
-            bail!(
-                "{what}: the rules remove all of its {} combinations: {}",
-                report.combinations,
-                culprits.join(", ")
-            )
-        }
-        Err(_) => bail!("{what}: the rules remove every combination"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,7 +126,7 @@ mod tests {
     #[test]
     fn rule_effects_over_the_whole_product() {
         let m = Matrix::builtin().unwrap();
-        let all: Vec<Vec<bool>> = m.axes.iter().map(|a| vec![true; a.values.len()]).collect();
+        let all = crate::expand::ValueMask::all(&m);
         let report = slice_report(&m, &all).unwrap();
         assert_eq!((report.combinations, report.cells), (5760, 742));
         assert!(report
@@ -200,25 +149,5 @@ mod tests {
         assert!(!report.is_cell);
         assert_eq!(report.broken.len(), 1);
         assert_eq!(report.broken[0].0, "clang-19-ubuntu-only");
-    }
-
-    #[test]
-    fn an_empty_selection_names_the_rules_that_emptied_it() {
-        let m = Matrix::builtin().unwrap();
-        let selection = Selection {
-            only: vec![
-                "compiler=clang".parse().unwrap(),
-                "sanitizer=analyzer".parse().unwrap(),
-            ],
-            except: vec![],
-        };
-        let err = select_cells(&m, &selection).unwrap_err().to_string();
-        assert!(err.contains("analyzer-gcc-only"), "{err}");
-        let selection = Selection {
-            only: vec!["compiler=gcc".parse().unwrap()],
-            except: vec!["compiler=gcc".parse().unwrap()],
-        };
-        let err = select_cells(&m, &selection).unwrap_err().to_string();
-        assert!(err.contains("excludes every value of compiler"), "{err}");
     }
 }

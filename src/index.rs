@@ -34,12 +34,12 @@ pub fn index_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expand::{expand, Selection};
+    use crate::expand::{expand, ValueMask};
 
     #[test]
     fn header_and_rows_follow_the_definition() {
         let m = Matrix::builtin().unwrap();
-        let cells = expand(&m, &Selection::default()).unwrap();
+        let cells = expand(&m, &ValueMask::all(&m)).unwrap();
         let csv =
             String::from_utf8(index_csv(&m, &cells[..1], "build_scripts", "reg.example").unwrap())
                 .unwrap();

@@ -1,14 +1,15 @@
 //! `matrix`: expands the CPython build matrix (platform × OS × CPython version × compiler ×
 //! sanitizer × …) under validity rules, renders one build script per cell and a CSV index.
 //!
-//! The flow: [`definition`] (YAML → checked [`definition::Matrix`]) → [`expand`] (cells under
-//! [`rules`] and a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
+//! The flow: [`definition`] (YAML → checked [`definition::Matrix`]) → [`selection`] and
+//! [`expand`] (cells under [`rules`] within a selection) → [`plan`] (what each cell's build gets) → [`render`] (scripts)
 //! → [`output`] (atomic directory write) and [`index`] (CSV).
 
 pub mod artifacts;
 pub mod cell;
 pub mod check;
 pub mod cli;
+pub mod cover;
 pub mod definition;
 pub mod expand;
 pub mod explain;
@@ -21,7 +22,9 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod sarif;
+pub mod selection;
 pub mod suggest;
 pub mod table;
+pub mod templates;
 pub mod version;
 pub mod workflow;

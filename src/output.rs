@@ -1,6 +1,7 @@
-//! Writing a directory of generated files all at once: into a temporary directory beside the
-//! target, renamed into place only when every file is written, so a failure leaves no
-//! half-written output and never touches what was there.
+//! Writing output all at once: a directory of generated files into a temporary directory beside
+//! the target, a single file through a temporary file beside it; renamed into place only when
+//! every byte is written, so a failure leaves no half-written output and never touches what was
+//! there.
 
 use std::fs;
 use std::io::Write;
@@ -98,6 +99,22 @@ pub fn write_dir(dir: &Path, force: bool, what: &str, files: &[OutputFile<'_>]) 
             )
         })?;
     }
+    Ok(())
+}
+
+/// Writes `contents` to `path` through a temporary file beside it, so a failure leaves no
+/// half-written file.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

@@ -95,11 +95,11 @@ impl BuildPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expand::{expand, Selection};
+    use crate::expand::{expand, ValueMask};
 
     fn plan_of(id: &str) -> BuildPlan {
         let m = Matrix::builtin().unwrap();
-        let cell = expand(&m, &Selection::default())
+        let cell = expand(&m, &ValueMask::all(&m))
             .unwrap()
             .into_iter()
             .find(|c| c.id == id)

@@ -1,90 +1,15 @@
-//! Rendering cells into build scripts: the minijinja environment, its shell auto-escape, and
-//! the context a template sees. Templates are embedded; `--templates DIR` replaces them.
+//! Rendering cells into build scripts: the context a script template sees, rendered from the
+//! [`crate::templates`] registry (which owns the shell auto-escape and `--templates DIR`).
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use minijinja::value::{Value, ValueKind};
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::cell::Cell;
 use crate::definition::Matrix;
 use crate::plan::BuildPlan;
-
-/// The template every script is rendered from.
-pub const SCRIPT_TEMPLATE: &str = "build.sh.j2";
-
-/// The embedded templates, as shipped in `templates/`.
-pub const BUILTIN_TEMPLATES: [(&str, &str); 3] = [
-    ("build.sh.j2", include_str!("../templates/build.sh.j2")),
-    ("cell.sh.j2", include_str!("../templates/cell.sh.j2")),
-    ("body.sh.j2", include_str!("../templates/body.sh.j2")),
-];
-
-const SHELL: AutoEscape = AutoEscape::Custom("shell");
-
-/// Templates whose output is a shell script get the shell auto-escape.
-fn auto_escape_for(name: &str) -> AutoEscape {
-    let name = name.strip_suffix(".j2").unwrap_or(name);
-    if name.ends_with(".sh") {
-        SHELL
-    } else {
-        AutoEscape::None
-    }
-}
-
-/// Quotes `text` as one shell word that means exactly `text` (single quotes where needed).
-pub fn shell_quote(text: &str) -> Result<String, Error> {
-    shlex::try_quote(text)
-        .map(|q| q.into_owned())
-        .map_err(|err| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("cannot quote {:?} for a shell script: {err}", text),
-            )
-        })
-}
-
-/// The formatter behind `{{ ... }}` in `.sh` templates: a string is one quoted word, a list is
-/// one quoted word per item (for arrays and argument lists), booleans and numbers print as
-/// they are. Nothing else has a meaning in a script, so it is an error. `|safe` opts out.
-fn shell_formatter(
-    out: &mut Output<'_>,
-    state: &State<'_, '_>,
-    value: &Value,
-) -> Result<(), Error> {
-    if state.auto_escape() != SHELL || value.is_safe() {
-        return minijinja::escape_formatter(out, state, value);
-    }
-    let write = |out: &mut Output<'_>, text: &str| out.write_str(text).map_err(Error::from);
-    match value.kind() {
-        ValueKind::String => write(out, &shell_quote(value.as_str().unwrap_or_default())?),
-        ValueKind::Bool => write(out, if value.is_true() { "true" } else { "false" }),
-        ValueKind::Number => write(out, &value.to_string()),
-        ValueKind::Seq | ValueKind::Iterable => {
-            let mut words = Vec::new();
-            for item in value.try_iter()? {
-                match item.kind() {
-                    ValueKind::String | ValueKind::Number => {
-                        words.push(shell_quote(&item.to_string())?)
-                    }
-                    kind => {
-                        return Err(Error::new(
-                            ErrorKind::InvalidOperation,
-                            format!("a list in a shell script may hold strings only, not {kind}"),
-                        ))
-                    }
-                }
-            }
-            write(out, &words.join(" "))
-        }
-        kind => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot put a {kind} into a shell script"),
-        )),
-    }
-}
+use crate::templates::{Templates, SCRIPT_TEMPLATE};
 
 /// What a script template sees.
 #[derive(Debug, Serialize)]
@@ -154,70 +79,49 @@ pub struct Script {
     pub text: String,
 }
 
-/// A template environment ready to render scripts.
+/// The templates, checked to render scripts.
 pub struct Renderer {
-    env: Environment<'static>,
+    templates: Templates,
 }
 
 impl Renderer {
     /// The templates embedded in the binary.
     pub fn builtin() -> Result<Self> {
-        let mut env = Self::environment();
-        for (name, source) in BUILTIN_TEMPLATES {
-            env.add_template(name, source)
-                .with_context(|| format!("built-in template {name}"))?;
-        }
-        Self::ready(env, "built-in templates")
+        Self::ready(Templates::builtin())
     }
 
     /// `--templates DIR` when given, else the built-in templates.
     pub fn load(templates: Option<&Path>) -> Result<Self> {
-        match templates {
-            Some(dir) => Self::from_dir(dir),
-            None => Self::builtin(),
-        }
+        Self::ready(Templates::load(templates)?)
     }
 
-    /// Templates from a directory (`--templates DIR`), which must hold `build.sh.j2`.
+    /// Templates from a directory (`--templates DIR`); those it lacks are the built-in ones.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        if !dir.join(SCRIPT_TEMPLATE).is_file() {
-            anyhow::bail!(
-                "template directory {} has no {SCRIPT_TEMPLATE}: that is the template every \
-                 script is rendered from",
-                dir.display()
-            );
-        }
-        let mut env = Self::environment();
-        env.set_loader(minijinja::path_loader(dir));
-        Self::ready(env, &format!("templates in {}", dir.display()))
-    }
-
-    fn environment() -> Environment<'static> {
-        let mut env = Environment::new();
-        // A misspelt variable must fail the render, not become an empty string in a script.
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        env.set_auto_escape_callback(auto_escape_for);
-        env.set_formatter(shell_formatter);
-        env
+        Self::ready(Templates::from_dir(dir)?)
     }
 
     /// Compiles the entry template up front so a syntax error is reported before any output.
-    fn ready(env: Environment<'static>, what: &str) -> Result<Self> {
-        env.get_template(SCRIPT_TEMPLATE)
-            .map_err(|err| anyhow::anyhow!(describe(&err)))
-            .with_context(|| format!("cannot load {what}"))?;
-        Ok(Renderer { env })
+    fn ready(templates: Templates) -> Result<Self> {
+        templates.check(SCRIPT_TEMPLATE)?;
+        Ok(Renderer { templates })
+    }
+
+    /// The same templates, rendering each script's *shape* (see [`Templates::shapes`]).
+    pub fn shapes(&self) -> Renderer {
+        Renderer {
+            templates: self.templates.shapes(),
+        }
+    }
+
+    /// Every template, for the outputs rendered next to the scripts (Dockerfiles).
+    pub fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     pub fn render(&self, matrix: &Matrix, cell: &Cell, plan: &BuildPlan) -> Result<Script> {
-        let template = self
-            .env
-            .get_template(SCRIPT_TEMPLATE)
-            .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-        let text = template
-            .render(ScriptContext::new(matrix, cell, plan))
-            .map_err(|err| anyhow::anyhow!(describe(&err)))
+        let text = self
+            .templates
+            .render(SCRIPT_TEMPLATE, ScriptContext::new(matrix, cell, plan))
             .with_context(|| format!("cannot render the script of cell {}", cell.id))?;
         Ok(Script {
             file_name: format!("{}.sh", cell.id),
@@ -236,68 +140,5 @@ impl Renderer {
                 self.render(matrix, cell, &plan)
             })
             .collect()
-    }
-}
-
-/// A minijinja error with its template, line and cause on one line.
-fn describe(err: &Error) -> String {
-    let mut text = String::new();
-    if let (Some(name), Some(line)) = (err.name(), err.line()) {
-        text.push_str(&format!("{name}:{line}: "));
-    }
-    text.push_str(&err.kind().to_string());
-    if let Some(detail) = err.detail() {
-        text.push_str(": ");
-        text.push_str(detail);
-    }
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if let Some(inner) = cause.downcast_ref::<Error>() {
-            text.push_str(" (");
-            text.push_str(&describe(inner));
-            text.push(')');
-        } else {
-            text.push_str(&format!(" ({cause})"));
-        }
-        source = cause.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn render_str(template: &str, ctx: Value) -> Result<String, Error> {
-        let mut env = Renderer::environment();
-        env.add_template("t.sh.j2", template)?;
-        env.get_template("t.sh.j2")?.render(ctx)
-    }
-
-    #[test]
-    fn strings_lists_and_scalars_are_quoted_as_words() {
-        let ctx = minijinja::context! {
-            s => "a b", plain => "gcc", list => vec!["-g", "x y", ""], yes => true, n => 3,
-        };
-        let out = render_str(
-            "{{ s }}|{{ plain }}|{{ list }}|{{ yes }}|{{ n }}|{{ s|safe }}",
-            ctx,
-        )
-        .unwrap();
-        assert_eq!(out, "'a b'|gcc|-g 'x y' ''|true|3|a b");
-    }
-
-    #[test]
-    fn undefined_values_and_mappings_are_errors() {
-        assert!(render_str("{{ missing }}", minijinja::context! {}).is_err());
-        let ctx = minijinja::context! { m => minijinja::context! { a => 1 } };
-        assert!(render_str("{{ m }}", ctx).is_err());
-    }
-
-    #[test]
-    fn only_shell_templates_are_shell_escaped() {
-        assert_eq!(auto_escape_for("build.sh.j2"), SHELL);
-        assert_eq!(auto_escape_for("x.sh"), SHELL);
-        assert_eq!(auto_escape_for("Dockerfile.j2"), AutoEscape::None);
     }
 }

@@ -4,7 +4,6 @@ use anyhow::Result;
 use clap::Args;
 
 use super::{align, Cli, SelectionArgs};
-use crate::explain::select_cells;
 
 #[derive(Debug, Args)]
 pub struct AxesArgs {
@@ -14,7 +13,7 @@ pub struct AxesArgs {
 
 pub fn run(cli: &Cli, args: &AxesArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
-    let cells = select_cells(&matrix, &args.selection.selection())?;
+    let cells = args.selection.cells(&matrix)?;
     let mut rows = vec![["axis", "value", "id token", "cells"]
         .map(String::from)
         .to_vec()];

@@ -1,5 +1,6 @@
 //! `matrix check`: the CI dry run, as text lines or JSON.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -9,6 +10,7 @@ use super::{Cli, Failed};
 use crate::check::{check, CheckOptions, CheckReport, Problem, Severity};
 use crate::render::Renderer;
 use crate::workflow::schema::ArgoSchema;
+use crate::workflow::{Options, Overrides};
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -41,7 +43,12 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         let renderer = Renderer::load(args.templates.as_deref())?;
         let options = CheckOptions {
             shellcheck: !args.no_shellcheck,
-            workflow: super::workflow::WorkflowArgs::defaults().options(&matrix)?,
+            progress: if std::io::stderr().is_terminal() {
+                show_progress
+            } else {
+                |_| {}
+            },
+            workflow: Options::resolve(&Overrides::default(), &matrix)?,
             argo_schema: args
                 .argo_schema
                 .as_deref()
@@ -51,7 +58,13 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         Ok((matrix, renderer, options))
     });
     let report = match loaded {
-        Ok((matrix, renderer, options)) => check(&matrix, &renderer, &options)?,
+        Ok((matrix, renderer, options)) => {
+            let report = check(&matrix, &renderer, &options);
+            if std::io::stderr().is_terminal() {
+                eprint!("\r\x1b[2K");
+            }
+            report?
+        }
         // A definition, template or schema that does not load is the one problem to report.
         Err(err) => CheckReport {
             definition: cli
@@ -78,4 +91,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
         .into());
     }
     Ok(stdout)
+}
+
+/// One line on the terminal, rewritten as the check goes on and cleared at the end.
+fn show_progress(what: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2Kmatrix check: {what}…");
+    let _ = err.flush();
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::Cli;
-use crate::images::bake::{bake_json, image_reference};
+use crate::images::bake::bake_json;
 use crate::images::consistency::{check, ensure_consistent};
 use crate::images::dockerfile::{compare_dir, render_all};
 use crate::images::lint::lint;
@@ -39,7 +39,8 @@ pub struct ImagesArgs {
     #[arg(long, value_name = "REGISTRY")]
     pub registry: Option<String>,
 
-    /// Render the build scripts the images are checked against from the templates in DIR.
+    /// Use the templates in DIR (Dockerfile.j2, and the build scripts the images are checked
+    /// against; those it lacks are the built-in ones).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
@@ -87,7 +88,7 @@ pub struct ImagesArgs {
 pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let renderer = Renderer::load(args.templates.as_deref())?;
-    let files = render_all(&matrix)?;
+    let files = render_all(&matrix, renderer.templates())?;
     // Nothing is written for images that would not serve their cells or do not lint clean.
     ensure_consistent(&check(&matrix, &renderer)?)?;
     let mut findings = Vec::new();
@@ -160,7 +161,7 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
                 format!(
                     "{}\t{}\n",
                     args.out.join(&f.file_name).display(),
-                    image_reference(&matrix, registry, &f.os)
+                    matrix.image.reference(registry, &f.os)
                 )
             })
             .collect::<String>()

@@ -4,7 +4,6 @@ use anyhow::Result;
 use clap::Args;
 
 use super::{align, Cli, SelectionArgs};
-use crate::explain::select_cells;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -18,7 +17,7 @@ pub struct ListArgs {
 
 pub fn run(cli: &Cli, args: &ListArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
-    let cells = select_cells(&matrix, &args.selection.selection())?;
+    let cells = args.selection.cells(&matrix)?;
     if !args.long {
         return Ok(cells
             .iter()

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::cell::Cell;
 use crate::definition::Matrix;
-use crate::expand::{Filter, Selection};
+use crate::selection::{select_cells, CoverRequest, Filter, FilterError, Selection, Side};
 
 mod axes;
 mod check;
@@ -87,6 +88,42 @@ pub struct SelectionArgs {
     /// Drop cells whose AXIS has one of the values (repeatable).
     #[arg(long, value_name = "AXIS=V1[,V2...]")]
     pub except: Vec<Filter>,
+
+    #[command(flatten)]
+    pub cover: CoverArgs,
+}
+
+/// `--cover`, `--cover-seed`, `--include`: a covering subset of the selected cells.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CoverArgs {
+    /// Keep only a covering subset of the selected cells: few cells that together hold every
+    /// T-way combination of values found in them (T = 2, 3 or 4).
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u8).range(2..=4))]
+    pub cover: Option<u8>,
+
+    /// Seed of the cover: another seed gives another, equally valid cover [default: 0].
+    #[arg(long, value_name = "N", requires = "cover")]
+    pub cover_seed: Option<u64>,
+
+    /// Cells the cover must hold (e.g. last run's failures); it is completed around them.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "cover",
+        num_args = 1..,
+        value_delimiter = ','
+    )]
+    pub include: Vec<String>,
+}
+
+impl CoverArgs {
+    pub fn request(&self) -> Option<CoverRequest> {
+        self.cover.map(|strength| CoverRequest {
+            strength: strength.into(),
+            seed: self.cover_seed.unwrap_or(0),
+            include: self.include.clone(),
+        })
+    }
 }
 
 impl SelectionArgs {
@@ -94,7 +131,23 @@ impl SelectionArgs {
         Selection {
             only: self.only.clone(),
             except: self.except.clone(),
+            cover: self.cover.request(),
         }
+    }
+
+    /// The selected cells ([`select_cells`]); a filter naming an unknown axis or value is
+    /// reported with the flag it was given with.
+    pub fn cells(&self, matrix: &Matrix) -> Result<Vec<Cell>> {
+        select_cells(matrix, &self.selection()).map_err(|err| match err.downcast::<FilterError>() {
+            Ok(filter) => {
+                let flag = match filter.side {
+                    Side::Only => "--only",
+                    Side::Except => "--except",
+                };
+                anyhow::anyhow!("{flag} {filter}")
+            }
+            Err(err) => err,
+        })
     }
 }
 

@@ -6,7 +6,6 @@ use anyhow::Result;
 use clap::Args;
 
 use super::{Cli, SelectionArgs};
-use crate::explain::select_cells;
 use crate::index::index_csv;
 use crate::output::{write_dir, OutputFile};
 use crate::render::Renderer;
@@ -21,7 +20,7 @@ pub struct RenderArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Use the templates in DIR (it must hold build.sh.j2) instead of the built-in ones.
+    /// Use the templates in DIR instead of the built-in ones (those it lacks stay built-in).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
@@ -36,7 +35,7 @@ pub struct RenderArgs {
 pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let renderer = Renderer::load(args.templates.as_deref())?;
-    let cells = select_cells(&matrix, &args.selection.selection())?;
+    let cells = args.selection.cells(&matrix)?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
     let index = index_csv(&matrix, &cells, &args.out.to_string_lossy(), registry)?;

@@ -1,14 +1,16 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use super::Cli;
+use crate::output::write_atomic;
 use crate::report::{self, chart, output, page, reasons, Index};
+use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -62,22 +64,11 @@ pub struct ReportArgs {
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
-}
 
-/// Writes `contents` to `path` through a temporary file beside it, so a failure leaves no
-/// half-written file.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(contents)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    /// Render the pages from the templates in DIR (report.html.j2, report.adoc.j2; those it
+    /// lacks are the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
@@ -94,6 +85,13 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
                 chart.display()
             ),
         }
+    }
+    let templates = Templates::load(args.templates.as_deref())?;
+    if args.html.is_some() {
+        templates.check(HTML_REPORT_TEMPLATE)?;
+    }
+    if args.adoc.is_some() {
+        templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
     if !args.by.is_empty() && index.is_none() {
@@ -142,11 +140,23 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
     if let Some(path) = &args.html {
-        let html = page::render(page::Kind::Html, &report, pivot.as_ref(), &args.title)?;
+        let html = page::render(
+            &templates,
+            page::Kind::Html,
+            &report,
+            pivot.as_ref(),
+            &args.title,
+        )?;
         write_atomic(path, html.as_bytes())?;
     }
     if let Some(path) = &args.adoc {
-        let adoc = page::render(page::Kind::AsciiDoc, &report, pivot.as_ref(), &args.title)?;
+        let adoc = page::render(
+            &templates,
+            page::Kind::AsciiDoc,
+            &report,
+            pivot.as_ref(),
+            &args.title,
+        )?;
         write_atomic(path, adoc.as_bytes())?;
     }
 

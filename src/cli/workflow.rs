@@ -3,18 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use clap::Args;
+use anyhow::Result;
+use clap::{Args, ValueEnum};
 
 use super::{Cli, SelectionArgs};
-use crate::definition::Matrix;
-use crate::explain::select_cells;
 use crate::render::Renderer;
-use crate::workflow::options::{
-    check_generate_name, check_quantity, check_schedule, duration_knob,
-    parse_artifact_repository_ref, ARGO_OBJECT_LIMIT, DEFAULT_MAX_BYTES,
-};
-use crate::workflow::{build, Kind, Options};
+use crate::workflow::options::DEFAULT_MAX_BYTES;
+use crate::workflow::{build, Kind, Options, Overrides, Setting};
 
 #[derive(Debug, Args)]
 pub struct WorkflowArgs {
@@ -22,8 +17,8 @@ pub struct WorkflowArgs {
     pub selection: SelectionArgs,
 
     /// What to emit.
-    #[arg(long, value_enum, default_value_t = Kind::Workflow)]
-    pub kind: Kind,
+    #[arg(long, value_enum, default_value_t = KindArg::Workflow)]
+    pub kind: KindArg,
 
     /// Cron schedule of a CronWorkflow, e.g. "0 3 * * *" (only with --kind cron-workflow).
     #[arg(long, value_name = "CRON")]
@@ -33,7 +28,7 @@ pub struct WorkflowArgs {
     #[arg(long, value_name = "REGISTRY")]
     pub registry: Option<String>,
 
-    /// Use the templates in DIR (it must hold build.sh.j2), as `render --templates` does.
+    /// Use the templates in DIR, as `render --templates` does.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
@@ -93,121 +88,59 @@ pub struct WorkflowArgs {
     pub max_bytes: usize,
 }
 
-impl WorkflowArgs {
-    /// The arguments of a flagless `matrix workflow`, as clap parses them.
-    pub fn defaults() -> Self {
-        use clap::{Args as _, FromArgMatches as _};
-        let matches = Self::augment_args(clap::Command::new("workflow"))
-            .try_get_matches_from(["workflow"])
-            .expect("no flag is required");
-        Self::from_arg_matches(&matches).expect("defaults parse")
-    }
+/// What to emit: the clap face of [`Kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Workflow,
+    WorkflowTemplate,
+    CronWorkflow,
+}
 
-    /// Flags over the definition's `workflow:` defaults over built-in defaults, all checked.
-    pub fn options(&self, matrix: &Matrix) -> Result<Options> {
-        let raw = &matrix.workflow.raw;
-        let from = |flag: &str, has_flag: bool| {
-            if has_flag {
-                flag.to_string()
-            } else {
-                format!(
-                    "`workflow.{}` of {}",
-                    &flag[2..].replace('-', "_"),
-                    matrix.origin
-                )
-            }
-        };
-        let pick = |flag: &Option<String>, default: &Option<String>, builtin: &str| {
-            flag.clone()
-                .or_else(|| default.clone())
-                .unwrap_or_else(|| builtin.to_string())
-        };
-        let schedule = match (self.kind, &self.schedule) {
-            (Kind::CronWorkflow, Some(s)) => Some(check_schedule(s)?),
-            (Kind::CronWorkflow, None) => {
-                bail!("--kind cron-workflow needs --schedule, e.g. --schedule \"0 3 * * *\"")
-            }
-            (_, Some(_)) => bail!("--schedule only goes with --kind cron-workflow"),
-            (_, None) => None,
-        };
-        if self.max_bytes > ARGO_OBJECT_LIMIT {
-            bail!(
-                "--max-bytes {} is over the {ARGO_OBJECT_LIMIT} bytes Argo accepts for one object",
-                self.max_bytes
-            );
+impl From<KindArg> for Kind {
+    fn from(kind: KindArg) -> Kind {
+        match kind {
+            KindArg::Workflow => Kind::Workflow,
+            KindArg::WorkflowTemplate => Kind::WorkflowTemplate,
+            KindArg::CronWorkflow => Kind::CronWorkflow,
         }
-        let quantity = |flag: &str, value: &Option<String>, default: &Option<String>| {
-            value
-                .as_ref()
-                .or(default.as_ref())
-                .map(|q| check_quantity(&from(flag, value.is_some()), q))
-                .transpose()
-        };
-        let parallelism = self.parallelism.or(raw.parallelism).unwrap_or(3);
-        if parallelism == 0 {
-            bail!("--parallelism must be at least 1");
-        }
-        Ok(Options {
-            kind: self.kind,
-            schedule,
-            registry: self
-                .registry
-                .clone()
-                .unwrap_or_else(|| matrix.image.registry.clone()),
-            arch_axis: matrix.workflow.arch_axis.with_context(|| {
-                format!(
-                    "{} has no axis named `platform`: set `workflow.arch_axis` to the axis whose \
-                     values are kubernetes.io/arch values",
-                    matrix.origin
-                )
-            })?,
-            parallelism,
-            deadline_seconds: duration_knob(
-                &pick(&self.deadline, &raw.deadline, "4h"),
-                &from("--deadline", self.deadline.is_some()),
-            )?,
-            cpu: check_quantity(
-                &from("--cpu", self.cpu.is_some()),
-                &pick(&self.cpu, &raw.cpu, "2"),
-            )?,
-            memory: check_quantity(
-                &from("--memory", self.memory.is_some()),
-                &pick(&self.memory, &raw.memory, "8Gi"),
-            )?,
-            cpu_limit: quantity("--cpu-limit", &self.cpu_limit, &raw.cpu_limit)?,
-            memory_limit: quantity(
-                "--memory-limit",
-                &self.memory_limit,
-                &raw.memory_limit.clone().or(Some("16Gi".into())),
-            )?,
-            retry_limit: self.retry_limit.or(raw.retry_limit).unwrap_or(2),
-            ttl_seconds: duration_knob(
-                &pick(&self.ttl, &raw.ttl, "7d"),
-                &from("--ttl", self.ttl.is_some()),
-            )?,
+    }
+}
+
+/// A setting as its flag: `--memory-limit`, so errors name what the user typed.
+pub fn flag(setting: Setting) -> String {
+    format!("--{}", setting.key().replace('_', "-"))
+}
+
+impl WorkflowArgs {
+    /// The flags as overrides of the definition's `workflow:` defaults.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            kind: Some(self.kind.into()),
+            schedule: self.schedule.clone(),
+            registry: self.registry.clone(),
+            parallelism: self.parallelism,
+            deadline: self.deadline.clone(),
+            cpu: self.cpu.clone(),
+            memory: self.memory.clone(),
+            cpu_limit: self.cpu_limit.clone(),
+            memory_limit: self.memory_limit.clone(),
+            retry_limit: self.retry_limit,
+            ttl: self.ttl.clone(),
             namespace: self.namespace.clone(),
             service_account: self.service_account.clone(),
-            generate_name: check_generate_name(&pick(
-                &self.generate_name,
-                &raw.generate_name,
-                "build-cpython-",
-            ))
-            .with_context(|| from("--generate-name", self.generate_name.is_some()))?,
-            artifact_repository_ref: self
-                .artifact_repository_ref
-                .as_deref()
-                .map(parse_artifact_repository_ref)
-                .transpose()?,
-            max_bytes: self.max_bytes,
-        })
+            generate_name: self.generate_name.clone(),
+            artifact_repository_ref: self.artifact_repository_ref.clone(),
+            max_bytes: Some(self.max_bytes),
+            name: flag,
+        }
     }
 }
 
 pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
-    let options = args.options(&matrix)?;
+    let options = Options::resolve(&args.overrides(), &matrix)?;
     let renderer = Renderer::load(args.templates.as_deref())?;
-    let cells = select_cells(&matrix, &args.selection.selection())?;
+    let cells = args.selection.cells(&matrix)?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let emitted = build(&matrix, &cells, &scripts, &options)?;
     Ok(emitted.yaml().into_bytes())

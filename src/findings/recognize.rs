@@ -8,6 +8,10 @@
 //! log (a truncated report is still a report). State is bounded: one open report with at most
 //! [`MAX_FRAMES`] frames.
 
+use std::sync::OnceLock;
+
+use memchr::memmem;
+
 use crate::report::Stage;
 
 use super::signature::{location, parse_frame, tree_path, Frame};
@@ -134,18 +138,23 @@ impl Recognizer {
             // A UBSan report is its line and the frames right after it.
             return open.family != Family::Ubsan;
         }
-        let text = String::from_utf8_lossy(trimmed);
-        if trimmed.starts_with(b"#") {
-            if let Some((_, frame)) = parse_frame(&text) {
-                if open.family == Family::Ubsan && open.stack_state == 0 {
-                    // The frames replace the location-only frame of the header.
-                    r.stack.clear();
-                }
-                if open.stack_state < 2 {
-                    open.stack_state = 1;
-                    if r.stack.len() < MAX_FRAMES {
-                        r.stack.push(frame);
+        if trimmed.starts_with(b"#") && trimmed.get(1).is_some_and(u8::is_ascii_digit) {
+            // Frames past the first stack (or past the cap) are only counted as report lines:
+            // parsing them would cost most of the time of a log full of reports.
+            let wanted = open.stack_state < 2 && r.stack.len() < MAX_FRAMES;
+            let parsed = if wanted {
+                parse_frame(&String::from_utf8_lossy(trimmed))
+            } else {
+                None
+            };
+            if !wanted || parsed.is_some() {
+                if let Some((_, frame)) = parsed {
+                    if open.family == Family::Ubsan && open.stack_state == 0 {
+                        // The frames replace the location-only frame of the header.
+                        r.stack.clear();
                     }
+                    open.stack_state = 1;
+                    r.stack.push(frame);
                 }
                 r.end = line_no;
                 open.idle = 0;
@@ -159,6 +168,7 @@ impl Recognizer {
         match open.family {
             Family::Ubsan => false,
             Family::Fatal => {
+                let text = String::from_utf8_lossy(trimmed);
                 let indented = raw.first().is_some_and(|b| b.is_ascii_whitespace());
                 let known = [
                     "Current thread",
@@ -190,7 +200,7 @@ impl Recognizer {
                 true
             }
             Family::Sanitizer | Family::ThreadWarning => {
-                if text.starts_with("SUMMARY: ") {
+                if trimmed.starts_with(b"SUMMARY: ") {
                     r.end = line_no;
                     // The report is complete: nothing after it is its.
                     open.idle = u32::MAX;
@@ -200,7 +210,7 @@ impl Recognizer {
                     return false;
                 }
                 if r.access.is_none() {
-                    r.access = access(&text);
+                    r.access = access(&String::from_utf8_lossy(trimmed));
                 }
                 let indented = raw.first().is_some_and(|b| b.is_ascii_whitespace());
                 if indented || raw.starts_with(b"==") || raw.starts_with(b"=>") {
@@ -267,7 +277,10 @@ fn header(line: &[u8]) -> Option<Header> {
         let text = String::from_utf8_lossy(rest);
         return Some(("Python".into(), fatal_kind(&text), Family::Fatal, None));
     }
-    let at = memchr::memmem::find(line, b": runtime error: ")?;
+    static RUNTIME_ERROR: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let at = RUNTIME_ERROR
+        .get_or_init(|| memmem::Finder::new(b": runtime error: "))
+        .find(line)?;
     let text = String::from_utf8_lossy(line);
     let (place, message) = text.split_at(at);
     let message = &message[": runtime error: ".len()..];
@@ -391,7 +404,10 @@ fn python_frame(text: &str) -> Option<Frame> {
 /// The test regrtest's progress line names: `0:00:03 load avg: 1.2 [ 12/480] test_x`,
 /// `[ 37/489/1] test.test_y -- test.test_x failed`.
 pub fn regrtest_test(line: &[u8]) -> Option<String> {
-    let close = memchr::memmem::find(line, b"] test")?;
+    static PROGRESS: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let close = PROGRESS
+        .get_or_init(|| memmem::Finder::new(b"] test"))
+        .find(line)?;
     let open = memchr::memrchr(b'[', &line[..close])?;
     let inside = &line[open + 1..close];
     if !inside.contains(&b'/')

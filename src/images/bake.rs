@@ -31,15 +31,6 @@ pub struct BakeTarget {
     pub tags: Vec<String>,
 }
 
-/// The image reference cells of `os` run in: the same as [`crate::cell::Cell::image`].
-pub fn image_reference(matrix: &Matrix, registry: &str, os: &str) -> String {
-    format!(
-        "{}/{}:{os}",
-        registry.trim_end_matches('/'),
-        matrix.image.name
-    )
-}
-
 /// Bake allows `[A-Za-z0-9_-]` in target names; OS values may hold dots (`ubuntu-24.04`).
 pub fn target_name(os: &str) -> String {
     os.replace('.', "_")
@@ -69,7 +60,7 @@ pub fn bake_file(matrix: &Matrix, registry: &str, dockerfile_dir: &str) -> Resul
             context: dockerfile_dir.to_string(),
             dockerfile: file_name(&os.name),
             platforms: images.platforms.clone(),
-            tags: vec![image_reference(matrix, registry, &os.name)],
+            tags: vec![matrix.image.reference(registry, &os.name)],
         };
         if target.insert(name.clone(), bake_target).is_some() {
             bail!(
@@ -95,7 +86,7 @@ pub fn bake_json(matrix: &Matrix, registry: &str, dockerfile_dir: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expand::{expand, Selection};
+    use crate::expand::{expand, ValueMask};
 
     #[test]
     fn every_os_is_a_multi_arch_target_tagged_as_its_cells_expect() {
@@ -107,7 +98,7 @@ mod tests {
         assert_eq!(ubuntu.platforms, ["linux/amd64", "linux/arm64"]);
         // Every cell's image is one the bake file builds.
         let tags: Vec<&String> = bake.target.values().flat_map(|t| &t.tags).collect();
-        for cell in expand(&m, &Selection::default()).unwrap() {
+        for cell in expand(&m, &ValueMask::all(&m)).unwrap() {
             assert!(
                 tags.contains(&&cell.image(&m, "ghcr.io/me/")),
                 "{}",

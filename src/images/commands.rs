@@ -415,7 +415,7 @@ mod tests {
         assert_eq!(found, ["bash", "make"]);
     }
     use crate::definition::Matrix;
-    use crate::expand::{expand, Selection};
+    use crate::expand::{expand, ValueMask};
     use crate::plan::BuildPlan;
     use crate::render::Renderer;
 
@@ -447,7 +447,7 @@ mod tests {
     #[test]
     fn the_build_script_runs_exactly_these_programs() {
         let m = Matrix::builtin().unwrap();
-        let cell = expand(&m, &Selection::default()).unwrap().remove(0);
+        let cell = expand(&m, &ValueMask::all(&m)).unwrap().remove(0);
         let plan = BuildPlan::for_cell(&m, &cell).unwrap();
         let script = Renderer::builtin()
             .unwrap()

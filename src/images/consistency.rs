@@ -9,12 +9,12 @@ use anyhow::Result;
 
 use super::commands::script_commands;
 use super::dockerfile::images_of;
-use super::OsImage;
 use crate::cell::Cell;
+use crate::definition::images::OsImage;
 use crate::definition::Matrix;
-use crate::expand::{expand, Selection};
+use crate::expand::{expand, ValueMask};
 use crate::plan::BuildPlan;
-use crate::render::Renderer;
+use crate::render::{Renderer, Script};
 
 /// Something a cell's build needs from its image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -136,14 +136,20 @@ const REPOSITORY_TOOLS: [&str; 2] = ["curl", "gpg"];
 /// Checks every cell of the matrix against its OS image, rendering scripts with `renderer`.
 /// An empty list means the images are consistent with the matrix.
 pub fn check(matrix: &Matrix, renderer: &Renderer) -> Result<Vec<Problem>> {
+    let cells = expand(matrix, &ValueMask::all(matrix))?;
+    let scripts = renderer.render_all(matrix, &cells)?;
+    check_scripts(matrix, &cells, &scripts)
+}
+
+/// [`check`] over every cell of the matrix and its already rendered script (same order).
+pub fn check_scripts(matrix: &Matrix, cells: &[Cell], scripts: &[Script]) -> Result<Vec<Problem>> {
     use rayon::prelude::*;
     let images = images_of(matrix)?;
-    let cells = expand(matrix, &Selection::default())?;
     let per_cell: Vec<(usize, BTreeSet<Need>)> = cells
         .par_iter()
-        .map(|cell| {
+        .zip(scripts)
+        .map(|(cell, script)| {
             let plan = BuildPlan::for_cell(matrix, cell)?;
-            let script = renderer.render(matrix, cell, &plan)?;
             Ok((
                 cell.values[matrix.image.tag_axis],
                 needs(&plan, &script.text),
@@ -152,7 +158,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer) -> Result<Vec<Problem>> {
         .collect::<Result<_>>()?;
     let mut problems = Vec::new();
     for os in &images.os {
-        check_os(os, &cells, &per_cell, &mut problems);
+        check_os(os, cells, &per_cell, &mut problems);
     }
     Ok(problems)
 }
@@ -255,7 +261,7 @@ mod tests {
 
     fn needs_of(id: &str) -> BTreeSet<Need> {
         let m = Matrix::builtin().unwrap();
-        let cell = expand(&m, &Selection::default())
+        let cell = expand(&m, &ValueMask::all(&m))
             .unwrap()
             .into_iter()
             .find(|c| c.id == id)

@@ -1,18 +1,15 @@
-//! Rendering one Dockerfile per OS from `templates/Dockerfile.j2`, in an environment of its
-//! own: strict undefined values, no escaping (values are checked when the definition compiles).
+//! Rendering one Dockerfile per OS from `Dockerfile.j2` of the [`crate::templates`] registry:
+//! strict undefined values, no escaping (values are checked when the definition compiles).
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::{ImagesSpec, OsImage, PackageManager};
+use crate::definition::images::{ImagesSpec, OsImage, PackageGroup, PackageManager};
 use crate::definition::Matrix;
 use crate::output::MARKER_FILE;
-
-/// The template, as shipped in `templates/`.
-pub const DOCKERFILE_TEMPLATE: &str = include_str!("../../templates/Dockerfile.j2");
+use crate::templates::{Templates, DOCKERFILE_TEMPLATE};
 
 /// A rendered Dockerfile and the OS it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,27 +77,15 @@ pub fn images_of(matrix: &Matrix) -> Result<&ImagesSpec> {
     })
 }
 
-fn environment() -> Result<Environment<'static>> {
-    let mut env = Environment::new();
-    // A misspelt variable must fail the render, not vanish from a Dockerfile.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
-    env.add_template("Dockerfile.j2", DOCKERFILE_TEMPLATE)
-        .context("built-in template Dockerfile.j2")?;
-    Ok(env)
-}
-
 /// One Dockerfile per OS, in the order of the tag axis.
-pub fn render_all(matrix: &Matrix) -> Result<Vec<Dockerfile>> {
+pub fn render_all(matrix: &Matrix, templates: &Templates) -> Result<Vec<Dockerfile>> {
     let images = images_of(matrix)?;
-    let env = environment()?;
-    let template = env.get_template("Dockerfile.j2")?;
     images
         .os
         .iter()
         .map(|os| {
-            let text = template
-                .render(context(matrix, images, os))
+            let text = templates
+                .render(DOCKERFILE_TEMPLATE, context(matrix, images, os))
                 .with_context(|| format!("cannot render the Dockerfile of {}", os.name))?;
             Ok(Dockerfile {
                 os: os.name.clone(),
@@ -116,11 +101,11 @@ fn context<'a>(
     images: &'a ImagesSpec,
     os: &'a OsImage,
 ) -> DockerfileContext<'a> {
-    let view = |group: &'a super::PackageGroup| GroupView {
+    let view = |group: &'a PackageGroup| GroupView {
         purpose: &group.purpose,
         packages: &group.install,
     };
-    let sorted = |groups: &[&'a super::PackageGroup]| {
+    let sorted = |groups: &[&'a PackageGroup]| {
         let mut packages: Vec<&str> = groups
             .iter()
             .flat_map(|g| g.install.iter().map(String::as_str))
@@ -224,7 +209,7 @@ mod tests {
     #[test]
     fn one_dockerfile_per_os_pinned_by_digest() {
         let m = Matrix::builtin().unwrap();
-        let files = render_all(&m).unwrap();
+        let files = render_all(&m, &Templates::builtin()).unwrap();
         let names: Vec<_> = files.iter().map(|f| f.file_name.as_str()).collect();
         assert_eq!(names, ["fedora-40.Dockerfile", "ubuntu-24.04.Dockerfile"]);
         for file in &files {
@@ -248,7 +233,9 @@ mod tests {
                 .unwrap();
         raw.images = None;
         let m = Matrix::compile(raw, "custom.yaml").unwrap();
-        let err = render_all(&m).unwrap_err().to_string();
+        let err = render_all(&m, &Templates::builtin())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("custom.yaml has no `images` section"), "{err}");
     }
 }

@@ -288,7 +288,12 @@ mod tests {
 
     #[test]
     fn the_rendered_dockerfiles_are_clean() {
-        for file in render_all(&Matrix::builtin().unwrap()).unwrap() {
+        for file in render_all(
+            &Matrix::builtin().unwrap(),
+            &crate::templates::Templates::builtin(),
+        )
+        .unwrap()
+        {
             assert_eq!(lint(&file.text), [], "{}", file.file_name);
         }
     }

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use super::bake::image_reference;
 use super::dockerfile::{images_of, Dockerfile};
 use crate::definition::Matrix;
 use crate::workflow::types::Backoff;
@@ -56,7 +55,7 @@ pub fn image_workflow(
         }
         // Template and step names allow letters, digits and `-` only.
         let name = format!("build-{}", dockerfile.os.replace(['.', '_'], "-"));
-        let reference = image_reference(matrix, &options.registry, &dockerfile.os);
+        let reference = matrix.image.reference(&options.registry, &dockerfile.os);
         steps.push(WorkflowStep {
             name: name.clone(),
             template: name.clone(),
@@ -212,7 +211,7 @@ mod tests {
     #[test]
     fn one_parallel_step_per_image_each_carrying_its_dockerfile() {
         let m = Matrix::builtin().unwrap();
-        let dockerfiles = render_all(&m).unwrap();
+        let dockerfiles = render_all(&m, &crate::templates::Templates::builtin()).unwrap();
         let doc = image_workflow(&m, &dockerfiles, &options()).unwrap();
         let DocumentSpec::Workflow(spec) = &doc.spec else {
             panic!()
@@ -243,7 +242,7 @@ mod tests {
     #[test]
     fn a_dockerfile_argo_would_rewrite_is_refused() {
         let m = Matrix::builtin().unwrap();
-        let mut dockerfiles = render_all(&m).unwrap();
+        let mut dockerfiles = render_all(&m, &crate::templates::Templates::builtin()).unwrap();
         dockerfiles[0].text.push_str("RUN echo {{oops}}\n");
         let err = image_workflow(&m, &dockerfiles, &options())
             .unwrap_err()

@@ -1,14 +1,13 @@
 //! Self-contained report pages (HTML or AsciiDoc): summary, chart inline, pivot and the table
-//! of cells, rendered with minijinja (HTML auto-escaped; AsciiDoc table cells escaped).
+//! of cells, rendered from the [`crate::templates`] registry (HTML auto-escaped; AsciiDoc table
+//! cells escaped by its `cell` filter).
 
 use anyhow::{Context, Result};
-use minijinja::{context, AutoEscape, Environment, Value};
+use minijinja::{context, Value};
 use serde::Serialize;
 
 use super::{chart, CellResult, Pivot, Report};
-
-const HTML: &str = include_str!("templates/report.html.j2");
-const ADOC: &str = include_str!("templates/report.adoc.j2");
+use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 /// Which page to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,30 +28,17 @@ struct PageCell<'a> {
     evidence: String,
 }
 
-/// A table cell of AsciiDoc: `|` would end the cell, `{` start an attribute reference.
-fn adoc_cell(value: String) -> String {
-    value
-        .replace('|', "\\|")
-        .replace('{', "\\{")
-        .replace('\n', " ")
-}
-
-pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -> Result<String> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") {
-            AutoEscape::Html
-        } else {
-            AutoEscape::None
-        }
-    });
-    env.add_filter("cell", adoc_cell);
+pub fn render(
+    templates: &Templates,
+    kind: Kind,
+    report: &Report,
+    pivot: Option<&Pivot>,
+    title: &str,
+) -> Result<String> {
     let name = match kind {
-        Kind::Html => "report.html",
-        Kind::AsciiDoc => "report.adoc",
+        Kind::Html => HTML_REPORT_TEMPLATE,
+        Kind::AsciiDoc => ADOC_REPORT_TEMPLATE,
     };
-    env.add_template(name, if kind == Kind::Html { HTML } else { ADOC })
-        .context("the built-in report template is invalid")?;
     let svg = chart::svg(report, title)?;
     // The chart's markup is plotters' own output; everything from logs goes through escaping.
     let svg = svg
@@ -81,9 +67,10 @@ pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -
         })
         .collect();
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
-    let text = env
-        .get_template(name)?
-        .render(context! {
+    let text = templates
+        .render(
+            name,
+            context! {
             title,
             logs => report.logs,
             megabytes,
@@ -92,7 +79,8 @@ pub fn render(kind: Kind, report: &Report, pivot: Option<&Pivot>, title: &str) -
             columns => &report.index_columns,
             cells,
             chart => Value::from_safe_string(svg),
-        })
+            },
+        )
         .context("cannot render the report page")?;
     Ok(text)
 }
@@ -126,7 +114,14 @@ mod tests {
     fn html_escapes_log_text_and_inlines_the_chart() {
         let r = report();
         let pivot = r.pivot(&["compiler".into()]).unwrap();
-        let html = render(Kind::Html, &r, Some(&pivot), "Run <1>").unwrap();
+        let html = render(
+            &Templates::builtin(),
+            Kind::Html,
+            &r,
+            Some(&pivot),
+            "Run <1>",
+        )
+        .unwrap();
         assert!(
             html.contains("&lt;script&gt;") && !html.contains("<script>"),
             "{html}"
@@ -137,7 +132,14 @@ mod tests {
 
     #[test]
     fn adoc_escapes_cell_separators() {
-        let adoc = render(Kind::AsciiDoc, &report(), None, "Run").unwrap();
+        let adoc = render(
+            &Templates::builtin(),
+            Kind::AsciiDoc,
+            &report(),
+            None,
+            "Run",
+        )
+        .unwrap();
         assert!(adoc.contains("gcc\\|x"), "{adoc}");
         assert!(adoc.starts_with("= Run"));
     }

@@ -15,4 +15,4 @@ pub mod types;
 pub mod yaml11;
 
 pub use build::{build, Emitted};
-pub use options::{Kind, Options};
+pub use options::{Kind, Options, Overrides, Setting};

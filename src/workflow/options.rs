@@ -1,13 +1,16 @@
-//! The knobs of `matrix workflow` and their checked values: defaults come from the definition's
-//! `workflow:` section, flags override them.
+//! The settings of the Argo manifests and their checked values, resolved in one place:
+//! a caller's overrides (the command line's flags) over the definition's `workflow:` section
+//! over built-in defaults.
 
 use anyhow::{bail, Context, Result};
 
 use super::types::ArtifactRepositoryRef;
+use crate::definition::Matrix;
 
 /// Which kind of Argo object to emit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Kind {
+    #[default]
     Workflow,
     WorkflowTemplate,
     CronWorkflow,
@@ -41,6 +44,207 @@ pub struct Options {
     pub generate_name: String,
     pub artifact_repository_ref: Option<ArtifactRepositoryRef>,
     pub max_bytes: usize,
+}
+
+/// A setting a caller may override; its [`key`](Setting::key) is its name in the definition's
+/// `workflow:` section (for those the section has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Kind,
+    Schedule,
+    Registry,
+    Parallelism,
+    Deadline,
+    Cpu,
+    Memory,
+    CpuLimit,
+    MemoryLimit,
+    RetryLimit,
+    Ttl,
+    GenerateName,
+    ArtifactRepositoryRef,
+    MaxBytes,
+}
+
+impl Setting {
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Kind => "kind",
+            Setting::Schedule => "schedule",
+            Setting::Registry => "registry",
+            Setting::Parallelism => "parallelism",
+            Setting::Deadline => "deadline",
+            Setting::Cpu => "cpu",
+            Setting::Memory => "memory",
+            Setting::CpuLimit => "cpu_limit",
+            Setting::MemoryLimit => "memory_limit",
+            Setting::RetryLimit => "retry_limit",
+            Setting::Ttl => "ttl",
+            Setting::GenerateName => "generate_name",
+            Setting::ArtifactRepositoryRef => "artifact_repository_ref",
+            Setting::MaxBytes => "max_bytes",
+        }
+    }
+}
+
+/// Values a caller gives over the definition's defaults; `None` leaves a setting to the
+/// definition, then to the built-in default.
+#[derive(Debug, Clone)]
+pub struct Overrides {
+    pub kind: Option<Kind>,
+    pub schedule: Option<String>,
+    pub registry: Option<String>,
+    pub parallelism: Option<u32>,
+    pub deadline: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub cpu_limit: Option<String>,
+    pub memory_limit: Option<String>,
+    pub retry_limit: Option<u32>,
+    pub ttl: Option<String>,
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    pub generate_name: Option<String>,
+    pub artifact_repository_ref: Option<String>,
+    pub max_bytes: Option<usize>,
+    /// How messages name an overridden setting: the command line names its flag, so an error
+    /// points at what the user typed.
+    pub name: fn(Setting) -> String,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Overrides {
+            kind: None,
+            schedule: None,
+            registry: None,
+            parallelism: None,
+            deadline: None,
+            cpu: None,
+            memory: None,
+            cpu_limit: None,
+            memory_limit: None,
+            retry_limit: None,
+            ttl: None,
+            namespace: None,
+            service_account: None,
+            generate_name: None,
+            artifact_repository_ref: None,
+            max_bytes: None,
+            name: |setting| format!("the {} override", setting.key()),
+        }
+    }
+}
+
+impl Options {
+    /// Overrides over the definition's `workflow:` section over built-in defaults, all checked;
+    /// an error names where the bad value came from (the override, or the definition's key).
+    pub fn resolve(overrides: &Overrides, matrix: &Matrix) -> Result<Options> {
+        let raw = &matrix.workflow.raw;
+        let name = overrides.name;
+        let from = |setting: Setting, overridden: bool| {
+            if overridden {
+                name(setting)
+            } else {
+                format!("`workflow.{}` of {}", setting.key(), matrix.origin)
+            }
+        };
+        let pick = |value: &Option<String>, default: &Option<String>, builtin: &str| {
+            value
+                .clone()
+                .or_else(|| default.clone())
+                .unwrap_or_else(|| builtin.to_string())
+        };
+        let kind = overrides.kind.unwrap_or_default();
+        let schedule = match (kind, &overrides.schedule) {
+            (Kind::CronWorkflow, Some(s)) => Some(check_schedule(s)?),
+            (Kind::CronWorkflow, None) => bail!(
+                "{} cron-workflow needs {schedule}, e.g. {schedule} \"0 3 * * *\"",
+                name(Setting::Kind),
+                schedule = name(Setting::Schedule)
+            ),
+            (_, Some(_)) => bail!(
+                "{} only goes with {} cron-workflow",
+                name(Setting::Schedule),
+                name(Setting::Kind)
+            ),
+            (_, None) => None,
+        };
+        let max_bytes = overrides.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
+        if max_bytes > ARGO_OBJECT_LIMIT {
+            bail!(
+                "{} {max_bytes} is over the {ARGO_OBJECT_LIMIT} bytes Argo accepts for one object",
+                name(Setting::MaxBytes)
+            );
+        }
+        let quantity = |setting: Setting, value: &Option<String>, default: &Option<String>| {
+            value
+                .as_ref()
+                .or(default.as_ref())
+                .map(|q| check_quantity(&from(setting, value.is_some()), q))
+                .transpose()
+        };
+        let parallelism = overrides.parallelism.or(raw.parallelism).unwrap_or(3);
+        if parallelism == 0 {
+            bail!(
+                "{} must be at least 1",
+                from(Setting::Parallelism, overrides.parallelism.is_some())
+            );
+        }
+        Ok(Options {
+            kind,
+            schedule,
+            registry: overrides
+                .registry
+                .clone()
+                .unwrap_or_else(|| matrix.image.registry.clone()),
+            arch_axis: matrix.workflow.arch_axis.with_context(|| {
+                format!(
+                    "{} has no axis named `platform`: set `workflow.arch_axis` to the axis whose \
+                     values are kubernetes.io/arch values",
+                    matrix.origin
+                )
+            })?,
+            parallelism,
+            deadline_seconds: duration_knob(
+                &pick(&overrides.deadline, &raw.deadline, "4h"),
+                &from(Setting::Deadline, overrides.deadline.is_some()),
+            )?,
+            cpu: check_quantity(
+                &from(Setting::Cpu, overrides.cpu.is_some()),
+                &pick(&overrides.cpu, &raw.cpu, "2"),
+            )?,
+            memory: check_quantity(
+                &from(Setting::Memory, overrides.memory.is_some()),
+                &pick(&overrides.memory, &raw.memory, "8Gi"),
+            )?,
+            cpu_limit: quantity(Setting::CpuLimit, &overrides.cpu_limit, &raw.cpu_limit)?,
+            memory_limit: quantity(
+                Setting::MemoryLimit,
+                &overrides.memory_limit,
+                &raw.memory_limit.clone().or(Some("16Gi".into())),
+            )?,
+            retry_limit: overrides.retry_limit.or(raw.retry_limit).unwrap_or(2),
+            ttl_seconds: duration_knob(
+                &pick(&overrides.ttl, &raw.ttl, "7d"),
+                &from(Setting::Ttl, overrides.ttl.is_some()),
+            )?,
+            namespace: overrides.namespace.clone(),
+            service_account: overrides.service_account.clone(),
+            generate_name: check_generate_name(&pick(
+                &overrides.generate_name,
+                &raw.generate_name,
+                "build-cpython-",
+            ))
+            .with_context(|| from(Setting::GenerateName, overrides.generate_name.is_some()))?,
+            artifact_repository_ref: overrides
+                .artifact_repository_ref
+                .as_deref()
+                .map(parse_artifact_repository_ref)
+                .transpose()?,
+            max_bytes,
+        })
+    }
 }
 
 /// Seconds in `4h`, `90m`, `1h30m`, `7d`, `45s` or a plain number of seconds.
@@ -179,6 +383,81 @@ pub fn duration_knob(value: &str, source: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_workflow(yaml: &str) -> Matrix {
+        let mut raw =
+            crate::definition::RawDefinition::from_yaml(crate::definition::BUILTIN_DEFINITION, "t")
+                .unwrap();
+        raw.workflow = Some(serde_yaml::from_str(yaml).unwrap());
+        Matrix::compile(raw, "m.yaml").unwrap()
+    }
+
+    #[test]
+    fn overrides_win_over_the_definition_which_wins_over_builtin_defaults() {
+        let m = with_workflow("{cpu: '4', ttl: 1d, parallelism: 9}");
+        let options = Options::resolve(&Overrides::default(), &m).unwrap();
+        assert_eq!(
+            (
+                options.cpu.as_str(),
+                options.ttl_seconds,
+                options.parallelism
+            ),
+            ("4", 86_400, 9)
+        );
+        assert_eq!(
+            (
+                options.memory.as_str(),
+                options.deadline_seconds,
+                options.kind
+            ),
+            ("8Gi", 14_400, Kind::Workflow)
+        );
+        assert_eq!(options.max_bytes, DEFAULT_MAX_BYTES);
+        let overrides = Overrides {
+            cpu: Some("500m".into()),
+            parallelism: Some(2),
+            ..Overrides::default()
+        };
+        let options = Options::resolve(&overrides, &m).unwrap();
+        assert_eq!((options.cpu.as_str(), options.parallelism), ("500m", 2));
+        assert_eq!(options.ttl_seconds, 86_400);
+    }
+
+    #[test]
+    fn errors_name_the_override_as_the_caller_names_it_or_the_definition_key() {
+        let m = with_workflow("{memory: 8GB, parallelism: 0}");
+        let flag = |s: Setting| format!("--{}", s.key().replace('_', "-"));
+        let overrides = Overrides {
+            memory: Some("lots".into()),
+            parallelism: Some(1),
+            name: flag,
+            ..Overrides::default()
+        };
+        let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
+        assert!(err.starts_with("--memory `lots`"), "{err}");
+        let overrides = Overrides {
+            parallelism: Some(1),
+            name: flag,
+            ..Overrides::default()
+        };
+        let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
+        assert!(
+            err.starts_with("`workflow.memory` of m.yaml `8GB`"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            Options::resolve(&Overrides::default(), &m).unwrap_err()
+        );
+        assert_eq!(err, "`workflow.parallelism` of m.yaml must be at least 1");
+        let overrides = Overrides {
+            schedule: Some("@daily".into()),
+            name: flag,
+            ..Overrides::default()
+        };
+        let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
+        assert_eq!(err, "--schedule only goes with --kind cron-workflow");
+    }
 
     #[test]
     fn durations_parse_with_units() {

@@ -1,0 +1,294 @@
+//! Checking a parsed definition and compiling it: axes, rules and contributions become the
+//! index-based [`Matrix`] the rest of the program works from.
+
+use std::collections::HashSet;
+
+use anyhow::{bail, Context, Result};
+
+use super::alphabet::{check_env_name, check_label};
+use super::images::compile_images;
+use super::raw::{RawAxis, RawClause, RawCondition, RawContribution, RawDefinition};
+use super::{
+    unknown_axis, Axis, AxisKind, AxisValue, Contribution, ImageSpec, Matrix, SourceSpec,
+    WorkflowDefaults,
+};
+use crate::rules::{Clause, Condition, Rule};
+use crate::version::Version;
+
+/// Environment variables the build script sets itself from other parts of a contribution.
+const RESERVED_ENV: [&str; 5] = ["CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "LD_PRELOAD"];
+
+pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
+    let _ = origin;
+    let mut axes = Vec::with_capacity(raw.axes.len());
+    let mut axis_names = HashSet::new();
+    if raw.axes.is_empty() {
+        bail!("`axes` is empty: a matrix needs at least one axis");
+    }
+    for raw_axis in &raw.axes {
+        check_label("axis name", &raw_axis.name)?;
+        if !axis_names.insert(raw_axis.name.as_str()) {
+            bail!("axis `{}` is defined twice", raw_axis.name);
+        }
+        axes.push(compile_axis(raw_axis)?);
+    }
+    let find_axis = |name: &str, what: &str| -> Result<usize> {
+        axes.iter().position(|a| a.name == name).with_context(|| {
+            let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+            format!("{what} names {}", unknown_axis(name, &names))
+        })
+    };
+
+    let image = ImageSpec {
+        tag_axis: find_axis(&raw.image.tag_axis, "image.tag_axis")?,
+        registry: raw.image.registry.clone(),
+        name: raw.image.name.clone(),
+    };
+    let version_axis = find_axis(&raw.source.version_axis, "source.version_axis")?;
+    if axes[version_axis].kind != AxisKind::Version {
+        bail!(
+            "source.version_axis is `{}`, which is not an axis of `kind: version`",
+            axes[version_axis].name
+        );
+    }
+    for (version, digest) in &raw.source.sha256 {
+        if axes[version_axis].value_index(version).is_none() {
+            bail!(
+                "source.sha256 gives a checksum for `{version}`, which is not a value of axis `{}`",
+                axes[version_axis].name
+            );
+        }
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("source.sha256 for `{version}` is not 64 hexadecimal digits: `{digest}`");
+        }
+    }
+    let source = SourceSpec {
+        version_axis,
+        base_url: raw.source.base_url.trim_end_matches('/').to_string(),
+        sha256: raw.source.sha256.clone(),
+    };
+
+    let mut rules = Vec::with_capacity(raw.rules.len());
+    let mut rule_names = HashSet::new();
+    for raw_rule in &raw.rules {
+        let what = format!("rule `{}`", raw_rule.name);
+        if !rule_names.insert(raw_rule.name.as_str()) {
+            bail!("{what} is defined twice");
+        }
+        let (conclusion, both_ways) = match (&raw_rule.then, &raw_rule.iff) {
+            (Some(then), None) => (then, false),
+            (None, Some(iff)) => (iff, true),
+            _ => bail!("{what} needs exactly one of `then` and `iff`"),
+        };
+        if conclusion.is_empty() {
+            bail!("{what} has an empty conclusion: it would hold for every combination");
+        }
+        rules.push(Rule {
+            name: raw_rule.name.clone(),
+            reason: raw_rule.reason.clone(),
+            premise: compile_clause(&axes, &raw_rule.premise, &format!("`if` of {what}"))?,
+            conclusion: compile_clause(&axes, conclusion, &format!("conclusion of {what}"))?,
+            both_ways,
+        });
+    }
+
+    let mut contributions = Vec::with_capacity(raw.contributions.len());
+    for (i, raw_contribution) in raw.contributions.iter().enumerate() {
+        let what = format!("contribution #{}", i + 1);
+        contributions.push(compile_contribution(&axes, raw_contribution, i + 1, &what)?);
+    }
+
+    let raw_workflow = raw.workflow.clone().unwrap_or_default();
+    let workflow = WorkflowDefaults {
+        arch_axis: match raw_workflow.arch_axis.as_deref() {
+            Some(name) => Some(find_axis(name, "workflow.arch_axis")?),
+            None => axes.iter().position(|a| a.name == "platform"),
+        },
+        raw: raw_workflow,
+    };
+    let images = match &raw.images {
+        Some(raw_images) => Some(compile_images(raw_images, &axes, image.tag_axis)?),
+        None => None,
+    };
+
+    Ok(Matrix {
+        origin: origin.to_string(),
+        image,
+        source,
+        axes,
+        rules,
+        contributions,
+        workflow,
+        images,
+    })
+}
+
+fn compile_axis(raw: &RawAxis) -> Result<Axis> {
+    let mut values = Vec::with_capacity(raw.values.len());
+    let mut seen = HashSet::new();
+    if raw.values.is_empty() {
+        bail!("axis `{}` has no values", raw.name);
+    }
+    for raw_value in &raw.values {
+        let name = raw_value.name();
+        check_label(&format!("value of axis `{}`", raw.name), name)?;
+        if !seen.insert(name) {
+            bail!("axis `{}` lists value `{name}` twice", raw.name);
+        }
+        let version = match raw.kind {
+            AxisKind::Plain => None,
+            AxisKind::Version => Some(
+                name.parse::<Version>()
+                    .with_context(|| format!("axis `{}` is of kind version", raw.name))?,
+            ),
+        };
+        let token = raw_value.id_token();
+        let id_token = if token.is_empty() {
+            String::new()
+        } else {
+            let full = format!("{}{token}", raw.id_prefix);
+            check_label(&format!("id token of `{}={name}`", raw.name), &full)?;
+            full
+        };
+        values.push(AxisValue {
+            name: name.to_string(),
+            id_token,
+            version,
+        });
+    }
+    Ok(Axis {
+        name: raw.name.clone(),
+        doc: raw.doc.clone().unwrap_or_default(),
+        kind: raw.kind,
+        values,
+    })
+}
+
+pub(crate) fn compile_clause(axes: &[Axis], raw: &RawClause, what: &str) -> Result<Clause> {
+    let mut conditions = Vec::with_capacity(raw.len());
+    for (axis_name, raw_condition) in raw {
+        let axis = axes
+            .iter()
+            .position(|a| &a.name == axis_name)
+            .with_context(|| {
+                let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+                format!("{what} names {}", unknown_axis(axis_name, &names))
+            })?;
+        let accepts = compile_condition(&axes[axis], raw_condition)
+            .with_context(|| format!("in {what}, condition on `{axis_name}`"))?;
+        conditions.push(Condition { axis, accepts });
+    }
+    conditions.sort_by_key(|c| c.axis);
+    Ok(Clause { conditions })
+}
+
+fn compile_condition(axis: &Axis, raw: &RawCondition) -> Result<Vec<bool>> {
+    let set_of = |names: &[&str]| -> Result<Vec<bool>> {
+        let mut accepts = vec![false; axis.values.len()];
+        for name in names {
+            let index = axis
+                .value_index(name)
+                .with_context(|| axis.unknown_value(name))?;
+            accepts[index] = true;
+        }
+        Ok(accepts)
+    };
+    match raw {
+        RawCondition::One(name) => set_of(&[name.as_str()]),
+        RawCondition::AnyOf(names) => {
+            if names.is_empty() {
+                bail!("an empty list of values never holds");
+            }
+            set_of(&names.iter().map(String::as_str).collect::<Vec<_>>())
+        }
+        RawCondition::Test(test) => {
+            let mut accepts = vec![true; axis.values.len()];
+            let mut any = false;
+            if let Some(not) = &test.not {
+                any = true;
+                for (slot, excluded) in accepts.iter_mut().zip(set_of(&not.names())?) {
+                    *slot &= !excluded;
+                }
+            }
+            for (bound, keep_if) in [
+                (&test.at_least, std::cmp::Ordering::Less),
+                (&test.below, std::cmp::Ordering::Greater),
+            ] {
+                let Some(bound) = bound else { continue };
+                any = true;
+                if axis.kind != AxisKind::Version {
+                    bail!(
+                        "`at_least`/`below` compare versions, but axis `{}` is not of `kind: version`",
+                        axis.name
+                    );
+                }
+                let bound: Version = bound.parse()?;
+                for (slot, value) in accepts.iter_mut().zip(&axis.values) {
+                    let order = value
+                        .version
+                        .as_ref()
+                        .expect("version axis")
+                        .cmp_to_bound(&bound);
+                    // at_least: drop values below the bound; below: drop values at or above it.
+                    let drop = match keep_if {
+                        std::cmp::Ordering::Less => order == std::cmp::Ordering::Less,
+                        _ => order != std::cmp::Ordering::Less,
+                    };
+                    *slot &= !drop;
+                }
+            }
+            if !any {
+                bail!("an empty test: give `not`, `at_least` or `below`");
+            }
+            Ok(accepts)
+        }
+    }
+}
+
+fn compile_contribution(
+    axes: &[Axis],
+    raw: &RawContribution,
+    number: usize,
+    what: &str,
+) -> Result<Contribution> {
+    for name in raw.env.keys() {
+        check_env_name(what, name)?;
+        if RESERVED_ENV.contains(&name.as_str()) || name.starts_with("MATRIX_") {
+            bail!(
+                "{what}: env may not set `{name}`: the script sets CFLAGS, CXXFLAGS and CPPFLAGS \
+                 from `compile`, LDFLAGS from `link`, LD_PRELOAD from `preload`, and owns MATRIX_*"
+            );
+        }
+    }
+    for name in &raw.preload {
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            bail!(
+                "{what}: preload file name `{}` is empty or has white space",
+                name.escape_debug()
+            );
+        }
+    }
+    for pattern in &raw.collect {
+        if pattern.is_empty() || pattern.contains('/') {
+            bail!(
+                "{what}: collect pattern `{}` must be a non-empty file-name pattern without `/`",
+                pattern.escape_debug()
+            );
+        }
+    }
+    Ok(Contribution {
+        number,
+        when: compile_clause(axes, &raw.when, &format!("`when` of {what}"))?,
+        env: raw
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        compile: raw.compile.clone(),
+        link: raw.link.clone(),
+        configure: raw.configure.clone(),
+        preload: raw.preload.clone(),
+        tests: raw.tests,
+        collect: raw.collect.clone(),
+    })
+}

@@ -1,0 +1,311 @@
+//! The YAML form of `matrix.yaml`: the serde types a user edits, parsed with file, line and
+//! column in errors, and the one-line description of a rule.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::images::RawImages;
+use crate::suggest::suggest_for_unknown_field;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefinition {
+    pub image: RawImage,
+    #[serde(default)]
+    pub source: RawSource,
+    pub axes: Vec<RawAxis>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    #[serde(default)]
+    pub contributions: Vec<RawContribution>,
+    /// Defaults of `matrix workflow`; every one has a flag that overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<RawWorkflow>,
+    /// How each OS's build image is made (`matrix images`); optional for matrices that only
+    /// render scripts, but when present every value of `image.tag_axis` needs an entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<RawImages>,
+}
+
+/// `workflow:` in the definition: Argo manifest defaults. Values are checked when the workflow
+/// options are resolved, so a bad one is reported with the key it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkflow {
+    /// The axis whose values are `kubernetes.io/arch` values (default `platform`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch_axis: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u32>,
+    /// Per-cell deadline: `4h`, `90m`, `1h30m`, or seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_limit: Option<u32>,
+    /// How long a finished Workflow is kept: `7d`, `12h`, or seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImage {
+    pub registry: String,
+    pub name: String,
+    pub tag_axis: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// The axis whose values are CPython versions to download.
+    #[serde(default = "default_version_axis")]
+    pub version_axis: String,
+    /// Where release tarballs live: `<base_url>/<3.13.0>/Python-<3.13.0b4>.tgz`.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// SHA-256 of a version's tarball, checked by the script when given.
+    #[serde(default)]
+    pub sha256: BTreeMap<String, String>,
+}
+
+fn default_version_axis() -> String {
+    "python".into()
+}
+
+fn default_base_url() -> String {
+    "https://www.python.org/ftp/python".into()
+}
+
+impl Default for RawSource {
+    fn default() -> Self {
+        RawSource {
+            version_axis: default_version_axis(),
+            base_url: default_base_url(),
+            sha256: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAxis {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    #[serde(default)]
+    pub kind: AxisKind,
+    /// Put before every non-empty id token of the axis (`py` + `3.12.4`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id_prefix: String,
+    pub values: Vec<RawValue>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AxisKind {
+    /// Values are names, compared for equality.
+    #[default]
+    Plain,
+    /// Values are CPython versions and rules may compare them (`at_least`, `below`).
+    Version,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a value name, or a mapping with `value` and optional `id`"
+)]
+pub enum RawValue {
+    Plain(String),
+    Detailed(RawValueDetail),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValueDetail {
+    pub value: String,
+    /// The value's token in cell ids; empty leaves the value out of ids.
+    pub id: Option<String>,
+}
+
+impl RawValue {
+    pub fn name(&self) -> &str {
+        match self {
+            RawValue::Plain(name) => name,
+            RawValue::Detailed(detail) => &detail.value,
+        }
+    }
+
+    pub(super) fn id_token(&self) -> &str {
+        match self {
+            RawValue::Plain(name) => name,
+            RawValue::Detailed(detail) => detail.id.as_deref().unwrap_or(&detail.value),
+        }
+    }
+}
+
+/// Axis name → condition on that axis.
+pub type RawClause = BTreeMap<String, RawCondition>;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: String,
+    pub reason: String,
+    #[serde(rename = "if", default)]
+    pub premise: RawClause,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<RawClause>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iff: Option<RawClause>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a value, a list of values, or a mapping with `not`, `at_least` or `below`"
+)]
+pub enum RawCondition {
+    One(String),
+    AnyOf(Vec<String>),
+    Test(RawTest),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<OneOrMany>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged, expecting = "a value or a list of values")]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub(super) fn names(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(name) => vec![name.as_str()],
+            OneOrMany::Many(names) => names.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContribution {
+    #[serde(default)]
+    pub when: RawClause,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compile: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configure: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preload: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collect: Vec<String>,
+}
+
+impl RawDefinition {
+    /// Parses YAML; `origin` names the text in errors (a path, or the built-in name).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self> {
+        serde_yaml::from_str(text).map_err(|err| match err.location() {
+            Some(at) => anyhow::anyhow!(
+                "{origin}:{}:{}: {}",
+                at.line(),
+                at.column(),
+                suggest_for_unknown_field(strip_location(&err.to_string()))
+            ),
+            None => anyhow::anyhow!("{origin}: {err}"),
+        })
+    }
+}
+
+/// serde_yaml appends " at line L column C" to messages; the location is already in front.
+fn strip_location(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    }
+}
+
+impl RawRule {
+    /// The rule as one line of logic, e.g. `compiler=clang-19 ⇒ os=ubuntu-24.04`: for the
+    /// README's rules table and for explanations.
+    pub fn describe(&self) -> String {
+        let (arrow, conclusion) = match (&self.then, &self.iff) {
+            (_, Some(iff)) => ("⇔", iff),
+            (Some(then), None) => ("⇒", then),
+            (None, None) => return describe_clause(&self.premise),
+        };
+        if self.premise.is_empty() {
+            return describe_clause(conclusion);
+        }
+        format!(
+            "{} {arrow} {}",
+            describe_clause(&self.premise),
+            describe_clause(conclusion)
+        )
+    }
+}
+
+fn describe_clause(clause: &RawClause) -> String {
+    clause
+        .iter()
+        .map(|(axis, condition)| describe_condition(axis, condition))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn describe_condition(axis: &str, condition: &RawCondition) -> String {
+    let set = |names: &[String]| format!("{{{}}}", names.join(", "));
+    match condition {
+        RawCondition::One(value) => format!("{axis}={value}"),
+        RawCondition::AnyOf(values) if values.len() == 1 => format!("{axis}={}", values[0]),
+        RawCondition::AnyOf(values) => format!("{axis} ∈ {}", set(values)),
+        RawCondition::Test(test) => {
+            let mut parts = Vec::new();
+            match &test.not {
+                Some(OneOrMany::One(value)) => parts.push(format!("{axis}≠{value}")),
+                Some(OneOrMany::Many(values)) if values.len() == 1 => {
+                    parts.push(format!("{axis}≠{}", values[0]))
+                }
+                Some(OneOrMany::Many(values)) => parts.push(format!("{axis} ∉ {}", set(values))),
+                None => {}
+            }
+            if let Some(bound) = &test.at_least {
+                parts.push(format!("{axis} ≥ {bound}"));
+            }
+            if let Some(bound) = &test.below {
+                parts.push(format!("{axis} < {bound}"));
+            }
+            parts.join(" and ")
+        }
+    }
+}

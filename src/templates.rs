@@ -1,0 +1,381 @@
+//! The template registry: every minijinja template (build scripts, Dockerfiles, report pages),
+//! the one environment they render in, its escaping by file type, and `--templates DIR`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
+use serde::Serialize;
+
+/// The template every build script is rendered from.
+pub const SCRIPT_TEMPLATE: &str = "build.sh.j2";
+/// The template of each OS's Dockerfile.
+pub const DOCKERFILE_TEMPLATE: &str = "Dockerfile.j2";
+/// The report pages of `matrix report --html` and `--adoc`.
+pub const HTML_REPORT_TEMPLATE: &str = "report.html.j2";
+pub const ADOC_REPORT_TEMPLATE: &str = "report.adoc.j2";
+
+/// The embedded templates, as shipped in `templates/`.
+pub const BUILTIN: [(&str, &str); 6] = [
+    ("build.sh.j2", include_str!("../templates/build.sh.j2")),
+    ("cell.sh.j2", include_str!("../templates/cell.sh.j2")),
+    ("body.sh.j2", include_str!("../templates/body.sh.j2")),
+    ("Dockerfile.j2", include_str!("../templates/Dockerfile.j2")),
+    (
+        "report.html.j2",
+        include_str!("../templates/report.html.j2"),
+    ),
+    (
+        "report.adoc.j2",
+        include_str!("../templates/report.adoc.j2"),
+    ),
+];
+
+const SHELL: AutoEscape = AutoEscape::Custom("shell");
+
+/// Escaping follows the output's type: shell words for scripts, HTML for pages, none for
+/// Dockerfiles (their values are checked against a plain alphabet when the definition
+/// compiles) and AsciiDoc (its table cells go through the `cell` filter).
+fn auto_escape_for(name: &str) -> AutoEscape {
+    let name = name.strip_suffix(".j2").unwrap_or(name);
+    if name.ends_with(".sh") {
+        SHELL
+    } else if name.ends_with(".html") {
+        AutoEscape::Html
+    } else {
+        AutoEscape::None
+    }
+}
+
+/// Quotes `text` as one shell word that means exactly `text` (single quotes where needed).
+pub fn shell_quote(text: &str) -> Result<String, Error> {
+    shlex::try_quote(text)
+        .map(|q| q.into_owned())
+        .map_err(|err| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("cannot quote {:?} for a shell script: {err}", text),
+            )
+        })
+}
+
+/// Words the shell reads as syntax (or a builtin spelled in punctuation) where a command may
+/// start: a value spelled like one keeps its spelling in a shape, since in command position it
+/// changes what the script means.
+const KEPT_WORDS: [&str; 24] = [
+    "!", ".", ":", "[[", "]]", "{", "}", "case", "coproc", "do", "done", "elif", "else", "esac",
+    "fi", "for", "function", "if", "in", "select", "then", "time", "until", "while",
+];
+
+/// The *shape* of a value's shell word. Of its quoted form it keeps the quotes and the
+/// characters the shell or a linter reads inside a word (`$`, backquote, backslash, `!`, line
+/// breaks), a leading `-` (an option, where a command reads it), and words the shell reads as
+/// syntax; every other run of characters becomes one `a`. So `'-fsanitize=address'` and
+/// `'-fsanitize=thread'` have one shape, `'$HOME'` another (see `matrix check`).
+pub fn shape_word(text: &str) -> Result<String, Error> {
+    let quoted = shell_quote(text)?;
+    if KEPT_WORDS.contains(&quoted.as_str()) {
+        return Ok(quoted);
+    }
+    let read_inside = |c: char| matches!(c, '$' | '`' | '\\' | '\'' | '"' | '!' | '\n');
+    let mut shape = String::with_capacity(quoted.len());
+    if quoted.starts_with('-') {
+        shape.push('-');
+    }
+    let mut in_run = false;
+    for c in quoted.chars().skip(shape.len()) {
+        if read_inside(c) {
+            shape.push(c);
+            in_run = false;
+        } else if !in_run {
+            shape.push('a');
+            in_run = true;
+        }
+    }
+    Ok(shape)
+}
+
+/// The formatter behind `{{ ... }}` in `.sh` templates: a string is one quoted word, a list is
+/// one quoted word per item (for arrays and argument lists), booleans and numbers print as
+/// they are. Nothing else has a meaning in a script, so it is an error. `|safe` opts out.
+/// Other templates get minijinja's own escaping.
+fn shell_formatter(
+    out: &mut Output<'_>,
+    state: &State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
+    format_words(out, state, value, shell_quote)
+}
+
+/// [`shell_formatter`] with each word written by `word` (its quoted form, or its shape).
+fn format_words(
+    out: &mut Output<'_>,
+    state: &State<'_, '_>,
+    value: &Value,
+    word: fn(&str) -> Result<String, Error>,
+) -> Result<(), Error> {
+    if state.auto_escape() != SHELL || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let write = |out: &mut Output<'_>, text: &str| out.write_str(text).map_err(Error::from);
+    match value.kind() {
+        ValueKind::String => write(out, &word(value.as_str().unwrap_or_default())?),
+        ValueKind::Bool => write(out, if value.is_true() { "true" } else { "false" }),
+        ValueKind::Number => write(out, &value.to_string()),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let mut words = Vec::new();
+            for item in value.try_iter()? {
+                match item.kind() {
+                    ValueKind::String | ValueKind::Number => words.push(word(&item.to_string())?),
+                    kind => {
+                        return Err(Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("a list in a shell script may hold strings only, not {kind}"),
+                        ))
+                    }
+                }
+            }
+            write(out, &words.join(" "))
+        }
+        kind => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot put a {kind} into a shell script"),
+        )),
+    }
+}
+
+/// A table cell of AsciiDoc: `|` would end the cell, `{` start an attribute reference.
+fn adoc_cell(value: String) -> String {
+    value
+        .replace('|', "\\|")
+        .replace('{', "\\{")
+        .replace('\n', " ")
+}
+
+/// Every template, built-in or from `--templates DIR`, in one environment.
+pub struct Templates {
+    env: Environment<'static>,
+    /// "built-in templates" or "templates in DIR", for messages.
+    what: String,
+}
+
+impl Templates {
+    /// The templates embedded in the binary.
+    pub fn builtin() -> Self {
+        let mut env = environment();
+        env.set_loader(|name| Ok(builtin(name).map(String::from)));
+        Templates {
+            env,
+            what: "built-in templates".into(),
+        }
+    }
+
+    /// The same templates, rendering *shapes*: every value a `.sh` template prints through the
+    /// shell escape becomes its [`shape_word`]; the template's own text and its decisions
+    /// (which see the real values) stay. Two scripts with one shape differ only in runs of
+    /// characters inside words the escape produced, which no shell linter judges.
+    pub fn shapes(&self) -> Templates {
+        let mut env = self.env.clone();
+        env.set_formatter(|out, state, value| format_words(out, state, value, shape_word));
+        Templates {
+            env,
+            what: format!("shapes of the {}", self.what),
+        }
+    }
+
+    /// `--templates DIR` when given, else the built-in templates.
+    pub fn load(dir: Option<&Path>) -> Result<Self> {
+        match dir {
+            Some(dir) => Self::from_dir(dir),
+            None => Ok(Self::builtin()),
+        }
+    }
+
+    /// A template in `dir` replaces the built-in one of its name; the others stay built-in.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "template directory {} does not exist; it holds templates that replace the \
+                 built-in ones of the same name ({})",
+                dir.display(),
+                BUILTIN.map(|(name, _)| name).join(", ")
+            );
+        }
+        let root: PathBuf = dir.to_path_buf();
+        let mut env = environment();
+        env.set_loader(move |name| {
+            let path = root.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some(text)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(builtin(name).map(String::from))
+                }
+                Err(err) => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot read {}", path.display()),
+                )
+                .with_source(err)),
+            }
+        });
+        Ok(Templates {
+            env,
+            what: format!("templates in {}", dir.display()),
+        })
+    }
+
+    /// Compiles `name` (and what it includes when rendered) so a syntax error is reported
+    /// before any output.
+    pub fn check(&self, name: &str) -> Result<()> {
+        self.env
+            .get_template(name)
+            .map_err(|err| anyhow::anyhow!(describe(&err)))
+            .with_context(|| format!("cannot load {}", self.what))?;
+        Ok(())
+    }
+
+    /// Renders template `name` with `context`; errors carry the template, line and cause.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|err| anyhow::anyhow!(describe(&err)))
+            .with_context(|| format!("cannot load {}", self.what))?;
+        template
+            .render(context)
+            .map_err(|err| anyhow::anyhow!(describe(&err)))
+    }
+}
+
+fn builtin(name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(builtin, _)| *builtin == name)
+        .map(|(_, source)| *source)
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // A misspelt variable must fail the render, not become an empty string in the output.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(auto_escape_for);
+    env.set_formatter(shell_formatter);
+    env.add_filter("cell", adoc_cell);
+    env
+}
+
+/// A minijinja error with its template, line and cause on one line.
+fn describe(err: &Error) -> String {
+    let mut text = String::new();
+    if let (Some(name), Some(line)) = (err.name(), err.line()) {
+        text.push_str(&format!("{name}:{line}: "));
+    }
+    text.push_str(&err.kind().to_string());
+    if let Some(detail) = err.detail() {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(inner) = cause.downcast_ref::<Error>() {
+            text.push_str(" (");
+            text.push_str(&describe(inner));
+            text.push(')');
+        } else {
+            text.push_str(&format!(" ({cause})"));
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_str(name: &str, template: &str, ctx: Value) -> Result<String, Error> {
+        let mut env = environment();
+        env.add_template_owned(name.to_string(), template.to_string())?;
+        env.get_template(name)?.render(ctx)
+    }
+
+    #[test]
+    fn a_shape_keeps_quoting_punctuation_and_reserved_words() {
+        assert_eq!(shape_word("-fsanitize=address").unwrap(), "'a'");
+        assert_eq!(shape_word("-fsanitize=thread").unwrap(), "'a'");
+        assert_eq!(shape_word("--disable-gil").unwrap(), "-a");
+        assert_eq!(shape_word("3.13.0b4").unwrap(), "a");
+        assert_eq!(shape_word("$HOME").unwrap(), "'$a'");
+        assert_eq!(shape_word("it's").unwrap(), "\"a'a\"");
+        assert_eq!(shape_word("a\nb").unwrap(), "'a\na'");
+        assert_eq!(shape_word("a\\b").unwrap(), "\"a\\\\a\"");
+        assert_eq!(shape_word("fi").unwrap(), "fi");
+        assert_eq!(shape_word(".").unwrap(), ".");
+        assert_eq!(shape_word("fin").unwrap(), "a");
+    }
+
+    #[test]
+    fn strings_lists_and_scalars_are_quoted_as_words() {
+        let ctx = minijinja::context! {
+            s => "a b", plain => "gcc", list => vec!["-g", "x y", ""], yes => true, n => 3,
+        };
+        let out = render_str(
+            "t.sh.j2",
+            "{{ s }}|{{ plain }}|{{ list }}|{{ yes }}|{{ n }}|{{ s|safe }}",
+            ctx,
+        )
+        .unwrap();
+        assert_eq!(out, "'a b'|gcc|-g 'x y' ''|true|3|a b");
+    }
+
+    #[test]
+    fn undefined_values_and_mappings_are_errors() {
+        assert!(render_str("t.sh.j2", "{{ missing }}", minijinja::context! {}).is_err());
+        assert!(render_str("t.html.j2", "{{ missing }}", minijinja::context! {}).is_err());
+        let ctx = minijinja::context! { m => minijinja::context! { a => 1 } };
+        assert!(render_str("t.sh.j2", "{{ m }}", ctx).is_err());
+    }
+
+    #[test]
+    fn escaping_follows_the_output_type() {
+        assert_eq!(auto_escape_for("build.sh.j2"), SHELL);
+        assert_eq!(auto_escape_for("x.sh"), SHELL);
+        assert_eq!(auto_escape_for("report.html.j2"), AutoEscape::Html);
+        assert_eq!(auto_escape_for("Dockerfile.j2"), AutoEscape::None);
+        let ctx = minijinja::context! { s => "<a b>|{x}" };
+        assert_eq!(
+            render_str("p.html.j2", "{{ s }}", ctx.clone()).unwrap(),
+            "&lt;a b&gt;|{x}"
+        );
+        assert_eq!(
+            render_str("p.adoc.j2", "{{ s|cell }}", ctx.clone()).unwrap(),
+            "<a b>\\|\\{x}"
+        );
+        assert_eq!(
+            render_str("Dockerfile.j2", "{{ s }}", ctx).unwrap(),
+            "<a b>|{x}"
+        );
+    }
+
+    #[test]
+    fn a_template_directory_replaces_only_the_templates_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile.j2"), "FROM {{ os }}\n").unwrap();
+        let templates = Templates::from_dir(dir.path()).unwrap();
+        let ctx = minijinja::context! { os => "x" };
+        assert_eq!(
+            templates.render(DOCKERFILE_TEMPLATE, &ctx).unwrap(),
+            "FROM x\n"
+        );
+        templates.check(SCRIPT_TEMPLATE).unwrap();
+        let err = Templates::from_dir(&dir.path().join("nowhere"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("does not exist") && err.contains("build.sh.j2"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,543 @@
+//! The matrix in the user's hands: `init`, `--config` and `./matrix.yaml`, extending the matrix
+//! by editing the definition only, the errors a bad edit gets, `explain`, `check`, `list`,
+//! `axes`, completions and the man page.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::common::{replace_once, BUILTIN_DEFINITION as BUILTIN};
+
+fn matrix(dir: &Path) -> Command {
+    let mut command = crate::common::matrix();
+    command.current_dir(dir);
+    command
+}
+
+fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn line_count(dir: &Path, args: &[&str]) -> usize {
+    stdout_of(matrix(dir).args(args)).lines().count()
+}
+
+/// `matrix init`, then `edit` applied to the text of the written file.
+fn init_and_edit(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    matrix(dir.path()).arg("init").assert().success().stdout("");
+    let path = dir.path().join("matrix.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text, BUILTIN,
+        "init writes the built-in definition, comments and all"
+    );
+    fs::write(&path, edit(text)).unwrap();
+    dir
+}
+
+#[test]
+fn init_refuses_to_overwrite_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("matrix.yaml"), "mine").unwrap();
+    matrix(dir.path())
+        .arg("init")
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains("matrix.yaml exists; pass --force"));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("matrix.yaml")).unwrap(),
+        "mine"
+    );
+    matrix(dir.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read_to_string(dir.path().join("matrix.yaml")).unwrap(),
+        BUILTIN
+    );
+    matrix(dir.path())
+        .args(["init", "sub.yaml"])
+        .assert()
+        .success();
+    assert!(dir.path().join("sub.yaml").is_file());
+}
+
+#[test]
+fn a_local_matrix_yaml_is_used_and_verbose_says_so() {
+    let dir = init_and_edit(|text| {
+        replace_once(&text, "values: [3.12.4, 3.13.0b4]", "values: [3.13.0b4]")
+    });
+    matrix(dir.path())
+        .args(["--verbose", "list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "using the matrix definition matrix.yaml",
+        ));
+    assert_eq!(line_count(dir.path(), &["list"]), 424);
+    // --config wins over ./matrix.yaml.
+    fs::write(dir.path().join("full.yaml"), BUILTIN).unwrap();
+    assert_eq!(
+        line_count(dir.path(), &["--config", "full.yaml", "list"]),
+        742
+    );
+    // Without --verbose, stderr stays quiet.
+    matrix(dir.path()).arg("list").assert().success().stderr("");
+}
+
+#[test]
+fn a_new_python_version_is_an_edit() {
+    let dir = init_and_edit(|text| {
+        replace_once(
+            &text,
+            "values: [3.12.4, 3.13.0b4]",
+            "values: [3.12.4, 3.13.0b4, 3.14.0]",
+        )
+    });
+    let count = |version: &str| {
+        line_count(
+            dir.path(),
+            &["list", "--only", &format!("python={version}")],
+        )
+    };
+    assert_eq!(count("3.14.0"), count("3.13.0b4"));
+    assert_eq!(count("3.14.0"), 424);
+    let csv = stdout_of(matrix(dir.path()).args([
+        "render",
+        "--only",
+        "python=3.14.0",
+        "--only",
+        "configure=no-gil",
+    ]));
+    assert!(csv.lines().skip(1).all(|l| l.contains(",3.14.0,")), "{csv}");
+    let script = fs::read_to_string(
+        dir.path()
+            .join("build_scripts/amd64-f40-py3.14.0-gcc-nogil.sh"),
+    )
+    .unwrap();
+    assert!(
+        script.contains("SOURCE_URL=https://www.python.org/ftp/python/3.14.0/Python-3.14.0.tgz")
+    );
+}
+
+#[test]
+fn a_new_os_is_an_edit() {
+    let dir = init_and_edit(|text| {
+        let text = replace_once(
+            &text,
+            "      - { value: ubuntu-24.04, id: u24.04 }\n",
+            "      - { value: ubuntu-24.04, id: u24.04 }\n      - { value: debian-13, id: d13 }\n",
+        );
+        let text = replace_once(
+            &text,
+            "then: { os: ubuntu-24.04 }",
+            "then: { os: [ubuntu-24.04, debian-13] }",
+        );
+        // Its image: Ubuntu's entry (the last one) for Debian's base and LLVM suite.
+        let ubuntu = &text[text
+            .find("    ubuntu-24.04:\n      base:")
+            .expect("ubuntu's image entry")..];
+        let debian = ubuntu
+            .replacen("    ubuntu-24.04:", "    debian-13:", 1)
+            .replace("docker.io/library/ubuntu", "docker.io/library/debian")
+            .replace("tag: \"24.04\"", "tag: \"13\"")
+            .replace("noble", "trixie");
+        format!("{text}{debian}")
+    });
+    // Debian 13 gets everything Ubuntu 24.04 gets, clang-19 included.
+    let count = |os: &str| line_count(dir.path(), &["list", "--only", &format!("os={os}")]);
+    assert_eq!(count("debian-13"), count("ubuntu-24.04"));
+    let csv = stdout_of(matrix(dir.path()).args([
+        "render",
+        "--only",
+        "os=debian-13",
+        "--only",
+        "compiler=clang-19",
+    ]));
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r.contains("/build-cpython:debian-13,")),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_new_sanitizer_is_an_edit() {
+    let dir = init_and_edit(|text| {
+        let text = replace_once(
+            &text,
+            "      - tsan\n      - analyzer\n",
+            "      - tsan\n      - ubsan\n      - analyzer\n",
+        );
+        let text = replace_once(
+            &text,
+            "iff: { sanitizer: [asan, hwasan, tsan] }",
+            "iff: { sanitizer: [asan, hwasan, tsan, ubsan] }",
+        );
+        replace_once(
+            &text,
+            "  - when: { sanitizer: analyzer }\n",
+            "  - when: { sanitizer: ubsan }\n    compile: [-g, -fsanitize=undefined]\n    link: [-fsanitize=undefined]\n    env: { UBSAN_OPTIONS: \"print_stacktrace=1:halt_on_error=1\" }\n  - when: { compiler: gcc, san_link: static, sanitizer: ubsan }\n    compile: [-static-libubsan]\n    link: [-static-libubsan]\n  - when: { sanitizer: analyzer }\n",
+        )
+    });
+    // UBSan is valid wherever TSan is: with gcc and clang, shared and static, no preload.
+    let count = |s: &str| line_count(dir.path(), &["list", "--only", &format!("sanitizer={s}")]);
+    assert_eq!(count("ubsan"), count("tsan"));
+    for compiler in ["gcc", "clang", "clang-19"] {
+        assert!(
+            line_count(
+                dir.path(),
+                &[
+                    "list",
+                    "--only",
+                    "sanitizer=ubsan",
+                    "--only",
+                    &format!("compiler={compiler}")
+                ]
+            ) > 0
+        );
+    }
+    stdout_of(matrix(dir.path()).args(["render", "--only", "sanitizer=ubsan"]));
+    let script = fs::read_to_string(
+        dir.path()
+            .join("build_scripts/amd64-u24.04-py3.12.4-gcc-ubsan-static-debug.sh"),
+    )
+    .unwrap();
+    assert!(
+        script.contains("COMPILE_FLAGS=(-g '-fsanitize=undefined' -static-libubsan)"),
+        "{script}"
+    );
+    assert!(script.contains("'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1'"));
+    let script = fs::read_to_string(
+        dir.path()
+            .join("build_scripts/amd64-u24.04-py3.12.4-clang-ubsan-shared-debug.sh"),
+    )
+    .unwrap();
+    assert!(
+        script.contains("COMPILE_FLAGS=(-g '-fsanitize=undefined' -shared-libsan)"),
+        "{script}"
+    );
+}
+
+#[test]
+fn a_new_rule_is_an_edit_and_explain_names_it() {
+    let dir = init_and_edit(|text| {
+        replace_once(
+            &text,
+            "  - name: hwasan-arm64-only\n",
+            "  - name: no-tsan-debug\n    reason: TSan and pydebug builds time out\n    if: { sanitizer: tsan }\n    then: { configure: { not: debug } }\n\n  - name: hwasan-arm64-only\n",
+        )
+    });
+    let tsan_debug = line_count(
+        tempfile::tempdir().unwrap().path(),
+        &[
+            "list",
+            "--only",
+            "sanitizer=tsan",
+            "--only",
+            "configure=debug",
+        ],
+    );
+    assert!(tsan_debug > 0);
+    assert_eq!(line_count(dir.path(), &["list"]), 742 - tsan_debug);
+    matrix(dir.path())
+        .args(["explain", "sanitizer=tsan", "configure=debug"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no-tsan-debug"))
+        .stdout(predicate::str::contains(format!("{tsan_debug}")));
+}
+
+#[test]
+fn explain_names_the_rule_that_excludes_a_combination() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = [
+        "platform=amd64",
+        "os=fedora-40",
+        "python=3.13.0b4",
+        "compiler=clang-19",
+        "sanitizer=none",
+        "san_link=none",
+        "hwasan_option=none",
+        "preload=disabled",
+        "configure=default",
+    ];
+    matrix(dir.path())
+        .arg("explain")
+        .args(full)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("is not a cell"))
+        .stdout(predicate::str::contains(
+            "clang-19-ubuntu-only: apt.llvm.org's llvm.sh supports Debian/Ubuntu only",
+        ));
+    let mut ok = full;
+    ok[1] = "os=ubuntu-24.04";
+    matrix(dir.path())
+        .arg("explain")
+        .args(ok)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "is cell amd64-u24.04-py3.13.0b4-clang19-default",
+        ));
+    // A slice: counts and the rules that thin it.
+    matrix(dir.path())
+        .args(["explain", "compiler=clang-19", "os=fedora-40"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("960 combinations, 0 cells"))
+        .stdout(predicate::str::contains("clang-19-ubuntu-only      960"));
+    let rules = stdout_of(matrix(dir.path()).args(["explain", "--rules"]));
+    assert!(
+        rules.starts_with("5760 combinations, 742 cells, 5018 removed by the rules"),
+        "{rules}"
+    );
+    assert_eq!(
+        rules.lines().filter(|l| l.contains("  ")).count(),
+        8,
+        "{rules}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(
+        matrix(dir.path()).args(["explain", "--rules", "--format", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(json["cells"], 742);
+    matrix(dir.path())
+        .args(["explain", "compilr=gcc"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "unknown axis `compilr` (did you mean `compiler`?)",
+        ));
+}
+
+#[test]
+fn definition_errors_are_located_and_suggest_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "typo.yaml",
+        BUILTIN.replacen("contributions:\n", "contribution:\n", 1),
+    );
+    matrix(dir.path())
+        .args(["--config", "typo.yaml", "list"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::is_match(r"typo\.yaml:\d+:1: unknown field `contribution`.*\(did you mean `contributions`\?\)").unwrap());
+    write(
+        "rule.yaml",
+        BUILTIN.replacen("if: { compiler: clang-19 }", "if: { compilr: clang-19 }", 1),
+    );
+    matrix(dir.path())
+        .args(["--config", "rule.yaml", "list"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "rule `clang-19-ubuntu-only` names unknown axis `compilr` (did you mean `compiler`?)",
+        ));
+    write(
+        "value.yaml",
+        BUILTIN.replacen("if: { compiler: clang-19 }", "if: { compiler: clang19 }", 1),
+    );
+    matrix(dir.path())
+        .args(["--config", "value.yaml", "list"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "unknown value `clang19` for axis `compiler` (did you mean `clang-19`?)",
+        ));
+    write(
+        "dup.yaml",
+        BUILTIN.replacen("values: [amd64, arm64]", "values: [amd64, arm64, amd64]", 1),
+    );
+    matrix(dir.path())
+        .args(["--config", "dup.yaml", "list"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "axis `platform` lists value `amd64` twice",
+        ));
+    write("empty.yaml", BUILTIN.replacen("then: { compiler: gcc }", "then: { compiler: gcc }\n\n  - name: nothing\n    reason: test\n    then: { compiler: gcc, sanitizer: asan, platform: amd64, preload: enabled, san_link: none }", 1));
+    matrix(dir.path())
+        .args(["--config", "empty.yaml", "list"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains("has no cells"))
+        .stderr(predicate::str::contains("nothing (removes"));
+}
+
+#[test]
+fn check_passes_on_the_default_and_fails_with_located_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    matrix(dir.path())
+        .args(["check", "--no-shellcheck"])
+        .assert()
+        .success()
+        .stdout(
+            "742 cells, 742 scripts checked as 57 shapes (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings\n",
+        );
+
+    fs::write(
+        dir.path().join("typo.yaml"),
+        BUILTIN.replacen("  tag_axis: os\n", "  tag_axes: os\n", 1),
+    )
+    .unwrap();
+    matrix(dir.path())
+        .args(["--config", "typo.yaml", "check"])
+        .assert()
+        .failure()
+        .stdout(
+            predicate::str::is_match(r"^error: typo\.yaml:14:3: image: unknown field `tag_axes`")
+                .unwrap(),
+        )
+        .stdout(predicate::str::contains("did you mean `tag_axis`"))
+        .stdout(predicate::str::ends_with(
+            "0 cells, 0 scripts checked as 0 shapes (bash -n; shellcheck skipped), 0 workflow documents, 0 Dockerfiles checked, 1 error, 0 warnings\n",
+        ));
+
+    let templates = dir.path().join("templates");
+    fs::create_dir(&templates).unwrap();
+    fs::write(
+        templates.join("build.sh.j2"),
+        "#!/bin/bash\n{% for x in %}\n",
+    )
+    .unwrap();
+    matrix(dir.path())
+        .args(["check", "--templates", "templates", "--format", "json"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("build.sh.j2:2"))
+        .stdout(predicate::str::contains("\"severity\": \"error\""));
+
+    // A template that renders but is not valid shell is caught by bash -n.
+    fs::write(templates.join("build.sh.j2"), "#!/bin/bash\nif then fi\n").unwrap();
+    matrix(dir.path())
+        .args(["check", "--templates", "templates", "--no-shellcheck"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains(": bash -n: "))
+        // Every script has the one shape of a template without values: one finding, for all.
+        .stdout(predicate::str::contains(
+            "(likewise in 741 other scripts of the same shape)",
+        ))
+        .stdout(predicate::str::contains(", 1 error, "));
+}
+
+#[test]
+fn check_validates_the_workflow_against_the_argo_schema() {
+    let Some(schema) =
+        crate::common::argo_schema_path("check_validates_the_workflow_against_the_argo_schema")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    matrix(dir.path())
+        .args(["check", "--no-shellcheck", "--argo-schema"])
+        .arg(&schema)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 workflow document (Argo schema), 2 Dockerfiles checked, 0 errors",
+        ));
+    // A schema that is not Argo's is refused as such.
+    fs::write(dir.path().join("not-argo.json"), "{}").unwrap();
+    matrix(dir.path())
+        .args(["check", "--no-shellcheck", "--argo-schema", "not-argo.json"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("it is not Argo's JSON schema"));
+}
+
+#[test]
+fn check_fails_when_an_image_lacks_what_the_scripts_use() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fedora's image without make (the first tools group and `provides` entry are Fedora's).
+    let text = BUILTIN
+        .replacen(
+            "findutils, gzip, make, rsync, tar]",
+            "findutils, gzip, rsync, tar]",
+            1,
+        )
+        .replacen("        make: { commands: [make] }\n", "", 1);
+    assert_ne!(text, BUILTIN);
+    fs::write(dir.path().join("m.yaml"), text).unwrap();
+    matrix(dir.path())
+        .args(["--config", "m.yaml", "check", "--no-shellcheck"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("image fedora-40:"))
+        .stdout(predicate::str::contains("`make`"));
+}
+
+#[test]
+fn check_reports_a_workflow_knob_the_definition_gets_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{BUILTIN}\nworkflow:\n  parallelism: 0\n");
+    let text = if BUILTIN.contains("\nworkflow:\n") {
+        BUILTIN.replacen("\nworkflow:\n", "\nworkflow:\n  parallelism: 0\n", 1)
+    } else {
+        text
+    };
+    fs::write(dir.path().join("m.yaml"), text).unwrap();
+    matrix(dir.path())
+        .args(["--config", "m.yaml", "check", "--no-shellcheck"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("parallelism"));
+}
+
+#[test]
+fn list_and_axes_respect_the_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = stdout_of(matrix(dir.path()).args([
+        "list",
+        "--only",
+        "platform=amd64",
+        "--only",
+        "sanitizer=analyzer",
+    ]));
+    assert_eq!(ids.lines().count(), 14);
+    assert!(ids
+        .lines()
+        .all(|id| id.starts_with("amd64-") && id.contains("-gcc-analyzer-")));
+    let long =
+        stdout_of(matrix(dir.path()).args(["list", "--long", "--only", "sanitizer=analyzer"]));
+    assert!(long.starts_with("id "), "{long}");
+    assert_eq!(long.lines().count(), 29);
+    let axes = stdout_of(matrix(dir.path()).args(["axes", "--only", "platform=amd64"]));
+    assert!(
+        axes.contains("platform       amd64         amd64       259"),
+        "{axes}"
+    );
+    assert!(axes.contains("arm64         arm64       0"), "{axes}");
+    assert!(axes.ends_with("259 cells\n"));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = stdout_of(matrix(dir.path()).args(["completions", "bash"]));
+    assert!(bash.contains("render") && bash.contains("--only"));
+    let man = stdout_of(matrix(dir.path()).arg("man"));
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH matrix"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+}

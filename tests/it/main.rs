@@ -1,0 +1,29 @@
+//! The integration tests, in one binary: the real `matrix` binary run as a user runs it, and
+//! the library where a test needs to look inside. Shared helpers are in `common`.
+
+mod common;
+
+mod artifact_policy;
+mod check_shapes;
+mod cli_definition;
+mod cli_render;
+mod cover;
+mod cover_cli;
+mod findings_cli;
+mod findings_corpus;
+mod images_cli;
+mod images_consistency;
+mod images_dockerfiles;
+mod images_workflow;
+mod readme;
+mod report_causes;
+mod report_cli;
+mod report_corpus;
+mod rule_engine;
+mod sarif_cli;
+mod sarif_corpus;
+mod script_run;
+mod scripts;
+mod workflow_cli;
+mod workflow_scale;
+mod workflow_schema;

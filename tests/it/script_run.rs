@@ -1,0 +1,498 @@
+//! Rendered scripts, run: a fake CPython tarball (its `configure` records arguments and
+//! environment, its `make` builds a fake `./python`) and a fake `gcc` stand in for the real
+//! thing, so the stages, markers, flags, failure recording and artifact collection of a real
+//! script are observed without building CPython.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use matrix::cell::Cell;
+use matrix::definition::Matrix;
+use matrix::expand::{expand, ValueMask};
+use matrix::plan::BuildPlan;
+use matrix::render::Renderer;
+
+const CONFIGURE: &str = r#"#!/bin/sh
+printf '%s\n' "$@" > configure.args
+env > configure.env
+echo "configure: checking for a fake compiler... $CC"
+if [ -n "${FAKE_CONFIGURE_FAIL:-}" ]; then
+    echo "configure:1234: error: no acceptable C compiler found" > config.log
+    exit 3
+fi
+cp Makefile.in Makefile
+"#;
+
+const MAKEFILE: &str =
+    "all:\n\tcp fake-python python\n\ttouch Objects/obj.c.sarif Modules/mod.c.sarif\n";
+
+const FAKE_PYTHON: &str = r#"#!/bin/sh
+echo "ran-tests $*"
+exit "${FAKE_TEST_STATUS:-0}"
+"#;
+
+const FAKE_GCC: &str = r#"#!/bin/sh
+case "$1" in
+    --version) echo "gcc (Fake) 14.1.0" ;;
+    -print-file-name=*)
+        name=${1#-print-file-name=}
+        if [ -e "$FAKE_RUNTIME_DIR/$name" ]; then echo "$FAKE_RUNTIME_DIR/$name"; else echo "$name"; fi ;;
+    *) exit 1 ;;
+esac
+"#;
+
+struct Sandbox {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Sandbox {
+    /// A cache holding the fake source of `version`, a bin directory with the fake gcc, and a
+    /// runtime directory with a stand-in libasan.so.
+    fn new(version: &str) -> Self {
+        Self::with_tree(version, MAKEFILE, &[])
+    }
+
+    /// Like [`Sandbox::new`], with another Makefile and more files in the source tree.
+    fn with_tree(version: &str, makefile: &str, files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let tree = root.join("tree").join(format!("Python-{version}"));
+        fs::create_dir_all(tree.join("Objects")).unwrap();
+        fs::create_dir_all(tree.join("Modules")).unwrap();
+        write_executable(&tree.join("configure"), CONFIGURE);
+        write_executable(&tree.join("fake-python"), FAKE_PYTHON);
+        fs::write(tree.join("Makefile.in"), makefile).unwrap();
+        for (name, text) in files {
+            fs::write(tree.join(name), text).unwrap();
+        }
+        fs::create_dir_all(root.join("cache")).unwrap();
+        let status = Command::new("tar")
+            .arg("-czf")
+            .arg(root.join("cache").join(format!("Python-{version}.tgz")))
+            .arg("-C")
+            .arg(root.join("tree"))
+            .arg(format!("Python-{version}"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        fs::create_dir_all(root.join("bin")).unwrap();
+        write_executable(&root.join("bin").join("gcc"), FAKE_GCC);
+        fs::create_dir_all(root.join("runtime")).unwrap();
+        fs::write(
+            root.join("runtime").join("libasan.so"),
+            "not really a library",
+        )
+        .unwrap();
+        Sandbox { _dir: dir, root }
+    }
+
+    fn run(&self, script: &str, env: &[(&str, &str)]) -> Output {
+        let path = self.root.join("build.sh");
+        write_executable(&path, script);
+        let mut command = Command::new("bash");
+        command
+            .arg(&path)
+            .current_dir(&self.root)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    self.root.join("bin").display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("MATRIX_CACHE_DIR", self.root.join("cache"))
+            .env("MATRIX_WORK_DIR", self.root.join("work"))
+            .env("MATRIX_ARTIFACT_DIR", self.root.join("artifacts"))
+            .env("MATRIX_RESULT_FILE", self.root.join("result.json"))
+            .env("MATRIX_JOBS", "1")
+            .env("FAKE_RUNTIME_DIR", self.root.join("runtime"));
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    }
+
+    fn source_file(&self, version: &str, name: &str) -> String {
+        fs::read_to_string(
+            self.root
+                .join("work/src")
+                .join(format!("Python-{version}"))
+                .join(name),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn result(&self) -> String {
+        fs::read_to_string(self.root.join("result.json")).unwrap()
+    }
+}
+
+fn write_executable(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn script_for(id: &str) -> (Cell, String) {
+    let m = Matrix::builtin().unwrap();
+    let cell = expand(&m, &ValueMask::all(&m))
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no cell {id}"));
+    let plan = BuildPlan::for_cell(&m, &cell).unwrap();
+    let text = Renderer::builtin()
+        .unwrap()
+        .render(&m, &cell, &plan)
+        .unwrap()
+        .text;
+    (cell, text)
+}
+
+/// The `::matrix::` marker lines of a log, without their timestamps.
+fn markers(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("::matrix:: "))
+        .map(|l| {
+            l.rsplit_once(" time=")
+                .map_or(l, |(head, _)| head)
+                .to_string()
+        })
+        .collect()
+}
+
+fn env_var(env_dump: &str, name: &str) -> Option<String> {
+    env_dump
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(String::from))
+}
+
+/// The round trip: what `matrix report` makes of a log this script wrote, as its result column.
+fn classified(cell_id: &str, log: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(format!("{cell_id}.log")), log).unwrap();
+    let out = crate::common::matrix()
+        .arg("report")
+        .arg(dir.path())
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = rows.headers().unwrap().clone();
+    let result = header.iter().position(|h| h == "result").unwrap();
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1, "one cell, one row");
+    records[0][result].to_string()
+}
+
+#[test]
+fn a_passing_cell_runs_every_stage_with_the_spec_flags() {
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-asan-static-pre-debug");
+    let sandbox = Sandbox::new("3.12.4");
+    let out = sandbox.run(&script, &[]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        markers(&out.stdout),
+        [
+            "event=stage-start stage=setup",
+            "event=stage-end stage=setup status=0",
+            "event=stage-start stage=configure",
+            "event=stage-end stage=configure status=0",
+            "event=stage-start stage=compile",
+            "event=stage-end stage=compile status=0",
+            "event=stage-start stage=tests",
+            "event=stage-end stage=tests status=0",
+            &format!("event=finish cell={} stage=tests status=0", cell.id),
+        ]
+    );
+    assert_eq!(
+        sandbox.source_file("3.12.4", "configure.args"),
+        "--with-assertions\n--with-pydebug\n"
+    );
+    let env = sandbox.source_file("3.12.4", "configure.env");
+    let flags = "-g -fsanitize=address -static-libasan";
+    for name in ["CFLAGS", "CXXFLAGS", "CPPFLAGS"] {
+        assert_eq!(env_var(&env, name).as_deref(), Some(flags), "{name}");
+    }
+    assert_eq!(
+        env_var(&env, "LDFLAGS").as_deref(),
+        Some("-fsanitize=address -static-libasan")
+    );
+    assert_eq!(env_var(&env, "CCFLAGS"), None);
+    assert_eq!(env_var(&env, "CC").as_deref(), Some("gcc"));
+    assert_eq!(env_var(&env, "CXX").as_deref(), Some("g++"));
+    assert_eq!(
+        env_var(&env, "ASAN_OPTIONS").as_deref(),
+        Some("detect_leaks=0:allocator_may_return_null=1:handle_segv=0")
+    );
+    let runtime = fs::canonicalize(sandbox.root.join("runtime/libasan.so")).unwrap();
+    assert_eq!(
+        env_var(&env, "LD_PRELOAD").as_deref(),
+        Some(runtime.to_str().unwrap())
+    );
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("ran-tests -m test -uall"), "{log}");
+    assert!(
+        log.contains("gcc (Fake) 14.1.0"),
+        "the log names the compiler"
+    );
+    assert_eq!(
+        sandbox.result(),
+        format!(
+            "{{\"cell\":\"{}\",\"stage\":\"tests\",\"status\":0}}\n",
+            cell.id
+        )
+    );
+    assert_eq!(classified(&cell.id, &out.stdout), "Tests. Passed");
+}
+
+#[test]
+fn a_failing_configure_is_recorded_with_its_status_and_config_log() {
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    let sandbox = Sandbox::new("3.12.4");
+    let out = sandbox.run(&script, &[("FAKE_CONFIGURE_FAIL", "1")]);
+    assert_eq!(out.status.code(), Some(3));
+    let markers = markers(&out.stdout);
+    assert_eq!(
+        markers[markers.len() - 2],
+        "event=stage-end stage=configure status=3"
+    );
+    assert_eq!(
+        markers[markers.len() - 1],
+        format!("event=finish cell={} stage=configure status=3", cell.id)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no acceptable C compiler found"));
+    assert!(sandbox
+        .result()
+        .contains("\"stage\":\"configure\",\"status\":3"));
+    assert_eq!(classified(&cell.id, &out.stdout), "Configure. Failed");
+}
+
+#[test]
+fn a_failing_test_suite_is_recorded_as_a_tests_failure() {
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    let sandbox = Sandbox::new("3.12.4");
+    let out = sandbox.run(&script, &[("FAKE_TEST_STATUS", "2")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(markers(&out.stdout).contains(&"event=stage-end stage=tests status=2".to_string()));
+    assert!(sandbox
+        .result()
+        .contains("\"stage\":\"tests\",\"status\":2"));
+    assert_eq!(classified(&cell.id, &out.stdout), "Tests. Failed");
+}
+
+#[test]
+fn an_analyzer_cell_skips_the_tests_and_collects_sarif_with_relative_paths() {
+    let (cell, script) = script_for("amd64-f40-py3.13.0b4-gcc-analyzer-nogil");
+    let sandbox = Sandbox::new("3.13.0b4");
+    let out = sandbox.run(&script, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let markers = markers(&out.stdout);
+    assert!(markers.contains(&"event=stage-skip stage=tests".to_string()));
+    assert!(!markers
+        .iter()
+        .any(|m| m.contains("stage-start stage=tests")));
+    assert_eq!(
+        markers.last().unwrap(),
+        &format!("event=finish cell={} stage=collect status=0", cell.id)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ran-tests"));
+    let env = sandbox.source_file("3.13.0b4", "configure.env");
+    assert_eq!(
+        env_var(&env, "CFLAGS").as_deref(),
+        Some("-fanalyzer -fdiagnostics-format=sarif-file")
+    );
+    assert_eq!(
+        sandbox.source_file("3.13.0b4", "configure.args"),
+        "--disable-gil\n"
+    );
+    for file in ["Objects/obj.c.sarif", "Modules/mod.c.sarif"] {
+        let path = sandbox
+            .root
+            .join("artifacts/src/Python-3.13.0b4")
+            .join(file);
+        assert!(path.is_file(), "{} was not collected", path.display());
+    }
+}
+
+#[test]
+fn a_missing_sanitizer_runtime_fails_setup_with_a_clear_message() {
+    let (_, script) = script_for("amd64-u24.04-py3.12.4-gcc-asan-static-pre-debug");
+    let sandbox = Sandbox::new("3.12.4");
+    fs::remove_file(sandbox.root.join("runtime/libasan.so")).unwrap();
+    let out = sandbox.run(&script, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("gcc knows no sanitizer runtime named libasan.so"));
+    assert!(markers(&out.stdout).contains(&"event=stage-end stage=setup status=1".to_string()));
+}
+
+#[test]
+fn a_wrong_checksum_stops_the_build_before_configure() {
+    let mut raw =
+        matrix::definition::RawDefinition::from_yaml(matrix::definition::BUILTIN_DEFINITION, "t")
+            .unwrap();
+    raw.source.sha256.insert("3.12.4".into(), "0".repeat(64));
+    let m = Matrix::compile(raw, "t").unwrap();
+    let cell = expand(&m, &ValueMask::all(&m))
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == "amd64-u24.04-py3.12.4-gcc-default")
+        .unwrap();
+    let plan = BuildPlan::for_cell(&m, &cell).unwrap();
+    let script = Renderer::builtin()
+        .unwrap()
+        .render(&m, &cell, &plan)
+        .unwrap()
+        .text;
+    let sandbox = Sandbox::new("3.12.4");
+    let out = sandbox.run(&script, &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("does not have the SHA-256 the matrix definition gives"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(markers(&out.stdout)
+        .iter()
+        .any(|m| m.starts_with("event=stage-end stage=setup status=")));
+    assert!(!markers(&out.stdout)
+        .iter()
+        .any(|m| m.contains("stage=configure")));
+}
+
+/// With the real gcc (no stand-in on PATH): the script's CFLAGS and LDFLAGS build a real ASan
+/// binary, LD_PRELOAD holds the real runtime, and a heap overflow in "the test suite" is caught.
+#[test]
+fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
+    let has_asan = Command::new("gcc")
+        .arg("-print-file-name=libasan.so")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).starts_with('/'))
+        .unwrap_or(false);
+    if !has_asan {
+        crate::common::skip(
+            "a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags",
+            "gcc with libasan is not installed",
+        );
+        return;
+    }
+    let makefile = "all:\n\t$(CC) $(CFLAGS) overflow.c -o python $(LDFLAGS)\n";
+    let overflow = "#include <stdlib.h>\nint main(int argc, char **argv) { char *p = malloc(4); p[argc + 8] = 1; return p[0]; }\n";
+    let sandbox = Sandbox::with_tree("3.12.4", makefile, &[("overflow.c", overflow)]);
+    fs::remove_file(sandbox.root.join("bin/gcc")).unwrap();
+    let (_, script) = script_for("amd64-u24.04-py3.12.4-gcc-asan-shared-pre-default");
+    let out = sandbox.run(&script, &[]);
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("ERROR: AddressSanitizer: heap-buffer-overflow"),
+        "{log}"
+    );
+    assert!(
+        markers(&out.stdout).contains(&"event=stage-end stage=compile status=0".to_string()),
+        "{log}"
+    );
+    let env = sandbox.source_file("3.12.4", "configure.env");
+    let preload = env_var(&env, "LD_PRELOAD").unwrap();
+    assert!(preload.contains("libasan.so"), "{preload}");
+    assert!(sandbox.result().contains("\"stage\":\"tests\""));
+}
+
+/// Argo's deadline sends TERM: the script records the stage it was in with status 143 at
+/// once, instead of after the test suite would have finished.
+#[test]
+fn a_term_signal_records_the_stage_it_interrupts() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let slow_python = "#!/bin/sh\nsleep 60\n";
+    let sandbox = Sandbox::with_tree("3.12.4", MAKEFILE, &[]);
+    // Replace the fake python the Makefile copies with one that hangs.
+    let tree = sandbox.root.join("tree/Python-3.12.4");
+    write_executable(&tree.join("fake-python"), slow_python);
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(sandbox.root.join("cache/Python-3.12.4.tgz"))
+        .arg("-C")
+        .arg(sandbox.root.join("tree"))
+        .arg("Python-3.12.4")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    let path = sandbox.root.join("build.sh");
+    write_executable(&path, &script);
+    let mut child = Command::new("bash")
+        .arg(&path)
+        .current_dir(&sandbox.root)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                sandbox.root.join("bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("MATRIX_CACHE_DIR", sandbox.root.join("cache"))
+        .env("MATRIX_WORK_DIR", sandbox.root.join("work"))
+        .env("MATRIX_JOBS", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.starts_with("::matrix:: event=stage-start stage=tests");
+        log.push(line);
+        if started {
+            break;
+        }
+    }
+    let sent = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    log.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(20),
+        "the script waited for the test suite"
+    );
+    assert_eq!(status.code(), Some(143), "{log:#?}");
+    let markers = markers(log.join("\n").as_bytes());
+    assert_eq!(
+        markers[markers.len() - 2],
+        "event=stage-end stage=tests status=143"
+    );
+    assert_eq!(
+        markers[markers.len() - 1],
+        format!("event=finish cell={} stage=tests status=143", cell.id)
+    );
+    assert_eq!(
+        classified(&cell.id, log.join("\n").as_bytes()),
+        "Tests. Timeout"
+    );
+}
