@@ -151,6 +151,16 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         }
         Err(err) => report.warning(format!("rule effects not checked: {err}")),
     }
+    // A tarball without a checksum is trusted as downloaded.
+    let version_axis = &matrix.axes[matrix.source.version_axis];
+    for value in &version_axis.values {
+        if !matrix.source.sha256.contains_key(&value.name) {
+            report.warning(format!(
+                "source.sha256 gives no checksum for {}={}: its tarball is used unchecked",
+                version_axis.name, value.name
+            ));
+        }
+    }
     let cells = match select_cells(matrix, &Selection::default()) {
         Ok(cells) => cells,
         Err(err) => {
@@ -383,6 +393,19 @@ mod tests {
 ",
             report.script_shapes
         )));
+    }
+
+    #[test]
+    fn a_version_without_a_checksum_is_a_warning() {
+        let mut raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "t").unwrap();
+        raw.source.sha256.remove("3.12.4");
+        let m = Matrix::compile(raw, "t").unwrap();
+        let report = check(&m, &Renderer::builtin().unwrap(), &options(&m)).unwrap();
+        let text = report.to_text();
+        assert!(
+            text.contains("warning: source.sha256 gives no checksum for python=3.12.4"),
+            "{text}"
+        );
     }
 
     #[test]

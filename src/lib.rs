@@ -21,6 +21,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod sarif;
 pub mod selection;
 pub mod suggest;

@@ -19,6 +19,9 @@ pub struct BuildPlan {
     /// One entry per runtime to preload: its candidate file names, space-separated.
     pub preload: Vec<String>,
     pub run_tests: bool,
+    /// The test command (`./python -m test`) and its arguments (`-uall`), run when `run_tests`.
+    pub test_command: Vec<String>,
+    pub test_args: Vec<String>,
     /// File-name patterns copied into the artifact directory.
     pub collect: Vec<String>,
 }
@@ -35,8 +38,11 @@ impl BuildPlan {
     pub fn for_cell(matrix: &Matrix, cell: &Cell) -> Result<Self> {
         let mut plan = BuildPlan {
             run_tests: true,
+            test_command: matrix.tests.command.clone(),
+            test_args: matrix.tests.args.clone(),
             ..BuildPlan::default()
         };
+        let mut test_args_owner: Option<usize> = None;
         // (variable, contribution number) for conflict messages.
         let mut env_owner: Vec<(String, usize)> = Vec::new();
         let mut tests_owner: Option<(bool, usize)> = None;
@@ -78,6 +84,18 @@ impl BuildPlan {
                     _ => tests_owner = Some((tests, contribution.number)),
                 }
                 plan.run_tests = tests;
+            }
+            if let Some(args) = &contribution.test_args {
+                if let Some(other) = test_args_owner {
+                    bail!(
+                        "cell {}: contributions #{other} and #{} of {} both set `test_args`",
+                        cell.id,
+                        contribution.number,
+                        matrix.origin
+                    );
+                }
+                test_args_owner = Some(contribution.number);
+                plan.test_args = args.clone();
             }
             plan.collect.extend(contribution.collect.iter().cloned());
         }

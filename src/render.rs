@@ -33,19 +33,45 @@ pub struct AxisValuePair<'a> {
 }
 
 /// The CPython source a cell builds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceView {
     pub version: String,
     pub url: String,
+    /// The tarball's file name in the source cache (the last part of `url`).
+    pub file: String,
     /// Empty when the definition gives no checksum.
     pub sha256: String,
 }
 
-impl<'a> ScriptContext<'a> {
-    pub fn new(matrix: &'a Matrix, cell: &'a Cell, plan: &'a BuildPlan) -> Self {
+impl SourceView {
+    /// The source `cell` builds: its version's release tarball and checksum.
+    pub fn of(matrix: &Matrix, cell: &Cell) -> Self {
         let axis = &matrix.axes[matrix.source.version_axis];
         let value = &axis.values[cell.values[matrix.source.version_axis]];
         let release_dir = value.version.as_ref().expect("version axis").release_dir();
+        let format = matrix
+            .source
+            .format
+            .get(&value.name)
+            .copied()
+            .unwrap_or_default();
+        let file = format!("Python-{}{}", value.name, format.extension());
+        SourceView {
+            url: format!("{}/{release_dir}/{file}", matrix.source.base_url),
+            file,
+            version: value.name.clone(),
+            sha256: matrix
+                .source
+                .sha256
+                .get(&value.name)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<'a> ScriptContext<'a> {
+    pub fn new(matrix: &'a Matrix, cell: &'a Cell, plan: &'a BuildPlan) -> Self {
         ScriptContext {
             cell: CellView {
                 id: &cell.id,
@@ -54,19 +80,7 @@ impl<'a> ScriptContext<'a> {
                     .map(|(axis, value)| AxisValuePair { axis, value })
                     .collect(),
             },
-            source: SourceView {
-                url: format!(
-                    "{}/{release_dir}/Python-{}.tgz",
-                    matrix.source.base_url, value.name
-                ),
-                version: value.name.clone(),
-                sha256: matrix
-                    .source
-                    .sha256
-                    .get(&value.name)
-                    .cloned()
-                    .unwrap_or_default(),
-            },
+            source: SourceView::of(matrix, cell),
             plan,
         }
     }
@@ -82,6 +96,8 @@ pub struct Script {
 /// The templates, checked to render scripts.
 pub struct Renderer {
     templates: Templates,
+    /// `--tests`: replaces every cell's test arguments.
+    test_args: Option<Vec<String>>,
 }
 
 impl Renderer {
@@ -103,13 +119,23 @@ impl Renderer {
     /// Compiles the entry template up front so a syntax error is reported before any output.
     fn ready(templates: Templates) -> Result<Self> {
         templates.check(SCRIPT_TEMPLATE)?;
-        Ok(Renderer { templates })
+        Ok(Renderer {
+            templates,
+            test_args: None,
+        })
+    }
+
+    /// `--tests 'ARGS'`: every cell's tests run with these arguments instead (a smoke run).
+    pub fn with_test_args(mut self, args: Option<Vec<String>>) -> Self {
+        self.test_args = args;
+        self
     }
 
     /// The same templates, rendering each script's *shape* (see [`Templates::shapes`]).
     pub fn shapes(&self) -> Renderer {
         Renderer {
             templates: self.templates.shapes(),
+            test_args: self.test_args.clone(),
         }
     }
 
@@ -119,6 +145,17 @@ impl Renderer {
     }
 
     pub fn render(&self, matrix: &Matrix, cell: &Cell, plan: &BuildPlan) -> Result<Script> {
+        let overridden;
+        let plan = match &self.test_args {
+            Some(args) => {
+                overridden = BuildPlan {
+                    test_args: args.clone(),
+                    ..plan.clone()
+                };
+                &overridden
+            }
+            None => plan,
+        };
         let text = self
             .templates
             .render(SCRIPT_TEMPLATE, ScriptContext::new(matrix, cell, plan))

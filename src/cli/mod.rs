@@ -22,6 +22,7 @@ mod list;
 mod progress;
 mod render;
 mod report;
+mod run;
 mod sarif;
 pub mod workflow;
 
@@ -76,6 +77,32 @@ pub enum Command {
     Report(report::ReportArgs),
     /// The sanitizer and fatal-error reports in build logs, deduplicated by signature.
     Findings(findings::FindingsArgs),
+    /// Run the cells' build scripts on this machine and classify their logs into results.
+    Run(run::RunArgs),
+}
+
+/// `--tests 'ARGS'`, shared by the commands that render scripts for running.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TestsArg {
+    /// Replace every cell's test arguments, e.g. --tests 'test_int test_bool' (a smoke run).
+    #[arg(long, value_name = "ARGS")]
+    pub tests: Option<String>,
+}
+
+impl TestsArg {
+    /// The arguments as words, split the way a shell would.
+    pub fn args(&self) -> Result<Option<Vec<String>>> {
+        self.tests
+            .as_deref()
+            .map(|text| {
+                shlex::split(text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--tests {text:?}: unbalanced quotes; give the arguments as a shell would"
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
@@ -218,6 +245,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),
         Command::Findings(args) => findings::run(cli, args),
+        Command::Run(args) => run::run(cli, args),
     }
 }
 

@@ -30,11 +30,14 @@ pub struct RenderArgs {
 
     #[command(flatten)]
     pub selection: SelectionArgs,
+
+    #[command(flatten)]
+    pub tests: super::TestsArg,
 }
 
 pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
-    let renderer = Renderer::load(args.templates.as_deref())?;
+    let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);

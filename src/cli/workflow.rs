@@ -16,6 +16,9 @@ pub struct WorkflowArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
+    #[command(flatten)]
+    pub tests: super::TestsArg,
+
     /// What to emit.
     #[arg(long, value_enum, default_value_t = KindArg::Workflow)]
     pub kind: KindArg,
@@ -139,7 +142,7 @@ impl WorkflowArgs {
 pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let options = Options::resolve(&args.overrides(), &matrix)?;
-    let renderer = Renderer::load(args.templates.as_deref())?;
+    let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let emitted = build(&matrix, &cells, &scripts, &options)?;

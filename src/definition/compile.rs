@@ -62,11 +62,26 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
             bail!("source.sha256 for `{version}` is not 64 hexadecimal digits: `{digest}`");
         }
     }
+    for version in raw.source.format.keys() {
+        if axes[version_axis].value_index(version).is_none() {
+            bail!(
+                "source.format gives a format for `{version}`, which is not a value of axis `{}`",
+                axes[version_axis].name
+            );
+        }
+    }
     let source = SourceSpec {
         version_axis,
         base_url: raw.source.base_url.trim_end_matches('/').to_string(),
         sha256: raw.source.sha256.clone(),
+        format: raw.source.format.clone(),
     };
+    let tests = raw.tests.clone().unwrap_or_default();
+    if tests.command.is_empty() {
+        bail!(
+            "tests.command is empty: give the program and its arguments, e.g. [./python, -m, test]"
+        );
+    }
 
     let mut rules = Vec::with_capacity(raw.rules.len());
     let mut rule_names = HashSet::new();
@@ -115,6 +130,7 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         origin: origin.to_string(),
         image,
         source,
+        tests,
         axes,
         rules,
         contributions,
@@ -289,6 +305,7 @@ fn compile_contribution(
         configure: raw.configure.clone(),
         preload: raw.preload.clone(),
         tests: raw.tests,
+        test_args: raw.test_args.clone(),
         collect: raw.collect.clone(),
     })
 }

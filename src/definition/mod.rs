@@ -35,6 +35,8 @@ pub struct Matrix {
     pub origin: String,
     pub image: ImageSpec,
     pub source: SourceSpec,
+    /// The test command and its default arguments.
+    pub tests: RawTests,
     pub axes: Vec<Axis>,
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
@@ -73,6 +75,7 @@ pub struct SourceSpec {
     pub version_axis: usize,
     pub base_url: String,
     pub sha256: BTreeMap<String, String>,
+    pub format: BTreeMap<String, SourceFormat>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +127,7 @@ pub struct Contribution {
     pub configure: Vec<String>,
     pub preload: Vec<String>,
     pub tests: Option<bool>,
+    pub test_args: Option<Vec<String>>,
     pub collect: Vec<String>,
 }
 

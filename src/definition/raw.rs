@@ -27,6 +27,57 @@ pub struct RawDefinition {
     /// render scripts, but when present every value of `image.tag_axis` needs an entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<RawImages>,
+    /// The test command of every cell that runs tests (default: the original's
+    /// `./python -m test -uall`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<RawTests>,
+}
+
+/// `tests:` in the definition: the command and its default arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTests {
+    #[serde(default = "default_test_command")]
+    pub command: Vec<String>,
+    #[serde(default = "default_test_args")]
+    pub args: Vec<String>,
+}
+
+fn default_test_command() -> Vec<String> {
+    vec!["./python".into(), "-m".into(), "test".into()]
+}
+
+fn default_test_args() -> Vec<String> {
+    vec!["-uall".into()]
+}
+
+impl Default for RawTests {
+    fn default() -> Self {
+        RawTests {
+            command: default_test_command(),
+            args: default_test_args(),
+        }
+    }
+}
+
+/// How a release tarball is compressed: python.org publishes both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceFormat {
+    #[default]
+    #[serde(rename = "tgz")]
+    Tgz,
+    #[serde(rename = "tar.xz")]
+    TarXz,
+}
+
+impl SourceFormat {
+    /// The file name's ending, with its dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            SourceFormat::Tgz => ".tgz",
+            SourceFormat::TarXz => ".tar.xz",
+        }
+    }
 }
 
 /// `workflow:` in the definition: Argo manifest defaults. Values are checked when the workflow
@@ -76,9 +127,12 @@ pub struct RawSource {
     /// Where release tarballs live: `<base_url>/<3.13.0>/Python-<3.13.0b4>.tgz`.
     #[serde(default = "default_base_url")]
     pub base_url: String,
-    /// SHA-256 of a version's tarball, checked by the script when given.
+    /// SHA-256 of a version's tarball (in its `format`), checked by the script when given.
     #[serde(default)]
     pub sha256: BTreeMap<String, String>,
+    /// The tarball format of a version, `tgz` (the default) or `tar.xz`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub format: BTreeMap<String, SourceFormat>,
 }
 
 fn default_version_axis() -> String {
@@ -95,6 +149,7 @@ impl Default for RawSource {
             version_axis: default_version_axis(),
             base_url: default_base_url(),
             sha256: BTreeMap::new(),
+            format: BTreeMap::new(),
         }
     }
 }
@@ -228,6 +283,9 @@ pub struct RawContribution {
     pub preload: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<bool>,
+    /// Replaces the definition's test arguments for the cells this contribution matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_args: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collect: Vec<String>,
 }

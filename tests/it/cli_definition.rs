@@ -76,7 +76,13 @@ fn init_refuses_to_overwrite_without_force() {
 #[test]
 fn a_local_matrix_yaml_is_used_and_verbose_says_so() {
     let dir = init_and_edit(|text| {
-        replace_once(&text, "values: [3.12.4, 3.13.0b4]", "values: [3.13.0b4]")
+        let text = replace_once(&text, "values: [3.12.4, 3.13.0b4]", "values: [3.13.0b4]");
+        // A version's checksum goes with it.
+        replace_once(
+            &text,
+            "    3.12.4: 01b3c1c082196f3b33168d344a9c85fb07bfe0e7ecfe77fee4443420d1ce2ad9\n",
+            "",
+        )
     });
     matrix(dir.path())
         .args(["--verbose", "list"])

@@ -20,6 +20,8 @@ mod report_causes;
 mod report_cli;
 mod report_corpus;
 mod rule_engine;
+mod run_cli;
+mod run_cpython;
 mod sarif_cli;
 mod sarif_corpus;
 mod script_run;

@@ -259,6 +259,7 @@ pub(crate) fn definition_with_axes(
             contributions: vec![RawContribution::default()],
             workflow: None,
             images: None,
+            tests: None,
         })
     })
 }

@@ -137,7 +137,9 @@ fn write_executable(path: &Path, text: &str) {
 }
 
 fn script_for(id: &str) -> (Cell, String) {
-    let m = Matrix::builtin().unwrap();
+    let mut m = Matrix::builtin().unwrap();
+    // The fake tarballs have checksums of their own.
+    m.source.sha256.clear();
     let cell = expand(&m, &ValueMask::all(&m))
         .unwrap()
         .into_iter()

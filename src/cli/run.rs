@@ -1,0 +1,254 @@
+//! `matrix run`: renders the selected cells, runs their scripts on this machine and prints the
+//! results' summary; the work itself is [`crate::run`]'s.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use super::{Cli, Failed, SelectionArgs};
+use crate::index::index_csv;
+use crate::render::{Renderer, SourceView};
+use crate::report::{output, CellResult, Outcome, Stage};
+use crate::run::cache::{default_cache_dir, LocalSource};
+use crate::run::engine::{engine_memory, Engine, EngineChoice};
+use crate::run::jobs::{parallelism, Machine};
+use crate::run::rundir::RunDir;
+use crate::run::{self, CellJob, Rendered, RunOptions, STOP_GRACE};
+use crate::workflow::options::parse_duration;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The run directory: index.csv, scripts/, logs/, artifacts/, results.csv.
+    #[arg(long, value_name = "RUNDIR", default_value = "matrix-run")]
+    pub out: PathBuf,
+
+    /// Cells at once [default: what the cores and memory fit, at most one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Where the scripts run: in their OS's image (podman, docker), or directly here (host).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineChoice,
+
+    /// Source cache shared by all cells [default: ~/.cache/matrix/sources].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+
+    /// Use a local tarball for a CPython version instead of downloading it (repeatable).
+    #[arg(long, value_name = "VERSION=PATH")]
+    pub source: Vec<LocalSource>,
+
+    /// Per-cell deadline, e.g. 4h, 90m, 30s (default: `workflow.deadline`, else 4h).
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Keep each cell's work directory (its source tree and build) when it ends.
+    #[arg(long)]
+    pub keep_work: bool,
+
+    /// Continue the run in RUNDIR: cells whose log has a finish marker are kept, the rest run.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Exit non-zero when a cell's result is one of these: a result (`Tests. Failed`), an
+    /// outcome (`Failed`, `Timeout`, `Segmentation fault`, `Aborted`, `OOM`), `Unknown`, or
+    /// `any` (anything but Passed).
+    #[arg(long, value_name = "RESULT,...", value_delimiter = ',')]
+    pub fail_on: Vec<String>,
+
+    /// Use the templates in DIR (it must hold build.sh.j2) instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Container registry of the images (default: the definition's `image.registry`).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    #[command(flatten)]
+    pub tests: super::TestsArg,
+}
+
+/// `--fail-on`'s values, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FailOn {
+    Any,
+    Result(Stage, Outcome),
+    Outcome(Outcome),
+    Unknown,
+}
+
+impl FailOn {
+    fn parse(text: &str) -> Result<FailOn> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("any") {
+            return Ok(FailOn::Any);
+        }
+        if text.eq_ignore_ascii_case("unknown") {
+            return Ok(FailOn::Unknown);
+        }
+        if let Some(o) = Outcome::ALL
+            .iter()
+            .find(|o| o.name().eq_ignore_ascii_case(text))
+        {
+            return Ok(FailOn::Outcome(*o));
+        }
+        for stage in Stage::ALL {
+            for outcome in Outcome::ALL {
+                if CellResult::Result(stage, outcome)
+                    .label()
+                    .eq_ignore_ascii_case(text)
+                {
+                    return Ok(FailOn::Result(stage, outcome));
+                }
+            }
+        }
+        let outcomes: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
+        bail!(
+            "--fail-on `{text}` is not a result: give `any`, `Unknown`, an outcome ({}) or a \
+             result such as `Tests. Failed`",
+            outcomes.join(", ")
+        )
+    }
+
+    fn matches(&self, result: &CellResult) -> bool {
+        match (self, result) {
+            (FailOn::Any, CellResult::Result(_, Outcome::Passed)) => false,
+            (FailOn::Any, _) => true,
+            (FailOn::Unknown, CellResult::Unknown(_)) => true,
+            (FailOn::Outcome(o), CellResult::Result(_, outcome)) => o == outcome,
+            (FailOn::Result(s, o), CellResult::Result(stage, outcome)) => {
+                s == stage && o == outcome
+            }
+            _ => false,
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
+    let fail_on = args
+        .fail_on
+        .iter()
+        .map(|t| FailOn::parse(t))
+        .collect::<Result<Vec<_>>>()?;
+    let matrix = cli.load_matrix()?;
+    let raw = &matrix.workflow.raw;
+    let deadline = match (&args.deadline, &raw.deadline) {
+        (Some(flag), _) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}"))?,
+        (None, Some(value)) => parse_duration(value)
+            .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin))?,
+        (None, None) => 4 * 3600,
+    };
+    let memory = engine_memory(raw.memory_limit.as_deref().unwrap_or("16Gi"))
+        .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
+    let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
+    let cells = args.selection.cells(&matrix)?;
+    let parallelism = parallelism(Machine::this(), args.jobs, cells.len())?;
+    let cache = match &args.cache {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir()?,
+    };
+    let scripts = renderer.render_all(&matrix, &cells)?;
+    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
+    let index = index_csv(&matrix, &cells, "scripts", registry)?;
+    let jobs: Vec<CellJob> = cells
+        .iter()
+        .map(|cell| CellJob {
+            id: cell.id.clone(),
+            image: cell.image(&matrix, registry),
+            source: SourceView::of(&matrix, cell),
+        })
+        .collect();
+    let engine = Engine::choose(args.engine)?;
+    let dir = RunDir::open(&args.out, args.resume)?;
+    let options = RunOptions {
+        engine,
+        parallelism,
+        deadline: Duration::from_secs(deadline),
+        stop_grace: STOP_GRACE,
+        keep_work: args.keep_work,
+        resume: args.resume,
+        cache,
+        sources: args.source.clone(),
+        memory,
+    };
+    eprintln!(
+        "matrix run: {} cell(s) in {}, {} at a time with make -j{} each, engine {}",
+        cells.len(),
+        args.out.display(),
+        parallelism.cells,
+        parallelism.jobs_per_cell,
+        options.engine.name()
+    );
+    let outcome = run::run(
+        &dir,
+        &jobs,
+        &Rendered {
+            scripts: &scripts,
+            index_csv: &index,
+        },
+        &options,
+    )?;
+    let summary = output::summary_table(&outcome.report.summary()).into_bytes();
+    let results = dir.results();
+    if let Some(stopped) = outcome.interrupted {
+        // The results of what finished are written; the rest shows as Missing.
+        eprint!("{}", String::from_utf8_lossy(&summary));
+        bail!(
+            "interrupted: {stopped} running cell(s) stopped without a result; the results of \
+             the finished cells are in {}; `matrix run --resume --out {}` runs the rest",
+            results.display(),
+            args.out.display()
+        );
+    }
+    let failing: Vec<&str> = outcome
+        .report
+        .cells
+        .iter()
+        .filter(|c| fail_on.iter().any(|f| f.matches(&c.result)))
+        .map(|c| c.key.as_str())
+        .collect();
+    if let Some(first) = failing.first() {
+        let message = format!(
+            "--fail-on: {} cell(s) have a result it names (first: {first}); see {}",
+            failing.len(),
+            results.display()
+        );
+        eprintln!("error: {message}");
+        return Err(Failed {
+            stdout: summary,
+            summary: message,
+        }
+        .into());
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_takes_results_outcomes_unknown_and_any() {
+        let failed = CellResult::Result(Stage::Tests, Outcome::Failed);
+        let passed = CellResult::Result(Stage::Tests, Outcome::Passed);
+        let timeout = CellResult::Result(Stage::Configure, Outcome::Timeout);
+        assert!(FailOn::parse("tests. failed").unwrap().matches(&failed));
+        assert!(!FailOn::parse("Tests. Failed").unwrap().matches(&timeout));
+        assert!(FailOn::parse("Timeout").unwrap().matches(&timeout));
+        assert!(FailOn::parse("any").unwrap().matches(&timeout));
+        assert!(!FailOn::parse("any").unwrap().matches(&passed));
+        assert!(FailOn::parse("Unknown")
+            .unwrap()
+            .matches(&CellResult::Unknown("x".into())));
+        let err = FailOn::parse("Broken").unwrap_err().to_string();
+        assert!(
+            err.contains("`Broken`") && err.contains("Tests. Failed"),
+            "{err}"
+        );
+    }
+}

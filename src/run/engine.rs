@@ -1,0 +1,316 @@
+//! Where a cell's script runs: directly on this machine (`host`) or in its OS's image through a
+//! container engine (`podman`, `docker`), and how each is started and stopped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    /// A container engine that answers (podman, then docker), else host.
+    Auto,
+    Podman,
+    Docker,
+    Host,
+}
+
+/// A container engine's client program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerTool {
+    Podman,
+    Docker,
+}
+
+impl ContainerTool {
+    pub fn program(self) -> &'static str {
+        match self {
+            ContainerTool::Podman => "podman",
+            ContainerTool::Docker => "docker",
+        }
+    }
+}
+
+/// The engine a run uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    Host,
+    Container(ContainerTool),
+}
+
+/// How long `podman info` / `docker info` may take to answer before the engine counts as absent.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Engine {
+    /// Resolves `--engine`. `auto` asks each engine to answer (`info`): a `docker` client with no
+    /// daemon behind it is not an engine.
+    pub fn choose(choice: EngineChoice) -> Result<Engine> {
+        let named = |tool: ContainerTool| -> Result<Engine> {
+            match probe(tool) {
+                Ok(()) => Ok(Engine::Container(tool)),
+                Err(why) => bail!(
+                    "--engine {0}: {0} does not answer ({why}); start its service, or use \
+                     --engine host to run the scripts on this machine",
+                    tool.program()
+                ),
+            }
+        };
+        match choice {
+            EngineChoice::Host => Ok(Engine::Host),
+            EngineChoice::Podman => named(ContainerTool::Podman),
+            EngineChoice::Docker => named(ContainerTool::Docker),
+            EngineChoice::Auto => Ok([ContainerTool::Podman, ContainerTool::Docker]
+                .into_iter()
+                .find(|&tool| probe(tool).is_ok())
+                .map(Engine::Container)
+                .unwrap_or(Engine::Host)),
+        }
+    }
+
+    /// `host`, `podman`, `docker`: as recorded in the results.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Host => "host",
+            Engine::Container(tool) => tool.program(),
+        }
+    }
+}
+
+/// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`].
+fn probe(tool: ContainerTool) -> Result<(), String> {
+    let mut child = Command::new(tool.program())
+        .arg("info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|err| format!("cannot start `{} info`: {err}", tool.program()))?;
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("`{} info` {status}", tool.program())),
+            Ok(None) if start.elapsed() > PROBE_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{} info` gave no answer in {}s",
+                    tool.program(),
+                    PROBE_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+}
+
+/// Everything a cell's run needs to know about where things are.
+#[derive(Debug, Clone)]
+pub struct CellLaunch {
+    pub cell: String,
+    /// The rendered script, as `matrix render` writes it.
+    pub script: PathBuf,
+    pub cache_dir: PathBuf,
+    pub work_dir: PathBuf,
+    pub artifact_dir: PathBuf,
+    /// `make -j` inside the cell, and a container's CPU count.
+    pub jobs: usize,
+    /// The cell's image (containers only).
+    pub image: String,
+    /// A container's memory limit, in the engine's notation (`16g`).
+    pub memory: String,
+}
+
+/// Paths inside a container.
+const IN_CACHE: &str = "/matrix/cache";
+const IN_WORK: &str = "/matrix/work";
+const IN_ARTIFACTS: &str = "/matrix/artifacts";
+const IN_SCRIPT: &str = "/matrix/script.sh";
+
+impl Engine {
+    /// The command that runs the cell's script.
+    pub fn command(&self, launch: &CellLaunch) -> Command {
+        match self {
+            Engine::Host => {
+                let mut command = Command::new("bash");
+                command
+                    .arg(&launch.script)
+                    .env("MATRIX_CACHE_DIR", &launch.cache_dir)
+                    .env("MATRIX_WORK_DIR", &launch.work_dir)
+                    .env("MATRIX_ARTIFACT_DIR", &launch.artifact_dir)
+                    .env("MATRIX_JOBS", launch.jobs.to_string());
+                command
+            }
+            Engine::Container(tool) => {
+                let mut command = Command::new(tool.program());
+                command.args(container_args(launch));
+                command
+            }
+        }
+    }
+
+    /// What stops a running cell besides TERM to its process: the container's own stop.
+    pub fn stop_command(&self, cell: &str, grace: Duration) -> Option<Command> {
+        match self {
+            Engine::Host => None,
+            Engine::Container(tool) => {
+                let mut command = Command::new(tool.program());
+                command
+                    .args(["stop", "-t", &grace.as_secs().to_string()])
+                    .arg(container_name(cell));
+                Some(command)
+            }
+        }
+    }
+
+    /// Removes what a cell leaves behind in the engine (a container that outlived `--rm`).
+    pub fn cleanup_command(&self, cell: &str) -> Option<Command> {
+        match self {
+            Engine::Host => None,
+            Engine::Container(tool) => {
+                let mut command = Command::new(tool.program());
+                command.args(["rm", "-f"]).arg(container_name(cell));
+                Some(command)
+            }
+        }
+    }
+}
+
+/// Containers are named after their cells, so a leftover one says what it was.
+pub fn container_name(cell: &str) -> String {
+    format!("matrix-run-{cell}")
+}
+
+/// `run` arguments for podman and docker alike: the pod's limits and the three mounts.
+fn container_args(launch: &CellLaunch) -> Vec<String> {
+    let mount = |host: &Path, inside: &str, mode: &str| {
+        format!("--volume={}:{inside}:{mode}", host.display())
+    };
+    vec![
+        "run".into(),
+        "--rm".into(),
+        format!("--name={}", container_name(&launch.cell)),
+        format!("--memory={}", launch.memory),
+        format!("--cpus={}", launch.jobs),
+        mount(&launch.cache_dir, IN_CACHE, "rw"),
+        mount(&launch.work_dir, IN_WORK, "rw"),
+        mount(&launch.artifact_dir, IN_ARTIFACTS, "rw"),
+        mount(&launch.script, IN_SCRIPT, "ro"),
+        format!("--env=MATRIX_CACHE_DIR={IN_CACHE}"),
+        format!("--env=MATRIX_WORK_DIR={IN_WORK}"),
+        format!("--env=MATRIX_ARTIFACT_DIR={IN_ARTIFACTS}"),
+        format!("--env=MATRIX_JOBS={}", launch.jobs),
+        launch.image.clone(),
+        "bash".into(),
+        IN_SCRIPT.into(),
+    ]
+}
+
+/// A Kubernetes memory quantity (`16Gi`, `8G`, `512Mi`) as podman/docker's `--memory` (`16g`):
+/// binary units, as the engines count them.
+pub fn engine_memory(quantity: &str) -> Result<String> {
+    let digits = quantity
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(quantity.len());
+    let (number, unit) = quantity.split_at(digits);
+    let suffix = match unit {
+        "Gi" | "G" => "g",
+        "Mi" | "M" => "m",
+        "Ki" | "k" => "k",
+        "" => "b",
+        _ => "",
+    };
+    if number.is_empty() || suffix.is_empty() {
+        bail!(
+            "memory limit `{quantity}` cannot be given to a container engine: use a whole \
+             number with Gi, Mi or Ki (e.g. 16Gi)"
+        );
+    }
+    Ok(format!("{number}{suffix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch() -> CellLaunch {
+        CellLaunch {
+            cell: "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug".into(),
+            script: "/run/scripts/c.sh".into(),
+            cache_dir: "/home/u/.cache/matrix/sources".into(),
+            work_dir: "/run/work/c".into(),
+            artifact_dir: "/run/artifacts/c".into(),
+            jobs: 2,
+            image: "ghcr.io/x/build-cpython:ubuntu-24.04".into(),
+            memory: "16g".into(),
+        }
+    }
+
+    #[test]
+    fn a_container_gets_the_pods_limits_mounts_and_image() {
+        let args = container_args(&launch());
+        assert_eq!(
+            args,
+            [
+                "run",
+                "--rm",
+                "--name=matrix-run-amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug",
+                "--memory=16g",
+                "--cpus=2",
+                "--volume=/home/u/.cache/matrix/sources:/matrix/cache:rw",
+                "--volume=/run/work/c:/matrix/work:rw",
+                "--volume=/run/artifacts/c:/matrix/artifacts:rw",
+                "--volume=/run/scripts/c.sh:/matrix/script.sh:ro",
+                "--env=MATRIX_CACHE_DIR=/matrix/cache",
+                "--env=MATRIX_WORK_DIR=/matrix/work",
+                "--env=MATRIX_ARTIFACT_DIR=/matrix/artifacts",
+                "--env=MATRIX_JOBS=2",
+                "ghcr.io/x/build-cpython:ubuntu-24.04",
+                "bash",
+                "/matrix/script.sh",
+            ]
+        );
+    }
+
+    #[test]
+    fn host_runs_the_script_with_bash_and_the_run_directories() {
+        let command = Engine::Host.command(&launch());
+        assert_eq!(command.get_program(), "bash");
+        let env: Vec<_> = command
+            .get_envs()
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.unwrap().to_string_lossy()))
+            .collect();
+        assert!(env.contains(&"MATRIX_JOBS=2".to_string()), "{env:?}");
+        assert!(env.contains(&"MATRIX_WORK_DIR=/run/work/c".to_string()));
+        assert!(Engine::Host
+            .stop_command("c", Duration::from_secs(1))
+            .is_none());
+    }
+
+    #[test]
+    fn memory_quantities_become_engine_sizes() {
+        assert_eq!(engine_memory("16Gi").unwrap(), "16g");
+        assert_eq!(engine_memory("512Mi").unwrap(), "512m");
+        let err = engine_memory("1.5Gi").unwrap_err().to_string();
+        assert!(err.contains("`1.5Gi`"), "{err}");
+    }
+
+    #[test]
+    fn a_named_engine_that_does_not_answer_is_an_error_naming_it() {
+        // No engine answers on a machine without `podman`: the message says what to do.
+        if probe(ContainerTool::Podman).is_ok() {
+            eprintln!("skipped: podman answers on this machine");
+            return;
+        }
+        let err = Engine::choose(EngineChoice::Podman)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--engine podman") && err.contains("--engine host"),
+            "{err}"
+        );
+    }
+}

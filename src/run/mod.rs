@@ -1,0 +1,412 @@
+//! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
+//! a run directory, and keeps `results.csv` (report's classification of their logs) current.
+//! Submodules: [`engine`] (host or container), [`process`] (a cell's processes), [`jobs`]
+//! (parallelism), [`cache`] (sources), [`rundir`] (layout), [`results`], [`progress`].
+
+pub mod cache;
+pub mod engine;
+pub mod jobs;
+pub mod process;
+pub mod progress;
+pub mod results;
+pub mod rundir;
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::report::{CellResult, Outcome, Report};
+use cache::LocalSource;
+use engine::{CellLaunch, Engine};
+use jobs::Parallelism;
+use process::CellProcess;
+use progress::Progress;
+use results::Results;
+use rundir::RunDir;
+
+/// How long a cell may take to stop after TERM (its script records the stage, the container
+/// stops) before everything left of it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+/// How often running cells are looked at.
+const TICK: Duration = Duration::from_millis(100);
+
+/// One cell to run: its id, image, script and source.
+#[derive(Debug, Clone)]
+pub struct CellJob {
+    pub id: String,
+    pub image: String,
+    pub source: crate::render::SourceView,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub engine: Engine,
+    pub parallelism: Parallelism,
+    pub deadline: Duration,
+    pub stop_grace: Duration,
+    pub keep_work: bool,
+    pub resume: bool,
+    pub cache: PathBuf,
+    pub sources: Vec<LocalSource>,
+    /// A container's memory limit, in the engine's notation.
+    pub memory: String,
+}
+
+/// What a run came to.
+pub struct RunOutcome {
+    pub report: Report,
+    /// Cells skipped because a previous run finished them (`--resume`).
+    pub resumed: usize,
+    /// Set when Ctrl-C or TERM stopped the run: how many cells were stopped unfinished.
+    pub interrupted: Option<usize>,
+}
+
+/// The files of a run that come from rendering: the scripts (as `matrix render` writes them)
+/// and the index.
+pub struct Rendered<'a> {
+    pub scripts: &'a [crate::render::Script],
+    pub index_csv: &'a [u8],
+}
+
+struct Running {
+    job: CellJob,
+    process: CellProcess,
+    started: Instant,
+    /// When TERM was sent (deadline or interrupt).
+    stopping: Option<Instant>,
+    /// Stopped by the user: the log is no result.
+    interrupted: bool,
+    log_offset: u64,
+    log_tail: Vec<u8>,
+    /// The stage last shown.
+    stage: Option<String>,
+}
+
+/// Runs `jobs` in `dir` and returns the results; see the module documentation.
+pub fn run(
+    dir: &RunDir,
+    jobs: &[CellJob],
+    rendered: &Rendered<'_>,
+    options: &RunOptions,
+) -> Result<RunOutcome> {
+    crate::output::write_dir(
+        &dir.scripts(),
+        false,
+        "the build scripts of a run",
+        &rendered
+            .scripts
+            .iter()
+            .map(|s| crate::output::OutputFile {
+                name: &s.file_name,
+                contents: s.text.as_bytes(),
+                executable: true,
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    crate::output::write_atomic(&dir.index(), rendered.index_csv)?;
+    let host_os = results::host_os_id();
+    let mut results = Results::new(
+        rendered.index_csv,
+        options.engine.name(),
+        &host_os,
+        dir.results(),
+    )?;
+
+    let mut todo: Vec<&CellJob> = Vec::new();
+    let mut resumed = 0;
+    for job in jobs {
+        let log = dir.log(&job.id);
+        if options.resume && results::finished(&log) {
+            results.add(&job.id, &log, &log_rel(&job.id))?;
+            resumed += 1;
+        } else {
+            todo.push(job);
+        }
+    }
+    results.write()?;
+
+    let mut progress = Progress::new(todo.len());
+    if resumed > 0 {
+        progress.say(&format!(
+            "--resume: {resumed} cell(s) finished in an earlier run are kept; {} to run",
+            todo.len()
+        ));
+    }
+    if options.engine == Engine::Host {
+        progress.say(&format!(
+            "warning: --engine host runs the scripts on this machine ({host_os}): the `os` axis \
+             is not honoured, whatever image a cell names"
+        ));
+    }
+    // Every selected version, so a --source is checked against the selection, resumed or not.
+    let mut sources: Vec<crate::render::SourceView> =
+        jobs.iter().map(|j| j.source.clone()).collect();
+    sources.sort_by(|a, b| a.version.cmp(&b.version));
+    sources.dedup_by(|a, b| a.version == b.version);
+    cache::prepare(&options.cache, &sources, &options.sources, &|m| {
+        progress.say(m)
+    })?;
+
+    let signals = Arc::new(AtomicUsize::new(0));
+    let _listener = listen_for_signals(signals.clone())?;
+
+    let mut pending = todo.into_iter();
+    let mut running: Vec<Running> = Vec::new();
+    let mut interrupted: Option<usize> = None;
+    loop {
+        let received = signals.load(Ordering::SeqCst);
+        if received >= 2 {
+            // A second Ctrl-C: nothing waits any more.
+            let count = running.len();
+            for cell in running.drain(..) {
+                cell.process.kill_all();
+                stop_engine(options, &cell.job.id, true);
+                set_aside(dir, &cell.job.id);
+                progress.abandoned(&cell.job.id);
+            }
+            interrupted = Some(interrupted.unwrap_or(0).max(count));
+            break;
+        }
+        if received == 1 && interrupted.is_none() {
+            progress.say(&format!(
+                "interrupted: stopping {} running cell(s) (Ctrl-C again kills them at once)",
+                running.len()
+            ));
+            interrupted = Some(running.len());
+            for cell in &mut running {
+                stop(options, cell);
+                cell.interrupted = true;
+            }
+        }
+
+        let mut index = 0;
+        while index < running.len() {
+            let cell = &mut running[index];
+            follow_log(dir, cell, &mut progress);
+            let status = cell
+                .process
+                .try_wait()
+                .with_context(|| format!("cannot wait for cell {}", cell.job.id))?;
+            if status.is_some() {
+                let cell = running.swap_remove(index);
+                finish(dir, cell, options, &mut results, &mut progress)?;
+                continue;
+            }
+            match cell.stopping {
+                None if cell.started.elapsed() >= options.deadline => {
+                    progress.say(&format!(
+                        "{}: deadline of {} reached, stopping it",
+                        cell.job.id,
+                        progress::format_duration(options.deadline)
+                    ));
+                    stop(options, cell);
+                }
+                Some(at) if at.elapsed() >= options.stop_grace => {
+                    cell.process.kill_all();
+                    stop_engine(options, &cell.job.id, true);
+                }
+                _ => {}
+            }
+            index += 1;
+        }
+
+        if interrupted.is_none() {
+            while running.len() < options.parallelism.cells {
+                let Some(job) = pending.next() else { break };
+                running.push(start(dir, job, options)?);
+                progress.started(&job.id);
+            }
+        }
+        if running.is_empty() && (interrupted.is_some() || pending.len() == 0) {
+            break;
+        }
+        std::thread::sleep(TICK);
+    }
+    progress.finish();
+    let report = results.write()?;
+    Ok(RunOutcome {
+        report,
+        resumed,
+        interrupted,
+    })
+}
+
+fn log_rel(cell: &str) -> String {
+    format!("logs/{cell}.log")
+}
+
+fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
+    let launch = CellLaunch {
+        cell: job.id.clone(),
+        script: absolute(dir.script(&job.id))?,
+        cache_dir: absolute(options.cache.clone())?,
+        work_dir: absolute(dir.work(&job.id))?,
+        artifact_dir: absolute(dir.artifacts(&job.id))?,
+        jobs: options.parallelism.jobs_per_cell,
+        image: job.image.clone(),
+        memory: options.memory.clone(),
+    };
+    for d in [&launch.work_dir, &launch.artifact_dir] {
+        fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    // A cell that starts again (resume) starts a new log.
+    let log_path = dir.log(&job.id);
+    let log = fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let process = CellProcess::spawn(options.engine.command(&launch), &log).with_context(|| {
+        format!(
+            "cannot start cell {} with {}",
+            job.id,
+            options.engine.name()
+        )
+    })?;
+    Ok(Running {
+        job: job.clone(),
+        process,
+        started: Instant::now(),
+        stopping: None,
+        interrupted: false,
+        log_offset: 0,
+        log_tail: Vec::new(),
+        stage: None,
+    })
+}
+
+fn absolute(path: PathBuf) -> Result<PathBuf> {
+    std::path::absolute(&path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+/// TERM to the cell (and the container's stop); KILL follows after the grace period.
+fn stop(options: &RunOptions, cell: &mut Running) {
+    if cell.stopping.is_none() {
+        cell.stopping = Some(Instant::now());
+        cell.process.terminate();
+        stop_engine(options, &cell.job.id, false);
+    }
+}
+
+/// Asks the container engine to stop (or remove, `now`) the cell's container, in the
+/// background for a stop: the grace period is the engine's to wait out.
+fn stop_engine(options: &RunOptions, cell: &str, now: bool) {
+    let command = if now {
+        options.engine.cleanup_command(cell)
+    } else {
+        options.engine.stop_command(cell, options.stop_grace)
+    };
+    if let Some(mut command) = command {
+        let quiet = |c: &mut Command| {
+            c.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        };
+        quiet(&mut command);
+        if now {
+            let _ = command.status();
+        } else {
+            let _ = command.spawn();
+        }
+    }
+}
+
+/// Reads what the cell wrote since the last look, for the stage it is in.
+fn follow_log(dir: &RunDir, cell: &mut Running, progress: &mut Progress) {
+    let Ok(mut file) = fs::File::open(dir.log(&cell.job.id)) else {
+        return;
+    };
+    if file.seek(SeekFrom::Start(cell.log_offset)).is_err() {
+        return;
+    }
+    let mut chunk = Vec::new();
+    if file.by_ref().take(1 << 20).read_to_end(&mut chunk).is_err() || chunk.is_empty() {
+        return;
+    }
+    cell.log_offset += chunk.len() as u64;
+    // A marker may straddle two reads: keep the end of the previous one.
+    let mut text = std::mem::take(&mut cell.log_tail);
+    text.extend_from_slice(&chunk);
+    if let Some(stage) = progress::last_stage(&text) {
+        if cell.stage.as_ref() != Some(&stage) {
+            progress.stage(&cell.job.id, &stage);
+            cell.stage = Some(stage);
+        }
+    }
+    let keep = text.len().saturating_sub(256);
+    cell.log_tail = text.split_off(keep);
+}
+
+fn finish(
+    dir: &RunDir,
+    cell: Running,
+    options: &RunOptions,
+    results: &mut Results,
+    progress: &mut Progress,
+) -> Result<()> {
+    let id = cell.job.id.clone();
+    // The script has exited; nothing it started may outlive it.
+    if !cell.process.leftovers().is_empty() {
+        cell.process.kill_all();
+    }
+    stop_engine(options, &id, true);
+    drop(cell.process);
+    if !options.keep_work {
+        let work = dir.work(&id);
+        fs::remove_dir_all(&work)
+            .or_else(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .with_context(|| format!("cannot delete the work directory {}", work.display()))?;
+    }
+    // Only analyzer cells leave artifacts; an empty directory says nothing.
+    let _ = fs::remove_dir(dir.artifacts(&id));
+    if cell.interrupted {
+        set_aside(dir, &id);
+        progress.abandoned(&id);
+        return Ok(());
+    }
+    let result = results.add(&id, &dir.log(&id), &log_rel(&id))?;
+    results.write()?;
+    let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
+    progress.finished(&id, &result.label(), passed, cell.started.elapsed());
+    Ok(())
+}
+
+/// Moves an interrupted cell's log out of `logs/`: it is no result, and `--resume` reruns it.
+fn set_aside(dir: &RunDir, cell: &str) {
+    let to = dir.interrupted_log(cell);
+    if let Some(parent) = to.parent() {
+        let _ = fs::create_dir_all(parent);
+    }
+    let _ = fs::rename(dir.log(cell), to);
+}
+
+/// Counts SIGINT and SIGTERM into `received` from a thread of its own.
+fn listen_for_signals(received: Arc<AtomicUsize>) -> Result<SignalListener> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .context("cannot install the Ctrl-C handler")?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            received.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    Ok(SignalListener(handle))
+}
+
+/// Restores the default signal handling when the run ends.
+struct SignalListener(signal_hook::iterator::Handle);
+
+impl Drop for SignalListener {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}

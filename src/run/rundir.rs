@@ -1,0 +1,110 @@
+//! The run directory: what a run writes where (index, scripts, logs, artifacts, results, work
+//! directories) and whether a directory may be used for a new run or resumed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Present in every run directory; what `--resume` and a new run check for.
+pub const RUN_MARKER: &str = ".matrix-run";
+
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    /// Prepares `root` for a run: a new or empty directory, or (with `resume`) a run directory.
+    pub fn open(root: &Path, resume: bool) -> Result<RunDir> {
+        let is_run = root.join(RUN_MARKER).is_file();
+        let is_empty = match fs::read_dir(root) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", root.display())),
+        };
+        if !is_empty && !is_run {
+            bail!(
+                "--out {}: the directory exists and is not a run directory (it has no {RUN_MARKER}); \
+                 give a new or empty directory",
+                root.display()
+            );
+        }
+        if is_run && !resume {
+            bail!(
+                "--out {} holds a run already: add --resume to rerun its unfinished cells, or \
+                 give another directory",
+                root.display()
+            );
+        }
+        let dir = RunDir {
+            root: root.to_path_buf(),
+        };
+        for sub in [
+            dir.logs(),
+            dir.root.join("artifacts"),
+            dir.root.join("work"),
+        ] {
+            fs::create_dir_all(&sub)
+                .with_context(|| format!("cannot create directory {}", sub.display()))?;
+        }
+        fs::write(
+            dir.root.join(RUN_MARKER),
+            "This directory holds a `matrix run`: its scripts, logs and results.\n",
+        )
+        .with_context(|| format!("cannot write {}", dir.root.join(RUN_MARKER).display()))?;
+        Ok(dir)
+    }
+
+    pub fn index(&self) -> PathBuf {
+        self.root.join("index.csv")
+    }
+    pub fn results(&self) -> PathBuf {
+        self.root.join("results.csv")
+    }
+    pub fn scripts(&self) -> PathBuf {
+        self.root.join("scripts")
+    }
+    pub fn script(&self, cell: &str) -> PathBuf {
+        self.scripts().join(format!("{cell}.sh"))
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn log(&self, cell: &str) -> PathBuf {
+        self.logs().join(format!("{cell}.log"))
+    }
+    /// Logs of cells the user interrupted: kept for reading, outside `logs/`, so the cell is
+    /// not a result and `--resume` runs it again.
+    pub fn interrupted_log(&self, cell: &str) -> PathBuf {
+        self.root.join("interrupted").join(format!("{cell}.log"))
+    }
+    pub fn artifacts(&self, cell: &str) -> PathBuf {
+        self.root.join("artifacts").join(cell)
+    }
+    pub fn work(&self, cell: &str) -> PathBuf {
+        self.root.join("work").join(cell)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_foreign_directory_is_refused_and_a_run_needs_resume() {
+        let tmp = tempfile::tempdir().unwrap();
+        let foreign = tmp.path().join("foreign");
+        fs::create_dir(&foreign).unwrap();
+        fs::write(foreign.join("notes.txt"), "mine").unwrap();
+        let err = RunDir::open(&foreign, true).unwrap_err().to_string();
+        assert!(err.contains("not a run directory"), "{err}");
+
+        let run = tmp.path().join("run");
+        RunDir::open(&run, false).unwrap();
+        assert!(run.join(RUN_MARKER).is_file() && run.join("logs").is_dir());
+        let err = RunDir::open(&run, false).unwrap_err().to_string();
+        assert!(err.contains("--resume"), "{err}");
+        RunDir::open(&run, true).unwrap();
+    }
+}

@@ -1,0 +1,463 @@
+//! `matrix run --engine host`, the real binary: a fake CPython tarball (configure can sleep; `./python -m test` exits with a chosen status) and a fake
+//! gcc stand in for the real thing, so the run directory, results, deadlines, interrupts and
+//! resume are observed in seconds.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VERSION: &str = "3.13.0b4";
+/// Four cells: gcc, no sanitizer, each `configure` value.
+const SELECTION: [&str; 10] = [
+    "--only",
+    "platform=amd64",
+    "--only",
+    "os=ubuntu-24.04",
+    "--only",
+    "python=3.13.0b4",
+    "--only",
+    "compiler=gcc",
+    "--only",
+    "sanitizer=none",
+];
+
+const CONFIGURE: &str = r#"#!/bin/sh
+echo "configure: checking for a fake compiler... $CC"
+if [ -n "${FAKE_SLEEP:-}" ]; then
+    # A child of its own, like configure's compiler runs.
+    sleep "$FAKE_SLEEP"
+fi
+cp Makefile.in Makefile
+"#;
+
+const FAKE_PYTHON: &str = r#"#!/bin/sh
+echo "ran-tests $*"
+exit "${FAKE_TEST_STATUS:-0}"
+"#;
+
+/// With FAKE_HANG_CC, `gcc --version` ignores TERM and hangs: the script waits for a
+/// foreground command before it runs its TERM trap, so such a cell does not stop on TERM.
+const FAKE_GCC: &str = r#"#!/bin/sh
+if [ -n "${FAKE_HANG_CC:-}" ]; then
+    trap '' TERM
+    echo "fake gcc hangs"
+    sleep 300
+fi
+[ "$1" = --version ] && echo 'gcc (Fake) 14.1.0'
+"#;
+
+struct Sandbox {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+}
+
+fn write_executable(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let tree = root.join("tree").join(format!("Python-{VERSION}"));
+        fs::create_dir_all(&tree).unwrap();
+        write_executable(&tree.join("configure"), CONFIGURE);
+        write_executable(&tree.join("fake-python"), FAKE_PYTHON);
+        fs::write(tree.join("Makefile.in"), "all:\n\tcp fake-python python\n").unwrap();
+        fs::create_dir_all(root.join("bin")).unwrap();
+        write_executable(&root.join("bin/gcc"), FAKE_GCC);
+        let status = Command::new("tar")
+            .arg("-czf")
+            .arg(root.join(format!("Python-{VERSION}.tgz")))
+            .arg("-C")
+            .arg(root.join("tree"))
+            .arg(format!("Python-{VERSION}"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // The built-in definition without checksums: the fake tarball has none of its own.
+        let init = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+            .arg("init")
+            .arg(root.join("full.yaml"))
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let mut raw: serde_yaml::Value =
+            serde_yaml::from_str(&fs::read_to_string(root.join("full.yaml")).unwrap()).unwrap();
+        if let Some(source) = raw.get_mut("source").and_then(|s| s.as_mapping_mut()) {
+            source.remove("sha256");
+        }
+        let config = root.join("matrix.yaml");
+        fs::write(&config, serde_yaml::to_string(&raw).unwrap()).unwrap();
+        Sandbox {
+            _dir: dir,
+            root,
+            config,
+        }
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
+        command
+            .current_dir(&self.root)
+            .arg("--config")
+            .arg(&self.config)
+            .args(["run", "--engine", "host", "--cache"])
+            .arg(self.root.join("cache"))
+            .arg("--source")
+            .arg(format!(
+                "{VERSION}={}",
+                self.root.join(format!("Python-{VERSION}.tgz")).display()
+            ))
+            .args(SELECTION)
+            .args(args)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    self.root.join("bin").display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            );
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        self.command(args, env).output().unwrap()
+    }
+
+    fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        self.command(args, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `(cell, result)` of results.csv.
+    fn results(&self, run: &str) -> Vec<(String, String)> {
+        let mut reader = csv::Reader::from_path(self.root.join(run).join("results.csv")).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let col = header.iter().position(|h| h == "result").unwrap();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[col].to_string())
+            })
+            .collect()
+    }
+
+    /// Processes whose working directory is inside the sandbox: what a run must not leave.
+    fn processes_inside(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'));
+            if let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) {
+                if cwd.starts_with(&self.root) && !zombie {
+                    let cmd =
+                        fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    found.push(format!("{pid}: {}", cmd.replace('\0', " ")));
+                }
+            }
+        }
+        found
+    }
+
+    /// Waits until some cell's log says it is configuring.
+    fn wait_for_configure(&self, run: &str, child: &mut Child) {
+        self.wait_for(run, child, "configure: checking for a fake compiler")
+    }
+
+    /// Waits until some cell's log holds `needle`.
+    fn wait_for(&self, run: &str, child: &mut Child, needle: &str) {
+        let start = Instant::now();
+        loop {
+            let logs = fs::read_dir(self.root.join(run).join("logs"));
+            let configuring = logs
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| fs::read_to_string(e.path()).is_ok_and(|t| t.contains(needle)));
+            if configuring {
+                return;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "matrix run ended early"
+            );
+            assert!(start.elapsed() < Duration::from_secs(60), "no cell started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: plain syscall on our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("matrix run did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_run_writes_scripts_logs_and_results_and_deletes_work_directories() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["--out", "run", "-j", "1"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        summary.contains("Tests. Passed      4  100.0%"),
+        "{summary}"
+    );
+    assert!(stderr(&out).contains("--engine host runs the scripts on this machine"));
+    let results = sb.results("run");
+    assert_eq!(results.len(), 4);
+    assert!(
+        results.iter().all(|(_, r)| r == "Tests. Passed"),
+        "{results:?}"
+    );
+    let run = sb.root.join("run");
+    // The scripts are byte for byte what `matrix render` writes.
+    let render = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .arg("--config")
+        .arg(&sb.config)
+        .args(["render", "--out"])
+        .arg(sb.root.join("rendered"))
+        .args(SELECTION)
+        .output()
+        .unwrap();
+    assert!(render.status.success());
+    for (cell, _) in &results {
+        let name = format!("{cell}.sh");
+        assert_eq!(
+            fs::read(run.join("scripts").join(&name)).unwrap(),
+            fs::read(sb.root.join("rendered").join(&name)).unwrap()
+        );
+        assert!(run.join("logs").join(format!("{cell}.log")).is_file());
+    }
+    assert_eq!(fs::read_dir(run.join("work")).unwrap().count(), 0);
+    let csv = fs::read_to_string(run.join("results.csv")).unwrap();
+    assert!(csv.lines().nth(1).unwrap().contains(",host,"), "{csv}");
+    let index = fs::read_to_string(run.join("index.csv")).unwrap();
+    assert!(index.starts_with("id,script,image,"), "{index}");
+    // The cache holds the --source tarball under the definition's name.
+    assert!(sb
+        .root
+        .join("cache")
+        .join(format!("Python-{VERSION}.tgz"))
+        .is_file());
+}
+
+#[test]
+fn keep_work_keeps_work_directories_and_a_failing_test_is_a_result() {
+    let sb = Sandbox::new();
+    let out = sb.run(
+        &["--out", "run", "--keep-work", "--only", "configure=debug"],
+        &[("FAKE_TEST_STATUS", "2")],
+    );
+    assert!(
+        out.status.success(),
+        "a failing cell is a result: {}",
+        stderr(&out)
+    );
+    assert_eq!(sb.results("run")[0].1, "Tests. Failed");
+    assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 1);
+    // --fail-on turns that result into a failing exit, with the summary on stdout.
+    let out = sb.run(
+        &[
+            "--out",
+            "run2",
+            "--only",
+            "configure=debug",
+            "--fail-on",
+            "Tests. Failed",
+        ],
+        &[("FAKE_TEST_STATUS", "2")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Tests. Failed"));
+    assert!(
+        stderr(&out).contains("--fail-on: 1 cell(s)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_foreign_or_used_directory_is_refused_with_nothing_on_stdout() {
+    let sb = Sandbox::new();
+    fs::create_dir(sb.root.join("mine")).unwrap();
+    fs::write(sb.root.join("mine/notes"), "x").unwrap();
+    let out = sb.run(&["--out", "mine"], &[]);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("not a run directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sb
+        .run(&["--out", "run", "--only", "configure=debug"], &[])
+        .status
+        .success());
+    let out = sb.run(&["--out", "run", "--only", "configure=debug"], &[]);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    let out = sb.run(&["--out", "x", "-j", "999"], &[]);
+    assert!(stderr(&out).contains("-j 999"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_deadline_stops_a_cell_as_the_stages_timeout() {
+    let sb = Sandbox::new();
+    let out = sb.run(
+        &[
+            "--out",
+            "run",
+            "--deadline",
+            "2s",
+            "--only",
+            "configure=debug",
+        ],
+        &[("FAKE_SLEEP", "300")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(sb.results("run")[0].1, "Configure. Timeout");
+    assert!(
+        sb.processes_inside().is_empty(),
+        "{:?}",
+        sb.processes_inside()
+    );
+}
+
+#[test]
+fn ctrl_c_stops_every_cell_keeps_finished_results_and_resume_runs_the_rest() {
+    let sb = Sandbox::new();
+    let mut child = sb.spawn(&["--out", "run", "-j", "2"], &[("FAKE_SLEEP", "300")]);
+    sb.wait_for_configure("run", &mut child);
+    signal(&child, libc::SIGINT);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    assert!(!status.success(), "an interrupted run is not a success");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(
+        sb.processes_inside().is_empty(),
+        "{:?}",
+        sb.processes_inside()
+    );
+    let results = sb.results("run");
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().all(|(_, r)| r == "Missing"), "{results:?}");
+    // The stopped cells' logs are kept outside logs/, so they are no result.
+    assert_eq!(
+        fs::read_dir(sb.root.join("run/interrupted"))
+            .unwrap()
+            .count(),
+        2
+    );
+
+    let out = sb.run(&["--out", "run", "--resume"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sb.results("run").iter().all(|(_, r)| r == "Tests. Passed"));
+    // A second resume has nothing left to run.
+    let out = sb.run(&["--out", "run", "--resume"], &[("FAKE_SLEEP", "300")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 cell(s) finished in an earlier run are kept; 0 to run"));
+}
+
+#[test]
+fn a_second_ctrl_c_kills_cells_that_ignore_term() {
+    let sb = Sandbox::new();
+    let mut child = sb.spawn(
+        &["--out", "run", "-j", "1", "--only", "configure=debug"],
+        &[("FAKE_HANG_CC", "1")],
+    );
+    sb.wait_for("run", &mut child, "fake gcc hangs");
+    signal(&child, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C waits for the cell"
+    );
+    signal(&child, libc::SIGINT);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(!status.success());
+    assert!(
+        sb.processes_inside().is_empty(),
+        "{:?}",
+        sb.processes_inside()
+    );
+    assert!(sb.root.join("run/results.csv").is_file());
+}
+
+#[test]
+fn tests_replaces_every_cells_test_arguments_as_quoted_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .args([
+            "render",
+            "--tests",
+            "test_int 'a b' $(touch pwned)",
+            "--out",
+        ])
+        .arg(dir.path().join("s"))
+        .args(SELECTION)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script =
+        fs::read_to_string(dir.path().join("s/amd64-u24.04-py3.13.0b4-gcc-debug.sh")).unwrap();
+    assert!(
+        script.contains("TEST_ARGS=(test_int 'a b' '$(touch' 'pwned)')\n"),
+        "{script}"
+    );
+    let out = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .args(["render", "--tests", "test_int 'open", "--out"])
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("unbalanced quotes"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,175 @@
+//! The proof on a real CPython: `matrix run --engine host` builds python.org's 3.13.5 tarball
+//! (`../shared/cpython/`) for real and the results come from results.csv. Slow (minutes per
+//! cell), so ignored by a plain `cargo test`; `.ci/run` runs them with
+//! `cargo test --locked --test it -- --ignored run_cpython --test-threads 1`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::common;
+
+const VERSION: &str = "3.13.5";
+const TARBALL_SHA256: &str = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640";
+/// A short test selection: what a smoke run of a cell takes.
+const SMOKE: &str = "test_int test_bool";
+
+/// The built-in definition with 3.13.5 added (its .tar.xz and checksum), the smoke selection as
+/// its test arguments, and a contribution
+/// giving the plain debug cells a test selection that fails: a test module that does not
+/// exist, which regrtest counts as a failed test.
+fn definition(dir: &Path) -> PathBuf {
+    let mut raw: serde_yaml::Value = serde_yaml::from_str(common::BUILTIN_DEFINITION).unwrap();
+    let axes = raw["axes"].as_sequence_mut().unwrap();
+    let python = axes.iter_mut().find(|a| a["name"] == "python").unwrap();
+    python["values"]
+        .as_sequence_mut()
+        .unwrap()
+        .push(VERSION.into());
+    raw["source"]["sha256"][VERSION] = TARBALL_SHA256.into();
+    raw["source"]["format"][VERSION] = "tar.xz".into();
+    raw["tests"]["args"] = SMOKE.split(' ').map(serde_yaml::Value::from).collect();
+    let failing: serde_yaml::Value = serde_yaml::from_str(
+        "{ when: { python: '3.13.5', sanitizer: none, configure: debug }, \
+           test_args: [test_bool, test_matrix_no_such_module] }",
+    )
+    .unwrap();
+    raw["contributions"]
+        .as_sequence_mut()
+        .unwrap()
+        .push(failing);
+    let path = dir.join("matrix.yaml");
+    std::fs::write(&path, serde_yaml::to_string(&raw).unwrap()).unwrap();
+    path
+}
+
+struct Real {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    tarball: PathBuf,
+}
+
+impl Real {
+    fn new(test: &str) -> Option<Real> {
+        let tarball = common::shared(test, "cpython/Python-3.13.5.tar.xz")?;
+        let dir = tempfile::tempdir().unwrap();
+        let config = definition(dir.path());
+        Some(Real {
+            dir,
+            config,
+            tarball,
+        })
+    }
+
+    /// Runs `matrix run --engine host` on the gcc / amd64 / ubuntu-24.04 cells of 3.13.5 that
+    /// `only` selects; returns (cell, result) from results.csv.
+    fn run(&self, name: &str, only: &[&str], extra: &[&str]) -> Vec<(String, String)> {
+        let out = self.dir.path().join(name);
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(["run", "--engine", "host", "--out"])
+            .arg(&out)
+            .arg("--cache")
+            .arg(self.dir.path().join("cache"))
+            .arg("--source")
+            .arg(format!("{VERSION}={}", self.tarball.display()))
+            .args(["--only", "python=3.13.5", "--only", "platform=amd64"])
+            .args(["--only", "os=ubuntu-24.04", "--only", "compiler=gcc"]);
+        for o in only {
+            command.args(["--only", o]);
+        }
+        command.args(extra);
+        let start = Instant::now();
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprintln!("{name}: {:.0?}\n{stderr}", start.elapsed());
+        assert!(output.status.success(), "{name}: {stderr}");
+        let mut reader = csv::Reader::from_path(out.join("results.csv")).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let col = header.iter().position(|h| h == "result").unwrap();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[col].to_string())
+            })
+            .collect()
+    }
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_plain_cells_pass_a_smoke_selection_and_fail_a_failing_one() {
+    let Some(real) = Real::new("run_cpython_plain") else {
+        return;
+    };
+    // Two cells at once, one core each: gcc without a sanitizer, default and debug.
+    let results = real.run(
+        "plain",
+        &["sanitizer=none", "configure=default,debug"],
+        &["-j", "2"],
+    );
+    let mut results = results;
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            (
+                "amd64-u24.04-py3.13.5-gcc-debug".to_string(),
+                "Tests. Failed".to_string()
+            ),
+            (
+                "amd64-u24.04-py3.13.5-gcc-default".to_string(),
+                "Tests. Passed".to_string()
+            ),
+        ],
+        "the default cell passes {SMOKE}; the debug cell's selection names a missing test"
+    );
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_asan_shared_preload_debug_passes_a_smoke_selection() {
+    let Some(real) = Real::new("run_cpython_asan") else {
+        return;
+    };
+    let results = real.run(
+        "asan",
+        &[
+            "sanitizer=asan",
+            "san_link=shared",
+            "preload=enabled",
+            "configure=debug",
+        ],
+        &["--tests", SMOKE],
+    );
+    assert_eq!(
+        results,
+        [(
+            "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug".to_string(),
+            "Tests. Passed".to_string()
+        )]
+    );
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_a_short_deadline_stops_configure_as_its_timeout() {
+    let Some(real) = Real::new("run_cpython_deadline") else {
+        return;
+    };
+    let results = real.run(
+        "deadline",
+        &["sanitizer=none", "configure=release"],
+        &["--deadline", "20s"],
+    );
+    assert_eq!(
+        results,
+        [(
+            "amd64-u24.04-py3.13.5-gcc-release".to_string(),
+            "Configure. Timeout".to_string()
+        )]
+    );
+}
