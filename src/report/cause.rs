@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 use serde::Serialize;
 
 use super::classify::{bare_signal, job_status, Classification, Classifier, Evidence, Outcome};
@@ -116,6 +117,19 @@ fn needles() -> &'static AhoCorasick {
         ])
         .expect("needles compile")
     })
+}
+
+/// Substring searchers built once: `memmem::find` would build one per line.
+static SANITIZER: OnceLock<Finder<'static>> = OnceLock::new();
+static RUNTIME_ERROR: OnceLock<Finder<'static>> = OnceLock::new();
+static ERROR: OnceLock<Finder<'static>> = OnceLock::new();
+static MAKE_ERROR: OnceLock<Finder<'static>> = OnceLock::new();
+
+fn finder(
+    cell: &'static OnceLock<Finder<'static>>,
+    needle: &'static [u8],
+) -> &'static Finder<'static> {
+    cell.get_or_init(|| Finder::new(needle))
 }
 
 fn evidence(line: u64, raw: &[u8]) -> Evidence {
@@ -577,10 +591,12 @@ impl HeaderLines {
         let first = raw.first().copied().unwrap_or(b' ');
         if (first == b'='
             && raw.starts_with(b"==")
-            && memchr::memmem::find(raw, b"Sanitizer").is_some())
+            && finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
             || (first == b'F' && raw.starts_with(b"Fatal Python error: "))
             || (first == b'W' && raw.starts_with(b"WARNING: ThreadSanitizer: "))
-            || memchr::memmem::find(raw, b": runtime error: ").is_some()
+            || finder(&RUNTIME_ERROR, b": runtime error: ")
+                .find(raw)
+                .is_some()
         {
             if self.headers.len() == 64 {
                 self.headers.remove(0);
@@ -675,13 +691,13 @@ fn strip_pid(text: &str) -> &str {
 fn is_telling(raw: &[u8]) -> bool {
     !raw.starts_with(b"configure")
         && (raw.starts_with(b"==")
-            || memchr::memmem::find(raw, b"error").is_some()
-            || memchr::memmem::find(raw, b"Sanitizer").is_some())
+            || finder(&ERROR, b"error").find(raw).is_some()
+            || finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
 }
 
 /// `make: *** [Makefile:1136: checksharedmods] Error 99` → `checksharedmods`.
 fn make_error_target(raw: &[u8]) -> Option<String> {
-    let at = memchr::memmem::find(raw, b": *** [")?;
+    let at = finder(&MAKE_ERROR, b": *** [").find(raw)?;
     let prog = &raw[..at];
     let is_make = prog == b"make"
         || prog == b"gmake"

@@ -90,7 +90,11 @@ impl Progress {
                 bar.enable_steady_tick(Duration::from_millis(500));
                 live.cells.insert(cell.to_string(), bar);
             }
-            None => say(&format!("[{}/{}] start {cell}", self.done + self.running, self.total)),
+            None => say(&format!(
+                "[{}/{}] start {cell}",
+                self.done + self.running,
+                self.total
+            )),
         }
         self.update_overall();
     }

@@ -126,7 +126,8 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "key,script,image,python,engine,host_os,result,stage,outcome,attempts,log,evidence"
+            "key,script,image,python,engine,host_os,result,stage,outcome,attempts,log,evidence,\
+             cause,cause_evidence,failed_tests,failed_count"
         );
         assert!(
             lines[1].starts_with(
