@@ -301,10 +301,11 @@ impl CauseReader {
         let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
         if rest.starts_with(": checking ") {
             slot.configlog_recent = None;
-        } else if rest.starts_with(": error: ") && !rest.starts_with(": error: in ") {
-            if slot.configlog_recent.is_some() {
-                slot.configlog_decisive = slot.configlog_recent.clone();
-            }
+        } else if rest.starts_with(": error: ")
+            && !rest.starts_with(": error: in ")
+            && slot.configlog_recent.is_some()
+        {
+            slot.configlog_decisive = slot.configlog_recent.clone();
         }
     }
 

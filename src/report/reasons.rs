@@ -64,12 +64,14 @@ fn shared(report: &Report, cells: &[&CellReport]) -> Vec<(String, String)> {
     out
 }
 
+/// What a reason is told apart by: its text, the kind of line, the finding id.
+type GroupKey = (String, Option<CauseKind>, Option<String>);
+
 /// Failed cells by cause, most cells first. A cell whose cause is its failing tests goes to
 /// the test that fails in the most of the still-uncovered cells (so each failed cell is in
 /// exactly one reason and few tests cover them all); `--tests` lists every test.
 pub fn reasons(report: &Report) -> Vec<Reason> {
-    let mut groups: BTreeMap<(String, Option<CauseKind>, Option<String>), Vec<&CellReport>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<&CellReport>> = BTreeMap::new();
     let mut by_tests: Vec<&CellReport> = Vec::new();
     for cell in failed(report) {
         match &cell.why.cause {
