@@ -1,6 +1,7 @@
 //! `matrix check`, the CI dry run: everything that can be verified about a definition and its
 //! templates without a cluster, gathered as a list of problems and a summary.
 
+use crate::export::{json_bytes, Export, OutputFormat};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -114,6 +115,19 @@ impl CheckReport {
             plural(self.warnings(), "warning")
         ));
         out
+    }
+}
+
+impl Export for CheckReport {
+    const WHAT: &'static str = "a check report";
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Text, OutputFormat::Json];
+
+    fn text(&self) -> Result<Vec<u8>> {
+        Ok(self.to_text().into_bytes())
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::cell::cell_id;
 use crate::definition::Matrix;
+use crate::export::{json_bytes, Export, OutputFormat};
 use crate::rules::Rule;
 
 /// Slices larger than this are not enumerated: explanations must answer in well under a second.
@@ -116,6 +117,130 @@ pub fn explain_combination(matrix: &Matrix, values: &[usize]) -> CombinationRepo
         id: cell_id(matrix, values),
         is_cell: broken.is_empty(),
         broken,
+    }
+}
+
+/// The formats of `matrix explain`.
+const EXPLAIN_FORMATS: &[OutputFormat] = &[OutputFormat::Text, OutputFormat::Json];
+
+impl Export for CombinationReport {
+    const WHAT: &'static str = "an explanation";
+    const FORMATS: &'static [OutputFormat] = EXPLAIN_FORMATS;
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
+    }
+
+    /// The values, then whether they are a cell and, if not, each rule that excludes them.
+    fn text(&self) -> Result<Vec<u8>> {
+        let described: Vec<String> = self
+            .values
+            .iter()
+            .map(|(a, v)| format!("{a}={v}"))
+            .collect();
+        let mut text = described.join(" ");
+        if self.is_cell {
+            text.push_str(&format!("\nis cell {}\n", self.id));
+        } else {
+            text.push_str(&format!(
+                "\nis not a cell (its id would be {}); excluded by:\n",
+                self.id
+            ));
+            for (rule, reason) in &self.broken {
+                text.push_str(&format!("  {rule}: {reason}\n"));
+            }
+        }
+        Ok(text.into_bytes())
+    }
+}
+
+/// A slice report as `matrix explain` prints it: with `all_rules` (`--rules`) every rule is
+/// listed, otherwise only those that remove something from the slice.
+pub struct SliceView<'a> {
+    pub report: &'a SliceReport,
+    pub all_rules: bool,
+}
+
+impl Export for SliceView<'_> {
+    const WHAT: &'static str = "an explanation";
+    const FORMATS: &'static [OutputFormat] = EXPLAIN_FORMATS;
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self.report)
+    }
+
+    fn text(&self) -> Result<Vec<u8>> {
+        let report = self.report;
+        let mut text = format!(
+            "{} combinations, {} cells, {} removed by the rules\n",
+            report.combinations,
+            report.cells,
+            report.combinations - report.cells
+        );
+        let mut rows = vec![["rule", "removes", "alone", "why"]
+            .map(String::from)
+            .to_vec()];
+        for effect in report
+            .rules
+            .iter()
+            .filter(|e| self.all_rules || e.breaks > 0)
+        {
+            rows.push(vec![
+                effect.rule.clone(),
+                effect.breaks.to_string(),
+                effect.breaks_alone.to_string(),
+                effect.reason.clone(),
+            ]);
+        }
+        if rows.len() > 1 {
+            text.push_str(&crate::table::align(&rows, &[]));
+            text.push_str(
+                "(removes: combinations that break the rule; alone: those that break no other rule)\n",
+            );
+        }
+        Ok(text.into_bytes())
+    }
+}
+
+/// What `explain --cover T` prints: the cover's statistics, with the names of the axes that
+/// make its lower bound.
+#[derive(Debug, Serialize)]
+pub struct CoverReport {
+    #[serde(flatten)]
+    pub stats: crate::cover::CoverStats,
+    pub seed: u64,
+    pub bound_axes: Vec<String>,
+}
+
+impl Export for CoverReport {
+    const WHAT: &'static str = "an explanation";
+    const FORMATS: &'static [OutputFormat] = EXPLAIN_FORMATS;
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
+    }
+
+    fn text(&self) -> Result<Vec<u8>> {
+        let stats = &self.stats;
+        let mut text = format!(
+            "{} cells hold {} distinct {}-way value tuples\n\
+             lower bound: {} cells ({} have {} valid value tuples and each cell holds one)\n\
+             cover: {} cells, {:.1}% of {} (seed {})\n",
+            stats.cells,
+            stats.tuples,
+            stats.strength,
+            stats.lower_bound,
+            self.bound_axes.join(" × "),
+            stats.lower_bound,
+            stats.size,
+            100.0 * stats.size as f64 / stats.cells as f64,
+            stats.cells,
+            self.seed,
+        );
+        if stats.included > 0 {
+            text.push_str(&format!("included: {} cells\n", stats.included));
+        }
+        Ok(text.into_bytes())
     }
 }
 

@@ -13,6 +13,7 @@ pub mod cover;
 pub mod definition;
 pub mod expand;
 pub mod explain;
+pub mod export;
 pub mod findings;
 pub mod images;
 pub mod index;

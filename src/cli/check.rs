@@ -4,20 +4,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{Cli, Failed};
+use super::{format, Cli, Failed};
 use crate::check::{check, CheckOptions, CheckReport, Problem, Severity};
+use crate::export::{Export, OutputFormat};
 use crate::render::Renderer;
 use crate::workflow::schema::ArgoSchema;
 use crate::workflow::{Options, Overrides};
-
-#[derive(Debug, Clone, Copy, Default, ValueEnum)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -34,8 +28,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub argo_schema: Option<PathBuf>,
 
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    #[arg(long, value_parser = format::parser(CheckReport::FORMATS), default_value = "text")]
+    pub format: OutputFormat,
 }
 
 pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
@@ -79,10 +73,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
             ..CheckReport::default()
         },
     };
-    let stdout = match args.format {
-        Format::Text => report.to_text().into_bytes(),
-        Format::Json => (serde_json::to_string_pretty(&report)? + "\n").into_bytes(),
-    };
+    let stdout = report.export(args.format)?;
     if report.errors() > 0 {
         return Err(Failed {
             stdout,

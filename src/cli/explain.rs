@@ -2,21 +2,15 @@
 //! to, and what each rule removes.
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
-use serde::Serialize;
+use clap::Args;
 
-use super::{align, Cli, CoverArgs};
-use crate::cover::CoverStats;
+use super::{format, Cli, CoverArgs};
 use crate::expand::ValueMask;
-use crate::explain::{explain_combination, slice_report, SliceReport};
+use crate::explain::{
+    explain_combination, slice_report, CombinationReport, CoverReport, SliceView,
+};
+use crate::export::{Export, OutputFormat};
 use crate::selection::{select, Filter, Selection};
-
-#[derive(Debug, Clone, Copy, Default, ValueEnum)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -34,8 +28,8 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub cover: CoverArgs,
 
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    #[arg(long, value_parser = format::parser(CombinationReport::FORMATS), default_value = "text")]
+    pub format: OutputFormat,
 }
 
 pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
@@ -56,11 +50,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
                 .collect(),
             stats,
         };
-        let out = match args.format {
-            Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-            Format::Text => cover_text(&report),
-        };
-        return Ok(out.into_bytes());
+        return report.export(args.format);
     }
     let allowed = selection.mask(&matrix)?;
     let singles: Option<Vec<usize>> = allowed
@@ -77,30 +67,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
 
     let out = match (args.rules, singles) {
         (false, Some(values)) if matrix.axes.iter().all(|a| given.contains(&a.name.as_str())) => {
-            let report = explain_combination(&matrix, &values);
-            match args.format {
-                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-                Format::Text => {
-                    let described: Vec<String> = report
-                        .values
-                        .iter()
-                        .map(|(a, v)| format!("{a}={v}"))
-                        .collect();
-                    let mut text = described.join(" ");
-                    if report.is_cell {
-                        text.push_str(&format!("\nis cell {}\n", report.id));
-                    } else {
-                        text.push_str(&format!(
-                            "\nis not a cell (its id would be {}); excluded by:\n",
-                            report.id
-                        ));
-                        for (rule, reason) in &report.broken {
-                            text.push_str(&format!("  {rule}: {reason}\n"));
-                        }
-                    }
-                    text
-                }
-            }
+            explain_combination(&matrix, &values).export(args.format)?
         }
         (rules, _) => {
             let whole = if rules {
@@ -109,70 +76,12 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
                 allowed
             };
             let report = slice_report(&matrix, &whole)?;
-            match args.format {
-                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-                Format::Text => slice_text(&report, rules),
+            SliceView {
+                report: &report,
+                all_rules: rules,
             }
+            .export(args.format)?
         }
     };
-    Ok(out.into_bytes())
-}
-
-/// What `explain --cover T` prints: the statistics, with axis names for the bound's axes.
-#[derive(Debug, Serialize)]
-struct CoverReport {
-    #[serde(flatten)]
-    stats: CoverStats,
-    seed: u64,
-    bound_axes: Vec<String>,
-}
-
-fn cover_text(report: &CoverReport) -> String {
-    let stats = &report.stats;
-    let mut text = format!(
-        "{} cells hold {} distinct {}-way value tuples\n\
-         lower bound: {} cells ({} have {} valid value tuples and each cell holds one)\n\
-         cover: {} cells, {:.1}% of {} (seed {})\n",
-        stats.cells,
-        stats.tuples,
-        stats.strength,
-        stats.lower_bound,
-        report.bound_axes.join(" × "),
-        stats.lower_bound,
-        stats.size,
-        100.0 * stats.size as f64 / stats.cells as f64,
-        stats.cells,
-        report.seed,
-    );
-    if stats.included > 0 {
-        text.push_str(&format!("included: {} cells\n", stats.included));
-    }
-    text
-}
-
-fn slice_text(report: &SliceReport, all_rules: bool) -> String {
-    let mut text = format!(
-        "{} combinations, {} cells, {} removed by the rules\n",
-        report.combinations,
-        report.cells,
-        report.combinations - report.cells
-    );
-    let mut rows = vec![["rule", "removes", "alone", "why"]
-        .map(String::from)
-        .to_vec()];
-    for effect in report.rules.iter().filter(|e| all_rules || e.breaks > 0) {
-        rows.push(vec![
-            effect.rule.clone(),
-            effect.breaks.to_string(),
-            effect.breaks_alone.to_string(),
-            effect.reason.clone(),
-        ]);
-    }
-    if rows.len() > 1 {
-        text.push_str(&align(&rows));
-        text.push_str(
-            "(removes: combinations that break the rule; alone: those that break no other rule)\n",
-        );
-    }
-    text
+    Ok(out)
 }

@@ -2,22 +2,16 @@
 //! distinct signature (or per signature and cell, or pivoted by an axis), a diff of two runs,
 //! or one report in full.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{Cli, Failed};
+use super::{format, Cli, Failed};
+use crate::export::{Export, OutputFormat};
+use crate::findings::output::{Listing, FINDINGS_FORMATS};
 use crate::findings::{self, diff, output, Findings};
 use crate::report::Index;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Csv,
-    Json,
-    Table,
-}
 
 #[derive(Debug, Args)]
 pub struct FindingsArgs {
@@ -31,8 +25,8 @@ pub struct FindingsArgs {
     pub index: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, csv otherwise].
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[arg(long, value_parser = format::parser(FINDINGS_FORMATS))]
+    pub format: Option<OutputFormat>,
 
     /// One row per (signature, cell) instead of one per signature.
     #[arg(long, conflicts_with_all = ["by", "diff", "show"])]
@@ -81,18 +75,10 @@ fn side(path: &Path) -> Result<Vec<diff::Side>> {
 }
 
 pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    });
+    let format = format::or_by_terminal(args.format);
     if let Some(pair) = &args.diff {
         let changes = diff::compare(&side(&pair[0])?, &side(&pair[1])?);
-        let out = match format {
-            Format::Csv => diff::to_csv(&changes)?,
-            Format::Json => diff::to_json(&changes)?,
-            Format::Table => diff::to_table(&changes),
-        };
+        let out = changes.export(format)?;
         let new = changes
             .iter()
             .filter(|c| c.status == diff::Status::New)
@@ -144,17 +130,11 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
         return Ok(out.into_bytes());
     }
     if let Some(by) = &args.by {
-        let pivot = output::pivot(&found, by)?;
-        return match format {
-            Format::Csv => output::pivot_csv(&pivot),
-            Format::Json => output::pivot_json(&pivot),
-            Format::Table => Ok(output::pivot_table(&pivot)),
-        };
+        return output::pivot(&found, by)?.export(format);
     }
-    match (format, args.cells) {
-        (Format::Csv, false) => output::to_csv(&found),
-        (Format::Csv, true) => output::cells_csv(&found),
-        (Format::Json, cells) => output::to_json(&found, cells),
-        (Format::Table, cells) => Ok(output::to_table(&found, cells)),
+    Listing {
+        findings: &found,
+        cells: args.cells,
     }
+    .export(format)
 }

@@ -16,6 +16,7 @@ mod check;
 mod completions;
 mod explain;
 mod findings;
+mod format;
 mod images;
 mod init;
 mod list;

@@ -1,23 +1,18 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::Cli;
+use super::{format, Cli};
+use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
-use crate::report::{self, chart, output, page, reasons, Index};
+use crate::report::output::ReportView;
+use crate::report::reasons::{ReasonsView, TestsView};
+use crate::report::{self, chart, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Csv,
-    Json,
-    Table,
-}
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -32,8 +27,8 @@ pub struct ReportArgs {
     pub index: Option<PathBuf>,
 
     /// Output format (default: table on a terminal, CSV otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[arg(long, value_parser = format::parser(ReportView::FORMATS))]
+    pub format: Option<OutputFormat>,
 
     /// Count results per combination of these index columns (needs --index).
     #[arg(long, value_name = "AXIS,AXIS", value_delimiter = ',')]
@@ -160,30 +155,16 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         write_atomic(path, adoc.as_bytes())?;
     }
 
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    });
+    let format = format::or_by_terminal(args.format);
     if args.reasons {
-        let reasons = reasons::reasons(&report);
-        return match format {
-            Format::Csv => reasons::reasons_csv(&reasons),
-            Format::Json => reasons::reasons_json(&reasons),
-            Format::Table => Ok(reasons::reasons_table(&reasons)),
-        };
+        return ReasonsView(&reasons::reasons(&report)).export(format);
     }
     if args.tests {
-        let tests = reasons::tests(&report);
-        return match format {
-            Format::Csv => reasons::tests_csv(&tests),
-            Format::Json => reasons::tests_json(&tests),
-            Format::Table => Ok(reasons::tests_table(&tests)),
-        };
+        return TestsView(&reasons::tests(&report)).export(format);
     }
-    match format {
-        Format::Csv => output::to_csv(&report),
-        Format::Json => output::to_json(&report, pivot.as_ref()),
-        Format::Table => Ok(output::to_table(&report, pivot.as_ref())),
+    ReportView {
+        report: &report,
+        pivot: pivot.as_ref(),
     }
+    .export(format)
 }

@@ -18,6 +18,27 @@ use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, STOP_GRACE};
 use crate::workflow::options::parse_duration;
 
+/// `--engine`: the command-line spelling of [`EngineChoice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineArg {
+    /// A container engine that answers (podman, then docker), else host.
+    Auto,
+    Podman,
+    Docker,
+    Host,
+}
+
+impl From<EngineArg> for EngineChoice {
+    fn from(arg: EngineArg) -> Self {
+        match arg {
+            EngineArg::Auto => EngineChoice::Auto,
+            EngineArg::Podman => EngineChoice::Podman,
+            EngineArg::Docker => EngineChoice::Docker,
+            EngineArg::Host => EngineChoice::Host,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The run directory: index.csv, scripts/, logs/, artifacts/, results.csv.
@@ -30,7 +51,7 @@ pub struct RunArgs {
 
     /// Where the scripts run: in their OS's image (podman, docker), or directly here (host).
     #[arg(long, value_enum, default_value = "auto")]
-    pub engine: EngineChoice,
+    pub engine: EngineArg,
 
     /// Source cache shared by all cells [default: ~/.cache/matrix/sources].
     #[arg(long, value_name = "DIR")]
@@ -58,7 +79,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "RESULT,...", value_delimiter = ',')]
     pub fail_on: Vec<String>,
 
-    /// Use the templates in DIR (it must hold build.sh.j2) instead of the built-in ones.
+    /// Use the templates in DIR instead of the built-in ones (those it lacks stay built-in).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
@@ -163,7 +184,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
             source: SourceView::of(&matrix, cell),
         })
         .collect();
-    let engine = Engine::choose(args.engine)?;
+    let engine = Engine::choose(args.engine.into())?;
     let dir = RunDir::open(&args.out, args.resume)?;
     let options = RunOptions {
         engine,

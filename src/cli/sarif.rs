@@ -1,22 +1,15 @@
 //! `matrix sarif`: distinct GCC `-fanalyzer` findings per CPython version from a directory of
 //! SARIF files, as CSV, JSON or a table.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::Cli;
-use crate::sarif::format::{self, View};
+use super::{format, Cli};
+use crate::export::{Export, OutputFormat};
+use crate::sarif::format::{counted, View};
 use crate::sarif::{self, Analysis, Summary};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Csv,
-    Json,
-    Table,
-}
 
 #[derive(Debug, Args)]
 pub struct SarifArgs {
@@ -27,8 +20,8 @@ pub struct SarifArgs {
     pub dir: PathBuf,
 
     /// Output format [default: table on a terminal, csv otherwise].
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[arg(long, value_parser = format::parser(View::FORMATS))]
+    pub format: Option<OutputFormat>,
 
     /// Print only the counts per version, rule and file.
     #[arg(long)]
@@ -77,25 +70,17 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
         unlocated: analysis.unlocated(),
         unlocated_listed: args.unlocated,
         diff,
+        list: !args.summary,
     };
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    });
-    if format == Format::Csv && !args.unlocated && view.diff.is_none() {
+    let format = format::or_by_terminal(args.format);
+    if format == OutputFormat::Csv && !args.unlocated && view.diff.is_none() {
         // CSV has no place for it, and a count that silently leaves results out is not honest.
         for (version, n) in &view.unlocated {
             eprintln!(
                 "note: {version}: {} without a source location not listed (--unlocated lists them)",
-                format::counted(*n, "distinct result")
+                counted(*n, "distinct result")
             );
         }
     }
-    match (format, args.summary) {
-        (Format::Csv, false) => format::findings_csv(&findings),
-        (Format::Csv, true) => format::summary_csv(&view.summary),
-        (Format::Json, summary) => format::json(&view, !summary),
-        (Format::Table, summary) => Ok(format::table(&view, !summary)),
-    }
+    view.export(format)
 }

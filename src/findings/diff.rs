@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::output::{frames_text, CSV_HEADER};
 use super::Findings;
+use crate::export::{json_bytes, Export, OutputFormat};
 
 /// One signature as a side of a diff knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -208,22 +209,30 @@ fn row(c: &Change) -> Vec<String> {
     ]
 }
 
-pub fn to_csv(changes: &[Change]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(DIFF_HEADER)?;
-    for c in changes {
-        w.write_record(row(c))?;
+impl Export for [Change] {
+    const WHAT: &'static str = "a findings diff";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(DIFF_HEADER)?;
+        for c in self {
+            w.write_record(row(c))?;
+        }
+        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(table(self))
+    }
 }
 
-pub fn to_json(changes: &[Change]) -> Result<Vec<u8>> {
-    let mut out = serde_json::to_vec_pretty(changes)?;
-    out.push(b'\n');
-    Ok(out)
-}
-
-pub fn to_table(changes: &[Change]) -> Vec<u8> {
+fn table(changes: &[Change]) -> Vec<u8> {
     let count = |s| changes.iter().filter(|c| c.status == s).count();
     let mut out = format!(
         "{} new, {} gone, {} persisting\n\n",

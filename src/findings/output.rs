@@ -7,6 +7,39 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use super::{CellFinding, Example, Finding, Findings, Frame};
+use crate::export::{json_bytes, Export, OutputFormat};
+
+/// The formats of `matrix findings`, whatever it lists.
+pub const FINDINGS_FORMATS: &[OutputFormat] =
+    &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+/// The findings of a run as `matrix findings` lists them: one row per signature, or with
+/// `cells` one per signature and cell.
+pub struct Listing<'a> {
+    pub findings: &'a Findings,
+    pub cells: bool,
+}
+
+impl Export for Listing<'_> {
+    const WHAT: &'static str = "a findings listing";
+    const FORMATS: &'static [OutputFormat] = FINDINGS_FORMATS;
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        if self.cells {
+            cells_csv(self.findings)
+        } else {
+            to_csv(self.findings)
+        }
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        to_json(self.findings, self.cells)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(to_table(self.findings, self.cells))
+    }
+}
 
 /// How a row's frames are written in CSV and tables: innermost first, ` < ` meaning "called
 /// from".
@@ -56,7 +89,7 @@ pub const CSV_HEADER: [&str; 11] = [
 ];
 
 /// One row per signature.
-pub fn to_csv(f: &Findings) -> Result<Vec<u8>> {
+fn to_csv(f: &Findings) -> Result<Vec<u8>> {
     csv_bytes(
         &CSV_HEADER,
         f.findings.iter().map(|x| {
@@ -78,7 +111,7 @@ pub fn to_csv(f: &Findings) -> Result<Vec<u8>> {
 }
 
 /// One row per (signature, cell).
-pub fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
+fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
     csv_bytes(
         &[
             "id", "tool", "kind", "frames", "cell", "reports", "stages", "tests", "example",
@@ -128,7 +161,7 @@ struct JsonFindings<'a> {
 }
 
 /// Everything, for machines; `cells` adds each signature's cells.
-pub fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
+fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
     let doc = JsonFindings {
         logs: f.logs,
         bytes: f.bytes,
@@ -162,7 +195,7 @@ pub fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
 }
 
 /// A table for a terminal: a summary line, then one line per signature (or per cell).
-pub fn to_table(f: &Findings, cells: bool) -> Vec<u8> {
+fn to_table(f: &Findings, cells: bool) -> Vec<u8> {
     let mut out = format!(
         "{} reports, {} distinct findings in {} logs\n\n",
         f.reports,
@@ -299,20 +332,23 @@ fn pivot_header(p: &AxisPivot) -> Vec<String> {
     header
 }
 
-pub fn pivot_csv(p: &AxisPivot) -> Result<Vec<u8>> {
-    let header = pivot_header(p);
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    csv_bytes(&header, pivot_rows(p).into_iter())
-}
+impl Export for AxisPivot {
+    const WHAT: &'static str = "a findings pivot";
+    const FORMATS: &'static [OutputFormat] = FINDINGS_FORMATS;
 
-pub fn pivot_json(p: &AxisPivot) -> Result<Vec<u8>> {
-    let mut out = serde_json::to_vec_pretty(p)?;
-    out.push(b'\n');
-    Ok(out)
-}
+    fn csv(&self) -> Result<Vec<u8>> {
+        let header = pivot_header(self);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        csv_bytes(&header, pivot_rows(self).into_iter())
+    }
 
-pub fn pivot_table(p: &AxisPivot) -> Vec<u8> {
-    let header = pivot_header(p);
-    let right: Vec<bool> = (0..header.len()).map(|i| i >= 4).collect();
-    crate::table::with_header(&header, &pivot_rows(p), &right).into_bytes()
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(self)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        let header = pivot_header(self);
+        let right: Vec<bool> = (0..header.len()).map(|i| i >= 4).collect();
+        Ok(crate::table::with_header(&header, &pivot_rows(self), &right).into_bytes())
+    }
 }

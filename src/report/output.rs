@@ -6,6 +6,32 @@ use serde::Serialize;
 
 use super::cause::CauseKind;
 use super::{CellReport, Pivot, Report, SummaryRow};
+use crate::export::{json_bytes, Export, OutputFormat};
+
+/// A report as `matrix report` prints it: the cells, with the pivot when `--by` asked for one
+/// (JSON and the table show it; CSV is one row per cell).
+pub struct ReportView<'a> {
+    pub report: &'a Report,
+    pub pivot: Option<&'a Pivot>,
+}
+
+impl Export for ReportView<'_> {
+    const WHAT: &'static str = "a report";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        to_csv(self.report)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        to_json(self.report, self.pivot)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(to_table(self.report, self.pivot))
+    }
+}
 
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`, then
 /// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`.
@@ -133,7 +159,7 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
     }
 }
 
-pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
+fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
     let doc = JsonReport {
         logs: report.logs,
         bytes: report.bytes,
@@ -141,9 +167,7 @@ pub fn to_json(report: &Report, pivot: Option<&Pivot>) -> Result<Vec<u8>> {
         summary: report.summary(),
         pivot,
     };
-    let mut out = serde_json::to_vec_pretty(&doc)?;
-    out.push(b'\n');
-    Ok(out)
+    json_bytes(&doc)
 }
 
 /// Cuts `text` to `width` characters, marking the cut.
@@ -206,7 +230,7 @@ pub fn pivot_table(pivot: &Pivot) -> String {
 }
 
 /// The table a person reads on a terminal: cells, then the summary and the pivot.
-pub fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
+fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
     let header: Vec<String> = ["key", "result", "attempts", "cause or evidence"]
         .iter()
         .map(|s| s.to_string())

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::cause::CauseKind;
 use super::{CellReport, CellResult, Outcome, Report};
+use crate::export::{Export, OutputFormat};
 
 /// One reason: the cells whose cause it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -209,6 +210,48 @@ fn reason_text(r: &Reason) -> String {
     match &r.finding {
         Some(id) => format!("{} [finding {id}]", r.reason),
         None => r.reason.clone(),
+    }
+}
+
+/// `report --reasons` in each format.
+pub struct ReasonsView<'a>(pub &'a [Reason]);
+
+impl Export for ReasonsView<'_> {
+    const WHAT: &'static str = "the reasons";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        reasons_csv(self.0)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        reasons_json(self.0)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(reasons_table(self.0))
+    }
+}
+
+/// `report --tests` in each format.
+pub struct TestsView<'a>(pub &'a [TestRow]);
+
+impl Export for TestsView<'_> {
+    const WHAT: &'static str = "the failing tests";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        tests_csv(self.0)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        tests_json(self.0)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(tests_table(self.0))
     }
 }
 

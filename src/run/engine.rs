@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-/// `--engine`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What `--engine` asks for (its command-line spelling is `cli::run::EngineArg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
     /// A container engine that answers (podman, then docker), else host.
     Auto,

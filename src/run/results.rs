@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
 use crate::report::cause::scan;
 use crate::report::logs::ScannedLog;
@@ -53,7 +54,14 @@ impl Results {
     /// Rewrites results.csv from every log added so far; cells without one are `Missing`.
     pub fn write(&self) -> Result<Report> {
         let report = self.report();
-        write_atomic(&self.path, &output::to_csv(&report)?)?;
+        write_atomic(
+            &self.path,
+            &output::ReportView {
+                report: &report,
+                pivot: None,
+            }
+            .export(OutputFormat::Csv)?,
+        )?;
         Ok(report)
     }
 }

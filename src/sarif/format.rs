@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{Finding, Summary, VersionInput, VersionKey};
+use crate::export::{json_bytes, Export, OutputFormat};
 use crate::table::align;
 
 /// What a `matrix sarif` run shows.
@@ -20,10 +21,35 @@ pub struct View<'a> {
     pub unlocated_listed: bool,
     /// `(a, b)` when `findings` are those of `b` that `a` does not have.
     pub diff: Option<(VersionKey, VersionKey)>,
+    /// Whether the findings are listed (`false` for `--summary`: only the counts).
+    pub list: bool,
+}
+
+impl Export for View<'_> {
+    const WHAT: &'static str = "a SARIF analysis";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    /// One row per finding, or with `--summary` the counts in long form.
+    fn csv(&self) -> Result<Vec<u8>> {
+        if self.list {
+            findings_csv(self.findings)
+        } else {
+            summary_csv(&self.summary)
+        }
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json(self, self.list)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(table(self, self.list))
+    }
 }
 
 /// One row per finding: `version,uri,line,rule,message,builds`.
-pub fn findings_csv(findings: &[Finding]) -> Result<Vec<u8>> {
+fn findings_csv(findings: &[Finding]) -> Result<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["version", "uri", "line", "rule", "message", "builds"])?;
     for f in findings {
@@ -41,7 +67,7 @@ pub fn findings_csv(findings: &[Finding]) -> Result<Vec<u8>> {
 
 /// The counts in long form: `by,key,version,findings` with `by` one of `version`, `rule`,
 /// `file` (for `version` rows the key is the version itself).
-pub fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
+fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["by", "key", "version", "findings"])?;
     for (version, n) in &summary.by_version {
@@ -109,7 +135,7 @@ struct JsonFinding<'a> {
 }
 
 /// Everything in one document; `with_findings` false leaves out the finding list.
-pub fn json(view: &View, with_findings: bool) -> Result<Vec<u8>> {
+fn json(view: &View, with_findings: bool) -> Result<Vec<u8>> {
     fn groups(map: &BTreeMap<String, BTreeMap<VersionKey, usize>>) -> Vec<JsonGroup<'_>> {
         map.iter()
             .map(|(key, counts)| JsonGroup {
@@ -163,14 +189,12 @@ pub fn json(view: &View, with_findings: bool) -> Result<Vec<u8>> {
                 .collect()
         }),
     };
-    let mut bytes = serde_json::to_vec_pretty(&output)?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    json_bytes(&output)
 }
 
 /// A text report: a line per version, the findings (unless `with_findings` is false), and the
 /// counts per rule and per file with a column per version.
-pub fn table(view: &View, with_findings: bool) -> Vec<u8> {
+fn table(view: &View, with_findings: bool) -> Vec<u8> {
     let mut out = String::new();
     for (version, n) in &view.summary.by_version {
         let input = view.inputs.get(version).cloned().unwrap_or_default();

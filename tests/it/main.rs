@@ -26,6 +26,7 @@ mod sarif_cli;
 mod sarif_corpus;
 mod script_run;
 mod scripts;
+mod structure;
 mod workflow_cli;
 mod workflow_scale;
 mod workflow_schema;
