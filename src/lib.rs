@@ -14,6 +14,7 @@ pub mod definition;
 pub mod expand;
 pub mod explain;
 pub mod export;
+pub mod finding;
 pub mod findings;
 pub mod images;
 pub mod index;

@@ -109,8 +109,18 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    // A new file gets 0666 less the umask (0644 usually), not the temporary file's 0600; an
+    // existing file keeps its mode.
+    let existing = fs::metadata(path).ok().map(|m| m.permissions());
+    let mut tmp = tempfile::Builder::new()
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    if let Some(mode) = existing {
+        tmp.as_file()
+            .set_permissions(mode)
+            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+    }
     tmp.write_all(contents)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)

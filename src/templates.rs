@@ -153,6 +153,15 @@ fn adoc_cell(value: String) -> String {
         .replace('\n', " ")
 }
 
+/// Log text kept literal in AsciiDoc: a `pass:c[…]` macro shows `*`, `+`, `_` and backticks
+/// as they are (only `<`, `>`, `&` are escaped for the output); `]` would end the macro.
+fn adoc_literal(value: String) -> String {
+    if value.is_empty() {
+        return value;
+    }
+    format!("pass:c[{}]", value.replace(']', "\\]"))
+}
+
 /// Every template, built-in or from `--templates DIR`, in one environment.
 pub struct Templates {
     env: Environment<'static>,
@@ -262,6 +271,7 @@ fn environment() -> Environment<'static> {
     env.set_auto_escape_callback(auto_escape_for);
     env.set_formatter(shell_formatter);
     env.add_filter("cell", adoc_cell);
+    env.add_filter("lit", adoc_literal);
     env
 }
 
@@ -351,6 +361,11 @@ mod tests {
         assert_eq!(
             render_str("p.adoc.j2", "{{ s|cell }}", ctx.clone()).unwrap(),
             "<a b>\\|\\{x}"
+        );
+        let lit = minijinja::context! { s => "a *b* +c+ [x]" };
+        assert_eq!(
+            render_str("p.adoc.j2", "{{ s|lit }}", lit).unwrap(),
+            "pass:c[a *b* +c+ [x\\]]"
         );
         assert_eq!(
             render_str("Dockerfile.j2", "{{ s }}", ctx).unwrap(),

@@ -1,7 +1,7 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -9,17 +9,37 @@ use clap::Args;
 use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
-use crate::report::output::ReportView;
+use crate::report::output::{DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
-use crate::report::{self, chart, page, reasons, Index};
+use crate::report::{self, chart, diff, insights, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Directory of build logs: flat (`build_004-1.sh.txt`, `*.log`, `.zip`, `.gz`) or Argo's
     /// artifact layout (`<workflow>/<pod>/main.log`, `.tgz`).
-    #[arg(value_name = "LOGDIR")]
-    pub logdir: PathBuf,
+    #[arg(value_name = "LOGDIR", required_unless_present = "diff")]
+    pub logdir: Option<PathBuf>,
+
+    /// Compare two runs, each a log directory (read with --index) or a results file written
+    /// earlier (`--format csv` or `json`): per cell, old result → new result and the change
+    /// (regression, fix, changed, only-old, only-new).
+    #[arg(
+        long,
+        num_args = 2,
+        value_names = ["OLD", "NEW"],
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by", "reasons", "tests"]
+    )]
+    pub diff: Option<Vec<PathBuf>>,
+
+    /// With --diff: list unchanged cells too.
+    #[arg(long, requires = "diff")]
+    pub all: bool,
+
+    /// With --diff: exit non-zero when a cell regressed (for nightly CI); the output is
+    /// printed all the same.
+    #[arg(long, requires = "diff")]
+    pub fail_on_regression: bool,
 
     /// CSV index of the cells (`matrix render`'s, or one with a `script_name` column); its
     /// cells without a log are reported as Missing.
@@ -48,13 +68,26 @@ pub struct ReportArgs {
 
     /// Instead of the cells: the failed cells grouped by cause (reason, cells, results, the
     /// index values they share, an example cell and its log:line).
-    #[arg(long, conflicts_with = "tests")]
+    #[arg(long, conflicts_with_all = ["tests", "insights"])]
     pub reasons: bool,
 
     /// Instead of the cells: each test regrtest lists as failed, with its cells and the index
     /// values they share.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "insights")]
     pub tests: bool,
+
+    /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
+    /// the index) whose cells share an outcome (needs --index).
+    #[arg(long)]
+    pub insights: bool,
+
+    /// The most `axis=value` terms in an insight's condition.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub depth: usize,
+
+    /// The fewest cells an insight must cover.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_cells: u64,
 
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
@@ -89,6 +122,12 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
+    if args.insights && index.is_none() {
+        bail!("--insights needs --index: the conditions are over the index's axis columns");
+    }
+    if args.depth > 6 {
+        bail!("--depth {}: at most 6 terms (the search grows with the number of axes to the power of the depth)", args.depth);
+    }
     if !args.by.is_empty() && index.is_none() {
         bail!("--by needs --index: the axes to group by are the index's columns");
     }
@@ -102,12 +141,15 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             }
         }
     }
-    let scanned = {
-        let bar = super::progress::Bar::new("reading logs");
-        report::scan_dir(&args.logdir, &|done, total| bar.update(done, total))?
-    };
-    super::progress::warn(&scanned.warnings);
-    let report = report::build(scanned.logs, index.as_ref());
+    let format = format::or_by_terminal(args.format);
+    if let Some(sides) = &args.diff {
+        return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
+    }
+    let logdir = args
+        .logdir
+        .as_deref()
+        .expect("clap requires LOGDIR without --diff");
+    let report = read_report(logdir, index.as_ref())?;
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -130,6 +172,15 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     } else {
         Some(report.pivot(&args.by)?)
     };
+    let limits = insights::Limits {
+        depth: args.depth,
+        min_cells: args.min_cells as usize,
+    };
+    let found = insights::find(
+        &report.index_columns,
+        &insights::classified(&report.cells),
+        limits,
+    );
 
     if let Some(path) = &args.chart {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
@@ -140,6 +191,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             page::Kind::Html,
             &report,
             pivot.as_ref(),
+            &found,
             &args.title,
         )?;
         write_atomic(path, html.as_bytes())?;
@@ -150,21 +202,117 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             page::Kind::AsciiDoc,
             &report,
             pivot.as_ref(),
+            &found,
             &args.title,
         )?;
         write_atomic(path, adoc.as_bytes())?;
     }
 
-    let format = format::or_by_terminal(args.format);
     if args.reasons {
         return ReasonsView(&reasons::reasons(&report)).export(format);
     }
     if args.tests {
         return TestsView(&reasons::tests(&report)).export(format);
     }
+    if args.insights {
+        return InsightsView {
+            insights: &found,
+            width: terminal_width(),
+        }
+        .export(format);
+    }
     ReportView {
         report: &report,
         pivot: pivot.as_ref(),
+        width: terminal_width(),
     }
     .export(format)
+}
+
+/// Reads and classifies the logs under `logdir`; a directory without logs is an error.
+fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
+    let scanned = {
+        let bar = super::progress::Bar::new("reading logs");
+        report::scan_dir(logdir, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    if scanned.logs.is_empty() {
+        bail!(
+            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
+             <workflow>/<pod>/main.log)",
+            logdir.display()
+        );
+    }
+    Ok(report::build(scanned.logs, index))
+}
+
+/// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
+/// regressions, fixes and changes share.
+fn run_diff(
+    args: &ReportArgs,
+    old: &Path,
+    new: &Path,
+    index: Option<&Index>,
+    format: OutputFormat,
+) -> Result<Vec<u8>> {
+    let side = |path: &Path| -> Result<_> {
+        if path.is_dir() {
+            Ok(diff::sides_of_report(&read_report(path, index)?))
+        } else {
+            diff::sides_of_file(path)
+        }
+    };
+    let (old, new) = (side(old)?, side(new)?);
+    let rows = diff::compare(&old, &new);
+    let mut axes: Vec<String> = Vec::new();
+    for s in old.values().chain(new.values()) {
+        for k in s.index.keys() {
+            if !axes.contains(k) {
+                axes.push(k.clone());
+            }
+        }
+    }
+    axes.retain(|a| {
+        !["script", "script_name", "image", "label"].contains(&a.to_ascii_lowercase().as_str())
+    });
+    let shared = diff::shared(&rows, &axes, args.min_cells as usize);
+    let shown: Vec<&diff::Row> = rows
+        .iter()
+        .filter(|r| args.all || r.change != diff::Change::Unchanged)
+        .collect();
+    let summary = diff::summary_line(&rows);
+    let out = DiffView {
+        rows: &shown,
+        summary: &diff::summary(&rows),
+        summary_line: &summary,
+        shared: &shared,
+        width: terminal_width(),
+    }
+    .export(format)?;
+    let regressions = rows
+        .iter()
+        .filter(|r| r.change == diff::Change::Regression)
+        .count();
+    if format != OutputFormat::Table {
+        eprintln!("{summary}");
+    }
+    if args.fail_on_regression && regressions > 0 {
+        eprintln!("error: {regressions} cell(s) regressed (--fail-on-regression)");
+        return Err(super::Failed {
+            stdout: out,
+            summary: format!("{regressions} cell(s) regressed"),
+        }
+        .into());
+    }
+    Ok(out)
+}
+
+/// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.
+fn terminal_width() -> usize {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return n;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map_or(usize::MAX, |(_, cols)| cols as usize)
 }

@@ -38,24 +38,8 @@ pub fn from_findings(f: &Findings) -> Vec<Side> {
 }
 
 #[derive(Deserialize)]
-struct JsonFrame {
-    function: String,
-    file: String,
-}
-
-#[derive(Deserialize)]
-struct JsonSide {
-    id: String,
-    tool: String,
-    kind: String,
-    frames: Vec<JsonFrame>,
-    reports: usize,
-    cells: usize,
-}
-
-#[derive(Deserialize)]
 struct JsonDoc {
-    findings: Vec<JsonSide>,
+    findings: Vec<crate::finding::Finding>,
 }
 
 /// A saved output: JSON (`--format json`) or CSV (`--format csv`, one row per signature).
@@ -85,7 +69,7 @@ pub fn from_file(path: &Path) -> Result<Vec<Side>> {
                     .collect::<Vec<_>>()
                     .join(" < "),
                 reports: s.reports,
-                cells: s.cells,
+                cells: s.cells.len(),
             })
             .collect());
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::{CellFinding, Example, Finding, Findings, Frame};
+use super::{CellFinding, Example, Finding, Findings};
 use crate::export::{json_bytes, Export, OutputFormat};
 
 /// The formats of `matrix findings`, whatever it lists.
@@ -134,16 +134,13 @@ fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
     )
 }
 
-/// A finding in JSON: the shape `--diff` reads back.
+/// A finding in JSON: the shared shape of [`crate::finding::Finding`] (which `--diff` reads
+/// back), then what only a sanitizer finding has.
 #[derive(Serialize)]
 pub struct JsonFinding<'a> {
-    pub id: &'a str,
-    pub tool: &'a str,
-    pub kind: &'a str,
+    #[serde(flatten)]
+    pub finding: crate::finding::Finding,
     pub access: Option<&'a str>,
-    pub frames: &'a [Frame],
-    pub reports: usize,
-    pub cells: usize,
     pub shared: std::collections::BTreeMap<&'a str, &'a str>,
     pub tests: &'a BTreeSet<String>,
     pub example: &'a Example,
@@ -160,6 +157,28 @@ struct JsonFindings<'a> {
     findings: Vec<JsonFinding<'a>>,
 }
 
+/// The shared shape of one signature: its message is the access line when the report had one,
+/// its location the first of its frames that names a file.
+pub fn shared_finding(x: &Finding) -> crate::finding::Finding {
+    crate::finding::Finding {
+        id: x.id.clone(),
+        tool: x.signature.tool.clone(),
+        kind: x.signature.kind.clone(),
+        message: x.access.clone().unwrap_or_else(|| x.signature.kind.clone()),
+        location: x
+            .frames
+            .iter()
+            .find(|f| !f.file.is_empty())
+            .map(|f| crate::finding::Location {
+                file: f.file.clone(),
+                line: f.line,
+            }),
+        frames: x.frames.clone(),
+        cells: x.cells.iter().map(|c| c.cell.clone()).collect(),
+        reports: x.reports,
+    }
+}
+
 /// Everything, for machines; `cells` adds each signature's cells.
 fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
     let doc = JsonFindings {
@@ -171,13 +190,8 @@ fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
             .findings
             .iter()
             .map(|x| JsonFinding {
-                id: &x.id,
-                tool: &x.signature.tool,
-                kind: &x.signature.kind,
+                finding: shared_finding(x),
                 access: x.access.as_deref(),
-                frames: &x.frames,
-                reports: x.reports,
-                cells: x.cells.len(),
                 shared: x
                     .shared
                     .iter()

@@ -4,15 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One frame of a stack: the function, and where it is when the tool knows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Frame {
-    pub function: String,
-    /// Relative to the CPython tree (`Objects/obmalloc.c`) for CPython's files; absolute or
-    /// the module (`libc.so.6`) otherwise; empty when unknown.
-    pub file: String,
-    pub line: Option<u64>,
-}
+pub use crate::finding::Frame;
 
 impl Frame {
     /// Whether the frame is CPython's own code: its file lies in the CPython tree (a relative
@@ -201,19 +193,11 @@ impl Signature {
     /// kind and frames, one per line. Fixed here (not Rust's `Hash`, which may change between
     /// releases) so ids compare across runs and tool versions.
     pub fn id(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for &b in bytes {
-                hash ^= u64::from(b);
-                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
-        eat(self.tool.as_bytes());
-        for part in std::iter::once(&self.kind).chain(&self.frames) {
-            eat(b"\n");
-            eat(part.as_bytes());
-        }
-        format!("{:08x}", hash >> 32)
+        crate::finding::short_id(
+            [self.tool.as_str(), self.kind.as_str()]
+                .into_iter()
+                .chain(self.frames.iter().map(String::as_str)),
+        )
     }
 }
 

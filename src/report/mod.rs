@@ -6,6 +6,8 @@
 pub mod cause;
 pub mod chart;
 pub mod classify;
+pub mod diff;
+pub mod insights;
 pub mod logs;
 pub mod output;
 pub mod page;
@@ -264,11 +266,19 @@ impl Index {
             .iter()
             .filter_map(|k| header.iter().position(|h| h == k))
             .collect();
+        // A legacy index's own `Result` (a person's label) is shown as `label`, so that no two
+        // columns of the report differ only by case.
         let columns: Vec<String> = header
             .iter()
             .enumerate()
             .filter(|&(i, _)| i != key_col)
-            .map(|(_, h)| h.clone())
+            .map(|(_, h)| {
+                if h.eq_ignore_ascii_case("result") {
+                    "label".to_owned()
+                } else {
+                    h.clone()
+                }
+            })
             .collect();
         let mut rows = Vec::new();
         let mut aliases = HashMap::new();

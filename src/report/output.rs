@@ -5,14 +5,17 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::cause::CauseKind;
+use super::diff;
+use super::insights::{Insight, Property, Term};
 use super::{CellReport, Pivot, Report, SummaryRow};
 use crate::export::{json_bytes, Export, OutputFormat};
 
 /// A report as `matrix report` prints it: the cells, with the pivot when `--by` asked for one
-/// (JSON and the table show it; CSV is one row per cell).
+/// (JSON and the table show it; CSV, one row per cell, refuses it); the table fits `width`.
 pub struct ReportView<'a> {
     pub report: &'a Report,
     pub pivot: Option<&'a Pivot>,
+    pub width: usize,
 }
 
 impl Export for ReportView<'_> {
@@ -21,6 +24,12 @@ impl Export for ReportView<'_> {
         &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
 
     fn csv(&self) -> Result<Vec<u8>> {
+        if self.pivot.is_some() {
+            anyhow::bail!(
+                "--by with CSV: the CSV has one row per cell and no room for a pivot; \
+                 use --format json or table, or the page (--html)"
+            );
+        }
         to_csv(self.report)
     }
 
@@ -29,7 +38,7 @@ impl Export for ReportView<'_> {
     }
 
     fn table(&self) -> Result<Vec<u8>> {
-        Ok(to_table(self.report, self.pivot))
+        Ok(to_table(self.report, self.pivot, self.width))
     }
 }
 
@@ -229,19 +238,52 @@ pub fn pivot_table(pivot: &Pivot) -> String {
     table(&header, &rows, &numeric)
 }
 
-/// The table a person reads on a terminal: cells, then the summary and the pivot.
-fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
-    let header: Vec<String> = ["key", "result", "attempts", "cause or evidence"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+/// The table a person reads on a terminal: cells (key, the axis values with an index,
+/// result, attempts, evidence), then the summary and the pivot. The evidence is cut (with an
+/// ellipsis) so that each line fits `width` characters; axis columns that would leave it less
+/// than [`MIN_EVIDENCE`] are left out.
+/// The evidence is why a person reads the table: an axis column is dropped before the evidence
+/// shrinks below this many characters (at 80 columns, a 12-character cut showed nothing).
+const MIN_EVIDENCE: usize = 40;
+
+fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
+    let refs: Vec<&CellReport> = report.cells.iter().collect();
+    let mut axes = super::insights::axis_columns(&report.index_columns, &refs);
+    let widest = |column: &dyn Fn(&CellReport) -> String, name: &str| {
+        report
+            .cells
+            .iter()
+            .map(|c| column(c).chars().count())
+            .chain([name.chars().count()])
+            .max()
+            .unwrap_or(0)
+            + 2
+    };
+    // Key, result and attempts always; then the axes that fit (left to right) with enough
+    // evidence left to read; the CSV has them all.
+    let mut fixed = widest(&|c| c.key.clone(), "key")
+        + widest(&|c| c.result.label(), "result")
+        + widest(&|c| c.attempts.to_string(), "attempts");
+    axes.retain(|&a| {
+        let w = widest(&|c| c.index_values[a].clone(), &report.index_columns[a]);
+        let fits = fixed + w + MIN_EVIDENCE <= width;
+        if fits {
+            fixed += w;
+        }
+        fits
+    });
+    let mut header: Vec<String> = vec!["key".into()];
+    header.extend(axes.iter().map(|&a| report.index_columns[a].clone()));
+    header.extend(["result", "attempts", "cause or evidence"].map(String::from));
+    let room = width.saturating_sub(fixed).max(10);
     let rows: Vec<Vec<String>> = report
         .cells
         .iter()
         .map(|c| {
             let evidence = c.evidence_text();
-            vec![
-                c.key.clone(),
+            let mut row = vec![c.key.clone()];
+            row.extend(axes.iter().map(|&a| c.index_values[a].clone()));
+            row.extend([
                 c.result.label(),
                 c.attempts.to_string(),
                 clip(
@@ -249,17 +291,258 @@ fn to_table(report: &Report, pivot: Option<&Pivot>) -> Vec<u8> {
                         Some(cause) => &cause.text,
                         None => &evidence,
                     },
-                    90,
+                    room,
                 ),
-            ]
+            ]);
+            row
         })
         .collect();
-    let mut out = table(&header, &rows, &[false, false, true, false]);
+    let mut numeric = vec![false; header.len()];
+    numeric[header.len() - 2] = true;
+    let mut out = table(&header, &rows, &numeric);
     out.push('\n');
     out.push_str(&summary_table(&report.summary()));
     if let Some(p) = pivot {
         out.push('\n');
         out.push_str(&pivot_table(p));
+    }
+    out.into_bytes()
+}
+
+/// The insights as `matrix report --insights` prints them; the text lines fit `width`.
+pub struct InsightsView<'a> {
+    pub insights: &'a [Insight],
+    pub width: usize,
+}
+
+impl Export for InsightsView<'_> {
+    const WHAT: &'static str = "the insights";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        insights_csv(self.insights)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        insights_json(self.insights)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(insights_text(self.insights, self.width))
+    }
+}
+
+/// Insights as CSV: `condition,property,cells,results` (the condition's terms joined by ` ∧ `,
+/// empty for every cell; `results` as `28 Configure. Failed, 2 Tests. Failed`).
+fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["condition", "property", "cells", "results"])?;
+    for i in insights {
+        w.write_record([
+            i.condition(),
+            property_text(i),
+            i.cells.to_string(),
+            i.results_text(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The CSV `property`: its name, with the result for `all-same-result`
+/// (`all-same-result:Configure. Failed`).
+fn property_text(i: &Insight) -> String {
+    match &i.property {
+        Property::AllSameResult(r) => format!("{}:{r}", i.property.name()),
+        p => p.name().to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonResultCount<'a> {
+    result: &'a str,
+    cells: usize,
+}
+
+#[derive(Serialize)]
+struct JsonInsight<'a> {
+    condition: String,
+    terms: &'a [Term],
+    property: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a str>,
+    cells: usize,
+    results: Vec<JsonResultCount<'a>>,
+    text: String,
+}
+
+/// Insights as a JSON array, one object per insight.
+fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
+    let doc: Vec<JsonInsight> = insights
+        .iter()
+        .map(|i| JsonInsight {
+            condition: i.condition(),
+            terms: &i.terms,
+            property: i.property.name(),
+            result: match &i.property {
+                Property::AllSameResult(r) => Some(r),
+                _ => None,
+            },
+            cells: i.cells,
+            results: i
+                .results
+                .iter()
+                .map(|(r, n)| JsonResultCount {
+                    result: r,
+                    cells: *n,
+                })
+                .collect(),
+            text: i.to_string(),
+        })
+        .collect();
+    json_bytes(&doc)
+}
+
+/// Insights for a terminal: one line each, cut to `width` characters.
+fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
+    let mut out = String::new();
+    if insights.is_empty() {
+        out.push_str("no insights: no condition's cells share a property\n");
+    }
+    for i in insights {
+        out.push_str(&clip(&i.to_string(), width));
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The comparison of two runs as `matrix report --diff` prints it.
+pub struct DiffView<'a> {
+    pub rows: &'a [&'a diff::Row],
+    pub summary: &'a std::collections::BTreeMap<diff::Change, usize>,
+    pub summary_line: &'a str,
+    pub shared: &'a [diff::Shared],
+    pub width: usize,
+}
+
+impl Export for DiffView<'_> {
+    const WHAT: &'static str = "a comparison";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        diff_csv(self.rows)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        diff_json(self.rows, self.summary, self.shared)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(diff_table(
+            self.rows,
+            self.summary_line,
+            self.shared,
+            self.width,
+        ))
+    }
+}
+
+/// The comparison as CSV: `key,old,new,change` (a cell of one run has the other side empty).
+fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["key", "old", "new", "change"])?;
+    for r in rows {
+        let result =
+            |s: &Option<diff::Side>| s.as_ref().map(|s| s.result.clone()).unwrap_or_default();
+        w.write_record([
+            r.key.clone(),
+            result(&r.old),
+            result(&r.new),
+            r.change.name().into(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[derive(Serialize)]
+struct JsonDiffRow<'a> {
+    key: &'a str,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    index: &'a std::collections::BTreeMap<String, String>,
+    old: Option<&'a str>,
+    new: Option<&'a str>,
+    change: diff::Change,
+}
+
+#[derive(Serialize)]
+struct JsonDiff<'a> {
+    summary: &'a std::collections::BTreeMap<diff::Change, usize>,
+    shared: &'a [diff::Shared],
+    cells: Vec<JsonDiffRow<'a>>,
+}
+
+/// The comparison as JSON: the count per change, what each kind of change shares, the cells.
+fn diff_json(
+    rows: &[&diff::Row],
+    summary: &std::collections::BTreeMap<diff::Change, usize>,
+    shared: &[diff::Shared],
+) -> Result<Vec<u8>> {
+    static EMPTY: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let doc = JsonDiff {
+        summary,
+        shared,
+        cells: rows
+            .iter()
+            .map(|r| JsonDiffRow {
+                key: &r.key,
+                index: r
+                    .new
+                    .as_ref()
+                    .or(r.old.as_ref())
+                    .map_or(&EMPTY, |s| &s.index),
+                old: r.old.as_ref().map(|s| s.result.as_str()),
+                new: r.new.as_ref().map(|s| s.result.as_str()),
+                change: r.change,
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&doc)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The comparison for a terminal: the summary, what the changes share, then one line per cell.
+fn diff_table(
+    rows: &[&diff::Row],
+    summary: &str,
+    shared: &[diff::Shared],
+    width: usize,
+) -> Vec<u8> {
+    let mut out = format!("{summary}\n");
+    for s in shared {
+        out.push_str(&clip(&s.to_string(), width));
+        out.push('\n');
+    }
+    if !rows.is_empty() {
+        out.push('\n');
+        let result = |s: &Option<diff::Side>| s.as_ref().map_or("-".into(), |s| s.result.clone());
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.key.clone(),
+                    result(&r.old),
+                    result(&r.new),
+                    r.change.name().into(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["key", "old", "new", "change"].map(String::from),
+            &body,
+            &[false; 4],
+        ));
     }
     out.into_bytes()
 }

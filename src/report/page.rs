@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use minijinja::{context, Value};
 use serde::Serialize;
 
+use super::insights::Insight;
 use super::{chart, CellResult, Pivot, Report};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
@@ -28,11 +29,19 @@ struct PageCell<'a> {
     evidence: String,
 }
 
+#[derive(Serialize)]
+struct PageInsight {
+    condition: String,
+    claim: String,
+    results: String,
+}
+
 pub fn render(
     templates: &Templates,
     kind: Kind,
     report: &Report,
     pivot: Option<&Pivot>,
+    insights: &[Insight],
     title: &str,
 ) -> Result<String> {
     let name = match kind {
@@ -66,6 +75,18 @@ pub fn render(
             evidence: c.evidence_text(),
         })
         .collect();
+    let insights: Vec<PageInsight> = insights
+        .iter()
+        .map(|i| PageInsight {
+            condition: if i.terms.is_empty() {
+                "every cell".into()
+            } else {
+                i.condition()
+            },
+            claim: i.claim(),
+            results: i.results_text(),
+        })
+        .collect();
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
     let text = templates
         .render(
@@ -78,6 +99,7 @@ pub fn render(
             pivot,
             columns => &report.index_columns,
             cells,
+            insights,
             chart => Value::from_safe_string(svg),
             },
         )
@@ -119,6 +141,7 @@ mod tests {
             Kind::Html,
             &r,
             Some(&pivot),
+            &[],
             "Run <1>",
         )
         .unwrap();
@@ -137,6 +160,7 @@ mod tests {
             Kind::AsciiDoc,
             &report(),
             None,
+            &[],
             "Run",
         )
         .unwrap();

@@ -177,6 +177,13 @@ pub fn since(start: Instant) -> String {
     format_duration(start.elapsed())
 }
 
+/// One line on stderr. A reader that went away (a closed pipe) must not stop the run: the cells
+/// still have to be stopped properly and their results written, so write errors are ignored.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,11 +205,4 @@ mod tests {
         // A marker still being written is not read half.
         assert_eq!(last_stage(b"::matrix:: event=stage-start stage=conf"), None);
     }
-}
-
-/// One line on stderr. A reader that went away (a closed pipe) must not stop the run: the cells
-/// still have to be stopped properly and their results written, so write errors are ignored.
-fn say(text: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

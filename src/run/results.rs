@@ -59,6 +59,8 @@ impl Results {
             &output::ReportView {
                 report: &report,
                 pivot: None,
+                // CSV is not cut to a width.
+                width: usize::MAX,
             }
             .export(OutputFormat::Csv)?,
         )?;

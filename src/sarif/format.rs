@@ -122,16 +122,44 @@ struct JsonCount<'a> {
     findings: usize,
 }
 
+/// A finding in JSON: the shared shape of [`crate::finding::Finding`], then what only a SARIF
+/// finding has.
 #[derive(Serialize)]
 struct JsonFinding<'a> {
+    #[serde(flatten)]
+    finding: crate::finding::Finding,
     version: &'a str,
-    uri: Option<&'a str>,
-    line: Option<u64>,
-    rule: String,
-    message: &'a str,
-    builds: usize,
-    build_names: Vec<&'a str>,
     functions: Vec<&'a str>,
+}
+
+/// The tool of every SARIF finding: `matrix sarif` reads GCC's `-fanalyzer` output.
+pub const SARIF_TOOL: &str = "gcc-analyzer";
+
+/// The shared shape of a SARIF finding. Its id hashes tool, rule, file, functions and message,
+/// but no line or version, so the same finding keeps its id when code moves or versions change.
+pub fn shared_finding(f: &super::Finding) -> crate::finding::Finding {
+    let rule = f.rule();
+    let functions = f.functions.iter().cloned().collect::<Vec<_>>().join(";");
+    let id = crate::finding::short_id([
+        SARIF_TOOL,
+        rule.as_str(),
+        f.uri.as_deref().unwrap_or(""),
+        functions.as_str(),
+        f.message.as_str(),
+    ]);
+    crate::finding::Finding {
+        id,
+        tool: SARIF_TOOL.to_owned(),
+        kind: rule,
+        message: f.message.clone(),
+        location: f.uri.as_ref().map(|file| crate::finding::Location {
+            file: file.clone(),
+            line: f.line,
+        }),
+        frames: Vec::new(),
+        cells: f.builds.iter().cloned().collect(),
+        reports: 1,
+    }
 }
 
 /// Everything in one document; `with_findings` false leaves out the finding list.
@@ -177,13 +205,8 @@ fn json(view: &View, with_findings: bool) -> Result<Vec<u8>> {
             view.findings
                 .iter()
                 .map(|f| JsonFinding {
+                    finding: shared_finding(f),
                     version: &f.version.text,
-                    uri: f.uri.as_deref(),
-                    line: f.line,
-                    rule: f.rule(),
-                    message: &f.message,
-                    builds: f.builds.len(),
-                    build_names: f.builds.iter().map(String::as_str).collect(),
                     functions: f.functions.iter().map(String::as_str).collect(),
                 })
                 .collect()

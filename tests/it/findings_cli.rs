@@ -44,7 +44,7 @@ fn log(version: &str, body: &str) -> String {
 
 /// Three cells: tsan on 3.12.4 (the race twice), tsan on 3.13.0b4 (the race), asan on
 /// 3.13.0b4 (a use-after-free).
-fn logdir(dir: &Path) {
+pub(crate) fn logdir(dir: &Path) {
     fs::write(
         dir.join("build_001-1.sh.txt"),
         log(
@@ -120,7 +120,10 @@ fn cells_json_table_and_pivot() {
         .get_output()
         .stdout
         .clone();
-    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let json = String::from_utf8(json).unwrap();
+    let dir = tmp.path().display().to_string();
+    insta::assert_snapshot!("json", json.replace(&dir, "LOGDIR"));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["reports"], 4);
     assert_eq!(v["signatures"], 2);
     assert_eq!(v["findings"][0]["frames"][0]["function"], "_PyMem_RawFree");

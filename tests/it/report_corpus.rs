@@ -23,8 +23,7 @@ fn agreement(set: &str) {
     let mut reader = csv::Reader::from_reader(out.as_slice());
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (label, result, key, evidence) =
-        (col("Result"), col("result"), col("key"), col("evidence"));
+    let (label, result, key, evidence) = (col("label"), col("result"), col("key"), col("evidence"));
     let mut total = 0;
     let mut disagree = Vec::new();
     for row in reader.records() {
