@@ -1,12 +1,10 @@
 //! `matrix findings`: the sanitizer and fatal-error reports in a directory of build logs,
-//! deduplicated by signature across cells, versions and runs. Submodules: [`recognize`] (a log's
-//! reports, line by line), [`signature`] (frames, signatures, ids), [`output`] (CSV, JSON,
-//! table, pivot), [`diff`] (two runs compared).
+//! deduplicated by signature across cells, versions and runs. The reports themselves are
+//! recognised by [`crate::sanitizer`]; submodules: [`output`] (CSV, JSON, table, pivot),
+//! [`diff`] (two runs compared).
 
 pub mod diff;
 pub mod output;
-pub mod recognize;
-pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
@@ -17,10 +15,11 @@ use anyhow::{bail, Result};
 use rayon::prelude::*;
 
 use crate::artifacts::{self, Progress, Warning};
-use crate::report::logs::{self, LogFile, ScannedLog};
-use crate::report::{Classification, Index, Stage};
-use recognize::{RawReport, Recognizer};
-pub use signature::{Frame, Signature};
+use crate::report::logs::{self, LogFile};
+use crate::report::{Classification, Index, ScannedLog};
+pub use crate::sanitizer::{Frame, Signature};
+use crate::sanitizer::{RawReport, Recognizer};
+use crate::stage::Stage;
 
 /// One signature's reports in one log.
 #[derive(Debug, Clone)]

@@ -25,21 +25,6 @@ pub struct LogFile {
     pub named_log: bool,
 }
 
-/// One log read: where it came from and what it says.
-#[derive(Debug, Clone)]
-pub struct ScannedLog {
-    /// `rel`, or `rel!entry` for a member of an archive.
-    pub name: String,
-    /// The name of the log itself (the archive member's, or the file's), for its key.
-    pub log_name: String,
-    /// The directory holding it inside LOGDIR (Argo: the pod's directory), if any.
-    pub parent: Option<String>,
-    pub bytes: u64,
-    pub classification: Classification,
-    /// Why it ended as it did (read by `report`; empty for other readers).
-    pub why: super::cause::Why,
-}
-
 /// Which files of a directory tree are logs, by name, with the walk's warnings.
 pub fn find_logs(dir: &Path) -> Result<(Vec<LogFile>, Vec<Warning>)> {
     let meta = std::fs::metadata(dir)
@@ -188,35 +173,6 @@ pub struct ScannedOne<T> {
     pub parent: Option<String>,
     pub bytes: u64,
     pub value: T,
-}
-
-/// Reads and classifies every log of `file`.
-pub fn scan_file(file: &LogFile) -> super::Scanned {
-    let (logs, warnings) = read_logs(
-        file,
-        |r| {
-            let (bytes, classification, why) = super::cause::scan(r);
-            (bytes, (classification, why))
-        },
-        |reason| {
-            (
-                Classification::unknown(reason),
-                super::cause::Why::default(),
-            )
-        },
-    );
-    let logs = logs
-        .into_iter()
-        .map(|one| ScannedLog {
-            name: one.name,
-            log_name: one.log_name,
-            parent: one.parent,
-            bytes: one.bytes,
-            classification: one.value.0,
-            why: one.value.1,
-        })
-        .collect();
-    super::Scanned { logs, warnings }
 }
 
 /// What the first bytes of a non-text file look like, for the reason given.

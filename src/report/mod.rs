@@ -1,7 +1,9 @@
 //! `matrix report`: reading a directory of build logs into one classified result per cell
 //! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
 //! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
-//! [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML and AsciiDoc pages).
+//! [`cause`] (why it failed), [`reasons`] (failed cells grouped by cause, failing tests),
+//! [`insights`], [`diff`], [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML
+//! and AsciiDoc pages).
 
 pub mod cause;
 pub mod chart;
@@ -23,7 +25,6 @@ use serde::Serialize;
 
 use crate::artifacts::{Progress, Warning};
 pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
-use logs::ScannedLog;
 
 /// A cell's result.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -359,6 +360,21 @@ pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
     (stem.to_owned(), None)
 }
 
+/// One log read: where it came from and what it says.
+#[derive(Debug, Clone)]
+pub struct ScannedLog {
+    /// `rel`, or `rel!entry` for a member of an archive.
+    pub name: String,
+    /// The name of the log itself (the archive member's, or the file's), for its key.
+    pub log_name: String,
+    /// The directory holding it inside LOGDIR (Argo: the pod's directory), if any.
+    pub parent: Option<String>,
+    pub bytes: u64,
+    pub classification: Classification,
+    /// Why it ended as it did (read by `report`; empty for other readers).
+    pub why: cause::Why,
+}
+
 /// What reading a log directory gave: the logs, and what was skipped (for the caller to show).
 #[derive(Debug, Default)]
 pub struct Scanned {
@@ -380,7 +396,7 @@ pub fn scan_dir(dir: &Path, progress: Progress) -> Result<Scanned> {
         .par_iter()
         .with_max_len(1)
         .map(|&i| {
-            let out = logs::scan_file(&files[i]);
+            let out = scan_file(&files[i]);
             progress(done.fetch_add(sizes[i], Relaxed) + sizes[i], total);
             (i, out)
         })
@@ -392,6 +408,30 @@ pub fn scan_dir(dir: &Path, progress: Progress) -> Result<Scanned> {
         warnings.extend(one.warnings);
     }
     Ok(Scanned { logs, warnings })
+}
+
+/// Reads and classifies every log of `file`.
+fn scan_file(file: &logs::LogFile) -> Scanned {
+    let (logs, warnings) = logs::read_logs(
+        file,
+        |r| {
+            let (bytes, classification, why) = cause::scan(r);
+            (bytes, (classification, why))
+        },
+        |reason| (Classification::unknown(reason), cause::Why::default()),
+    );
+    let logs = logs
+        .into_iter()
+        .map(|one| ScannedLog {
+            name: one.name,
+            log_name: one.log_name,
+            parent: one.parent,
+            bytes: one.bytes,
+            classification: one.value.0,
+            why: one.value.1,
+        })
+        .collect();
+    Scanned { logs, warnings }
 }
 
 /// Groups logs by cell, lets the last attempt decide, and joins the index.

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
 use crate::report::cause::scan;
-use crate::report::logs::ScannedLog;
+use crate::report::ScannedLog;
 use crate::report::{self, output, CellResult, Index, Report, Verdict};
 
 pub struct Results {

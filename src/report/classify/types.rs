@@ -5,29 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// The stage a result is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Stage {
-    Configure,
-    Compilation,
-    Tests,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Configure, Stage::Compilation, Stage::Tests];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Configure => "Configure",
-            Stage::Compilation => "Compilation",
-            Stage::Tests => "Tests",
-        }
-    }
-
-    pub(super) fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use crate::stage::Stage;
 
 /// How a stage ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -99,12 +77,6 @@ impl Outcome {
             .iter()
             .find(|(word, _)| text.starts_with(word))
             .map(|&(_, outcome)| outcome)
-    }
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use memchr::memmem;
 
-use crate::report::Stage;
+use crate::stage::Stage;
 
 use super::signature::{location, parse_frame, tree_path, Frame};
 
