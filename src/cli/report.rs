@@ -2,6 +2,7 @@
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -13,6 +14,7 @@ use crate::report::output::{DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
+use crate::workflow::options::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -89,6 +91,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_cells: u64,
 
+    /// How long a cell may run: a log with a started stage and no finish marker, modified less
+    /// than this long ago, is `Running` (default: the definition's `workflow.deadline` when
+    /// `--config` or ./matrix.yaml is there, else 4h).
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
@@ -99,7 +107,7 @@ pub struct ReportArgs {
     pub templates: Option<PathBuf>,
 }
 
-pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
+pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(chart) = &args.chart {
         match chart.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("svg") => {}
@@ -122,6 +130,10 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
+    let live = report::Live {
+        deadline: Duration::from_secs(deadline(cli, args)?),
+        now: SystemTime::now(),
+    };
     if args.insights && index.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
     }
@@ -143,13 +155,13 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     let format = format::or_by_terminal(args.format);
     if let Some(sides) = &args.diff {
-        return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
+        return run_diff(args, &sides[0], &sides[1], index.as_ref(), live, format);
     }
     let logdir = args
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    let report = read_report(logdir, index.as_ref())?;
+    let report = read_report(logdir, index.as_ref(), live)?;
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -230,7 +242,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
 }
 
 /// Reads and classifies the logs under `logdir`; a directory without logs is an error.
-fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
+fn read_report(logdir: &Path, index: Option<&Index>, live: report::Live) -> Result<report::Report> {
     let scanned = {
         let bar = super::progress::Bar::new("reading logs");
         report::scan_dir(logdir, &|done, total| bar.update(done, total))?
@@ -243,7 +255,7 @@ fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
             logdir.display()
         );
     }
-    Ok(report::build(scanned.logs, index))
+    Ok(report::build(scanned.logs, index, Some(live)))
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
@@ -253,11 +265,12 @@ fn run_diff(
     old: &Path,
     new: &Path,
     index: Option<&Index>,
+    live: report::Live,
     format: OutputFormat,
 ) -> Result<Vec<u8>> {
     let side = |path: &Path| -> Result<_> {
         if path.is_dir() {
-            Ok(diff::sides_of_report(&read_report(path, index)?))
+            Ok(diff::sides_of_report(&read_report(path, index, live)?))
         } else {
             diff::sides_of_file(path)
         }
@@ -305,6 +318,23 @@ fn run_diff(
         .into());
     }
     Ok(out)
+}
+
+/// The deadline in seconds: `--deadline`, else the definition's `workflow.deadline` (from
+/// `--config` or ./matrix.yaml, read only then: a report needs no definition), else 4h, the
+/// built-in definition's and `matrix run`'s default.
+fn deadline(cli: &Cli, args: &ReportArgs) -> Result<u64> {
+    if let Some(flag) = &args.deadline {
+        return parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline {flag}: {e}"));
+    }
+    if cli.config.is_some() || Path::new(super::LOCAL_DEFINITION).is_file() {
+        let matrix = cli.load_matrix()?;
+        if let Some(value) = &matrix.workflow.raw.deadline {
+            return parse_duration(value)
+                .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin));
+        }
+    }
+    Ok(4 * 3600)
 }
 
 /// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.

@@ -200,6 +200,7 @@ fn read_file(file: &LogFile) -> ReadFile {
                     bytes: one.bytes,
                     classification,
                     why: Default::default(),
+                    modified: None,
                 },
                 found,
             )

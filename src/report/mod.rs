@@ -18,18 +18,22 @@ pub mod reasons;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::artifacts::{Progress, Warning};
+use crate::artifacts::{self, Progress, Warning};
 pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
 
 /// A cell's result.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CellResult {
     Result(Stage, Outcome),
+    /// A log of our scripts that started a stage (the one it is in, when markers name one) and
+    /// has no finish marker yet, modified within the deadline: the cell is still running.
+    Running(Option<Stage>),
     Unknown(String),
     Missing,
 }
@@ -39,15 +43,17 @@ impl CellResult {
     pub fn label(&self) -> String {
         match self {
             CellResult::Result(stage, outcome) => format!("{stage}. {outcome}"),
+            CellResult::Running(_) => "Running".into(),
             CellResult::Unknown(_) => "Unknown".into(),
             CellResult::Missing => "Missing".into(),
         }
     }
 
-    /// Sort rank: stages in order, outcomes in order, then Unknown, then Missing.
+    /// Sort rank: stages in order, outcomes in order, then Running, Unknown, Missing.
     pub fn rank(&self) -> (usize, usize) {
         match self {
             CellResult::Result(stage, outcome) => (*stage as usize, *outcome as usize),
+            CellResult::Running(_) => (9, 0),
             CellResult::Unknown(_) => (10, 0),
             CellResult::Missing => (11, 0),
         }
@@ -70,9 +76,11 @@ pub struct CellReport {
 }
 
 impl CellReport {
+    /// The stage of the result, or the one a running cell is in.
     pub fn stage(&self) -> Option<Stage> {
         match self.result {
             CellResult::Result(stage, _) => Some(stage),
+            CellResult::Running(stage) => stage,
             _ => None,
         }
     }
@@ -90,6 +98,8 @@ impl CellReport {
             (CellResult::Unknown(reason), Some(ev)) => format!("{reason} (last line: {})", ev.text),
             (CellResult::Unknown(reason), None) => reason.clone(),
             (CellResult::Missing, _) => "no log for this cell".into(),
+            (CellResult::Running(_), Some(ev)) => format!("still running (last line: {})", ev.text),
+            (CellResult::Running(_), None) => "still running".into(),
             (_, Some(ev)) => ev.text.clone(),
             (_, None) => String::new(),
         }
@@ -373,6 +383,29 @@ pub struct ScannedLog {
     pub classification: Classification,
     /// Why it ended as it did (read by `report`; empty for other readers).
     pub why: cause::Why,
+    /// When the file was last modified: plain files only (an archive holds finished logs).
+    pub modified: Option<SystemTime>,
+}
+
+impl ScannedLog {
+    /// Whether the log is of a cell still running: it started a stage, has no finish marker,
+    /// and was written to less than `deadline` before `now` (a cell past its deadline is
+    /// stopped, so an older unfinished log is of a pod that was killed).
+    pub fn is_running(&self, deadline: Duration, now: SystemTime) -> bool {
+        self.classification.unfinished
+            && self
+                .modified
+                .and_then(|m| now.duration_since(m).ok().or(Some(Duration::ZERO)))
+                .is_some_and(|age| age < deadline)
+    }
+}
+
+/// What tells a running cell from a killed one: the deadline a cell runs under, and the time
+/// now. `None` in [`build`] for logs known to be finished (`matrix run`'s results).
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub deadline: Duration,
+    pub now: SystemTime,
 }
 
 /// What reading a log directory gave: the logs, and what was skipped (for the caller to show).
@@ -412,6 +445,12 @@ pub fn scan_dir(dir: &Path, progress: Progress) -> Result<Scanned> {
 
 /// Reads and classifies every log of `file`.
 fn scan_file(file: &logs::LogFile) -> Scanned {
+    let modified = match file.file.container {
+        artifacts::Container::Plain => std::fs::metadata(&file.file.path)
+            .and_then(|m| m.modified())
+            .ok(),
+        _ => None,
+    };
     let (logs, warnings) = logs::read_logs(
         file,
         |r| {
@@ -429,13 +468,15 @@ fn scan_file(file: &logs::LogFile) -> Scanned {
             bytes: one.bytes,
             classification: one.value.0,
             why: one.value.1,
+            modified,
         })
         .collect();
     Scanned { logs, warnings }
 }
 
-/// Groups logs by cell, lets the last attempt decide, and joins the index.
-pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
+/// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
+/// unfinished log written to within the deadline is [`CellResult::Running`].
+pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
     let bytes = scanned.iter().map(|l| l.bytes).sum();
     let logs = scanned.len();
     let mut groups: BTreeMap<String, Vec<(Option<u64>, ScannedLog)>> = BTreeMap::new();
@@ -456,11 +497,18 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
                 .then_with(|| x.name.cmp(&y.name))
         });
         let count = attempts.len();
-        let (_, last) = attempts.pop().expect("a group has a log");
+        let (_, mut last) = attempts.pop().expect("a group has a log");
+        let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
         let result = match last.classification.verdict {
+            Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
+            Verdict::Unknown { .. } if running => CellResult::Running(None),
             Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
             Verdict::Unknown { reason } => CellResult::Unknown(reason),
         };
+        if running {
+            // A cell that has not ended has no cause yet.
+            last.why.cause = None;
+        }
         cells_by_key.insert(
             key.clone(),
             CellReport {
@@ -525,6 +573,7 @@ mod tests {
             bytes: 1,
             classification: c,
             why: Default::default(),
+            modified: None,
         }
     }
 
@@ -565,7 +614,7 @@ mod tests {
             "t",
         )
         .unwrap();
-        let r = build(vec![b, a], Some(&index));
+        let r = build(vec![b, a], Some(&index), None);
         assert_eq!(r.index_columns, ["compiler"]);
         assert_eq!(r.cells[0].result.label(), "Tests. OOM");
         assert_eq!(r.cells[0].attempts, 2);
@@ -577,6 +626,67 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("compiler"));
+    }
+
+    /// A marker log, stopped in `compile`, with a finish marker or not.
+    fn marker_log(finished: bool, modified: SystemTime) -> ScannedLog {
+        const M: &str = "::matrix::";
+        let mut text = format!(
+            "{M} event=stage-start stage=configure time=t\n{M} event=stage-end stage=configure \
+             status=0 time=t\n{M} event=stage-start stage=compile time=t\ngcc -c x.c\n"
+        );
+        if finished {
+            text.push_str(&format!(
+                "{M} event=stage-end stage=compile status=2 time=t\n\
+                 {M} event=finish cell=c1 stage=compile status=2 time=t\n"
+            ));
+        }
+        let (bytes, classification, why) = cause::scan(text.as_bytes());
+        ScannedLog {
+            name: "c1.log".into(),
+            log_name: "c1.log".into(),
+            parent: None,
+            bytes,
+            classification,
+            why,
+            modified: Some(modified),
+        }
+    }
+
+    #[test]
+    fn an_unfinished_log_within_the_deadline_is_running() {
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        let live = Some(Live {
+            deadline: 4 * hour,
+            now,
+        });
+        let result = |log| build(vec![log], None, live).cells[0].result.clone();
+        assert_eq!(
+            result(marker_log(false, now - hour)),
+            CellResult::Running(Some(Stage::Compilation))
+        );
+        assert_eq!(
+            build(vec![marker_log(false, now - hour)], None, live).cells[0]
+                .why
+                .cause,
+            None
+        );
+        // Older than the deadline: the pod was killed; finished: a result, however recent.
+        assert_eq!(
+            result(marker_log(false, now - 5 * hour)).label(),
+            "Compilation. Timeout"
+        );
+        assert_eq!(result(marker_log(true, now)).label(), "Compilation. Failed");
+        // A clock behind the file's time (another machine's mtime) is no age at all.
+        assert!(marker_log(false, now + hour).is_running(4 * hour, now));
+        // Without `live` (finished runs) nothing is Running.
+        assert_eq!(
+            build(vec![marker_log(false, now)], None, None).cells[0]
+                .result
+                .label(),
+            "Compilation. Timeout"
+        );
     }
 
     #[test]

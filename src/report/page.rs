@@ -66,6 +66,7 @@ pub fn render(
             class: match &c.result {
                 CellResult::Result(_, super::Outcome::Passed) => "passed",
                 CellResult::Result(..) => "failed",
+                CellResult::Running(_) => "running",
                 CellResult::Unknown(_) => "unknown",
                 CellResult::Missing => "missing",
             },

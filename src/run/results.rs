@@ -48,7 +48,11 @@ impl Results {
     }
 
     pub fn report(&self) -> Report {
-        report::build(self.logs.values().cloned().collect(), Some(&self.index))
+        report::build(
+            self.logs.values().cloned().collect(),
+            Some(&self.index),
+            None,
+        )
     }
 
     /// Rewrites results.csv from every log added so far; cells without one are `Missing`.
@@ -80,6 +84,7 @@ pub fn scan_log(log: &Path, rel: &str) -> Result<ScannedLog> {
         bytes,
         classification,
         why,
+        modified: None,
     })
 }
 

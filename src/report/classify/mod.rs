@@ -338,6 +338,9 @@ impl Classifier {
                 .or_else(|| self.cell_env.clone().filter(|_| markers)),
             started: self.started.clone(),
             markers,
+            unfinished: markers
+                && self.markers.finish.is_none()
+                && (self.markers.current.is_some() || self.markers.last_end.is_some()),
         }
     }
 

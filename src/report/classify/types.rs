@@ -112,6 +112,9 @@ pub struct Classification {
     pub started: Option<String>,
     /// Whether the log carried `::matrix::` markers.
     pub markers: bool,
+    /// Markers say a stage started and there is no finish marker: the cell is still running,
+    /// or its pod was killed (which one, the log's age tells).
+    pub unfinished: bool,
 }
 
 impl Classification {
@@ -124,6 +127,7 @@ impl Classification {
             cell: None,
             started: None,
             markers: false,
+            unfinished: false,
         }
     }
 }
