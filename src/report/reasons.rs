@@ -78,7 +78,7 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
         match &cell.why.cause {
             Some(cause) if cause.kind == CauseKind::Tests => by_tests.push(cell),
             Some(cause) => groups
-                .entry((cause.text.clone(), Some(cause.kind), cause.finding.clone()))
+                .entry((cause.reason(), Some(cause.kind), cause.finding.clone()))
                 .or_default()
                 .push(cell),
             None => groups
@@ -189,7 +189,7 @@ fn clip(text: &str, width: usize) -> String {
     }
 }
 
-fn pairs(values: &[(String, String)]) -> String {
+pub fn pairs(values: &[(String, String)]) -> String {
     values
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -197,20 +197,12 @@ fn pairs(values: &[(String, String)]) -> String {
         .join(" ")
 }
 
-fn results_text(results: &[(String, usize)]) -> String {
+pub fn results_text(results: &[(String, usize)]) -> String {
     results
         .iter()
         .map(|(r, n)| format!("{r} ×{n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The reason column as a person reads it: a report's reason names its finding.
-fn reason_text(r: &Reason) -> String {
-    match &r.finding {
-        Some(id) => format!("{} [finding {id}]", r.reason),
-        None => r.reason.clone(),
-    }
 }
 
 /// `report --reasons` in each format.
@@ -297,7 +289,7 @@ pub fn reasons_table(reasons: &[Reason]) -> Vec<u8> {
         .iter()
         .map(|r| {
             vec![
-                clip(&reason_text(r), 72),
+                clip(&r.reason, 72),
                 r.cells.to_string(),
                 results_text(&r.results),
                 clip(&pairs(&r.shared), 60),
@@ -387,6 +379,7 @@ mod tests {
                         text: "raw".into(),
                     },
                     finding: None,
+                    report_words: None,
                 }),
                 failed_tests: tests.iter().map(|t| t.to_string()).collect(),
             },

@@ -22,7 +22,8 @@ impl CauseReader {
                 kind,
                 text: clip(&c.text),
                 evidence: ev,
-                finding: c.finding.clone(),
+                finding: c.finding.as_ref().map(|(id, _)| id.clone()),
+                report_words: c.finding.as_ref().map(|(_, words)| words.clone()),
             })
         };
         let target = slot.make_error.as_ref().map(|(_, t)| t.as_str());
@@ -203,6 +204,7 @@ pub(super) fn killed_last_words(
         )),
         evidence: ev.clone(),
         finding: None,
+        report_words: None,
     })
 }
 

@@ -46,6 +46,25 @@ pub struct Cause {
     pub evidence: Evidence,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finding: Option<String>,
+    /// The words of `text` the finding stands for (`HWAddressSanitizer: tag-mismatch in f
+    /// (a.c)`), so a reason can name the finding instead of repeating them.
+    #[serde(skip)]
+    pub report_words: Option<String>,
+}
+
+impl Cause {
+    /// The reason as grouped and shown: a report's own words are its finding's
+    /// (`HWAddressSanitizer: tag-mismatch, finding 1a2b3c4d (making checksharedmods)`),
+    /// anything else is the cause's text.
+    pub fn reason(&self) -> String {
+        let (Some(id), Some(words)) = (&self.finding, &self.report_words) else {
+            return self.text.clone();
+        };
+        // `tool: kind in function (file)`: the frame is the finding's to show.
+        let short = words.rsplit_once(" in ").map_or(words.as_str(), |(a, _)| a);
+        let rest = self.text.strip_prefix(words.as_str()).unwrap_or("");
+        format!("{short}, finding {id}{rest}")
+    }
 }
 
 /// Why one log ended as it did: its cause (for a result other than Passed) and the tests
@@ -61,7 +80,8 @@ pub struct Why {
 struct Candidate {
     ev: Evidence,
     text: String,
-    finding: Option<String>,
+    /// A report's finding signature id and its own words (the start of `text`).
+    finding: Option<(String, String)>,
 }
 
 /// The candidates seen while one stage ran.

@@ -204,8 +204,8 @@ impl CauseReader {
                 line: report.start,
                 text: String::new(),
             },
+            finding: Some((signature.id(), text.clone())),
             text,
-            finding: Some(signature.id()),
         };
         let slot = &mut self.slots[stage as usize];
         if slot
