@@ -84,10 +84,9 @@ impl LogFindings {
 fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogFindings)) {
     let mut found = LogFindings::default();
     let mut recognizer = Recognizer::new();
-    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line| {
-        recognizer.line(classifier.lines(), classifier.stage(), line, &mut |r| {
-            found.add(r)
-        });
+    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line, marked| {
+        let (at, stage) = (classifier.lines(), classifier.stage());
+        recognizer.line_marked(at, stage, line, marked, &mut |r| found.add(r));
     });
     recognizer.finish(&mut |r| found.add(r));
     (bytes, (classification, found))

@@ -101,11 +101,40 @@ struct Slot {
     configure_error: Option<Candidate>,
     /// config.log: the last telling line since its last `checking`, and the one that stood
     /// when config.log said `error:`.
-    configlog_recent: Option<Candidate>,
+    configlog_recent: Kept,
     configlog_decisive: Option<Candidate>,
-    /// The last `checking ...` line and the last regrtest progress line (the running test).
+    /// The last `checking ...` line and the last regrtest progress line (the running test):
+    /// kept as read, made candidates when the log is decided.
+    checking_kept: Kept,
+    running_kept: Kept,
     checking: Option<Candidate>,
     running_test: Option<Candidate>,
+}
+
+/// A line kept as read (a bounded prefix), made into evidence only if it turns out to matter:
+/// a log has thousands of `checking` and regrtest progress lines, and the last one is used.
+#[derive(Debug, Default, Clone)]
+struct Kept {
+    line: u64,
+    bytes: Vec<u8>,
+    present: bool,
+}
+
+impl Kept {
+    fn keep(&mut self, line: u64, raw: &[u8]) {
+        self.line = line;
+        self.bytes.clear();
+        self.bytes.extend_from_slice(&raw[..raw.len().min(1600)]);
+        self.present = true;
+    }
+
+    fn clear(&mut self) {
+        self.present = false;
+    }
+
+    fn get(&self) -> Option<(u64, &[u8])> {
+        self.present.then_some((self.line, &self.bytes[..]))
+    }
 }
 
 /// The line-by-line reader of one log's causes.
@@ -135,6 +164,18 @@ impl CauseReader {
         if let Some(block) = self.failed_block.take() {
             self.failed_tests = block;
         }
+        for slot in &mut self.slots {
+            slot.checking = slot.checking_kept.get().map(|(line, raw)| Candidate {
+                ev: evidence(line, raw),
+                text: String::new(),
+                finding: None,
+            });
+            slot.running_test = slot.running_kept.get().map(|(line, raw)| Candidate {
+                ev: evidence(line, raw),
+                text: crate::sanitizer::regrtest::regrtest_test(raw).unwrap_or_default(),
+                finding: None,
+            });
+        }
         let cause = match &classification.verdict {
             Verdict::Result { stage, outcome } if *outcome != Outcome::Passed => self
                 .decide(*stage, *outcome, raw_header)
@@ -158,16 +199,18 @@ pub struct HeaderLines {
 
 impl HeaderLines {
     /// Keeps a report header or the failed-tests heading (the last 64 headers at most).
-    pub fn line(&mut self, line_no: u64, raw: &[u8]) {
+    /// `marked` false: the line holds no `: runtime error:` (see [`CauseReader::line`]).
+    pub fn line(&mut self, line_no: u64, raw: &[u8], marked: bool) {
         let first = raw.first().copied().unwrap_or(b' ');
         if (first == b'='
             && raw.starts_with(b"==")
             && finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
             || (first == b'F' && raw.starts_with(b"Fatal Python error: "))
             || (first == b'W' && raw.starts_with(b"WARNING: ThreadSanitizer: "))
-            || finder(&RUNTIME_ERROR, b": runtime error: ")
-                .find(raw)
-                .is_some()
+            || (marked
+                && finder(&RUNTIME_ERROR, b": runtime error: ")
+                    .find(raw)
+                    .is_some())
         {
             if self.headers.len() == 64 {
                 self.headers.remove(0);
@@ -194,9 +237,9 @@ impl HeaderLines {
 pub fn scan(reader: impl std::io::Read) -> (u64, Classification, Why) {
     let mut causes = CauseReader::new();
     let mut headers = HeaderLines::default();
-    let (bytes, classification) = super::logs::scan_observed(reader, &mut |c, line| {
-        causes.line(c, line);
-        headers.line(c.lines(), line);
+    let (bytes, classification) = super::logs::scan_observed(reader, &mut |c, line, marked| {
+        causes.line(c, line, marked);
+        headers.line(c.lines(), line, marked);
     });
     let why = causes.finish(&classification, &headers);
     (bytes, classification, why)

@@ -9,35 +9,37 @@ use super::text::{
     report_cause, runtime_fatal, signal_cause, strip_pid,
 };
 use super::{Candidate, CauseReader};
-use crate::sanitizer::recognize::regrtest_test;
+use crate::sanitizer::regrtest::is_regrtest_progress;
 use crate::sanitizer::{RawReport, Signature};
 
 impl CauseReader {
-    /// Takes the line the classifier just took.
-    pub fn line(&mut self, classifier: &Classifier, raw: &[u8]) {
+    /// Takes the line the classifier just took. `marked` false says the line holds none of
+    /// the classifier's phrases nor `error:`, `undefined reference`, `] test` or `: runtime
+    /// error:` (the reader searched its buffer at once), so those searches are skipped.
+    pub fn line(&mut self, classifier: &Classifier, raw: &[u8], marked: bool) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line_no = classifier.lines();
         let stage = classifier.stage();
         let mut emitted: Vec<RawReport> = Vec::new();
         self.recognizer
-            .line(line_no, stage, raw, &mut |r| emitted.push(r));
+            .line_marked(line_no, stage, raw, marked, &mut |r| emitted.push(r));
         for report in emitted {
             self.attach(report);
         }
         self.failed_tests_line(raw);
         if let Some(stage) = stage {
-            self.stage_line(stage, line_no, raw);
+            self.stage_line(stage, line_no, raw, marked);
         }
         if raw.iter().any(|b| !b.is_ascii_whitespace()) {
             self.previous.0 = line_no;
             self.previous.1.clear();
             self.previous
                 .1
-                .extend_from_slice(&raw[..raw.len().min(1024)]);
+                .extend_from_slice(&raw[..raw.len().min(256)]);
         }
     }
 
-    fn stage_line(&mut self, stage: Stage, line_no: u64, raw: &[u8]) {
+    fn stage_line(&mut self, stage: Stage, line_no: u64, raw: &[u8], marked: bool) {
         let slot = &mut self.slots[stage as usize];
         let first = raw.first().copied().unwrap_or(b' ');
         if first == b'=' && raw.starts_with(b"==") {
@@ -60,25 +62,15 @@ impl CauseReader {
             }
         }
         if first == b'c' && raw.starts_with(b"checking ") {
-            slot.checking = Some(Candidate {
-                ev: evidence(line_no, raw),
-                text: String::new(),
-                finding: None,
-            });
+            slot.checking_kept.keep(line_no, raw);
         }
         if first == b'c' && raw.starts_with(b"configure:") {
             self.configure_line(stage, line_no, raw);
             return;
         }
-        if first.is_ascii_digit() || first == b'[' {
-            if let Some(test) = regrtest_test(raw) {
-                self.slots[stage as usize].running_test = Some(Candidate {
-                    ev: evidence(line_no, raw),
-                    text: test,
-                    finding: None,
-                });
-                return;
-            }
+        if marked && (first.is_ascii_digit() || first == b'[') && is_regrtest_progress(raw) {
+            self.slots[stage as usize].running_kept.keep(line_no, raw);
+            return;
         }
         let slot = &mut self.slots[stage as usize];
         if first == b'|' {
@@ -86,14 +78,9 @@ impl CauseReader {
         }
         if stage == Stage::Configure && is_telling(raw) {
             // config.log's lines between a `checking` and its `error:`: the program's output.
-            let text = String::from_utf8_lossy(raw);
-            slot.configlog_recent = Some(Candidate {
-                ev: evidence(line_no, raw),
-                text: normalise(strip_pid(&text)),
-                finding: None,
-            });
+            slot.configlog_recent.keep(line_no, raw);
         }
-        if !needles().is_match(raw) {
+        if !marked || !needles().is_match(raw) {
             return;
         }
         let text = String::from_utf8_lossy(raw);
@@ -149,8 +136,9 @@ impl CauseReader {
 
     fn configure_line(&mut self, stage: Stage, line_no: u64, raw: &[u8]) {
         let slot = &mut self.slots[stage as usize];
-        let text = String::from_utf8_lossy(raw);
-        if let Some(message) = text.strip_prefix("configure: error: ") {
+        if raw.starts_with(b"configure: error: ") {
+            let text = String::from_utf8_lossy(raw);
+            let message = &text["configure: error: ".len()..];
             if !message.starts_with("in `") && !message.starts_with("in '") {
                 slot.configure_error = Some(Candidate {
                     ev: evidence(line_no, raw),
@@ -161,17 +149,22 @@ impl CauseReader {
             return;
         }
         // config.log: `configure:5460: checking ...`, `configure:5492: error: ...`.
-        let Some(rest) = text.strip_prefix("configure:") else {
+        let Some(rest) = raw.strip_prefix(b"configure:") else {
             return;
         };
-        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-        if rest.starts_with(": checking ") {
-            slot.configlog_recent = None;
-        } else if rest.starts_with(": error: ")
-            && !rest.starts_with(": error: in ")
-            && slot.configlog_recent.is_some()
-        {
-            slot.configlog_decisive = slot.configlog_recent.clone();
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let rest = &rest[digits..];
+        if rest.starts_with(b": checking ") {
+            slot.configlog_recent.clear();
+        } else if rest.starts_with(b": error: ") && !rest.starts_with(b": error: in ") {
+            if let Some((line, recent)) = slot.configlog_recent.get() {
+                let text = String::from_utf8_lossy(recent);
+                slot.configlog_decisive = Some(Candidate {
+                    ev: evidence(line, recent),
+                    text: normalise(strip_pid(&text)),
+                    finding: None,
+                });
+            }
         }
     }
 

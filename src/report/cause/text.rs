@@ -229,7 +229,8 @@ pub fn normalise(text: &str) -> String {
 
 #[cfg(test)]
 mod properties {
-    use super::super::{scan, Outcome, Verdict};
+    use crate::report::cause::scan;
+    use crate::report::{Outcome, Verdict};
     use proptest::prelude::*;
 
     proptest! {
