@@ -94,8 +94,13 @@ pub struct ReportArgs {
     /// How long a cell may run: a log with a started stage and no finish marker, modified less
     /// than this long ago, is `Running` (default: the definition's `workflow.deadline` when
     /// `--config` or ./matrix.yaml is there, else 4h).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", conflicts_with = "finished")]
     pub deadline: Option<String>,
+
+    /// The run is over: a log that stops inside a stage is of a killed pod, never `Running`
+    /// (for logs copied without their modification times).
+    #[arg(long)]
+    pub finished: bool,
 
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
@@ -147,9 +152,13 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
-    let live = report::Live {
-        deadline: Duration::from_secs(deadline(cli, args)?),
-        now: SystemTime::now(),
+    // With --finished, or for logs of a run that is over, nothing is Running.
+    let live = match args.finished {
+        true => None,
+        false => Some(report::Live {
+            deadline: Duration::from_secs(deadline(cli, args)?),
+            now: SystemTime::now(),
+        }),
     };
     if args.insights && index.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
@@ -259,7 +268,11 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
 }
 
 /// Reads and classifies the logs under `logdir`; a directory without logs is an error.
-fn read_report(logdir: &Path, index: Option<&Index>, live: report::Live) -> Result<report::Report> {
+fn read_report(
+    logdir: &Path,
+    index: Option<&Index>,
+    live: Option<report::Live>,
+) -> Result<report::Report> {
     let scanned = {
         let bar = super::progress::Bar::new("reading logs");
         report::scan_dir(logdir, &|done, total| bar.update(done, total))?
@@ -272,7 +285,7 @@ fn read_report(logdir: &Path, index: Option<&Index>, live: report::Live) -> Resu
             logdir.display()
         );
     }
-    Ok(report::build(scanned.logs, index, Some(live)))
+    Ok(report::build(scanned.logs, index, live))
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
@@ -282,7 +295,7 @@ fn run_diff(
     old: &Path,
     new: &Path,
     index: Option<&Index>,
-    live: report::Live,
+    live: Option<report::Live>,
     format: OutputFormat,
 ) -> Result<Vec<u8>> {
     let side = |path: &Path| -> Result<_> {

@@ -339,14 +339,13 @@ fn marker_logs_in_argo_layout() {
     anonymous.push_str("gcc -c x.c\n");
     fs::write(pod("matrix-x7k2p-9").join("main.log"), anonymous).unwrap();
 
-    // The logs were just written: `--deadline 0` says the run is over, so a log that stops
+    // The logs were just written: `--finished` says the run is over, so a log that stops
     // inside a stage is of a killed pod, not of a running cell.
     let out = matrix()
         .args([
             "report",
             tmp.path().join("logs").to_str().unwrap(),
-            "--deadline",
-            "0",
+            "--finished",
             "--format",
             "json",
         ])

@@ -88,6 +88,8 @@ fn unfinished_and_recent_is_running_old_is_a_timeout() {
     .unwrap();
     assert_eq!(results(tmp.path(), &[])[0].1, "Tests. Timeout");
     assert_eq!(results(tmp.path(), &["--deadline", "2h"])[0].1, "Running");
+    // The run is over: nothing is running, however fresh its log.
+    assert_eq!(results(tmp.path(), &["--finished"])[0].1, "Tests. Timeout");
 }
 
 #[test]
