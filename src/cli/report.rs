@@ -2,6 +2,7 @@
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -10,8 +11,10 @@ use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
 use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
-use crate::report::{self, chart, diff, insights, page, Index};
+use crate::report::reasons::{ReasonsView, TestsView};
+use crate::report::{self, chart, diff, insights, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
+use crate::workflow::options::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -29,7 +32,7 @@ pub struct ReportArgs {
         long,
         num_args = 2,
         value_names = ["OLD", "NEW"],
-        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by"]
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by", "reasons", "tests"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
@@ -67,6 +70,16 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub adoc: Option<PathBuf>,
 
+    /// Instead of the cells: the failed cells grouped by cause (reason, cells, results, the
+    /// index values they share, an example cell and its log:line).
+    #[arg(long, conflicts_with_all = ["tests", "insights"])]
+    pub reasons: bool,
+
+    /// Instead of the cells: each test regrtest lists as failed, with its cells and the index
+    /// values they share.
+    #[arg(long, conflicts_with = "insights")]
+    pub tests: bool,
+
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
     /// the index) whose cells share an outcome (needs --index). With --diff: the axis values
     /// all regressions (fixes, other changes) share.
@@ -81,6 +94,17 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_cells: u64,
 
+    /// How long a cell may run: a log with a started stage and no finish marker, modified less
+    /// than this long ago, is `Running` (default: the definition's `workflow.deadline` when
+    /// `--config` or ./matrix.yaml is there, else 4h).
+    #[arg(long, value_name = "DURATION", conflicts_with = "finished")]
+    pub deadline: Option<String>,
+
+    /// The run is over: a log that stops inside a stage is of a killed pod, never `Running`
+    /// (for logs copied without their modification times).
+    #[arg(long)]
+    pub finished: bool,
+
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
     pub title: String,
@@ -91,7 +115,7 @@ pub struct ReportArgs {
     pub templates: Option<PathBuf>,
 }
 
-pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
+pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(chart) = &args.chart {
         match chart.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("svg") => {}
@@ -131,6 +155,14 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
+    // With --finished, or for logs of a run that is over, nothing is Running.
+    let live = match args.finished {
+        true => None,
+        false => Some(report::Live {
+            deadline: Duration::from_secs(deadline(cli, args)?),
+            now: SystemTime::now(),
+        }),
+    };
     if args.insights && index.is_none() && args.diff.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
     }
@@ -166,19 +198,21 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         );
     }
     if let Some(sides) = &args.diff {
-        return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
+        return run_diff(args, &sides[0], &sides[1], index.as_ref(), live, format);
     }
     let logdir = args
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    // Insights (printed, or on a page) also speak of each cell's sanitizer findings: then the
-    // logs are read by `findings`, which classifies them in the same pass.
+    let report = read_report(logdir, index.as_ref(), live)?;
+    // Insights (printed, or on a page) also speak of each cell's sanitizer findings. They are
+    // read in a second pass: the report's own pass decides causes and Running, which the
+    // findings reader does not.
     let want_insights = args.insights || args.html.is_some() || args.adoc.is_some();
-    let (report, cell_findings) = if want_insights {
-        read_report_with_findings(logdir, index.as_ref())?
+    let cell_findings = if want_insights {
+        read_cell_findings(logdir, index.as_ref())?
     } else {
-        (read_report(logdir, index.as_ref())?, Default::default())
+        Default::default()
     };
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
@@ -239,6 +273,12 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         write_atomic(path, adoc.as_bytes())?;
     }
 
+    if args.reasons {
+        return ReasonsView(&reasons::reasons(&report)).export(format);
+    }
+    if args.tests {
+        return TestsView(&reasons::tests(&report)).export(format);
+    }
     if args.insights {
         return InsightsView {
             insights: &found,
@@ -255,7 +295,11 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
 }
 
 /// Reads and classifies the logs under `logdir`; a directory without logs is an error.
-fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
+fn read_report(
+    logdir: &Path,
+    index: Option<&Index>,
+    live: Option<report::Live>,
+) -> Result<report::Report> {
     let scanned = {
         let bar = super::progress::Bar::new("reading logs");
         report::scan_dir(logdir, &|done, total| bar.update(done, total))?
@@ -264,7 +308,7 @@ fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
     if scanned.logs.is_empty() {
         bail!("{}", no_logs(logdir));
     }
-    Ok(report::build(scanned.logs, index))
+    Ok(report::build(scanned.logs, index, live))
 }
 
 fn no_logs(logdir: &Path) -> String {
@@ -275,20 +319,13 @@ fn no_logs(logdir: &Path) -> String {
     )
 }
 
-/// [`read_report`], and each cell's finding ids, from one pass over the logs.
-fn read_report_with_findings(
-    logdir: &Path,
-    index: Option<&Index>,
-) -> Result<(report::Report, insights::CellFindings)> {
-    let (logs, scanned) = {
-        let bar = super::progress::Bar::new("reading logs");
-        crate::findings::scan_dir_with_logs(logdir, index, &|done, total| bar.update(done, total))?
+/// Each cell's sanitizer finding ids, for the insights.
+fn read_cell_findings(logdir: &Path, index: Option<&Index>) -> Result<insights::CellFindings> {
+    let scanned = {
+        let bar = super::progress::Bar::new("reading findings");
+        crate::findings::scan_dir(logdir, index, &|done, total| bar.update(done, total))?
     };
-    super::progress::warn(&scanned.warnings);
-    if logs.is_empty() {
-        bail!("{}", no_logs(logdir));
-    }
-    Ok((report::build(logs, index), scanned.findings.per_cell()))
+    Ok(scanned.findings.per_cell())
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
@@ -298,11 +335,12 @@ fn run_diff(
     old: &Path,
     new: &Path,
     index: Option<&Index>,
+    live: Option<report::Live>,
     format: OutputFormat,
 ) -> Result<Vec<u8>> {
     let side = |path: &Path| -> Result<_> {
         if path.is_dir() {
-            Ok(diff::sides_of_report(&read_report(path, index)?))
+            Ok(diff::sides_of_report(&read_report(path, index, live)?))
         } else {
             diff::sides_of_file(path)
         }
@@ -340,6 +378,23 @@ fn run_diff(
         .into());
     }
     Ok(out)
+}
+
+/// The deadline in seconds: `--deadline`, else the definition's `workflow.deadline` (from
+/// `--config` or ./matrix.yaml, read only then: a report needs no definition), else 4h, the
+/// built-in definition's and `matrix run`'s default.
+fn deadline(cli: &Cli, args: &ReportArgs) -> Result<u64> {
+    if let Some(flag) = &args.deadline {
+        return parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline {flag}: {e}"));
+    }
+    if cli.config.is_some() || Path::new(super::LOCAL_DEFINITION).is_file() {
+        let matrix = cli.load_matrix()?;
+        if let Some(value) = &matrix.workflow.raw.deadline {
+            return parse_duration(value)
+                .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin));
+        }
+    }
+    Ok(4 * 3600)
 }
 
 /// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.

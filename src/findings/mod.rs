@@ -1,12 +1,10 @@
 //! `matrix findings`: the sanitizer and fatal-error reports in a directory of build logs,
-//! deduplicated by signature across cells, versions and runs. Submodules: [`recognize`] (a log's
-//! reports, line by line), [`signature`] (frames, signatures, ids), [`output`] (CSV, JSON,
-//! table, pivot), [`diff`] (two runs compared).
+//! deduplicated by signature across cells, versions and runs. The reports themselves are
+//! recognised by [`crate::sanitizer`]; submodules: [`output`] (CSV, JSON, table, pivot),
+//! [`diff`] (two runs compared).
 
 pub mod diff;
 pub mod output;
-pub mod recognize;
-pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
@@ -17,10 +15,11 @@ use anyhow::{bail, Result};
 use rayon::prelude::*;
 
 use crate::artifacts::{self, Progress, Warning};
-use crate::report::logs::{self, LogFile, ScannedLog};
-use crate::report::{Classification, Index, Stage};
-use recognize::{RawReport, Recognizer};
-pub use signature::{Frame, Signature};
+use crate::report::logs::{self, LogFile};
+use crate::report::{Classification, Index, ScannedLog};
+pub use crate::sanitizer::{Frame, Signature};
+use crate::sanitizer::{RawReport, Recognizer};
+use crate::stage::Stage;
 
 /// One signature's reports in one log.
 #[derive(Debug, Clone)]
@@ -85,10 +84,9 @@ impl LogFindings {
 fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogFindings)) {
     let mut found = LogFindings::default();
     let mut recognizer = Recognizer::new();
-    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line| {
-        recognizer.line(classifier.lines(), classifier.stage(), line, &mut |r| {
-            found.add(r)
-        });
+    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line, marked| {
+        let (at, stage) = (classifier.lines(), classifier.stage());
+        recognizer.line_marked(at, stage, line, marked, &mut |r| found.add(r));
     });
     recognizer.finish(&mut |r| found.add(r));
     (bytes, (classification, found))
@@ -163,24 +161,6 @@ pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result
     })
 }
 
-/// For `report --insights`: the classified logs (for [`crate::report::build`]) and the
-/// findings, from one pass over the logs.
-pub fn scan_dir_with_logs(
-    dir: &Path,
-    index: Option<&Index>,
-    progress: Progress,
-) -> Result<(Vec<ScannedLog>, Scanned)> {
-    let (logs, warnings) = read_dir(dir, progress)?;
-    let scanned = logs.iter().map(|(log, _)| log.clone()).collect();
-    Ok((
-        scanned,
-        Scanned {
-            findings: aggregate(logs, index),
-            warnings,
-        },
-    ))
-}
-
 fn read_dir(dir: &Path, progress: Progress) -> Result<ReadFile> {
     let (files, mut warnings) = logs::find_logs(dir)?;
     let total: u64 = files.iter().map(|f| f.file.size).sum();
@@ -223,6 +203,8 @@ fn read_file(file: &LogFile) -> ReadFile {
                     parent: one.parent,
                     bytes: one.bytes,
                     classification,
+                    why: Default::default(),
+                    modified: None,
                 },
                 found,
             )

@@ -21,6 +21,7 @@ fn colour(result: &CellResult) -> RGBColor {
             },
             *stage as u8,
         ),
+        CellResult::Running(_) => ((21, 101, 192), 2),
         CellResult::Unknown(_) => ((117, 117, 117), 2),
         CellResult::Missing => ((176, 190, 197), 2),
     };
@@ -35,6 +36,7 @@ pub fn svg(report: &Report, title: &str) -> Result<String> {
     for cell in &report.cells {
         let key = match &cell.result {
             CellResult::Unknown(_) => CellResult::Unknown(String::new()),
+            CellResult::Running(_) => CellResult::Running(None),
             other => other.clone(),
         };
         match rows.iter_mut().find(|(r, _)| *r == key) {
@@ -130,6 +132,7 @@ mod tests {
             attempts: 1,
             log: None,
             evidence: None,
+            why: Default::default(),
         };
         let report = Report {
             index_columns: vec![],

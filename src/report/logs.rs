@@ -25,19 +25,6 @@ pub struct LogFile {
     pub named_log: bool,
 }
 
-/// One log read: where it came from and what it says.
-#[derive(Debug, Clone)]
-pub struct ScannedLog {
-    /// `rel`, or `rel!entry` for a member of an archive.
-    pub name: String,
-    /// The name of the log itself (the archive member's, or the file's), for its key.
-    pub log_name: String,
-    /// The directory holding it inside LOGDIR (Argo: the pod's directory), if any.
-    pub parent: Option<String>,
-    pub bytes: u64,
-    pub classification: Classification,
-}
-
 /// Which files of a directory tree are logs, by name, with the walk's warnings.
 pub fn find_logs(dir: &Path) -> Result<(Vec<LogFile>, Vec<Warning>)> {
     let meta = std::fs::metadata(dir)
@@ -188,20 +175,15 @@ pub struct ScannedOne<T> {
     pub value: T,
 }
 
-/// Reads and classifies every log of `file`.
-pub fn scan_file(file: &LogFile) -> super::Scanned {
-    let (logs, warnings) = read_logs(file, |r| scan(r), Classification::unknown);
-    let logs = logs
-        .into_iter()
-        .map(|one| ScannedLog {
-            name: one.name,
-            log_name: one.log_name,
-            parent: one.parent,
-            bytes: one.bytes,
-            classification: one.value,
-        })
-        .collect();
-    super::Scanned { logs, warnings }
+/// Whether any of `hits` is a phrase, and whether there is any.
+fn flags(hits: impl Iterator<Item = (usize, bool)>) -> (bool, bool) {
+    let mut any = false;
+    let mut phrase = false;
+    for (_, is_phrase) in hits {
+        any = true;
+        phrase |= is_phrase;
+    }
+    (phrase, any)
 }
 
 /// What the first bytes of a non-text file look like, for the reason given.
@@ -231,15 +213,16 @@ fn looks_binary(head: &[u8]) -> bool {
 
 /// Streams `reader` line by line through a [`Classifier`]. Returns the bytes read.
 pub fn scan(reader: impl Read) -> (u64, Classification) {
-    scan_observed(reader, &mut |_, _| {})
+    scan_observed(reader, &mut |_, _, _| {})
 }
 
 /// [`scan`], showing each line (its first [`MAX_LINE`] bytes, without the newline) to
 /// `observe` right after the classifier took it, so a reader of the same pass (`findings`)
-/// knows the line number and the stage the log is in.
+/// knows the line number and the stage the log is in. The flag says whether the line holds a
+/// phrase or one of [`super::classify::OBSERVED`]: a line without may be passed over.
 pub fn scan_observed(
     mut reader: impl Read,
-    observe: &mut dyn FnMut(&Classifier, &[u8]),
+    observe: &mut dyn FnMut(&Classifier, &[u8], bool),
 ) -> (u64, Classification) {
     let mut classifier = Classifier::new();
     let mut buf = vec![0u8; 128 * 1024];
@@ -249,8 +232,11 @@ pub fn scan_observed(
     let mut total: u64 = 0;
     let mut sniffed = false;
     let mut head: Vec<u8> = Vec::new();
-    let finder = super::classify::phrase_finder();
-    let mut hits: Vec<usize> = Vec::new();
+    // One search of each buffer for the phrases and what observers look for: (end of the
+    // hit, whether it is a phrase).
+    let finder = super::classify::line_finder();
+    let phrases = super::classify::PHRASE_COUNT;
+    let mut hits: Vec<(usize, bool)> = Vec::new();
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -284,7 +270,11 @@ pub fn scan_observed(
         total += n as u64;
         // One search of the whole buffer for the phrases; lines without a hit skip it.
         hits.clear();
-        hits.extend(finder.find_iter(chunk).map(|m| m.start()));
+        hits.extend(
+            finder
+                .find_iter(chunk)
+                .map(|m| (m.start(), m.pattern().as_usize() < phrases)),
+        );
         let mut next_hit = 0;
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
@@ -292,19 +282,29 @@ pub fn scan_observed(
             if pending_any {
                 let room = MAX_LINE.saturating_sub(pending.len());
                 pending.extend_from_slice(&piece[..piece.len().min(room)]);
-                let has = finder.is_match(&pending);
-                classifier.feed_flagged(&pending, has);
-                observe(&classifier, &pending);
+                let (phrase, any) = flags(
+                    finder
+                        .find_iter(&pending[..])
+                        .map(|m| (m.start(), m.pattern().as_usize() < phrases)),
+                );
+                classifier.feed_flagged(&pending, phrase);
+                observe(&classifier, &pending, any);
                 pending.clear();
                 pending_any = false;
+                while hits.get(next_hit).is_some_and(|&(h, _)| h < end) {
+                    next_hit += 1;
+                }
             } else {
-                let has = hits.get(next_hit).is_some_and(|&h| h < end);
+                let mut phrase = false;
+                let mut any = false;
+                while let Some(&(_, is_phrase)) = hits.get(next_hit).filter(|(h, _)| *h < end) {
+                    phrase |= is_phrase;
+                    any = true;
+                    next_hit += 1;
+                }
                 let line = &piece[..piece.len().min(MAX_LINE)];
-                classifier.feed_flagged(line, has);
-                observe(&classifier, line);
-            }
-            while hits.get(next_hit).is_some_and(|&h| h < end) {
-                next_hit += 1;
+                classifier.feed_flagged(line, phrase);
+                observe(&classifier, line, any);
             }
             start = end + 1;
         }
@@ -324,7 +324,7 @@ pub fn scan_observed(
     let ends_mid_line = pending_any;
     if pending_any {
         classifier.feed(&pending);
-        observe(&classifier, &pending);
+        observe(&classifier, &pending, true);
     }
     (total, classifier.finish(ends_mid_line))
 }

@@ -1,8 +1,11 @@
 //! `matrix report`: reading a directory of build logs into one classified result per cell
 //! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
 //! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
-//! [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML and AsciiDoc pages).
+//! [`cause`] (why it failed), [`reasons`] (failed cells grouped by cause, failing tests),
+//! [`insights`], [`diff`], [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML
+//! and AsciiDoc pages).
 
+pub mod cause;
 pub mod chart;
 pub mod classify;
 pub mod diff;
@@ -10,23 +13,25 @@ pub mod insights;
 pub mod logs;
 pub mod output;
 pub mod page;
+pub mod reasons;
+pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use anyhow::{bail, Context, Result};
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::artifacts::{Progress, Warning};
 pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
-use logs::ScannedLog;
+pub use scan::{scan_dir, Live, Scanned, ScannedLog};
 
 /// A cell's result.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CellResult {
     Result(Stage, Outcome),
+    /// A log of our scripts that started a stage (the one it is in, when markers name one) and
+    /// has no finish marker yet, modified within the deadline: the cell is still running.
+    Running(Option<Stage>),
     Unknown(String),
     Missing,
 }
@@ -36,15 +41,17 @@ impl CellResult {
     pub fn label(&self) -> String {
         match self {
             CellResult::Result(stage, outcome) => format!("{stage}. {outcome}"),
+            CellResult::Running(_) => "Running".into(),
             CellResult::Unknown(_) => "Unknown".into(),
             CellResult::Missing => "Missing".into(),
         }
     }
 
-    /// Sort rank: stages in order, outcomes in order, then Unknown, then Missing.
+    /// Sort rank: stages in order, outcomes in order, then Running, Unknown, Missing.
     pub fn rank(&self) -> (usize, usize) {
         match self {
             CellResult::Result(stage, outcome) => (*stage as usize, *outcome as usize),
+            CellResult::Running(_) => (9, 0),
             CellResult::Unknown(_) => (10, 0),
             CellResult::Missing => (11, 0),
         }
@@ -62,12 +69,16 @@ pub struct CellReport {
     /// The deciding (last) attempt's log, relative to LOGDIR.
     pub log: Option<String>,
     pub evidence: Option<Evidence>,
+    /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
+    pub why: cause::Why,
 }
 
 impl CellReport {
+    /// The stage of the result, or the one a running cell is in.
     pub fn stage(&self) -> Option<Stage> {
         match self.result {
             CellResult::Result(stage, _) => Some(stage),
+            CellResult::Running(stage) => stage,
             _ => None,
         }
     }
@@ -85,9 +96,29 @@ impl CellReport {
             (CellResult::Unknown(reason), Some(ev)) => format!("{reason} (last line: {})", ev.text),
             (CellResult::Unknown(reason), None) => reason.clone(),
             (CellResult::Missing, _) => "no log for this cell".into(),
+            (CellResult::Running(_), Some(ev)) => format!("still running (last line: {})", ev.text),
+            (CellResult::Running(_), None) => "still running".into(),
             (_, Some(ev)) => ev.text.clone(),
             (_, None) => String::new(),
         }
+    }
+}
+
+impl CellReport {
+    /// The cause column: the short reason it did not pass, empty when none was found.
+    pub fn cause_text(&self) -> &str {
+        self.why.cause.as_ref().map_or("", |c| c.text.as_str())
+    }
+
+    /// The cause's raw line with where it is: `log:line: text`.
+    pub fn cause_evidence(&self) -> Option<String> {
+        let cause = self.why.cause.as_ref()?;
+        Some(format!(
+            "{}:{}: {}",
+            self.log.as_deref().unwrap_or(""),
+            cause.evidence.line,
+            cause.evidence.text
+        ))
     }
 }
 
@@ -336,43 +367,9 @@ pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
     (stem.to_owned(), None)
 }
 
-/// What reading a log directory gave: the logs, and what was skipped (for the caller to show).
-#[derive(Debug, Default)]
-pub struct Scanned {
-    pub logs: Vec<ScannedLog>,
-    pub warnings: Vec<Warning>,
-}
-
-/// Reads and classifies every log under `dir`, using both cores, telling `progress` the bytes
-/// done.
-pub fn scan_dir(dir: &Path, progress: Progress) -> Result<Scanned> {
-    let (files, mut warnings) = logs::find_logs(dir)?;
-    let sizes: Vec<u64> = files.iter().map(|f| f.file.size).collect();
-    let total: u64 = sizes.iter().sum();
-    let done = AtomicU64::new(0);
-    // Biggest first, so one large log does not finish alone at the end.
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
-    let mut scanned: Vec<(usize, Scanned)> = order
-        .par_iter()
-        .with_max_len(1)
-        .map(|&i| {
-            let out = logs::scan_file(&files[i]);
-            progress(done.fetch_add(sizes[i], Relaxed) + sizes[i], total);
-            (i, out)
-        })
-        .collect();
-    scanned.sort_by_key(|(i, _)| *i);
-    let mut logs = Vec::new();
-    for (_, one) in scanned {
-        logs.extend(one.logs);
-        warnings.extend(one.warnings);
-    }
-    Ok(Scanned { logs, warnings })
-}
-
-/// Groups logs by cell, lets the last attempt decide, and joins the index.
-pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
+/// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
+/// unfinished log written to within the deadline is [`CellResult::Running`].
+pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
     let bytes = scanned.iter().map(|l| l.bytes).sum();
     let logs = scanned.len();
     let mut groups: BTreeMap<String, Vec<(Option<u64>, ScannedLog)>> = BTreeMap::new();
@@ -393,11 +390,18 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
                 .then_with(|| x.name.cmp(&y.name))
         });
         let count = attempts.len();
-        let (_, last) = attempts.pop().expect("a group has a log");
+        let (_, mut last) = attempts.pop().expect("a group has a log");
+        let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
         let result = match last.classification.verdict {
+            Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
+            Verdict::Unknown { .. } if running => CellResult::Running(None),
             Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
             Verdict::Unknown { reason } => CellResult::Unknown(reason),
         };
+        if running {
+            // A cell that has not ended has no cause yet.
+            last.why.cause = None;
+        }
         cells_by_key.insert(
             key.clone(),
             CellReport {
@@ -407,6 +411,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
                 attempts: count,
                 log: Some(last.name),
                 evidence: last.classification.evidence,
+                why: last.why,
             },
         );
     }
@@ -422,6 +427,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
                     attempts: 0,
                     log: None,
                     evidence: None,
+                    why: Default::default(),
                 });
                 cell.index_values = values.clone();
                 cells.push(cell);
@@ -449,6 +455,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, SystemTime};
 
     fn log(name: &str, parent: Option<&str>, cell: Option<&str>) -> ScannedLog {
         let mut c = Classification::unknown("x");
@@ -459,6 +466,8 @@ mod tests {
             parent: parent.map(str::to_owned),
             bytes: 1,
             classification: c,
+            why: Default::default(),
+            modified: None,
         }
     }
 
@@ -499,7 +508,7 @@ mod tests {
             "t",
         )
         .unwrap();
-        let r = build(vec![b, a], Some(&index));
+        let r = build(vec![b, a], Some(&index), None);
         assert_eq!(r.index_columns, ["compiler"]);
         assert_eq!(r.cells[0].result.label(), "Tests. OOM");
         assert_eq!(r.cells[0].attempts, 2);
@@ -511,6 +520,67 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("compiler"));
+    }
+
+    /// A marker log, stopped in `compile`, with a finish marker or not.
+    fn marker_log(finished: bool, modified: SystemTime) -> ScannedLog {
+        const M: &str = "::matrix::";
+        let mut text = format!(
+            "{M} event=stage-start stage=configure time=t\n{M} event=stage-end stage=configure \
+             status=0 time=t\n{M} event=stage-start stage=compile time=t\ngcc -c x.c\n"
+        );
+        if finished {
+            text.push_str(&format!(
+                "{M} event=stage-end stage=compile status=2 time=t\n\
+                 {M} event=finish cell=c1 stage=compile status=2 time=t\n"
+            ));
+        }
+        let (bytes, classification, why) = cause::scan(text.as_bytes());
+        ScannedLog {
+            name: "c1.log".into(),
+            log_name: "c1.log".into(),
+            parent: None,
+            bytes,
+            classification,
+            why,
+            modified: Some(modified),
+        }
+    }
+
+    #[test]
+    fn an_unfinished_log_within_the_deadline_is_running() {
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        let live = Some(Live {
+            deadline: 4 * hour,
+            now,
+        });
+        let result = |log| build(vec![log], None, live).cells[0].result.clone();
+        assert_eq!(
+            result(marker_log(false, now - hour)),
+            CellResult::Running(Some(Stage::Compilation))
+        );
+        assert_eq!(
+            build(vec![marker_log(false, now - hour)], None, live).cells[0]
+                .why
+                .cause,
+            None
+        );
+        // Older than the deadline: the pod was killed; finished: a result, however recent.
+        assert_eq!(
+            result(marker_log(false, now - 5 * hour)).label(),
+            "Compilation. Timeout"
+        );
+        assert_eq!(result(marker_log(true, now)).label(), "Compilation. Failed");
+        // A clock behind the file's time (another machine's mtime) is no age at all.
+        assert!(marker_log(false, now + hour).is_running(4 * hour, now));
+        // Without `live` (finished runs) nothing is Running.
+        assert_eq!(
+            build(vec![marker_log(false, now)], None, None).cells[0]
+                .result
+                .label(),
+            "Compilation. Timeout"
+        );
     }
 
     #[test]

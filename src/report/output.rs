@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::cause::CauseKind;
 use super::diff;
 use super::insights::{Insight, Property, Term};
 use super::{CellReport, Pivot, Report, SummaryRow};
@@ -43,12 +44,14 @@ impl Export for ReportView<'_> {
     }
 }
 
-/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`.
-fn to_csv(report: &Report) -> Result<Vec<u8>> {
+/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`, then
+/// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`.
+pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
+    header.extend(["cause", "cause_evidence", "failed_tests", "failed_count"]);
     if let Some((a, b)) = crate::export::case_clash(&header) {
         anyhow::bail!(
             "the CSV would have the columns {a:?} and {b:?}, whose names differ only by case \
@@ -74,9 +77,32 @@ fn to_csv(report: &Report) -> Result<Vec<u8>> {
         row.push(cell.attempts.to_string());
         row.push(cell.log.clone().unwrap_or_default());
         row.push(cell.evidence_text());
+        row.push(cell.cause_text().to_owned());
+        row.push(cell.cause_evidence().unwrap_or_default());
+        row.push(cell.why.failed_tests.join(" "));
+        row.push(failed_count(cell));
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The count of failed tests, empty when regrtest listed none.
+fn failed_count(cell: &CellReport) -> String {
+    match cell.why.failed_tests.len() {
+        0 => String::new(),
+        n => n.to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonCause<'a> {
+    kind: CauseKind,
+    text: &'a str,
+    log: Option<&'a str>,
+    line: u64,
+    evidence: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -98,6 +124,11 @@ struct JsonCell<'a> {
     attempts: usize,
     log: Option<&'a str>,
     evidence: Option<JsonEvidence<'a>>,
+    cause: Option<JsonCause<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    failed_tests: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_count: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -133,6 +164,16 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
             line: e.line,
             text: &e.text,
         }),
+        cause: cell.why.cause.as_ref().map(|c| JsonCause {
+            kind: c.kind,
+            text: &c.text,
+            log: cell.log.as_deref(),
+            line: c.evidence.line,
+            evidence: &c.evidence.text,
+            finding: c.finding.as_deref(),
+        }),
+        failed_tests: &cell.why.failed_tests,
+        failed_count: (!cell.why.failed_tests.is_empty()).then_some(cell.why.failed_tests.len()),
     }
 }
 
@@ -242,18 +283,25 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     });
     let mut header: Vec<String> = vec!["key".into()];
     header.extend(axes.iter().map(|&a| report.index_columns[a].clone()));
-    header.extend(["result", "attempts", "evidence"].map(String::from));
+    header.extend(["result", "attempts", "cause or evidence"].map(String::from));
     let room = width.saturating_sub(fixed).max(10);
     let rows: Vec<Vec<String>> = report
         .cells
         .iter()
         .map(|c| {
+            let evidence = c.evidence_text();
             let mut row = vec![c.key.clone()];
             row.extend(axes.iter().map(|&a| c.index_values[a].clone()));
             row.extend([
                 c.result.label(),
                 c.attempts.to_string(),
-                clip(&c.evidence_text(), room),
+                clip(
+                    match &c.why.cause {
+                        Some(cause) => &cause.text,
+                        None => &evidence,
+                    },
+                    room,
+                ),
             ]);
             row
         })

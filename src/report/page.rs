@@ -1,5 +1,5 @@
-//! Self-contained report pages (HTML or AsciiDoc): summary, chart inline, pivot and the table
-//! of cells, rendered from the [`crate::templates`] registry (HTML auto-escaped; AsciiDoc table
+//! Self-contained report pages (HTML or AsciiDoc): insights, reasons, summary, chart inline,
+//! pivot and the table of cells, rendered from the [`crate::templates`] registry (HTML auto-escaped; AsciiDoc table
 //! cells escaped by its `cell` filter).
 
 use anyhow::{Context, Result};
@@ -27,6 +27,17 @@ struct PageCell<'a> {
     log: &'a str,
     line: Option<u64>,
     evidence: String,
+}
+
+/// One reason of [`super::reasons`], as the page shows it (right after the insights).
+#[derive(Serialize)]
+struct PageReason {
+    reason: String,
+    cells: usize,
+    results: String,
+    shared: String,
+    example: String,
+    at: String,
 }
 
 #[derive(Serialize)]
@@ -66,6 +77,7 @@ pub fn render(
             class: match &c.result {
                 CellResult::Result(_, super::Outcome::Passed) => "passed",
                 CellResult::Result(..) => "failed",
+                CellResult::Running(_) => "running",
                 CellResult::Unknown(_) => "unknown",
                 CellResult::Missing => "missing",
             },
@@ -87,6 +99,17 @@ pub fn render(
             results: i.results_text(),
         })
         .collect();
+    let reasons: Vec<PageReason> = super::reasons::reasons(report)
+        .into_iter()
+        .map(|r| PageReason {
+            results: super::reasons::results_text(&r.results),
+            shared: super::reasons::pairs(&r.shared),
+            reason: r.reason,
+            cells: r.cells,
+            example: r.example,
+            at: r.at,
+        })
+        .collect();
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
     let text = templates
         .render(
@@ -100,6 +123,7 @@ pub fn render(
             columns => &report.index_columns,
             cells,
             insights,
+            reasons,
             chart => Value::from_safe_string(svg),
             },
         )
@@ -125,6 +149,7 @@ mod tests {
                     line: 7,
                     text: "<script>alert(1)</script>".into(),
                 }),
+                why: Default::default(),
             }],
             logs: 1,
             bytes: 10,
@@ -165,5 +190,50 @@ mod tests {
         .unwrap();
         assert!(adoc.contains("gcc\\|x"), "{adoc}");
         assert!(adoc.starts_with("= Run"));
+    }
+
+    /// A failed cell whose cause is a sanitizer report: the reason names its finding.
+    fn failed_by_report() -> Report {
+        let mut r = report();
+        r.cells[0].why.cause = Some(crate::report::cause::Cause {
+            kind: crate::report::cause::CauseKind::Report,
+            text: "HWAddressSanitizer: tag-mismatch in f (a.c) (making all|x)".into(),
+            evidence: Evidence {
+                line: 3,
+                text: "==1==ERROR: HWAddressSanitizer: tag-mismatch".into(),
+            },
+            finding: Some("1a2b3c4d".into()),
+            report_words: Some("HWAddressSanitizer: tag-mismatch in f (a.c)".into()),
+        });
+        r
+    }
+
+    #[test]
+    fn reasons_come_right_after_the_insights_on_both_pages() {
+        let r = failed_by_report();
+        let reason = "HWAddressSanitizer: tag-mismatch, finding 1a2b3c4d (making all|x)";
+        let html = render(&Templates::builtin(), Kind::Html, &r, None, &[], "Run").unwrap();
+        let at = html.find("<h2>Reasons</h2>").expect("a Reasons section");
+        assert!(at < html.find("<h2>Summary</h2>").unwrap(), "{html}");
+        assert!(html[at..].contains(reason), "{html}");
+        let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &r, None, &[], "Run").unwrap();
+        let at = adoc.find("== Reasons").expect("a Reasons section");
+        assert!(at < adoc.find("== Summary").unwrap(), "{adoc}");
+        assert!(adoc[at..].contains(&reason.replace('|', "\\|")), "{adoc}");
+        assert!(adoc[at..].contains("build_001-1.sh.txt:3"), "{adoc}");
+        // No failed cell, no section.
+        let html = render(
+            &Templates::builtin(),
+            Kind::Html,
+            &report(),
+            None,
+            &[],
+            "Run",
+        );
+        assert!(html.unwrap().contains("<h2>Reasons</h2>"));
+        let mut passed = report();
+        passed.cells[0].result = CellResult::Result(Stage::Tests, Outcome::Passed);
+        let html = render(&Templates::builtin(), Kind::Html, &passed, None, &[], "Run").unwrap();
+        assert!(!html.contains("<h2>Reasons</h2>"), "{html}");
     }
 }

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 
 use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
-use crate::report::logs::{scan, ScannedLog};
+use crate::report::cause::scan;
+use crate::report::ScannedLog;
 use crate::report::{self, output, CellResult, Index, Report, Verdict};
 
 pub struct Results {
@@ -47,7 +48,11 @@ impl Results {
     }
 
     pub fn report(&self) -> Report {
-        report::build(self.logs.values().cloned().collect(), Some(&self.index))
+        report::build(
+            self.logs.values().cloned().collect(),
+            Some(&self.index),
+            None,
+        )
     }
 
     /// Rewrites results.csv from every log added so far; cells without one are `Missing`.
@@ -71,13 +76,15 @@ impl Results {
 pub fn scan_log(log: &Path, rel: &str) -> Result<ScannedLog> {
     let file =
         std::fs::File::open(log).with_context(|| format!("cannot read {}", log.display()))?;
-    let (bytes, classification) = scan(std::io::BufReader::new(file));
+    let (bytes, classification, why) = scan(std::io::BufReader::new(file));
     Ok(ScannedLog {
         name: rel.to_string(),
         log_name: rel.rsplit('/').next().unwrap_or(rel).to_string(),
         parent: None,
         bytes,
         classification,
+        why,
+        modified: None,
     })
 }
 
@@ -134,7 +141,8 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "key,script,image,python,engine,host_os,result,stage,outcome,attempts,log,evidence"
+            "key,script,image,python,engine,host_os,result,stage,outcome,attempts,log,evidence,\
+             cause,cause_evidence,failed_tests,failed_count"
         );
         assert!(
             lines[1].starts_with(

@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use matrix::findings::recognize::Recognizer;
+use matrix::sanitizer::Recognizer;
 
 use crate::common::{corpus, matrix};
 

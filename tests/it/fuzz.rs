@@ -84,7 +84,7 @@ proptest! {
     fn fuzz_sanitizer_recognizer(
         lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 0..40),
     ) {
-        let mut recognizer = matrix::findings::recognize::Recognizer::new();
+        let mut recognizer = matrix::sanitizer::Recognizer::new();
         let mut reports = 0usize;
         for (i, line) in lines.iter().enumerate() {
             recognizer.line(i as u64 + 1, None, line, &mut |_| reports += 1);

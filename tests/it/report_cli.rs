@@ -179,7 +179,10 @@ fn legacy_logs_of_every_kind() {
         .clone();
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(
-        text.starts_with("key,compiler,sanitizer,result,stage,outcome,attempts,log,evidence\n"),
+        text.starts_with(
+            "key,compiler,sanitizer,result,stage,outcome,attempts,log,evidence,\
+             cause,cause_evidence,failed_tests,failed_count\n"
+        ),
         "{text}"
     );
     let rows = rows(&out);
@@ -336,10 +339,13 @@ fn marker_logs_in_argo_layout() {
     anonymous.push_str("gcc -c x.c\n");
     fs::write(pod("matrix-x7k2p-9").join("main.log"), anonymous).unwrap();
 
+    // The logs were just written: `--finished` says the run is over, so a log that stops
+    // inside a stage is of a killed pod, not of a running cell.
     let out = matrix()
         .args([
             "report",
             tmp.path().join("logs").to_str().unwrap(),
+            "--finished",
             "--format",
             "json",
         ])

@@ -176,7 +176,10 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
     let axes: Vec<String> = all[0]
         .keys()
         .filter(|a| !not_axes.contains(&a.as_str()))
-        .filter(|a| ["attempts", "log", "evidence"].iter().all(|x| x != a))
+        .filter(|a| {
+            let why = ["cause", "cause_evidence", "failed_tests", "failed_count"];
+            ["attempts", "log", "evidence"].iter().chain(&why).all(|x| x != a)
+        })
         .filter(|a| cells.iter().any(|c| c[*a] != cells[0][*a]))
         .cloned()
         .collect();

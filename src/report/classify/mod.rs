@@ -17,8 +17,9 @@ mod types;
 use std::collections::VecDeque;
 
 use markers::{MarkerStage, Markers};
-pub use phrases::phrase_finder;
 use phrases::*;
+pub(crate) use phrases::{bare_signal, job_status};
+pub use phrases::{line_finder, phrase_finder, OBSERVED, PHRASE_COUNT};
 pub use types::{Classification, Evidence, Outcome, Stage, Verdict};
 
 /// Longest prefix of a line kept as evidence.
@@ -337,6 +338,9 @@ impl Classifier {
                 .or_else(|| self.cell_env.clone().filter(|_| markers)),
             started: self.started.clone(),
             markers,
+            unfinished: markers
+                && self.markers.finish.is_none()
+                && (self.markers.current.is_some() || self.markers.last_end.is_some()),
         }
     }
 

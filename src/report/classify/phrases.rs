@@ -48,6 +48,33 @@ pub fn phrase_finder() -> &'static AhoCorasick {
     phrases()
 }
 
+/// What readers of the same pass (causes, sanitizer reports) search lines for besides
+/// [`PHRASES`]: a line holding none of either is one they pass over without a search of their
+/// own. Run once over a whole buffer, this is what makes the pass cost about a read.
+/// (None ends where a phrase could begin, so none hides a phrase from the non-overlapping
+/// search.)
+pub const OBSERVED: [&str; 4] = [
+    "error:",
+    "undefined reference",
+    "] test",
+    ": runtime error:",
+];
+
+/// How many of [`line_finder`]'s patterns are the classifier's phrases (the rest are
+/// [`OBSERVED`]).
+pub const PHRASE_COUNT: usize = PHRASES.len();
+
+/// [`PHRASES`] (pattern ids below [`PHRASE_COUNT`]) and then [`OBSERVED`], in one searcher.
+pub fn line_finder() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(PHRASES.iter().map(|(p, _)| *p).chain(OBSERVED))
+            .expect("phrases compile")
+    })
+}
+
 pub(super) fn phrases() -> &'static AhoCorasick {
     pub(super) static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
@@ -122,7 +149,7 @@ pub(super) fn is_build_activity(raw: &[u8]) -> bool {
 }
 
 /// bash's report on a job it waited for: `./build.sh: line 26:  25 Segmentation fault  ./configure`.
-pub(super) fn job_status(text: &str) -> Option<Outcome> {
+pub(crate) fn job_status(text: &str) -> Option<Outcome> {
     let (_, rest) = text.split_once("line ")?;
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     let rest = rest.strip_prefix(':')?.trim_start();
@@ -135,7 +162,7 @@ pub(super) fn job_status(text: &str) -> Option<Outcome> {
 
 /// A shell's report on a child with nothing else on the line (or after a partial line:
 /// `checking whether we are cross compiling... Terminated`).
-pub(super) fn bare_signal(text: &str) -> Option<Outcome> {
+pub(crate) fn bare_signal(text: &str) -> Option<Outcome> {
     let t = text.trim();
     let t = t
         .strip_suffix("(core dumped)")

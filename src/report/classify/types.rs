@@ -5,29 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// The stage a result is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Stage {
-    Configure,
-    Compilation,
-    Tests,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Configure, Stage::Compilation, Stage::Tests];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Configure => "Configure",
-            Stage::Compilation => "Compilation",
-            Stage::Tests => "Tests",
-        }
-    }
-
-    pub(super) fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use crate::stage::Stage;
 
 /// How a stage ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -102,12 +80,6 @@ impl Outcome {
     }
 }
 
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -140,6 +112,9 @@ pub struct Classification {
     pub started: Option<String>,
     /// Whether the log carried `::matrix::` markers.
     pub markers: bool,
+    /// Markers say a stage started and there is no finish marker: the cell is still running,
+    /// or its pod was killed (which one, the log's age tells).
+    pub unfinished: bool,
 }
 
 impl Classification {
@@ -152,6 +127,7 @@ impl Classification {
             cell: None,
             started: None,
             markers: false,
+            unfinished: false,
         }
     }
 }

@@ -11,6 +11,7 @@ fn cell(values: &[&str], result: CellResult) -> CellReport {
         attempts: 1,
         log: None,
         evidence: None,
+        why: Default::default(),
     }
 }
 

@@ -12,12 +12,17 @@ use std::sync::OnceLock;
 
 use memchr::memmem;
 
-use crate::report::Stage;
+use crate::stage::Stage;
 
+use super::regrtest::regrtest_test;
 use super::signature::{location, parse_frame, tree_path, Frame};
 
-/// Frames kept of a report's first stack (the signature needs three own ones).
+/// Frames kept of a report's first stack at most. The stack is read up to its third own frame
+/// (all that a signature, a finding and a cause use); the frames after it are only counted as
+/// report lines, so a log of many long reports costs little more than reading it.
 pub const MAX_FRAMES: usize = 64;
+/// Own (CPython) frames a signature takes.
+const OWN_FRAMES: u8 = 3;
 /// Consecutive lines that are no report's (not indented, no frame) that end an open report.
 const MAX_IDLE: u32 = 12;
 
@@ -58,6 +63,8 @@ struct Open {
     family: Family,
     /// 0: no frame yet, 1: in the first stack, 2: the first stack is over.
     stack_state: u8,
+    /// Own frames in the stack so far.
+    own: u8,
     idle: u32,
 }
 
@@ -82,9 +89,22 @@ impl Recognizer {
         raw: &[u8],
         emit: &mut dyn FnMut(RawReport),
     ) {
+        self.line_marked(line_no, stage, raw, true, emit);
+    }
+
+    /// [`Recognizer::line`] for a reader that searched its buffer at once: `marked` false says
+    /// the line holds neither `] test` nor `: runtime error:`, so they are not searched for.
+    pub fn line_marked(
+        &mut self,
+        line_no: u64,
+        stage: Option<Stage>,
+        raw: &[u8],
+        marked: bool,
+        emit: &mut dyn FnMut(RawReport),
+    ) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let trimmed = raw.trim_ascii_start();
-        if let Some((tool, kind, family, ub_location)) = header(trimmed) {
+        if let Some((tool, kind, family, ub_location)) = header(trimmed, marked) {
             self.close(emit);
             let mut stack = Vec::new();
             if let Some(frame) = ub_location {
@@ -103,11 +123,12 @@ impl Recognizer {
                 },
                 family,
                 stack_state: 0,
+                own: 0,
                 idle: 0,
             });
             return;
         }
-        if let Some(test) = regrtest_test(raw) {
+        if let Some(test) = marked.then(|| regrtest_test(raw)).flatten() {
             self.close(emit);
             self.test = Some(test);
             return;
@@ -141,7 +162,8 @@ impl Recognizer {
         if trimmed.starts_with(b"#") && trimmed.get(1).is_some_and(u8::is_ascii_digit) {
             // Frames past the first stack (or past the cap) are only counted as report lines:
             // parsing them would cost most of the time of a log full of reports.
-            let wanted = open.stack_state < 2 && r.stack.len() < MAX_FRAMES;
+            let wanted =
+                open.stack_state < 2 && r.stack.len() < MAX_FRAMES && open.own < OWN_FRAMES;
             let parsed = if wanted {
                 parse_frame(&String::from_utf8_lossy(trimmed))
             } else {
@@ -154,6 +176,7 @@ impl Recognizer {
                         r.stack.clear();
                     }
                     open.stack_state = 1;
+                    open.own += u8::from(frame.is_own());
                     r.stack.push(frame);
                 }
                 r.end = line_no;
@@ -244,7 +267,7 @@ impl Recognizer {
 type Header = (String, String, Family, Option<Frame>);
 
 /// The report a line begins, if it is a header: tool, kind, family and (UBSan) the location.
-fn header(line: &[u8]) -> Option<Header> {
+fn header(line: &[u8], marked: bool) -> Option<Header> {
     if line.starts_with(b"==") {
         // `==PID==ERROR: AddressSanitizer: kind ...` (MSan: `==PID==WARNING: ...`).
         let rest = &line[2..];
@@ -276,6 +299,9 @@ fn header(line: &[u8]) -> Option<Header> {
     if let Some(rest) = line.strip_prefix(b"Fatal Python error: ") {
         let text = String::from_utf8_lossy(rest);
         return Some(("Python".into(), fatal_kind(&text), Family::Fatal, None));
+    }
+    if !marked {
+        return None;
     }
     static RUNTIME_ERROR: OnceLock<memmem::Finder<'static>> = OnceLock::new();
     let at = RUNTIME_ERROR
@@ -399,31 +425,6 @@ fn python_frame(text: &str) -> Option<Frame> {
         file: tree_path(path),
         line: line.trim().parse().ok(),
     })
-}
-
-/// The test regrtest's progress line names: `0:00:03 load avg: 1.2 [ 12/480] test_x`,
-/// `[ 37/489/1] test.test_y -- test.test_x failed`.
-pub fn regrtest_test(line: &[u8]) -> Option<String> {
-    static PROGRESS: OnceLock<memmem::Finder<'static>> = OnceLock::new();
-    let close = PROGRESS
-        .get_or_init(|| memmem::Finder::new(b"] test"))
-        .find(line)?;
-    let open = memchr::memrchr(b'[', &line[..close])?;
-    let inside = &line[open + 1..close];
-    if !inside.contains(&b'/')
-        || !inside
-            .iter()
-            .all(|b| b.is_ascii_digit() || *b == b'/' || *b == b' ')
-    {
-        return None;
-    }
-    let rest = &line[close + 2..];
-    let end = rest
-        .iter()
-        .position(|b| b.is_ascii_whitespace())
-        .unwrap_or(rest.len());
-    let name = String::from_utf8_lossy(&rest[..end]);
-    Some(name.trim_end_matches(':').to_owned())
 }
 
 #[cfg(test)]
@@ -603,16 +604,6 @@ Extension modules: _testcapi (total: 1)
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].stack[0].file, "a.c");
     }
-
-    #[test]
-    fn regrtest_progress() {
-        assert_eq!(
-            regrtest_test(b"0:02:46 load avg: 5.39 [ 37/489/1] test.test_x -- test.test_y failed"),
-            Some("test.test_x".into())
-        );
-        assert_eq!(regrtest_test(b"[1/3] test_os"), Some("test_os".into()));
-        assert_eq!(regrtest_test(b"[ci skip] test"), None);
-    }
 }
 
 #[cfg(test)]
@@ -643,7 +634,7 @@ mod properties {
             for rep in &out {
                 let line = &lines[rep.start as usize - 1];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
-                prop_assert!(header(line.trim_ascii_start()).is_some());
+                prop_assert!(header(line.trim_ascii_start(), true).is_some());
                 prop_assert!(rep.end >= rep.start && rep.start > last_end);
                 prop_assert!(rep.stack.len() <= MAX_FRAMES);
                 last_end = rep.end;
@@ -665,7 +656,7 @@ mod properties {
             r.line(
                 i + 2,
                 None,
-                format!("    #{i} 0x1 in f{i} Objects/a.c:1").as_bytes(),
+                format!("    #{i} 0x1 in f{i} /usr/lib/a.c:1").as_bytes(),
                 &mut |_| n += 1,
             );
         }
@@ -675,5 +666,28 @@ mod properties {
         assert_eq!(n, 0);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].stack.len(), MAX_FRAMES);
+    }
+
+    #[test]
+    fn the_stack_is_read_up_to_its_third_own_frame() {
+        let mut text = String::from("==1==ERROR: AddressSanitizer: SEGV on unknown address\n");
+        text.push_str("    #0 0x1 in __asan_memcpy /usr/lib/asan.cpp:1\n");
+        for i in 1..40 {
+            text.push_str(&format!(
+                "    #{i} 0x1 in f{i} /src/Python-3.13.5/Objects/a.c:{i}\n"
+            ));
+        }
+        text.push_str("SUMMARY: AddressSanitizer: SEGV\n");
+        let mut r = Vec::new();
+        let mut recognizer = Recognizer::new();
+        for (i, line) in text.lines().enumerate() {
+            recognizer.line(i as u64 + 1, None, line.as_bytes(), &mut |rep| r.push(rep));
+        }
+        recognizer.finish(&mut |rep| r.push(rep));
+        assert_eq!(r.len(), 1);
+        let names: Vec<&str> = r[0].stack.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(names, ["__asan_memcpy", "f1", "f2", "f3"]);
+        // The frames after them are still the report's lines.
+        assert_eq!(r[0].end, 42);
     }
 }

@@ -76,7 +76,7 @@ pub fn parse_frame(line: &str) -> Option<(u32, Frame)> {
         return None;
     }
     let number: u32 = rest[..digits].parse().ok()?;
-    let mut words = rest[digits..].split_whitespace().peekable();
+    let mut words = rest[digits..].split_ascii_whitespace().peekable();
     if words.peek().is_some_and(|w| w.starts_with("0x")) {
         words.next();
         if words.peek() == Some(&"in") {

@@ -1,0 +1,213 @@
+//! What each line of a log offers as a cause: per stage, the last report, runtime message,
+//! killed command, compiler or configure error, config.log line and running test, and
+//! regrtest's list of failed tests.
+
+use super::super::classify::{bare_signal, job_status, Classifier, Stage};
+use super::super::Evidence;
+use super::text::{
+    base_name, compiler_error, evidence, is_telling, make_error_target, needles, normalise,
+    report_cause, runtime_fatal, signal_cause, strip_pid,
+};
+use super::{Candidate, CauseReader};
+use crate::sanitizer::regrtest::is_regrtest_progress;
+use crate::sanitizer::{RawReport, Signature};
+
+impl CauseReader {
+    /// Takes the line the classifier just took. `marked` false says the line holds none of
+    /// the classifier's phrases nor `error:`, `undefined reference`, `] test` or `: runtime
+    /// error:` (the reader searched its buffer at once), so those searches are skipped.
+    pub fn line(&mut self, classifier: &Classifier, raw: &[u8], marked: bool) {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let line_no = classifier.lines();
+        let stage = classifier.stage();
+        let mut emitted: Vec<RawReport> = Vec::new();
+        self.recognizer
+            .line_marked(line_no, stage, raw, marked, &mut |r| emitted.push(r));
+        for report in emitted {
+            self.attach(report);
+        }
+        self.failed_tests_line(raw);
+        if let Some(stage) = stage {
+            self.stage_line(stage, line_no, raw, marked);
+        }
+        if raw.iter().any(|b| !b.is_ascii_whitespace()) {
+            self.previous.0 = line_no;
+            self.previous.1.clear();
+            self.previous
+                .1
+                .extend_from_slice(&raw[..raw.len().min(256)]);
+        }
+    }
+
+    fn stage_line(&mut self, stage: Stage, line_no: u64, raw: &[u8], marked: bool) {
+        let slot = &mut self.slots[stage as usize];
+        let first = raw.first().copied().unwrap_or(b' ');
+        if first == b'=' && raw.starts_with(b"==") {
+            // A report header: its cause text and signature come when the report ends.
+            let text = String::from_utf8_lossy(raw);
+            if let Some(message) = runtime_fatal(&text) {
+                slot.runtime_fatal = Some(Candidate {
+                    ev: evidence(line_no, raw),
+                    text: normalise(message),
+                    finding: None,
+                });
+            }
+        }
+        if first == b'm' || first == b'g' {
+            if let Some(target) = make_error_target(raw) {
+                if slot.make_error.is_none() {
+                    slot.make_error = Some((line_no, target));
+                }
+                return;
+            }
+        }
+        if first == b'c' && raw.starts_with(b"checking ") {
+            slot.checking_kept.keep(line_no, raw);
+        }
+        if first == b'c' && raw.starts_with(b"configure:") {
+            self.configure_line(stage, line_no, raw);
+            return;
+        }
+        if marked && (first.is_ascii_digit() || first == b'[') && is_regrtest_progress(raw) {
+            self.slots[stage as usize].running_kept.keep(line_no, raw);
+            return;
+        }
+        let slot = &mut self.slots[stage as usize];
+        if first == b'|' {
+            return; // config.log's listing of a test program's source
+        }
+        if stage == Stage::Configure && is_telling(raw) {
+            // config.log's lines between a `checking` and its `error:`: the program's output.
+            slot.configlog_recent.keep(line_no, raw);
+        }
+        if !marked || !needles().is_match(raw) {
+            return;
+        }
+        let text = String::from_utf8_lossy(raw);
+        if job_status(&text).is_some() {
+            let candidate = Candidate {
+                ev: evidence(line_no, raw),
+                text: signal_cause(&text),
+                finding: None,
+            };
+            if slot.make_error.is_none() {
+                slot.signal_before_make = Some(candidate.clone());
+            }
+            slot.signal = Some(candidate);
+            return;
+        }
+        if let Some(outcome) = bare_signal(&text) {
+            if !text.contains("...") {
+                let command = String::from_utf8_lossy(&self.previous.1);
+                let program = command
+                    .split_whitespace()
+                    .next()
+                    .map(base_name)
+                    .unwrap_or_default();
+                let candidate = Candidate {
+                    ev: evidence(line_no, raw),
+                    text: if program.is_empty() {
+                        outcome.name().to_owned()
+                    } else {
+                        format!("{} in {program}", outcome.name())
+                    },
+                    finding: None,
+                };
+                if slot.make_error.is_none() {
+                    slot.signal_before_make = Some(candidate.clone());
+                }
+                slot.signal = Some(candidate);
+            }
+            return;
+        }
+        if stage == Stage::Configure {
+            return;
+        }
+        if slot.compiler_error.is_none() && slot.make_error.is_none() {
+            if let Some(message) = compiler_error(&text) {
+                slot.compiler_error = Some(Candidate {
+                    ev: evidence(line_no, raw),
+                    text: normalise(&message),
+                    finding: None,
+                });
+            }
+        }
+    }
+
+    fn configure_line(&mut self, stage: Stage, line_no: u64, raw: &[u8]) {
+        let slot = &mut self.slots[stage as usize];
+        if raw.starts_with(b"configure: error: ") {
+            let text = String::from_utf8_lossy(raw);
+            let message = &text["configure: error: ".len()..];
+            if !message.starts_with("in `") && !message.starts_with("in '") {
+                slot.configure_error = Some(Candidate {
+                    ev: evidence(line_no, raw),
+                    text: normalise(message.trim_end_matches('.')),
+                    finding: None,
+                });
+            }
+            return;
+        }
+        // config.log: `configure:5460: checking ...`, `configure:5492: error: ...`.
+        let Some(rest) = raw.strip_prefix(b"configure:") else {
+            return;
+        };
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let rest = &rest[digits..];
+        if rest.starts_with(b": checking ") {
+            slot.configlog_recent.clear();
+        } else if rest.starts_with(b": error: ") && !rest.starts_with(b": error: in ") {
+            if let Some((line, recent)) = slot.configlog_recent.get() {
+                let text = String::from_utf8_lossy(recent);
+                slot.configlog_decisive = Some(Candidate {
+                    ev: evidence(line, recent),
+                    text: normalise(strip_pid(&text)),
+                    finding: None,
+                });
+            }
+        }
+    }
+
+    /// regrtest's summary: `11 tests failed:` then indented lines of names.
+    fn failed_tests_line(&mut self, raw: &[u8]) {
+        if let Some(block) = &mut self.failed_block {
+            if raw.starts_with(b"    ") && !raw.trim_ascii().is_empty() {
+                let text = String::from_utf8_lossy(raw);
+                block.extend(text.split_whitespace().map(str::to_owned));
+                return;
+            }
+            self.failed_tests = self.failed_block.take().unwrap_or_default();
+        }
+        if raw.first().is_some_and(u8::is_ascii_digit)
+            && (raw.ends_with(b" tests failed:") || raw.ends_with(b" test failed:"))
+        {
+            let digits = raw.iter().take_while(|b| b.is_ascii_digit()).count();
+            if raw[digits..].starts_with(b" test") {
+                self.failed_block = Some(Vec::new());
+            }
+        }
+    }
+
+    pub(super) fn attach(&mut self, report: RawReport) {
+        let Some(stage) = report.stage else { return };
+        let signature = Signature::of(&report.tool, &report.kind, &report.stack);
+        let text = report_cause(&report);
+        let candidate = Candidate {
+            ev: Evidence {
+                line: report.start,
+                text: String::new(),
+            },
+            finding: Some((signature.id(), text.clone())),
+            text,
+        };
+        let slot = &mut self.slots[stage as usize];
+        if slot
+            .make_error
+            .as_ref()
+            .map_or(true, |(line, _)| report.start < *line)
+        {
+            slot.report_before_make = Some(candidate.clone());
+        }
+        slot.report = Some(candidate);
+    }
+}

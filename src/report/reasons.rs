@@ -1,0 +1,432 @@
+//! Failed cells grouped: by cause (`report --reasons`, each cell in exactly one reason) and by
+//! failing test (`report --tests`, test × cells), with the axis values each group shares.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::cause::CauseKind;
+use super::{CellReport, CellResult, Outcome, Report};
+use crate::export::{Export, OutputFormat};
+
+/// One reason: the cells whose cause it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub reason: String,
+    /// What the cause came from; `None` for cells with a result but no cause found.
+    pub kind: Option<CauseKind>,
+    /// The finding signature id of a sanitizer or fatal-error report (`matrix findings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+    pub cells: usize,
+    /// Results and their counts, in result order.
+    pub results: Vec<(String, usize)>,
+    /// Index columns all its cells share, where the run has more than one value.
+    pub shared: Vec<(String, String)>,
+    pub example: String,
+    /// The example's cause line: `log:line`.
+    pub at: String,
+}
+
+/// One failing test: the cells where regrtest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestRow {
+    pub test: String,
+    pub cells: Vec<String>,
+    pub shared: Vec<(String, String)>,
+}
+
+/// Cells that ran and did not pass (Unknown and Missing have no result to explain).
+fn failed(report: &Report) -> impl Iterator<Item = &CellReport> {
+    report.cells.iter().filter(
+        |c| matches!(c.result, CellResult::Result(_, outcome) if outcome != Outcome::Passed),
+    )
+}
+
+/// Index columns whose value every one of `cells` shares, among columns with more than one
+/// value in the run (a column every cell shares says nothing about this group).
+fn shared(report: &Report, cells: &[&CellReport]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if cells.len() < 2 {
+        return out;
+    }
+    for (i, column) in report.index_columns.iter().enumerate() {
+        let value = |c: &CellReport| c.index_values.get(i).cloned().unwrap_or_default();
+        let first = value(cells[0]);
+        if first.is_empty() || cells.iter().any(|c| value(c) != first) {
+            continue;
+        }
+        if report.cells.iter().all(|c| value(c) == first) {
+            continue;
+        }
+        out.push((column.clone(), first));
+    }
+    out
+}
+
+/// What a reason is told apart by: its text, the kind of line, the finding id.
+type GroupKey = (String, Option<CauseKind>, Option<String>);
+
+/// Failed cells by cause, most cells first. A cell whose cause is its failing tests goes to
+/// the test that fails in the most of the still-uncovered cells (so each failed cell is in
+/// exactly one reason and few tests cover them all); `--tests` lists every test.
+pub fn reasons(report: &Report) -> Vec<Reason> {
+    let mut groups: BTreeMap<GroupKey, Vec<&CellReport>> = BTreeMap::new();
+    let mut by_tests: Vec<&CellReport> = Vec::new();
+    for cell in failed(report) {
+        match &cell.why.cause {
+            Some(cause) if cause.kind == CauseKind::Tests => by_tests.push(cell),
+            Some(cause) => groups
+                .entry((cause.reason(), Some(cause.kind), cause.finding.clone()))
+                .or_default()
+                .push(cell),
+            None => groups
+                .entry((
+                    format!("no cause found ({})", cell.result.label()),
+                    None,
+                    None,
+                ))
+                .or_default()
+                .push(cell),
+        }
+    }
+    // Greedy cover of the test-failure cells by their tests, ties by name.
+    while !by_tests.is_empty() {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for cell in &by_tests {
+            for test in &cell.why.failed_tests {
+                *counts.entry(test.as_str()).or_default() += 1;
+            }
+        }
+        let Some((test, _)) = counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(t, n)| (t.to_string(), *n))
+        else {
+            break;
+        };
+        let (mine, rest): (Vec<&CellReport>, Vec<&CellReport>) = by_tests
+            .into_iter()
+            .partition(|c| c.why.failed_tests.contains(&test));
+        by_tests = rest;
+        groups
+            .entry((format!("{test} failed"), Some(CauseKind::Tests), None))
+            .or_default()
+            .extend(mine);
+    }
+    let mut out: Vec<Reason> = groups
+        .into_iter()
+        .map(|((reason, kind, finding), cells)| {
+            let mut results: BTreeMap<(usize, usize), (String, usize)> = BTreeMap::new();
+            for c in &cells {
+                results
+                    .entry(c.result.rank())
+                    .or_insert_with(|| (c.result.label(), 0))
+                    .1 += 1;
+            }
+            let example = cells[0];
+            Reason {
+                reason,
+                kind,
+                finding,
+                cells: cells.len(),
+                results: results.into_values().collect(),
+                shared: shared(report, &cells),
+                example: example.key.clone(),
+                at: match &example.why.cause {
+                    Some(c) => format!(
+                        "{}:{}",
+                        example.log.as_deref().unwrap_or(""),
+                        c.evidence.line
+                    ),
+                    None => format!(
+                        "{}:{}",
+                        example.log.as_deref().unwrap_or(""),
+                        example.evidence.as_ref().map_or(0, |e| e.line)
+                    ),
+                },
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.cells.cmp(&a.cells).then_with(|| a.reason.cmp(&b.reason)));
+    out
+}
+
+/// Every failing test regrtest lists, with its cells, most cells first.
+pub fn tests(report: &Report) -> Vec<TestRow> {
+    let mut by_test: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, cell) in report.cells.iter().enumerate() {
+        for test in &cell.why.failed_tests {
+            by_test.entry(test).or_default().insert(i);
+        }
+    }
+    let mut out: Vec<TestRow> = by_test
+        .into_iter()
+        .map(|(test, at)| {
+            let cells: Vec<&CellReport> = at.iter().map(|&i| &report.cells[i]).collect();
+            TestRow {
+                test: test.to_owned(),
+                shared: shared(report, &cells),
+                cells: cells.iter().map(|c| c.key.clone()).collect(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.cells
+            .len()
+            .cmp(&a.cells.len())
+            .then_with(|| a.test.cmp(&b.test))
+    });
+    out
+}
+
+/// Cuts `text` to `width` characters for a terminal, marking the cut (CSV and JSON keep all).
+fn clip(text: &str, width: usize) -> String {
+    match text.char_indices().nth(width.saturating_sub(1)) {
+        Some((cut, _)) if text.chars().count() > width => format!("{}…", &text[..cut]),
+        _ => text.to_owned(),
+    }
+}
+
+pub fn pairs(values: &[(String, String)]) -> String {
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn results_text(results: &[(String, usize)]) -> String {
+    results
+        .iter()
+        .map(|(r, n)| format!("{r} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `report --reasons` in each format.
+pub struct ReasonsView<'a>(pub &'a [Reason]);
+
+impl Export for ReasonsView<'_> {
+    const WHAT: &'static str = "the reasons";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        reasons_csv(self.0)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        reasons_json(self.0)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(reasons_table(self.0))
+    }
+}
+
+/// `report --tests` in each format.
+pub struct TestsView<'a>(pub &'a [TestRow]);
+
+impl Export for TestsView<'_> {
+    const WHAT: &'static str = "the failing tests";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        tests_csv(self.0)
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        tests_json(self.0)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        Ok(tests_table(self.0))
+    }
+}
+
+pub const REASONS_HEADER: [&str; 8] = [
+    "reason", "kind", "finding", "cells", "results", "shared", "example", "at",
+];
+
+pub fn reasons_csv(reasons: &[Reason]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(REASONS_HEADER)?;
+    for r in reasons {
+        let kind = r
+            .kind
+            .map(|k| serde_json::to_value(k).unwrap_or_default())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        w.write_record([
+            r.reason.as_str(),
+            &kind,
+            r.finding.as_deref().unwrap_or(""),
+            &r.cells.to_string(),
+            &results_text(&r.results),
+            &pairs(&r.shared),
+            &r.example,
+            &r.at,
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn reasons_json(reasons: &[Reason]) -> Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(reasons)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+pub fn reasons_table(reasons: &[Reason]) -> Vec<u8> {
+    let header: Vec<String> = ["reason", "cells", "results", "shared", "example", "at"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows: Vec<Vec<String>> = reasons
+        .iter()
+        .map(|r| {
+            vec![
+                clip(&r.reason, 72),
+                r.cells.to_string(),
+                results_text(&r.results),
+                clip(&pairs(&r.shared), 60),
+                r.example.clone(),
+                r.at.clone(),
+            ]
+        })
+        .collect();
+    let mut out =
+        crate::table::with_header(&header, &rows, &[false, true, false, false, false, false]);
+    let total: usize = reasons.iter().map(|r| r.cells).sum();
+    out.push_str(&format!(
+        "{} reasons, {total} failed cells\n",
+        reasons.len()
+    ));
+    out.into_bytes()
+}
+
+pub fn tests_csv(rows: &[TestRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["test", "cells", "shared", "cell_keys"])?;
+    for r in rows {
+        w.write_record([
+            r.test.as_str(),
+            &r.cells.len().to_string(),
+            &pairs(&r.shared),
+            &r.cells.join(" "),
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn tests_json(rows: &[TestRow]) -> Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(rows)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+pub fn tests_table(rows: &[TestRow]) -> Vec<u8> {
+    let header: Vec<String> = ["test", "cells", "shared", "first cells"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut first: Vec<String> = r.cells.iter().take(3).cloned().collect();
+            if r.cells.len() > 3 {
+                first.push("…".into());
+            }
+            vec![
+                r.test.clone(),
+                r.cells.len().to_string(),
+                pairs(&r.shared),
+                first.join(" "),
+            ]
+        })
+        .collect();
+    crate::table::with_header(&header, &body, &[false, true, false, false]).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cause::{Cause, Why};
+    use super::super::{Evidence, Stage};
+    use super::*;
+
+    fn cell(
+        key: &str,
+        compiler: &str,
+        cause: Option<(&str, CauseKind)>,
+        tests: &[&str],
+    ) -> CellReport {
+        CellReport {
+            key: key.into(),
+            index_values: vec![compiler.into(), "x".into()],
+            result: CellResult::Result(Stage::Tests, Outcome::Failed),
+            attempts: 1,
+            log: Some(format!("{key}.log")),
+            evidence: None,
+            why: Why {
+                cause: cause.map(|(text, kind)| Cause {
+                    kind,
+                    text: text.into(),
+                    evidence: Evidence {
+                        line: 9,
+                        text: "raw".into(),
+                    },
+                    finding: None,
+                    report_words: None,
+                }),
+                failed_tests: tests.iter().map(|t| t.to_string()).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn each_failed_cell_in_one_reason() {
+        let t = Some(("tests failed", CauseKind::Tests));
+        let mut passed = cell("p", "gcc", None, &[]);
+        passed.result = CellResult::Result(Stage::Tests, Outcome::Passed);
+        let report = Report {
+            index_columns: vec!["compiler".into(), "os".into()],
+            cells: vec![
+                cell("a", "clang", t, &["test_a", "test_b"]),
+                cell("b", "clang", t, &["test_b"]),
+                cell("c", "gcc", t, &["test_c"]),
+                cell(
+                    "d",
+                    "gcc",
+                    Some(("Segmentation fault in configure", CauseKind::Signal)),
+                    &[],
+                ),
+                cell("e", "gcc", None, &[]),
+                passed,
+            ],
+            logs: 6,
+            bytes: 0,
+        };
+        let r = reasons(&report);
+        let names: Vec<&str> = r.iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "test_b failed",
+                "Segmentation fault in configure",
+                "no cause found (Tests. Failed)",
+                "test_c failed"
+            ]
+        );
+        assert_eq!(r.iter().map(|r| r.cells).sum::<usize>(), 5);
+        // Shared: compiler differs across the run; os does not, so it says nothing.
+        assert_eq!(r[0].shared, [("compiler".to_string(), "clang".to_string())]);
+        assert_eq!(r[0].at, "a.log:9");
+        let t = tests(&report);
+        assert_eq!(t[0].test, "test_b");
+        assert_eq!(t[0].cells, ["a", "b"]);
+        assert_eq!(t.len(), 3);
+    }
+}

@@ -1,0 +1,60 @@
+//! regrtest's progress lines (`0:00:03 load avg: 1.2 [ 12/480] test_x`): which test is
+//! running, for a report's test and a cause's "deadline hit while running".
+
+use std::sync::OnceLock;
+
+use memchr::memmem;
+
+/// The test regrtest's progress line names: `0:00:03 load avg: 1.2 [ 12/480] test_x`,
+/// `[ 37/489/1] test.test_y -- test.test_x failed`.
+pub fn regrtest_test(line: &[u8]) -> Option<String> {
+    let close = progress_close(line)?;
+    let rest = &line[close + 2..];
+    let end = rest
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    let name = String::from_utf8_lossy(&rest[..end]);
+    Some(name.trim_end_matches(':').to_owned())
+}
+
+/// Whether `line` is a regrtest progress line ([`regrtest_test`] without the name).
+pub fn is_regrtest_progress(line: &[u8]) -> bool {
+    progress_close(line).is_some()
+}
+
+/// Where a progress line's `] test` is: after `[ 12/480` (digits, `/` and spaces).
+fn progress_close(line: &[u8]) -> Option<usize> {
+    static PROGRESS: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    let close = PROGRESS
+        .get_or_init(|| memmem::Finder::new(b"] test"))
+        .find(line)?;
+    let open = memchr::memrchr(b'[', &line[..close])?;
+    let inside = &line[open + 1..close];
+    let valid = inside.contains(&b'/')
+        && inside
+            .iter()
+            .all(|b| b.is_ascii_digit() || *b == b'/' || *b == b' ');
+    valid.then_some(close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regrtest_progress() {
+        assert_eq!(
+            regrtest_test(b"0:02:46 load avg: 5.39 [ 37/489/1] test.test_x -- test.test_y failed"),
+            Some("test.test_x".into())
+        );
+        assert_eq!(regrtest_test(b"[1/3] test_os"), Some("test_os".into()));
+        assert_eq!(regrtest_test(b"[ci skip] test"), None);
+    }
+    #[test]
+    fn a_progress_line_is_one_with_a_test_name() {
+        assert!(is_regrtest_progress(b"[ 12/480] test_x"));
+        assert!(!is_regrtest_progress(b"[ci skip] test"));
+        assert!(!is_regrtest_progress(b"build ok"));
+    }
+}
