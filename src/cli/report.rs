@@ -8,10 +8,12 @@ use clap::Args;
 
 use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
+use crate::finding::Finding;
 use crate::output::write_atomic;
 use crate::report::output::{DiffView, InsightsView, ReportView};
 use crate::report::{self, chart, diff, insights, page, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
+use crate::{findings, sarif};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -27,7 +29,7 @@ pub struct ReportArgs {
         long,
         num_args = 2,
         value_names = ["OLD", "NEW"],
-        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by"]
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by", "sarif"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
@@ -57,13 +59,20 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
 
-    /// Write a self-contained HTML page: summary, chart, pivot and table.
+    /// Write a self-contained HTML page: headline counts, insights, the results (a heat map
+    /// by the --by axes, the chart), the findings, then the cells, each linked to its log.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
     /// Write the same page as AsciiDoc.
     #[arg(long, value_name = "FILE")]
     pub adoc: Option<PathBuf>,
+
+    /// Add the static analyzer's findings of the SARIF files under DIR (as `matrix sarif`
+    /// reads them) to the page's Findings section, linked from the cells they came from
+    /// (needs --html or --adoc).
+    #[arg(long, value_name = "DIR")]
+    pub sarif: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
     /// the index) whose cells share an outcome (needs --index).
@@ -110,6 +119,10 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if args.adoc.is_some() {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
+    let page_wanted = args.html.is_some() || args.adoc.is_some();
+    if args.sarif.is_some() && !page_wanted {
+        bail!("--sarif DIR adds the SARIF findings to the report page: give --html or --adoc too");
+    }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
     if args.insights && index.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
@@ -134,11 +147,27 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(sides) = &args.diff {
         return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
     }
+    // CSV has no room for --by; with a page, --by is the page's heat map. Refused before
+    // anything is read or written.
+    let csv_out = format == OutputFormat::Csv && !args.insights;
+    if csv_out && !args.by.is_empty() && !page_wanted {
+        bail!(
+            "--by with CSV: the CSV has one row per cell and no room for a pivot; \
+             use --format json or table, or the page (--html), where it is the heat map"
+        );
+    }
     let logdir = args
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    let report = read_report(logdir, index.as_ref())?;
+    // The page shows the logs' sanitizer findings: read them in the same pass.
+    let (report, findings) = if page_wanted {
+        let (report, findings) = read_report_and_findings(logdir, index.as_ref())?;
+        (report, Some(findings))
+    } else {
+        (read_report(logdir, index.as_ref())?, None)
+    };
+    let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -174,27 +203,22 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(path) = &args.chart {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
-    if let Some(path) = &args.html {
-        let html = page::render(
-            &templates,
-            page::Kind::Html,
-            &report,
-            pivot.as_ref(),
-            &found,
-            &args.title,
-        )?;
-        write_atomic(path, html.as_bytes())?;
-    }
-    if let Some(path) = &args.adoc {
-        let adoc = page::render(
-            &templates,
-            page::Kind::AsciiDoc,
-            &report,
-            pivot.as_ref(),
-            &found,
-            &args.title,
-        )?;
-        write_atomic(path, adoc.as_bytes())?;
+    for (path, kind) in [
+        (&args.html, page::Kind::Html),
+        (&args.adoc, page::Kind::AsciiDoc),
+    ] {
+        let Some(path) = path else { continue };
+        let page = page::Page {
+            title: &args.title,
+            report: &report,
+            by: &args.by,
+            pivot: pivot.as_ref(),
+            insights: &found,
+            findings: findings.as_deref(),
+            sarif: sarif_findings.as_deref(),
+            log_base: page::log_base(path, logdir),
+        };
+        write_atomic(path, page::render(&templates, kind, &page)?.as_bytes())?;
     }
 
     if args.insights {
@@ -206,7 +230,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     ReportView {
         report: &report,
-        pivot: pivot.as_ref(),
+        pivot: pivot.as_ref().filter(|_| !csv_out),
         width: terminal_width(),
     }
     .export(format)
@@ -220,13 +244,52 @@ fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
     };
     super::progress::warn(&scanned.warnings);
     if scanned.logs.is_empty() {
-        bail!(
-            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
-             <workflow>/<pod>/main.log)",
-            logdir.display()
-        );
+        return Err(no_logs(logdir));
     }
     Ok(report::build(scanned.logs, index))
+}
+
+fn no_logs(logdir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz, Argo's \
+         <workflow>/<pod>/main.log and `argo logs` output)",
+        logdir.display()
+    )
+}
+
+/// [`read_report`] and the logs' sanitizer findings, in one pass over the logs.
+fn read_report_and_findings(
+    logdir: &Path,
+    index: Option<&Index>,
+) -> Result<(report::Report, Vec<Finding>)> {
+    let (scanned, logs) = {
+        let bar = super::progress::Bar::new("reading logs");
+        findings::scan_dir_with_logs(logdir, index, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    if logs.is_empty() {
+        return Err(no_logs(logdir));
+    }
+    let found = scanned
+        .findings
+        .findings
+        .iter()
+        .map(findings::output::shared_finding)
+        .collect();
+    Ok((report::build(logs, index), found))
+}
+
+/// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
+fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
+    let loaded = sarif::load(dir, false)?;
+    super::progress::warn(&loaded.warnings);
+    let analysis = sarif::Analysis::from_loaded(&loaded);
+    Ok(analysis
+        .findings
+        .iter()
+        .filter(|f| f.located())
+        .map(sarif::format::shared_finding)
+        .collect())
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the

@@ -156,6 +156,16 @@ pub struct Scanned {
 /// Reads every log under `dir` (the same layouts and reader as `report`) on all cores and
 /// deduplicates their reports by signature.
 pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result<Scanned> {
+    Ok(scan_dir_with_logs(dir, index, progress)?.0)
+}
+
+/// [`scan_dir`], also giving every log as `report` reads it (its classification), so that one
+/// pass gives both the report and its findings (the report page shows both).
+pub fn scan_dir_with_logs(
+    dir: &Path,
+    index: Option<&Index>,
+    progress: Progress,
+) -> Result<(Scanned, Vec<ScannedLog>)> {
     let (files, mut warnings) = logs::find_logs(dir)?;
     let total: u64 = files.iter().map(|f| f.file.size).sum();
     let done = AtomicU64::new(0);
@@ -177,10 +187,14 @@ pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result
         logs.extend(one);
         warnings.extend(w);
     }
-    Ok(Scanned {
-        findings: aggregate(logs, index),
-        warnings,
-    })
+    let scanned: Vec<ScannedLog> = logs.iter().map(|(log, _)| log.clone()).collect();
+    Ok((
+        Scanned {
+            findings: aggregate(logs, index),
+            warnings,
+        },
+        scanned,
+    ))
 }
 
 type ReadFile = (Vec<(ScannedLog, LogFindings)>, Vec<Warning>);

@@ -1,11 +1,13 @@
 //! `matrix report`: reading a directory of build logs into one classified result per cell
 //! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
 //! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
-//! [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML and AsciiDoc pages).
+//! [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`heatmap`] (results per axis values),
+//! [`page`] (HTML and AsciiDoc pages).
 
 pub mod chart;
 pub mod classify;
 pub mod diff;
+pub mod heatmap;
 pub mod insights;
 pub mod logs;
 pub mod output;

@@ -21,6 +21,7 @@ mod report_cli;
 mod report_corpus;
 mod report_insights;
 mod report_insights_cli;
+mod report_page;
 mod rule_engine;
 mod run_cli;
 mod run_cpython;
