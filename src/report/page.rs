@@ -168,8 +168,20 @@ fn page_finding(f: &Finding) -> PageFinding<'_> {
     }
 }
 
+/// The directory of a pod's files: `argo cp` puts each artifact in `<node>/outputs/<name>/`.
+fn node_dir(dir: &str) -> &str {
+    match dir.rsplit_once('/') {
+        Some((head, _)) if head == "outputs" || head.ends_with("/outputs") => head
+            .strip_suffix("outputs")
+            .unwrap_or(head)
+            .trim_end_matches('/'),
+        _ => dir,
+    }
+}
+
 /// Each cell's finding ids (sanitizer first, then SARIF), in the order the findings are listed.
-/// A SARIF finding names its build, which is a cell's key or the key without `.sh`.
+/// A SARIF finding names its build: a cell's key, the key without `.sh`, or the directory of
+/// the cell's log (Argo's `<workflow>/<pod>`).
 fn findings_by_cell(page: &Page) -> BTreeMap<String, Vec<String>> {
     let mut by_cell: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in page
@@ -179,7 +191,7 @@ fn findings_by_cell(page: &Page) -> BTreeMap<String, Vec<String>> {
         .chain(page.sarif.unwrap_or_default())
     {
         for cell in &f.cells {
-            let ids = by_cell.entry(cell.clone()).or_default();
+            let ids = by_cell.entry(node_dir(cell).to_owned()).or_default();
             if !ids.contains(&f.id) {
                 ids.push(f.id.clone());
             }
@@ -254,9 +266,14 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
             // A log inside an archive (`run.zip!x.log`) links to the archive.
             let file = log.split('!').next().unwrap_or(log);
             let stem = c.key.strip_suffix(".sh").unwrap_or(&c.key);
-            let mut findings = by_cell.get(&c.key).unwrap_or(&no_ids).clone();
-            if stem != c.key {
-                for id in by_cell.get(stem).unwrap_or(&no_ids) {
+            // A SARIF finding names its build: the cell's key, or (Argo) its log's directory.
+            let log_dir = file.rsplit_once('/').map(|(dir, _)| node_dir(dir));
+            let mut findings: Vec<String> = Vec::new();
+            for name in [Some(c.key.as_str()), Some(stem), log_dir]
+                .into_iter()
+                .flatten()
+            {
+                for id in by_cell.get(name).unwrap_or(&no_ids) {
                     if !findings.contains(id) {
                         findings.push(id.clone());
                     }
@@ -441,6 +458,13 @@ mod tests {
         assert!(evidence.contains("a\\|b"), "{evidence}");
         assert!(!evidence.contains("pass:[y]"), "{evidence}");
         assert!(adoc.contains("link:../logs/run%20%231/build_001-1.sh.txt[log]"));
+    }
+
+    #[test]
+    fn node_directories() {
+        assert_eq!(node_dir("wf/pod-1"), "wf/pod-1");
+        assert_eq!(node_dir("ns/wf/node-1/outputs/main-logs"), "ns/wf/node-1");
+        assert_eq!(node_dir("outputs/sarif-data"), "");
     }
 
     #[test]

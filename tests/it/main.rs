@@ -3,6 +3,7 @@
 
 mod common;
 
+mod argo_logs;
 mod artifact_policy;
 mod check_shapes;
 mod cli_definition;
