@@ -196,3 +196,30 @@ fn a_page_without_an_index() {
     );
     assert!(!html.contains("(label)"));
 }
+
+#[test]
+fn by_with_csv_is_refused_unless_a_page_uses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixture(tmp.path());
+    matrix()
+        .current_dir(tmp.path())
+        .args(["report", "run #1", "--index", "labels.csv", "--format", "csv"])
+        .args(["--by", "python"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("no room for a pivot"));
+    // With a page, --by is its heat map and the CSV is the cells.
+    let out = matrix()
+        .current_dir(tmp.path())
+        .args(["report", "run #1", "--index", "labels.csv", "--format", "csv"])
+        .args(["--by", "python", "--html", "p.html"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(out).unwrap().starts_with("key,python,"));
+    let html = fs::read_to_string(tmp.path().join("p.html")).unwrap();
+    assert!(html.contains("class=\"heatmap\""));
+}
