@@ -25,11 +25,22 @@ pub(super) struct Format {
     timestamps: bool,
 }
 
-/// Whether `head` (the first bytes of a file) is `argo logs` output: it has a complete line,
-/// and its first complete lines are all `pod-name: text`, where a pod's name is a Kubernetes
+/// Whether `head` (the first [`SNIFF`] bytes of a file, or all of a shorter one) is `argo logs`
+/// output: it has a complete line (or one longer than `head`), and its first complete lines are
+/// all `pod-name: text`, where a pod's name is a Kubernetes
 /// name with a `-` in it (Argo names pods `<workflow>-<template>-<hash>`).
 pub(super) fn sniff(head: &[u8]) -> Option<Format> {
-    let complete = &head[..head.iter().rposition(|&b| b == b'\n')? + 1];
+    let Some(end) = head.iter().rposition(|&b| b == b'\n') else {
+        // A first line longer than the whole start: its prefix decides.
+        if head.len() < SNIFF {
+            return None;
+        }
+        let (_, text, _) = split_line(head, false)?;
+        return Some(Format {
+            timestamps: timestamp_len(text).is_some(),
+        });
+    };
+    let complete = &head[..end + 1];
     let lines: Vec<&[u8]> = complete
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -40,17 +51,16 @@ pub(super) fn sniff(head: &[u8]) -> Option<Format> {
     }
     let mut timestamps = true;
     for line in &lines {
-        let (_, text, _) = split_line(line)?;
+        let (_, text, _) = split_line(line, true)?;
         timestamps &= timestamp_len(text).is_some();
     }
     Some(Format { timestamps })
 }
 
 /// `pod: text` → (pod, text, whether the line was coloured). Argo colours the whole line,
-/// `ESC[<n>m` before the pod and `ESC[0m` at the end.
-fn split_line(line: &[u8]) -> Option<(&str, &[u8], bool)> {
+/// `ESC[<n>m` before the pod and `ESC[0m` at its end (which is not in `line` unless `complete`).
+fn split_line(line: &[u8], complete: bool) -> Option<(&str, &[u8], bool)> {
     let mut rest = line.strip_suffix(b"\n").unwrap_or(line);
-    rest = rest.strip_suffix(b"\r").unwrap_or(rest);
     let mut coloured = false;
     if let Some(after) = rest.strip_prefix(b"\x1b[") {
         let end = after.iter().take(12).position(|&b| b == b'm')?;
@@ -61,7 +71,9 @@ fn split_line(line: &[u8]) -> Option<(&str, &[u8], bool)> {
             return None;
         }
         rest = &after[end + 1..];
-        rest = rest.strip_suffix(b"\x1b[0m").unwrap_or(rest);
+        if complete {
+            rest = rest.strip_suffix(b"\x1b[0m").unwrap_or(rest);
+        }
         coloured = true;
     }
     let name_len = rest
@@ -196,9 +208,14 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
             return Ok(());
         }
         let complete = piece.ends_with(b"\n");
-        let mut text: &[u8] = &piece;
-        if !continuing {
-            match split_line(&piece) {
+        let mut text: &[u8] = piece.strip_suffix(b"\n").unwrap_or(&piece);
+        if continuing {
+            // The end of a long line: its colour's reset is here.
+            if complete && coloured {
+                text = text.strip_suffix(b"\x1b[0m").unwrap_or(text);
+            }
+        } else {
+            match split_line(&piece, complete) {
                 Some((name, rest, c)) => {
                     if name != pod {
                         name.clone_into(&mut pod);
@@ -211,13 +228,6 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
                 }
                 // A line of no pod (sniffing saw pods first, so there is one before it).
                 None => coloured = false,
-            }
-        }
-        if complete {
-            text = text.strip_suffix(b"\n").unwrap_or(text);
-            text = text.strip_suffix(b"\r").unwrap_or(text);
-            if coloured {
-                text = text.strip_suffix(b"\x1b[0m").unwrap_or(text);
             }
         }
         let write = |w: &mut BufWriter<File>| -> io::Result<()> {
@@ -238,6 +248,7 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn split_all(text: &[u8]) -> Vec<(String, String)> {
         let format = sniff(&text[..text.len().min(SNIFF)]).expect("argo logs");
@@ -272,6 +283,13 @@ mod tests {
         );
         let pods = split_all(text.as_bytes());
         assert_eq!(pods[0].1, format!("::matrix:: event=finish\n{long}\n"));
+        // Coloured, with the reset in the last piece of the line, and one that looks like it
+        // in the middle of the line, where it is the log's own.
+        let mut long = "y".repeat(PIECE as usize - 4);
+        long.push_str("\x1b[0m");
+        long.push_str(&"z".repeat(100_000));
+        let text = format!("\x1b[31mwf-a-1: {long}\x1b[0m\n\x1b[31mwf-a-1: end\x1b[0m\n");
+        assert_eq!(split_all(text.as_bytes())[0].1, format!("{long}\nend\n"));
     }
 
     #[test]
@@ -293,6 +311,53 @@ mod tests {
             None,
             "every line of the start must be a pod's"
         );
+    }
+
+    proptest::proptest! {
+        /// Any interleaving of any pods' lines (any bytes but a line break), coloured or not,
+        /// splits back into each pod's lines exactly.
+        #[test]
+        fn any_interleaving_splits_back(
+            lines in proptest::collection::vec(
+                (0usize..4, proptest::collection::vec(
+                    proptest::num::u8::ANY.prop_filter("one line", |b| *b != b'\n'),
+                    0..300,
+                )),
+                1..60,
+            ),
+            colour in proptest::bool::ANY,
+        ) {
+            let pods = ["wf-build-1", "wf-build-22", "w-x", "wf.a-b"];
+            let mut text = Vec::new();
+            let mut expected: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+            for (pod, line) in &lines {
+                if colour {
+                    text.extend_from_slice(b"\x1b[33m");
+                }
+                text.extend_from_slice(pods[*pod].as_bytes());
+                text.extend_from_slice(b": ");
+                text.extend_from_slice(line);
+                if colour {
+                    text.extend_from_slice(b"\x1b[0m");
+                }
+                text.push(b'\n');
+                let e = expected.entry(pods[*pod]).or_default();
+                e.extend_from_slice(line);
+                e.push(b'\n');
+            }
+            // A timestamp-like start of every line would be taken for --timestamps: not here.
+            let format = Format { timestamps: false };
+            let mut got: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+            let (_, failure) = split(text.as_slice(), format, &|_| true, &mut |pod, r| {
+                let mut bytes = Vec::new();
+                r.read_to_end(&mut bytes).unwrap();
+                got.insert(pod.unwrap().to_owned(), bytes);
+            });
+            proptest::prop_assert_eq!(failure, None);
+            let expected: BTreeMap<String, Vec<u8>> =
+                expected.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 
     #[test]

@@ -11,7 +11,11 @@ use crate::common::matrix;
 use crate::script_run::{script_for, Sandbox};
 
 /// A cell to run: its id, its CPython version, and the fake tools' settings.
-type Run = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type Run = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// One pod's log: its name (as Argo names pods) and its lines.
 struct Pod {

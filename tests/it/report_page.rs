@@ -203,7 +203,14 @@ fn by_with_csv_is_refused_unless_a_page_uses_it() {
     fixture(tmp.path());
     matrix()
         .current_dir(tmp.path())
-        .args(["report", "run #1", "--index", "labels.csv", "--format", "csv"])
+        .args([
+            "report",
+            "run #1",
+            "--index",
+            "labels.csv",
+            "--format",
+            "csv",
+        ])
         .args(["--by", "python"])
         .assert()
         .failure()
@@ -212,7 +219,14 @@ fn by_with_csv_is_refused_unless_a_page_uses_it() {
     // With a page, --by is its heat map and the CSV is the cells.
     let out = matrix()
         .current_dir(tmp.path())
-        .args(["report", "run #1", "--index", "labels.csv", "--format", "csv"])
+        .args([
+            "report",
+            "run #1",
+            "--index",
+            "labels.csv",
+            "--format",
+            "csv",
+        ])
         .args(["--by", "python", "--html", "p.html"])
         .assert()
         .success()
