@@ -116,6 +116,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         (args.logdir.as_deref(), "the log directory"),
         (args.index.as_deref(), "the index"),
         (args.templates.as_deref(), "the templates"),
+        (args.sarif.as_deref(), "the SARIF directory"),
     ]
     .into_iter()
     .filter_map(|(path, what)| Some((path?, what)))
