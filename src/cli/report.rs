@@ -10,7 +10,7 @@ use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
 use crate::finding::Finding;
 use crate::output::write_atomic;
-use crate::report::output::{DiffView, InsightsView, ReportView};
+use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::{self, chart, diff, insights, page, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 use crate::{findings, sarif};
@@ -24,12 +24,14 @@ pub struct ReportArgs {
 
     /// Compare two runs, each a log directory (read with --index) or a results file written
     /// earlier (`--format csv` or `json`): per cell, old result → new result and the change
-    /// (regression, fix, changed, only-old, only-new).
+    /// (regression, fix, changed, only-old, only-new). Cells are matched by id; a legacy
+    /// index's (script names) by their axis values. With --insights: what the changed cells
+    /// share.
     #[arg(
         long,
         num_args = 2,
         value_names = ["OLD", "NEW"],
-        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by", "sarif"]
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by", "sarif"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
@@ -75,7 +77,8 @@ pub struct ReportArgs {
     pub sarif: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
-    /// the index) whose cells share an outcome (needs --index).
+    /// the index) whose cells share an outcome (needs --index). With --diff: the axis values
+    /// all regressions (fixes, other changes) share.
     #[arg(long)]
     pub insights: bool,
 
@@ -142,7 +145,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         bail!("--sarif DIR adds the SARIF findings to the report page: give --html or --adoc too");
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
-    if args.insights && index.is_none() {
+    if args.insights && index.is_none() && args.diff.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
     }
     if args.depth > 6 {
@@ -162,28 +165,38 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         }
     }
     let format = format::or_by_terminal(args.format);
-    if let Some(sides) = &args.diff {
-        return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
+    // --by is refused where it would change nothing, before any file is written.
+    let page = args.html.is_some() || args.adoc.is_some();
+    if !args.by.is_empty() && args.insights && !page {
+        bail!(
+            "--by with --insights: the insights are conditions over every axis and have no \
+             pivot; drop --by, or ask for the pivot without --insights (or on the page, --html)"
+        );
     }
-    // CSV has no room for --by; with a page, --by is the page's heat map. Refused before
-    // anything is read or written.
-    let csv_out = format == OutputFormat::Csv && !args.insights;
-    if csv_out && !args.by.is_empty() && !page_wanted {
+    if !args.by.is_empty() && !args.insights && format == OutputFormat::Csv {
         bail!(
             "--by with CSV: the CSV has one row per cell and no room for a pivot; \
-             use --format json or table, or the page (--html), where it is the heat map"
+             use --format json or table, or the page (--html)"
         );
+    }
+    if let Some(sides) = &args.diff {
+        return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
     }
     let logdir = args
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    // The page shows the logs' sanitizer findings: read them in the same pass.
-    let (report, findings) = if page_wanted {
-        let (report, findings) = read_report_and_findings(logdir, index.as_ref())?;
-        (report, Some(findings))
+    // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page lists
+    // them: then the logs are read by `findings`, which classifies them in the same pass.
+    let (report, cell_findings, findings) = if args.insights || page_wanted {
+        let (report, cell_findings, found) = read_report_with_findings(logdir, index.as_ref())?;
+        (report, cell_findings, Some(found))
     } else {
-        (read_report(logdir, index.as_ref())?, None)
+        (
+            read_report(logdir, index.as_ref())?,
+            Default::default(),
+            None,
+        )
     };
     let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
     if let Some(index) = &index {
@@ -215,6 +228,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     let found = insights::find(
         &report.index_columns,
         &insights::classified(&report.cells),
+        &cell_findings,
         limits,
     );
 
@@ -248,7 +262,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     ReportView {
         report: &report,
-        pivot: pivot.as_ref().filter(|_| !csv_out),
+        pivot: pivot.as_ref(),
         width: terminal_width(),
     }
     .export(format)
@@ -262,31 +276,32 @@ fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
     };
     super::progress::warn(&scanned.warnings);
     if scanned.logs.is_empty() {
-        return Err(no_logs(logdir));
+        bail!("{}", no_logs(logdir));
     }
     Ok(report::build(scanned.logs, index))
 }
 
-fn no_logs(logdir: &Path) -> anyhow::Error {
-    anyhow::anyhow!(
+fn no_logs(logdir: &Path) -> String {
+    format!(
         "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz, Argo's \
          <workflow>/<pod>/main.log and `argo logs` output)",
         logdir.display()
     )
 }
 
-/// [`read_report`] and the logs' sanitizer findings, in one pass over the logs.
-fn read_report_and_findings(
+/// [`read_report`], each cell's finding ids and the findings in the shape the page shows,
+/// from one pass over the logs.
+fn read_report_with_findings(
     logdir: &Path,
     index: Option<&Index>,
-) -> Result<(report::Report, Vec<Finding>)> {
-    let (scanned, logs) = {
+) -> Result<(report::Report, insights::CellFindings, Vec<Finding>)> {
+    let (logs, scanned) = {
         let bar = super::progress::Bar::new("reading logs");
         findings::scan_dir_with_logs(logdir, index, &|done, total| bar.update(done, total))?
     };
     super::progress::warn(&scanned.warnings);
     if logs.is_empty() {
-        return Err(no_logs(logdir));
+        bail!("{}", no_logs(logdir));
     }
     let found = scanned
         .findings
@@ -294,7 +309,11 @@ fn read_report_and_findings(
         .iter()
         .map(findings::output::shared_finding)
         .collect();
-    Ok((report::build(logs, index), found))
+    Ok((
+        report::build(logs, index),
+        scanned.findings.per_cell(),
+        found,
+    ))
 }
 
 /// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
@@ -327,40 +346,30 @@ fn run_diff(
         }
     };
     let (old, new) = (side(old)?, side(new)?);
-    let rows = diff::compare(&old, &new);
-    let mut axes: Vec<String> = Vec::new();
-    for s in old.values().chain(new.values()) {
-        for k in s.index.keys() {
-            if !axes.contains(k) {
-                axes.push(k.clone());
-            }
-        }
-    }
-    axes.retain(|a| {
-        !["script", "script_name", "image", "label"].contains(&a.to_ascii_lowercase().as_str())
-    });
-    let shared = diff::shared(&rows, &axes, args.min_cells as usize);
-    let shown: Vec<&diff::Row> = rows
+    let comparison = diff::Comparison::of(&old, &new, args.min_cells as usize)?;
+    let (summary, shared) = (&comparison.summary, &comparison.shared);
+    let shown: Vec<&diff::Row> = comparison
+        .rows
         .iter()
         .filter(|r| args.all || r.change != diff::Change::Unchanged)
         .collect();
-    let summary = diff::summary_line(&rows);
-    let out = DiffView {
-        rows: &shown,
-        summary: &diff::summary(&rows),
-        summary_line: &summary,
-        shared: &shared,
-        width: terminal_width(),
-    }
-    .export(format)?;
-    let regressions = rows
-        .iter()
-        .filter(|r| r.change == diff::Change::Regression)
-        .count();
-    if format != OutputFormat::Table {
+    let width = terminal_width();
+    let out = if args.insights {
+        DiffInsightsView { shared, width }.export(format)?
+    } else {
+        DiffView {
+            rows: &shown,
+            summary,
+            shared,
+            width,
+        }
+        .export(format)?
+    };
+    if format != OutputFormat::Table || args.insights {
         eprintln!("{summary}");
     }
-    if args.fail_on_regression && regressions > 0 {
+    if args.fail_on_regression && summary.regression > 0 {
+        let regressions = summary.regression;
         eprintln!("error: {regressions} cell(s) regressed (--fail-on-regression)");
         return Err(super::Failed {
             stdout: out,
