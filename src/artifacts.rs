@@ -1,5 +1,6 @@
 //! The one artifact reader behind `report`, `sarif` and `findings`: walking a directory tree
-//! under one symlink policy and opening each file's members (plain, `.gz`, `.tgz`, `.zip`).
+//! under one symlink policy and opening each file's members (plain, `.gz`, `.tgz`, `.zip`, and
+//! the pods of `argo logs` output: [`podlogs`]).
 //!
 //! The policy: stay inside the given directory; do not follow symlinked directories (a
 //! `latest -> run1` link would count every cell twice, a link up the tree would loop); read a
@@ -13,6 +14,8 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+
+mod podlogs;
 
 /// How a file holds its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,16 +238,13 @@ pub fn read_members(
         }
     };
     match file.container {
-        Container::Plain => {
-            let mut reader = opened;
-            visit(None, &mut reader);
-            out.visited = 1;
-        }
-        Container::Gzip => {
-            let mut reader = flate2::read::MultiGzDecoder::new(BufReader::new(opened));
-            visit(None, &mut reader);
-            out.visited = 1;
-        }
+        Container::Plain => one_or_pods(opened, want, visit, &mut out),
+        Container::Gzip => one_or_pods(
+            flate2::read::MultiGzDecoder::new(BufReader::new(opened)),
+            want,
+            visit,
+            &mut out,
+        ),
         Container::TarGz => {
             let mut archive =
                 tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(opened)));
@@ -312,6 +312,34 @@ pub fn read_members(
         }
     }
     out
+}
+
+/// A plain (or gzipped) file is one member, unless it is the output of `argo logs`: then each
+/// pod's lines are a member named after the pod.
+fn one_or_pods(
+    mut reader: impl Read,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn FnMut(Option<&str>, &mut dyn Read),
+    out: &mut Members,
+) {
+    let mut head = Vec::with_capacity(podlogs::SNIFF);
+    // A read error here shows again to whoever reads the file next, with its context.
+    let _ = (&mut reader)
+        .take(podlogs::SNIFF as u64)
+        .read_to_end(&mut head);
+    let format = podlogs::sniff(&head);
+    let mut whole = io::Cursor::new(head).chain(reader);
+    match format {
+        None => {
+            visit(None, &mut whole);
+            out.visited = 1;
+        }
+        Some(format) => {
+            let (visited, failure) = podlogs::split(whole, format, want, visit);
+            out.visited = visited;
+            out.failures.extend(failure.map(ReadFailure::Archive));
+        }
+    }
 }
 
 #[cfg(test)]

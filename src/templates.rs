@@ -155,11 +155,20 @@ fn adoc_cell(value: String) -> String {
 
 /// Log text kept literal in AsciiDoc: a `pass:c[…]` macro shows `*`, `+`, `_` and backticks
 /// as they are (only `<`, `>`, `&` are escaped for the output); `]` would end the macro.
+/// A trailing backslash would escape the closing `]`, so it gets a space after it.
 fn adoc_literal(value: String) -> String {
     if value.is_empty() {
         return value;
     }
-    format!("pass:c[{}]", value.replace(']', "\\]"))
+    let space = if value.ends_with('\\') { " " } else { "" };
+    format!("pass:c[{}{space}]", value.replace(']', "\\]"))
+}
+
+/// Log text kept literal in an AsciiDoc table cell: [`adoc_literal`] on one line with `|`
+/// escaped for the table (which unescapes it before the macro sees it). Not `lit | cell`:
+/// `cell`'s `\{` would show its backslash inside the macro.
+fn adoc_literal_cell(value: String) -> String {
+    adoc_literal(value.replace('\n', " ").replace('|', "\\|"))
 }
 
 /// Every template, built-in or from `--templates DIR`, in one environment.
@@ -274,6 +283,7 @@ fn environment() -> Environment<'static> {
     env.set_fuel(Some(FUEL));
     env.add_filter("cell", adoc_cell);
     env.add_filter("lit", adoc_literal);
+    env.add_filter("litcell", adoc_literal_cell);
     env
 }
 

@@ -9,12 +9,14 @@ use clap::Args;
 
 use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
+use crate::finding::Finding;
 use crate::output::write_atomic;
 use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 use crate::workflow::options::parse_duration;
+use crate::{findings, sarif};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -32,7 +34,7 @@ pub struct ReportArgs {
         long,
         num_args = 2,
         value_names = ["OLD", "NEW"],
-        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by", "reasons", "tests"]
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by", "reasons", "tests", "sarif"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
@@ -62,7 +64,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
 
-    /// Write a self-contained HTML page: summary, chart, pivot and table.
+    /// Write a self-contained HTML page: headline counts, insights, the results (a heat map
+    /// by the --by axes, the chart), the findings, then the cells, each linked to its log.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
@@ -79,6 +82,12 @@ pub struct ReportArgs {
     /// values they share.
     #[arg(long, conflicts_with = "insights")]
     pub tests: bool,
+
+    /// Add the static analyzer's findings of the SARIF files under DIR (as `matrix sarif`
+    /// reads them) to the page's Findings section, linked from the cells they came from
+    /// (needs --html or --adoc).
+    #[arg(long, value_name = "DIR")]
+    pub sarif: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
     /// the index) whose cells share an outcome (needs --index). With --diff: the axis values
@@ -134,6 +143,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         (args.logdir.as_deref(), "the log directory"),
         (args.index.as_deref(), "the index"),
         (args.templates.as_deref(), "the templates"),
+        (args.sarif.as_deref(), "the SARIF directory"),
     ]
     .into_iter()
     .filter_map(|(path, what)| Some((path?, what)))
@@ -153,6 +163,10 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
     if args.adoc.is_some() {
         templates.check(ADOC_REPORT_TEMPLATE)?;
+    }
+    let page_wanted = args.html.is_some() || args.adoc.is_some();
+    if args.sarif.is_some() && !page_wanted {
+        bail!("--sarif DIR adds the SARIF findings to the report page: give --html or --adoc too");
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
     // With --finished, or for logs of a run that is over, nothing is Running.
@@ -205,15 +219,16 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
     let report = read_report(logdir, index.as_ref(), live)?;
-    // Insights (printed, or on a page) also speak of each cell's sanitizer findings. They are
-    // read in a second pass: the report's own pass decides causes and Running, which the
-    // findings reader does not.
-    let want_insights = args.insights || args.html.is_some() || args.adoc.is_some();
-    let cell_findings = if want_insights {
-        read_cell_findings(logdir, index.as_ref())?
+    // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page
+    // lists them. They are read in a second pass: the report's own pass decides causes and
+    // Running, which the findings reader does not.
+    let (cell_findings, findings) = if args.insights || page_wanted {
+        let (cell_findings, found) = read_findings(logdir, index.as_ref())?;
+        (cell_findings, Some(found))
     } else {
-        Default::default()
+        (Default::default(), None)
     };
+    let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -250,27 +265,22 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(path) = &args.chart {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
-    if let Some(path) = &args.html {
-        let html = page::render(
-            &templates,
-            page::Kind::Html,
-            &report,
-            pivot.as_ref(),
-            &found,
-            &args.title,
-        )?;
-        write_atomic(path, html.as_bytes())?;
-    }
-    if let Some(path) = &args.adoc {
-        let adoc = page::render(
-            &templates,
-            page::Kind::AsciiDoc,
-            &report,
-            pivot.as_ref(),
-            &found,
-            &args.title,
-        )?;
-        write_atomic(path, adoc.as_bytes())?;
+    for (path, kind) in [
+        (&args.html, page::Kind::Html),
+        (&args.adoc, page::Kind::AsciiDoc),
+    ] {
+        let Some(path) = path else { continue };
+        let page = page::Page {
+            title: &args.title,
+            report: &report,
+            by: &args.by,
+            pivot: pivot.as_ref(),
+            insights: &found,
+            findings: findings.as_deref(),
+            sarif: sarif_findings.as_deref(),
+            log_base: page::log_base(path, logdir),
+        };
+        write_atomic(path, page::render(&templates, kind, &page)?.as_bytes())?;
     }
 
     if args.reasons {
@@ -313,19 +323,41 @@ fn read_report(
 
 fn no_logs(logdir: &Path) -> String {
     format!(
-        "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
-         <workflow>/<pod>/main.log)",
+        "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz, Argo's \
+         <workflow>/<pod>/main.log and `argo logs` output)",
         logdir.display()
     )
 }
 
-/// Each cell's sanitizer finding ids, for the insights.
-fn read_cell_findings(logdir: &Path, index: Option<&Index>) -> Result<insights::CellFindings> {
+/// Each cell's finding ids and the findings in the shape the page shows.
+fn read_findings(
+    logdir: &Path,
+    index: Option<&Index>,
+) -> Result<(insights::CellFindings, Vec<Finding>)> {
     let scanned = {
         let bar = super::progress::Bar::new("reading findings");
-        crate::findings::scan_dir(logdir, index, &|done, total| bar.update(done, total))?
+        findings::scan_dir(logdir, index, &|done, total| bar.update(done, total))?
     };
-    Ok(scanned.findings.per_cell())
+    let found = scanned
+        .findings
+        .findings
+        .iter()
+        .map(findings::output::shared_finding)
+        .collect();
+    Ok((scanned.findings.per_cell(), found))
+}
+
+/// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
+fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
+    let loaded = sarif::load(dir, false)?;
+    super::progress::warn(&loaded.warnings);
+    let analysis = sarif::Analysis::from_loaded(&loaded);
+    Ok(analysis
+        .findings
+        .iter()
+        .filter(|f| f.located())
+        .map(sarif::format::shared_finding)
+        .collect())
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the

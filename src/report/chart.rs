@@ -7,6 +7,18 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{CellResult, Outcome, Report};
 
+/// A result's colour as CSS (`#rrggbb`), for pages that colour results as the chart does.
+pub fn css_colour(result: &CellResult) -> String {
+    let RGBColor(r, g, b) = colour(result);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Whether text on a result's colour reads better dark than light (relative luminance).
+pub fn dark_text_on(result: &CellResult) -> bool {
+    let RGBColor(r, g, b) = colour(result);
+    0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(b) > 150.0
+}
+
 /// The colour of a result: by outcome, a little lighter for earlier stages.
 fn colour(result: &CellResult) -> RGBColor {
     let (base, stage) = match result {

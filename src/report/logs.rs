@@ -73,9 +73,16 @@ pub fn container_of(name: &str) -> Option<Container> {
     }
 }
 
+/// The directory that names a log: the one holding it, except in the layout of `argo cp`
+/// (`<namespace>/<workflow>/<node>/outputs/<artifact>/main.log`), where it is the node's.
 fn parent_of(rel: &str) -> Option<String> {
     let (dir, _) = rel.rsplit_once('/')?;
-    Some(dir.rsplit('/').next().unwrap_or(dir).to_owned())
+    let dirs: Vec<&str> = dir.split('/').collect();
+    match dirs.as_slice() {
+        [.., node, "outputs", _artifact] => Some((*node).to_owned()),
+        [.., last] => Some((*last).to_owned()),
+        [] => None,
+    }
 }
 
 /// The directory naming a log inside an archive: the member's own (an archive of Argo's
@@ -342,6 +349,16 @@ mod tests {
         assert_eq!(container_of("main.log.tgz"), Some(Container::TarGz));
         assert_eq!(container_of("labels.csv"), None);
         assert_eq!(container_of("x.sarif.gz"), None);
+    }
+
+    #[test]
+    fn the_directory_naming_a_log() {
+        assert_eq!(parent_of("wf/pod-1/main.log").as_deref(), Some("pod-1"));
+        assert_eq!(
+            parent_of("argo/wf/wf-build-123/outputs/main-logs/main.log").as_deref(),
+            Some("wf-build-123")
+        );
+        assert_eq!(parent_of("main.log"), None);
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
 //! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
 //! [`cause`] (why it failed), [`reasons`] (failed cells grouped by cause, failing tests),
-//! [`insights`], [`diff`], [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`page`] (HTML
-//! and AsciiDoc pages).
+//! [`insights`], [`diff`], [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`heatmap`]
+//! (results per axis values), [`page`] (HTML and AsciiDoc pages).
 
 pub mod cause;
 pub mod chart;
 pub mod classify;
 pub mod diff;
+pub mod heatmap;
 pub mod insights;
 pub mod logs;
 pub mod output;

@@ -1,13 +1,18 @@
-//! Self-contained report pages (HTML or AsciiDoc): insights, reasons, summary, chart inline,
-//! pivot and the table of cells, rendered from the [`crate::templates`] registry (HTML auto-escaped; AsciiDoc table
-//! cells escaped by its `cell` filter).
+//! Self-contained report pages (HTML or AsciiDoc): headline counts, insights, reasons, the results heat
+//! map and chart, the findings, then the cells with result and evidence first, rendered from the
+//! [`crate::templates`] registry (HTML auto-escaped; AsciiDoc through its `cell`/`lit` filters).
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 use minijinja::{context, Value};
 use serde::Serialize;
 
+use super::heatmap::{self, HeatMap};
 use super::insights::Insight;
-use super::{chart, CellResult, Pivot, Report};
+use super::{chart, CellResult, Pivot, Report, Stage};
+use crate::finding::Finding;
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 /// Which page to write.
@@ -17,16 +22,50 @@ pub enum Kind {
     AsciiDoc,
 }
 
+/// Everything a page shows. Optional parts are left out of the page when absent.
+pub struct Page<'a> {
+    pub title: &'a str,
+    pub report: &'a Report,
+    /// The `--by` axes: the heat map's rows (all but the last) and columns (the last).
+    pub by: &'a [String],
+    pub pivot: Option<&'a Pivot>,
+    pub insights: &'a [Insight],
+    /// The sanitizer findings of the logs (`matrix findings`), when they were read.
+    pub findings: Option<&'a [Finding]>,
+    /// The SARIF findings of `--sarif DIR`.
+    pub sarif: Option<&'a [Finding]>,
+    /// The logs' directory as a relative link from the page's own (`../logs/`), when known.
+    pub log_base: Option<String>,
+}
+
+/// The longest evidence a page shows of a line; the log link has the rest.
+const EVIDENCE_CHARS: usize = 400;
+
+#[derive(Serialize)]
+struct PageAxis<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
 #[derive(Serialize)]
 struct PageCell<'a> {
     key: &'a str,
-    values: &'a [String],
+    /// The axis values that vary across the run (the others say nothing about this cell).
+    axes: Vec<PageAxis<'a>>,
+    /// A legacy index's own `Result` (a person's), shown beside ours.
+    label: Option<&'a str>,
     result: String,
     class: &'static str,
+    colour: String,
+    dark_text: bool,
     attempts: usize,
     log: &'a str,
+    /// Marked safe: [`url_path`] leaves only characters HTML and AsciiDoc take as they are,
+    /// and HTML's escaping would spell each `/` as `&#x2f;`.
+    href: Option<Value>,
     line: Option<u64>,
     evidence: String,
+    findings: Vec<String>,
 }
 
 /// One reason of [`super::reasons`], as the page shows it (right after the insights).
@@ -47,19 +86,180 @@ struct PageInsight {
     results: String,
 }
 
-pub fn render(
-    templates: &Templates,
-    kind: Kind,
-    report: &Report,
-    pivot: Option<&Pivot>,
-    insights: &[Insight],
-    title: &str,
-) -> Result<String> {
+#[derive(Serialize)]
+struct PageFinding<'a> {
+    id: &'a str,
+    tool: &'a str,
+    kind: &'a str,
+    message: &'a str,
+    /// Innermost first, `function (file:line)` joined by ` < `.
+    frames: String,
+    location: String,
+    reports: usize,
+    cells: usize,
+    /// The first few cells, then how many more.
+    first_cells: Vec<&'a str>,
+    more_cells: usize,
+}
+
+#[derive(Serialize)]
+struct Headline {
+    cells: usize,
+    passed: usize,
+    reached_tests: usize,
+    failed: usize,
+    running: usize,
+    unknown: usize,
+    missing: usize,
+}
+
+fn headline(report: &Report) -> Headline {
+    let mut h = Headline {
+        cells: report.cells.len(),
+        passed: 0,
+        reached_tests: 0,
+        failed: 0,
+        running: 0,
+        unknown: 0,
+        missing: 0,
+    };
+    for cell in &report.cells {
+        match &cell.result {
+            CellResult::Result(stage, outcome) => {
+                if *outcome == super::Outcome::Passed {
+                    h.passed += 1;
+                } else {
+                    h.failed += 1;
+                }
+                if *stage == Stage::Tests {
+                    h.reached_tests += 1;
+                }
+            }
+            CellResult::Running(_) => h.running += 1,
+            CellResult::Unknown(_) => h.unknown += 1,
+            CellResult::Missing => h.missing += 1,
+        }
+    }
+    h
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+fn page_finding(f: &Finding) -> PageFinding<'_> {
+    const SHOWN: usize = 4;
+    PageFinding {
+        id: &f.id,
+        tool: &f.tool,
+        kind: &f.kind,
+        message: &f.message,
+        frames: f
+            .frames
+            .iter()
+            .map(|fr| match (fr.file.is_empty(), fr.line) {
+                (true, _) => fr.function.clone(),
+                (false, Some(line)) => format!("{} ({}:{line})", fr.function, fr.file),
+                (false, None) => format!("{} ({})", fr.function, fr.file),
+            })
+            .collect::<Vec<_>>()
+            .join(" < "),
+        location: f
+            .location
+            .as_ref()
+            .map(|l| match l.line {
+                Some(line) => format!("{}:{line}", l.file),
+                None => l.file.clone(),
+            })
+            .unwrap_or_default(),
+        reports: f.reports,
+        cells: f.cells.len(),
+        first_cells: f.cells.iter().take(SHOWN).map(String::as_str).collect(),
+        more_cells: f.cells.len().saturating_sub(SHOWN),
+    }
+}
+
+/// The directory of a pod's files: `argo cp` puts each artifact in `<node>/outputs/<name>/`.
+fn node_dir(dir: &str) -> &str {
+    match dir.rsplit_once('/') {
+        Some((head, _)) if head == "outputs" || head.ends_with("/outputs") => head
+            .strip_suffix("outputs")
+            .unwrap_or(head)
+            .trim_end_matches('/'),
+        _ => dir,
+    }
+}
+
+/// Each cell's finding ids (sanitizer first, then SARIF), in the order the findings are listed.
+/// A SARIF finding names its build: a cell's key, the key without `.sh`, or the directory of
+/// the cell's log (Argo's `<workflow>/<pod>`).
+fn findings_by_cell(page: &Page) -> BTreeMap<String, Vec<String>> {
+    let mut by_cell: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in page
+        .findings
+        .unwrap_or_default()
+        .iter()
+        .chain(page.sarif.unwrap_or_default())
+    {
+        for cell in &f.cells {
+            let ids = by_cell.entry(node_dir(cell).to_owned()).or_default();
+            if !ids.contains(&f.id) {
+                ids.push(f.id.clone());
+            }
+        }
+    }
+    by_cell
+}
+
+/// `text` as a URL path: every byte but unreserved characters and `/` percent-encoded, so the
+/// link means the file whatever its name holds (`#`, `?`, `%`, spaces, `[`).
+pub fn url_path(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The link from a page written to `page` to the directory `logdir`, as a URL path ending in
+/// `/` (empty when they are one directory); `None` when either cannot be resolved.
+pub fn log_base(page: &Path, logdir: &Path) -> Option<String> {
+    let parent = match page.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let from = std::fs::canonicalize(parent).ok()?;
+    let to = std::fs::canonicalize(logdir).ok()?;
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    let mut base = url_path(&parts.join("/"));
+    if !base.is_empty() {
+        base.push('/');
+    }
+    Some(base)
+}
+
+pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> {
     let name = match kind {
         Kind::Html => HTML_REPORT_TEMPLATE,
         Kind::AsciiDoc => ADOC_REPORT_TEMPLATE,
     };
-    let svg = chart::svg(report, title)?;
+    let report = page.report;
+    let svg = chart::svg(report, page.title)?;
     // The chart's markup is plotters' own output; everything from logs goes through escaping.
     let svg = svg
         .trim_start_matches(|c| c != '<')
@@ -67,27 +267,72 @@ pub fn render(
         .unwrap_or(&svg)
         .trim()
         .to_owned();
+    let refs: Vec<&super::CellReport> = report.cells.iter().collect();
+    let axes = super::insights::axis_columns(&report.index_columns, &refs);
+    let label = report.index_columns.iter().position(|c| c == "label");
+    let by_cell = findings_by_cell(page);
+    let no_ids = Vec::new();
     let cells: Vec<PageCell> = report
         .cells
         .iter()
-        .map(|c| PageCell {
-            key: &c.key,
-            values: &c.index_values,
-            result: c.result.label(),
-            class: match &c.result {
-                CellResult::Result(_, super::Outcome::Passed) => "passed",
-                CellResult::Result(..) => "failed",
-                CellResult::Running(_) => "running",
-                CellResult::Unknown(_) => "unknown",
-                CellResult::Missing => "missing",
-            },
-            attempts: c.attempts,
-            log: c.log.as_deref().unwrap_or(""),
-            line: c.evidence.as_ref().map(|e| e.line),
-            evidence: c.evidence_text(),
+        .map(|c| {
+            let log = c.log.as_deref().unwrap_or("");
+            // A log inside an archive (`run.zip!x.log`) links to the archive.
+            let file = log.split('!').next().unwrap_or(log);
+            let stem = c.key.strip_suffix(".sh").unwrap_or(&c.key);
+            // A SARIF finding names its build: the cell's key, or (Argo) its log's directory.
+            let log_dir = file.rsplit_once('/').map(|(dir, _)| node_dir(dir));
+            let mut findings: Vec<String> = Vec::new();
+            for name in [Some(c.key.as_str()), Some(stem), log_dir]
+                .into_iter()
+                .flatten()
+            {
+                for id in by_cell.get(name).unwrap_or(&no_ids) {
+                    if !findings.contains(id) {
+                        findings.push(id.clone());
+                    }
+                }
+            }
+            PageCell {
+                key: &c.key,
+                axes: axes
+                    .iter()
+                    .filter(|&&a| Some(a) != label)
+                    .map(|&a| PageAxis {
+                        name: &report.index_columns[a],
+                        value: &c.index_values[a],
+                    })
+                    .collect(),
+                label: label
+                    .and_then(|l| c.index_values.get(l))
+                    .map(String::as_str)
+                    .filter(|l| !l.is_empty()),
+                result: c.result.label(),
+                class: match &c.result {
+                    CellResult::Result(_, super::Outcome::Passed) => "passed",
+                    CellResult::Result(..) => "failed",
+                    CellResult::Running(_) => "running",
+                    CellResult::Unknown(_) => "unknown",
+                    CellResult::Missing => "missing",
+                },
+                colour: chart::css_colour(&c.result),
+                dark_text: chart::dark_text_on(&c.result),
+                attempts: c.attempts,
+                log,
+                href: match (&page.log_base, file.is_empty()) {
+                    (Some(base), false) => {
+                        Some(Value::from_safe_string(format!("{base}{}", url_path(file))))
+                    }
+                    _ => None,
+                },
+                line: c.evidence.as_ref().map(|e| e.line),
+                evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
+                findings,
+            }
         })
         .collect();
-    let insights: Vec<PageInsight> = insights
+    let insights: Vec<PageInsight> = page
+        .insights
         .iter()
         .map(|i| PageInsight {
             condition: if i.terms.is_empty() {
@@ -110,21 +355,35 @@ pub fn render(
             at: r.at,
         })
         .collect();
+    let heatmap: Option<HeatMap> = if page.by.is_empty() {
+        None
+    } else {
+        Some(heatmap::build(report, page.by)?)
+    };
+    let findings: Option<Vec<PageFinding>> =
+        page.findings.map(|f| f.iter().map(page_finding).collect());
+    let sarif: Option<Vec<PageFinding>> = page.sarif.map(|f| f.iter().map(page_finding).collect());
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
     let text = templates
         .render(
             name,
             context! {
-            title,
-            logs => report.logs,
-            megabytes,
-            summary => report.summary(),
-            pivot,
-            columns => &report.index_columns,
-            cells,
-            insights,
-            reasons,
-            chart => Value::from_safe_string(svg),
+                title => page.title,
+                logs => report.logs,
+                megabytes,
+                headline => headline(report),
+                summary => report.summary(),
+                legend => heatmap::legend(report),
+                heatmap,
+                pivot => page.pivot,
+                has_label => label.is_some(),
+                columns => &report.index_columns,
+                cells,
+                insights,
+                reasons,
+                findings,
+                sarif,
+                chart => Value::from_safe_string(svg),
             },
         )
         .context("cannot render the report page")?;
@@ -134,62 +393,127 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{CellReport, Evidence, Outcome, Stage};
+    use crate::report::{CellReport, Evidence, Outcome};
 
     fn report() -> Report {
         Report {
-            index_columns: vec!["compiler".into()],
-            cells: vec![CellReport {
-                key: "build_001.sh".into(),
-                index_values: vec!["gcc|x".into()],
-                result: CellResult::Result(Stage::Tests, Outcome::Failed),
-                attempts: 1,
-                log: Some("build_001-1.sh.txt".into()),
-                evidence: Some(Evidence {
-                    line: 7,
-                    text: "<script>alert(1)</script>".into(),
-                }),
-                why: Default::default(),
-            }],
+            index_columns: vec!["compiler".into(), "label".into()],
+            cells: vec![
+                CellReport {
+                    key: "build_001.sh".into(),
+                    index_values: vec!["gcc|x".into(), "Tests. Failed".into()],
+                    result: CellResult::Result(Stage::Tests, Outcome::Failed),
+                    attempts: 1,
+                    log: Some("run #1/build_001-1.sh.txt".into()),
+                    evidence: Some(Evidence {
+                        line: 7,
+                        text: "<script>alert(1)</script> *bold* a|b +++x+++ pass:[y] {attr}".into(),
+                    }),
+                    why: Default::default(),
+                },
+                CellReport {
+                    key: "build_002.sh".into(),
+                    index_values: vec!["clang".into(), "".into()],
+                    result: CellResult::Missing,
+                    attempts: 0,
+                    log: None,
+                    evidence: None,
+                    why: Default::default(),
+                },
+            ],
             logs: 1,
             bytes: 10,
         }
     }
 
+    fn finding() -> Finding {
+        Finding {
+            id: "0123abcd".into(),
+            tool: "AddressSanitizer".into(),
+            kind: "heap-use-after-free".into(),
+            message: "READ of size 8".into(),
+            location: None,
+            frames: vec![crate::finding::Frame {
+                function: "list_dealloc".into(),
+                file: "Objects/listobject.c".into(),
+                line: Some(12),
+            }],
+            cells: vec!["build_001.sh".into()],
+            reports: 3,
+        }
+    }
+
+    fn page<'a>(r: &'a Report, findings: &'a [Finding], by: &'a [String]) -> Page<'a> {
+        Page {
+            title: "Run <1>",
+            report: r,
+            by,
+            pivot: None,
+            insights: &[],
+            findings: Some(findings),
+            sarif: None,
+            log_base: Some("../logs/".into()),
+        }
+    }
+
     #[test]
-    fn html_escapes_log_text_and_inlines_the_chart() {
+    fn html_escapes_log_text_links_logs_and_findings() {
         let r = report();
-        let pivot = r.pivot(&["compiler".into()]).unwrap();
-        let html = render(
-            &Templates::builtin(),
-            Kind::Html,
-            &r,
-            Some(&pivot),
-            &[],
-            "Run <1>",
-        )
-        .unwrap();
+        let f = [finding()];
+        let by = ["compiler".to_owned()];
+        let html = render(&Templates::builtin(), Kind::Html, &page(&r, &f, &by)).unwrap();
         assert!(
             html.contains("&lt;script&gt;") && !html.contains("<script>"),
             "{html}"
         );
         assert!(html.contains("<svg") && html.contains("Run &lt;1&gt;"));
-        assert!(html.contains("By compiler"));
+        assert!(html.contains("href=\"../logs/run%20%231/build_001-1.sh.txt\""));
+        assert!(
+            html.contains("id=\"finding-0123abcd\"") && html.contains("href=\"#finding-0123abcd\"")
+        );
+        assert!(html.contains("class=\"heatmap\""), "{html}");
+        // The legacy label sits beside our result; the label is not an axis.
+        assert!(html.contains("(label)</span></th>"));
     }
 
     #[test]
-    fn adoc_escapes_cell_separators() {
-        let adoc = render(
-            &Templates::builtin(),
-            Kind::AsciiDoc,
-            &report(),
-            None,
-            &[],
-            "Run",
-        )
-        .unwrap();
+    fn adoc_keeps_log_text_literal() {
+        let r = report();
+        let f = [finding()];
+        let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &page(&r, &f, &[])).unwrap();
+        assert!(adoc.starts_with("= Run <1>"), "{adoc}");
         assert!(adoc.contains("gcc\\|x"), "{adoc}");
-        assert!(adoc.starts_with("= Run"));
+        let evidence = adoc.lines().find(|l| l.contains("alert")).unwrap();
+        assert!(evidence.contains("a\\|b"), "{evidence}");
+        assert!(!evidence.contains("pass:[y]"), "{evidence}");
+        assert!(adoc.contains("link:../logs/run%20%231/build_001-1.sh.txt[log]"));
+    }
+
+    #[test]
+    fn node_directories() {
+        assert_eq!(node_dir("wf/pod-1"), "wf/pod-1");
+        assert_eq!(node_dir("ns/wf/node-1/outputs/main-logs"), "ns/wf/node-1");
+        assert_eq!(node_dir("outputs/sarif-data"), "");
+    }
+
+    #[test]
+    fn urls_and_relative_log_links() {
+        assert_eq!(url_path("a b/c#d?e%[f]+"), "a%20b/c%23d%3Fe%25%5Bf%5D%2B");
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join("run 1/logs");
+        let out = tmp.path().join("site");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        assert_eq!(
+            log_base(&out.join("p.html"), &logs).as_deref(),
+            Some("../run%201/logs/")
+        );
+        assert_eq!(
+            log_base(&tmp.path().join("run 1/p.html"), &logs).as_deref(),
+            Some("logs/")
+        );
+        assert_eq!(log_base(&logs.join("p.html"), &logs).as_deref(), Some(""));
+        assert_eq!(log_base(&tmp.path().join("nowhere/p.html"), &logs), None);
     }
 
     /// A failed cell whose cause is a sanitizer report: the reason names its finding.
@@ -212,28 +536,25 @@ mod tests {
     fn reasons_come_right_after_the_insights_on_both_pages() {
         let r = failed_by_report();
         let reason = "HWAddressSanitizer: tag-mismatch, finding 1a2b3c4d (making all|x)";
-        let html = render(&Templates::builtin(), Kind::Html, &r, None, &[], "Run").unwrap();
-        let at = html.find("<h2>Reasons</h2>").expect("a Reasons section");
-        assert!(at < html.find("<h2>Summary</h2>").unwrap(), "{html}");
+        let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
+        let at = html
+            .find("<h2 id=\"reasons\">Reasons</h2>")
+            .expect("a Reasons section");
+        assert!(
+            at < html.find("<h2 id=\"results\">Results</h2>").unwrap(),
+            "{html}"
+        );
         assert!(html[at..].contains(reason), "{html}");
-        let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &r, None, &[], "Run").unwrap();
+        let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &page(&r, &[], &[])).unwrap();
         let at = adoc.find("== Reasons").expect("a Reasons section");
-        assert!(at < adoc.find("== Summary").unwrap(), "{adoc}");
-        assert!(adoc[at..].contains(&reason.replace('|', "\\|")), "{adoc}");
+        assert!(at < adoc.find("== Results").unwrap(), "{adoc}");
         assert!(adoc[at..].contains("build_001-1.sh.txt:3"), "{adoc}");
         // No failed cell, no section.
-        let html = render(
-            &Templates::builtin(),
-            Kind::Html,
-            &report(),
-            None,
-            &[],
-            "Run",
-        );
-        assert!(html.unwrap().contains("<h2>Reasons</h2>"));
         let mut passed = report();
-        passed.cells[0].result = CellResult::Result(Stage::Tests, Outcome::Passed);
-        let html = render(&Templates::builtin(), Kind::Html, &passed, None, &[], "Run").unwrap();
-        assert!(!html.contains("<h2>Reasons</h2>"), "{html}");
+        for cell in &mut passed.cells {
+            cell.result = CellResult::Result(Stage::Tests, Outcome::Passed);
+        }
+        let html = render(&Templates::builtin(), Kind::Html, &page(&passed, &[], &[])).unwrap();
+        assert!(!html.contains(">Reasons</h2>"), "{html}");
     }
 }

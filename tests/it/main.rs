@@ -3,6 +3,7 @@
 
 mod common;
 
+mod argo_logs;
 mod artifact_policy;
 mod check_shapes;
 mod cli_definition;
@@ -26,6 +27,7 @@ mod report_corpus;
 mod report_diff_corpus;
 mod report_insights;
 mod report_insights_cli;
+mod report_page;
 mod report_running;
 mod rule_engine;
 mod run_cli;

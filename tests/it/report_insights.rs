@@ -178,7 +178,10 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
         .filter(|a| !not_axes.contains(&a.as_str()))
         .filter(|a| {
             let why = ["cause", "cause_evidence", "failed_tests", "failed_count"];
-            ["attempts", "log", "evidence"].iter().chain(&why).all(|x| x != a)
+            ["attempts", "log", "evidence"]
+                .iter()
+                .chain(&why)
+                .all(|x| x != a)
         })
         .filter(|a| cells.iter().any(|c| c[*a] != cells[0][*a]))
         .cloned()

@@ -221,10 +221,10 @@ fn written_files_get_ordinary_permissions_and_keep_an_existing_mode() {
     );
     let html = fs::read_to_string(&page).unwrap();
     let insights = html
-        .find("<h2>Insights</h2>")
+        .find("<h2 id=\"insights\">Insights</h2>")
         .expect("insights on the page");
-    assert!(insights < html.find("<h2>Summary</h2>").unwrap());
-    assert!(html.contains("<th>label</th>"));
+    assert!(insights < html.find("<h2 id=\"results\">Results</h2>").unwrap());
+    assert!(html.contains("(label)</span></th>"));
 }
 
 #[test]

@@ -43,7 +43,7 @@ case "$1" in
 esac
 "#;
 
-struct Sandbox {
+pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
     root: PathBuf,
 }
@@ -51,7 +51,7 @@ struct Sandbox {
 impl Sandbox {
     /// A cache holding the fake source of `version`, a bin directory with the fake gcc, and a
     /// runtime directory with a stand-in libasan.so.
-    fn new(version: &str) -> Self {
+    pub(crate) fn new(version: &str) -> Self {
         Self::with_tree(version, MAKEFILE, &[])
     }
 
@@ -89,7 +89,7 @@ impl Sandbox {
         Sandbox { _dir: dir, root }
     }
 
-    fn run(&self, script: &str, env: &[(&str, &str)]) -> Output {
+    pub(crate) fn run(&self, script: &str, env: &[(&str, &str)]) -> Output {
         let path = self.root.join("build.sh");
         write_executable(&path, script);
         let mut command = Command::new("bash");
@@ -136,7 +136,7 @@ fn write_executable(path: &Path, text: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-fn script_for(id: &str) -> (Cell, String) {
+pub(crate) fn script_for(id: &str) -> (Cell, String) {
     let mut m = Matrix::builtin().unwrap();
     // The fake tarballs have checksums of their own.
     m.source.sha256.clear();
