@@ -15,6 +15,7 @@ mod findings_corpus;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;
+mod images_real;
 mod images_workflow;
 mod readme;
 mod report_cli;
