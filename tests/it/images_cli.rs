@@ -261,7 +261,10 @@ fn build_and_verify_refuse_bad_input_before_asking_an_engine() {
         &["--verify", "localhost/x/build-cpython:centos-7"],
         "its tag names no value of axis `os` (fedora-40, ubuntu-24.04)",
     );
-    run(&["--verify=-rm"], "--verify `-rm` is not an image reference");
+    run(
+        &["--verify=-rm"],
+        "--verify `-rm` is not an image reference",
+    );
     run(&["--verify", "a", "--bake"], "cannot be used with");
     // Nothing was written.
     assert!(!tmp.path().join("dockerfiles").exists());

@@ -1,6 +1,7 @@
 //! The proof with real images and containers: a copy of the definition with a `debian-12` OS,
 //! its image built with `matrix images --build --base-from` on a local Debian base, checked
-//! with `--verify` (and a broken image failing it). Slow and needs podman and the base image
+//! with `--verify` (and a broken image failing it), and two ASan + LD_PRELOAD cells of CPython
+//! 3.13.5 run in it with `matrix run --engine podman`. Slow and needs podman and the base image
 //! `localhost/debian:12` (`.ci/run` makes both), so ignored by a plain `cargo test`; run with
 //! `cargo test --locked --test it -- --ignored images_real --test-threads 1`.
 
@@ -19,6 +20,8 @@ const IMAGE: &str = "localhost/cpython-matrix/build-cpython:debian-12";
 const BROKEN: &str = "localhost/broken/build-cpython:debian-12";
 const VERSION: &str = "3.13.5";
 const TARBALL_SHA256: &str = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640";
+/// The short test selection of the container cells.
+const TESTS: &str = "test_int test_bool test_capi";
 
 /// Debian 12's image: Ubuntu 24.04's with Debian's package names (GCC 12, clang 14) and no
 /// apt.llvm.org (clang-19 is Ubuntu-only by rule). The digest is never pulled: the tests
@@ -116,6 +119,13 @@ fn setup(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
     let dir = tempfile::tempdir().unwrap();
     let config = definition(dir.path());
     Some((dir, config))
+}
+
+/// The names of the containers, running or not, whose name contains `name`.
+fn containers(name: &str) -> String {
+    let filter = format!("name={name}");
+    let output = podman(&["ps", "--all", "--filter", &filter, "--format", "{{.Names}}"]);
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 fn podman(args: &[&str]) -> std::process::Output {
@@ -258,4 +268,207 @@ fn images_real_verify_names_the_runtime_a_broken_image_lacks() {
     assert!(!stdout.contains("-clang-asan-shared-debug"), "{stdout}");
     assert!(stdout.contains("lacks runtime `libclang_rt.asan.so` or `libclang_rt.asan-x86_64.so` (asked `clang -print-file-name` and `-print-runtime-dir`)\n"), "{stdout}");
     let _ = podman(&["rmi", "--force", BROKEN]);
+}
+
+#[test]
+#[ignore = "builds CPython for real in containers (minutes); run with -- --ignored images_real"]
+fn images_real_asan_preload_cells_pass_in_their_image() {
+    let Some((dir, config)) = setup("images_real_run") else {
+        return;
+    };
+    let Some(tarball) = common::shared("images_real_run", "cpython/Python-3.13.5.tar.xz") else {
+        return;
+    };
+    build(&config);
+    let out = dir.path().join("run");
+    let source = format!("{VERSION}={}", tarball.display());
+    let cache = dir.path().join("cache");
+    let output = matrix(
+        &config,
+        &[
+            "run",
+            "--engine",
+            "podman",
+            "--registry",
+            REGISTRY,
+            "--out",
+            out.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--source",
+            &source,
+            "--tests",
+            TESTS,
+            "-j",
+            "2",
+            "--only",
+            "python=3.13.5",
+            "--only",
+            "os=debian-12",
+            "--only",
+            "platform=amd64",
+            "--only",
+            "compiler=gcc,clang",
+            "--only",
+            "sanitizer=asan",
+            "--only",
+            "san_link=shared",
+            "--only",
+            "preload=enabled",
+            "--only",
+            "configure=debug",
+        ],
+    );
+    assert!(output.status.success());
+    let mut reader = csv::Reader::from_path(out.join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (result, engine) = (column("result"), column("engine"));
+    let mut rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[result].to_string(),
+                r[engine].to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let row = |cell: &str| {
+        (
+            cell.to_string(),
+            "Tests. Passed".to_string(),
+            "podman".to_string(),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            row("amd64-d12-py3.13.5-clang-asan-shared-pre-debug"),
+            row("amd64-d12-py3.13.5-gcc-asan-shared-pre-debug"),
+        ]
+    );
+    // The script ran in the image: Debian's os-release and the runtime from the image.
+    let log = std::fs::read_to_string(
+        out.join("logs/amd64-d12-py3.13.5-clang-asan-shared-pre-debug.log"),
+    )
+    .unwrap();
+    assert!(log.contains("VERSION_CODENAME=bookworm"), "{log}");
+    assert!(log.contains("/usr/lib/llvm-14/lib/clang/"), "{log}");
+    // Containers are removed when their cells end.
+    assert_eq!(containers("matrix-run-amd64-d12-py3.13.5-"), "");
+}
+
+#[test]
+#[ignore = "runs a container past its deadline; run with -- --ignored images_real"]
+fn images_real_a_deadline_stops_the_container_and_records_the_timeout() {
+    let Some((dir, config)) = setup("images_real_deadline") else {
+        return;
+    };
+    let Some(tarball) = common::shared("images_real_deadline", "cpython/Python-3.13.5.tar.xz")
+    else {
+        return;
+    };
+    build(&config);
+    let out = dir.path().join("run");
+    let source = format!("{VERSION}={}", tarball.display());
+    let cache = dir.path().join("cache");
+    let start = Instant::now();
+    let output = matrix(
+        &config,
+        &[
+            "run",
+            "--engine",
+            "podman",
+            "--registry",
+            REGISTRY,
+            "--out",
+            out.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--source",
+            &source,
+            "--deadline",
+            "20s",
+            "--only",
+            "python=3.13.5",
+            "--only",
+            "os=debian-12",
+            "--only",
+            "platform=amd64",
+            "--only",
+            "compiler=gcc",
+            "--only",
+            "sanitizer=none",
+            "--only",
+            "configure=release",
+        ],
+    );
+    assert!(output.status.success());
+    // TERM reached the script inside the container: it recorded the stage it stopped.
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(
+        results.contains("amd64-d12-py3.13.5-gcc-release,")
+            && results.contains(",Configure. Timeout,"),
+        "{results}"
+    );
+    assert_eq!(containers("matrix-run-amd64-d12-py3.13.5-gcc-release"), "");
+}
+
+#[test]
+#[ignore = "interrupts a container run; run with -- --ignored images_real"]
+fn images_real_ctrl_c_stops_and_removes_the_container() {
+    let Some((dir, config)) = setup("images_real_ctrl_c") else {
+        return;
+    };
+    let Some(tarball) = common::shared("images_real_ctrl_c", "cpython/Python-3.13.5.tar.xz") else {
+        return;
+    };
+    build(&config);
+    let out = dir.path().join("run");
+    let child = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--engine", "podman", "--registry", REGISTRY, "--out"])
+        .arg(&out)
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .arg("--source")
+        .arg(format!("{VERSION}={}", tarball.display()))
+        .args(["--only", "python=3.13.5", "--only", "os=debian-12"])
+        .args(["--only", "platform=amd64", "--only", "compiler=gcc"])
+        .args(["--only", "sanitizer=none", "--only", "configure=release"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = out.join("logs/amd64-d12-py3.13.5-gcc-release.log");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("stage-start stage=configure")
+    {
+        assert!(start.elapsed().as_secs() < 120, "configure never started");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let stopped = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!(
+        "stopped in {:.1} s\n{stderr}",
+        stopped.elapsed().as_secs_f64()
+    );
+    assert!(!output.status.success());
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stopped.elapsed().as_secs() < 45, "{:?}", stopped.elapsed());
+    // The stopped cell's log is set aside (no result; --resume runs it again).
+    assert!(out
+        .join("interrupted/amd64-d12-py3.13.5-gcc-release.log")
+        .exists());
+    assert_eq!(containers("matrix-run-amd64-d12-py3.13.5-gcc-release"), "");
 }
