@@ -48,6 +48,7 @@ fn benches(c: &mut Criterion) {
                     &tmp.path().join("build_scripts"),
                     false,
                     "bench",
+                    &[],
                     &scripts
                         .iter()
                         .map(|s| OutputFile {

@@ -21,21 +21,48 @@ pub struct OutputFile<'a> {
 }
 
 /// Replaces `dir` with exactly `files`. An existing `dir` must be one `matrix` wrote (it holds
-/// [`MARKER_FILE`]) unless `force` is given.
-pub fn write_dir(dir: &Path, force: bool, what: &str, files: &[OutputFile<'_>]) -> Result<()> {
+/// [`MARKER_FILE`]) unless `force` is given; it may never hold the working directory or one of
+/// `keep` (the definition and templates the command read). Writers into one directory take
+/// turns (a lock on its parent), and every error path removes what it staged.
+pub fn write_dir(
+    dir: &Path,
+    force: bool,
+    what: &str,
+    keep: &[(&Path, &str)],
+    files: &[OutputFile<'_>],
+) -> Result<()> {
     use rayon::prelude::*;
-    let existing = check_replaceable(dir, force)?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    // `own/.` and `own/sub/..` name directories that cannot be renamed as written.
+    let dir = &absolute(dir)?;
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let target = identity(dir)?;
+    for (inside, name) in keep
+        .iter()
+        .copied()
+        .chain([(cwd.as_path(), "the working directory")])
+    {
+        if identity(inside)?.starts_with(&target) {
+            bail!(
+                "{} holds {name} ({}); replacing it would delete that: choose another --out",
+                dir.display(),
+                inside.display()
+            );
+        }
+    }
+    let parent = dir
+        .parent()
+        .with_context(|| format!("{} does not name a directory", dir.display()))?
+        .to_path_buf();
     fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create directory {}", parent.display()))?;
+    let _turn = lock_dir(&parent)?;
+    let existing = check_replaceable(dir, force)?;
     let base = dir
         .file_name()
         .with_context(|| format!("{} does not name a directory", dir.display()))?
         .to_string_lossy()
         .into_owned();
+    // Removed when dropped: on every early return below, nothing staged is left behind.
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{base}.tmp-"))
         .tempdir_in(&parent)
@@ -63,7 +90,7 @@ pub fn write_dir(dir: &Path, force: bool, what: &str, files: &[OutputFile<'_>]) 
     })?;
 
     // Move the old directory aside, the new one in, and only then delete the old one.
-    let aside = if existing {
+    let holder = if existing {
         let holder = tempfile::Builder::new()
             .prefix(&format!(".{base}.old-"))
             .tempdir_in(&parent)
@@ -72,39 +99,146 @@ pub fn write_dir(dir: &Path, force: bool, what: &str, files: &[OutputFile<'_>]) 
                     "cannot create a temporary directory in {}",
                     parent.display()
                 )
-            })?
-            .keep();
-        let aside = holder.join("old");
-        fs::rename(dir, &aside)
+            })?;
+        fs::rename(dir, holder.path().join("old"))
             .with_context(|| format!("cannot move the existing {} aside", dir.display()))?;
-        Some((holder, aside))
+        Some(holder)
     } else {
         None
     };
-    let staged = staging.keep();
-    if let Err(err) = fs::rename(&staged, dir) {
-        if let Some((_, aside)) = &aside {
-            let _ = fs::rename(aside, dir);
+    if let Err(err) = fs::rename(staging.path(), dir) {
+        if let Some(holder) = holder {
+            if let Err(back) = fs::rename(holder.path().join("old"), dir) {
+                let kept = holder.keep();
+                return Err(err).with_context(|| {
+                    format!(
+                        "cannot move the new output to {}, nor the old one back ({back}); \
+                         the old one is in {}",
+                        dir.display(),
+                        kept.display()
+                    )
+                });
+            }
         }
-        let _ = fs::remove_dir_all(&staged);
         return Err(err)
             .with_context(|| format!("cannot move the new output to {}", dir.display()));
     }
-    if let Some((holder, _)) = aside {
-        fs::remove_dir_all(&holder).with_context(|| {
+    // The staging directory is now `dir`: forget it without deleting.
+    let _ = staging.keep();
+    if let Some(holder) = holder {
+        let path = holder.path().to_path_buf();
+        holder.close().with_context(|| {
             format!(
                 "wrote {}, but cannot remove the old copy {}",
                 dir.display(),
-                holder.display()
+                path.display()
             )
         })?;
     }
     Ok(())
 }
 
+/// Refuses outputs that would overwrite an input, land inside an input directory (the next
+/// run would read them as input), or overwrite each other. Checked before anything is written.
+pub fn check_outputs(inputs: &[(&Path, &str)], outputs: &[(&Path, &str)]) -> Result<()> {
+    for (i, &(output, what)) in outputs.iter().enumerate() {
+        let out = identity(output)?;
+        for &(input, input_what) in inputs {
+            let inp = identity(input)?;
+            if out == inp {
+                bail!(
+                    "{what} {} is {input_what} {}: choose another path for the {what}",
+                    output.display(),
+                    input.display()
+                );
+            }
+            if input.is_dir() && out.starts_with(&inp) {
+                bail!(
+                    "{what} {} is inside {input_what} {}, where the next run would read it as \
+                     input: write it elsewhere",
+                    output.display(),
+                    input.display()
+                );
+            }
+        }
+        for &(other, other_what) in &outputs[..i] {
+            if identity(other)? == out {
+                bail!(
+                    "{what} and {other_what} are both {}: give each its own path",
+                    output.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute and free of `.` and `..` without following symlinks (`..` drops the
+/// component before it, as the shell's `cd` does).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let mut out = PathBuf::new();
+    for part in cwd.join(path).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Where `path` really is: symlinks resolved for the part that exists, the rest appended, so a
+/// file and a link to it, or `x` and `./x`, compare equal.
+fn identity(path: &Path) -> Result<PathBuf> {
+    let absolute = absolute(path)?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return Ok(rest.iter().rev().fold(real, |acc, part| acc.join(part)));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return Ok(absolute),
+        }
+    }
+}
+
+/// An exclusive lock on `dir`, held until dropped: concurrent writers into one directory take
+/// turns instead of racing to rename.
+fn lock_dir(dir: &Path) -> Result<fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let handle = fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    // SAFETY: flock on a file descriptor this function owns; no memory is involved.
+    if unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("cannot lock {}", dir.display()));
+    }
+    Ok(handle)
+}
+
 /// Writes `contents` to `path` through a temporary file beside it, so a failure leaves no
-/// half-written file.
+/// half-written file. A symlink is written through (its target gets the contents, the link
+/// stays); anything but a regular file (a device, a FIFO, a directory) is refused.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let resolved = resolve_links(path)?;
+    let path = resolved.as_path();
+    if let Ok(meta) = fs::metadata(path) {
+        if !meta.is_file() {
+            bail!(
+                "{} is {}; `matrix` writes only regular files: choose another path",
+                path.display(),
+                crate::input::kind_of(&meta)
+            );
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -126,6 +260,24 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The file a chain of symlinks ends at (which need not exist yet); `path` itself when it is
+/// not a link.
+fn resolve_links(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::read_link(&current) {
+            Ok(target) => {
+                current = match current.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                }
+            }
+            Err(_) => return Ok(current),
+        }
+    }
+    bail!("{} is a loop of symbolic links", path.display())
 }
 
 /// Whether `dir` exists and may be replaced.
@@ -198,8 +350,8 @@ mod tests {
     fn replaces_its_own_output_and_refuses_foreign_directories() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        write_dir(&out, false, "t", &one("a.sh")).unwrap();
-        write_dir(&out, false, "t", &one("b.sh")).unwrap();
+        write_dir(&out, false, "t", &[], &one("a.sh")).unwrap();
+        write_dir(&out, false, "t", &[], &one("b.sh")).unwrap();
         assert!(!out.join("a.sh").exists() && out.join("b.sh").exists());
         let mode = fs::metadata(out.join("b.sh")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755);
@@ -207,7 +359,7 @@ mod tests {
         let foreign = tmp.path().join("mine");
         fs::create_dir(&foreign).unwrap();
         fs::write(foreign.join("notes.txt"), "keep me").unwrap();
-        let err = write_dir(&foreign, false, "t", &one("a.sh"))
+        let err = write_dir(&foreign, false, "t", &[], &one("a.sh"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("--force"), "{err}");
@@ -215,7 +367,7 @@ mod tests {
             fs::read_to_string(foreign.join("notes.txt")).unwrap(),
             "keep me"
         );
-        write_dir(&foreign, true, "t", &one("a.sh")).unwrap();
+        write_dir(&foreign, true, "t", &[], &one("a.sh")).unwrap();
         assert!(!foreign.join("notes.txt").exists());
         // Nothing but the outputs is left beside them.
         let names: Vec<_> = fs::read_dir(tmp.path())
@@ -244,9 +396,9 @@ mod tests {
                 },
             ]
         };
-        write_dir(&out, false, "t", &files(b"one")).unwrap();
+        write_dir(&out, false, "t", &[], &files(b"one")).unwrap();
         let inode = fs::metadata(out.join("same.sh")).unwrap().ino();
-        write_dir(&out, false, "t", &files(b"two")).unwrap();
+        write_dir(&out, false, "t", &[], &files(b"two")).unwrap();
         assert_eq!(
             fs::metadata(out.join("same.sh")).unwrap().ino(),
             inode,
@@ -256,7 +408,7 @@ mod tests {
         assert_eq!(fs::read(out.join("new.sh")).unwrap(), b"two");
         // A file edited by hand in the output is not trusted: it is rewritten.
         fs::write(out.join("same.sh"), b"edited").unwrap();
-        write_dir(&out, false, "t", &files(b"two")).unwrap();
+        write_dir(&out, false, "t", &[], &files(b"two")).unwrap();
         assert_eq!(fs::read(out.join("same.sh")).unwrap(), b"same");
     }
 
@@ -264,13 +416,13 @@ mod tests {
     fn a_failed_write_leaves_no_trace() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        write_dir(&out, false, "t", &one("a.sh")).unwrap();
+        write_dir(&out, false, "t", &[], &one("a.sh")).unwrap();
         let bad = vec![OutputFile {
             name: "no/such/dir/x",
             contents: b"",
             executable: false,
         }];
-        assert!(write_dir(&out, false, "t", &bad).is_err());
+        assert!(write_dir(&out, false, "t", &[], &bad).is_err());
         assert!(out.join("a.sh").exists());
         let names: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()

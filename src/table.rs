@@ -1,8 +1,47 @@
-//! Plain-text tables for terminals: columns padded to their widest cell.
+//! Plain-text tables for terminals: columns padded to their widest cell, control characters
+//! shown as escapes (a log's ESC or OSC bytes must not clear the screen or set the clipboard).
+
+use std::borrow::Cow;
+
+/// `text` with every control character written as a Rust-style escape (`\x1b`, `\t`, `\0`),
+/// so text from logs and SARIF files prints as what it is instead of acting on the terminal.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if (c as u32) < 0x100 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// Pads columns to their widest cell (two spaces apart); the last column is not padded, so no
 /// line ends in spaces.
 pub fn align(rows: &[Vec<String>], right: &[bool]) -> String {
+    let escaped: Vec<Vec<String>>;
+    let rows = if rows
+        .iter()
+        .flatten()
+        .any(|cell| cell.chars().any(char::is_control))
+    {
+        escaped = (rows.iter())
+            .map(|row| row.iter().map(|cell| visible(cell).into_owned()).collect())
+            .collect();
+        &escaped[..]
+    } else {
+        rows
+    };
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths = column_widths(rows, columns);
     let mut out = String::new();
@@ -47,7 +86,10 @@ fn column_widths(rows: &[Vec<String>], columns: usize) -> Vec<usize> {
 pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> String {
     let mut all = Vec::with_capacity(rows.len() + 2);
     all.push(header.to_vec());
-    all.extend(rows.iter().cloned());
+    all.extend(
+        rows.iter()
+            .map(|row| row.iter().map(|cell| visible(cell).into_owned()).collect()),
+    );
     let widths = column_widths(&all, header.len());
     all.insert(1, widths.iter().map(|w| "-".repeat(*w)).collect());
     align(&all, right)
@@ -56,6 +98,20 @@ pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(visible("plain"), "plain");
+        assert_eq!(
+            visible("a\x1b]52;c;ZXZpbA==\x07b\x1b[2J\t\0\u{9b}"),
+            "a\\x1b]52;c;ZXZpbA==\\x07b\\x1b[2J\\t\\0\\x9b"
+        );
+        let rows = vec![
+            vec!["\x1b[2J".to_string(), "x".into()],
+            vec!["ab".into(), "y".into()],
+        ];
+        assert_eq!(align(&rows, &[]), "\\x1b[2J  x\nab       y\n");
+    }
 
     #[test]
     fn pads_right_aligns_and_rules() {

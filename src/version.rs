@@ -34,7 +34,7 @@ pub struct Version {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not a CPython version: expected MAJOR.MINOR[.MICRO] with an optional \
-     a/b/rc pre-release suffix, like 3.12.4 or 3.13.0b4"
+     a/b/rc pre-release suffix and no leading zeros, like 3.12.4 or 3.13.0b4"
 )]
 pub struct VersionError(pub String);
 
@@ -50,7 +50,9 @@ impl FromStr for Version {
         let release = numbers
             .split('.')
             .map(|part| {
-                if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                // `04` would name a release python.org does not have (its URLs say `4`).
+                let leading_zero = part.len() > 1 && part.starts_with('0');
+                if part.is_empty() || leading_zero || !part.bytes().all(|b| b.is_ascii_digit()) {
                     Err(bad())
                 } else {
                     part.parse::<u32>().map_err(|_| bad())
@@ -67,7 +69,8 @@ impl FromStr for Version {
                 .into_iter()
                 .find_map(|p| suffix.strip_prefix(p.suffix()).map(|n| (p, n)))
                 .ok_or_else(bad)?;
-            if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            let leading_zero = number.len() > 1 && number.starts_with('0');
+            if number.is_empty() || leading_zero || !number.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
             Some((phase, number.parse().map_err(|_| bad())?))

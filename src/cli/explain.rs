@@ -61,8 +61,18 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         })
         .collect();
     let given: Vec<&str> = args.values.iter().map(|f| f.axis.as_str()).collect();
-    if !args.rules && allowed.empty_axes().next().is_some() {
-        bail!("no value is left for an axis: the values given for one axis contradict each other");
+    if let Some(axis) = allowed.empty_axes().next().filter(|_| !args.rules) {
+        let name = &matrix.axes[axis].name;
+        let given: Vec<String> = (args.values.iter())
+            .filter(|f| &f.axis == name)
+            .map(|f| format!("{name}={}", f.values.join(",")))
+            .collect();
+        bail!(
+            "axis `{name}` is given {} times ({}) and no value is in all of them; give it once \
+             (AXIS=V1,V2 allows several values)",
+            given.len(),
+            given.join(" ")
+        );
     }
 
     let out = match (args.rules, singles) {

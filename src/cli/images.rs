@@ -179,7 +179,19 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
         );
     }
 
+    if let Some(registry) = &args.registry {
+        crate::grammar::check_registry("--registry", registry)?;
+    }
     if args.workflow {
+        use crate::grammar::{check_dns_label, check_dns_subdomain, check_image_reference};
+        if let Some(namespace) = &args.namespace {
+            check_dns_label("--namespace", namespace)?;
+        }
+        if let Some(account) = &args.service_account {
+            check_dns_subdomain("--service-account", account)?;
+        }
+        check_dns_subdomain("--docker-config-secret", &args.docker_config_secret)?;
+        check_image_reference("--buildkit-image", &args.buildkit_image)?;
         let options = ImageWorkflowOptions {
             registry: args
                 .registry
@@ -221,6 +233,7 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
         &args.out,
         args.force,
         "Dockerfiles",
+        &cli.inputs(args.templates.as_deref()),
         &files
             .iter()
             .map(|f| OutputFile {

@@ -180,12 +180,28 @@ impl SelectionArgs {
 }
 
 impl Cli {
+    /// What a command that writes a directory read and must not delete: the definition file
+    /// (when not the built-in one) and the templates directory.
+    pub fn inputs<'a>(&'a self, templates: Option<&'a Path>) -> Vec<(&'a Path, &'static str)> {
+        let local = Path::new(LOCAL_DEFINITION);
+        let definition = match &self.config {
+            Some(path) => Some(path.as_path()),
+            None if local.symlink_metadata().is_ok() => Some(local),
+            None => None,
+        };
+        (definition.map(|d| (d, "the matrix definition")).into_iter())
+            .chain(templates.map(|t| (t, "the templates")))
+            .collect()
+    }
+
     /// The definition to work on: `--config`, else `./matrix.yaml`, else the built-in one.
     pub fn load_matrix(&self) -> Result<Matrix> {
         let local = Path::new(LOCAL_DEFINITION);
         let matrix = match &self.config {
             Some(path) => Matrix::from_file(path)?,
-            None if local.is_file() => Matrix::from_file(local)?,
+            // Anything by that name counts, so a dangling link or a directory called
+            // matrix.yaml is an error instead of a silent fall-back to the built-in matrix.
+            None if local.symlink_metadata().is_ok() => Matrix::from_file(local)?,
             None => Matrix::builtin()?,
         };
         if self.verbose {

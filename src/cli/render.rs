@@ -41,11 +41,13 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
     let cells = args.selection.cells(&matrix)?;
     let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
+    crate::grammar::check_registry("--registry", registry)?;
     let index = index_csv(&matrix, &cells, &args.out.to_string_lossy(), registry)?;
     write_dir(
         &args.out,
         args.force,
         "build scripts",
+        &cli.inputs(args.templates.as_deref()),
         &scripts
             .iter()
             .map(|s| OutputFile {

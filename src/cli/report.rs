@@ -103,6 +103,23 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             ),
         }
     }
+    let inputs: Vec<(&Path, &str)> = [
+        (args.logdir.as_deref(), "the log directory"),
+        (args.index.as_deref(), "the index"),
+        (args.templates.as_deref(), "the templates"),
+    ]
+    .into_iter()
+    .filter_map(|(path, what)| Some((path?, what)))
+    .collect();
+    let outputs: Vec<(&Path, &str)> = [
+        (args.chart.as_deref(), "--chart"),
+        (args.html.as_deref(), "--html"),
+        (args.adoc.as_deref(), "--adoc"),
+    ]
+    .into_iter()
+    .filter_map(|(path, what)| Some((path?, what)))
+    .collect();
+    crate::output::check_outputs(&inputs, &outputs)?;
     let templates = Templates::load(args.templates.as_deref())?;
     if args.html.is_some() {
         templates.check(HTML_REPORT_TEMPLATE)?;

@@ -39,6 +39,9 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         })
     };
 
+    crate::grammar::check_registry("image.registry", &raw.image.registry)?;
+    crate::grammar::check_repository("image.name", &raw.image.name)?;
+    check_base_url(&raw.source.base_url)?;
     let image = ImageSpec {
         tag_axis: find_axis(&raw.image.tag_axis, "image.tag_axis")?,
         registry: raw.image.registry.clone(),
@@ -121,6 +124,13 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         },
         raw: raw_workflow,
     };
+    if let Some(arch) = workflow.arch_axis {
+        // The values become `kubernetes.io/arch` node selectors: a wrong one schedules nothing.
+        for value in &axes[arch].values {
+            let what = format!("value of axis `{}` (workflow.arch_axis)", axes[arch].name);
+            crate::grammar::check_architecture(&what, &value.name)?;
+        }
+    }
     let images = match &raw.images {
         Some(raw_images) => Some(compile_images(raw_images, &axes, image.tag_axis)?),
         None => None,
@@ -155,7 +165,16 @@ fn compile_axis(raw: &RawAxis) -> Result<Axis> {
             AxisKind::Plain => None,
             AxisKind::Version => Some(
                 name.parse::<Version>()
-                    .with_context(|| format!("axis `{}` is of kind version", raw.name))?,
+                    .ok()
+                    .filter(|v| v.release.len() == 3)
+                    .with_context(|| {
+                        format!(
+                            "axis `{}` is of kind version, and `{name}` is not a CPython release: \
+                             expected MAJOR.MINOR.MICRO with an optional a/b/rc suffix and no \
+                             leading zeros, like 3.12.4 or 3.13.0b4 (python.org has no other)",
+                            raw.name
+                        )
+                    })?,
             ),
         };
         let token = raw_value.id_token();
@@ -308,4 +327,25 @@ fn compile_contribution(
         test_args: raw.test_args.clone(),
         collect: raw.collect.clone(),
     })
+}
+
+/// Tarballs are fetched from `source.base_url` and run as root in the build: only https, or a
+/// local mirror given as an absolute `file://` path.
+fn check_base_url(url: &str) -> Result<()> {
+    let ok = match url.split_once("://") {
+        Some(("https", rest)) => {
+            let host = rest.split('/').next().unwrap_or("");
+            !host.is_empty() && !rest.contains(char::is_whitespace)
+        }
+        Some(("file", rest)) => rest.starts_with('/'),
+        _ => false,
+    };
+    if !ok {
+        bail!(
+            "source.base_url `{}` is not an https:// URL (or a file:///absolute/path of a local \
+             mirror): the tarballs it names are built and run",
+            url.escape_debug()
+        );
+    }
+    Ok(())
 }

@@ -138,8 +138,8 @@ impl Matrix {
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read matrix definition {}", path.display()))?;
+        let text =
+            crate::input::read_text(path, "matrix definition", crate::input::limit::DEFINITION)?;
         Self::from_yaml(&text, &path.display().to_string())
     }
 
@@ -284,7 +284,21 @@ mod tests {
     fn a_version_axis_rejects_a_non_version() {
         let err = with_builtin(|raw| raw.axes[2].values.push(RawValue::Plain("main".into())))
             .unwrap_err();
-        assert!(format!("{err:#}").contains("`main` is not a CPython version"));
+        assert!(format!("{err:#}").contains("`main` is not a CPython release"));
+        for not_a_release in ["3.12", "3.12.04", "3.13.0b04", "03.12.4"] {
+            let err = with_builtin(|raw| {
+                raw.axes[2].values[0] = RawValue::Plain(not_a_release.into());
+                raw.source.sha256.clear();
+                raw.source.format.clear();
+            })
+            .unwrap_err();
+            assert!(
+                format!("{err:#}").contains(&format!(
+                    "`{not_a_release}` is not a CPython release: expected MAJOR.MINOR.MICRO"
+                )),
+                "{err:#}"
+            );
+        }
     }
 
     #[test]

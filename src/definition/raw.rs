@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::images::RawImages;
@@ -181,7 +181,8 @@ pub enum AxisKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(
     untagged,
-    expecting = "a value name, or a mapping with `value` and optional `id`"
+    expecting = "a value name, or a mapping with `value` and optional `id` (a name that looks like a \
+                 number must be quoted: YAML reads an unquoted 3.10 as the number 3.1)"
 )]
 pub enum RawValue {
     Plain(String),
@@ -293,15 +294,71 @@ pub struct RawContribution {
 impl RawDefinition {
     /// Parses YAML; `origin` names the text in errors (a path, or the built-in name).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self> {
+        check_nesting(text, origin)?;
         serde_yaml::from_str(text).map_err(|err| match err.location() {
             Some(at) => anyhow::anyhow!(
                 "{origin}:{}:{}: {}",
                 at.line(),
                 at.column(),
-                suggest_for_unknown_field(strip_location(&err.to_string()))
+                suggest_quoting(suggest_for_unknown_field(strip_location(&err.to_string())))
             ),
             None => anyhow::anyhow!("{origin}: {err}"),
         })
+    }
+}
+
+/// The deepest nesting of YAML flow collections (`[` and `{`) a definition may have; the real
+/// one needs 3.
+const MAX_NESTING: usize = 32;
+
+/// Refuses deeply nested flow collections before parsing: YAML's scanner takes time quadratic in
+/// their depth (a 400 KB line of `[` took minutes), while this pass is linear.
+fn check_nesting(text: &str, origin: &str) -> Result<()> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let (mut line, mut column) = (1usize, 0usize);
+    let mut previous = b'\n';
+    for &byte in text.as_bytes() {
+        column += 1;
+        match (quote, byte) {
+            (_, b'\n') => {
+                (line, column, comment) = (line + 1, 0, false);
+            }
+            _ if comment => {}
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'#') if previous.is_ascii_whitespace() => comment = true,
+            (None, b'"' | b'\'')
+                if matches!(previous, b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b':') =>
+            {
+                quote = Some(byte)
+            }
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    bail!(
+                        "{origin}:{line}:{column}: brackets nested deeper than {MAX_NESTING} levels; \
+                         a matrix definition needs no more than a few"
+                    );
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = byte;
+    }
+    Ok(())
+}
+
+/// serde_yaml reads an unquoted `3.10` as the number 3.1: say so where a string was expected.
+fn suggest_quoting(message: String) -> String {
+    if message.starts_with("invalid type: floating point")
+        || message.starts_with("invalid type: integer")
+    {
+        format!("{message}; YAML reads an unquoted number as a number (3.10 is 3.1): quote it, e.g. \"3.10\"")
+    } else {
+        message
     }
 }
 

@@ -44,7 +44,7 @@ struct JsonDoc {
 
 /// A saved output: JSON (`--format json`) or CSV (`--format csv`, one row per signature).
 pub fn from_file(path: &Path) -> Result<Vec<Side>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::input::read_bytes(path, "findings file", crate::input::limit::TABLE)?;
     let what = path.display();
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         let doc: JsonDoc = serde_json::from_slice(&bytes)

@@ -114,8 +114,7 @@ struct JsonReport {
 
 /// The cells of a results file written earlier by `matrix report --format csv` or `json`.
 pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read results {}", path.display()))?;
+    let bytes = crate::input::read_bytes(path, "results file", crate::input::limit::TABLE)?;
     let mut out = BTreeMap::new();
     let what = path.display();
     if path

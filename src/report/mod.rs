@@ -217,9 +217,8 @@ const KEY_COLUMNS: [&str; 4] = ["id", "key", "script_name", "script"];
 
 impl Index {
     pub fn from_file(path: &Path) -> Result<Index> {
-        let file = std::fs::File::open(path)
-            .with_context(|| format!("cannot open index {}", path.display()))?;
-        Self::from_reader(file, &path.display().to_string())
+        let bytes = crate::input::read_bytes(path, "index", crate::input::limit::TABLE)?;
+        Self::from_reader(&bytes[..], &path.display().to_string())
     }
 
     pub fn from_reader(reader: impl std::io::Read, what: &str) -> Result<Index> {

@@ -99,6 +99,7 @@ pub fn run(
         &dir.scripts(),
         false,
         "the build scripts of a run",
+        &[],
         &rendered
             .scripts
             .iter()

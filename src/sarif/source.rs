@@ -3,6 +3,7 @@
 //! and reading them on all cores (rayon).
 
 use std::fs;
+use std::io::Read;
 use std::path::{Component, Path};
 
 use anyhow::{bail, Context, Result};
@@ -121,10 +122,21 @@ fn read_source(base: &[String], file: &ArtifactFile) -> Vec<FileResult> {
             }
         };
         let mut bytes = Vec::new();
-        let result = reader
+        // Parsed whole, so bounded: a SARIF file of one C file is kilobytes, and JSON takes
+        // several times its size in memory.
+        let result = (&mut *reader)
+            .take(MAX_SARIF_BYTES + 1)
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {display}"))
-            .and_then(|_| parse_file(&bytes, base, &virtual_rel, &display));
+            .and_then(|read| {
+                if read as u64 > MAX_SARIF_BYTES {
+                    bail!(
+                        "{display}: larger than {} MiB, the most `matrix` reads of one SARIF file",
+                        MAX_SARIF_BYTES >> 20
+                    );
+                }
+                parse_file(&bytes, base, &virtual_rel, &display)
+            });
         results.push(result);
     });
     // A corrupt archive is one more unreadable input: an error, or with `skip_invalid` a
@@ -143,7 +155,12 @@ fn read_source(base: &[String], file: &ArtifactFile) -> Vec<FileResult> {
     results
 }
 
+/// The largest SARIF file read (after decompression).
+const MAX_SARIF_BYTES: u64 = 64 << 20;
+
 fn parse_file(bytes: &[u8], base: &[String], rel: &[String], display: &str) -> FileResult {
+    // Some Windows tools write a byte-order mark; JSON parsers refuse it.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let (version, build) = classify(base, rel).with_context(|| {
         format!(
             "{display}: cannot tell the CPython version: no Python-<version> directory \

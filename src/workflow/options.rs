@@ -191,13 +191,77 @@ impl Options {
                 from(Setting::Parallelism, overrides.parallelism.is_some())
             );
         }
+        let registry = overrides
+            .registry
+            .clone()
+            .unwrap_or_else(|| matrix.image.registry.clone());
+        crate::grammar::check_registry(
+            &from(Setting::Registry, overrides.registry.is_some()),
+            &registry,
+        )?;
+        if let Some(namespace) = &overrides.namespace {
+            crate::grammar::check_dns_label("--namespace", namespace)?;
+        }
+        if let Some(account) = &overrides.service_account {
+            crate::grammar::check_dns_subdomain("--service-account", account)?;
+        }
+        let cpu = check_quantity(
+            &from(Setting::Cpu, overrides.cpu.is_some()),
+            &pick(&overrides.cpu, &raw.cpu, "2"),
+        )?;
+        let memory = check_quantity(
+            &from(Setting::Memory, overrides.memory.is_some()),
+            &pick(&overrides.memory, &raw.memory, "8Gi"),
+        )?;
+        let cpu_limit = quantity(Setting::CpuLimit, &overrides.cpu_limit, &raw.cpu_limit)?;
+        let memory_limit = quantity(
+            Setting::MemoryLimit,
+            &overrides.memory_limit,
+            &raw.memory_limit.clone().or(Some("16Gi".into())),
+        )?;
+        for (
+            request,
+            request_setting,
+            request_overridden,
+            limit,
+            limit_setting,
+            limit_overridden,
+        ) in [
+            (
+                &cpu,
+                Setting::Cpu,
+                overrides.cpu.is_some(),
+                &cpu_limit,
+                Setting::CpuLimit,
+                overrides.cpu_limit.is_some(),
+            ),
+            (
+                &memory,
+                Setting::Memory,
+                overrides.memory.is_some(),
+                &memory_limit,
+                Setting::MemoryLimit,
+                overrides.memory_limit.is_some(),
+            ),
+        ] {
+            if let Some(limit) = limit {
+                let q = |what: &str, text: &str| crate::grammar::parse_quantity(what, text);
+                let (request_what, limit_what) = (
+                    from(request_setting, request_overridden),
+                    from(limit_setting, limit_overridden),
+                );
+                crate::grammar::check_request_within_limit(
+                    &request_what,
+                    &q(&request_what, request)?,
+                    &limit_what,
+                    &q(&limit_what, limit)?,
+                )?;
+            }
+        }
         Ok(Options {
             kind,
             schedule,
-            registry: overrides
-                .registry
-                .clone()
-                .unwrap_or_else(|| matrix.image.registry.clone()),
+            registry,
             arch_axis: matrix.workflow.arch_axis.with_context(|| {
                 format!(
                     "{} has no axis named `platform`: set `workflow.arch_axis` to the axis whose \
@@ -210,20 +274,10 @@ impl Options {
                 &pick(&overrides.deadline, &raw.deadline, "4h"),
                 &from(Setting::Deadline, overrides.deadline.is_some()),
             )?,
-            cpu: check_quantity(
-                &from(Setting::Cpu, overrides.cpu.is_some()),
-                &pick(&overrides.cpu, &raw.cpu, "2"),
-            )?,
-            memory: check_quantity(
-                &from(Setting::Memory, overrides.memory.is_some()),
-                &pick(&overrides.memory, &raw.memory, "8Gi"),
-            )?,
-            cpu_limit: quantity(Setting::CpuLimit, &overrides.cpu_limit, &raw.cpu_limit)?,
-            memory_limit: quantity(
-                Setting::MemoryLimit,
-                &overrides.memory_limit,
-                &raw.memory_limit.clone().or(Some("16Gi".into())),
-            )?,
+            cpu,
+            memory,
+            cpu_limit,
+            memory_limit,
             retry_limit: overrides.retry_limit.or(raw.retry_limit).unwrap_or(2),
             ttl_seconds: duration_knob(
                 &pick(&overrides.ttl, &raw.ttl, "7d"),
@@ -251,13 +305,18 @@ impl Options {
 pub fn parse_duration(text: &str) -> Result<u64> {
     let bad = || {
         anyhow::anyhow!(
-            "`{text}` is not a duration: use a number of seconds or numbers with units d, h, m, s \
-             (e.g. 4h, 90m, 1h30m)"
+            "`{text}` is not a duration: use a positive number of seconds or numbers with units \
+             d, h, m, s (e.g. 4h, 90m, 1h30m)"
         )
     };
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(seconds);
+        // A deadline of 0 would kill every pod at once (and `0s` is refused below).
+        return if seconds == 0 {
+            Err(bad())
+        } else {
+            Ok(seconds)
+        };
     }
     let mut total: u64 = 0;
     let mut number = String::new();
@@ -285,26 +344,10 @@ pub fn parse_duration(text: &str) -> Result<u64> {
     Ok(total)
 }
 
-/// A Kubernetes quantity such as `2`, `500m`, `8Gi`, `1.5`.
+/// A Kubernetes quantity such as `2`, `500m`, `8Gi`, `1.5`, `1e3` (see
+/// [`crate::grammar::parse_quantity`]), returned as written.
 pub fn check_quantity(what: &str, text: &str) -> Result<String> {
-    let digits_end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(digits_end);
-    let number_ok = !number.is_empty()
-        && number.matches('.').count() <= 1
-        && number != "."
-        && number.parse::<f64>().is_ok_and(|n| n > 0.0);
-    const SUFFIXES: [&str; 14] = [
-        "", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
-    ];
-    if !number_ok || !SUFFIXES.contains(&suffix) {
-        bail!(
-            "{what} `{text}` is not a Kubernetes quantity: a positive number with an optional \
-             suffix (m, k, M, G, Ki, Mi, Gi, ...), e.g. 2, 500m, 8Gi"
-        );
-    }
-    Ok(text.to_string())
+    Ok(crate::grammar::parse_quantity(what, text)?.text)
 }
 
 /// `build-cpython` or `build-cpython-`: a DNS label prefix; returned ending with `-`.

@@ -16,8 +16,7 @@ pub struct ArgoSchema {
 impl ArgoSchema {
     /// Loads Argo's `api/jsonschema/schema.json` (for example v4.1.2's).
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the Argo schema {}", path.display()))?;
+        let text = crate::input::read_text(path, "Argo schema", crate::input::limit::SCHEMA)?;
         let mut full: Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", path.display()))?;
         if full.get("definitions").is_none() {

@@ -12,6 +12,8 @@ mod cover_cli;
 mod finding_shape;
 mod findings_cli;
 mod findings_corpus;
+mod fuzz;
+mod hostile;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;

@@ -1,0 +1,445 @@
+//! Hostile input, one case per test: each gives a clear error naming what is at fault, in
+//! bounded time, with nothing written or overwritten that should not be (issue 14's cases).
+
+use std::fs;
+use std::os::unix::fs::{symlink, FileTypeExt, PermissionsExt};
+use std::time::{Duration, Instant};
+
+use predicates::str::contains;
+
+use crate::common::matrix;
+
+/// Runs `matrix args` in `dir` and expects a failure with `error` in stderr, nothing on stdout,
+/// within `seconds` (the commands are killed by assert_cmd's timeout otherwise).
+fn refused(dir: &std::path::Path, args: &[&str], error: &str, seconds: u64) {
+    let start = Instant::now();
+    matrix()
+        .current_dir(dir)
+        .args(args)
+        .timeout(Duration::from_secs(seconds))
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(contains(error));
+    assert!(
+        start.elapsed() < Duration::from_secs(seconds),
+        "{args:?} took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn devices_and_fifos_are_not_read_as_definitions_indexes_or_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    refused(
+        d,
+        &["--config", "/dev/zero", "list"],
+        "matrix definition /dev/zero is a character device, not a regular file",
+        10,
+    );
+    fs::create_dir(d.join("logs")).unwrap();
+    fs::write(d.join("logs/a.log"), "x\n").unwrap();
+    refused(
+        d,
+        &["report", "logs", "--index", "/dev/zero"],
+        "index /dev/zero is a character device, not a regular file",
+        10,
+    );
+    // `check` prints its report, errors included, on stdout.
+    matrix()
+        .current_dir(d)
+        .args(["check", "--no-shellcheck", "--argo-schema", "/dev/urandom"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stdout(contains(
+            "error: Argo schema /dev/urandom is a character device, not a regular file",
+        ));
+}
+
+#[test]
+fn deeply_nested_brackets_are_refused_before_parsing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!("axes: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+    fs::write(tmp.path().join("deep.yaml"), text).unwrap();
+    refused(
+        tmp.path(),
+        &["--config", "deep.yaml", "list"],
+        "deep.yaml:1:39: brackets nested deeper than 32 levels",
+        5,
+    );
+}
+
+#[test]
+fn a_definition_that_is_not_utf8_names_line_and_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("m.yaml"), b"axes:\n  - name: pl\xe4tform\n").unwrap();
+    refused(
+        tmp.path(),
+        &["--config", "m.yaml", "list"],
+        "matrix definition m.yaml:2:13: not UTF-8 (byte 0xe4 at offset 18)",
+        5,
+    );
+}
+
+#[test]
+fn unquoted_numbers_and_non_canonical_versions_are_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let builtin = crate::common::BUILTIN_DEFINITION;
+    let edited = crate::common::replace_once(
+        builtin,
+        "values: [3.12.4, 3.13.0b4]",
+        "values: [3.10, 3.13.0b4]",
+    );
+    fs::write(tmp.path().join("float.yaml"), edited).unwrap();
+    refused(
+        tmp.path(),
+        &["--config", "float.yaml", "list"],
+        "YAML reads an unquoted 3.10 as the number 3.1",
+        5,
+    );
+    let edited = builtin.replace("3.12.4", "3.12.04");
+    fs::write(tmp.path().join("zero.yaml"), edited).unwrap();
+    refused(
+        tmp.path(),
+        &["--config", "zero.yaml", "list"],
+        "`3.12.04` is not a CPython release",
+        5,
+    );
+}
+
+#[test]
+fn a_dangling_or_directory_matrix_yaml_is_an_error_not_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    symlink("nowhere.yaml", tmp.path().join("matrix.yaml")).unwrap();
+    refused(
+        tmp.path(),
+        &["list"],
+        "matrix definition matrix.yaml is a symbolic link to nowhere.yaml, which cannot be read",
+        5,
+    );
+    fs::remove_file(tmp.path().join("matrix.yaml")).unwrap();
+    fs::create_dir(tmp.path().join("matrix.yaml")).unwrap();
+    refused(
+        tmp.path(),
+        &["list"],
+        "matrix definition matrix.yaml is a directory, not a regular file",
+        5,
+    );
+}
+
+#[test]
+fn explain_names_the_axis_given_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    refused(
+        tmp.path(),
+        &["explain", "platform=amd64", "platform=arm64"],
+        "axis `platform` is given 2 times (platform=amd64 platform=arm64)",
+        5,
+    );
+}
+
+#[test]
+fn runaway_templates_stop_with_the_template_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = tmp.path().join("tpl");
+    fs::create_dir(&templates).unwrap();
+    fs::write(
+        templates.join("cell.sh.j2"),
+        "{% include \"cell.sh.j2\" %}\n",
+    )
+    .unwrap();
+    let one_cell = [
+        "--only",
+        "platform=amd64",
+        "--only",
+        "os=fedora-40",
+        "--only",
+        "python=3.12.4",
+        "--only",
+        "compiler=gcc",
+        "--only",
+        "sanitizer=none",
+        "--only",
+        "configure=debug",
+    ];
+    let mut args = vec!["render", "--templates", "tpl", "--out", "out"];
+    args.extend(one_cell);
+    refused(
+        tmp.path(),
+        &args,
+        "cell.sh.j2:1: invalid operation: recursion limit exceeded (reached through build.sh.j2:4 → cell.sh.j2:1 (",
+        20,
+    );
+    fs::write(
+        templates.join("cell.sh.j2"),
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n",
+    )
+    .unwrap();
+    refused(
+        tmp.path(),
+        &args,
+        "cell.sh.j2:1: engine ran out of fuel",
+        120,
+    );
+    assert!(!tmp.path().join("out").exists());
+}
+
+#[test]
+fn outputs_never_replace_inputs_each_other_or_special_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("logs")).unwrap();
+    fs::write(d.join("logs/build_001-1.sh.txt"), "hello\n").unwrap();
+    fs::write(d.join("index.csv"), "key,compiler\nbuild_001.sh,gcc\n").unwrap();
+    refused(
+        d,
+        &["report", "logs", "--html", "logs/build_001-1.sh.txt"],
+        "--html logs/build_001-1.sh.txt is inside the log directory logs",
+        5,
+    );
+    refused(
+        d,
+        &[
+            "report",
+            "logs",
+            "--index",
+            "index.csv",
+            "--html",
+            "./index.csv",
+        ],
+        "--html ./index.csv is the index index.csv",
+        5,
+    );
+    refused(
+        d,
+        &["report", "logs", "--chart", "x.svg", "--adoc", "x.svg"],
+        "--adoc and --chart are both x.svg",
+        5,
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("logs/build_001-1.sh.txt")).unwrap(),
+        "hello\n"
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("index.csv")).unwrap(),
+        "key,compiler\nbuild_001.sh,gcc\n"
+    );
+
+    // A FIFO is refused (writing through a rename would replace it with a regular file).
+    let fifo = d.join("pipe.html");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    refused(
+        d,
+        &["report", "logs", "--html", "pipe.html"],
+        "pipe.html is a named pipe; `matrix` writes only regular files",
+        5,
+    );
+    refused(
+        d,
+        &["init", "pipe.html", "--force"],
+        "pipe.html is a named pipe; `matrix` writes only regular files",
+        5,
+    );
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // A symlink is written through: the link stays, its target gets the page and keeps its mode.
+    fs::write(d.join("real.html"), "old").unwrap();
+    fs::set_permissions(d.join("real.html"), fs::Permissions::from_mode(0o640)).unwrap();
+    symlink("real.html", d.join("link.html")).unwrap();
+    matrix()
+        .current_dir(d)
+        .args(["report", "logs", "--html", "link.html"])
+        .assert()
+        .success();
+    assert!(fs::symlink_metadata(d.join("link.html"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let page = fs::read_to_string(d.join("real.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    let mode = fs::metadata(d.join("real.html"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+#[test]
+fn render_never_deletes_the_definition_the_templates_or_the_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    matrix()
+        .current_dir(d)
+        .args(["init", "matrix.yaml"])
+        .assert()
+        .success();
+    refused(
+        d,
+        &["render", "--out", ".", "--force"],
+        "holds the matrix definition (matrix.yaml); replacing it would delete that",
+        10,
+    );
+    fs::create_dir_all(d.join("work/tpl")).unwrap();
+    refused(
+        d,
+        &[
+            "render",
+            "--out",
+            "work",
+            "--force",
+            "--templates",
+            "work/tpl",
+        ],
+        "holds the templates (work/tpl)",
+        10,
+    );
+    refused(
+        &d.join("work"),
+        &["render", "--out", "../work", "--force"],
+        "holds the working directory",
+        10,
+    );
+    assert!(d.join("matrix.yaml").is_file() && d.join("work/tpl").is_dir());
+}
+
+#[test]
+fn render_into_dot_paths_and_concurrent_renders_leave_no_stray_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let one_os = ["--only", "os=fedora-40", "--only", "python=3.12.4"];
+    for out in ["own", "own/.", "own/sub/.."] {
+        let mut args = vec!["render", "--out", out];
+        args.extend(one_os);
+        matrix().current_dir(d).args(&args).assert().success();
+    }
+    // Eight renders into one directory at once: they take turns, every one succeeds.
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+                .current_dir(d)
+                .args(["render", "--out", "own"])
+                .args(one_os)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut names: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["own"]);
+    assert!(d.join("own/.matrix-output").is_file());
+}
+
+#[test]
+fn values_reaching_manifests_follow_their_grammars() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (flags, error) in [
+        (&["--registry", ""][..], "--registry `` is not a registry"),
+        (
+            &["--registry", "my reg/$(id)"],
+            "--registry `my reg/$(id)` is not a registry",
+        ),
+        (
+            &["--registry", "reg\nistry"],
+            "--registry `reg\\nistry` is not a registry",
+        ),
+        (&["--registry", "{{workflow.name}}"], "is not a registry"),
+        (
+            &["--namespace", "Bad Namespace!"],
+            "--namespace `Bad Namespace!` is not a DNS-1123 label",
+        ),
+        (
+            &["--service-account", "$(id)"],
+            "--service-account `$(id)` is not a DNS-1123 name",
+        ),
+        (
+            &["--memory", "16Gi", "--memory-limit", "1Mi"],
+            "--memory `16Gi` is more than --memory-limit `1Mi`",
+        ),
+        (
+            &["--cpu", "8", "--cpu-limit", "1"],
+            "--cpu `8` is more than --cpu-limit `1`",
+        ),
+        (
+            &["--deadline", "0"],
+            "`0` is not a duration: use a positive number",
+        ),
+    ] {
+        let mut args = vec!["workflow"];
+        args.extend(flags);
+        refused(d, &args, error, 10);
+    }
+    // Kubernetes' own quantity grammar: exponents are quantities too.
+    matrix()
+        .args(["workflow", "--memory", "1e9", "--memory-limit", "16Gi"])
+        .assert()
+        .success();
+    for (flags, error) in [
+        (
+            &["--buildkit-image", "evil image;$(id)"][..],
+            "--buildkit-image `evil image;$(id)` is not an image reference",
+        ),
+        (
+            &["--docker-config-secret", "Bad Secret"],
+            "--docker-config-secret `Bad Secret` is not a DNS-1123 name",
+        ),
+    ] {
+        let mut args = vec!["images", "--workflow"];
+        args.extend(flags);
+        refused(d, &args, error, 10);
+    }
+}
+
+#[test]
+fn definition_values_reaching_manifests_follow_their_grammars() {
+    let tmp = tempfile::tempdir().unwrap();
+    let builtin = crate::common::BUILTIN_DEFINITION;
+    let registry_line = builtin
+        .lines()
+        .find(|l| l.trim_start().starts_with("registry:"))
+        .unwrap();
+    let name_line = builtin
+        .lines()
+        .find(|l| l.trim_start().starts_with("name: build-cpython"))
+        .unwrap();
+    let base_url_line = builtin
+        .lines()
+        .find(|l| l.trim_start().starts_with("base_url:"))
+        .unwrap();
+    for (from, to, error) in [
+        (
+            registry_line,
+            "  registry: \"reg\\nistry\"",
+            "image.registry `reg\\nistry` is not a registry",
+        ),
+        (
+            name_line,
+            "  name: \"build cpython{{\"",
+            "image.name `build cpython{{` is not an image repository name",
+        ),
+        (
+            "arch_axis: platform",
+            "arch_axis: compiler",
+            "value of axis `compiler` (workflow.arch_axis) `gcc` is not a Kubernetes architecture",
+        ),
+        (
+            base_url_line,
+            "  base_url: \"javascript:alert(1)\"",
+            "source.base_url `javascript:alert(1)` is not an https:// URL",
+        ),
+    ] {
+        let edited = crate::common::replace_once(builtin, from, to);
+        fs::write(tmp.path().join("m.yaml"), edited).unwrap();
+        refused(tmp.path(), &["--config", "m.yaml", "list"], error, 5);
+    }
+}
