@@ -12,7 +12,7 @@ use crate::definition::Matrix;
 use crate::images::bake::bake_json;
 use crate::images::build::{build, container_tool, ImageBuild};
 use crate::images::consistency::{check, ensure_consistent};
-use crate::images::dockerfile::{check_image_reference, compare_dir, render_all, render_with_base};
+use crate::images::dockerfile::{compare_dir, render_all, render_with_base};
 use crate::images::lint::lint;
 use crate::images::verify;
 use crate::images::workflow::{image_workflow, ImageWorkflowOptions};
@@ -154,6 +154,9 @@ impl ImagesArgs {
 pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let renderer = Renderer::load(args.templates.as_deref())?;
+    if let Some(registry) = &args.registry {
+        crate::grammar::check_registry("--registry", registry)?;
+    }
     let selecting = !args.only.is_empty() || !args.except.is_empty();
     if selecting && !args.build && args.verify.is_empty() {
         bail!("--only and --except select images for --build or --verify; give one of them");
@@ -179,9 +182,6 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
         );
     }
 
-    if let Some(registry) = &args.registry {
-        crate::grammar::check_registry("--registry", registry)?;
-    }
     if args.workflow {
         use crate::grammar::{check_dns_label, check_dns_subdomain, check_image_reference};
         if let Some(namespace) = &args.namespace {
@@ -274,7 +274,7 @@ fn build_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Resu
         })
         .map(|dockerfile| {
             let tag = matrix.image.reference(registry, &dockerfile.os);
-            check_image_reference(&tag, "the image tag")?;
+            crate::grammar::check_image_reference("the image tag", &tag)?;
             Ok(ImageBuild { dockerfile, tag })
         })
         .collect::<Result<_>>()?;
@@ -329,7 +329,7 @@ fn verify_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Res
         .verify
         .iter()
         .map(|image| {
-            check_image_reference(image, "--verify")?;
+            crate::grammar::check_image_reference("--verify", image)?;
             Ok((image, os_of_image(matrix, registry, image)?))
         })
         .collect::<Result<Vec<_>>>()?;

@@ -95,7 +95,8 @@ pub fn render_with_base(
 ) -> Result<Vec<Dockerfile>> {
     let images = images_of(matrix)?;
     if let Some(image) = base_from {
-        check_image_reference(image, "--base-from")?;
+        // A Dockerfile has no quoting: only a well-formed reference may reach `FROM`.
+        crate::grammar::check_image_reference("--base-from", image)?;
     }
     images
         .os
@@ -179,20 +180,6 @@ fn context<'a>(
         groups: distro.into_iter().map(view).collect(),
         repositories,
     }
-}
-
-/// Refuses an image reference that a Dockerfile (no quoting) or an engine's command line
-/// could misread: `[A-Za-z0-9._/:@-]`, not starting with `-`.
-pub fn check_image_reference(image: &str, what: &str) -> Result<()> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "._/:@-".contains(c);
-    if image.is_empty() || image.starts_with('-') || !image.chars().all(plain) {
-        bail!(
-            "{what} `{}` is not an image reference: use letters, digits and `._/:@-`, \
-             e.g. localhost/debian:12 or docker.io/library/debian:12@sha256:<digest>",
-            image.escape_debug()
-        );
-    }
-    Ok(())
 }
 
 /// Fails, naming each difference and how to regenerate, unless `dir` holds exactly `files`.
