@@ -31,7 +31,43 @@ pub fn write_dir(
     keep: &[(&Path, &str)],
     files: &[OutputFile<'_>],
 ) -> Result<()> {
-    use rayon::prelude::*;
+    write_dir_with(dir, force, what, keep, |staged| staged.write(files))
+}
+
+/// The new directory while it is being filled, before it replaces the old one.
+pub struct Staged<'a> {
+    path: &'a Path,
+    /// The directory being replaced, when there is one.
+    previous: Option<&'a Path>,
+}
+
+impl Staged<'_> {
+    /// Writes `files` into the new directory, on every core. A file the previous output
+    /// already holds, byte for byte, is hard-linked from it instead: no data is written now,
+    /// and none is freed when the old directory goes.
+    pub fn write(&self, files: &[OutputFile<'_>]) -> Result<()> {
+        use rayon::prelude::*;
+        files.par_iter().try_for_each(|file| {
+            if let Some(old) = self.previous.map(|d| d.join(file.name)) {
+                if unchanged(&old, file) && fs::hard_link(&old, self.path.join(file.name)).is_ok() {
+                    return Ok(());
+                }
+            }
+            write_file(self.path, file.name, file.contents, file.executable)
+        })
+    }
+}
+
+/// [`write_dir`] for output made in parts: `fill` writes the files through [`Staged::write`]
+/// as many times as it likes (a part at a time keeps memory bounded by the part), and the
+/// directory replaces `dir` only when `fill` succeeds.
+pub fn write_dir_with(
+    dir: &Path,
+    force: bool,
+    what: &str,
+    keep: &[(&Path, &str)],
+    fill: impl FnOnce(&Staged<'_>) -> Result<()>,
+) -> Result<()> {
     // `own/.` and `own/sub/..` name directories that cannot be renamed as written.
     let dir = &absolute(dir)?;
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
@@ -75,18 +111,9 @@ pub fn write_dir(
 
     let marker = format!("This directory holds {what} written by `matrix`. It is replaced as a whole on the next run.\n");
     write_file(staging.path(), MARKER_FILE, marker.as_bytes(), false)?;
-    // File creation dominates on most file systems; two cores create twice as many. A file
-    // the previous output already holds, byte for byte, is hard-linked from it instead: no
-    // data is written now, and none is freed when the old directory goes.
-    let previous = existing.then_some(dir);
-    files.par_iter().try_for_each(|file| {
-        if let Some(old) = previous.map(|d| d.join(file.name)) {
-            if unchanged(&old, file) && fs::hard_link(&old, staging.path().join(file.name)).is_ok()
-            {
-                return Ok(());
-            }
-        }
-        write_file(staging.path(), file.name, file.contents, file.executable)
+    fill(&Staged {
+        path: staging.path(),
+        previous: existing.then_some(dir),
     })?;
 
     // Move the old directory aside, the new one in, and only then delete the old one.

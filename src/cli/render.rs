@@ -7,7 +7,11 @@ use clap::Args;
 
 use super::{Cli, SelectionArgs};
 use crate::index::index_csv;
-use crate::output::{write_dir, OutputFile};
+use crate::output::{write_dir_with, OutputFile};
+
+/// Cells rendered and written together: enough to keep every core busy, few enough that their
+/// scripts take a few megabytes.
+const RENDER_PART: usize = 512;
 use crate::render::Renderer;
 
 #[derive(Debug, Args)]
@@ -39,23 +43,31 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
-    let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
     crate::grammar::check_registry("--registry", registry)?;
     let index = index_csv(&matrix, &cells, &args.out.to_string_lossy(), registry)?;
-    write_dir(
+    // Rendered and written a part at a time: 100,000 scripts of 10 KB would otherwise all be
+    // in memory at once.
+    write_dir_with(
         &args.out,
         args.force,
         "build scripts",
         &cli.inputs(args.templates.as_deref()),
-        &scripts
-            .iter()
-            .map(|s| OutputFile {
-                name: &s.file_name,
-                contents: s.text.as_bytes(),
-                executable: true,
-            })
-            .collect::<Vec<_>>(),
+        |staged| {
+            for part in cells.chunks(RENDER_PART) {
+                let scripts = renderer.render_all(&matrix, part)?;
+                staged.write(
+                    &(scripts.iter())
+                        .map(|s| OutputFile {
+                            name: &s.file_name,
+                            contents: s.text.as_bytes(),
+                            executable: true,
+                        })
+                        .collect::<Vec<_>>(),
+                )?;
+            }
+            Ok(())
+        },
     )?;
     Ok(index)
 }
