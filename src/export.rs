@@ -92,9 +92,32 @@ pub fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The first two names of a CSV header that differ only by case (or not at all): readers that
+/// ignore case, spreadsheets among them, would take one column for the other.
+pub fn case_clash<S: AsRef<str>>(header: &[S]) -> Option<(&str, &str)> {
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for name in header {
+        let name = name.as_ref();
+        if let Some(first) = seen.insert(name.to_lowercase(), name) {
+            return Some((first, name));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_differ_only_by_case_clash() {
+        assert_eq!(
+            case_clash(&["key", "Stage", "x", "stage"]),
+            Some(("Stage", "stage"))
+        );
+        assert_eq!(case_clash(&["a", "a"]), Some(("a", "a")));
+        assert_eq!(case_clash(&["key", "label", "result"]), None);
+    }
 
     struct Counts(usize);
 

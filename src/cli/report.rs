@@ -9,7 +9,7 @@ use clap::Args;
 use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
 use crate::output::write_atomic;
-use crate::report::output::{DiffView, InsightsView, ReportView};
+use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::{self, chart, diff, insights, page, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
@@ -22,12 +22,14 @@ pub struct ReportArgs {
 
     /// Compare two runs, each a log directory (read with --index) or a results file written
     /// earlier (`--format csv` or `json`): per cell, old result → new result and the change
-    /// (regression, fix, changed, only-old, only-new).
+    /// (regression, fix, changed, only-old, only-new). Cells are matched by id; a legacy
+    /// index's (script names) by their axis values. With --insights: what the changed cells
+    /// share.
     #[arg(
         long,
         num_args = 2,
         value_names = ["OLD", "NEW"],
-        conflicts_with_all = ["logdir", "chart", "html", "adoc", "insights", "by"]
+        conflicts_with_all = ["logdir", "chart", "html", "adoc", "by"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
@@ -66,7 +68,8 @@ pub struct ReportArgs {
     pub adoc: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
-    /// the index) whose cells share an outcome (needs --index).
+    /// the index) whose cells share an outcome (needs --index). With --diff: the axis values
+    /// all regressions (fixes, other changes) share.
     #[arg(long)]
     pub insights: bool,
 
@@ -128,7 +131,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
     let index = args.index.as_deref().map(Index::from_file).transpose()?;
-    if args.insights && index.is_none() {
+    if args.insights && index.is_none() && args.diff.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
     }
     if args.depth > 6 {
@@ -148,6 +151,20 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         }
     }
     let format = format::or_by_terminal(args.format);
+    // --by is refused where it would change nothing, before any file is written.
+    let page = args.html.is_some() || args.adoc.is_some();
+    if !args.by.is_empty() && args.insights && !page {
+        bail!(
+            "--by with --insights: the insights are conditions over every axis and have no \
+             pivot; drop --by, or ask for the pivot without --insights (or on the page, --html)"
+        );
+    }
+    if !args.by.is_empty() && !args.insights && format == OutputFormat::Csv {
+        bail!(
+            "--by with CSV: the CSV has one row per cell and no room for a pivot; \
+             use --format json or table, or the page (--html)"
+        );
+    }
     if let Some(sides) = &args.diff {
         return run_diff(args, &sides[0], &sides[1], index.as_ref(), format);
     }
@@ -155,7 +172,14 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    let report = read_report(logdir, index.as_ref())?;
+    // Insights (printed, or on a page) also speak of each cell's sanitizer findings: then the
+    // logs are read by `findings`, which classifies them in the same pass.
+    let want_insights = args.insights || args.html.is_some() || args.adoc.is_some();
+    let (report, cell_findings) = if want_insights {
+        read_report_with_findings(logdir, index.as_ref())?
+    } else {
+        (read_report(logdir, index.as_ref())?, Default::default())
+    };
     if let Some(index) = &index {
         let listed: std::collections::HashSet<&str> =
             index.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -185,6 +209,7 @@ pub fn run(_cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     let found = insights::find(
         &report.index_columns,
         &insights::classified(&report.cells),
+        &cell_findings,
         limits,
     );
 
@@ -237,13 +262,33 @@ fn read_report(logdir: &Path, index: Option<&Index>) -> Result<report::Report> {
     };
     super::progress::warn(&scanned.warnings);
     if scanned.logs.is_empty() {
-        bail!(
-            "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
-             <workflow>/<pod>/main.log)",
-            logdir.display()
-        );
+        bail!("{}", no_logs(logdir));
     }
     Ok(report::build(scanned.logs, index))
+}
+
+fn no_logs(logdir: &Path) -> String {
+    format!(
+        "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz and Argo's \
+         <workflow>/<pod>/main.log)",
+        logdir.display()
+    )
+}
+
+/// [`read_report`], and each cell's finding ids, from one pass over the logs.
+fn read_report_with_findings(
+    logdir: &Path,
+    index: Option<&Index>,
+) -> Result<(report::Report, insights::CellFindings)> {
+    let (logs, scanned) = {
+        let bar = super::progress::Bar::new("reading logs");
+        crate::findings::scan_dir_with_logs(logdir, index, &|done, total| bar.update(done, total))?
+    };
+    super::progress::warn(&scanned.warnings);
+    if logs.is_empty() {
+        bail!("{}", no_logs(logdir));
+    }
+    Ok((report::build(logs, index), scanned.findings.per_cell()))
 }
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
@@ -263,40 +308,30 @@ fn run_diff(
         }
     };
     let (old, new) = (side(old)?, side(new)?);
-    let rows = diff::compare(&old, &new);
-    let mut axes: Vec<String> = Vec::new();
-    for s in old.values().chain(new.values()) {
-        for k in s.index.keys() {
-            if !axes.contains(k) {
-                axes.push(k.clone());
-            }
-        }
-    }
-    axes.retain(|a| {
-        !["script", "script_name", "image", "label"].contains(&a.to_ascii_lowercase().as_str())
-    });
-    let shared = diff::shared(&rows, &axes, args.min_cells as usize);
-    let shown: Vec<&diff::Row> = rows
+    let comparison = diff::Comparison::of(&old, &new, args.min_cells as usize)?;
+    let (summary, shared) = (&comparison.summary, &comparison.shared);
+    let shown: Vec<&diff::Row> = comparison
+        .rows
         .iter()
         .filter(|r| args.all || r.change != diff::Change::Unchanged)
         .collect();
-    let summary = diff::summary_line(&rows);
-    let out = DiffView {
-        rows: &shown,
-        summary: &diff::summary(&rows),
-        summary_line: &summary,
-        shared: &shared,
-        width: terminal_width(),
-    }
-    .export(format)?;
-    let regressions = rows
-        .iter()
-        .filter(|r| r.change == diff::Change::Regression)
-        .count();
-    if format != OutputFormat::Table {
+    let width = terminal_width();
+    let out = if args.insights {
+        DiffInsightsView { shared, width }.export(format)?
+    } else {
+        DiffView {
+            rows: &shown,
+            summary,
+            shared,
+            width,
+        }
+        .export(format)?
+    };
+    if format != OutputFormat::Table || args.insights {
         eprintln!("{summary}");
     }
-    if args.fail_on_regression && regressions > 0 {
+    if args.fail_on_regression && summary.regression > 0 {
+        let regressions = summary.regression;
         eprintln!("error: {regressions} cell(s) regressed (--fail-on-regression)");
         return Err(super::Failed {
             stdout: out,

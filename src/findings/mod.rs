@@ -156,6 +156,32 @@ pub struct Scanned {
 /// Reads every log under `dir` (the same layouts and reader as `report`) on all cores and
 /// deduplicates their reports by signature.
 pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result<Scanned> {
+    let (logs, warnings) = read_dir(dir, progress)?;
+    Ok(Scanned {
+        findings: aggregate(logs, index),
+        warnings,
+    })
+}
+
+/// For `report --insights`: the classified logs (for [`crate::report::build`]) and the
+/// findings, from one pass over the logs.
+pub fn scan_dir_with_logs(
+    dir: &Path,
+    index: Option<&Index>,
+    progress: Progress,
+) -> Result<(Vec<ScannedLog>, Scanned)> {
+    let (logs, warnings) = read_dir(dir, progress)?;
+    let scanned = logs.iter().map(|(log, _)| log.clone()).collect();
+    Ok((
+        scanned,
+        Scanned {
+            findings: aggregate(logs, index),
+            warnings,
+        },
+    ))
+}
+
+fn read_dir(dir: &Path, progress: Progress) -> Result<ReadFile> {
     let (files, mut warnings) = logs::find_logs(dir)?;
     let total: u64 = files.iter().map(|f| f.file.size).sum();
     let done = AtomicU64::new(0);
@@ -177,10 +203,7 @@ pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result
         logs.extend(one);
         warnings.extend(w);
     }
-    Ok(Scanned {
-        findings: aggregate(logs, index),
-        warnings,
-    })
+    Ok((logs, warnings))
 }
 
 type ReadFile = (Vec<(ScannedLog, LogFindings)>, Vec<Warning>);
@@ -322,6 +345,19 @@ fn aggregate(logs: Vec<(ScannedLog, LogFindings)>, index: Option<&Index>) -> Fin
 }
 
 impl Findings {
+    /// Each cell's finding ids, by cell key (the index's key when the index lists the cell).
+    pub fn per_cell(&self) -> HashMap<String, BTreeSet<String>> {
+        let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for finding in &self.findings {
+            for cell in &finding.cells {
+                out.entry(cell.cell.clone())
+                    .or_default()
+                    .insert(finding.id.clone());
+            }
+        }
+        out
+    }
+
     /// The finding whose id is `id` or starts with it (at least 4 digits, unambiguous).
     pub fn by_id(&self, id: &str) -> Result<&Finding> {
         let id = id.to_ascii_lowercase();

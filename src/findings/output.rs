@@ -352,6 +352,13 @@ impl Export for AxisPivot {
 
     fn csv(&self) -> Result<Vec<u8>> {
         let header = pivot_header(self);
+        if let Some((a, b)) = crate::export::case_clash(&header) {
+            bail!(
+                "--by {}: the CSV columns {a:?} and {b:?} differ only by case (readers that \
+                 ignore case take one for the other); use --format json or table",
+                self.by
+            );
+        }
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         csv_bytes(&header, pivot_rows(self).into_iter())
     }

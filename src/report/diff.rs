@@ -1,17 +1,20 @@
-//! Comparing two runs: each cell's old and new result (by key), classified as a regression,
-//! a fix, another change, or a cell of only one run.
+//! Comparing two runs: each cell's old and new result (matched by id, or by axis values for a
+//! legacy index), classified as a regression, a fix, another change, or a cell of one run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::insights::{is_axis_name, Term};
 use super::{CellReport, CellResult, Outcome, Report, Stage};
 
-/// One side's view of a cell: its result label, how far it got, and its index values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One side's view of a cell: its key in that run, its result label, how far it got, and its
+/// index values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Side {
+    pub key: String,
     pub result: String,
     /// How far the cell got (Configure 0, Compilation 1, Tests 2, Tests. Passed 3); none for
     /// Unknown and Missing.
@@ -48,8 +51,9 @@ impl Change {
 }
 
 /// One cell's row of the comparison.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The new run's key of the cell (the old run's for a cell only it has).
     pub key: String,
     pub old: Option<Side>,
     pub new: Option<Side>,
@@ -90,6 +94,7 @@ pub fn sides_of_report(report: &Report) -> BTreeMap<String, Side> {
             (
                 c.key.clone(),
                 Side {
+                    key: c.key.clone(),
                     result: c.result.label(),
                     level,
                     index,
@@ -126,6 +131,7 @@ pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
         })?;
         for cell in doc.cells {
             let side = Side {
+                key: cell.key.clone(),
                 level: level_of_label(&cell.result),
                 result: cell.result,
                 index: cell.index,
@@ -166,8 +172,9 @@ pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
             bail!("{what}, line {line}: cell {k:?} is listed twice");
         }
         out.insert(
-            k,
+            k.clone(),
             Side {
+                key: k,
                 level: level_of_label(&label),
                 result: label,
                 index,
@@ -177,14 +184,77 @@ pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
     Ok(out)
 }
 
-/// Every key of either run, in key order, with its change.
-pub fn compare(old: &BTreeMap<String, Side>, new: &BTreeMap<String, Side>) -> Vec<Row> {
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .map(|key| {
-            let (o, n) = (old.get(key), new.get(key));
+/// The columns the cells of two runs are matched by: none (match by key) when the keys are
+/// cell ids; for a legacy index, whose keys are script names (`build_004.sh`) numbered anew in
+/// every run, the axis columns both runs have (not names, scripts, images or results).
+pub fn match_columns(old: &BTreeMap<String, Side>, new: &BTreeMap<String, Side>) -> Vec<String> {
+    let sides = || old.values().chain(new.values());
+    if !sides().all(|s| s.key.ends_with(".sh")) {
+        return Vec::new();
+    }
+    let Some(first) = sides().next() else {
+        return Vec::new();
+    };
+    first
+        .index
+        .keys()
+        .filter(|c| is_axis_name(c))
+        .filter(|c| sides().all(|s| s.index.contains_key(*c)))
+        .cloned()
+        .collect()
+}
+
+/// Each side of one run by what it is matched on: its key, or its values of `columns`. Two
+/// cells with the same values cannot be told apart: an error naming them.
+fn by_match(
+    sides: &BTreeMap<String, Side>,
+    columns: &[String],
+    run: &str,
+) -> Result<BTreeMap<Vec<String>, Side>> {
+    let mut out: BTreeMap<Vec<String>, Side> = BTreeMap::new();
+    for side in sides.values() {
+        let values: Vec<String> = columns.iter().map(|c| side.index[c].clone()).collect();
+        // A cell the index does not list (all values empty) can only be matched by key.
+        let at = if values.iter().all(String::is_empty) {
+            vec![String::new(), side.key.clone()]
+        } else {
+            values
+        };
+        if let Some(other) = out.get(&at) {
+            let values: Vec<String> = columns
+                .iter()
+                .zip(&at)
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect();
+            bail!(
+                "the {run} run has two cells with the same axis values ({} and {}: {}); a \
+                 legacy index numbers its scripts anew in every run, so cells are matched by \
+                 their values of {}, which must tell every cell apart",
+                other.key,
+                side.key,
+                values.join(", "),
+                columns.join(", ")
+            );
+        }
+        out.insert(at, side.clone());
+    }
+    Ok(out)
+}
+
+/// Every cell of either run, matched by key or by `columns` (see [`match_columns`]), with its
+/// change, in [`Change`] order, then by key.
+pub fn compare(
+    old: &BTreeMap<String, Side>,
+    new: &BTreeMap<String, Side>,
+    columns: &[String],
+) -> Result<Vec<Row>> {
+    let old = by_match(old, columns, "old")?;
+    let new = by_match(new, columns, "new")?;
+    let at: BTreeSet<&Vec<String>> = old.keys().chain(new.keys()).collect();
+    let mut rows: Vec<Row> = at
+        .into_iter()
+        .map(|at| {
+            let (o, n) = (old.get(at), new.get(at));
             let change = match (o, n) {
                 (Some(_), None) => Change::OnlyOld,
                 (None, Some(_)) => Change::OnlyNew,
@@ -194,147 +264,108 @@ pub fn compare(old: &BTreeMap<String, Side>, new: &BTreeMap<String, Side>) -> Ve
                     (Some(a), Some(b)) if b > a => Change::Fix,
                     _ => Change::Changed,
                 },
-                (None, None) => unreachable!("a key of one run"),
+                (None, None) => unreachable!("a cell of one run"),
             };
             Row {
-                key: key.clone(),
+                key: n.or(o).map(|s| s.key.clone()).expect("a cell of one run"),
                 old: o.cloned(),
                 new: n.cloned(),
                 change,
             }
         })
-        .collect()
+        .collect();
+    // The worst first: regressions, fixes, other changes, cells of one run, unchanged.
+    rows.sort_by(|a, b| a.change.cmp(&b.change).then_with(|| a.key.cmp(&b.key)));
+    Ok(rows)
 }
 
-/// Counts per change, in [`Change`] order.
-pub fn summary(rows: &[Row]) -> BTreeMap<Change, usize> {
-    let mut out = BTreeMap::new();
-    for r in rows {
-        *out.entry(r.change).or_default() += 1;
-    }
-    out
+/// Two runs compared, as `report --diff` prints it and a page would show it: every cell's
+/// row (unchanged ones too), the counts, and what each kind of change shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub summary: Summary,
+    pub shared: Vec<Shared>,
+    pub rows: Vec<Row>,
 }
 
-/// The one-line summary: `2 regressions, 1 fix, 0 other changes, 1 only in the old run, …`.
-pub fn summary_line(rows: &[Row]) -> String {
-    let s = summary(rows);
-    let n = |c| s.get(&c).copied().unwrap_or(0);
-    format!(
-        "{} regression(s), {} fix(es), {} other change(s), {} cell(s) only in the old run, \
-         {} only in the new, {} unchanged",
-        n(Change::Regression),
-        n(Change::Fix),
-        n(Change::Changed),
-        n(Change::OnlyOld),
-        n(Change::OnlyNew),
-        n(Change::Unchanged)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn side(result: &str) -> Side {
-        Side {
-            result: result.into(),
-            level: level_of_label(result),
-            index: BTreeMap::new(),
+impl Comparison {
+    /// Matches the cells (see [`match_columns`]), classifies each change and finds what the
+    /// regressions, fixes and other changes of at least `min_cells` cells share among the
+    /// axis columns of either run.
+    pub fn of(
+        old: &BTreeMap<String, Side>,
+        new: &BTreeMap<String, Side>,
+        min_cells: usize,
+    ) -> Result<Comparison> {
+        let matched_by = match_columns(old, new);
+        let rows = compare(old, new, &matched_by)?;
+        let mut axes: Vec<String> = Vec::new();
+        for side in old.values().chain(new.values()) {
+            for column in side.index.keys() {
+                if is_axis_name(column) && !axes.contains(column) {
+                    axes.push(column.clone());
+                }
+            }
         }
+        Ok(Comparison {
+            summary: Summary::of(&rows, &matched_by),
+            shared: shared(&rows, &axes, min_cells),
+            rows,
+        })
     }
+}
 
-    #[test]
-    fn changes_are_named_by_how_far_the_cell_got() {
-        let old: BTreeMap<String, Side> = [
-            ("a", "Tests. Passed"),
-            ("b", "Configure. Failed"),
-            ("c", "Tests. Failed"),
-            ("d", "Compilation. Failed"),
-            ("e", "Tests. Failed"),
-            ("f", "Unknown"),
-        ]
-        .into_iter()
-        .map(|(k, r)| (k.to_owned(), side(r)))
-        .collect();
-        let new: BTreeMap<String, Side> = [
-            ("a", "Tests. Failed"),
-            ("b", "Tests. Failed"),
-            ("c", "Tests. Segmentation fault"),
-            ("d", "Compilation. Failed"),
-            ("f", "Tests. Passed"),
-            ("g", "Tests. Passed"),
-        ]
-        .into_iter()
-        .map(|(k, r)| (k.to_owned(), side(r)))
-        .collect();
-        let rows = compare(&old, &new);
-        let got: Vec<(&str, &str)> = rows
-            .iter()
-            .map(|r| (r.key.as_str(), r.change.name()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a", "regression"),
-                ("b", "fix"),
-                ("c", "changed"),
-                ("d", "unchanged"),
-                ("e", "only-old"),
-                ("f", "changed"),
-                ("g", "only-new"),
-            ]
-        );
-        assert!(summary_line(&rows).starts_with("1 regression(s), 1 fix(es), 2 other change(s)"));
-    }
+/// The comparison in numbers: cells per change, and what cells were matched by.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Summary {
+    pub regression: usize,
+    pub fix: usize,
+    pub changed: usize,
+    pub only_old: usize,
+    pub only_new: usize,
+    pub unchanged: usize,
+    /// The axis columns cells were matched by (a legacy index); empty when by key.
+    pub matched_by: Vec<String>,
+}
 
-    #[test]
-    fn what_the_regressions_share() {
-        let mk = |compiler: &str, opt: &str, result: &str| {
-            let mut s = side(result);
-            s.index.insert("compiler".into(), compiler.into());
-            s.index.insert("opt".into(), opt.into());
-            s
+impl Summary {
+    pub fn of(rows: &[Row], matched_by: &[String]) -> Summary {
+        let mut s = Summary {
+            matched_by: matched_by.to_vec(),
+            ..Summary::default()
         };
-        let old: BTreeMap<String, Side> = [
-            ("a", mk("clang-19", "debug", "Tests. Passed")),
-            ("b", mk("clang-19", "release", "Tests. Passed")),
-            ("c", mk("clang-19", "release", "Tests. Passed")),
-            ("d", mk("gcc", "release", "Tests. Passed")),
-        ]
-        .into_iter()
-        .map(|(k, s)| (k.to_owned(), s))
-        .collect();
-        let mut new = old.clone();
-        new.insert("a".into(), mk("clang-19", "debug", "Configure. Failed"));
-        new.insert("b".into(), mk("clang-19", "release", "Configure. Failed"));
-        let rows = compare(&old, &new);
-        let axes = ["compiler".to_string(), "opt".to_string()];
-        let found = shared(&rows, &axes, 2);
-        assert_eq!(found.len(), 1);
-        assert_eq!(
-            found[0].to_string(),
-            "all 2 regressions have compiler=clang-19 (2 of the 3 cells with it)"
-        );
+        for r in rows {
+            *match r.change {
+                Change::Regression => &mut s.regression,
+                Change::Fix => &mut s.fix,
+                Change::Changed => &mut s.changed,
+                Change::OnlyOld => &mut s.only_old,
+                Change::OnlyNew => &mut s.only_new,
+                Change::Unchanged => &mut s.unchanged,
+            } += 1;
+        }
+        s
     }
+}
 
-    #[test]
-    fn a_results_csv_is_read_back_and_a_wrong_one_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("r.csv");
-        std::fs::write(
-            &p,
-            "key,compiler,result,stage\nc1,gcc,Tests. Failed,Tests\n",
-        )
-        .unwrap();
-        let sides = sides_of_file(&p).unwrap();
-        assert_eq!(sides["c1"].level, Some(2));
-        assert_eq!(sides["c1"].index["compiler"], "gcc");
-        std::fs::write(&p, "a,b\n1,2\n").unwrap();
-        let err = sides_of_file(&p).unwrap_err().to_string();
-        assert!(
-            err.contains("r.csv") && err.contains("key and result"),
-            "{err}"
-        );
+impl std::fmt::Display for Summary {
+    /// `2 regression(s), 1 fix(es), 0 other change(s), 1 cell(s) only in the old run, …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} regression(s), {} fix(es), {} other change(s), {} cell(s) only in the old run, \
+             {} only in the new, {} unchanged",
+            self.regression, self.fix, self.changed, self.only_old, self.only_new, self.unchanged
+        )?;
+        if !self.matched_by.is_empty() {
+            write!(
+                f,
+                " (legacy index: cells matched by {})",
+                self.matched_by.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -345,18 +376,24 @@ mod tests {
 pub struct Shared {
     pub change: Change,
     pub cells: usize,
-    pub terms: Vec<super::insights::Term>,
+    pub terms: Vec<Term>,
     /// Cells of either run with all the terms.
     pub of: usize,
 }
 
-impl std::fmt::Display for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let terms: Vec<String> = self
-            .terms
+impl Shared {
+    /// The terms as `axis=value` joined by ` ∧ `.
+    pub fn condition(&self) -> String {
+        self.terms
             .iter()
             .map(|t| format!("{}={}", t.axis, t.value))
-            .collect();
+            .collect::<Vec<_>>()
+            .join(" ∧ ")
+    }
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "all {} {} have {} ({} of the {} cells with it)",
@@ -366,7 +403,7 @@ impl std::fmt::Display for Shared {
                 Change::Fix => "fixes",
                 _ => "other changes",
             },
-            terms.join(" ∧ "),
+            self.condition(),
             self.cells,
             self.of
         )
@@ -399,12 +436,12 @@ pub fn shared(rows: &[Row], axes: &[String], min_cells: usize) -> Vec<Shared> {
         if these.len() < min_cells.max(1) {
             continue;
         }
-        let terms: Vec<super::insights::Term> =
+        let terms: Vec<Term> =
             axes.iter()
                 .filter_map(|&axis| {
                     let first = these[0].index.get(axis)?;
                     (!first.is_empty() && these.iter().all(|s| s.index.get(axis) == Some(first)))
-                        .then(|| super::insights::Term {
+                        .then(|| Term {
                             axis: axis.clone(),
                             value: first.clone(),
                         })
@@ -426,4 +463,179 @@ pub fn shared(rows: &[Row], axes: &[String], min_cells: usize) -> Vec<Shared> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(result: &str) -> Side {
+        Side {
+            key: String::new(),
+            result: result.into(),
+            level: level_of_label(result),
+            index: BTreeMap::new(),
+        }
+    }
+
+    fn keyed(key: &str, mut side: Side) -> Side {
+        side.key = key.to_owned();
+        side
+    }
+
+    #[test]
+    fn changes_are_named_by_how_far_the_cell_got() {
+        let old: BTreeMap<String, Side> = [
+            ("a", "Tests. Passed"),
+            ("b", "Configure. Failed"),
+            ("c", "Tests. Failed"),
+            ("d", "Compilation. Failed"),
+            ("e", "Tests. Failed"),
+            ("f", "Unknown"),
+        ]
+        .into_iter()
+        .map(|(k, r)| (k.to_owned(), keyed(k, side(r))))
+        .collect();
+        let new: BTreeMap<String, Side> = [
+            ("a", "Tests. Failed"),
+            ("b", "Tests. Failed"),
+            ("c", "Tests. Segmentation fault"),
+            ("d", "Compilation. Failed"),
+            ("f", "Tests. Passed"),
+            ("g", "Tests. Passed"),
+        ]
+        .into_iter()
+        .map(|(k, r)| (k.to_owned(), keyed(k, side(r))))
+        .collect();
+        let rows = compare(&old, &new, &match_columns(&old, &new)).unwrap();
+        let got: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.change.name()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "regression"),
+                ("b", "fix"),
+                ("c", "changed"),
+                ("f", "changed"),
+                ("e", "only-old"),
+                ("g", "only-new"),
+                ("d", "unchanged"),
+            ]
+        );
+        assert!(Summary::of(&rows, &[])
+            .to_string()
+            .starts_with("1 regression(s), 1 fix(es), 2 other change(s)"));
+    }
+
+    #[test]
+    fn what_the_regressions_share() {
+        let mk = |compiler: &str, opt: &str, result: &str| {
+            let mut s = side(result);
+            s.index.insert("compiler".into(), compiler.into());
+            s.index.insert("opt".into(), opt.into());
+            s
+        };
+        let old: BTreeMap<String, Side> = [
+            ("a", mk("clang-19", "debug", "Tests. Passed")),
+            ("b", mk("clang-19", "release", "Tests. Passed")),
+            ("c", mk("clang-19", "release", "Tests. Passed")),
+            ("d", mk("gcc", "release", "Tests. Passed")),
+        ]
+        .into_iter()
+        .map(|(k, s)| (k.to_owned(), keyed(k, s)))
+        .collect();
+        let mut new = old.clone();
+        new.insert(
+            "a".into(),
+            keyed("a", mk("clang-19", "debug", "Configure. Failed")),
+        );
+        new.insert(
+            "b".into(),
+            keyed("b", mk("clang-19", "release", "Configure. Failed")),
+        );
+        let rows = compare(&old, &new, &[]).unwrap();
+        let axes = ["compiler".to_string(), "opt".to_string()];
+        let found = shared(&rows, &axes, 2);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].to_string(),
+            "all 2 regressions have compiler=clang-19 (2 of the 3 cells with it)"
+        );
+    }
+
+    #[test]
+    fn legacy_scripts_are_matched_by_their_axis_values() {
+        let mk = |key: &str, compiler: &str, result: &str| {
+            let mut s = keyed(key, side(result));
+            s.index.insert("compiler".into(), compiler.into());
+            s.index.insert("label".into(), "a person's".into());
+            (key.to_owned(), s)
+        };
+        let old: BTreeMap<String, Side> = [
+            mk("build_001.sh", "gcc", "Tests. Passed"),
+            mk("build_002.sh", "clang", "Tests. Passed"),
+        ]
+        .into();
+        // The new run numbered its scripts the other way round.
+        let new: BTreeMap<String, Side> = [
+            mk("build_001.sh", "clang", "Configure. Failed"),
+            mk("build_002.sh", "gcc", "Tests. Passed"),
+        ]
+        .into();
+        let columns = match_columns(&old, &new);
+        assert_eq!(columns, ["compiler"]);
+        let rows = compare(&old, &new, &columns).unwrap();
+        let got: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| {
+                let old = r.old.as_ref().unwrap();
+                (r.key.as_str(), old.key.as_str(), r.change.name())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("build_001.sh", "build_002.sh", "regression"),
+                ("build_002.sh", "build_001.sh", "unchanged")
+            ]
+        );
+        // Cell ids are matched by id.
+        let ids: BTreeMap<String, Side> = [mk("amd64-gcc", "gcc", "Tests. Passed")].into();
+        assert!(match_columns(&ids, &new).is_empty());
+        // Two cells with the same values cannot be matched.
+        let twice: BTreeMap<String, Side> = [
+            mk("build_001.sh", "gcc", "Tests. Passed"),
+            mk("build_007.sh", "gcc", "Tests. Failed"),
+        ]
+        .into();
+        let err = compare(&twice, &new, &columns).unwrap_err().to_string();
+        assert!(
+            err.contains("old run")
+                && err.contains("build_001.sh and build_007.sh")
+                && err.contains("compiler=gcc"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_results_csv_is_read_back_and_a_wrong_one_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        std::fs::write(
+            &p,
+            "key,compiler,result,stage\nc1,gcc,Tests. Failed,Tests\n",
+        )
+        .unwrap();
+        let sides = sides_of_file(&p).unwrap();
+        assert_eq!(sides["c1"].level, Some(2));
+        assert_eq!(sides["c1"].index["compiler"], "gcc");
+        std::fs::write(&p, "a,b\n1,2\n").unwrap();
+        let err = sides_of_file(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("r.csv") && err.contains("key and result"),
+            "{err}"
+        );
+    }
 }

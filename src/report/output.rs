@@ -1,6 +1,8 @@
 //! The report as text: CSV (one row per cell), JSON (cells, summary, pivot) and an aligned
 //! table for a terminal.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use serde::Serialize;
 
@@ -47,6 +49,13 @@ fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
+    if let Some((a, b)) = crate::export::case_clash(&header) {
+        anyhow::bail!(
+            "the CSV would have the columns {a:?} and {b:?}, whose names differ only by case \
+             (readers that ignore case take one for the other): rename the index's column, or \
+             use --format json, where the index's columns are apart from the report's"
+        );
+    }
     w.write_record(&header)?;
     for cell in &report.cells {
         let mut row: Vec<String> = vec![cell.key.clone()];
@@ -293,21 +302,12 @@ fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
     for i in insights {
         w.write_record([
             i.condition(),
-            property_text(i),
+            i.property.text(),
             i.cells.to_string(),
             i.results_text(),
         ])?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// The CSV `property`: its name, with the result for `all-same-result`
-/// (`all-same-result:Configure. Failed`).
-fn property_text(i: &Insight) -> String {
-    match &i.property {
-        Property::AllSameResult(r) => format!("{}:{r}", i.property.name()),
-        p => p.name().to_owned(),
-    }
 }
 
 #[derive(Serialize)]
@@ -323,7 +323,10 @@ struct JsonInsight<'a> {
     property: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<&'a str>,
     cells: usize,
+    reached: usize,
     results: Vec<JsonResultCount<'a>>,
     text: String,
 }
@@ -340,7 +343,12 @@ fn insights_json(insights: &[Insight]) -> Result<Vec<u8>> {
                 Property::AllSameResult(r) => Some(r),
                 _ => None,
             },
+            finding: match &i.property {
+                Property::Finding(id) => Some(id),
+                _ => None,
+            },
             cells: i.cells,
+            reached: i.reached,
             results: i
                 .results
                 .iter()
@@ -371,8 +379,7 @@ fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
 /// The comparison of two runs as `matrix report --diff` prints it.
 pub struct DiffView<'a> {
     pub rows: &'a [&'a diff::Row],
-    pub summary: &'a std::collections::BTreeMap<diff::Change, usize>,
-    pub summary_line: &'a str,
+    pub summary: &'a diff::Summary,
     pub shared: &'a [diff::Shared],
     pub width: usize,
 }
@@ -391,16 +398,12 @@ impl Export for DiffView<'_> {
     }
 
     fn table(&self) -> Result<Vec<u8>> {
-        Ok(diff_table(
-            self.rows,
-            self.summary_line,
-            self.shared,
-            self.width,
-        ))
+        Ok(diff_table(self.rows, self.summary, self.shared, self.width))
     }
 }
 
-/// The comparison as CSV: `key,old,new,change` (a cell of one run has the other side empty).
+/// The comparison as CSV: `key,old,new,change` (a cell of one run has the other side empty;
+/// the key is the new run's).
 fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["key", "old", "new", "change"])?;
@@ -420,8 +423,11 @@ fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
 #[derive(Serialize)]
 struct JsonDiffRow<'a> {
     key: &'a str,
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    index: &'a std::collections::BTreeMap<String, String>,
+    /// The old run's key, when it differs (a legacy index matched by axis values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    index: &'a BTreeMap<String, String>,
     old: Option<&'a str>,
     new: Option<&'a str>,
     change: diff::Change,
@@ -429,7 +435,7 @@ struct JsonDiffRow<'a> {
 
 #[derive(Serialize)]
 struct JsonDiff<'a> {
-    summary: &'a std::collections::BTreeMap<diff::Change, usize>,
+    summary: &'a diff::Summary,
     shared: &'a [diff::Shared],
     cells: Vec<JsonDiffRow<'a>>,
 }
@@ -437,10 +443,10 @@ struct JsonDiff<'a> {
 /// The comparison as JSON: the count per change, what each kind of change shares, the cells.
 fn diff_json(
     rows: &[&diff::Row],
-    summary: &std::collections::BTreeMap<diff::Change, usize>,
+    summary: &diff::Summary,
     shared: &[diff::Shared],
 ) -> Result<Vec<u8>> {
-    static EMPTY: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    static EMPTY: BTreeMap<String, String> = BTreeMap::new();
     let doc = JsonDiff {
         summary,
         shared,
@@ -448,6 +454,11 @@ fn diff_json(
             .iter()
             .map(|r| JsonDiffRow {
                 key: &r.key,
+                old_key: r
+                    .old
+                    .as_ref()
+                    .map(|s| s.key.as_str())
+                    .filter(|k| *k != r.key),
                 index: r
                     .new
                     .as_ref()
@@ -459,15 +470,14 @@ fn diff_json(
             })
             .collect(),
     };
-    let mut out = serde_json::to_vec_pretty(&doc)?;
-    out.push(b'\n');
-    Ok(out)
+    json_bytes(&doc)
 }
 
-/// The comparison for a terminal: the summary, what the changes share, then one line per cell.
+/// The comparison for a terminal: the summary, what the changes share, then one line per cell
+/// (keyed `old key → new key` when a legacy index's cells were matched by axis values).
 fn diff_table(
     rows: &[&diff::Row],
-    summary: &str,
+    summary: &diff::Summary,
     shared: &[diff::Shared],
     width: usize,
 ) -> Vec<u8> {
@@ -482,12 +492,14 @@ fn diff_table(
         let body: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
-                vec![
-                    r.key.clone(),
-                    result(&r.old),
-                    result(&r.new),
-                    r.change.name().into(),
-                ]
+                let key = if summary.matched_by.is_empty() {
+                    r.key.clone()
+                } else {
+                    let key =
+                        |s: &Option<diff::Side>| s.as_ref().map_or("-".into(), |s| s.key.clone());
+                    format!("{} → {}", key(&r.old), key(&r.new))
+                };
+                vec![key, result(&r.old), result(&r.new), r.change.name().into()]
             })
             .collect();
         out.push_str(&table(
@@ -497,4 +509,48 @@ fn diff_table(
         ));
     }
     out.into_bytes()
+}
+
+/// What the changed cells share, as `matrix report --diff OLD NEW --insights` prints it.
+pub struct DiffInsightsView<'a> {
+    pub shared: &'a [diff::Shared],
+    pub width: usize,
+}
+
+impl Export for DiffInsightsView<'_> {
+    const WHAT: &'static str = "what the changed cells share";
+    const FORMATS: &'static [OutputFormat] =
+        &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
+
+    /// `change,condition,cells,of`: the kind of change, the terms all its cells share, how
+    /// many cells changed so, and how many cells of either run meet the condition.
+    fn csv(&self) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["change", "condition", "cells", "of"])?;
+        for s in self.shared {
+            w.write_record([
+                s.change.name().to_owned(),
+                s.condition(),
+                s.cells.to_string(),
+                s.of.to_string(),
+            ])?;
+        }
+        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    fn json(&self) -> Result<Vec<u8>> {
+        json_bytes(&self.shared)
+    }
+
+    fn table(&self) -> Result<Vec<u8>> {
+        let mut out = String::new();
+        if self.shared.is_empty() {
+            out.push_str("no insights: no kind of change has an axis value all its cells share\n");
+        }
+        for s in self.shared {
+            out.push_str(&clip(&s.to_string(), self.width));
+            out.push('\n');
+        }
+        Ok(out.into_bytes())
+    }
 }

@@ -1,0 +1,325 @@
+//! The issue's output rules, for every `report` and `findings` output: no two CSV columns whose
+//! names differ only by case, and `--by` applies to the output or is refused with a message,
+//! never silently dropped. End to end on small legacy logs written here.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::common::matrix;
+
+const PASSING_TESTS: &str = "+ ./configure\nchecking for gcc... gcc\n+ make\n\
+    gcc -o python Programs/python.o\n+ ./python -m test -uall\n== CPython 3.12.4\n\
+    0:00:01 load avg: 1.00 [1/1] test_os\n\
+    Objects/longobject.c:120:5: runtime error: signed integer overflow\n\
+    == Tests result: FAILURE ==\n";
+
+const CONFIGURE_FAILS: &str = "+ ./configure\nchecking for gcc... gcc\n\
+    configure: error: no acceptable C compiler found in $PATH\n";
+
+/// Eight legacy cells (`build_001.sh` … with `Compiler`, `BuildOption`, a `Result` label), and
+/// the index's header as given.
+fn fixture(dir: &Path, header: &str, options: [&str; 2]) {
+    let logs = dir.join("logs");
+    fs::create_dir_all(&logs).unwrap();
+    let mut index = format!("{header}\n");
+    let mut n = 0;
+    for compiler in ["gcc", "clang"] {
+        for option in options {
+            for extra in ["a", "b"] {
+                n += 1;
+                let script = format!("build_{n:03}.sh");
+                index.push_str(&format!("{compiler},{option},{extra},{script},x\n"));
+                let body = if compiler == "gcc" && extra == "a" {
+                    CONFIGURE_FAILS
+                } else {
+                    PASSING_TESTS
+                };
+                fs::write(
+                    logs.join(format!("build_{n:03}-1.sh.txt")),
+                    format!("+ set -e\n{body}"),
+                )
+                .unwrap();
+            }
+        }
+    }
+    fs::write(dir.join("labels.csv"), index).unwrap();
+}
+
+fn run(dir: &Path, args: &[&str]) -> Vec<u8> {
+    matrix()
+        .current_dir(dir)
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
+fn header(csv: &[u8]) -> Vec<String> {
+    let mut reader = csv::Reader::from_reader(csv);
+    reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn no_csv_output_has_two_columns_differing_only_by_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(
+        dir,
+        "Compiler,BuildOption,Extra,script_name,Result",
+        ["debug", "release"],
+    );
+    let old = run(
+        dir,
+        &["report", "logs", "--index", "labels.csv", "--format", "csv"],
+    );
+    fs::write(dir.join("old.csv"), &old).unwrap();
+    let findings = run(dir, &["findings", "logs", "--format", "csv"]);
+    fs::write(dir.join("old-findings.csv"), &findings).unwrap();
+    let outputs: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "report cells",
+            vec!["report", "logs", "--index", "labels.csv"],
+        ),
+        ("report without index", vec!["report", "logs"]),
+        (
+            "report insights",
+            vec!["report", "logs", "--index", "labels.csv", "--insights"],
+        ),
+        (
+            "report diff",
+            vec![
+                "report",
+                "--diff",
+                "old.csv",
+                "logs",
+                "--index",
+                "labels.csv",
+            ],
+        ),
+        (
+            "report diff insights",
+            vec!["report", "--diff", "old.csv", "old.csv", "--insights"],
+        ),
+        (
+            "findings",
+            vec!["findings", "logs", "--index", "labels.csv"],
+        ),
+        (
+            "findings cells",
+            vec!["findings", "logs", "--index", "labels.csv", "--cells"],
+        ),
+        (
+            "findings by",
+            vec![
+                "findings",
+                "logs",
+                "--index",
+                "labels.csv",
+                "--by",
+                "Compiler",
+            ],
+        ),
+        (
+            "findings diff",
+            vec!["findings", "--diff", "old-findings.csv", "logs"],
+        ),
+    ];
+    for (what, args) in outputs {
+        let mut args = args.clone();
+        args.extend(["--format", "csv"]);
+        let header = header(&run(dir, &args));
+        let folded: BTreeSet<String> = header.iter().map(|h| h.to_lowercase()).collect();
+        assert_eq!(folded.len(), header.len(), "{what}: {header:?}");
+    }
+    // The legacy `Result` is `label`, beside the report's `result`.
+    let cells = header(&old);
+    assert!(cells.contains(&"label".to_owned()) && cells.contains(&"result".to_owned()));
+}
+
+#[test]
+fn an_index_or_values_that_would_clash_are_refused_in_csv_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // An index column named like one the report adds.
+    fixture(
+        dir,
+        "Compiler,Stage,Extra,script_name,Result",
+        ["debug", "release"],
+    );
+    matrix()
+        .current_dir(dir)
+        .args(["report", "logs", "--index", "labels.csv", "--format", "csv"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(
+            predicate::str::contains("\"Stage\" and \"stage\"")
+                .and(predicate::str::contains("rename the index's column")),
+        );
+    let json: serde_json::Value = serde_json::from_slice(&run(
+        dir,
+        &[
+            "report",
+            "logs",
+            "--index",
+            "labels.csv",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(json["cells"][0]["index"]["Stage"], "debug");
+
+    // Values that differ only by case, as the columns of a findings pivot.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(
+        dir,
+        "Compiler,BuildOption,Extra,script_name,Result",
+        ["debug", "Debug"],
+    );
+    let by = [
+        "findings",
+        "logs",
+        "--index",
+        "labels.csv",
+        "--by",
+        "BuildOption",
+    ];
+    matrix()
+        .current_dir(dir)
+        .args(by)
+        .args(["--format", "csv"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "\"BuildOption=Debug\" and \"BuildOption=debug\" differ only by case",
+        ));
+    let mut args = by.to_vec();
+    args.extend(["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&run(dir, &args)).unwrap();
+    assert_eq!(json["values"], serde_json::json!(["Debug", "debug"]));
+}
+
+#[test]
+fn by_applies_to_the_output_or_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(
+        dir,
+        "Compiler,BuildOption,Extra,script_name,Result",
+        ["debug", "release"],
+    );
+    let report = [
+        "report",
+        "logs",
+        "--index",
+        "labels.csv",
+        "--by",
+        "Compiler",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = report.to_vec();
+        args.extend(extra);
+        args
+    };
+    // Applies: JSON has the pivot, the table shows it.
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(dir, &with(&["--format", "json"]))).unwrap();
+    assert_eq!(json["pivot"]["by"], serde_json::json!(["Compiler"]));
+    let table = String::from_utf8(run(dir, &with(&["--format", "table"]))).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("Compiler ") && l.contains("total")),
+        "{table}"
+    );
+    // Refused, with a message and nothing on stdout nor on disk.
+    let refused: Vec<(Vec<&str>, &str)> = vec![
+        (with(&["--format", "csv"]), "--by with CSV"),
+        (
+            with(&["--format", "csv", "--html", "page.html"]),
+            "--by with CSV",
+        ),
+        (
+            with(&["--insights", "--format", "json"]),
+            "--by with --insights",
+        ),
+        (
+            with(&["--insights", "--format", "table"]),
+            "--by with --insights",
+        ),
+        (
+            vec!["report", "--diff", "logs", "logs", "--by", "Compiler"],
+            "--by",
+        ),
+        (
+            vec!["report", "logs", "--by", "Compiler"],
+            "--by needs --index",
+        ),
+        (
+            vec![
+                "findings",
+                "logs",
+                "--index",
+                "labels.csv",
+                "--by",
+                "Compiler",
+                "--cells",
+            ],
+            "--by",
+        ),
+        (
+            vec!["findings", "--diff", "logs", "logs", "--by", "Compiler"],
+            "--by",
+        ),
+        (vec!["findings", "logs", "--by", "Compiler"], "--index"),
+    ];
+    for (args, message) in refused {
+        matrix()
+            .current_dir(dir)
+            .args(&args)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+        assert!(!dir.join("page.html").exists(), "{args:?} wrote the page");
+    }
+    // With a page, --insights and --by each have a place: the insights on stdout, the pivot on
+    // the page.
+    run(
+        dir,
+        &with(&["--insights", "--format", "csv", "--html", "page.html"]),
+    );
+    assert!(fs::read_to_string(dir.join("page.html"))
+        .unwrap()
+        .contains("Compiler"));
+    // findings --by: one column per value in CSV, the pivot in JSON.
+    let findings = [
+        "findings",
+        "logs",
+        "--index",
+        "labels.csv",
+        "--by",
+        "Compiler",
+    ];
+    let mut args = findings.to_vec();
+    args.extend(["--format", "csv"]);
+    let h = header(&run(dir, &args));
+    assert_eq!(h[4..], ["Compiler=clang", "Compiler=gcc"]);
+    let mut args = findings.to_vec();
+    args.extend(["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&run(dir, &args)).unwrap();
+    assert_eq!(json["by"], "Compiler");
+}
