@@ -15,9 +15,11 @@ pub const DOCKERFILE_TEMPLATE: &str = "Dockerfile.j2";
 /// The report pages of `matrix report --html` and `--adoc`.
 pub const HTML_REPORT_TEMPLATE: &str = "report.html.j2";
 pub const ADOC_REPORT_TEMPLATE: &str = "report.adoc.j2";
+/// The probing script `matrix images --verify` runs inside an image.
+pub const VERIFY_TEMPLATE: &str = "verify.sh.j2";
 
 /// The embedded templates, as shipped in `templates/`.
-pub const BUILTIN: [(&str, &str); 6] = [
+pub const BUILTIN: [(&str, &str); 7] = [
     ("build.sh.j2", include_str!("../templates/build.sh.j2")),
     ("cell.sh.j2", include_str!("../templates/cell.sh.j2")),
     ("body.sh.j2", include_str!("../templates/body.sh.j2")),
@@ -30,6 +32,7 @@ pub const BUILTIN: [(&str, &str); 6] = [
         "report.adoc.j2",
         include_str!("../templates/report.adoc.j2"),
     ),
+    ("verify.sh.j2", include_str!("../templates/verify.sh.j2")),
 ];
 
 const SHELL: AutoEscape = AutoEscape::Custom("shell");

@@ -1,20 +1,34 @@
 //! `matrix images`: the Dockerfiles of the build images into a directory, checked against the
 //! matrix first; `--bake` prints a docker-bake.json for them, `--check` compares instead of
-//! writing.
+//! writing, `--build` builds them here and `--verify` checks built images from the inside.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::Cli;
+use super::{Cli, Failed, SelectionArgs};
+use crate::definition::Matrix;
 use crate::images::bake::bake_json;
+use crate::images::build::{build, container_tool, ImageBuild};
 use crate::images::consistency::{check, ensure_consistent};
-use crate::images::dockerfile::{compare_dir, render_all};
+use crate::images::dockerfile::{compare_dir, render_all, render_with_base};
 use crate::images::lint::lint;
+use crate::images::verify;
 use crate::images::workflow::{image_workflow, ImageWorkflowOptions};
 use crate::output::{write_dir, OutputFile};
 use crate::render::Renderer;
+use crate::run::engine::EngineChoice;
+use crate::selection::Filter;
+
+/// `--engine` of `--build` and `--verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImageEngineArg {
+    /// The first engine that answers: podman, then docker.
+    Auto,
+    Podman,
+    Docker,
+}
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -83,11 +97,73 @@ pub struct ImagesArgs {
     /// With --workflow: the service account the pods run as.
     #[arg(long, requires = "workflow")]
     pub service_account: Option<String>,
+
+    /// Write nothing: build the images here with a container engine (podman build, docker
+    /// buildx bake), for this machine's platform, tagged as the scripts name them.
+    #[arg(long, conflicts_with_all = ["check", "bake", "force", "workflow"])]
+    pub build: bool,
+
+    /// Write nothing: inside each IMAGE, check that every program the scripts of its OS's
+    /// cells run is on PATH, every compiler answers --version and every sanitizer runtime is
+    /// found as the scripts find it; one line per cell needing something missing.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        num_args = 1..,
+        conflicts_with_all = ["check", "bake", "force", "workflow", "build"]
+    )]
+    pub verify: Vec<String>,
+
+    /// With --build or --verify: the container engine.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: ImageEngineArg,
+
+    /// With --build: start every image FROM this image instead of the definition's pinned
+    /// base (offline or local builds); the image's labels say which base it replaced.
+    #[arg(long, value_name = "IMAGE", requires = "build")]
+    pub base_from: Option<String>,
+
+    /// With --build or --verify: only the images (and cells) of cells whose AXIS has one of
+    /// the values (repeatable), e.g. --only os=debian-12.
+    #[arg(long, value_name = "AXIS=V1[,V2...]")]
+    pub only: Vec<Filter>,
+
+    /// With --build or --verify: drop cells whose AXIS has one of the values (repeatable).
+    #[arg(long, value_name = "AXIS=V1[,V2...]")]
+    pub except: Vec<Filter>,
+}
+
+impl ImagesArgs {
+    fn selection(&self) -> SelectionArgs {
+        SelectionArgs {
+            only: self.only.clone(),
+            except: self.except.clone(),
+            cover: Default::default(),
+        }
+    }
+
+    fn engine(&self) -> EngineChoice {
+        match self.engine {
+            ImageEngineArg::Auto => EngineChoice::Auto,
+            ImageEngineArg::Podman => EngineChoice::Podman,
+            ImageEngineArg::Docker => EngineChoice::Docker,
+        }
+    }
 }
 
 pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let renderer = Renderer::load(args.templates.as_deref())?;
+    if let Some(registry) = &args.registry {
+        crate::grammar::check_registry("--registry", registry)?;
+    }
+    let selecting = !args.only.is_empty() || !args.except.is_empty();
+    if selecting && !args.build && args.verify.is_empty() {
+        bail!("--only and --except select images for --build or --verify; give one of them");
+    }
+    if !args.verify.is_empty() {
+        return verify_images(&matrix, &renderer, args);
+    }
     let files = render_all(&matrix, renderer.templates())?;
     // Nothing is written for images that would not serve their cells or do not lint clean.
     ensure_consistent(&check(&matrix, &renderer)?)?;
@@ -106,9 +182,6 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
         );
     }
 
-    if let Some(registry) = &args.registry {
-        crate::grammar::check_registry("--registry", registry)?;
-    }
     if args.workflow {
         use crate::grammar::{check_dns_label, check_dns_subdomain, check_image_reference};
         if let Some(namespace) = &args.namespace {
@@ -132,6 +205,10 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
         };
         let document = image_workflow(&matrix, &files, &options)?;
         return Ok(format!("---\n{}", serde_yaml::to_string(&document)?).into_bytes());
+    }
+
+    if args.build {
+        return build_images(&matrix, &renderer, args);
     }
 
     if args.check {
@@ -180,4 +257,171 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
             .collect::<String>()
             .into_bytes(),
     })
+}
+
+/// `--build`: the images of the selected cells' OS values, in the tag axis's order.
+fn build_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Result<Vec<u8>> {
+    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
+    let cells = args.selection().cells(matrix)?;
+    let tag_axis = matrix.image.tag_axis;
+    let files = render_with_base(matrix, renderer.templates(), args.base_from.as_deref())?;
+    let images: Vec<ImageBuild> = files
+        .into_iter()
+        .filter(|file| {
+            cells
+                .iter()
+                .any(|c| matrix.axes[tag_axis].values[c.values[tag_axis]].name == file.os)
+        })
+        .map(|dockerfile| {
+            let tag = matrix.image.reference(registry, &dockerfile.os);
+            crate::grammar::check_image_reference("the image tag", &tag)?;
+            Ok(ImageBuild { dockerfile, tag })
+        })
+        .collect::<Result<_>>()?;
+    let tool = container_tool(args.engine())?;
+    let platform = crate::images::build::host_platform();
+    let images_spec = crate::images::dockerfile::images_of(matrix)?;
+    let others: Vec<&str> = images_spec
+        .platforms
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != platform)
+        .collect();
+    if !others.is_empty() {
+        eprintln!(
+            "matrix images: building for {platform} only, this machine's platform; not for {} \
+             (build multi-platform images with `matrix images --bake` and docker buildx, or \
+             `matrix images --workflow`)",
+            others.join(", ")
+        );
+    }
+    if let Some(base) = &args.base_from {
+        eprintln!(
+            "matrix images: every image starts FROM {base} instead of its pinned base (its \
+             labels say so)"
+        );
+    }
+    let built = build(tool, matrix, registry, &images, &|m| {
+        eprintln!("matrix images: {m}")
+    })?;
+    let mut out = String::new();
+    for image in &built {
+        eprintln!(
+            "matrix images: built {} in {:.1} s",
+            image.tag,
+            image.took.as_secs_f64()
+        );
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            image.os, image.platform, image.tag
+        ));
+    }
+    Ok(out.into_bytes())
+}
+
+/// `--verify IMAGE...`: each image is checked against the cells of its OS (the tag names it)
+/// and of its architecture, within the selection.
+fn verify_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Result<Vec<u8>> {
+    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
+    let selected = args.selection().cells(matrix)?;
+    // Every image names its OS before any engine is asked.
+    let targets = args
+        .verify
+        .iter()
+        .map(|image| {
+            crate::grammar::check_image_reference("--verify", image)?;
+            Ok((image, os_of_image(matrix, registry, image)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let tool = container_tool(args.engine())?;
+    let tag_axis = &matrix.axes[matrix.image.tag_axis];
+    let mut report = String::new();
+    let mut lacking = Vec::new();
+    for (image, os) in targets {
+        let arch = verify::image_architecture(tool, image)?;
+        let cells: Vec<_> = selected
+            .iter()
+            .filter(|c| tag_axis.values[c.values[matrix.image.tag_axis]].name == os)
+            .filter(|c| match matrix.workflow.arch_axis {
+                Some(axis) => matrix.axes[axis].values[c.values[axis]].name == arch,
+                None => true,
+            })
+            .cloned()
+            .collect();
+        if cells.is_empty() {
+            bail!("--verify {image}: no selected cell runs on {os} for {arch}: nothing to verify");
+        }
+        let scripts = renderer.render_all(matrix, &cells)?;
+        let plan = verify::plan(matrix, &cells, &scripts)?;
+        let script = verify::script(renderer.templates(), &plan)?;
+        let start = std::time::Instant::now();
+        let output = verify::run_in_image(tool, image, &script)?;
+        let answers = verify::parse_answers(&output, plan.probes.len())?;
+        eprintln!(
+            "matrix images: verified {image} ({} probes for {} cells) in {:.1} s",
+            plan.probes.len(),
+            cells.len(),
+            start.elapsed().as_secs_f64()
+        );
+        let short = verify::shortfalls(&plan, &answers);
+        if short.is_empty() {
+            report.push_str(&format!(
+                "{image}: all {} cells of {os} ({arch}) find what they use ({} probes)\n",
+                cells.len(),
+                plan.probes.len()
+            ));
+        }
+        for s in &short {
+            report.push_str(&format!(
+                "{}: {image} lacks {}\n",
+                s.cell,
+                s.missing.join("; ")
+            ));
+        }
+        if !short.is_empty() {
+            lacking.push(format!(
+                "{image} ({} of {} cells)",
+                short.len(),
+                cells.len()
+            ));
+        }
+    }
+    if !lacking.is_empty() {
+        let summary = format!(
+            "images lack what their cells use: {}; install the missing packages (the \
+             definition's images section) and rebuild",
+            lacking.join(", ")
+        );
+        // The lines above are the result (stdout); the error says what to do (stderr).
+        eprintln!("error: {summary}");
+        return Err(Failed {
+            stdout: report.into_bytes(),
+            summary,
+        }
+        .into());
+    }
+    Ok(report.into_bytes())
+}
+
+/// The OS value an image is for: the one whose reference under `registry` it is, else the
+/// one its tag names.
+fn os_of_image(matrix: &Matrix, registry: &str, image: &str) -> Result<String> {
+    let axis = &matrix.axes[matrix.image.tag_axis];
+    let names: Vec<&str> = axis.values.iter().map(|v| v.name.as_str()).collect();
+    if let Some(os) = names
+        .iter()
+        .find(|os| matrix.image.reference(registry, os) == image)
+    {
+        return Ok(os.to_string());
+    }
+    let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+    match names.iter().find(|os| **os == tag) {
+        Some(os) => Ok(os.to_string()),
+        None => bail!(
+            "--verify {image}: its tag names no value of axis `{}` ({}), so the cells it \
+             serves are unknown; tag it as `matrix images --build` does",
+            axis.name,
+            names.join(", ")
+        ),
+    }
 }

@@ -40,7 +40,10 @@ struct BaseView<'a> {
     image: &'a str,
     tag: &'a str,
     digest: &'a str,
+    /// What `FROM` names: the pinned base, or the `--base-from` image replacing it.
     reference: String,
+    /// With `--base-from`: the pinned reference it replaces (said in the image's labels).
+    replaces: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,13 +82,28 @@ pub fn images_of(matrix: &Matrix) -> Result<&ImagesSpec> {
 
 /// One Dockerfile per OS, in the order of the tag axis.
 pub fn render_all(matrix: &Matrix, templates: &Templates) -> Result<Vec<Dockerfile>> {
+    render_with_base(matrix, templates, None)
+}
+
+/// [`render_all`], with every `FROM` naming `base_from` instead of the pinned base when given
+/// (`matrix images --build --base-from`: offline and local builds). The image's labels say
+/// which pinned base it replaced.
+pub fn render_with_base(
+    matrix: &Matrix,
+    templates: &Templates,
+    base_from: Option<&str>,
+) -> Result<Vec<Dockerfile>> {
     let images = images_of(matrix)?;
+    if let Some(image) = base_from {
+        // A Dockerfile has no quoting: only a well-formed reference may reach `FROM`.
+        crate::grammar::check_image_reference("--base-from", image)?;
+    }
     images
         .os
         .iter()
         .map(|os| {
             let text = templates
-                .render(DOCKERFILE_TEMPLATE, context(matrix, images, os))
+                .render(DOCKERFILE_TEMPLATE, context(matrix, images, os, base_from))
                 .with_context(|| format!("cannot render the Dockerfile of {}", os.name))?;
             Ok(Dockerfile {
                 os: os.name.clone(),
@@ -100,6 +118,7 @@ fn context<'a>(
     matrix: &'a Matrix,
     images: &'a ImagesSpec,
     os: &'a OsImage,
+    base_from: Option<&str>,
 ) -> DockerfileContext<'a> {
     let view = |group: &'a PackageGroup| GroupView {
         purpose: &group.purpose,
@@ -150,7 +169,8 @@ fn context<'a>(
             image: &os.base.image,
             tag: &os.base.tag,
             digest: &os.base.digest,
-            reference: os.base_reference(),
+            reference: base_from.map_or_else(|| os.base_reference(), String::from),
+            replaces: base_from.map(|_| os.base_reference()),
         },
         package_manager: match os.package_manager {
             PackageManager::Apt => "apt",
@@ -224,6 +244,34 @@ mod tests {
             .text
             .contains("apt-get install -y --no-install-recommends"));
         assert!(files[1].text.contains("        clang-19 \\\n"));
+    }
+
+    #[test]
+    fn base_from_replaces_the_pinned_base_and_says_so_in_the_labels() {
+        let m = Matrix::builtin().unwrap();
+        let files =
+            render_with_base(&m, &Templates::builtin(), Some("localhost/ubuntu:24.04")).unwrap();
+        let ubuntu = &files[1].text;
+        assert!(
+            ubuntu.contains("\nFROM localhost/ubuntu:24.04\n"),
+            "{ubuntu}"
+        );
+        assert!(ubuntu.contains(
+            "io.github.cpython-matrix.base-replaces=\"docker.io/library/ubuntu:24.04@sha256:"
+        ));
+        assert!(ubuntu.contains("org.opencontainers.image.base.name=\"localhost/ubuntu:24.04\""));
+        assert!(!ubuntu.contains("base.digest"));
+        // Without it, the pinned base as before.
+        assert_eq!(
+            render_with_base(&m, &Templates::builtin(), None).unwrap(),
+            render_all(&m, &Templates::builtin()).unwrap()
+        );
+        for bad in ["", "-x", "a b", "a\nRUN rm -rf /", "x;y", "$(id)"] {
+            let err = render_with_base(&m, &Templates::builtin(), Some(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--base-from"), "{err}");
+        }
     }
 
     #[test]

@@ -229,3 +229,43 @@ fn a_foreign_directory_is_not_replaced_without_force() {
         .success();
     assert!(!dir.join("notes.txt").exists());
 }
+
+#[test]
+fn build_and_verify_refuse_bad_input_before_asking_an_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], expected: &str| {
+        matrix()
+            .current_dir(tmp.path())
+            .arg("images")
+            .args(args)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(predicates::str::contains(expected));
+    };
+    // A selection only means something when building or verifying.
+    run(
+        &["--only", "os=fedora-40"],
+        "--only and --except select images for --build or --verify",
+    );
+    run(&["--base-from", "localhost/debian:12"], "--build");
+    run(
+        &["--build", "--base-from", "x\nRUN rm -rf /"],
+        "--base-from `x\\nRUN rm -rf /` is not an image reference",
+    );
+    run(
+        &["--build", "--only", "os=debian-12"],
+        "unknown value `debian-12` for axis `os`",
+    );
+    run(
+        &["--verify", "localhost/x/build-cpython:centos-7"],
+        "its tag names no value of axis `os` (fedora-40, ubuntu-24.04)",
+    );
+    run(
+        &["--verify=-rm"],
+        "--verify `-rm` is not an image reference",
+    );
+    run(&["--verify", "a", "--bake"], "cannot be used with");
+    // Nothing was written.
+    assert!(!tmp.path().join("dockerfiles").exists());
+}

@@ -19,6 +19,7 @@ mod hostile;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;
+mod images_real;
 mod images_workflow;
 mod readme;
 mod report_causes;

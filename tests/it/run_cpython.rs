@@ -1,7 +1,8 @@
 //! The proof on a real CPython: `matrix run --engine host` builds python.org's 3.13.5 tarball
 //! (`../shared/cpython/`) for real and the results come from results.csv. Slow (minutes per
 //! cell), so ignored by a plain `cargo test`; `.ci/run` runs them with
-//! `cargo test --locked --test it -- --ignored run_cpython --test-threads 1`.
+//! `cargo test --locked --test it -- --ignored run_cpython --test-threads 1`. The ASan +
+//! LD_PRELOAD cells run in containers instead (`images_real.rs`), sharing the CI's time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,31 +127,6 @@ fn run_cpython_plain_cells_pass_a_smoke_selection_and_fail_a_failing_one() {
             ),
         ],
         "the default cell passes {SMOKE}; the debug cell's selection names a missing test"
-    );
-}
-
-#[test]
-#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
-fn run_cpython_asan_shared_preload_debug_passes_a_smoke_selection() {
-    let Some(real) = Real::new("run_cpython_asan") else {
-        return;
-    };
-    let results = real.run(
-        "asan",
-        &[
-            "sanitizer=asan",
-            "san_link=shared",
-            "preload=enabled",
-            "configure=debug",
-        ],
-        &["--tests", SMOKE],
-    );
-    assert_eq!(
-        results,
-        [(
-            "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug".to_string(),
-            "Tests. Passed".to_string()
-        )]
     );
 }
 
