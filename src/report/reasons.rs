@@ -52,6 +52,10 @@ fn shared(report: &Report, cells: &[&CellReport]) -> Vec<(String, String)> {
         return out;
     }
     for (i, column) in report.index_columns.iter().enumerate() {
+        // Names, scripts, images and a person's label are not axes: they explain nothing.
+        if !super::insights::is_axis_name(column) {
+            continue;
+        }
         let value = |c: &CellReport| c.index_values.get(i).cloned().unwrap_or_default();
         let first = value(cells[0]);
         if first.is_empty() || cells.iter().any(|c| value(c) != first) {
