@@ -284,7 +284,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     }
 
     if args.reasons {
-        return ReasonsView(&reasons::reasons(&report)).export(format);
+        return ReasonsView(&reasons::reasons(&report), terminal_width()).export(format);
     }
     if args.tests {
         return TestsView(&reasons::tests(&report)).export(format);

@@ -210,7 +210,8 @@ pub fn results_text(results: &[(String, usize)]) -> String {
 }
 
 /// `report --reasons` in each format.
-pub struct ReasonsView<'a>(pub &'a [Reason]);
+/// The reasons, and the terminal's width for the table (`usize::MAX` when not a terminal).
+pub struct ReasonsView<'a>(pub &'a [Reason], pub usize);
 
 impl Export for ReasonsView<'_> {
     const WHAT: &'static str = "the reasons";
@@ -226,7 +227,7 @@ impl Export for ReasonsView<'_> {
     }
 
     fn table(&self) -> Result<Vec<u8>> {
-        Ok(reasons_table(self.0))
+        Ok(reasons_table(self.0, self.1))
     }
 }
 
@@ -284,12 +285,15 @@ pub fn reasons_json(reasons: &[Reason]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn reasons_table(reasons: &[Reason]) -> Vec<u8> {
-    let header: Vec<String> = ["reason", "cells", "results", "shared", "example", "at"]
+/// The reasons as a table that fits `width` columns: the shared values, the example cell and
+/// its log:line are left out in that order (they are in CSV and JSON) and the reason is cut
+/// with `…` before a line wraps.
+pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
+    let mut header: Vec<String> = ["reason", "cells", "results", "shared", "example", "at"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let rows: Vec<Vec<String>> = reasons
+    let mut rows: Vec<Vec<String>> = reasons
         .iter()
         .map(|r| {
             vec![
@@ -302,8 +306,47 @@ pub fn reasons_table(reasons: &[Reason]) -> Vec<u8> {
             ]
         })
         .collect();
-    let mut out =
-        crate::table::with_header(&header, &rows, &[false, true, false, false, false, false]);
+    let mut right = vec![false, true, false, false, false, false];
+    let widest = |rows: &[Vec<String>], header: &[String], c: usize| {
+        (rows.iter().map(|r| r[c].chars().count()))
+            .chain([header[c].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let line = |rows: &[Vec<String>], header: &[String]| -> usize {
+        (0..header.len())
+            .map(|c| widest(rows, header, c))
+            .sum::<usize>()
+            + 2 * (header.len() - 1)
+    };
+    // Drop the shared values, the example cell, then its log:line while the line is too wide
+    // (the last only while the reason would get fewer than 40 characters).
+    for column in ["shared", "example", "at"] {
+        let reason_room = |rows: &[Vec<String>], header: &[String]| {
+            width.saturating_sub(line(rows, header) - widest(rows, header, 0))
+        };
+        let fits = line(&rows, &header) <= width;
+        if fits || (column == "at" && reason_room(&rows, &header) >= 40) {
+            break;
+        }
+        let c = header
+            .iter()
+            .position(|h| h == column)
+            .expect("a known column");
+        header.remove(c);
+        right.remove(c);
+        for row in &mut rows {
+            row.remove(c);
+        }
+    }
+    let others = line(&rows, &header) - widest(&rows, &header, 0);
+    if others + widest(&rows, &header, 0) > width {
+        let room = width.saturating_sub(others).max(20);
+        for row in &mut rows {
+            row[0] = clip(&row[0], room);
+        }
+    }
+    let mut out = crate::table::with_header(&header, &rows, &right);
     let total: usize = reasons.iter().map(|r| r.cells).sum();
     out.push_str(&format!(
         "{} reasons, {total} failed cells\n",
@@ -428,6 +471,23 @@ mod tests {
         // Shared: compiler differs across the run; os does not, so it says nothing.
         assert_eq!(r[0].shared, [("compiler".to_string(), "clang".to_string())]);
         assert_eq!(r[0].at, "a.log:9");
+        // A narrow terminal keeps reason, cells and results; a wide one shows every column.
+        let long = Reason {
+            reason: "x".repeat(90),
+            ..r[0].clone()
+        };
+        let narrow = String::from_utf8(reasons_table(&[long.clone()], 40)).unwrap();
+        assert!(narrow.starts_with("reason "), "{narrow}");
+        assert!(
+            !narrow.contains("shared") && !narrow.contains("a.log:9"),
+            "{narrow}"
+        );
+        assert!(narrow.lines().all(|l| l.chars().count() <= 60), "{narrow}");
+        let wide = String::from_utf8(reasons_table(&[long], usize::MAX)).unwrap();
+        assert!(
+            wide.contains("compiler=clang") && wide.contains("a.log:9"),
+            "{wide}"
+        );
         let t = tests(&report);
         assert_eq!(t[0].test, "test_b");
         assert_eq!(t[0].cells, ["a", "b"]);
