@@ -476,7 +476,7 @@ mod tests {
             reason: "x".repeat(90),
             ..r[0].clone()
         };
-        let narrow = String::from_utf8(reasons_table(&[long.clone()], 40)).unwrap();
+        let narrow = String::from_utf8(reasons_table(std::slice::from_ref(&long), 40)).unwrap();
         assert!(narrow.starts_with("reason "), "{narrow}");
         assert!(
             !narrow.contains("shared") && !narrow.contains("a.log:9"),
