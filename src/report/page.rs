@@ -72,6 +72,8 @@ struct PageCell<'a> {
 #[derive(Serialize)]
 struct PageReason {
     reason: String,
+    /// The sanitizer finding behind the reason, linked to its row in the Findings section.
+    finding: Option<String>,
     cells: usize,
     results: String,
     shared: String,
@@ -347,6 +349,7 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
     let reasons: Vec<PageReason> = super::reasons::reasons(report)
         .into_iter()
         .map(|r| PageReason {
+            finding: r.finding.clone(),
             results: super::reasons::results_text(&r.results),
             shared: super::reasons::pairs(&r.shared),
             reason: r.reason,
