@@ -177,13 +177,6 @@ impl Options {
                 name(Setting::MaxBytes)
             );
         }
-        let quantity = |setting: Setting, value: &Option<String>, default: &Option<String>| {
-            value
-                .as_ref()
-                .or(default.as_ref())
-                .map(|q| check_quantity(&from(setting, value.is_some()), q))
-                .transpose()
-        };
         let parallelism = overrides.parallelism.or(raw.parallelism).unwrap_or(3);
         if parallelism == 0 {
             bail!(
@@ -205,56 +198,40 @@ impl Options {
         if let Some(account) = &overrides.service_account {
             crate::grammar::check_dns_subdomain("--service-account", account)?;
         }
-        let cpu = check_quantity(
-            &from(Setting::Cpu, overrides.cpu.is_some()),
-            &pick(&overrides.cpu, &raw.cpu, "2"),
+        // Each quantity parsed once, with where it came from for the errors.
+        let quantity = |setting: Setting, value: &Option<String>, default: Option<&str>| {
+            let Some(text) = value.as_deref().or(default) else {
+                return Ok(None);
+            };
+            let what = from(setting, value.is_some());
+            crate::grammar::parse_quantity(&what, text).map(|q| Some((what, q)))
+        };
+        let cpu = quantity(
+            Setting::Cpu,
+            &overrides.cpu,
+            raw.cpu.as_deref().or(Some("2")),
+        )?
+        .expect("a default");
+        let memory = quantity(
+            Setting::Memory,
+            &overrides.memory,
+            raw.memory.as_deref().or(Some("8Gi")),
+        )?
+        .expect("a default");
+        let cpu_limit = quantity(
+            Setting::CpuLimit,
+            &overrides.cpu_limit,
+            raw.cpu_limit.as_deref(),
         )?;
-        let memory = check_quantity(
-            &from(Setting::Memory, overrides.memory.is_some()),
-            &pick(&overrides.memory, &raw.memory, "8Gi"),
-        )?;
-        let cpu_limit = quantity(Setting::CpuLimit, &overrides.cpu_limit, &raw.cpu_limit)?;
         let memory_limit = quantity(
             Setting::MemoryLimit,
             &overrides.memory_limit,
-            &raw.memory_limit.clone().or(Some("16Gi".into())),
+            raw.memory_limit.as_deref().or(Some("16Gi")),
         )?;
-        for (
-            request,
-            request_setting,
-            request_overridden,
-            limit,
-            limit_setting,
-            limit_overridden,
-        ) in [
-            (
-                &cpu,
-                Setting::Cpu,
-                overrides.cpu.is_some(),
-                &cpu_limit,
-                Setting::CpuLimit,
-                overrides.cpu_limit.is_some(),
-            ),
-            (
-                &memory,
-                Setting::Memory,
-                overrides.memory.is_some(),
-                &memory_limit,
-                Setting::MemoryLimit,
-                overrides.memory_limit.is_some(),
-            ),
-        ] {
-            if let Some(limit) = limit {
-                let q = |what: &str, text: &str| crate::grammar::parse_quantity(what, text);
-                let (request_what, limit_what) = (
-                    from(request_setting, request_overridden),
-                    from(limit_setting, limit_overridden),
-                );
+        for (request, limit) in [(&cpu, &cpu_limit), (&memory, &memory_limit)] {
+            if let Some((limit_what, limit)) = limit {
                 crate::grammar::check_request_within_limit(
-                    &request_what,
-                    &q(&request_what, request)?,
-                    &limit_what,
-                    &q(&limit_what, limit)?,
+                    &request.0, &request.1, limit_what, limit,
                 )?;
             }
         }
@@ -274,10 +251,10 @@ impl Options {
                 &pick(&overrides.deadline, &raw.deadline, "4h"),
                 &from(Setting::Deadline, overrides.deadline.is_some()),
             )?,
-            cpu,
-            memory,
-            cpu_limit,
-            memory_limit,
+            cpu: cpu.1.text,
+            memory: memory.1.text,
+            cpu_limit: cpu_limit.map(|(_, q)| q.text),
+            memory_limit: memory_limit.map(|(_, q)| q.text),
             retry_limit: overrides.retry_limit.or(raw.retry_limit).unwrap_or(2),
             ttl_seconds: duration_knob(
                 &pick(&overrides.ttl, &raw.ttl, "7d"),

@@ -10,25 +10,9 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::common::{corpus, matrix};
+use crate::common::{corpus, csv_rows, matrix};
 
 type Row = BTreeMap<String, String>;
-
-fn csv_rows(bytes: &[u8]) -> Vec<Row> {
-    let mut reader = csv::Reader::from_reader(bytes);
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .map(str::to_owned)
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
 
 const CONFIGURE_FAILS: &str = "+ set -e\n+ ./configure\nchecking for gcc... gcc\n\
     configure: error: no acceptable C compiler found in $PATH\n";

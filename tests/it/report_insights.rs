@@ -5,23 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::common::{corpus, matrix};
-
-fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(bytes);
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .map(str::to_owned)
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
+use crate::common::{corpus, csv_rows, matrix};
 
 struct Insight {
     terms: Vec<(String, String)>,
