@@ -14,7 +14,7 @@ use memchr::memmem;
 
 use crate::stage::Stage;
 
-use super::regrtest::regrtest_test;
+use super::regrtest::{is_regrtest_progress, regrtest_test};
 use super::signature::{location, parse_frame, tree_path, Frame};
 
 /// Frames kept of a report's first stack at most. The stack is read up to its third own frame
@@ -72,7 +72,9 @@ struct Open {
 #[derive(Debug, Default)]
 pub struct Recognizer {
     open: Option<Open>,
-    test: Option<String>,
+    /// The last regrtest progress line, kept as read: its test is named only when a report
+    /// opens (a log has thousands of progress lines and few reports).
+    test_line: Vec<u8>,
 }
 
 impl Recognizer {
@@ -102,6 +104,9 @@ impl Recognizer {
         marked: bool,
         emit: &mut dyn FnMut(RawReport),
     ) {
+        if !marked && self.open.is_none() {
+            return; // headers and progress lines all hold a searched phrase
+        }
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let trimmed = raw.trim_ascii_start();
         if let Some((tool, kind, family, ub_location)) = header(trimmed, marked) {
@@ -119,7 +124,7 @@ impl Recognizer {
                     start: line_no,
                     end: line_no,
                     stage,
-                    test: self.test.clone(),
+                    test: regrtest_test(&self.test_line),
                 },
                 family,
                 stack_state: 0,
@@ -128,9 +133,10 @@ impl Recognizer {
             });
             return;
         }
-        if let Some(test) = marked.then(|| regrtest_test(raw)).flatten() {
+        if marked && is_regrtest_progress(raw) {
             self.close(emit);
-            self.test = Some(test);
+            self.test_line.clear();
+            self.test_line.extend_from_slice(raw);
             return;
         }
         if self.open.is_none() {

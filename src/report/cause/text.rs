@@ -118,6 +118,9 @@ pub(super) fn is_telling(raw: &[u8]) -> bool {
 
 /// `make: *** [Makefile:1136: checksharedmods] Error 99` → `checksharedmods`.
 pub(super) fn make_error_target(raw: &[u8]) -> Option<String> {
+    if !(raw.starts_with(b"make") || raw.starts_with(b"gmake")) {
+        return None; // `gcc ...`: most lines of a build, and long
+    }
     let at = finder(&MAKE_ERROR, b": *** [").find(raw)?;
     let prog = &raw[..at];
     let is_make = prog == b"make"

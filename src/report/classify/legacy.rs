@@ -43,8 +43,7 @@ impl Classifier {
                 let slot = &mut self.stages[Stage::Compilation.index()];
                 let training = slot
                     .regrtest_progress
-                    .as_ref()
-                    .is_some_and(|p| p.line > slot.build_activity);
+                    .is_some_and(|line| line > slot.build_activity);
                 if slot.moved_on.is_none() && !training {
                     slot.moved_on = Some(evidence(line_no, text));
                 }
@@ -103,8 +102,7 @@ impl Classifier {
         // stop while it runs is a test-suite outcome.
         let training = comp
             .regrtest_progress
-            .as_ref()
-            .is_some_and(|p| p.line > comp.build_activity);
+            .is_some_and(|line| line > comp.build_activity);
         if !tests_ran {
             if let Some(top) = &comp.make_top {
                 let (outcome, ev) = self

@@ -48,8 +48,9 @@ struct StageEvidence {
     sanitizer_oom: Option<Evidence>,
     /// A sanitizer's last words before it ends the process: `==N==ABORTING`, `... Dying`.
     sanitizer_fatal: Option<Evidence>,
-    /// regrtest's last progress line (`0:01:02 [ 12/478] test_x`): the test suite is running.
-    regrtest_progress: Option<Evidence>,
+    /// The line number of regrtest's last progress line (`0:01:02 [ 12/478] test_x`): the
+    /// test suite is running.
+    regrtest_progress: Option<u64>,
     /// The last line of build activity (make, a compiler), to tell a PGO training run apart.
     build_activity: u64,
     /// The script's next traced command after make: make has returned.
@@ -136,12 +137,20 @@ impl Classifier {
         if is_build_activity(raw) {
             self.current().build_activity = line_no;
         }
-        if line_start_phrase(raw).is_some() {
-            // Positions are taken again in the decoded text: invalid bytes change its length.
-            let text = String::from_utf8_lossy(raw);
-            if let Some((phrase, at)) = line_start_phrase(text.as_bytes()) {
-                self.phrase(line_no, &text, phrase, at);
+        match line_start_phrase(raw) {
+            // The commonest phrase, a line of thousands: read as bytes, no text made.
+            Some((Phrase::RegrtestProgress, at)) if is_progress(&raw[..at]) => {
+                self.current().regrtest_progress = Some(line_no);
             }
+            Some((Phrase::RegrtestProgress, _)) => {}
+            Some(_) => {
+                // Positions are taken again in the decoded text: invalid bytes change its length.
+                let text = String::from_utf8_lossy(raw);
+                if let Some((phrase, at)) = line_start_phrase(text.as_bytes()) {
+                    self.phrase(line_no, &text, phrase, at);
+                }
+            }
+            None => {}
         }
         if has_phrase {
             let text = String::from_utf8_lossy(raw);
@@ -200,8 +209,7 @@ impl Classifier {
                     slot.make_first = Some((ev.clone(), make_error_outcome(&text[at..])));
                     slot.make_failed_in_training = slot
                         .regrtest_progress
-                        .as_ref()
-                        .is_some_and(|p| p.line > slot.build_activity);
+                        .is_some_and(|line| line > slot.build_activity);
                 }
                 if top {
                     slot.make_top = Some(ev);
@@ -302,8 +310,8 @@ impl Classifier {
                 }
             }
             Phrase::RegrtestProgress => {
-                if is_progress(&text[..at]) {
-                    slot.regrtest_progress = Some(evidence(line_no, text));
+                if is_progress(&text.as_bytes()[..at]) {
+                    slot.regrtest_progress = Some(line_no);
                 }
             }
         }

@@ -1,7 +1,9 @@
 //! The phrase tables and line parsers: which lines the classifier looks closer at, and what
 //! bash, make, regrtest and the sanitizers' lines say.
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
+
+use memchr::memmem;
 
 use aho_corasick::AhoCorasick;
 
@@ -87,34 +89,43 @@ pub(super) fn phrases() -> &'static AhoCorasick {
 
 /// The part of a regrtest progress line before `] test`: `0:00:03 load avg: 4.04 [  5/478`
 /// or `[ 12/478/2`.
-pub(super) fn is_progress(before: &str) -> bool {
-    let Some(open) = before.rfind('[') else {
+pub(super) fn is_progress(before: &[u8]) -> bool {
+    let Some(open) = memchr::memrchr(b'[', before) else {
         return false;
     };
-    let inside = before[open + 1..].trim_start();
-    let mut parts = inside.split('/');
-    let first = parts.next().unwrap_or("");
-    let second = parts.next().unwrap_or("");
+    let inside = before[open + 1..].trim_ascii_start();
+    let mut parts = inside.split(|&b| b == b'/');
+    let first = parts.next().unwrap_or(b"");
+    let second = parts.next().unwrap_or(b"");
     !first.is_empty()
-        && first.bytes().all(|b| b.is_ascii_digit())
+        && first.iter().all(u8::is_ascii_digit)
         && !second.is_empty()
-        && second.bytes().all(|b| b.is_ascii_digit())
+        && second.iter().all(u8::is_ascii_digit)
 }
+
+// Searchers built once: building one per line costs as much as the search.
+static MAKE_ERROR: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b": *** "));
+static TEST_PROGRESS: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"] test"));
+static ENTERING: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"]: Entering directory"));
 
 /// Phrases that begin a line (make's errors, regrtest's progress and verdict, configure's
 /// last words, faulthandler's timeout), with where the phrase starts.
 pub(super) fn line_start_phrase(raw: &[u8]) -> Option<(Phrase, usize)> {
-    let find = |needle: &[u8]| memchr::memmem::find(raw, needle);
     match raw.first()? {
         b'm' | b'g' if raw.starts_with(b"make") || raw.starts_with(b"gmake") => {
-            find(b": *** ").map(|at| (Phrase::MakeError, at))
+            MAKE_ERROR.find(raw).map(|at| (Phrase::MakeError, at))
         }
         b'R' if raw.starts_with(b"Result: ") => Some((Phrase::RegrtestResult, 0)),
         b'=' if raw.starts_with(b"== Tests result: ") => Some((Phrase::RegrtestResult, 3)),
         b'T' if raw.starts_with(b"Tests result: ") => Some((Phrase::RegrtestResult, 0)),
         b'T' if raw.starts_with(b"Timeout (") => Some((Phrase::TestTimedOut, 0)),
         b'c' if raw.starts_with(b"configure: ") => Some((Phrase::Configure, 0)),
-        b'0'..=b'9' => find(b"] test").map(|at| (Phrase::RegrtestProgress, at)),
+        b'0'..=b'9' => TEST_PROGRESS
+            .find(raw)
+            .map(|at| (Phrase::RegrtestProgress, at)),
         _ => None,
     }
 }
@@ -133,17 +144,20 @@ pub(super) fn may_change_stage(raw: &[u8], traced: bool) -> bool {
 
 /// A line of make or a compiler at work.
 pub(super) fn is_build_activity(raw: &[u8]) -> bool {
-    let contains = |needle: &[u8]| memchr::memmem::find(raw, needle).is_some();
+    static GCC: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"gcc"));
+    static CLANG: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"clang"));
     match raw.first() {
         Some(b'm') => {
-            raw.starts_with(b"make ")
-                || (raw.starts_with(b"make[") && contains(b"]: Entering directory"))
+            raw.starts_with(b"make ") || (raw.starts_with(b"make[") && ENTERING.find(raw).is_some())
         }
         Some(b'g') => raw.starts_with(b"gcc "),
         Some(b'c') => {
             raw.starts_with(b"clang ") || raw.starts_with(b"cc ") || raw.starts_with(b"ccache ")
         }
-        Some(b'/') => raw.starts_with(b"/usr/bin/") && (contains(b"gcc") || contains(b"clang")),
+        Some(b'/') => {
+            raw.starts_with(b"/usr/bin/") && (GCC.find(raw).is_some() || CLANG.find(raw).is_some())
+        }
         _ => false,
     }
 }
