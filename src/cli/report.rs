@@ -14,6 +14,7 @@ use crate::output::write_atomic;
 use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons, Index};
+use crate::sanitizer::LogReports;
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 use crate::workflow::options::parse_duration;
 use crate::{findings, sarif};
@@ -218,15 +219,21 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    let report = read_report(logdir, index.as_ref(), live)?;
     // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page
-    // lists them. They are read in a second pass: the report's own pass decides causes and
-    // Running, which the findings reader does not.
-    let (cell_findings, findings) = if args.insights || page_wanted {
-        let (cell_findings, found) = read_findings(logdir, index.as_ref())?;
-        (cell_findings, Some(found))
-    } else {
-        (Default::default(), None)
+    // lists them: the reports come from the same pass that classifies the logs.
+    let with_findings = args.insights || page_wanted;
+    let (report, per_log) = read_report(logdir, index.as_ref(), live, with_findings)?;
+    let (cell_findings, findings) = match per_log {
+        Some(per_log) => {
+            let found = findings::from_logs(per_log, index.as_ref());
+            let shapes = found
+                .findings
+                .iter()
+                .map(findings::output::shared_finding)
+                .collect::<Vec<Finding>>();
+            (found.per_cell(), Some(shapes))
+        }
+        None => (Default::default(), None),
     };
     let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
     if let Some(index) = &index {
@@ -304,13 +311,18 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     .export(format)
 }
 
-/// Reads and classifies the logs under `logdir`; a directory without logs is an error.
+/// Each log with its reports, for the findings.
+type PerLog = Vec<(report::ScannedLog, LogReports)>;
+
+/// Reads and classifies the logs under `logdir`; a directory without logs is an error. With
+/// `with_findings`, also each log's reports (for the findings), taken out of the report's logs.
 fn read_report(
     logdir: &Path,
     index: Option<&Index>,
     live: Option<report::Live>,
-) -> Result<report::Report> {
-    let scanned = {
+    with_findings: bool,
+) -> Result<(report::Report, Option<PerLog>)> {
+    let mut scanned = {
         let bar = super::progress::Bar::new("reading logs");
         report::scan_dir(logdir, &|done, total| bar.update(done, total))?
     };
@@ -318,7 +330,17 @@ fn read_report(
     if scanned.logs.is_empty() {
         bail!("{}", no_logs(logdir));
     }
-    Ok(report::build(scanned.logs, index, live))
+    let per_log = with_findings.then(|| {
+        scanned
+            .logs
+            .iter_mut()
+            .map(|log| {
+                let reports = std::mem::take(&mut log.reports);
+                (log.clone(), reports)
+            })
+            .collect()
+    });
+    Ok((report::build(scanned.logs, index, live), per_log))
 }
 
 fn no_logs(logdir: &Path) -> String {
@@ -327,24 +349,6 @@ fn no_logs(logdir: &Path) -> String {
          <workflow>/<pod>/main.log and `argo logs` output)",
         logdir.display()
     )
-}
-
-/// Each cell's finding ids and the findings in the shape the page shows.
-fn read_findings(
-    logdir: &Path,
-    index: Option<&Index>,
-) -> Result<(insights::CellFindings, Vec<Finding>)> {
-    let scanned = {
-        let bar = super::progress::Bar::new("reading findings");
-        findings::scan_dir(logdir, index, &|done, total| bar.update(done, total))?
-    };
-    let found = scanned
-        .findings
-        .findings
-        .iter()
-        .map(findings::output::shared_finding)
-        .collect();
-    Ok((scanned.findings.per_cell(), found))
 }
 
 /// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
@@ -372,7 +376,9 @@ fn run_diff(
 ) -> Result<Vec<u8>> {
     let side = |path: &Path| -> Result<_> {
         if path.is_dir() {
-            Ok(diff::sides_of_report(&read_report(path, index, live)?))
+            Ok(diff::sides_of_report(
+                &read_report(path, index, live, false)?.0,
+            ))
         } else {
             diff::sides_of_file(path)
         }

@@ -18,71 +18,12 @@ use crate::artifacts::{self, Progress, Warning};
 use crate::report::logs::{self, LogFile};
 use crate::report::{Classification, Index, ScannedLog};
 pub use crate::sanitizer::{Frame, Signature};
-use crate::sanitizer::{RawReport, Recognizer};
+use crate::sanitizer::{LogReports, Recognizer};
 use crate::stage::Stage;
 
-/// One signature's reports in one log.
-#[derive(Debug, Clone)]
-struct InLog {
-    reports: usize,
-    /// The first report: its lines, stage, access and the frames its signature names.
-    start: u64,
-    end: u64,
-    stage: Option<Stage>,
-    access: Option<String>,
-    frames: Vec<Frame>,
-    tests: BTreeSet<String>,
-}
-
-/// A log's findings: per signature, in order of first appearance.
-#[derive(Debug, Default)]
-struct LogFindings {
-    signatures: Vec<(Signature, InLog)>,
-    at: HashMap<Signature, usize>,
-    reports: usize,
-}
-
-impl LogFindings {
-    fn add(&mut self, report: RawReport) {
-        self.reports += 1;
-        let signature = Signature::of(&report.tool, &report.kind, &report.stack);
-        if let Some(&i) = self.at.get(&signature) {
-            let seen = &mut self.signatures[i].1;
-            seen.reports += 1;
-            seen.tests.extend(report.test);
-            return;
-        }
-        let own: Vec<Frame> = report
-            .stack
-            .iter()
-            .filter(|f| f.is_own())
-            .take(3)
-            .cloned()
-            .collect();
-        let frames = if own.is_empty() {
-            report.stack.into_iter().take(1).collect()
-        } else {
-            own
-        };
-        self.at.insert(signature.clone(), self.signatures.len());
-        self.signatures.push((
-            signature,
-            InLog {
-                reports: 1,
-                start: report.start,
-                end: report.end,
-                stage: report.stage,
-                access: report.access,
-                frames,
-                tests: report.test.into_iter().collect(),
-            },
-        ));
-    }
-}
-
 /// Reads one log: its classification (for the cell's key) and its reports, in one pass.
-fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogFindings)) {
-    let mut found = LogFindings::default();
+fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogReports)) {
+    let mut found = LogReports::default();
     let mut recognizer = Recognizer::new();
     let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line, marked| {
         let (at, stage) = (classifier.lines(), classifier.stage());
@@ -186,11 +127,11 @@ fn read_dir(dir: &Path, progress: Progress) -> Result<ReadFile> {
     Ok((logs, warnings))
 }
 
-type ReadFile = (Vec<(ScannedLog, LogFindings)>, Vec<Warning>);
+type ReadFile = (Vec<(ScannedLog, LogReports)>, Vec<Warning>);
 
 fn read_file(file: &LogFile) -> ReadFile {
     let (logs, warnings) = logs::read_logs(file, scan_log, |reason| {
-        (Classification::unknown(reason), LogFindings::default())
+        (Classification::unknown(reason), LogReports::default())
     });
     let logs = logs
         .into_iter()
@@ -205,6 +146,7 @@ fn read_file(file: &LogFile) -> ReadFile {
                     classification,
                     why: Default::default(),
                     modified: None,
+                    reports: Default::default(),
                 },
                 found,
             )
@@ -213,8 +155,14 @@ fn read_file(file: &LogFile) -> ReadFile {
     (logs, warnings)
 }
 
+/// Joins the logs' findings by signature, and the logs to cells (and the index): for a reader
+/// that collected each log's reports in its own pass (`report`).
+pub fn from_logs(logs: Vec<(ScannedLog, LogReports)>, index: Option<&Index>) -> Findings {
+    aggregate(logs, index)
+}
+
 /// Joins the logs' findings by signature, and the logs to cells (and the index).
-fn aggregate(logs: Vec<(ScannedLog, LogFindings)>, index: Option<&Index>) -> Findings {
+fn aggregate(logs: Vec<(ScannedLog, LogReports)>, index: Option<&Index>) -> Findings {
     let log_count = logs.len();
     let bytes = logs.iter().map(|(l, _)| l.bytes).sum();
     let reports = logs.iter().map(|(_, f)| f.reports).sum();

@@ -469,6 +469,7 @@ mod tests {
             classification: c,
             why: Default::default(),
             modified: None,
+            reports: Default::default(),
         }
     }
 
@@ -545,6 +546,7 @@ mod tests {
             classification,
             why,
             modified: Some(modified),
+            reports: Default::default(),
         }
     }
 

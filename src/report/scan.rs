@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::{cause, logs, Classification};
 use crate::artifacts::{self, Progress, Warning};
+use crate::sanitizer::LogReports;
 
 /// One log read: where it came from and what it says.
 #[derive(Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct ScannedLog {
     pub why: cause::Why,
     /// When the file was last modified: plain files only (an archive holds finished logs).
     pub modified: Option<SystemTime>,
+    /// Its sanitizer and fatal-error reports by signature (read by `report`, for the findings
+    /// of its page and insights; empty for other readers).
+    pub reports: LogReports,
 }
 
 impl ScannedLog {
@@ -95,10 +99,16 @@ fn scan_file(file: &logs::LogFile) -> Scanned {
     let (logs, warnings) = logs::read_logs(
         file,
         |r| {
-            let (bytes, classification, why) = cause::scan(r);
-            (bytes, (classification, why))
+            let (bytes, classification, why, reports) = cause::scan_with_reports(r);
+            (bytes, (classification, why, reports))
         },
-        |reason| (Classification::unknown(reason), cause::Why::default()),
+        |reason| {
+            (
+                Classification::unknown(reason),
+                cause::Why::default(),
+                LogReports::default(),
+            )
+        },
     );
     let logs = logs
         .into_iter()
@@ -110,6 +120,7 @@ fn scan_file(file: &logs::LogFile) -> Scanned {
             classification: one.value.0,
             why: one.value.1,
             modified,
+            reports: one.value.2,
         })
         .collect();
     Scanned { logs, warnings }

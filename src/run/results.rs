@@ -85,6 +85,7 @@ pub fn scan_log(log: &Path, rel: &str) -> Result<ScannedLog> {
         classification,
         why,
         modified: None,
+        reports: Default::default(),
     })
 }
 

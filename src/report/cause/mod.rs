@@ -13,7 +13,7 @@ mod text;
 use serde::Serialize;
 
 use super::classify::{Classification, Evidence, Outcome, Verdict};
-use crate::sanitizer::Recognizer;
+use crate::sanitizer::{LogReports, RawReport, Recognizer};
 pub use text::normalise;
 use text::{evidence, finder, RUNTIME_ERROR, SANITIZER};
 
@@ -147,6 +147,10 @@ pub struct CauseReader {
     /// regrtest's `N tests failed:` block being read, and the last complete one.
     failed_block: Option<Vec<String>>,
     failed_tests: Vec<String>,
+    /// The reports the recognizer emitted on the current line (reused: no allocation a line).
+    emitted: Vec<RawReport>,
+    /// Every report of the log, by signature (for `findings` from the same pass).
+    found: LogReports,
 }
 
 impl CauseReader {
@@ -154,8 +158,12 @@ impl CauseReader {
         Self::default()
     }
 
-    /// Decides the cause once the log is read and classified.
-    pub fn finish(mut self, classification: &Classification, raw_header: &HeaderLines) -> Why {
+    /// Decides the cause once the log is read and classified; gives it with the log's reports.
+    pub fn finish(
+        mut self,
+        classification: &Classification,
+        raw_header: &HeaderLines,
+    ) -> (Why, LogReports) {
         let mut emitted = Vec::new();
         std::mem::take(&mut self.recognizer).finish(&mut |r| emitted.push(r));
         for report in emitted {
@@ -182,10 +190,11 @@ impl CauseReader {
                 .or_else(|| decide::killed_last_words(*stage, *outcome, classification)),
             _ => None,
         };
-        Why {
+        let why = Why {
             cause,
             failed_tests: self.failed_tests,
-        }
+        };
+        (why, self.found)
     }
 }
 
@@ -202,13 +211,15 @@ impl HeaderLines {
     /// `marked` false: the line holds no `: runtime error:` (see [`CauseReader::line`]).
     pub fn line(&mut self, line_no: u64, raw: &[u8], marked: bool) {
         let first = raw.first().copied().unwrap_or(b' ');
-        if (first == b'='
-            && raw.starts_with(b"==")
-            && finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
-            || (first == b'F' && raw.starts_with(b"Fatal Python error: "))
-            || (first == b'W' && raw.starts_with(b"WARNING: ThreadSanitizer: "))
-            || (marked
-                && finder(&RUNTIME_ERROR, b": runtime error: ")
+        // Each header holds a searched phrase (`Sanitizer`, `Fatal Python error: `,
+        // `: runtime error:`): unmarked lines are none.
+        if marked
+            && ((first == b'='
+                && raw.starts_with(b"==")
+                && finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
+                || (first == b'F' && raw.starts_with(b"Fatal Python error: "))
+                || (first == b'W' && raw.starts_with(b"WARNING: ThreadSanitizer: "))
+                || finder(&RUNTIME_ERROR, b": runtime error: ")
                     .find(raw)
                     .is_some())
         {
@@ -235,14 +246,21 @@ impl HeaderLines {
 
 /// Reads a log's classification and its causes in one pass.
 pub fn scan(reader: impl std::io::Read) -> (u64, Classification, Why) {
+    let (bytes, classification, why, _) = scan_with_reports(reader);
+    (bytes, classification, why)
+}
+
+/// [`scan`], with the log's sanitizer and fatal-error reports deduplicated by signature (what
+/// `matrix findings` reads, from the same pass).
+pub fn scan_with_reports(reader: impl std::io::Read) -> (u64, Classification, Why, LogReports) {
     let mut causes = CauseReader::new();
     let mut headers = HeaderLines::default();
     let (bytes, classification) = super::logs::scan_observed(reader, &mut |c, line, marked| {
         causes.line(c, line, marked);
         headers.line(c.lines(), line, marked);
     });
-    let why = causes.finish(&classification, &headers);
-    (bytes, classification, why)
+    let (why, reports) = causes.finish(&classification, &headers);
+    (bytes, classification, why, reports)
 }
 
 #[cfg(test)]

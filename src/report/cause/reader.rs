@@ -20,12 +20,13 @@ impl CauseReader {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line_no = classifier.lines();
         let stage = classifier.stage();
-        let mut emitted: Vec<RawReport> = Vec::new();
+        let mut emitted = std::mem::take(&mut self.emitted);
         self.recognizer
             .line_marked(line_no, stage, raw, marked, &mut |r| emitted.push(r));
-        for report in emitted {
+        for report in emitted.drain(..) {
             self.attach(report);
         }
+        self.emitted = emitted;
         self.failed_tests_line(raw);
         if let Some(stage) = stage {
             self.stage_line(stage, line_no, raw, marked);
@@ -63,6 +64,11 @@ impl CauseReader {
         }
         if first == b'c' && raw.starts_with(b"checking ") {
             slot.checking_kept.keep(line_no, raw);
+            if !marked {
+                // configure's own progress, a third of a log's lines: a cause only when a
+                // signal cut it short (`checking ... Terminated`), which is a marked line.
+                return;
+            }
         }
         if first == b'c' && raw.starts_with(b"configure:") {
             self.configure_line(stage, line_no, raw);
@@ -188,10 +194,17 @@ impl CauseReader {
         }
     }
 
+    /// Takes a report the recognizer emitted: a candidate cause of its stage, and one more
+    /// report of the log.
     pub(super) fn attach(&mut self, report: RawReport) {
+        self.candidate(&report);
+        self.found.add(report);
+    }
+
+    fn candidate(&mut self, report: &RawReport) {
         let Some(stage) = report.stage else { return };
         let signature = Signature::of(&report.tool, &report.kind, &report.stack);
-        let text = report_cause(&report);
+        let text = report_cause(report);
         let candidate = Candidate {
             ev: Evidence {
                 line: report.start,
