@@ -12,6 +12,7 @@ use crate::export::{Export, OutputFormat};
 use crate::findings::output::{Listing, FINDINGS_FORMATS};
 use crate::findings::{self, diff, output, Findings};
 use crate::report::Index;
+use crate::table::visible;
 
 #[derive(Debug, Args)]
 pub struct FindingsArgs {
@@ -109,20 +110,22 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
     let found = scan(logdir, index.as_ref())?;
     if let Some(id) = &args.show {
         let finding = found.by_id(id)?;
+        let frames = finding
+            .frames
+            .iter()
+            .map(|f| f.display())
+            .collect::<Vec<_>>()
+            .join(" < ");
+        // Names from a log are shown as what they are, escapes written out.
         let mut out = format!(
             "{} {} {}\nframes: {}\nreports: {} in {} cell(s)\nexample: {}:{}-{}\n\n",
             finding.id,
-            finding.signature.tool,
-            finding.signature.kind,
-            finding
-                .frames
-                .iter()
-                .map(|f| f.display())
-                .collect::<Vec<_>>()
-                .join(" < "),
+            visible(&finding.signature.tool),
+            visible(&finding.signature.kind),
+            visible(&frames),
             finding.reports,
             finding.cells.len(),
-            finding.example.log,
+            visible(&finding.example.log),
             finding.example.line,
             finding.example.end,
         );

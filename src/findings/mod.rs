@@ -327,7 +327,7 @@ pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
     let Some(file) = walk.files.iter().find(|f| f.rel == file_rel) else {
         bail!("{}: the log is gone from {}", example.log, dir.display());
     };
-    let mut text = Vec::new();
+    let mut text = String::new();
     let mut found = false;
     let want = |m: &str| Some(m) == member;
     let read = artifacts::read_members(file, &want, &mut |_, reader| {
@@ -346,10 +346,12 @@ pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
                 break;
             }
             if n >= example.line {
-                text.extend_from_slice(&line);
-                if !line.ends_with(b"\n") {
-                    text.push(b'\n');
-                }
+                // As the report was read (NULs dropped), and shown as what it is: a log's
+                // escape sequences are written out, not sent to the terminal.
+                let body = line.strip_suffix(b"\n").unwrap_or(&line);
+                let body: Vec<u8> = body.iter().copied().filter(|&b| b != 0).collect();
+                text.push_str(&crate::table::visible(&String::from_utf8_lossy(&body)));
+                text.push('\n');
             }
         }
     });
@@ -359,5 +361,5 @@ pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
     if !found {
         bail!("{}: the log is gone from {}", example.log, dir.display());
     }
-    Ok(String::from_utf8_lossy(&text).into_owned())
+    Ok(text)
 }

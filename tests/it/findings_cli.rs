@@ -195,6 +195,48 @@ fn show_prints_one_report_from_its_log() {
 }
 
 #[test]
+fn show_writes_escape_sequences_out_and_drops_nuls() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A report whose function name carries a title-setting OSC sequence and a NUL byte.
+    let body = UAF.replace("dict_dealloc", "dict_\x1b]0;owned\x07dea\0lloc");
+    fs::write(
+        tmp.path().join("build_001-1.sh.txt"),
+        log("3.13.0b4", &body),
+    )
+    .unwrap();
+    let csv = matrix()
+        .arg("findings")
+        .arg(tmp.path())
+        .args(["--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(csv).unwrap();
+    let id = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let shown = matrix()
+        .arg("findings")
+        .arg(tmp.path())
+        .args(["--show", &id])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown = String::from_utf8(shown).unwrap();
+    assert!(shown.contains("dict_\\x1b]0;owned\\x07dealloc"), "{shown}");
+    assert!(!shown.contains('\x1b') && !shown.contains('\0') && !shown.contains('\x07'));
+}
+
+#[test]
 fn diff_of_directories_and_saved_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let old = tmp.path().join("old");
