@@ -443,3 +443,75 @@ fn definition_values_reaching_manifests_follow_their_grammars() {
         refused(tmp.path(), &["--config", "m.yaml", "list"], error, 5);
     }
 }
+
+/// `matrix`, run as an unprivileged user when the tests run as root (for whom mode 000 hides
+/// nothing), or `None` after [`crate::common::skip`] when privileges cannot be dropped.
+fn unprivileged(test: &str) -> Option<assert_cmd::Command> {
+    // SAFETY: geteuid has no preconditions and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(matrix());
+    }
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        crate::common::skip(
+            test,
+            "running as root, for whom mode 000 hides nothing, and setpriv is not installed",
+        );
+        return None;
+    }
+    let mut command = assert_cmd::Command::new(setpriv);
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("matrix"));
+    Some(command)
+}
+
+#[test]
+fn sarif_names_an_unreadable_directory_and_skip_invalid_skips_it() {
+    let test = "sarif_names_an_unreadable_directory_and_skip_invalid_skips_it";
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let version = d.join("s/Python-3.12.4");
+    for sub in ["ok", "locked"] {
+        fs::create_dir_all(version.join(sub)).unwrap();
+        fs::write(
+            version.join(sub).join("a.sarif"),
+            crate::sarif_cli::log("3.12.4", &[]),
+        )
+        .unwrap();
+    }
+    // Readable by the unprivileged user, but for the one directory.
+    for (path, mode) in [
+        (d.to_path_buf(), 0o755),
+        (d.join("s"), 0o755),
+        (version.clone(), 0o755),
+        (version.join("ok"), 0o755),
+        (version.join("ok/a.sarif"), 0o644),
+        (version.join("locked"), 0o000),
+    ] {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let Some(mut without) = unprivileged(test) else {
+        return;
+    };
+    without
+        .current_dir(d)
+        .args(["sarif", "s", "--format", "csv"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(contains(
+            "cannot read s/Python-3.12.4/locked: Permission denied",
+        ))
+        .stderr(contains("--skip-invalid"));
+    let mut with = unprivileged(test).unwrap();
+    with.current_dir(d)
+        .args(["sarif", "s", "--format", "csv", "--skip-invalid"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .success()
+        .stdout(contains("version,uri,line,rule,message,builds"))
+        .stderr(contains("skipping Python-3.12.4/locked: Permission denied"));
+    fs::set_permissions(version.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
+}
