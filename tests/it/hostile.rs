@@ -515,3 +515,26 @@ fn sarif_names_an_unreadable_directory_and_skip_invalid_skips_it() {
         .stderr(contains("skipping Python-3.12.4/locked: Permission denied"));
     fs::set_permissions(version.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn report_and_findings_refuse_a_directory_without_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("empty")).unwrap();
+    // Files that are not logs do not count.
+    fs::write(d.join("empty/notes.md"), "x\n").unwrap();
+    for command in ["report", "findings"] {
+        refused(
+            d,
+            &[command, "empty"],
+            "empty: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz",
+            10,
+        );
+    }
+    refused(
+        d,
+        &["findings", "--diff", "empty", "empty"],
+        "empty: no build logs found",
+        10,
+    );
+}
