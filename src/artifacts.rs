@@ -76,6 +76,10 @@ pub struct Walk {
     /// In sorted path order.
     pub files: Vec<ArtifactFile>,
     pub warnings: Vec<Warning>,
+    /// Those of `warnings` that are a directory or file that could not be read (permissions,
+    /// I/O), as opposed to what the policy skips: a reader that must not silently leave
+    /// inputs out refuses these.
+    pub unreadable: Vec<Warning>,
 }
 
 /// Progress of a long read: bytes (on disk) done of the total. Domain code calls it; the CLI
@@ -118,7 +122,9 @@ pub fn walk(dir: &Path, accept: impl Fn(&str) -> bool) -> Result<Walk> {
                     .io_error()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| err.to_string());
-                walk.warnings.push(Warning { what, reason });
+                let warning = Warning { what, reason };
+                walk.unreadable.push(warning.clone());
+                walk.warnings.push(warning);
                 continue;
             }
         };
@@ -156,10 +162,12 @@ pub fn walk(dir: &Path, accept: impl Fn(&str) -> bool) -> Result<Walk> {
         let meta = match fs::metadata(&target) {
             Ok(m) => m,
             Err(err) => {
-                walk.warnings.push(Warning {
+                let warning = Warning {
                     what: rel,
                     reason: err.to_string(),
-                });
+                };
+                walk.unreadable.push(warning.clone());
+                walk.warnings.push(warning);
                 continue;
             }
         };

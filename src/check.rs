@@ -13,6 +13,7 @@ use crate::expand::ValueMask;
 use crate::explain::slice_report;
 use crate::render::Renderer;
 use crate::selection::{select_cells, Selection};
+use crate::workflow::compact::{Scripts, RENDER_PART};
 use crate::workflow::schema::ArgoSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -195,36 +196,47 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     }
 
     (options.progress)(&format!("rendering {} scripts", cells.len()));
-    let scripts = match renderer.render_all(matrix, &cells) {
-        Ok(scripts) => scripts,
-        Err(err) => {
-            report.error(format!("{err:#}"));
-            return Ok(report);
-        }
-    };
+    // The scripts are rendered a part at a time and kept only in compact form (100,000 full
+    // scripts take a gigabyte); what the other checks need of them is taken as they go by.
     // The linters see one script per shape: every value reaches a script through the shell
     // escape, so scripts of one shape differ only in letters and digits inside quoted words,
     // which neither `bash -n` nor shellcheck judges (tests/it/check_shapes.rs shows it).
-    let shapes = ShapeGroups::of(&renderer.shapes().render_all(matrix, &cells)?);
+    let shaper = renderer.shapes();
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let mut shapes = ShapeGroups::default();
+    let mut paths = Vec::new();
+    let mut needs = crate::images::consistency::CellNeeds::default();
+    let mut scripts = Scripts::default();
+    for part in cells.chunks(RENDER_PART) {
+        let rendered = match renderer.render_all(matrix, part) {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                report.error(format!("{err:#}"));
+                return Ok(report);
+            }
+        };
+        let shaped = shaper.render_all(matrix, part)?;
+        for (script, shape) in rendered.iter().zip(&shaped) {
+            if shapes.add(&shape.text, &script.file_name) {
+                let path = dir.path().join(&script.file_name);
+                std::fs::write(&path, &script.text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                paths.push(path);
+            }
+            scripts.push(script);
+        }
+        if matrix.images.is_some() {
+            needs.add(matrix, part, &rendered)?;
+        }
+    }
     report.scripts_checked = scripts.len();
     report.script_shapes = shapes.len();
-    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let paths = shapes
-        .representatives()
-        .map(|index| {
-            let script = &scripts[index];
-            let path = dir.path().join(&script.file_name);
-            std::fs::write(&path, &script.text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(path)
-        })
-        .collect::<Result<Vec<_>>>()?;
     (options.progress)(&format!("bash -n over {}", plural(paths.len(), "shape")));
     for line in bash_n(&paths)? {
-        report.error(shapes.annotate(&scripts, line));
+        report.error(shapes.annotate(line));
     }
     (options.progress)("building the workflow documents");
-    match crate::workflow::build(matrix, &cells, &scripts, &options.workflow) {
+    match crate::workflow::build(matrix, &cells, scripts, &options.workflow) {
         Ok(emitted) => {
             report.workflow_documents = emitted.documents.len();
             if let Some(schema) = &options.argo_schema {
@@ -253,7 +265,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
             }
             Err(err) => report.error(format!("{err:#}")),
         }
-        for problem in crate::images::consistency::check_scripts(matrix, &cells, &scripts)? {
+        for problem in needs.check(matrix, &cells)? {
             report.error(problem.to_string());
         }
     }
@@ -263,7 +275,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         (true, true) => {
             (options.progress)(&format!("shellcheck over {}", plural(paths.len(), "shape")));
             for line in shellcheck(&paths)? {
-                report.error(shapes.annotate(&scripts, line));
+                report.error(shapes.annotate(line));
             }
             Shellcheck::Ran
         }
@@ -272,42 +284,40 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
 }
 
 /// Scripts grouped by their shape, in the order of their first script.
+#[derive(Default)]
 struct ShapeGroups {
-    /// Per shape, the indices of its scripts; the first is the one the linters see.
-    groups: Vec<Vec<usize>>,
+    /// Per shape text, its group's number.
+    index: std::collections::HashMap<String, usize>,
+    /// Per shape, the file name of its first script (the one the linters see) and how many
+    /// scripts have it.
+    groups: Vec<(String, usize)>,
 }
 
 impl ShapeGroups {
-    fn of(shapes: &[crate::render::Script]) -> Self {
-        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (i, shape) in shapes.iter().enumerate() {
-            let group = *index.entry(shape.text.as_str()).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[group].push(i);
+    /// Counts a script of this shape; true when it is the first, which the linters are to see.
+    fn add(&mut self, shape: &str, file_name: &str) -> bool {
+        if let Some(&group) = self.index.get(shape) {
+            self.groups[group].1 += 1;
+            return false;
         }
-        ShapeGroups { groups }
+        self.index.insert(shape.to_string(), self.groups.len());
+        self.groups.push((file_name.to_string(), 1));
+        true
     }
 
     fn len(&self) -> usize {
         self.groups.len()
     }
 
-    fn representatives(&self) -> impl Iterator<Item = usize> + '_ {
-        self.groups.iter().map(|g| g[0])
-    }
-
     /// A linter's line about a representative (`<file>:...`), saying how many other scripts
     /// share its shape and so the finding.
-    fn annotate(&self, scripts: &[crate::render::Script], line: String) -> String {
+    fn annotate(&self, line: String) -> String {
         let file = line.split(':').next().unwrap_or_default();
         let others = self
             .groups
             .iter()
-            .find(|g| scripts[g[0]].file_name == file)
-            .map_or(0, |g| g.len() - 1);
+            .find(|(name, _)| name == file)
+            .map_or(0, |(_, count)| count - 1);
         match others {
             0 => line,
             n => format!(
@@ -318,19 +328,29 @@ impl ShapeGroups {
     }
 }
 
-/// `bash -n` over every file, in one bash process; one line per failing file.
+/// Files given to one linter process at most: the command line stays far below the
+/// system's limit on argument length however many shapes there are.
+const FILES_PER_CALL: usize = 500;
+
+/// `bash -n` over every file, in one bash process per [`FILES_PER_CALL`] files; one line per
+/// failing file.
 fn bash_n(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(r#"for f in "$@"; do out=$(bash -n "$f" 2>&1) || printf '%s: bash -n: %s\n' "${f##*/}" "${out%%$'\n'*}"; done"#)
-        .arg("bash")
-        .args(paths)
-        .output()
-        .context("cannot run bash")?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect())
+    let mut lines = Vec::new();
+    for chunk in paths.chunks(FILES_PER_CALL) {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(r#"for f in "$@"; do out=$(bash -n "$f" 2>&1) || printf '%s: bash -n: %s\n' "${f##*/}" "${out%%$'\n'*}"; done"#)
+            .arg("bash")
+            .args(chunk)
+            .output()
+            .context("cannot run bash")?;
+        lines.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(String::from),
+        );
+    }
+    Ok(lines)
 }
 
 fn shellcheck_available() -> bool {
@@ -343,38 +363,42 @@ fn shellcheck_available() -> bool {
 }
 
 /// shellcheck's findings, one line each (`file:line:col: severity: message [SCxxxx]`), with
-/// the temporary directory left out of the names. One process per core, each given a share of
-/// the files (shellcheck's start-up costs as much as a script).
+/// the temporary directory left out of the names. One process per core at a time, each given
+/// a share of the files (shellcheck's start-up costs as much as a script), at most
+/// [`FILES_PER_CALL`] each.
 fn shellcheck(paths: &[std::path::PathBuf]) -> Result<Vec<String>> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let share = paths.len().div_ceil(cores).max(1);
-    let children = paths
-        .chunks(share)
-        .map(|chunk| {
-            Command::new("shellcheck")
-                .args(["--severity=style", "--format=gcc"])
-                .args(chunk)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .context("cannot run shellcheck")
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let share = paths.len().div_ceil(cores).clamp(1, FILES_PER_CALL);
+    let chunks: Vec<&[std::path::PathBuf]> = paths.chunks(share).collect();
     let mut lines = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().context("shellcheck failed")?;
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let line = Path::new(line.split(':').next().unwrap_or(""))
-                .file_name()
-                .map(|name| {
-                    format!(
-                        "{}{}",
-                        name.to_string_lossy(),
-                        &line[line.find(':').unwrap_or(0)..]
-                    )
-                })
-                .unwrap_or_else(|| line.to_string());
-            lines.push(line);
+    for wave in chunks.chunks(cores) {
+        let children = wave
+            .iter()
+            .map(|chunk| {
+                Command::new("shellcheck")
+                    .args(["--severity=style", "--format=gcc"])
+                    .args(*chunk)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .context("cannot run shellcheck")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for child in children {
+            let out = child.wait_with_output().context("shellcheck failed")?;
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let line = Path::new(line.split(':').next().unwrap_or(""))
+                    .file_name()
+                    .map(|name| {
+                        format!(
+                            "{}{}",
+                            name.to_string_lossy(),
+                            &line[line.find(':').unwrap_or(0)..]
+                        )
+                    })
+                    .unwrap_or_else(|| line.to_string());
+                lines.push(line);
+            }
         }
     }
     lines.sort();

@@ -200,6 +200,11 @@ pub fn check_outputs(inputs: &[(&Path, &str)], outputs: &[(&Path, &str)]) -> Res
     Ok(())
 }
 
+/// Whether `dir` is or holds `path` (symlinks resolved): writing into `dir` may touch it.
+pub fn holds(dir: &Path, path: &Path) -> Result<bool> {
+    Ok(identity(path)?.starts_with(identity(dir)?))
+}
+
 /// `path` made absolute and free of `.` and `..` without following symlinks (`..` drops the
 /// component before it, as the shell's `cd` does).
 fn absolute(path: &Path) -> Result<PathBuf> {

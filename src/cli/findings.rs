@@ -52,7 +52,14 @@ pub struct FindingsArgs {
     pub show: Option<String>,
 }
 
+/// The findings in the logs under `dir`; a directory without logs is an error (no findings
+/// there would read as a clean run).
 fn scan(dir: &Path, index: Option<&Index>) -> Result<Findings> {
+    let (files, warnings) = crate::report::logs::find_logs(dir)?;
+    if files.is_empty() {
+        super::progress::warn(&warnings);
+        bail!("{}", super::report::no_logs(dir));
+    }
     let scanned = {
         let bar = super::progress::Bar::new("reading logs");
         findings::scan_dir(dir, index, &|done, total| bar.update(done, total))?

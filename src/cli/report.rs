@@ -343,7 +343,8 @@ fn read_report(
     Ok((report::build(scanned.logs, index, live), per_log))
 }
 
-fn no_logs(logdir: &Path) -> String {
+/// The error for a log directory without logs (`report`, `findings`).
+pub(super) fn no_logs(logdir: &Path) -> String {
     format!(
         "{}: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz, Argo's \
          <workflow>/<pod>/main.log and `argo logs` output)",

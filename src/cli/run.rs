@@ -156,6 +156,18 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         .iter()
         .map(|t| FailOn::parse(t))
         .collect::<Result<Vec<_>>>()?;
+    // Before anything is rendered or any engine asked: where the run would write.
+    for (input, what) in cli.inputs(args.templates.as_deref()) {
+        if crate::output::holds(&args.out, input)? {
+            bail!(
+                "--out {} holds {what} ({}): a run writes and deletes inside its directory; \
+                 give a directory of its own",
+                args.out.display(),
+                input.display()
+            );
+        }
+    }
+    RunDir::check(&args.out, args.resume)?;
     let matrix = cli.load_matrix()?;
     let raw = &matrix.workflow.raw;
     let deadline = match (&args.deadline, &raw.deadline) {

@@ -8,8 +8,9 @@ use clap::{Args, ValueEnum};
 
 use super::{Cli, SelectionArgs};
 use crate::render::Renderer;
+use crate::workflow::compact::Scripts;
 use crate::workflow::options::DEFAULT_MAX_BYTES;
-use crate::workflow::{build, Kind, Options, Overrides, Setting};
+use crate::workflow::{build, Emitted, Kind, Options, Overrides, Setting};
 
 #[derive(Debug, Args)]
 pub struct WorkflowArgs {
@@ -144,7 +145,18 @@ pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let options = Options::resolve(&args.overrides(), &matrix)?;
     let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
-    let scripts = renderer.render_all(&matrix, &cells)?;
-    let emitted = build(&matrix, &cells, &scripts, &options)?;
-    Ok(emitted.yaml().into_bytes())
+    // Only the compact form of the scripts is kept: 100,000 full scripts take a gigabyte.
+    let scripts = Scripts::render(&renderer, &matrix, &cells)?;
+    let emitted = build(&matrix, &cells, scripts, &options)?;
+    drop(cells);
+    // Each document's text is moved out as it is appended: the stream is not held twice.
+    let Emitted {
+        documents, texts, ..
+    } = emitted;
+    drop(documents);
+    let mut stdout = Vec::with_capacity(texts.iter().map(String::len).sum());
+    for text in texts {
+        stdout.extend_from_slice(text.as_bytes());
+    }
+    Ok(stdout)
 }

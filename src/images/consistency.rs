@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use anyhow::Result;
+use indexmap::IndexSet;
 
 use super::commands::script_commands;
 use super::dockerfile::images_of;
@@ -17,7 +18,7 @@ use crate::plan::BuildPlan;
 use crate::render::{Renderer, Script};
 
 /// Something a cell's build needs from its image.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Need {
     /// A program run by name (found on PATH).
     Command(String),
@@ -143,30 +144,63 @@ pub fn check(matrix: &Matrix, renderer: &Renderer) -> Result<Vec<Problem>> {
 
 /// [`check`] over every cell of the matrix and its already rendered script (same order).
 pub fn check_scripts(matrix: &Matrix, cells: &[Cell], scripts: &[Script]) -> Result<Vec<Problem>> {
-    use rayon::prelude::*;
-    let images = images_of(matrix)?;
-    let per_cell: Vec<(usize, BTreeSet<Need>)> = cells
-        .par_iter()
-        .zip(scripts)
-        .map(|(cell, script)| {
-            let plan = BuildPlan::for_cell(matrix, cell)?;
-            Ok((
-                cell.values[matrix.image.tag_axis],
-                needs(&plan, &script.text),
-            ))
-        })
-        .collect::<Result<_>>()?;
-    let mut problems = Vec::new();
-    for os in &images.os {
-        check_os(os, cells, &per_cell, &mut problems);
+    let mut needs = CellNeeds::default();
+    needs.add(matrix, cells, scripts)?;
+    needs.check(matrix, cells)
+}
+
+/// What each cell needs, gathered a part of the cells at a time so their scripts need not all
+/// be in memory at once; each distinct set of needs is stored once (100,000 cells have a few
+/// hundred).
+#[derive(Debug, Default)]
+pub struct CellNeeds {
+    sets: IndexSet<BTreeSet<Need>>,
+    /// Per cell: its value of the image's tag axis and its set's number.
+    per_cell: Vec<(usize, usize)>,
+}
+
+impl CellNeeds {
+    /// Adds the next `cells`, whose rendered scripts are `scripts` (same order).
+    pub fn add(&mut self, matrix: &Matrix, cells: &[Cell], scripts: &[Script]) -> Result<()> {
+        use rayon::prelude::*;
+        let part: Vec<(usize, BTreeSet<Need>)> = cells
+            .par_iter()
+            .zip(scripts)
+            .map(|(cell, script)| {
+                let plan = BuildPlan::for_cell(matrix, cell)?;
+                Ok((
+                    cell.values[matrix.image.tag_axis],
+                    needs(&plan, &script.text),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        for (value, set) in part {
+            let (set, _) = self.sets.insert_full(set);
+            self.per_cell.push((value, set));
+        }
+        Ok(())
     }
-    Ok(problems)
+
+    /// Checks every cell added (`cells`, in the order added) against its OS image.
+    pub fn check(&self, matrix: &Matrix, cells: &[Cell]) -> Result<Vec<Problem>> {
+        let images = images_of(matrix)?;
+        let per_cell: Vec<(usize, &BTreeSet<Need>)> = self
+            .per_cell
+            .iter()
+            .map(|&(value, set)| (value, &self.sets[set]))
+            .collect();
+        let mut problems = Vec::new();
+        for os in &images.os {
+            check_os(os, cells, &per_cell, &mut problems);
+        }
+        Ok(problems)
+    }
 }
 
 fn check_os(
     os: &OsImage,
     cells: &[Cell],
-    per_cell: &[(usize, BTreeSet<Need>)],
+    per_cell: &[(usize, &BTreeSet<Need>)],
     problems: &mut Vec<Problem>,
 ) {
     let (commands, files) = provided(os);
@@ -183,7 +217,7 @@ fn check_os(
             continue;
         }
         os_cells.push(cell);
-        for need in needs {
+        for need in *needs {
             if !satisfied(need, &commands, &files) {
                 unmet.entry(need).or_default().push(&cell.id);
             }

@@ -15,14 +15,34 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Prepares `root` for a run: a new or empty directory, or (with `resume`) a run directory.
-    pub fn open(root: &Path, resume: bool) -> Result<RunDir> {
+    /// Whether `root` may hold a run: a new or empty directory, or (with `resume`) a run
+    /// directory; never a symlink or anything but a directory. Creates nothing, so a command
+    /// can check it before any other work.
+    pub fn check(root: &Path, resume: bool) -> Result<()> {
+        let valid = "give a new or empty directory (or a run directory with --resume)";
+        match fs::symlink_metadata(root) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("--out {}: cannot read it", root.display()))
+            }
+            Ok(meta) if meta.file_type().is_symlink() => bail!(
+                "--out {} is a symbolic link: a run writes into and deletes inside its \
+                 directory, so {valid}, not a link to one",
+                root.display()
+            ),
+            Ok(meta) if !meta.is_dir() => bail!(
+                "--out {} is {}, not a directory: {valid}",
+                root.display(),
+                crate::input::kind_of(&meta)
+            ),
+            Ok(_) => {}
+        }
         let is_run = root.join(RUN_MARKER).is_file();
-        let is_empty = match fs::read_dir(root) {
-            Ok(mut entries) => entries.next().is_none(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
-            Err(err) => return Err(err).with_context(|| format!("cannot read {}", root.display())),
-        };
+        let is_empty = fs::read_dir(root)
+            .with_context(|| format!("--out {}: cannot read it", root.display()))?
+            .next()
+            .is_none();
         if !is_empty && !is_run {
             bail!(
                 "--out {}: the directory exists and is not a run directory (it has no {RUN_MARKER}); \
@@ -37,6 +57,12 @@ impl RunDir {
                 root.display()
             );
         }
+        Ok(())
+    }
+
+    /// Prepares `root` for a run: a new or empty directory, or (with `resume`) a run directory.
+    pub fn open(root: &Path, resume: bool) -> Result<RunDir> {
+        Self::check(root, resume)?;
         let dir = RunDir {
             root: root.to_path_buf(),
         };

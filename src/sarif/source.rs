@@ -36,7 +36,8 @@ pub struct Loaded {
 /// Reads every SARIF file under `dir` (through [`crate::artifacts`], under its symlink policy).
 /// A file that is not valid SARIF is an error naming it and the JSON position (a silently
 /// skipped file would change the counts) unless `skip_invalid`, which turns it into an entry
-/// of [`Loaded::skipped`].
+/// of [`Loaded::skipped`]; so is a directory under `dir` that cannot be read (with
+/// `skip_invalid`, a warning of the walk).
 pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
     let meta = fs::metadata(dir)
         .with_context(|| format!("cannot read SARIF directory {}", dir.display()))?;
@@ -58,6 +59,15 @@ pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
             (Container::Plain, n) if n.ends_with(".sarif")
         ) || Container::of(name).0 == Container::TarGz
     })?;
+    // A directory that cannot be read would leave its files out of the counts unnoticed.
+    if let (false, Some(first)) = (skip_invalid, walk.unreadable.first()) {
+        bail!(
+            "cannot read {}: {}; its SARIF files would be left out of the counts (fix its \
+             permissions, or pass --skip-invalid to skip it with a warning)",
+            dir.join(&first.what).display(),
+            first.reason
+        );
+    }
     if walk.files.is_empty() {
         let skipped: String = walk.warnings.iter().map(|w| format!("; {w}")).collect();
         bail!(

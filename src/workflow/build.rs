@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
 
+use super::compact::{Scripts, Values};
 use super::factor::{factor, Factored};
 use super::group::{self, Grouping};
 use super::options::{Kind, Options, POD_TEMPLATE_LIMIT};
 use super::types::*;
 use crate::cell::Cell;
 use crate::definition::Matrix;
-use crate::render::Script;
 
 /// Label (and annotation) key prefix for everything `matrix` puts on Argo objects and pods.
 pub const LABEL_PREFIX: &str = "matrix.cpython";
@@ -57,27 +57,25 @@ struct Unit {
     estimate: usize,
 }
 
-/// The manifests for `cells`, whose rendered scripts are `scripts` (same order).
+/// The manifests for `cells`, whose rendered scripts are `scripts` (same order). The scripts
+/// are dropped once factored, before the documents are made.
 pub fn build(
     matrix: &Matrix,
     cells: &[Cell],
-    scripts: &[Script],
+    scripts: Scripts,
     options: &Options,
 ) -> Result<Emitted> {
     assert_eq!(cells.len(), scripts.len());
     let axis_params = axis_parameter_names(matrix)?;
     let mut known_names = vec![CELL_PARAM.to_string()];
     known_names.extend(axis_params.iter().cloned());
-    let known_values: Vec<Vec<String>> = cells
-        .iter()
-        .map(|cell| {
-            let mut row = vec![cell.id.clone()];
-            row.extend(cell.pairs(matrix).map(|(_, v)| v.to_string()));
-            row
-        })
-        .collect();
+    let known = Values::new(cells.len(), known_names.len(), |c, f| match f {
+        0 => cells[c].id.as_str(),
+        _ => matrix.axes[f - 1].values[cells[c].values[f - 1]]
+            .name
+            .as_str(),
+    });
     let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
-    let texts: Vec<&str> = scripts.iter().map(|s| s.text.as_str()).collect();
     let images: Vec<String> = cells
         .iter()
         .map(|c| c.image(matrix, &options.registry))
@@ -86,11 +84,14 @@ pub fn build(
     let factored = factor(
         &ids,
         known_names,
-        known_values,
-        &texts,
+        known,
+        &scripts,
         &image_refs,
         "script-line-",
     )?;
+    let longest = scripts.longest().map(|(len, name)| (len, name.to_string()));
+    drop(image_refs);
+    drop((scripts, images, ids));
     check_names(&factored.names)?;
 
     // The cell id is unique per cell: grouping by it would make one group per cell.
@@ -100,17 +101,14 @@ pub fn build(
 
     let build_template = build_template(matrix, &factored, &axis_params, options);
     let pod_template = serde_json::to_string(&build_template)?.len();
-    let longest = scripts
-        .iter()
-        .max_by_key(|s| s.text.len())
-        .expect("cells are not empty");
+    let (longest, file_name) = longest.expect("cells are not empty");
     // The substituted script, and the inputs it was made from, which the pod also carries.
-    if pod_template + 2 * longest.text.len() > POD_TEMPLATE_LIMIT {
+    if pod_template + 2 * longest > POD_TEMPLATE_LIMIT {
         bail!(
             "the pod of cell {} would carry {} bytes of template, over the {POD_TEMPLATE_LIMIT} \
              Kubernetes allows in one annotation: shorten the script",
-            longest.file_name.trim_end_matches(".sh"),
-            pod_template + 2 * longest.text.len()
+            file_name.trim_end_matches(".sh"),
+            pod_template + 2 * longest
         );
     }
     let cells_template = cells_template(&factored, &grouping);
@@ -302,7 +300,7 @@ fn units(factored: &Factored, grouping: &Grouping, max_bytes: usize) -> Result<V
             .map(|&f| {
                 (
                     factored.names[f].clone(),
-                    serde_json::Value::String(factored.values[c][f].clone()),
+                    serde_json::Value::String(factored.values.get(c, f).to_string()),
                 )
             })
             .collect();
@@ -333,7 +331,7 @@ fn units(factored: &Factored, grouping: &Grouping, max_bytes: usize) -> Result<V
             let first = grouping.groups[group][0];
             for &c in &cells {
                 for f in (0..factored.names.len()).filter(|&f| grouping.hoisted[f]) {
-                    if factored.values[c][f] != factored.values[first][f] {
+                    if factored.values.id(c, f) != factored.values.id(first, f) {
                         bail!(
                             "internal error: cells of one group differ in `{}`",
                             factored.names[f]
@@ -346,7 +344,9 @@ fn units(factored: &Factored, grouping: &Grouping, max_bytes: usize) -> Result<V
                 .iter()
                 .enumerate()
                 .filter(|(f, _)| grouping.hoisted[*f])
-                .map(|(f, name)| Parameter::with_value(name, factored.values[first][f].clone()))
+                .map(|(f, name)| {
+                    Parameter::with_value(name, factored.values.get(first, f).to_string())
+                })
                 .collect();
             parameters.push(Parameter::with_value(
                 CELLS_PARAM,
@@ -378,7 +378,7 @@ fn pack(
     templates: &[Template],
     units: Vec<Unit>,
 ) -> Result<Emitted> {
-    let empty = document(matrix, cells, options, templates, &[], &[], (1, 1))?;
+    let empty = document(matrix, cells, options, templates, Vec::new(), &[], (1, 1))?;
     let base = serde_yaml::to_string(&empty)?.len();
     let mut target = options.max_bytes;
     for _attempt in 0..8 {
@@ -408,7 +408,7 @@ fn pack(
                 cells,
                 options,
                 templates,
-                &steps,
+                steps,
                 &members,
                 (i + 1, total),
             )?;
@@ -445,7 +445,7 @@ fn document(
     cells: &[Cell],
     options: &Options,
     templates: &[Template],
-    steps: &[WorkflowStep],
+    steps: Vec<WorkflowStep>,
     members: &[usize],
     part: (usize, usize),
 ) -> Result<Document> {
@@ -478,7 +478,7 @@ fn document(
     let mut all_templates = vec![Template {
         name: ENTRY_TEMPLATE.into(),
         fail_fast: Some(false),
-        steps: vec![steps.to_vec()],
+        steps: vec![steps],
         ..Template::default()
     }];
     all_templates.extend(templates.iter().cloned());

@@ -8,6 +8,8 @@
 
 use anyhow::{bail, Result};
 
+use super::compact::{Scripts, Values};
+
 /// Part of a shaped text: literal text, or the value of a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -41,12 +43,12 @@ impl Shape {
     }
 
     /// The text with every field replaced by `values[field]`: what Argo's substitution gives.
-    pub fn instantiate(&self, values: &[String]) -> String {
+    pub fn instantiate<S: AsRef<str>>(&self, values: &[S]) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Field(field) => out.push_str(&values[*field]),
+                Piece::Field(field) => out.push_str(values[*field].as_ref()),
             }
         }
         out
@@ -85,8 +87,8 @@ pub struct Factored {
     pub known: usize,
     pub script: Shape,
     pub image: Shape,
-    /// `values[cell][field]`.
-    pub values: Vec<Vec<String>>,
+    /// `values.get(cell, field)`.
+    pub values: Values,
 }
 
 /// Whether Argo's substitution carries `text` through unchanged. Argo puts a value into the
@@ -97,30 +99,36 @@ pub fn substitution_safe(text: &str) -> bool {
         .all(|b| b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
-/// Factors `scripts[c]` and `images[c]` of cells named `ids[c]`, whose known fields are
-/// `known_names` with values `known_values[c]`. Free fields are named `<free_prefix><line>`.
+/// Factors `scripts` and `images[c]` of cells named `ids[c]`, whose known fields are
+/// `known_names` with values `known`. Free fields are named `<free_prefix><line>`.
 pub fn factor(
     ids: &[&str],
     known_names: Vec<String>,
-    known_values: Vec<Vec<String>>,
-    scripts: &[&str],
+    known: Values,
+    scripts: &Scripts,
     images: &[&str],
     free_prefix: &str,
 ) -> Result<Factored> {
     assert_eq!(ids.len(), scripts.len());
     assert_eq!(ids.len(), images.len());
-    assert_eq!(ids.len(), known_values.len());
+    assert_eq!(ids.len(), known.cells());
+    assert_eq!(known_names.len(), known.fields());
     if ids.is_empty() {
         bail!("no cells to put into a workflow: the selection is empty");
     }
-    for (id, script) in ids.iter().zip(scripts) {
-        if let Some(at) = script.find("{{") {
-            let line = script[..at].matches('\n').count() + 1;
-            bail!(
-                "the script of cell {id} has `{{{{` on line {line}: Argo would read it as a \
-                 variable reference and change the script; change the template so the rendered \
-                 script has no `{{{{`"
-            );
+    let braces: Vec<bool> = (0..scripts.distinct_lines())
+        .map(|id| scripts.line(id as u32).contains("{{"))
+        .collect();
+    if braces.contains(&true) {
+        for (c, id) in ids.iter().enumerate() {
+            if let Some(at) = scripts.line_ids(c).iter().position(|&l| braces[l as usize]) {
+                let line = at + 1;
+                bail!(
+                    "the script of cell {id} has `{{{{` on line {line}: Argo would read it as a \
+                     variable reference and change the script; change the template so the \
+                     rendered script has no `{{{{`"
+                );
+            }
         }
     }
     let mut factored = Factored {
@@ -128,47 +136,52 @@ pub fn factor(
         names: known_names,
         script: Shape::default(),
         image: Shape::default(),
-        values: known_values,
+        values: known,
     };
 
     // Lines shared by every script at the start and at the end.
-    let lines: Vec<Vec<&str>> = scripts
-        .iter()
-        .map(|s| s.split_inclusive('\n').collect())
-        .collect();
-    let shortest = lines.iter().map(Vec::len).min().unwrap_or(0);
-    let first = &lines[0];
-    let head = (0..shortest)
-        .take_while(|&i| lines.iter().all(|l| l[i] == first[i]))
-        .count();
-    let tail = (0..shortest - head)
-        .take_while(|&i| {
-            let line = first[first.len() - 1 - i];
-            lines.iter().all(|l| l[l.len() - 1 - i] == line)
-        })
-        .count();
+    let cells = scripts.len();
+    let first = scripts.line_ids(0);
+    let shortest = (0..cells).map(|c| scripts.line_count(c)).min().unwrap_or(0);
+    let mut head = shortest;
+    let mut tail = shortest;
+    let mut even = true;
+    for c in 0..cells {
+        let lines = scripts.line_ids(c);
+        even &= lines.len() == first.len();
+        head = head.min(lines.iter().zip(&first).take_while(|(a, b)| a == b).count());
+        let common_tail = (lines.iter().rev().zip(first.iter().rev()))
+            .take_while(|(a, b)| a == b)
+            .count();
+        tail = tail.min(common_tail);
+    }
+    let tail = tail.min(shortest - head);
+    let text_of = |ids: &[u32]| -> String { ids.iter().map(|&id| scripts.line(id)).collect() };
     let mut script = Shape::default();
-    script.push_text(&first[..head].concat());
-    let middles: Vec<&[&str]> = lines.iter().map(|l| &l[head..l.len() - tail]).collect();
-    let width = middles[0].len();
-    if middles.iter().all(|m| m.len() == width) {
-        for i in 0..width {
-            let column: Vec<&str> = middles.iter().map(|m| m[i]).collect();
-            let name = format!("{free_prefix}{}", head + i + 1);
+    script.push_text(&text_of(&first[..head]));
+    if even {
+        for i in head..first.len() - tail {
+            let column: Vec<&str> = (0..cells).map(|c| scripts.line_at(c, i)).collect();
+            let name = format!("{free_prefix}{}", i + 1);
             for piece in shape_column(&column, &mut factored, &name) {
                 script.push(piece);
             }
         }
     } else {
         // Cells differ in how many lines they have: the whole middle is one field.
-        let joined: Vec<String> = middles.iter().map(|m| m.concat()).collect();
+        let joined: Vec<String> = (0..cells)
+            .map(|c| {
+                let lines = scripts.line_ids(c);
+                text_of(&lines[head..lines.len() - tail])
+            })
+            .collect();
         let column: Vec<&str> = joined.iter().map(String::as_str).collect();
         let name = format!("{free_prefix}{}", head + 1);
         for piece in shape_column(&column, &mut factored, &name) {
             script.push(piece);
         }
     }
-    script.push_text(&first[first.len() - tail..].concat());
+    script.push_text(&text_of(&first[first.len() - tail..]));
     factored.script = script;
 
     let mut image = Shape::default();
@@ -204,9 +217,9 @@ fn shape_column(column: &[&str], factored: &mut Factored, free_name: &str) -> Ve
     }
     let field = factored.names.len();
     factored.names.push(free_name.to_string());
-    for (values, rest) in factored.values.iter_mut().zip(&rests) {
-        values.push(rest[..rest.len() - suffix.len()].to_string());
-    }
+    factored
+        .values
+        .push_field(rests.iter().map(|rest| &rest[..rest.len() - suffix.len()]));
     vec![
         Piece::Text(prefix.to_string()),
         Piece::Field(field),
@@ -239,28 +252,38 @@ fn tokens(text: &str) -> Vec<(bool, &str)> {
 }
 
 /// The column explained by known fields alone, if every cell's string has the same token
-/// structure and each differing token always equals one known field.
+/// structure and each differing token always equals one known field. One cell is tokenized at
+/// a time: a column has a string per cell, and there may be 100,000 cells.
 fn shape_by_tokens(column: &[&str], factored: &Factored) -> Option<Vec<Piece>> {
-    let tokenized: Vec<Vec<(bool, &str)>> = column.iter().map(|s| tokens(s)).collect();
-    let first = &tokenized[0];
-    if tokenized.iter().any(|t| t.len() != first.len()) {
-        return None;
+    let first = tokens(column[0]);
+    // Per token of the first string: whether every cell has it; whether every cell's is made
+    // of label characters; which known fields every cell's equals.
+    let mut same = vec![true; first.len()];
+    let mut label = vec![true; first.len()];
+    let mut candidates = vec![vec![true; factored.known]; first.len()];
+    for (c, text) in column.iter().enumerate() {
+        let tokens = tokens(text);
+        if tokens.len() != first.len() {
+            return None;
+        }
+        for (j, token) in tokens.iter().enumerate() {
+            same[j] &= *token == first[j];
+            label[j] &= token.0;
+            for (f, candidate) in candidates[j].iter_mut().enumerate() {
+                *candidate = *candidate && token.1 == factored.values.get(c, f);
+            }
+        }
     }
     let mut pieces = Vec::with_capacity(first.len());
-    for (j, &(label, text)) in first.iter().enumerate() {
-        if tokenized.iter().all(|t| t[j] == (label, text)) {
+    for (j, &(first_label, text)) in first.iter().enumerate() {
+        if same[j] {
             pieces.push(Piece::Text(text.to_string()));
             continue;
         }
-        if !label || tokenized.iter().any(|t| !t[j].0) {
+        if !first_label || !label[j] {
             return None;
         }
-        let field = (0..factored.known).find(|&f| {
-            tokenized
-                .iter()
-                .zip(&factored.values)
-                .all(|(t, values)| t[j].1 == values[f])
-        })?;
+        let field = candidates[j].iter().position(|&c| c)?;
         if let Some(Piece::Text(before)) = pieces.last() {
             if before.ends_with('{') {
                 return None;
@@ -304,24 +327,26 @@ fn common_suffix<'a>(column: &[&'a str]) -> &'a str {
 
 /// Proves the factoring: every cell's values put into the shapes give back its script and
 /// image exactly, and every value survives Argo's substitution.
-fn check(factored: &Factored, ids: &[&str], scripts: &[&str], images: &[&str]) -> Result<()> {
+fn check(factored: &Factored, ids: &[&str], scripts: &Scripts, images: &[&str]) -> Result<()> {
+    let values = &factored.values;
+    let safe: Vec<bool> = values.distinct().map(substitution_safe).collect();
     for (c, id) in ids.iter().enumerate() {
-        let values = &factored.values[c];
-        if factored.script.instantiate(values) != scripts[c] {
+        let row = values.row(c);
+        if factored.script.instantiate(&row) != scripts.text(c) {
             bail!(
                 "internal error: the factored script of cell {id} differs from its rendered script"
             );
         }
-        if factored.image.instantiate(values) != images[c] {
+        if factored.image.instantiate(&row) != images[c] {
             bail!("internal error: the factored image of cell {id} differs from its image");
         }
-        for (name, value) in factored.names.iter().zip(values) {
-            if !substitution_safe(value) {
+        for (f, name) in factored.names.iter().enumerate() {
+            if !safe[values.id(c, f) as usize] {
                 bail!(
                     "cell {id}: the value of `{name}` ({}) has a character Argo's parameter \
                      substitution would not carry through unchanged (only printable ASCII, \
                      newline and tab are)",
-                    value.escape_debug()
+                    row[f].escape_debug()
                 );
             }
         }
@@ -332,17 +357,29 @@ fn check(factored: &Factored, ids: &[&str], scripts: &[&str], images: &[&str]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Script;
+
+    fn compact(texts: &[&str]) -> Scripts {
+        let rendered: Vec<Script> = texts
+            .iter()
+            .map(|t| Script {
+                file_name: "s.sh".into(),
+                text: t.to_string(),
+            })
+            .collect();
+        Scripts::of(&rendered)
+    }
 
     fn run(scripts: &[&str]) -> Factored {
         let ids: Vec<String> = (0..scripts.len()).map(|i| format!("c{i}")).collect();
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let known = ids.iter().map(|id| vec![id.clone()]).collect();
+        let known: Vec<Vec<String>> = ids.iter().map(|id| vec![id.clone()]).collect();
         let images = vec!["img"; scripts.len()];
         factor(
             &id_refs,
             vec!["id".into()],
-            known,
-            scripts,
+            Values::from_rows(&known),
+            &compact(scripts),
             &images,
             "line-",
         )
@@ -363,14 +400,14 @@ mod tests {
             ]
         );
         assert_eq!(f.names, ["id", "line-3"]);
-        assert_eq!(f.values[1], ["c1", "22"]);
+        assert_eq!(f.values.row(1), ["c1", "22"]);
     }
 
     #[test]
     fn differing_line_counts_fall_back_to_one_field() {
         let f = run(&["a\nx\nz\n", "a\nx\ny\nz\n"]);
         for (c, s) in ["a\nx\nz\n", "a\nx\ny\nz\n"].iter().enumerate() {
-            assert_eq!(f.script.instantiate(&f.values[c]), *s);
+            assert_eq!(f.script.instantiate(&f.values.row(c)), *s);
         }
     }
 
@@ -379,7 +416,7 @@ mod tests {
         let f = run(&["x={a}\n", "x={b}\n"]);
         let template = f.script.to_template(&f.names, |n| n.to_string());
         assert!(!template.contains("{{{"), "{template}");
-        assert_eq!(f.script.instantiate(&f.values[0]), "x={a}\n");
+        assert_eq!(f.script.instantiate(&f.values.row(0)), "x={a}\n");
     }
 
     #[test]
@@ -387,8 +424,8 @@ mod tests {
         let err = factor(
             &["c"],
             vec![],
-            vec![vec![]],
-            &["ok\necho {{x}}\n"],
+            Values::from_rows(&[vec![]]),
+            &compact(&["ok\necho {{x}}\n"]),
             &["i"],
             "l",
         )
@@ -398,8 +435,8 @@ mod tests {
         let err = factor(
             &["a", "b"],
             vec![],
-            vec![vec![], vec![]],
-            &["x\x1b\n", "y\n"],
+            Values::from_rows(&[vec![], vec![]]),
+            &compact(&["x\x1b\n", "y\n"]),
             &["i", "i"],
             "l",
         )

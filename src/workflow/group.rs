@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use super::compact::Values;
+
 /// Bytes a field costs in a group step's arguments besides its name and value
 /// (`- name: ` / `value: ` and indentation).
 const GROUP_FIELD_COST: usize = 30;
@@ -24,19 +26,10 @@ pub struct Grouping {
 /// Chooses the group fields greedily: starting from one group holding every cell with all
 /// fields per cell, move to the group the field that shrinks the estimated size most, while
 /// one does. `pinned` fields always stay per cell.
-pub fn choose(names: &[String], values: &[Vec<String>], pinned: &[bool]) -> Grouping {
+pub fn choose(names: &[String], values: &Values, pinned: &[bool]) -> Grouping {
     let fields = names.len();
-    // Each value as a small integer per field, so group keys hash fast.
-    let mut ids = vec![vec![0u32; fields]; values.len()];
-    for f in 0..fields {
-        let mut seen: HashMap<&str, u32> = HashMap::new();
-        for (c, row) in values.iter().enumerate() {
-            let next = seen.len() as u32;
-            ids[c][f] = *seen.entry(row[f].as_str()).or_insert(next);
-        }
-    }
     let mut hoisted = vec![false; fields];
-    let mut best = cost(names, values, &ids, &hoisted);
+    let mut best = cost(names, values, &hoisted);
     loop {
         let mut pick = None;
         for f in 0..fields {
@@ -44,7 +37,7 @@ pub fn choose(names: &[String], values: &[Vec<String>], pinned: &[bool]) -> Grou
                 continue;
             }
             hoisted[f] = true;
-            let candidate = cost(names, values, &ids, &hoisted);
+            let candidate = cost(names, values, &hoisted);
             hoisted[f] = false;
             if candidate < best {
                 best = candidate;
@@ -56,24 +49,24 @@ pub fn choose(names: &[String], values: &[Vec<String>], pinned: &[bool]) -> Grou
             None => break,
         }
     }
-    let groups = partition(&ids, &hoisted);
+    let groups = partition(values, &hoisted);
     Grouping { hoisted, groups }
 }
 
-fn key(ids: &[u32], hoisted: &[bool]) -> Vec<u32> {
-    ids.iter()
-        .zip(hoisted)
+/// The numbers of cell `c`'s values of the group fields: equal keys, one group.
+fn key(values: &Values, c: usize, hoisted: &[bool]) -> Vec<u32> {
+    (hoisted.iter().enumerate())
         .filter(|(_, &h)| h)
-        .map(|(&id, _)| id)
+        .map(|(f, _)| values.id(c, f))
         .collect()
 }
 
-fn partition(ids: &[Vec<u32>], hoisted: &[bool]) -> Vec<Vec<usize>> {
+fn partition(values: &Values, hoisted: &[bool]) -> Vec<Vec<usize>> {
     let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (c, row) in ids.iter().enumerate() {
+    for c in 0..values.cells() {
         let next = groups.len();
-        let g = *index.entry(key(row, hoisted)).or_insert(next);
+        let g = *index.entry(key(values, c, hoisted)).or_insert(next);
         if g == next {
             groups.push(Vec::new());
         }
@@ -83,18 +76,18 @@ fn partition(ids: &[Vec<u32>], hoisted: &[bool]) -> Vec<Vec<usize>> {
 }
 
 /// Estimated bytes of all group steps and cell items for a choice of group fields.
-fn cost(names: &[String], values: &[Vec<String>], ids: &[Vec<u32>], hoisted: &[bool]) -> usize {
+fn cost(names: &[String], values: &Values, hoisted: &[bool]) -> usize {
     let mut total = 0;
     let mut seen: HashMap<Vec<u32>, ()> = HashMap::new();
-    for (c, row) in ids.iter().enumerate() {
-        if seen.insert(key(row, hoisted), ()).is_none() {
+    for c in 0..values.cells() {
+        if seen.insert(key(values, c, hoisted), ()).is_none() {
             total += GROUP_COST;
             for (f, name) in names.iter().enumerate().filter(|(f, _)| hoisted[*f]) {
-                total += GROUP_FIELD_COST + name.len() + values[c][f].len();
+                total += GROUP_FIELD_COST + name.len() + values.get(c, f).len();
             }
         }
         for (f, name) in names.iter().enumerate().filter(|(f, _)| !hoisted[*f]) {
-            total += CELL_FIELD_COST + name.len() + values[c][f].len();
+            total += CELL_FIELD_COST + name.len() + values.get(c, f).len();
         }
     }
     total
@@ -111,19 +104,22 @@ mod tests {
         let values: Vec<Vec<String>> = (0..40)
             .map(|i| vec![format!("cell{i}"), format!("{long}{}", i % 2)])
             .collect();
+        let values = Values::from_rows(&values);
         let g = choose(&names, &values, &[true, false]);
         assert_eq!(g.hoisted, [false, true]);
         assert_eq!(g.groups.len(), 2);
         assert_eq!(g.groups[0], (0..40).step_by(2).collect::<Vec<_>>());
         for group in &g.groups {
-            assert!(group.iter().all(|&c| values[c][1] == values[group[0]][1]));
+            assert!(group
+                .iter()
+                .all(|&c| values.get(c, 1) == values.get(group[0], 1)));
         }
     }
 
     #[test]
     fn pinned_fields_are_never_hoisted() {
         let names = vec!["a".to_string()];
-        let values = vec![vec!["same".repeat(50)]; 10];
+        let values = Values::from_rows(&vec![vec!["same".repeat(50)]; 10]);
         assert_eq!(choose(&names, &values, &[true]).hoisted, [false]);
         assert_eq!(choose(&names, &values, &[false]).hoisted, [true]);
     }

@@ -1,12 +1,14 @@
 //! Argo Workflows manifests for a selection of cells (`matrix workflow`): each cell's pod runs
 //! exactly the script `matrix render` writes, carried compactly and split to fit Argo's limits.
 //!
-//! [`factor`] turns the rendered scripts into one shape plus per-cell fields, [`group`] chooses
-//! which fields travel once per group of cells, [`build`] assembles and splits the documents
-//! out of the typed Argo structs in [`types`]; [`yaml11`] keeps YAML 1.1 readers from
+//! [`compact`] holds the rendered scripts (each distinct line once, so 100,000 cells fit in a
+//! few hundred megabytes), [`factor`] turns them into one shape plus per-cell fields, [`group`]
+//! chooses which fields travel once per group of cells, [`build`] assembles and splits the
+//! documents out of the typed Argo structs in [`types`]; [`yaml11`] keeps YAML 1.1 readers from
 //! misreading a value.
 
 pub mod build;
+pub mod compact;
 pub mod factor;
 pub mod group;
 pub mod options;

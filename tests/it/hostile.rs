@@ -443,3 +443,241 @@ fn definition_values_reaching_manifests_follow_their_grammars() {
         refused(tmp.path(), &["--config", "m.yaml", "list"], error, 5);
     }
 }
+
+/// `matrix`, run as an unprivileged user when the tests run as root (for whom mode 000 hides
+/// nothing), or `None` after [`crate::common::skip`] when privileges cannot be dropped.
+fn unprivileged(test: &str) -> Option<assert_cmd::Command> {
+    // SAFETY: geteuid has no preconditions and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(matrix());
+    }
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        crate::common::skip(
+            test,
+            "running as root, for whom mode 000 hides nothing, and setpriv is not installed",
+        );
+        return None;
+    }
+    let mut command = assert_cmd::Command::new(setpriv);
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("matrix"));
+    Some(command)
+}
+
+#[test]
+fn sarif_names_an_unreadable_directory_and_skip_invalid_skips_it() {
+    let test = "sarif_names_an_unreadable_directory_and_skip_invalid_skips_it";
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let version = d.join("s/Python-3.12.4");
+    for sub in ["ok", "locked"] {
+        fs::create_dir_all(version.join(sub)).unwrap();
+        fs::write(
+            version.join(sub).join("a.sarif"),
+            crate::sarif_cli::log("3.12.4", &[]),
+        )
+        .unwrap();
+    }
+    // Readable by the unprivileged user, but for the one directory.
+    for (path, mode) in [
+        (d.to_path_buf(), 0o755),
+        (d.join("s"), 0o755),
+        (version.clone(), 0o755),
+        (version.join("ok"), 0o755),
+        (version.join("ok/a.sarif"), 0o644),
+        (version.join("locked"), 0o000),
+    ] {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let Some(mut without) = unprivileged(test) else {
+        return;
+    };
+    without
+        .current_dir(d)
+        .args(["sarif", "s", "--format", "csv"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(contains(
+            "cannot read s/Python-3.12.4/locked: Permission denied",
+        ))
+        .stderr(contains("--skip-invalid"));
+    let mut with = unprivileged(test).unwrap();
+    with.current_dir(d)
+        .args(["sarif", "s", "--format", "csv", "--skip-invalid"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .success()
+        .stdout(contains("version,uri,line,rule,message,builds"))
+        .stderr(contains("skipping Python-3.12.4/locked: Permission denied"));
+    fs::set_permissions(version.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn report_and_findings_refuse_a_directory_without_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("empty")).unwrap();
+    // Files that are not logs do not count.
+    fs::write(d.join("empty/notes.md"), "x\n").unwrap();
+    for command in ["report", "findings"] {
+        refused(
+            d,
+            &[command, "empty"],
+            "empty: no build logs found (looked for *.log, *.txt, *.gz, *.zip, *.tgz",
+            10,
+        );
+    }
+    refused(
+        d,
+        &["findings", "--diff", "empty", "empty"],
+        "empty: no build logs found",
+        10,
+    );
+}
+
+/// Every entry under `dir`, to show that a refused command wrote nothing.
+fn listing(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn run_refuses_bad_flags_and_run_directories_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("file"), "x\n").unwrap();
+    fs::create_dir(d.join("empty")).unwrap();
+    symlink(d.join("empty"), d.join("link")).unwrap();
+    fs::create_dir(d.join("def")).unwrap();
+    fs::write(d.join("def/m.yaml"), crate::common::BUILTIN_DEFINITION).unwrap();
+    let before = listing(d);
+    // The podman engine: were a case let through, it would fail on the missing engine (or, with
+    // podman installed, run), never silently pass.
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--engine", "podman"];
+        if !extra.contains(&"--out") {
+            args.extend(["--out", "r"]);
+        }
+        args.extend(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["run".into(), "--engine".into(), "bogus".into()],
+            "invalid value 'bogus' for '--engine <ENGINE>'",
+        ),
+        (
+            run(&["--jobs", "0"]),
+            "-j 0: at least one cell must run at a time",
+        ),
+        (
+            run(&["--deadline", "0"]),
+            "--deadline: `0` is not a duration",
+        ),
+        (
+            run(&["--deadline", "0s"]),
+            "--deadline: `0s` is not a duration",
+        ),
+        (
+            run(&["--only", "nope=1"]),
+            "--only nope=1: unknown axis `nope`; the axes are: platform, os,",
+        ),
+        (
+            run(&["--only", "os=nope"]),
+            "--only os=nope: unknown value `nope` for axis `os`; its values are: fedora-40",
+        ),
+        (
+            run(&["--except", "python=3.12.04"]),
+            "--except python=3.12.04: unknown value `3.12.04` for axis `python`",
+        ),
+        (
+            run(&["--fail-on", "Broken"]),
+            "--fail-on `Broken` is not a result",
+        ),
+        (
+            run(&["--out", "file"]),
+            "--out file is a regular file, not a directory: give a new or empty directory",
+        ),
+        (
+            run(&["--out", "/dev/null"]),
+            "--out /dev/null is a character device, not a directory",
+        ),
+        (
+            run(&["--out", "link"]),
+            "--out link is a symbolic link: a run writes into and deletes inside its directory",
+        ),
+        (
+            run(&["--config", "def/m.yaml", "--out", "def"]),
+            "--out def holds the matrix definition (def/m.yaml)",
+        ),
+        (
+            run(&["--out", "def"]),
+            "--out def: the directory exists and is not a run directory",
+        ),
+    ];
+    for (args, error) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(d, &args, error, 10);
+        assert_eq!(listing(d), before, "{args:?} wrote something");
+    }
+}
+
+#[test]
+fn images_build_and_verify_refuse_bad_flags_before_any_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let before = listing(d);
+    for (args, error) in [
+        (
+            &["images", "--verify", "my image"][..],
+            "--verify `my image` is not an image reference: [registry/]name[:tag][@sha256:digest]",
+        ),
+        (
+            &["images", "--verify", "x$(id)"],
+            "--verify `x$(id)` is not an image reference",
+        ),
+        (
+            &[
+                "images",
+                "--verify",
+                "registry.example.invalid/cpython-matrix/build-cpython:$(id)",
+            ],
+            "is not an image reference",
+        ),
+        (
+            &["images", "--verify", ""],
+            "--verify `` is not an image reference",
+        ),
+        (
+            &["images", "--build", "--base-from", "evil image;$(id)"],
+            "--base-from `evil image;$(id)` is not an image reference",
+        ),
+        (
+            &["images", "--build", "--engine", "bogus"],
+            "invalid value 'bogus' for '--engine <ENGINE>'",
+        ),
+        (
+            &["images", "--build", "--only", "nope=x"],
+            "--only nope=x: unknown axis `nope`",
+        ),
+        (
+            &["images", "--verify", "a:b", "--only", "os=nope"],
+            "--only os=nope: unknown value `nope` for axis `os`",
+        ),
+        (
+            &["images", "--build", "--registry", "bad reg"],
+            "--registry `bad reg` is not a registry",
+        ),
+    ] {
+        refused(d, args, error, 10);
+        assert_eq!(listing(d), before, "{args:?} wrote something");
+    }
+}

@@ -8,6 +8,7 @@ use matrix::cell::Cell;
 use matrix::definition::{Matrix, RawDefinition, RawValue, BUILTIN_DEFINITION};
 use matrix::expand::{expand, ValueMask};
 use matrix::render::Renderer;
+use matrix::workflow::compact::{Scripts, Values};
 use matrix::workflow::factor::factor;
 use matrix::workflow::options::{Kind, Options, DEFAULT_MAX_BYTES};
 use matrix::workflow::{build, types::DocumentSpec};
@@ -63,7 +64,7 @@ fn ten_thousand_cells_split_within_budget_and_each_appears_once() {
         .unwrap()
         .render_all(&matrix, &cells)
         .unwrap();
-    let emitted = build(&matrix, &cells, &scripts, &options(&matrix)).unwrap();
+    let emitted = build(&matrix, &cells, Scripts::of(&scripts), &options(&matrix)).unwrap();
     assert!(emitted.documents.len() > 1);
     let mut seen = BTreeSet::new();
     for (text, ids) in emitted.texts.iter().zip(&emitted.cells) {
@@ -110,7 +111,7 @@ fn factoring_ten_thousand_scripts_gives_each_back_exactly() {
         .map(|c| c.image(&matrix, "r.example"))
         .collect();
     let image_refs: Vec<&str> = images.iter().map(String::as_str).collect();
-    let known = cells
+    let known: Vec<Vec<String>> = cells
         .iter()
         .map(|c| {
             let mut row = vec![c.id.clone()];
@@ -120,15 +121,24 @@ fn factoring_ten_thousand_scripts_gives_each_back_exactly() {
         .collect();
     let mut names = vec!["cell".to_string()];
     names.extend(matrix.axes.iter().map(|a| a.name.clone()));
-    let factored = factor(&ids, names, known, &texts, &image_refs, "line-").unwrap();
+    let factored = factor(
+        &ids,
+        names,
+        Values::from_rows(&known),
+        &Scripts::of(&scripts),
+        &image_refs,
+        "line-",
+    )
+    .unwrap();
     let placeholders = factored.script.fields().count();
     assert!(placeholders > 0);
     let mut middle = 0;
     for (c, script) in texts.iter().enumerate() {
         // prefix + middle + suffix == the rendered file, for every cell.
-        assert_eq!(factored.script.instantiate(&factored.values[c]), *script);
-        assert_eq!(factored.image.instantiate(&factored.values[c]), images[c]);
-        middle = middle.max(factored.values[c].iter().map(String::len).sum::<usize>());
+        let row = factored.values.row(c);
+        assert_eq!(factored.script.instantiate(&row), *script);
+        assert_eq!(factored.image.instantiate(&row), images[c]);
+        middle = middle.max(row.iter().map(|v| v.len()).sum::<usize>());
     }
     // What differs between cells is small next to the script.
     assert!(middle * 10 < texts[0].len(), "{middle}");
