@@ -55,16 +55,15 @@ pub struct FindingsArgs {
 /// The findings in the logs under `dir`; a directory without logs is an error (no findings
 /// there would read as a clean run).
 fn scan(dir: &Path, index: Option<&Index>) -> Result<Findings> {
-    let (files, warnings) = crate::report::logs::find_logs(dir)?;
-    if files.is_empty() {
-        super::progress::warn(&warnings);
-        bail!("{}", super::report::no_logs(dir));
-    }
     let scanned = {
         let bar = super::progress::Bar::new("reading logs");
         findings::scan_dir(dir, index, &|done, total| bar.update(done, total))?
     };
     super::progress::warn(&scanned.warnings);
+    // Counted as read, so an archive that holds no log counts as none.
+    if scanned.findings.logs == 0 {
+        bail!("{}", super::report::no_logs(dir));
+    }
     Ok(scanned.findings)
 }
 

@@ -537,6 +537,28 @@ fn report_and_findings_refuse_a_directory_without_logs() {
         "empty: no build logs found",
         10,
     );
+    // An archive (Argo's artifacts) that holds no log counts as no log.
+    fs::create_dir(d.join("artifacts")).unwrap();
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(d.join("artifacts/outputs.tgz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(2);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "pod-1/notes.md", &b"x\n"[..])
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    for command in ["report", "findings"] {
+        refused(
+            d,
+            &[command, "artifacts"],
+            "artifacts: no build logs found",
+            10,
+        );
+    }
 }
 
 /// Every entry under `dir`, to show that a refused command wrote nothing.
