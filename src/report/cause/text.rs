@@ -16,16 +16,18 @@ const CAUSE_CHARS: usize = 160;
 pub(super) fn needles() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
-        AhoCorasick::new([
-            "Segmentation fault",
-            "Bus error",
-            "Aborted",
-            "Killed",
-            "Terminated",
-            "error:",
-            "undefined reference",
-        ])
-        .expect("needles compile")
+        AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build([
+                "Segmentation fault",
+                "Bus error",
+                "Aborted",
+                "Killed",
+                "Terminated",
+                "error:",
+                "undefined reference",
+            ])
+            .expect("needles compile")
     })
 }
 

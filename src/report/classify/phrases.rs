@@ -72,6 +72,9 @@ pub fn line_finder() -> &'static AhoCorasick {
     AC.get_or_init(|| {
         AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            // Teddy finds the candidates; a DFA behind it would take a millisecond to build at
+            // every start for almost no search time saved.
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .build(PHRASES.iter().map(|(p, _)| *p).chain(OBSERVED))
             .expect("phrases compile")
     })
@@ -82,6 +85,9 @@ pub(super) fn phrases() -> &'static AhoCorasick {
     AC.get_or_init(|| {
         AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            // Teddy finds the candidates; a DFA behind it would take a millisecond to build at
+            // every start for almost no search time saved.
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .build(PHRASES.iter().map(|(p, _)| p))
             .expect("phrases compile")
     })
