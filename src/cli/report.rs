@@ -262,12 +262,17 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         depth: args.depth,
         min_cells: args.min_cells as usize,
     };
-    let found = insights::find(
-        &report.index_columns,
-        &insights::classified(&report.cells),
-        &cell_findings,
-        limits,
-    );
+    // The search over conditions is the costliest step after reading: only when shown.
+    let found = if args.insights || page_wanted {
+        insights::find(
+            &report.index_columns,
+            &insights::classified(&report.cells),
+            &cell_findings,
+            limits,
+        )
+    } else {
+        Default::default()
+    };
 
     if let Some(path) = &args.chart {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
