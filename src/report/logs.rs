@@ -3,12 +3,13 @@
 //! [`crate::artifacts`] reader, and streaming each one through the classifier without holding
 //! it in memory.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::classify::{Classification, Classifier};
+use super::classify::{Classification, Classifier, TAIL_LINES};
 use crate::artifacts::{self, ArtifactFile, Container, ReadFailure, Warning};
 
 /// Longest prefix of a line the classifier sees; the rest of a longer line is skipped.
@@ -285,6 +286,7 @@ fn scan_with(
     let finder = super::classify::line_finder();
     let phrases = super::classify::PHRASE_COUNT;
     let mut hits: Vec<(usize, bool)> = Vec::new();
+    let mut tail: VecDeque<(u64, usize, usize)> = VecDeque::with_capacity(TAIL_LINES);
     loop {
         let n = match reader.read(buf) {
             Ok(0) => break,
@@ -323,6 +325,10 @@ fn scan_with(
         );
         let mut next_hit = 0;
         let mut start = 0;
+        // The last tail lines of this buffer, as places in it: only they are copied into the
+        // classifier's tail, once the buffer is done (copying every line cost a tenth of the
+        // pass).
+        tail.clear();
         for end in memchr::memchr_iter(b'\n', chunk) {
             let piece = &chunk[start..end];
             if pending_any {
@@ -349,10 +355,19 @@ fn scan_with(
                     next_hit += 1;
                 }
                 let line = &piece[..piece.len().min(MAX_LINE)];
-                classifier.feed_flagged(line, phrase);
+                classifier.feed_untailed(line, phrase);
                 observe(&classifier, line, any);
+                if Classifier::is_tail_line(line) {
+                    if tail.len() == TAIL_LINES {
+                        tail.pop_front();
+                    }
+                    tail.push_back((classifier.lines(), start, start + line.len()));
+                }
             }
             start = end + 1;
+        }
+        for &(line_no, from, to) in &tail {
+            classifier.push_tail(line_no, &chunk[from..to]);
         }
         if start < chunk.len() {
             let piece = &chunk[start..];

@@ -14,8 +14,8 @@ use crate::sanitizer::{RawReport, Signature};
 
 impl CauseReader {
     /// Takes the line the classifier just took. `marked` false says the line holds none of
-    /// the classifier's phrases nor `error:`, `undefined reference`, `] test` or `: runtime
-    /// error:` (the reader searched its buffer at once), so those searches are skipped.
+    /// the classifier's phrases nor `error:`, `undefined reference` or `: runtime error:` (the
+    /// reader searched its buffer at once), so those searches are skipped.
     pub fn line(&mut self, classifier: &Classifier, raw: &[u8], marked: bool) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line_no = classifier.lines();
@@ -74,7 +74,7 @@ impl CauseReader {
             self.configure_line(stage, line_no, raw);
             return;
         }
-        if marked && (first.is_ascii_digit() || first == b'[') && is_regrtest_progress(raw) {
+        if (first.is_ascii_digit() || first == b'[') && is_regrtest_progress(raw) {
             self.slots[stage as usize].running_kept.keep(line_no, raw);
             return;
         }
