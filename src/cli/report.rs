@@ -14,7 +14,6 @@ use crate::output::write_atomic;
 use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons, Index};
-use crate::sanitizer::LogReports;
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 use crate::workflow::options::parse_duration;
 use crate::{findings, sarif};
@@ -222,10 +221,9 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page
     // lists them: the reports come from the same pass that classifies the logs.
     let with_findings = args.insights || page_wanted;
-    let (report, per_log) = read_report(logdir, index.as_ref(), live, with_findings)?;
-    let (cell_findings, findings) = match per_log {
-        Some(per_log) => {
-            let found = findings::from_logs(per_log, index.as_ref());
+    let (report, found) = read_report(logdir, index.as_ref(), live, with_findings)?;
+    let (cell_findings, findings) = match found {
+        Some(found) => {
             let shapes = found
                 .findings
                 .iter()
@@ -316,17 +314,14 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     .export(format)
 }
 
-/// Each log with its reports, for the findings.
-type PerLog = Vec<(report::ScannedLog, LogReports)>;
-
 /// Reads and classifies the logs under `logdir`; a directory without logs is an error. With
-/// `with_findings`, also each log's reports (for the findings), taken out of the report's logs.
+/// `with_findings`, also the findings of the reports the same pass collected.
 fn read_report(
     logdir: &Path,
     index: Option<&Index>,
     live: Option<report::Live>,
     with_findings: bool,
-) -> Result<(report::Report, Option<PerLog>)> {
+) -> Result<(report::Report, Option<findings::Findings>)> {
     let mut scanned = {
         let bar = super::progress::Bar::new("reading logs");
         report::scan_dir(logdir, &|done, total| bar.update(done, total))?
@@ -335,17 +330,16 @@ fn read_report(
     if scanned.logs.is_empty() {
         bail!("{}", no_logs(logdir));
     }
-    let per_log = with_findings.then(|| {
-        scanned
-            .logs
-            .iter_mut()
+    let found = with_findings.then(|| {
+        let logs = (scanned.logs.iter_mut())
             .map(|log| {
                 let reports = std::mem::take(&mut log.reports);
-                (log.clone(), reports)
+                (&*log, reports)
             })
-            .collect()
+            .collect();
+        findings::from_logs(logs, index)
     });
-    Ok((report::build(scanned.logs, index, live), per_log))
+    Ok((report::build(scanned.logs, index, live), found))
 }
 
 /// The error for a log directory without logs (`report`, `findings`).

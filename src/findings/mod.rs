@@ -96,8 +96,9 @@ pub struct Scanned {
 /// deduplicates their reports by signature.
 pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result<Scanned> {
     let (logs, warnings) = read_dir(dir, progress)?;
+    let (scanned, reports): (Vec<ScannedLog>, Vec<LogReports>) = logs.into_iter().unzip();
     Ok(Scanned {
-        findings: aggregate(logs, index),
+        findings: from_logs(scanned.iter().zip(reports).collect(), index),
         warnings,
     })
 }
@@ -155,14 +156,9 @@ fn read_file(file: &LogFile) -> ReadFile {
     (logs, warnings)
 }
 
-/// Joins the logs' findings by signature, and the logs to cells (and the index): for a reader
-/// that collected each log's reports in its own pass (`report`).
-pub fn from_logs(logs: Vec<(ScannedLog, LogReports)>, index: Option<&Index>) -> Findings {
-    aggregate(logs, index)
-}
-
-/// Joins the logs' findings by signature, and the logs to cells (and the index).
-fn aggregate(logs: Vec<(ScannedLog, LogReports)>, index: Option<&Index>) -> Findings {
+/// Joins the logs' findings by signature, and the logs to cells (and the index). `report`
+/// calls it with the reports its own pass collected.
+pub fn from_logs(logs: Vec<(&ScannedLog, LogReports)>, index: Option<&Index>) -> Findings {
     let log_count = logs.len();
     let bytes = logs.iter().map(|(l, _)| l.bytes).sum();
     let reports = logs.iter().map(|(_, f)| f.reports).sum();
@@ -178,7 +174,7 @@ fn aggregate(logs: Vec<(ScannedLog, LogReports)>, index: Option<&Index>) -> Find
     // signature → (finding under construction, cell → cell finding)
     let mut by_sig: BTreeMap<Signature, (Finding, BTreeMap<String, CellFinding>)> = BTreeMap::new();
     for (log, found) in logs {
-        let (mut key, _) = crate::report::key_of(&log);
+        let (mut key, _) = crate::report::key_of(log);
         if let Some(ix) = index {
             if let Some(row) = ix.find(&key) {
                 key = ix.rows[row].0.clone();

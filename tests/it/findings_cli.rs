@@ -152,20 +152,25 @@ fn cells_json_table_and_pivot() {
     insta::assert_snapshot!("by_python", String::from_utf8(pivot).unwrap());
 }
 
-#[test]
-fn show_prints_one_report_from_its_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    logdir(tmp.path());
-    let csv = matrix()
+/// What `matrix findings DIR ARGS...` prints, when it succeeds.
+fn findings_stdout(dir: &Path, args: &[&str]) -> String {
+    let out = matrix()
         .arg("findings")
-        .arg(tmp.path())
-        .args(["--format", "csv"])
+        .arg(dir)
+        .args(args)
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    let text = String::from_utf8(csv).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn show_prints_one_report_from_its_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    logdir(tmp.path());
+    let text = findings_stdout(tmp.path(), &["--format", "csv"]);
     let uaf = text
         .lines()
         .find(|l| l.contains("heap-use-after-free"))
@@ -204,34 +209,9 @@ fn show_writes_escape_sequences_out_and_drops_nuls() {
         log("3.13.0b4", &body),
     )
     .unwrap();
-    let csv = matrix()
-        .arg("findings")
-        .arg(tmp.path())
-        .args(["--format", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(csv).unwrap();
-    let id = text
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
-    let shown = matrix()
-        .arg("findings")
-        .arg(tmp.path())
-        .args(["--show", &id])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let shown = String::from_utf8(shown).unwrap();
+    let text = findings_stdout(tmp.path(), &["--format", "csv"]);
+    let id = text.lines().nth(1).unwrap().split(',').next().unwrap();
+    let shown = findings_stdout(tmp.path(), &["--show", id]);
     assert!(shown.contains("dict_\\x1b]0;owned\\x07dealloc"), "{shown}");
     assert!(!shown.contains('\x1b') && !shown.contains('\0') && !shown.contains('\x07'));
 }
