@@ -3,7 +3,6 @@
 //! [`crate::artifacts`] reader, and streaming each one through the classifier without holding
 //! it in memory.
 
-use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -217,11 +216,25 @@ fn not_text(head: &[u8]) -> Option<&'static str> {
         return Some(kind);
     }
     // Control characters other than NUL and what text logs hold (tab, newlines, form feed,
-    // backspace, ESC for colours), counted without a branch a byte.
-    const COUNTED: u32 = !(1 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 12 | 1 << 13 | 1 << 27);
+    // backspace, ESC for colours), counted with plain comparisons into bytes, 255 at most a
+    // chunk, so the count vectorizes.
     let control: usize = head
-        .iter()
-        .map(|&b| (u32::from(b < 0x20) & (COUNTED >> (b & 31))) as usize & 1)
+        .chunks(255)
+        .map(|chunk| {
+            let counted = chunk.iter().fold(0u8, |n, &b| {
+                n + u8::from(
+                    (b < 0x20)
+                        & (b != 0)
+                        & (b != 8)
+                        & (b != 9)
+                        & (b != b'\n')
+                        & (b != 12)
+                        & (b != b'\r')
+                        & (b != 27),
+                )
+            });
+            usize::from(counted)
+        })
         .sum();
     let nul = memchr::memchr_iter(0, head).count();
     (control * 20 > head.len() - nul).then_some("binary data")
@@ -286,7 +299,7 @@ fn scan_with(
     let finder = super::classify::line_finder();
     let phrases = super::classify::PHRASE_COUNT;
     let mut hits: Vec<(usize, bool)> = Vec::new();
-    let mut tail: VecDeque<(u64, usize, usize)> = VecDeque::with_capacity(TAIL_LINES);
+    let mut tail: Vec<(u64, usize, usize)> = Vec::with_capacity(TAIL_LINES);
     loop {
         let n = match reader.read(buf) {
             Ok(0) => break,
@@ -325,10 +338,8 @@ fn scan_with(
         );
         let mut next_hit = 0;
         let mut start = 0;
-        // The last tail lines of this buffer, as places in it: only they are copied into the
-        // classifier's tail, once the buffer is done (copying every line cost a tenth of the
-        // pass).
-        tail.clear();
+        // Where this buffer's own lines start: after the end of a line begun in the last one.
+        let mut own_lines = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
             let piece = &chunk[start..end];
             if pending_any {
@@ -346,6 +357,7 @@ fn scan_with(
                 while hits.get(next_hit).is_some_and(|&(h, _)| h < end) {
                     next_hit += 1;
                 }
+                own_lines = end + 1;
             } else {
                 let mut phrase = false;
                 let mut any = false;
@@ -357,16 +369,14 @@ fn scan_with(
                 let line = &piece[..piece.len().min(MAX_LINE)];
                 classifier.feed_untailed(line, phrase);
                 observe(&classifier, line, any);
-                if Classifier::is_tail_line(line) {
-                    if tail.len() == TAIL_LINES {
-                        tail.pop_front();
-                    }
-                    tail.push_back((classifier.lines(), start, start + line.len()));
-                }
             }
             start = end + 1;
         }
-        for &(line_no, from, to) in &tail {
+        // Only the buffer's last tail lines can be in the classifier's tail: they are found
+        // walking back from the buffer's end and copied once (a look at every line as it
+        // passed, and a copy of each, cost a tenth of the pass).
+        last_tail_lines(&chunk[..start], own_lines, classifier.lines(), &mut tail);
+        for &(line_no, from, to) in tail.iter().rev() {
             classifier.push_tail(line_no, &chunk[from..to]);
         }
         if start < chunk.len() {
@@ -388,6 +398,26 @@ fn scan_with(
         observe(&classifier, &pending, true);
     }
     (total, classifier.finish(ends_mid_line))
+}
+
+/// The last [`TAIL_LINES`] lines of `lines` (whole lines, each ending in a newline) from
+/// `from` on that [`Classifier::is_tail_line`] keeps, last first, as (line number, start,
+/// end), the line ending at `lines`' end being number `last_no`. A line is its first
+/// [`MAX_LINE`] bytes, as the classifier saw it.
+fn last_tail_lines(lines: &[u8], from: usize, last_no: u64, tail: &mut Vec<(u64, usize, usize)>) {
+    tail.clear();
+    let mut line_no = last_no;
+    let mut end = lines.len();
+    while tail.len() < TAIL_LINES && end > from {
+        let newline = end - 1;
+        let start = memchr::memrchr(b'\n', &lines[from..newline]).map_or(from, |i| from + i + 1);
+        let line_end = newline.min(start + MAX_LINE);
+        if Classifier::is_tail_line(&lines[start..line_end]) {
+            tail.push((line_no, start, line_end));
+        }
+        line_no -= 1;
+        end = start;
+    }
 }
 
 #[cfg(test)]
@@ -490,6 +520,42 @@ mod tests {
             }
             v => panic!("{v:?}"),
         }
+    }
+
+    #[test]
+    fn binary_is_more_than_one_counted_control_character_in_twenty() {
+        for b in 0u8..=255 {
+            let counted = b < 0x20 && ![0, 8, 9, b'\n', 12, b'\r', 27].contains(&b);
+            assert_eq!(not_text(&[b; 100]).is_some(), counted, "byte {b}");
+        }
+        // Across the 255-byte chunks of the count: 410 in 8192 is over one in twenty, 409 not.
+        for (controls, binary) in [(410, true), (409, false)] {
+            let mut head = vec![b'x'; 8192];
+            for i in 0..controls {
+                head[i * 19] = 1;
+            }
+            assert_eq!(
+                not_text(&head).is_some(),
+                binary,
+                "{controls} control characters"
+            );
+        }
+    }
+
+    #[test]
+    fn the_last_tail_lines_of_a_buffer() {
+        let lines = b"cut\n\xD0\xB0\n\n  \n::matrix:: x\nb\r\nc\n";
+        let mut tail = Vec::new();
+        // From byte 4 on (the line before it began in an earlier buffer): lines 2..=7.
+        last_tail_lines(lines, 4, 7, &mut tail);
+        let got: Vec<(u64, &[u8])> = tail.iter().map(|&(n, a, b)| (n, &lines[a..b])).collect();
+        assert_eq!(got, vec![(7, &b"c"[..]), (6, b"b\r"), (2, "а".as_bytes())]);
+        let many: Vec<u8> = (0..40)
+            .flat_map(|i| format!("l{i}\n").into_bytes())
+            .collect();
+        last_tail_lines(&many, 0, 40, &mut tail);
+        assert_eq!(tail.len(), TAIL_LINES);
+        assert_eq!((tail[0].0, tail[TAIL_LINES - 1].0), (40, 29));
     }
 
     #[test]

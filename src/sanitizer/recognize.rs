@@ -97,6 +97,9 @@ impl Recognizer {
     /// [`Recognizer::line`] for a reader that searched its buffer at once: `marked` false says
     /// the line holds no `Sanitizer`, `Fatal Python error: ` nor `: runtime error:`, so no
     /// header is looked for. Progress lines (`[ 3/9] test_x`) are known by their first byte.
+    // Inlined: most lines are none of a header, a progress line or a report's, and are
+    // passed over here without a call.
+    #[inline]
     pub fn line_marked(
         &mut self,
         line_no: u64,
@@ -110,6 +113,19 @@ impl Recognizer {
         if !marked && !maybe_progress && self.open.is_none() {
             return;
         }
+        self.line_looked_at(line_no, stage, raw, marked, maybe_progress, emit);
+    }
+
+    #[inline(never)]
+    fn line_looked_at(
+        &mut self,
+        line_no: u64,
+        stage: Option<Stage>,
+        raw: &[u8],
+        marked: bool,
+        maybe_progress: bool,
+        emit: &mut dyn FnMut(RawReport),
+    ) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let trimmed = raw.trim_ascii_start();
         if let Some((tool, kind, family, ub_location)) = header(trimmed, marked) {

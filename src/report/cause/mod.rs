@@ -209,8 +209,12 @@ pub struct HeaderLines {
 impl HeaderLines {
     /// Keeps a report header or the failed-tests heading (the last 64 headers at most).
     /// `marked` false: the line holds no `: runtime error:` (see [`CauseReader::line`]).
+    #[inline]
     pub fn line(&mut self, line_no: u64, raw: &[u8], marked: bool) {
         let first = raw.first().copied().unwrap_or(b' ');
+        if !marked && !first.is_ascii_digit() {
+            return;
+        }
         // Each header holds a searched phrase (`Sanitizer`, `Fatal Python error: `,
         // `: runtime error:`): unmarked lines are none.
         if marked

@@ -23,8 +23,10 @@ impl CauseReader {
         let mut emitted = std::mem::take(&mut self.emitted);
         self.recognizer
             .line_marked(line_no, stage, raw, marked, &mut |r| emitted.push(r));
-        for report in emitted.drain(..) {
-            self.attach(report);
+        if !emitted.is_empty() {
+            for report in emitted.drain(..) {
+                self.attach(report);
+            }
         }
         self.emitted = emitted;
         self.failed_tests_line(raw);

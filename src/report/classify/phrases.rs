@@ -109,13 +109,12 @@ pub(super) fn is_progress(before: &[u8]) -> bool {
 // Searchers built once: building one per line costs as much as the search.
 static MAKE_ERROR: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b": *** "));
-static TEST_PROGRESS: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"] test"));
 static ENTERING: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"]: Entering directory"));
 
 /// Phrases that begin a line (make's errors, regrtest's progress and verdict, configure's
 /// last words, faulthandler's timeout), with where the phrase starts.
+#[inline]
 pub(super) fn line_start_phrase(raw: &[u8]) -> Option<(Phrase, usize)> {
     match raw.first()? {
         b'm' | b'g' if raw.starts_with(b"make") || raw.starts_with(b"gmake") => {
@@ -126,8 +125,7 @@ pub(super) fn line_start_phrase(raw: &[u8]) -> Option<(Phrase, usize)> {
         b'T' if raw.starts_with(b"Tests result: ") => Some((Phrase::RegrtestResult, 0)),
         b'T' if raw.starts_with(b"Timeout (") => Some((Phrase::TestTimedOut, 0)),
         b'c' if raw.starts_with(b"configure: ") => Some((Phrase::Configure, 0)),
-        b'0'..=b'9' => TEST_PROGRESS
-            .find(raw)
+        b'0'..=b'9' => crate::sanitizer::regrtest::find_test_close(raw)
             .map(|at| (Phrase::RegrtestProgress, at)),
         _ => None,
     }
