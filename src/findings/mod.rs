@@ -25,9 +25,9 @@ use crate::stage::Stage;
 fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogReports)) {
     let mut found = LogReports::default();
     let mut recognizer = Recognizer::new();
-    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, line, marked| {
+    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, seen| {
         let (at, stage) = (classifier.lines(), classifier.stage());
-        recognizer.line_marked(at, stage, line, marked, &mut |r| found.add(r));
+        recognizer.line_marked(at, stage, seen.text, seen.marked, &mut |r| found.add(r));
     });
     recognizer.finish(&mut |r| found.add(r));
     (bytes, (classification, found))

@@ -258,16 +258,57 @@ fn drop_nuls(bytes: &mut [u8]) -> usize {
 
 /// Streams `reader` line by line through a [`Classifier`]. Returns the bytes read.
 pub fn scan(reader: impl Read) -> (u64, Classification) {
-    scan_observed(reader, &mut |_, _, _| {})
+    scan_observed(reader, &mut |_, _| {})
 }
 
-/// [`scan`], showing each line (its first [`MAX_LINE`] bytes, without the newline) to
-/// `observe` right after the classifier took it, so a reader of the same pass (`findings`)
-/// knows the line number and the stage the log is in. The flag says whether the line holds a
-/// phrase or one of [`super::classify::OBSERVED`]: a line without may be passed over.
+/// One line as the pass shows it to a reader of the same pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// The line's first [`MAX_LINE`] bytes, without the newline.
+    pub text: &'a [u8],
+    /// Whether the line holds a phrase or one of [`super::classify::OBSERVED`]: a line
+    /// without may be passed over.
+    pub marked: bool,
+    /// The lines of the buffer before this one, and the last non-blank line before those:
+    /// what [`Seen::previous`] looks back through. Only a line that needs it looks (keeping
+    /// a copy of every line cost more than all else the readers do with most lines).
+    before: &'a [u8],
+    earlier: &'a [u8],
+}
+
+impl Seen<'_> {
+    /// The last line before this one that is not blank (its first [`MAX_LINE`] bytes), or
+    /// nothing: the command a bare signal report is about.
+    pub fn previous(&self) -> &[u8] {
+        last_non_blank(self.before).unwrap_or(self.earlier)
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The last non-blank line of `lines` (whole lines, each ending in a newline), its first
+/// [`MAX_LINE`] bytes.
+fn last_non_blank(lines: &[u8]) -> Option<&[u8]> {
+    let mut end = lines.len();
+    while end > 0 {
+        let newline = end - 1;
+        let start = memchr::memrchr(b'\n', &lines[..newline]).map_or(0, |i| i + 1);
+        let line = &lines[start..newline.min(start + MAX_LINE)];
+        if !is_blank(line) {
+            return Some(line);
+        }
+        end = start;
+    }
+    None
+}
+
+/// [`scan`], showing each line to `observe` right after the classifier took it, so a reader
+/// of the same pass (`findings`, causes) knows the line number and the stage the log is in.
 pub fn scan_observed(
     reader: impl Read,
-    observe: &mut dyn FnMut(&Classifier, &[u8], bool),
+    observe: &mut dyn FnMut(&Classifier, Seen),
 ) -> (u64, Classification) {
     // One buffer per thread, reused: a fresh 128 KiB buffer per log is a fresh mapping whose
     // every page faults in (a tenth of the time on a directory of small logs).
@@ -285,9 +326,11 @@ pub fn scan_observed(
 fn scan_with(
     buf: &mut [u8],
     mut reader: impl Read,
-    observe: &mut dyn FnMut(&Classifier, &[u8], bool),
+    observe: &mut dyn FnMut(&Classifier, Seen),
 ) -> (u64, Classification) {
     let mut classifier = Classifier::new();
+    // The last non-blank line of the buffers before this one (or of a line across two).
+    let mut previous: Vec<u8> = Vec::with_capacity(MAX_LINE);
     // The line being assembled across reads, at most MAX_LINE bytes of it.
     let mut pending: Vec<u8> = Vec::with_capacity(MAX_LINE);
     let mut pending_any = false;
@@ -351,7 +394,18 @@ fn scan_with(
                         .map(|m| (m.start(), m.pattern().as_usize() < phrases)),
                 );
                 classifier.feed_flagged(&pending, phrase);
-                observe(&classifier, &pending, any);
+                observe(
+                    &classifier,
+                    Seen {
+                        text: &pending,
+                        marked: any,
+                        before: &[],
+                        earlier: &previous,
+                    },
+                );
+                if !is_blank(&pending) {
+                    std::mem::swap(&mut previous, &mut pending);
+                }
                 pending.clear();
                 pending_any = false;
                 while hits.get(next_hit).is_some_and(|&(h, _)| h < end) {
@@ -368,13 +422,25 @@ fn scan_with(
                 }
                 let line = &piece[..piece.len().min(MAX_LINE)];
                 classifier.feed_untailed(line, phrase);
-                observe(&classifier, line, any);
+                observe(
+                    &classifier,
+                    Seen {
+                        text: line,
+                        marked: any,
+                        before: &chunk[own_lines..start],
+                        earlier: &previous,
+                    },
+                );
             }
             start = end + 1;
         }
         // Only the buffer's last tail lines can be in the classifier's tail: they are found
         // walking back from the buffer's end and copied once (a look at every line as it
         // passed, and a copy of each, cost a tenth of the pass).
+        if let Some(line) = last_non_blank(&chunk[own_lines..start]) {
+            previous.clear();
+            previous.extend_from_slice(line);
+        }
         last_tail_lines(&chunk[..start], own_lines, classifier.lines(), &mut tail);
         for &(line_no, from, to) in tail.iter().rev() {
             classifier.push_tail(line_no, &chunk[from..to]);
@@ -395,7 +461,15 @@ fn scan_with(
     let ends_mid_line = pending_any;
     if pending_any {
         classifier.feed(&pending);
-        observe(&classifier, &pending, true);
+        observe(
+            &classifier,
+            Seen {
+                text: &pending,
+                marked: true,
+                before: &[],
+                earlier: &previous,
+            },
+        );
     }
     (total, classifier.finish(ends_mid_line))
 }
@@ -483,6 +557,31 @@ mod tests {
             }
             let (n, _) = scan(io::Cursor::new(bytes.clone()));
             proptest::prop_assert_eq!(n, bytes.len() as u64);
+        }
+    }
+
+    proptest::proptest! {
+        /// Each line's previous non-blank line, whatever the buffer size cuts the log into.
+        #[test]
+        fn the_previous_line_across_buffers(
+            lines in proptest::collection::vec("( |\t|\r|x|yz){0,6}", 0..30),
+            size in 1usize..40,
+        ) {
+            let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+            let mut seen = Vec::new();
+            let mut buf = vec![0; size];
+            scan_with(&mut buf, io::Cursor::new(text.as_bytes()), &mut |_, line| {
+                seen.push(String::from_utf8(line.previous().to_vec()).unwrap());
+            });
+            let mut want = Vec::new();
+            let mut last = String::new();
+            for line in &lines {
+                want.push(last.clone());
+                if !line.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
+                    last = line.clone();
+                }
+            }
+            proptest::prop_assert_eq!(seen, want);
         }
     }
 

@@ -142,8 +142,6 @@ impl Kept {
 pub struct CauseReader {
     recognizer: Recognizer,
     slots: [Slot; 3],
-    /// The previous non-blank line (its number and a bounded prefix), for a bare signal report.
-    previous: (u64, Vec<u8>),
     /// regrtest's `N tests failed:` block being read, and the last complete one.
     failed_block: Option<Vec<String>>,
     failed_tests: Vec<String>,
@@ -259,9 +257,9 @@ pub fn scan(reader: impl std::io::Read) -> (u64, Classification, Why) {
 pub fn scan_with_reports(reader: impl std::io::Read) -> (u64, Classification, Why, LogReports) {
     let mut causes = CauseReader::new();
     let mut headers = HeaderLines::default();
-    let (bytes, classification) = super::logs::scan_observed(reader, &mut |c, line, marked| {
-        causes.line(c, line, marked);
-        headers.line(c.lines(), line, marked);
+    let (bytes, classification) = super::logs::scan_observed(reader, &mut |c, seen| {
+        causes.line(c, seen);
+        headers.line(c.lines(), seen.text, seen.marked);
     });
     let (why, reports) = causes.finish(&classification, &headers);
     (bytes, classification, why, reports)

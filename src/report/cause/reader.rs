@@ -3,6 +3,7 @@
 //! regrtest's list of failed tests.
 
 use super::super::classify::{bare_signal, job_status, Classifier, Stage};
+use super::super::logs::Seen;
 use super::super::Evidence;
 use super::text::{
     base_name, compiler_error, evidence, is_telling, make_error_target, needles, normalise,
@@ -16,33 +17,26 @@ impl CauseReader {
     /// Takes the line the classifier just took. `marked` false says the line holds none of
     /// the classifier's phrases nor `error:`, `undefined reference` or `: runtime error:` (the
     /// reader searched its buffer at once), so those searches are skipped.
-    pub fn line(&mut self, classifier: &Classifier, raw: &[u8], marked: bool) {
+    pub fn line(&mut self, classifier: &Classifier, seen: Seen) {
+        let (raw, marked) = (seen.text, seen.marked);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line_no = classifier.lines();
         let stage = classifier.stage();
-        let mut emitted = std::mem::take(&mut self.emitted);
+        let emitted = &mut self.emitted;
         self.recognizer
             .line_marked(line_no, stage, raw, marked, &mut |r| emitted.push(r));
-        if !emitted.is_empty() {
-            for report in emitted.drain(..) {
+        if !self.emitted.is_empty() {
+            for report in std::mem::take(&mut self.emitted) {
                 self.attach(report);
             }
         }
-        self.emitted = emitted;
         self.failed_tests_line(raw);
         if let Some(stage) = stage {
-            self.stage_line(stage, line_no, raw, marked);
-        }
-        if raw.iter().any(|b| !b.is_ascii_whitespace()) {
-            self.previous.0 = line_no;
-            self.previous.1.clear();
-            self.previous
-                .1
-                .extend_from_slice(&raw[..raw.len().min(256)]);
+            self.stage_line(stage, line_no, raw, marked, &seen);
         }
     }
 
-    fn stage_line(&mut self, stage: Stage, line_no: u64, raw: &[u8], marked: bool) {
+    fn stage_line(&mut self, stage: Stage, line_no: u64, raw: &[u8], marked: bool, seen: &Seen) {
         let slot = &mut self.slots[stage as usize];
         let first = raw.first().copied().unwrap_or(b' ');
         if first == b'=' && raw.starts_with(b"==") {
@@ -106,7 +100,9 @@ impl CauseReader {
         }
         if let Some(outcome) = bare_signal(&text) {
             if !text.contains("...") {
-                let command = String::from_utf8_lossy(&self.previous.1);
+                // The command's first bounded bytes, as ever (a word longer is cut there).
+                let previous = seen.previous();
+                let command = String::from_utf8_lossy(&previous[..previous.len().min(256)]);
                 let program = command
                     .split_whitespace()
                     .next()

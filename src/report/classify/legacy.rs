@@ -15,9 +15,10 @@ impl Classifier {
     /// commands decide; without one, the first output of each tool does.
     pub(super) fn trace(&mut self, line_no: u64, text: &str) {
         if let Some(cmd) = text.strip_prefix("+ ") {
-            let word = cmd.split_whitespace().next().unwrap_or("");
-            let second = cmd.split_whitespace().nth(1).unwrap_or("");
-            let third = cmd.split_whitespace().nth(2).unwrap_or("");
+            let mut words = cmd.split_whitespace();
+            let word = words.next().unwrap_or("");
+            let second = words.next().unwrap_or("");
+            let third = words.next().unwrap_or("");
             let stage = if word == "./configure" || word == "../configure" {
                 Some(Stage::Configure)
             } else if word == "make" || word == "gmake" {
