@@ -207,12 +207,16 @@ pub struct HeaderLines {
 impl HeaderLines {
     /// Keeps a report header or the failed-tests heading (the last 64 headers at most).
     /// `marked` false: the line holds no `: runtime error:` (see [`CauseReader::line`]).
-    #[inline]
+    #[inline(always)]
     pub fn line(&mut self, line_no: u64, raw: &[u8], marked: bool) {
         let first = raw.first().copied().unwrap_or(b' ');
-        if !marked && !first.is_ascii_digit() {
-            return;
+        if marked || first.is_ascii_digit() {
+            self.line_looked_at(line_no, raw, marked, first);
         }
+    }
+
+    #[inline(never)]
+    fn line_looked_at(&mut self, line_no: u64, raw: &[u8], marked: bool, first: u8) {
         // Each header holds a searched phrase (`Sanitizer`, `Fatal Python error: `,
         // `: runtime error:`): unmarked lines are none.
         if marked

@@ -78,7 +78,7 @@ impl CauseReader {
         if first == b'|' {
             return; // config.log's listing of a test program's source
         }
-        if stage == Stage::Configure && is_telling(raw) {
+        if stage == Stage::Configure && is_telling(raw, marked) {
             // config.log's lines between a `checking` and its `error:`: the program's output.
             slot.configlog_recent.keep(line_no, raw);
         }

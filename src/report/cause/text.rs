@@ -111,11 +111,12 @@ pub(super) fn strip_pid(text: &str) -> &str {
 }
 
 /// A config.log line that says something went wrong (configure's own lines aside).
-pub(super) fn is_telling(raw: &[u8]) -> bool {
+/// `marked` false: the line holds no `Sanitizer` (see [`super::CauseReader::line`]).
+pub(super) fn is_telling(raw: &[u8], marked: bool) -> bool {
     !raw.starts_with(b"configure")
         && (raw.starts_with(b"==")
             || finder(&ERROR, b"error").find(raw).is_some()
-            || finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
+            || marked && finder(&SANITIZER, b"Sanitizer").find(raw).is_some())
 }
 
 /// `make: *** [Makefile:1136: checksharedmods] Error 99` → `checksharedmods`.

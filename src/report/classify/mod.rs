@@ -62,6 +62,23 @@ struct StageEvidence {
     configure_exit: Option<(Evidence, i64)>,
 }
 
+/// The first bytes of the lines the classifier reads without a phrase in them: the cell's
+/// name (`MATRIX_CELL=`), markers (`::matrix::`), bash's trace (`+ `), what says which stage
+/// a log without markers is in and that the build is at work (`checking`, `make`, `gcc`,
+/// `clang`, `cc`, `ccache`, `/usr/bin/...`, `== CPython`), and the phrases that start a line
+/// ([`phrases::line_start_phrase`]: make's errors, `Result:`, `== Tests result:`,
+/// `Tests result:`, `Timeout (`, `configure:`, regrtest's progress).
+static LOOKED_AT: [bool; 256] = {
+    let mut bytes = [false; 256];
+    let starts = b"M:+cmg/=RT0123456789";
+    let mut i = 0;
+    while i < starts.len() {
+        bytes[starts[i] as usize] = true;
+        i += 1;
+    }
+    bytes
+};
+
 /// A streaming classifier: [`Classifier::feed`] each line, then [`Classifier::finish`].
 #[derive(Debug, Default)]
 pub struct Classifier {
@@ -137,8 +154,18 @@ impl Classifier {
     }
 
     /// [`Classifier::feed_flagged`] without keeping the line in the tail.
+    #[inline(always)]
     pub fn feed_untailed(&mut self, raw: &[u8], has_phrase: bool) {
         self.lines += 1;
+        // Most lines hold no phrase and start with a byte no line the classifier reads starts
+        // with: they are counted, and that is all.
+        if has_phrase || raw.first().is_some_and(|&b| LOOKED_AT[usize::from(b)]) {
+            self.feed_looked_at(raw, has_phrase);
+        }
+    }
+
+    #[inline(never)]
+    fn feed_looked_at(&mut self, raw: &[u8], has_phrase: bool) {
         let line_no = self.lines;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         // Most lines need no text at all: look at bytes first, decode only lines that matter.

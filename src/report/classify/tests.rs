@@ -189,3 +189,26 @@ fn phrase_parsers() {
         Some("tag-mismatch x")
     );
 }
+
+proptest::proptest! {
+    /// Passing over the lines [`LOOKED_AT`] leaves out changes nothing: a classifier that
+    /// reads every line classifies the same.
+    #[test]
+    fn lines_passed_over_change_nothing(
+        lines in proptest::collection::vec(
+            "(\\+ (\\./configure|make|\\./python -m test)|make(\\[1\\])?: \\*\\*\\* \\[x\\] Error 1[0-9]{2}|make\\[1\\]: Entering directory|(gcc|clang|cc|ccache|/usr/bin/gcc) -c x\\.c|checking for x\\.\\.\\. (yes|Terminated)|Result: (SUCCESS|FAILURE)|(== )?Tests result: (SUCCESS|FAILURE)|Timeout \\(0:01:00\\)!|configure: error: x|MATRIX_CELL=c|== CPython 3|::matrix:: event=(stage-start|stage-end|finish) stage=(configure|compile|tests|x) status=[0-9]{1,3} cell=c|[0-9]:[0-9]{2}:[0-9]{2} \\[ ?[0-9]/9\\] test_x|[ -~]{0,30})\\r?",
+            0..40,
+        ),
+    ) {
+        let mut quick = Classifier::new();
+        let mut every = Classifier::new();
+        for line in &lines {
+            let has_phrase = phrases().is_match(line.as_bytes());
+            quick.feed_flagged(line.as_bytes(), has_phrase);
+            every.lines += 1;
+            every.feed_looked_at(line.as_bytes(), has_phrase);
+            every.push_tail(every.lines, line.as_bytes());
+        }
+        proptest::prop_assert_eq!(quick.finish(false), every.finish(false));
+    }
+}
