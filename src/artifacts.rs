@@ -181,10 +181,17 @@ pub fn walk(dir: &Path, accept: impl Fn(&str) -> bool) -> Result<Walk> {
             });
             continue;
         }
+        // The walk follows no symlinked directory, so below the (resolved) root every
+        // directory of a file's path is a real one: its canonical path is the root joined to
+        // its path in the walk, with no lookup of each component (a tenth of `report`'s time
+        // on a directory of 250 logs).
         let canonical = if kind.is_symlink() {
             target.clone()
         } else {
-            fs::canonicalize(&target).unwrap_or_else(|_| target.clone())
+            match entry.path().strip_prefix(dir) {
+                Ok(inside) => root.join(inside),
+                Err(_) => fs::canonicalize(&target).unwrap_or_else(|_| target.clone()),
+            }
         };
         if !seen.insert(canonical) {
             // The second name of a file already read (a symlink beside its target).

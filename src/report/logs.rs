@@ -184,17 +184,6 @@ pub struct ScannedOne<T> {
     pub value: T,
 }
 
-/// Whether any of `hits` is a phrase, and whether there is any.
-fn flags(hits: impl Iterator<Item = (usize, bool)>) -> (bool, bool) {
-    let mut any = false;
-    let mut phrase = false;
-    for (_, is_phrase) in hits {
-        any = true;
-        phrase |= is_phrase;
-    }
-    (phrase, any)
-}
-
 /// What the first bytes of a file in a known binary format say it holds.
 fn binary_magic(head: &[u8]) -> Option<&'static str> {
     Some(match head {
@@ -266,8 +255,8 @@ pub fn scan(reader: impl Read) -> (u64, Classification) {
 pub struct Seen<'a> {
     /// The line's first [`MAX_LINE`] bytes, without the newline.
     pub text: &'a [u8],
-    /// Whether the line holds a phrase or one of [`super::classify::OBSERVED`]: a line
-    /// without may be passed over.
+    /// Whether the line holds a piece of a phrase or of [`super::classify::OBSERVED`]
+    /// ([`super::classify::SEARCHED`]): a line without may be passed over.
     pub marked: bool,
     /// The lines of the buffer before this one, and the last non-blank line before those:
     /// what [`Seen::previous`] looks back through. Only a line that needs it looks (keeping
@@ -337,11 +326,10 @@ fn scan_with(
     let mut total: u64 = 0;
     let mut sniffed = false;
     let mut head: Vec<u8> = Vec::new();
-    // One search of each buffer for the phrases and what observers look for: (end of the
-    // hit, whether it is a phrase).
+    // One search of each buffer for pieces of the phrases and of what observers look for
+    // (where each match starts): a line with none is passed over by every reader.
     let finder = super::classify::line_finder();
-    let phrases = super::classify::PHRASE_COUNT;
-    let mut hits: Vec<(usize, bool)> = Vec::new();
+    let mut hits: Vec<usize> = Vec::new();
     let mut tail: Vec<(u64, usize, usize)> = Vec::with_capacity(TAIL_LINES);
     loop {
         let n = match reader.read(buf) {
@@ -372,13 +360,8 @@ fn scan_with(
         let kept = drop_nuls(&mut buf[..n]);
         let chunk = &buf[..kept];
         total += n as u64;
-        // One search of the whole buffer for the phrases; lines without a hit skip it.
         hits.clear();
-        hits.extend(
-            finder
-                .find_iter(chunk)
-                .map(|m| (m.start(), m.pattern().as_usize() < phrases)),
-        );
+        hits.extend(finder.find_iter(chunk).map(|m| m.start()));
         let mut next_hit = 0;
         let mut start = 0;
         // Where this buffer's own lines start: after the end of a line begun in the last one.
@@ -388,17 +371,13 @@ fn scan_with(
             if pending_any {
                 let room = MAX_LINE.saturating_sub(pending.len());
                 pending.extend_from_slice(&piece[..piece.len().min(room)]);
-                let (phrase, any) = flags(
-                    finder
-                        .find_iter(&pending[..])
-                        .map(|m| (m.start(), m.pattern().as_usize() < phrases)),
-                );
-                classifier.feed_flagged(&pending, phrase);
+                let marked = finder.is_match(&pending[..]);
+                classifier.feed_flagged(&pending, marked);
                 observe(
                     &classifier,
                     Seen {
                         text: &pending,
-                        marked: any,
+                        marked,
                         before: &[],
                         earlier: &previous,
                     },
@@ -408,25 +387,23 @@ fn scan_with(
                 }
                 pending.clear();
                 pending_any = false;
-                while hits.get(next_hit).is_some_and(|&(h, _)| h < end) {
+                while hits.get(next_hit).is_some_and(|&h| h < end) {
                     next_hit += 1;
                 }
                 own_lines = end + 1;
             } else {
-                let mut phrase = false;
-                let mut any = false;
-                while let Some(&(_, is_phrase)) = hits.get(next_hit).filter(|(h, _)| *h < end) {
-                    phrase |= is_phrase;
-                    any = true;
+                let mut marked = false;
+                while hits.get(next_hit).is_some_and(|&h| h < end) {
+                    marked = true;
                     next_hit += 1;
                 }
                 let line = &piece[..piece.len().min(MAX_LINE)];
-                classifier.feed_untailed(line, phrase);
+                classifier.feed_untailed(line, marked);
                 observe(
                     &classifier,
                     Seen {
                         text: line,
-                        marked: any,
+                        marked,
                         before: &chunk[own_lines..start],
                         earlier: &previous,
                     },

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use markers::{MarkerStage, Markers};
 use phrases::*;
 pub(crate) use phrases::{bare_signal, job_status};
-pub use phrases::{line_finder, phrase_finder, OBSERVED, PHRASE_COUNT};
+pub use phrases::{line_finder, phrase_finder, OBSERVED, SEARCHED};
 pub use types::{Classification, Evidence, Outcome, Stage, Verdict};
 
 /// Longest prefix of a line kept as evidence.

@@ -212,3 +212,17 @@ proptest::proptest! {
         proptest::prop_assert_eq!(quick.finish(false), every.finish(false));
     }
 }
+
+#[test]
+fn every_phrase_holds_a_searched_piece() {
+    for phrase in PHRASES.iter().map(|(p, _)| *p).chain(OBSERVED) {
+        assert!(
+            SEARCHED.iter().any(|piece| phrase.contains(piece)),
+            "{phrase:?} holds no piece of SEARCHED"
+        );
+    }
+    for piece in SEARCHED {
+        // Teddy fingerprints four bytes; a shorter piece would shorten all of them.
+        assert!(piece.len() >= 4 && !piece.contains('\n'), "{piece:?}");
+    }
+}
