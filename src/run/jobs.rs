@@ -45,9 +45,11 @@ pub fn parallelism(
     cells: usize,
 ) -> Result<Parallelism> {
     let cells_at_once = match requested {
-        Some(0) => bail!("-j 0: at least one cell must run at a time"),
+        Some(0) => bail!(
+            "--jobs (-j) 0: at least one cell must run at a time; give 1 or more, or leave it out"
+        ),
         Some(n) if n > machine.cores => bail!(
-            "-j {n}: this machine has {} cores, so at most {} cells can run at once (each \
+            "--jobs (-j) {n}: this machine has {} cores, so at most {} cells can run at once (each \
              cell's make gets a share of the cores)",
             machine.cores,
             machine.cores
@@ -124,8 +126,15 @@ mod tests {
             memory: Some(64 * GIB),
         };
         let err = parallelism(m, Some(3), 10).unwrap_err().to_string();
-        assert!(err.contains("-j 3") && err.contains("at most 2"), "{err}");
-        assert!(parallelism(m, Some(0), 10).is_err());
+        assert!(
+            err.contains("--jobs (-j) 3") && err.contains("at most 2"),
+            "{err}"
+        );
+        let err = parallelism(m, Some(0), 10).unwrap_err().to_string();
+        assert!(
+            err.contains("--jobs (-j) 0") && err.contains("1 or more"),
+            "{err}"
+        );
         assert_eq!(
             parallelism(m, Some(1), 10).unwrap(),
             Parallelism {

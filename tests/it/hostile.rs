@@ -598,7 +598,7 @@ fn run_refuses_bad_flags_and_run_directories_before_anything_runs() {
         ),
         (
             run(&["--jobs", "0"]),
-            "-j 0: at least one cell must run at a time",
+            "--jobs (-j) 0: at least one cell must run at a time",
         ),
         (
             run(&["--deadline", "0"]),

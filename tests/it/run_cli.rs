@@ -341,7 +341,7 @@ fn a_foreign_or_used_directory_is_refused_with_nothing_on_stdout() {
     assert!(!out.status.success() && out.stdout.is_empty());
     assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
     let out = sb.run(&["--out", "x", "-j", "999"], &[]);
-    assert!(stderr(&out).contains("-j 999"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--jobs (-j) 999"), "{}", stderr(&out));
 }
 
 #[test]
