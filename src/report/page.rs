@@ -76,9 +76,19 @@ struct PageReason {
     finding: Option<String>,
     cells: usize,
     results: String,
+    /// `axis=value axis=value`, as the AsciiDoc page prints it.
     shared: String,
+    /// The same terms one by one, so the HTML page can let a narrow column break a term after
+    /// its `=` rather than inside a word.
+    shared_terms: Vec<PageTerm>,
     example: String,
     at: String,
+}
+
+#[derive(Serialize)]
+struct PageTerm {
+    axis: String,
+    value: String,
 }
 
 #[derive(Serialize)]
@@ -352,6 +362,14 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
             finding: r.finding.clone(),
             results: super::reasons::results_text(&r.results),
             shared: super::reasons::pairs(&r.shared),
+            shared_terms: r
+                .shared
+                .iter()
+                .map(|(axis, value)| PageTerm {
+                    axis: axis.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
             reason: r.reason,
             cells: r.cells,
             example: r.example,
