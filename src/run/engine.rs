@@ -111,6 +111,8 @@ fn probe(tool: ContainerTool) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct CellLaunch {
     pub cell: String,
+    /// The container's name ([`container_name`]).
+    pub container: String,
     /// The rendered script, as `matrix render` writes it.
     pub script: PathBuf,
     pub cache_dir: PathBuf,
@@ -153,35 +155,40 @@ impl Engine {
     }
 
     /// What stops a running cell besides TERM to its process: the container's own stop.
-    pub fn stop_command(&self, cell: &str, grace: Duration) -> Option<Command> {
+    pub fn stop_command(&self, container: &str, grace: Duration) -> Option<Command> {
         match self {
             Engine::Host => None,
             Engine::Container(tool) => {
                 let mut command = Command::new(tool.program());
                 command
                     .args(["stop", "-t", &grace.as_secs().to_string()])
-                    .arg(container_name(cell));
+                    .arg(container);
                 Some(command)
             }
         }
     }
 
     /// Removes what a cell leaves behind in the engine (a container that outlived `--rm`).
-    pub fn cleanup_command(&self, cell: &str) -> Option<Command> {
+    pub fn cleanup_command(&self, container: &str) -> Option<Command> {
         match self {
             Engine::Host => None,
             Engine::Container(tool) => {
                 let mut command = Command::new(tool.program());
-                command.args(["rm", "-f"]).arg(container_name(cell));
+                command.args(["rm", "-f"]).arg(container);
                 Some(command)
             }
         }
     }
 }
 
-/// Containers are named after their cells, so a leftover one says what it was.
-pub fn container_name(cell: &str) -> String {
-    format!("matrix-run-{cell}")
+/// Containers are named after their cells, so a leftover one says what it was, and after their
+/// run directory (the short id of its absolute path), so two runs of the same cell at once, from
+/// two run directories, neither clash nor stop each other's containers. The same run directory
+/// gives the same names, so a `--resume` removes what an interrupted attempt left.
+pub fn container_name(run_root: &Path, cell: &str) -> String {
+    let root = std::path::absolute(run_root).unwrap_or_else(|_| run_root.to_path_buf());
+    let run = crate::finding::short_id([root.to_string_lossy().as_ref()]);
+    format!("matrix-run-{cell}-{run}")
 }
 
 /// `run` arguments for podman and docker alike: the pod's limits and the three mounts.
@@ -192,7 +199,7 @@ fn container_args(launch: &CellLaunch) -> Vec<String> {
     vec![
         "run".into(),
         "--rm".into(),
-        format!("--name={}", container_name(&launch.cell)),
+        format!("--name={}", launch.container),
         format!("--memory={}", launch.memory),
         format!("--cpus={}", launch.jobs),
         mount(&launch.cache_dir, IN_CACHE, "rw"),
@@ -239,6 +246,7 @@ mod tests {
     fn launch() -> CellLaunch {
         CellLaunch {
             cell: "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug".into(),
+            container: "matrix-run-amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug-0123abcd".into(),
             script: "/run/scripts/c.sh".into(),
             cache_dir: "/home/u/.cache/matrix/sources".into(),
             work_dir: "/run/work/c".into(),
@@ -257,7 +265,7 @@ mod tests {
             [
                 "run",
                 "--rm",
-                "--name=matrix-run-amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug",
+                "--name=matrix-run-amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug-0123abcd",
                 "--memory=16g",
                 "--cpus=2",
                 "--volume=/home/u/.cache/matrix/sources:/matrix/cache:rw",
@@ -288,6 +296,27 @@ mod tests {
         assert!(Engine::Host
             .stop_command("c", Duration::from_secs(1))
             .is_none());
+    }
+
+    #[test]
+    fn containers_of_two_run_directories_have_two_names() {
+        let cell = "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug";
+        let one = container_name(Path::new("/runs/tonight"), cell);
+        let again = container_name(Path::new("/runs/tonight"), cell);
+        let other = container_name(Path::new("/runs/last-week"), cell);
+        assert_eq!(one, again);
+        assert_ne!(one, other);
+        assert!(one.starts_with(&format!("matrix-run-{cell}-")), "{one}");
+        // What podman and docker accept as a name.
+        assert!(one
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)));
+        // A relative run directory is named by where it is.
+        let here = std::env::current_dir().unwrap().join("run");
+        assert_eq!(
+            container_name(Path::new("run"), cell),
+            container_name(&here, cell)
+        );
     }
 
     #[test]

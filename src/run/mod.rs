@@ -76,6 +76,8 @@ pub struct Rendered<'a> {
 
 struct Running {
     job: CellJob,
+    /// Its container's name, whatever the engine (the host engine has none to stop).
+    container: String,
     process: CellProcess,
     started: Instant,
     /// When TERM was sent (deadline or interrupt).
@@ -167,7 +169,7 @@ pub fn run(
             let count = running.len();
             for cell in running.drain(..) {
                 cell.process.kill_all();
-                stop_engine(options, &cell.job.id, true);
+                stop_engine(options, &cell.container, true);
                 set_aside(dir, &cell.job.id);
                 progress.abandoned(&cell.job.id);
             }
@@ -210,7 +212,7 @@ pub fn run(
                 }
                 Some(at) if at.elapsed() >= options.stop_grace => {
                     cell.process.kill_all();
-                    stop_engine(options, &cell.job.id, true);
+                    stop_engine(options, &cell.container, true);
                 }
                 _ => {}
             }
@@ -245,6 +247,7 @@ fn log_rel(cell: &str) -> String {
 fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
     let launch = CellLaunch {
         cell: job.id.clone(),
+        container: engine::container_name(&dir.root, &job.id),
         script: absolute(dir.script(&job.id))?,
         cache_dir: absolute(options.cache.clone())?,
         work_dir: absolute(dir.work(&job.id))?,
@@ -269,6 +272,7 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
     })?;
     Ok(Running {
         job: job.clone(),
+        container: launch.container,
         process,
         started: Instant::now(),
         stopping: None,
@@ -288,17 +292,17 @@ fn stop(options: &RunOptions, cell: &mut Running) {
     if cell.stopping.is_none() {
         cell.stopping = Some(Instant::now());
         cell.process.terminate();
-        stop_engine(options, &cell.job.id, false);
+        stop_engine(options, &cell.container, false);
     }
 }
 
 /// Asks the container engine to stop (or remove, `now`) the cell's container, in the
 /// background for a stop: the grace period is the engine's to wait out.
-fn stop_engine(options: &RunOptions, cell: &str, now: bool) {
+fn stop_engine(options: &RunOptions, container: &str, now: bool) {
     let command = if now {
-        options.engine.cleanup_command(cell)
+        options.engine.cleanup_command(container)
     } else {
-        options.engine.stop_command(cell, options.stop_grace)
+        options.engine.stop_command(container, options.stop_grace)
     };
     if let Some(mut command) = command {
         let quiet = |c: &mut Command| {
@@ -352,7 +356,7 @@ fn finish(
     if !cell.process.leftovers().is_empty() {
         cell.process.kill_all();
     }
-    stop_engine(options, &id, true);
+    stop_engine(options, &cell.container, true);
     drop(cell.process);
     if !options.keep_work {
         let work = dir.work(&id);
