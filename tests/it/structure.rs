@@ -211,9 +211,14 @@ fn references(module: &Module, known: &BTreeSet<String>) -> (BTreeSet<String>, b
     } else {
         module.path.split("::").collect()
     };
-    // `super` of a file `a/b.rs` (module a::b) is `a`; of `a/b/mod.rs` (also a::b) it is `a`.
+    // `super` of a file `a/b.rs` (module a::b) is `a`; of `a/b/mod.rs` (also a::b) it is `a`;
+    // inside an inline `mod tests { … }` of either, it is `a::b`.
     let mut out = BTreeSet::new();
     let mut clap = false;
+    // The braces open at `i`, each with the inline module's name when it opened one.
+    let mut braces: Vec<Option<String>> = Vec::new();
+    // The inline module whose `{` comes next (`mod name {`).
+    let mut module_brace: Option<(usize, String)> = None;
     let mut i = 0;
     while i < code.len() {
         let boundary = i == 0 || !(is_ident(code[i - 1]) || code[i - 1] == ':');
@@ -228,6 +233,7 @@ fn references(module: &Module, known: &BTreeSet<String>) -> (BTreeSet<String>, b
             i += 7;
         } else if boundary && rest.starts_with("super::") {
             let mut base: Vec<&str> = own.clone();
+            base.extend(braces.iter().flatten().map(String::as_str));
             let mut at = i;
             while code[at..].iter().take(7).collect::<String>() == "super::" {
                 base.pop();
@@ -249,6 +255,39 @@ fn references(module: &Module, known: &BTreeSet<String>) -> (BTreeSet<String>, b
             clap = true;
             i += 4;
         } else {
+            if boundary
+                && rest.starts_with("mod")
+                && code.get(i + 3).is_some_and(|c| c.is_whitespace())
+            {
+                let mut at = i + 3;
+                while code.get(at).is_some_and(|c| c.is_whitespace()) {
+                    at += 1;
+                }
+                let start = at;
+                while code.get(at).copied().is_some_and(is_ident) {
+                    at += 1;
+                }
+                let name: String = code[start..at].iter().collect();
+                while code.get(at).is_some_and(|c| c.is_whitespace()) {
+                    at += 1;
+                }
+                if !name.is_empty() && code.get(at) == Some(&'{') {
+                    module_brace = Some((at, name));
+                }
+            }
+            match code[i] {
+                '{' => braces.push(match module_brace.take() {
+                    Some((at, name)) if at == i => Some(name),
+                    other => {
+                        module_brace = other;
+                        None
+                    }
+                }),
+                '}' => {
+                    braces.pop();
+                }
+                _ => {}
+            }
             i += 1;
         }
     }
@@ -446,6 +485,36 @@ mod checker {
             ("cli/mod.rs", ""),
         ]);
         assert_eq!(cycles(&m), vec!["b::x -> b::y -> b::x".to_string()]);
+    }
+
+    #[test]
+    fn super_in_an_inline_module_starts_from_its_file() {
+        // In `b/y.rs`'s `mod tests`, `super::super` is `b`, not the crate root.
+        let (_d, m) = tree(&[
+            ("lib.rs", LIB),
+            ("a.rs", ""),
+            ("b/mod.rs", "mod x;\nmod y;\n"),
+            ("b/x.rs", "use super::y::Y;\n"),
+            (
+                "b/y.rs",
+                "pub struct Y;\nfn f() {}\nmod tests {\n    use super::super::x::X;\n    mod deeper { use super::super::super::a; }\n}\n",
+            ),
+            ("cli/mod.rs", ""),
+        ]);
+        assert_eq!(cycles(&m), vec!["b::x -> b::y -> b::x".to_string()]);
+        // After the inline module closes, `super` is the file's parent again.
+        let (_d, m) = tree(&[
+            ("lib.rs", LIB),
+            ("a.rs", ""),
+            ("b/mod.rs", "mod x;\nmod y;\n"),
+            ("b/x.rs", "use super::y::Y;\n"),
+            (
+                "b/y.rs",
+                "mod tests { fn g() {} }\nuse super::super::b::Z;\n",
+            ),
+            ("cli/mod.rs", ""),
+        ]);
+        assert!(cycles(&m).is_empty(), "{:?}", cycles(&m));
     }
 
     #[test]
