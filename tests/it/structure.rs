@@ -489,32 +489,28 @@ mod checker {
 
     #[test]
     fn super_in_an_inline_module_starts_from_its_file() {
+        // `b::x` uses `b::y`; what `b/y.rs` says decides whether `b::y` uses `b::x` back.
+        let cycles_with_y = |y: &str| {
+            let (_d, m) = tree(&[
+                ("lib.rs", LIB),
+                ("a.rs", ""),
+                ("b/mod.rs", "mod x;\nmod y;\n"),
+                ("b/x.rs", "use super::y::Y;\n"),
+                ("b/y.rs", y),
+                ("cli/mod.rs", ""),
+            ]);
+            cycles(&m)
+        };
         // In `b/y.rs`'s `mod tests`, `super::super` is `b`, not the crate root.
-        let (_d, m) = tree(&[
-            ("lib.rs", LIB),
-            ("a.rs", ""),
-            ("b/mod.rs", "mod x;\nmod y;\n"),
-            ("b/x.rs", "use super::y::Y;\n"),
-            (
-                "b/y.rs",
-                "pub struct Y;\nfn f() {}\nmod tests {\n    use super::super::x::X;\n    mod deeper { use super::super::super::a; }\n}\n",
+        assert_eq!(
+            cycles_with_y(
+                "pub struct Y;\nfn f() {}\nmod tests {\n    use super::super::x::X;\n    mod deeper { use super::super::super::a; }\n}\n"
             ),
-            ("cli/mod.rs", ""),
-        ]);
-        assert_eq!(cycles(&m), vec!["b::x -> b::y -> b::x".to_string()]);
+            vec!["b::x -> b::y -> b::x".to_string()]
+        );
         // After the inline module closes, `super` is the file's parent again.
-        let (_d, m) = tree(&[
-            ("lib.rs", LIB),
-            ("a.rs", ""),
-            ("b/mod.rs", "mod x;\nmod y;\n"),
-            ("b/x.rs", "use super::y::Y;\n"),
-            (
-                "b/y.rs",
-                "mod tests { fn g() {} }\nuse super::super::b::Z;\n",
-            ),
-            ("cli/mod.rs", ""),
-        ]);
-        assert!(cycles(&m).is_empty(), "{:?}", cycles(&m));
+        let after = cycles_with_y("mod tests { fn g() {} }\nuse super::super::b::Z;\n");
+        assert!(after.is_empty(), "{after:?}");
     }
 
     #[test]
