@@ -244,6 +244,76 @@ pub fn read_members(
     want: &dyn Fn(&str) -> bool,
     visit: &mut dyn FnMut(Option<&str>, &mut dyn Read),
 ) -> Members {
+    members(file, want, &mut OneByOne(visit))
+}
+
+/// [`read_members`] for a `scan` that may run on several threads at once: what it gives for
+/// each member, in member order. The pods of an `argo logs` file, spooled whole before they
+/// are read, are scanned in parallel.
+pub fn map_members<R: Send>(
+    file: &ArtifactFile,
+    want: &dyn Fn(&str) -> bool,
+    scan: &(dyn Fn(Option<&str>, &mut dyn Read) -> R + Sync),
+) -> (Vec<R>, Members) {
+    let mut sink = Mapped {
+        scan,
+        results: Vec::new(),
+    };
+    let members = members(file, want, &mut sink);
+    (sink.results, members)
+}
+
+/// Where a file's members go as they are read.
+trait MemberSink {
+    fn member(&mut self, member: Option<&str>, reader: &mut dyn Read);
+
+    /// The pods of an `argo logs` file, all spooled: one after another, unless the sink can do
+    /// better.
+    fn pods(&mut self, pods: &podlogs::Spooled) {
+        for i in 0..pods.len() {
+            let (name, mut reader) = pods.pod(i);
+            self.member(Some(name), &mut reader);
+        }
+    }
+}
+
+struct OneByOne<'a>(&'a mut dyn FnMut(Option<&str>, &mut dyn Read));
+
+impl MemberSink for OneByOne<'_> {
+    fn member(&mut self, member: Option<&str>, reader: &mut dyn Read) {
+        (self.0)(member, reader);
+    }
+}
+
+struct Mapped<'a, R> {
+    scan: &'a (dyn Fn(Option<&str>, &mut dyn Read) -> R + Sync),
+    results: Vec<R>,
+}
+
+impl<R: Send> MemberSink for Mapped<'_, R> {
+    fn member(&mut self, member: Option<&str>, reader: &mut dyn Read) {
+        self.results.push((self.scan)(member, reader));
+    }
+
+    fn pods(&mut self, pods: &podlogs::Spooled) {
+        use rayon::prelude::*;
+        let scan = self.scan;
+        let scanned: Vec<R> = (0..pods.len())
+            .into_par_iter()
+            .map(|i| {
+                let (name, mut reader) = pods.pod(i);
+                scan(Some(name), &mut reader)
+            })
+            .collect();
+        self.results.extend(scanned);
+    }
+}
+
+fn members(
+    file: &ArtifactFile,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn MemberSink,
+) -> Members {
     let mut out = Members::default();
     let opened = match File::open(&file.path) {
         Ok(f) => f,
@@ -290,7 +360,7 @@ pub fn read_members(
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 if want(&member) {
-                    visit(Some(&member), &mut entry);
+                    visit.member(Some(&member), &mut entry);
                     out.visited += 1;
                 }
             }
@@ -320,7 +390,7 @@ pub fn read_members(
                 }
                 let member = entry.name().to_owned();
                 if want(&member) {
-                    visit(Some(&member), &mut entry);
+                    visit.member(Some(&member), &mut entry);
                     out.visited += 1;
                 }
             }
@@ -334,7 +404,7 @@ pub fn read_members(
 fn one_or_pods(
     mut reader: impl Read,
     want: &dyn Fn(&str) -> bool,
-    visit: &mut dyn FnMut(Option<&str>, &mut dyn Read),
+    visit: &mut dyn MemberSink,
     out: &mut Members,
 ) {
     let mut head = Vec::with_capacity(podlogs::SNIFF);
@@ -346,12 +416,15 @@ fn one_or_pods(
     let mut whole = io::Cursor::new(head).chain(reader);
     match format {
         None => {
-            visit(None, &mut whole);
+            visit.member(None, &mut whole);
             out.visited = 1;
         }
         Some(format) => {
-            let (visited, failure) = podlogs::split(whole, format, want, visit);
-            out.visited = visited;
+            let (pods, failure) = podlogs::split(whole, format, want);
+            if let Some(pods) = pods {
+                visit.pods(&pods);
+                out.visited = pods.len();
+            }
             out.failures.extend(failure.map(ReadFailure::Archive));
         }
     }
@@ -447,5 +520,41 @@ mod tests {
         );
         assert_eq!(failures.len(), 1);
         assert!(failures[0].starts_with("bad.zip: cannot read the zip"));
+    }
+
+    #[test]
+    fn mapped_members_come_in_member_order_as_read_members_visits_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        // `argo logs` output of 40 pods (scanned in parallel by `map_members`), one left out.
+        let mut text = String::new();
+        for line in 0..30 {
+            for pod in (0..40).rev() {
+                text.push_str(&format!("wf-build-{pod}: line {line} of {pod}\n"));
+            }
+        }
+        std::fs::write(tmp.path().join("wf.log"), &text).unwrap();
+        let walk = walk(tmp.path(), |_| true).unwrap();
+        let file = &walk.files[0];
+        let want = |m: &str| m != "wf-build-7";
+        let mut visited = Vec::new();
+        let one_by_one = read_members(file, &want, &mut |member, r| {
+            let mut s = String::new();
+            r.read_to_string(&mut s).unwrap();
+            visited.push((member.unwrap().to_owned(), s));
+        });
+        let (mapped, members) = map_members(file, &want, &|member, r| {
+            let mut s = String::new();
+            r.read_to_string(&mut s).unwrap();
+            (member.unwrap().to_owned(), s)
+        });
+        assert_eq!(mapped, visited);
+        assert_eq!((members.visited, one_by_one.visited), (39, 39));
+        assert!(members.failures.is_empty());
+        assert_eq!(mapped[0].0, "wf-build-0");
+        assert_eq!(mapped[1].0, "wf-build-1");
+        assert_eq!(mapped[2].0, "wf-build-10");
+        let (name, log) = &mapped[38];
+        assert_eq!(name, "wf-build-9");
+        assert!(log.starts_with("line 0 of 9\nline 1 of 9\n") && log.lines().count() == 30);
     }
 }

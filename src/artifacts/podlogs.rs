@@ -1,11 +1,11 @@
 //! The output of `argo logs WORKFLOW` (every line `pod-name: text`, coloured by default or with
 //! `--no-color`, with or without `--timestamps`) recognised and split into one log per pod,
-//! spooled to temporary files so that memory stays bounded however long the logs are.
+//! spooled to one temporary file so that memory stays bounded however long the logs are.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
 
 /// How much of the start of a file is looked at to recognise the format.
 pub(super) const SNIFF: usize = 16 * 1024;
@@ -13,8 +13,20 @@ pub(super) const SNIFF: usize = 16 * 1024;
 const SNIFF_LINES: usize = 20;
 /// The longest pod name (a Kubernetes object name).
 const MAX_POD: usize = 253;
-/// At most this many spool files are open at once (a Workflow may have thousands of pods).
-const MAX_OPEN: usize = 64;
+/// How the spool holds the pods' lines before they are read back.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// A pod's lines are written to the spool file in chunks of about this many bytes.
+    chunk: usize,
+    /// At most this many bytes wait in memory, all pods together (a Workflow may have
+    /// thousands of pods); past it, every pod's waiting lines are written out.
+    waiting: usize,
+}
+
+const LIMITS: Limits = Limits {
+    chunk: 256 * 1024,
+    waiting: 8 * 1024 * 1024,
+};
 /// Lines are read in pieces of at most this many bytes: a 1 GB line costs no more memory.
 const PIECE: u64 = 64 * 1024;
 
@@ -113,82 +125,185 @@ fn timestamp_len(text: &[u8]) -> Option<usize> {
     Some(space + 1)
 }
 
-/// The spool: one temporary file per pod, at most [`MAX_OPEN`] of them open.
+/// The spool: one unnamed temporary file holding every pod's lines in chunks, in the order
+/// they filled up, and what of each pod still waits in memory. One file, not one a pod: making
+/// a file costs the file system more than writing a chunk (ext4 spent half of a run creating
+/// 244 of them).
 struct Spool {
-    dir: tempfile::TempDir,
-    files: BTreeMap<String, PathBuf>,
-    open: HashMap<String, BufWriter<File>>,
+    file: File,
+    /// Where the next chunk goes.
+    end: u64,
+    /// The pods in the order they first appeared, and where each name is.
+    pods: Vec<(String, Pod)>,
+    index: HashMap<String, usize>,
+    /// The pod that [`Spool::add`] adds to (lines come in runs of one pod's).
+    current: Option<usize>,
+    /// The bytes waiting in all pods' buffers.
+    waiting: usize,
+    limits: Limits,
+}
+
+#[derive(Default)]
+struct Pod {
+    /// `(offset, length)` of each chunk in the spool file, in order.
+    chunks: Vec<(u64, usize)>,
+    /// The lines after the last chunk.
+    waiting: Vec<u8>,
 }
 
 impl Spool {
-    fn new() -> io::Result<Self> {
+    fn new(limits: Limits) -> io::Result<Self> {
         Ok(Spool {
-            dir: tempfile::tempdir()?,
-            files: BTreeMap::new(),
-            open: HashMap::new(),
+            file: tempfile::tempfile()?,
+            end: 0,
+            pods: Vec::new(),
+            index: HashMap::new(),
+            current: None,
+            waiting: 0,
+            limits,
         })
     }
 
-    fn writer(&mut self, pod: &str) -> io::Result<&mut BufWriter<File>> {
-        if !self.open.contains_key(pod) {
-            if self.open.len() >= MAX_OPEN {
-                for (_, mut w) in self.open.drain() {
-                    w.flush()?;
-                }
-            }
-            let n = self.files.len();
-            let path = self
-                .files
-                .entry(pod.to_owned())
-                .or_insert_with(|| self.dir.path().join(format!("{n}.log")))
-                .clone();
-            let file = OpenOptions::new().create(true).append(true).open(path)?;
-            self.open.insert(pod.to_owned(), BufWriter::new(file));
+    /// The pod the next lines are `pod`'s.
+    fn select(&mut self, pod: &str) {
+        let next = self.pods.len();
+        let at = *self.index.entry(pod.to_owned()).or_insert(next);
+        if at == next {
+            self.pods.push((pod.to_owned(), Pod::default()));
         }
-        Ok(self.open.get_mut(pod).expect("opened"))
+        self.current = Some(at);
     }
 
-    fn finish(mut self) -> io::Result<(tempfile::TempDir, BTreeMap<String, PathBuf>)> {
-        for (_, mut w) in self.open.drain() {
-            w.flush()?;
+    /// Adds `text` to the end of the current pod's log.
+    fn add(&mut self, text: &[u8]) -> io::Result<()> {
+        let at = match self.current {
+            Some(at) => at,
+            None => {
+                // Lines before any pod's (sniffing makes this unreachable) are a nameless pod's.
+                self.select("");
+                self.pods.len() - 1
+            }
+        };
+        let entry = &mut self.pods[at].1;
+        entry.waiting.extend_from_slice(text);
+        self.waiting += text.len();
+        if entry.waiting.len() >= self.limits.chunk {
+            self.waiting -= entry.waiting.len();
+            write_chunk(&mut self.file, &mut self.end, entry)?;
         }
-        Ok((self.dir, self.files))
+        if self.waiting > self.limits.waiting {
+            for (_, entry) in &mut self.pods {
+                write_chunk(&mut self.file, &mut self.end, entry)?;
+            }
+            self.waiting = 0;
+        }
+        Ok(())
+    }
+
+    /// A reader of `pod`'s whole log: its chunks from the file, then what waits in memory.
+    fn reader<'a>(&'a self, pod: &'a Pod) -> PodReader<'a> {
+        PodReader {
+            file: &self.file,
+            chunks: &pod.chunks,
+            at: 0,
+            waiting: &pod.waiting,
+        }
     }
 }
 
-/// Splits `reader` (the whole file, `format` as [`sniff`] found it) into one log per pod and
-/// gives each pod that `want` takes to `visit`, in pod-name order. A line that is not
-/// `pod: text` belongs to the pod before it. Returns the pods visited, or why the split stopped
-/// (the pods read up to then are visited all the same).
+fn write_chunk(file: &mut File, end: &mut u64, pod: &mut Pod) -> io::Result<()> {
+    if pod.waiting.is_empty() {
+        return Ok(());
+    }
+    file.write_all(&pod.waiting)?;
+    pod.chunks.push((*end, pod.waiting.len()));
+    *end += pod.waiting.len() as u64;
+    pod.waiting.clear();
+    Ok(())
+}
+
+/// One pod's log read back from the spool.
+pub(super) struct PodReader<'a> {
+    file: &'a File,
+    /// The chunks not read yet; the first is read from `at` on.
+    chunks: &'a [(u64, usize)],
+    at: usize,
+    waiting: &'a [u8],
+}
+
+impl Read for PodReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(&(offset, length)) = self.chunks.first() {
+            if self.at == length {
+                self.chunks = &self.chunks[1..];
+                self.at = 0;
+                continue;
+            }
+            let want = buf.len().min(length - self.at);
+            let n = self
+                .file
+                .read_at(&mut buf[..want], offset + self.at as u64)?;
+            if n == 0 && want > 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the spool file is shorter than what was written to it",
+                ));
+            }
+            self.at += n;
+            return Ok(n);
+        }
+        self.waiting.read(buf)
+    }
+}
+
+/// Splits `reader` (the whole file, `format` as [`sniff`] found it) into one log per pod: the
+/// pods that `want` takes, in pod-name order. A line that is not `pod: text` belongs to the pod
+/// before it. Returns the pods, and why the split stopped early if it did (the pods read up to
+/// then are there all the same).
 pub(super) fn split(
     reader: impl Read,
     format: Format,
     want: &dyn Fn(&str) -> bool,
-    visit: &mut dyn FnMut(Option<&str>, &mut dyn Read),
-) -> (usize, Option<String>) {
-    let mut spool = match Spool::new() {
+) -> (Option<Spooled>, Option<String>) {
+    split_within(reader, format, want, LIMITS)
+}
+
+fn split_within(
+    reader: impl Read,
+    format: Format,
+    want: &dyn Fn(&str) -> bool,
+    limits: Limits,
+) -> (Option<Spooled>, Option<String>) {
+    let mut spool = match Spool::new(limits) {
         Ok(s) => s,
-        Err(err) => return (0, Some(format!("cannot make a temporary directory: {err}"))),
+        Err(err) => return (None, Some(format!("cannot make a temporary file: {err}"))),
     };
-    let mut failure = spool_lines(reader, format, &mut spool).err();
-    let (_dir, files) = match spool.finish() {
-        Ok(done) => done,
-        Err(err) => return (0, Some(format!("cannot write a temporary file: {err}"))),
-    };
-    let mut visited = 0;
-    for (pod, path) in files {
-        if !want(&pod) {
-            continue;
-        }
-        match File::open(&path) {
-            Ok(mut file) => {
-                visit(Some(&pod), &mut file);
-                visited += 1;
-            }
-            Err(err) => failure = Some(format!("cannot read back the log of pod {pod}: {err}")),
-        }
+    let failure = spool_lines(reader, format, &mut spool).err();
+    let mut order: Vec<usize> = (0..spool.pods.len())
+        .filter(|&i| want(&spool.pods[i].0))
+        .collect();
+    order.sort_unstable_by(|&a, &b| spool.pods[a].0.cmp(&spool.pods[b].0));
+    (Some(Spooled { spool, order }), failure)
+}
+
+/// The pods of an `argo logs` file, spooled; each can be read by any thread, any number of
+/// times.
+pub(super) struct Spooled {
+    spool: Spool,
+    /// The pods wanted, in name order.
+    order: Vec<usize>,
+}
+
+impl Spooled {
+    pub(super) fn len(&self) -> usize {
+        self.order.len()
     }
-    (visited, failure)
+
+    /// The `i`th pod's name and a reader of its log.
+    pub(super) fn pod(&self, i: usize) -> (&str, PodReader<'_>) {
+        let (name, pod) = &self.spool.pods[self.order[i]];
+        (name, self.spool.reader(pod))
+    }
 }
 
 fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(), String> {
@@ -219,6 +334,7 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
                 Some((name, rest, c)) => {
                     if name != pod {
                         name.clone_into(&mut pod);
+                        spool.select(&pod);
                     }
                     coloured = c;
                     text = rest;
@@ -230,17 +346,14 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
                 None => coloured = false,
             }
         }
-        let write = |w: &mut BufWriter<File>| -> io::Result<()> {
-            w.write_all(text)?;
+        let mut add = || -> io::Result<()> {
+            spool.add(text)?;
             if complete {
-                w.write_all(b"\n")?;
+                spool.add(b"\n")?;
             }
             Ok(())
         };
-        spool
-            .writer(&pod)
-            .and_then(write)
-            .map_err(|err| format!("cannot write a temporary file: {err}"))?;
+        add().map_err(|err| format!("cannot write a temporary file: {err}"))?;
         continuing = !complete;
     }
 }
@@ -249,17 +362,21 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
 mod tests {
     use super::*;
     use proptest::strategy::Strategy;
+    use std::collections::BTreeMap;
 
     fn split_all(text: &[u8]) -> Vec<(String, String)> {
         let format = sniff(&text[..text.len().min(SNIFF)]).expect("argo logs");
-        let mut out = Vec::new();
-        let (n, failure) = split(text, format, &|_| true, &mut |pod, r| {
-            let mut s = String::new();
-            r.read_to_string(&mut s).unwrap();
-            out.push((pod.unwrap().to_owned(), s));
-        });
-        assert_eq!((n, failure), (out.len(), None));
-        out
+        let (pods, failure) = split(text, format, &|_| true);
+        assert_eq!(failure, None);
+        let pods = pods.expect("spooled");
+        (0..pods.len())
+            .map(|i| {
+                let (name, mut r) = pods.pod(i);
+                let mut s = String::new();
+                r.read_to_string(&mut s).unwrap();
+                (name.to_owned(), s)
+            })
+            .collect()
     }
 
     #[test]
@@ -315,17 +432,21 @@ mod tests {
 
     proptest::proptest! {
         /// Any interleaving of any pods' lines (any bytes but a line break), coloured or not,
-        /// splits back into each pod's lines exactly.
+        /// splits back into each pod's lines exactly, however the spool holds them.
         #[test]
         fn any_interleaving_splits_back(
             lines in proptest::collection::vec(
                 (0usize..4, proptest::collection::vec(
-                    proptest::num::u8::ANY.prop_filter("one line", |b| *b != b'\n'),
+                    // Any byte but a line break (mapped, not filtered: a filter rejects too often
+                    // over many cases).
+                    proptest::num::u8::ANY.prop_map(|b| if b == b'\n' { b' ' } else { b }),
                     0..300,
                 )),
                 1..60,
             ),
             colour in proptest::bool::ANY,
+            chunk in 1usize..64,
+            waiting in 0usize..256,
         ) {
             let pods = ["wf-build-1", "wf-build-22", "w-x", "wf.a-b"];
             let mut text = Vec::new();
@@ -348,12 +469,28 @@ mod tests {
             // A timestamp-like start of every line would be taken for --timestamps: not here.
             let format = Format { timestamps: false };
             let mut got: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-            let (_, failure) = split(text.as_slice(), format, &|_| true, &mut |pod, r| {
-                let mut bytes = Vec::new();
-                r.read_to_end(&mut bytes).unwrap();
-                got.insert(pod.unwrap().to_owned(), bytes);
-            });
+            // Small limits, so that lines go out in many chunks and by the memory limit too.
+            let limits = Limits { chunk, waiting };
+            let (pods, failure) = split_within(text.as_slice(), format, &|_| true, limits);
             proptest::prop_assert_eq!(failure, None);
+            let pods = pods.expect("spooled");
+            // Each pod read twice: a reader does not use the spool up.
+            for _ in 0..2 {
+                for i in 0..pods.len() {
+                    let (name, mut r) = pods.pod(i);
+                    let mut bytes = Vec::new();
+                    // Small reads, so that reads end inside chunks and cross them.
+                    let mut piece = [0u8; 7];
+                    loop {
+                        let n = r.read(&mut piece).unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        bytes.extend_from_slice(&piece[..n]);
+                    }
+                    got.insert(name.to_owned(), bytes);
+                }
+            }
             let expected: BTreeMap<String, Vec<u8>> =
                 expected.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             proptest::prop_assert_eq!(got, expected);
@@ -361,7 +498,7 @@ mod tests {
     }
 
     #[test]
-    fn many_pods_keep_few_files_open() {
+    fn many_pods_and_long_pods_share_one_spool() {
         let mut text = String::new();
         for round in 0..3 {
             for pod in 0..200 {
@@ -373,5 +510,17 @@ mod tests {
         assert!(pods
             .iter()
             .all(|(_, log)| log == "line 0\nline 1\nline 2\n"));
+        // Three pods of 4 MB each, interleaved: past the chunk size and the memory limit.
+        let line = "z".repeat(999);
+        let mut text = String::new();
+        for _ in 0..4096 {
+            for pod in ["wf-a-1", "wf-a-2", "wf-a-3"] {
+                text.push_str(&format!("{pod}: {line}\n"));
+            }
+        }
+        let pods = split_all(text.as_bytes());
+        assert_eq!(pods.len(), 3);
+        let one = format!("{line}\n").repeat(4096);
+        assert!(pods.iter().all(|(_, log)| *log == one));
     }
 }

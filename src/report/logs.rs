@@ -99,9 +99,9 @@ fn base_name(path: &str) -> String {
 
 /// Reads every log of `file` with `scan_one` (a reader of one log). An unreadable log is a log
 /// of unknown result; an unreadable archive that only may hold logs is a warning.
-pub fn read_logs<T>(
+pub fn read_logs<T: Send>(
     file: &LogFile,
-    mut scan_one: impl FnMut(&mut dyn Read) -> (u64, T),
+    scan_one: impl Fn(&mut dyn Read) -> (u64, T) + Sync,
     failed: impl Fn(String) -> T,
 ) -> (Vec<ScannedOne<T>>, Vec<Warning>) {
     let rel = &file.file.rel;
@@ -112,11 +112,10 @@ pub fn read_logs<T>(
             _ => base,
         }
     };
-    let mut out = Vec::new();
     let want = |member: &str| file.named_log || is_log(member);
-    let members = artifacts::read_members(&file.file, &want, &mut |member, reader| {
+    let (mut out, members) = artifacts::map_members(&file.file, &want, &|member, reader| {
         let (bytes, value) = scan_one(reader);
-        out.push(match member {
+        match member {
             None => ScannedOne {
                 name: rel.clone(),
                 log_name: plain_name(),
@@ -131,7 +130,7 @@ pub fn read_logs<T>(
                 bytes,
                 value,
             },
-        });
+        }
     });
     let mut warnings = Vec::new();
     let archive = file.file.container != Container::Plain && file.file.container != Container::Gzip;
