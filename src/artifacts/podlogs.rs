@@ -176,13 +176,9 @@ impl Spool {
 
     /// Adds `text` to the end of the current pod's log.
     fn add(&mut self, text: &[u8]) -> io::Result<()> {
-        let at = match self.current {
-            Some(at) => at,
-            None => {
-                // Lines before any pod's (sniffing makes this unreachable) are a nameless pod's.
-                self.select("");
-                self.pods.len() - 1
-            }
+        // Blank lines before the first pod's line (sniffing passes over them) are no pod's.
+        let Some(at) = self.current else {
+            return Ok(());
         };
         let entry = &mut self.pods[at].1;
         entry.waiting.extend_from_slice(text);
@@ -192,10 +188,19 @@ impl Spool {
             write_chunk(&mut self.file, &mut self.end, entry)?;
         }
         if self.waiting > self.limits.waiting {
-            for (_, entry) in &mut self.pods {
+            // The largest first, down to half the limit: chunks stay as large as they can be.
+            let mut largest: Vec<usize> = (0..self.pods.len())
+                .filter(|&i| !self.pods[i].1.waiting.is_empty())
+                .collect();
+            largest.sort_unstable_by_key(|&i| std::cmp::Reverse(self.pods[i].1.waiting.len()));
+            for i in largest {
+                if self.waiting <= self.limits.waiting / 2 {
+                    break;
+                }
+                let entry = &mut self.pods[i].1;
+                self.waiting -= entry.waiting.len();
                 write_chunk(&mut self.file, &mut self.end, entry)?;
             }
-            self.waiting = 0;
         }
         Ok(())
     }
@@ -218,7 +223,8 @@ fn write_chunk(file: &mut File, end: &mut u64, pod: &mut Pod) -> io::Result<()> 
     file.write_all(&pod.waiting)?;
     pod.chunks.push((*end, pod.waiting.len()));
     *end += pod.waiting.len() as u64;
-    pod.waiting.clear();
+    // Its memory goes too: kept, every pod that ever filled a chunk would hold one.
+    pod.waiting = Vec::new();
     Ok(())
 }
 
@@ -258,8 +264,8 @@ impl Read for PodReader<'_> {
 
 /// Splits `reader` (the whole file, `format` as [`sniff`] found it) into one log per pod: the
 /// pods that `want` takes, in pod-name order. A line that is not `pod: text` belongs to the pod
-/// before it. Returns the pods, and why the split stopped early if it did (the pods read up to
-/// then are there all the same).
+/// before it. Returns the pods, and why the split stopped early if it did: after a read error
+/// the pods read up to then are there all the same; after a write error to the spool, none is.
 pub(super) fn split(
     reader: impl Read,
     format: Format,
@@ -274,11 +280,25 @@ fn split_within(
     want: &dyn Fn(&str) -> bool,
     limits: Limits,
 ) -> (Option<Spooled>, Option<String>) {
+    // Where the spool goes, for the message when it cannot.
+    let spool_error = |what: &str, err: io::Error| {
+        format!(
+            "cannot {what} a temporary file in {} for the pods' logs: {err} (set TMPDIR to a \
+             writable directory with room for the file)",
+            std::env::temp_dir().display()
+        )
+    };
     let mut spool = match Spool::new(limits) {
         Ok(s) => s,
-        Err(err) => return (None, Some(format!("cannot make a temporary file: {err}"))),
+        Err(err) => return (None, Some(spool_error("make", err))),
     };
-    let failure = spool_lines(reader, format, &mut spool).err();
+    let failure = match spool_lines(reader, format, &mut spool) {
+        Ok(()) => None,
+        // The pods read up to a read error are logs that stop early, as a pod killed would.
+        Err(Stopped::Read(err)) => Some(format!("cannot read the `argo logs` output: {err}")),
+        // A pod missing lines it had would be read as a log that says something else.
+        Err(Stopped::Write(err)) => return (None, Some(spool_error("write", err))),
+    };
     let mut order: Vec<usize> = (0..spool.pods.len())
         .filter(|&i| want(&spool.pods[i].0))
         .collect();
@@ -306,7 +326,13 @@ impl Spooled {
     }
 }
 
-fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(), String> {
+/// Why spooling stopped before the end.
+enum Stopped {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(), Stopped> {
     let mut reader = BufReader::with_capacity(PIECE as usize, reader);
     let mut piece: Vec<u8> = Vec::with_capacity(PIECE as usize);
     let mut pod = String::new();
@@ -318,7 +344,7 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
         let n = (&mut reader)
             .take(PIECE)
             .read_until(b'\n', &mut piece)
-            .map_err(|err| format!("cannot read the `argo logs` output: {err}"))?;
+            .map_err(Stopped::Read)?;
         if n == 0 {
             return Ok(());
         }
@@ -353,7 +379,7 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
             }
             Ok(())
         };
-        add().map_err(|err| format!("cannot write a temporary file: {err}"))?;
+        add().map_err(Stopped::Write)?;
         continuing = !complete;
     }
 }
@@ -495,6 +521,37 @@ mod tests {
                 expected.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             proptest::prop_assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn blank_lines_before_the_first_pod_are_no_pods() {
+        assert_eq!(
+            split_all(b"\n\nwf-a-1: x\n"),
+            [("wf-a-1".to_owned(), "x\n".to_owned())]
+        );
+    }
+
+    #[test]
+    fn written_lines_leave_no_memory_behind() {
+        let mut spool = Spool::new(Limits {
+            chunk: 1000,
+            waiting: 10_000,
+        })
+        .unwrap();
+        // 100 pods past their chunk size, then 100 more up to the memory limit.
+        let line = [b'x'; 1200];
+        for pod in 0..200 {
+            spool.select(&format!("wf-a-{pod}"));
+            spool
+                .add(&line[..if pod < 100 { 1200 } else { 150 }])
+                .unwrap();
+        }
+        let held: usize = spool.pods.iter().map(|(_, p)| p.waiting.capacity()).sum();
+        assert!(held <= 2 * 10_000, "{held} bytes held");
+        assert!(spool.waiting <= 10_000);
+        assert!(spool.pods[..100]
+            .iter()
+            .all(|(_, p)| p.waiting.capacity() == 0));
     }
 
     #[test]

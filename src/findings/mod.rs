@@ -131,13 +131,32 @@ fn read_dir(dir: &Path, progress: Progress) -> Result<ReadFile> {
 type ReadFile = (Vec<(ScannedLog, LogReports)>, Vec<Warning>);
 
 fn read_file(file: &LogFile) -> ReadFile {
-    let (logs, warnings) = logs::read_logs(file, scan_log, |reason| {
-        (Classification::unknown(reason), LogReports::default())
-    });
+    // A log that cannot be read has no reports to show; findings says so on stderr, where
+    // `report` has a row with the reason.
+    let (logs, mut warnings) = logs::read_logs(
+        file,
+        |r| {
+            let (bytes, (classification, found)) = scan_log(r);
+            (bytes, (classification, found, None))
+        },
+        |reason| {
+            (
+                Classification::unknown(reason.clone()),
+                LogReports::default(),
+                Some(reason),
+            )
+        },
+    );
     let logs = logs
         .into_iter()
         .map(|one| {
-            let (classification, found) = one.value;
+            let (classification, found, unread) = one.value;
+            if let Some(reason) = unread {
+                warnings.push(Warning {
+                    what: one.name.clone(),
+                    reason,
+                });
+            }
             (
                 ScannedLog {
                     name: one.name,

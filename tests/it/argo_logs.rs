@@ -198,3 +198,45 @@ fn argo_cp_layout_names_cells_by_node() {
         Some("Tests. Failed")
     );
 }
+
+#[test]
+fn argo_logs_without_a_usable_temporary_directory_say_where_and_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("logs");
+    fs::create_dir(&dir).unwrap();
+    fs::write(
+        dir.join("wf.log"),
+        "wf-build-1: ::matrix:: event=stage-start stage=configure\nwf-build-2: + ./configure\n",
+    )
+    .unwrap();
+    let missing = tmp.path().join("no-such-dir");
+    let expected = format!(
+        "cannot make a temporary file in {} for the pods' logs",
+        missing.display()
+    );
+    // `report`: the file is a row of unknown result with the reason.
+    let out = matrix()
+        .env("TMPDIR", &missing)
+        .args(["report", "--format", "csv"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains(&expected), "{stdout}");
+    assert!(
+        stdout.contains("set TMPDIR to a writable directory"),
+        "{stdout}"
+    );
+    // `findings`: no row to carry it, so a warning on stderr.
+    let out = matrix()
+        .env("TMPDIR", &missing)
+        .args(["findings", "--format", "csv"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("wf.log") && stderr.contains(&expected),
+        "{stderr}"
+    );
+}
