@@ -182,11 +182,14 @@ impl Engine {
 }
 
 /// Containers are named after their cells, so a leftover one says what it was, and after their
-/// run directory (the short id of its absolute path), so two runs of the same cell at once, from
-/// two run directories, neither clash nor stop each other's containers. The same run directory
-/// gives the same names, so a `--resume` removes what an interrupted attempt left.
+/// run directory (the short id of its canonical path), so two runs of the same cell at once,
+/// from two run directories, neither clash nor stop each other's containers. The same run
+/// directory, however it is spelled (`run`, `./run/`, a symlink), gives the same names, so a
+/// `--resume` finds what an interrupted attempt left.
 pub fn container_name(run_root: &Path, cell: &str) -> String {
-    let root = std::path::absolute(run_root).unwrap_or_else(|_| run_root.to_path_buf());
+    let root = std::fs::canonicalize(run_root)
+        .or_else(|_| std::path::absolute(run_root))
+        .unwrap_or_else(|_| run_root.to_path_buf());
     let run = crate::finding::short_id([root.to_string_lossy().as_ref()]);
     format!("matrix-run-{cell}-{run}")
 }
@@ -317,6 +320,24 @@ mod tests {
             container_name(Path::new("run"), cell),
             container_name(&here, cell)
         );
+        // An existing one by what it is, however it is spelled.
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::os::unix::fs::symlink(&run, tmp.path().join("link")).unwrap();
+        let name = container_name(&run, cell);
+        for spelling in [
+            tmp.path().join("run/"),
+            tmp.path().join("run/../run/."),
+            tmp.path().join("link"),
+        ] {
+            assert_eq!(
+                container_name(&spelling, cell),
+                name,
+                "{}",
+                spelling.display()
+            );
+        }
     }
 
     #[test]

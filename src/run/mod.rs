@@ -259,6 +259,11 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
     for d in [&launch.work_dir, &launch.artifact_dir] {
         fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    if options.resume {
+        // An interrupted attempt's container (Ctrl-C twice, a killed `matrix`) would keep the
+        // name this one needs.
+        stop_engine(options, &launch.container, true);
+    }
     // A cell that starts again (resume) starts a new log.
     let log_path = dir.log(&job.id);
     let log = fs::File::create(&log_path)

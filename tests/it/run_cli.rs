@@ -105,12 +105,16 @@ impl Sandbox {
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        self.command_on("host", args, env)
+    }
+
+    fn command_on(&self, engine: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
         command
             .current_dir(&self.root)
             .arg("--config")
             .arg(&self.config)
-            .args(["run", "--engine", "host", "--cache"])
+            .args(["run", "--engine", engine, "--cache"])
             .arg(self.root.join("cache"))
             .arg("--source")
             .arg(format!(
@@ -458,6 +462,50 @@ fn tests_replaces_every_cells_test_arguments_as_quoted_words() {
     assert!(
         stderr(&out).contains("unbalanced quotes"),
         "{}",
+        stderr(&out)
+    );
+}
+
+/// A container engine that answers and records what it is asked; its containers run nothing.
+const FAKE_PODMAN: &str = r#"#!/bin/sh
+echo "$*" >> "$FAKE_PODMAN_LOG"
+exit 0
+"#;
+
+#[test]
+fn resume_removes_a_leftover_container_before_its_cell_starts_again() {
+    let sb = Sandbox::new();
+    write_executable(&sb.root.join("bin/podman"), FAKE_PODMAN);
+    let calls = sb.root.join("podman.log");
+    let env = [("FAKE_PODMAN_LOG", calls.to_str().unwrap())];
+    let podman = |args: &[&str]| {
+        let mut command = sb.command_on("podman", args, &env);
+        command.args(["--only", "configure=debug"]);
+        command.output().unwrap()
+    };
+    // The containers run nothing, so the cell does not finish and --resume runs it again.
+    let out = podman(&["--out", "run"]);
+    let first = fs::read_to_string(&calls)
+        .unwrap_or_else(|_| panic!("podman never called: {}", stderr(&out)));
+    let name = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("--name="))
+        .unwrap_or_else(|| panic!("no container started: {first}"))
+        .to_owned();
+    assert!(
+        name.starts_with("matrix-run-amd64-u24.04-py3.13.0b4-gcc-") && name.len() > 40,
+        "{name}"
+    );
+    assert!(!first.contains(&format!("rm -f {name}\nrun")), "{first}");
+    fs::remove_file(&calls).unwrap();
+    // The same run directory spelled another way: the same container name, removed first.
+    let out = podman(&["--out", "./run/", "--resume"]);
+    let again = fs::read_to_string(&calls).unwrap();
+    let rm = again.find(&format!("rm -f {name}\n"));
+    let run = again.find(&format!("--name={name} "));
+    assert!(
+        matches!((rm, run), (Some(rm), Some(run)) if rm < run),
+        "{}\n{again}",
         stderr(&out)
     );
 }
