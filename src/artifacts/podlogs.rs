@@ -18,14 +18,15 @@ const MAX_POD: usize = 253;
 struct Limits {
     /// A pod's lines are written to the spool file in chunks of about this many bytes.
     chunk: usize,
-    /// At most this many bytes wait in memory, all pods together (a Workflow may have
-    /// thousands of pods); past it, every pod's waiting lines are written out.
-    waiting: usize,
+    /// At most this many bytes of memory hold waiting lines, all pods' buffers together (a
+    /// Workflow may have thousands of pods); past it, the largest buffers are written out and
+    /// their memory freed.
+    held: usize,
 }
 
 const LIMITS: Limits = Limits {
     chunk: 256 * 1024,
-    waiting: 8 * 1024 * 1024,
+    held: 8 * 1024 * 1024,
 };
 /// Lines are read in pieces of at most this many bytes: a 1 GB line costs no more memory.
 const PIECE: u64 = 64 * 1024;
@@ -138,8 +139,9 @@ struct Spool {
     index: HashMap<String, usize>,
     /// The pod that [`Spool::add`] adds to (lines come in runs of one pod's).
     current: Option<usize>,
-    /// The bytes waiting in all pods' buffers.
-    waiting: usize,
+    /// The memory of all pods' buffers (their capacity: a buffer written out keeps it, so that
+    /// a pod with many lines to come does not allocate it again for every chunk).
+    held: usize,
     limits: Limits,
 }
 
@@ -159,7 +161,7 @@ impl Spool {
             pods: Vec::new(),
             index: HashMap::new(),
             current: None,
-            waiting: 0,
+            held: 0,
             limits,
         })
     }
@@ -181,25 +183,28 @@ impl Spool {
             return Ok(());
         };
         let entry = &mut self.pods[at].1;
+        let before = entry.waiting.capacity();
         entry.waiting.extend_from_slice(text);
-        self.waiting += text.len();
+        self.held += entry.waiting.capacity() - before;
         if entry.waiting.len() >= self.limits.chunk {
-            self.waiting -= entry.waiting.len();
             write_chunk(&mut self.file, &mut self.end, entry)?;
         }
-        if self.waiting > self.limits.waiting {
-            // The largest first, down to half the limit: chunks stay as large as they can be.
+        if self.held > self.limits.held {
+            // The largest buffers first, down to half the limit: the pods that stopped writing
+            // lines give their memory back, and chunks stay as large as they can be. Not the
+            // current pod's: it is writing, and its buffer is at most a chunk and a piece.
             let mut largest: Vec<usize> = (0..self.pods.len())
-                .filter(|&i| !self.pods[i].1.waiting.is_empty())
+                .filter(|&i| i != at && self.pods[i].1.waiting.capacity() > 0)
                 .collect();
-            largest.sort_unstable_by_key(|&i| std::cmp::Reverse(self.pods[i].1.waiting.len()));
+            largest.sort_unstable_by_key(|&i| std::cmp::Reverse(self.pods[i].1.waiting.capacity()));
             for i in largest {
-                if self.waiting <= self.limits.waiting / 2 {
+                if self.held <= self.limits.held / 2 {
                     break;
                 }
                 let entry = &mut self.pods[i].1;
-                self.waiting -= entry.waiting.len();
                 write_chunk(&mut self.file, &mut self.end, entry)?;
+                self.held -= entry.waiting.capacity();
+                entry.waiting = Vec::new();
             }
         }
         Ok(())
@@ -223,8 +228,7 @@ fn write_chunk(file: &mut File, end: &mut u64, pod: &mut Pod) -> io::Result<()> 
     file.write_all(&pod.waiting)?;
     pod.chunks.push((*end, pod.waiting.len()));
     *end += pod.waiting.len() as u64;
-    // Its memory goes too: kept, every pod that ever filled a chunk would hold one.
-    pod.waiting = Vec::new();
+    pod.waiting.clear();
     Ok(())
 }
 
@@ -472,7 +476,7 @@ mod tests {
             ),
             colour in proptest::bool::ANY,
             chunk in 1usize..64,
-            waiting in 0usize..256,
+            held in 0usize..256,
         ) {
             let pods = ["wf-build-1", "wf-build-22", "w-x", "wf.a-b"];
             let mut text = Vec::new();
@@ -496,7 +500,7 @@ mod tests {
             let format = Format { timestamps: false };
             let mut got: BTreeMap<String, Vec<u8>> = BTreeMap::new();
             // Small limits, so that lines go out in many chunks and by the memory limit too.
-            let limits = Limits { chunk, waiting };
+            let limits = Limits { chunk, held };
             let (pods, failure) = split_within(text.as_slice(), format, &|_| true, limits);
             proptest::prop_assert_eq!(failure, None);
             let pods = pods.expect("spooled");
@@ -532,26 +536,34 @@ mod tests {
     }
 
     #[test]
-    fn written_lines_leave_no_memory_behind() {
-        let mut spool = Spool::new(Limits {
+    fn memory_stays_within_the_limit_and_a_busy_pod_keeps_its_buffer() {
+        let limits = Limits {
             chunk: 1000,
-            waiting: 10_000,
-        })
-        .unwrap();
-        // 100 pods past their chunk size, then 100 more up to the memory limit.
+            held: 10_000,
+        };
+        let mut spool = Spool::new(limits).unwrap();
+        let capacities =
+            |spool: &Spool| -> usize { spool.pods.iter().map(|(_, p)| p.waiting.capacity()).sum() };
+        // 300 pods one after another, each past its chunk size, as `argo logs` of pods that
+        // ran one at a time gives them: the idle ones give their memory back.
         let line = [b'x'; 1200];
-        for pod in 0..200 {
+        for pod in 0..300 {
             spool.select(&format!("wf-a-{pod}"));
             spool
-                .add(&line[..if pod < 100 { 1200 } else { 150 }])
+                .add(&line[..if pod % 2 == 0 { 1200 } else { 150 }])
                 .unwrap();
+            assert_eq!(capacities(&spool), spool.held);
+            assert!(spool.held <= limits.held, "{} bytes held", spool.held);
         }
-        let held: usize = spool.pods.iter().map(|(_, p)| p.waiting.capacity()).sum();
-        assert!(held <= 2 * 10_000, "{held} bytes held");
-        assert!(spool.waiting <= 10_000);
-        assert!(spool.pods[..100]
-            .iter()
-            .all(|(_, p)| p.waiting.capacity() == 0));
+        // One pod writing on and on: its buffer is written out chunk after chunk, and kept.
+        spool.select("wf-busy-1");
+        spool.add(&line).unwrap();
+        let buffer = spool.pods.last().unwrap().1.waiting.as_ptr();
+        for _ in 0..50 {
+            spool.add(&line).unwrap();
+            assert_eq!(spool.pods.last().unwrap().1.waiting.as_ptr(), buffer);
+        }
+        assert!(spool.pods.last().unwrap().1.chunks.len() >= 50);
     }
 
     #[test]
