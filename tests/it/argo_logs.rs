@@ -214,13 +214,16 @@ fn argo_logs_without_a_usable_temporary_directory_say_where_and_what_to_do() {
         "cannot make a temporary file in {} for the pods' logs",
         missing.display()
     );
+    let run = |command: &str| {
+        matrix()
+            .env("TMPDIR", &missing)
+            .args([command, "--format", "csv"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
     // `report`: the file is a row of unknown result with the reason.
-    let out = matrix()
-        .env("TMPDIR", &missing)
-        .args(["report", "--format", "csv"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = run("report");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains(&expected), "{stdout}");
     assert!(
@@ -228,12 +231,7 @@ fn argo_logs_without_a_usable_temporary_directory_say_where_and_what_to_do() {
         "{stdout}"
     );
     // `findings`: no row to carry it, so a warning on stderr.
-    let out = matrix()
-        .env("TMPDIR", &missing)
-        .args(["findings", "--format", "csv"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = run("findings");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("wf.log") && stderr.contains(&expected),
