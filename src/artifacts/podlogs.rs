@@ -168,6 +168,10 @@ impl Spool {
 
     /// The pod the next lines are `pod`'s.
     fn select(&mut self, pod: &str) {
+        // Lines come in runs of one pod's: most lines name the current pod.
+        if self.current.is_some_and(|at| self.pods[at].0 == pod) {
+            return;
+        }
         let next = self.pods.len();
         let at = *self.index.entry(pod.to_owned()).or_insert(next);
         if at == next {
@@ -339,7 +343,6 @@ enum Stopped {
 fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(), Stopped> {
     let mut reader = BufReader::with_capacity(PIECE as usize, reader);
     let mut piece: Vec<u8> = Vec::with_capacity(PIECE as usize);
-    let mut pod = String::new();
     // The rest of a line longer than one piece: no prefix to read, same pod, same colouring.
     let mut continuing = false;
     let mut coloured = false;
@@ -362,10 +365,7 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
         } else {
             match split_line(&piece, complete) {
                 Some((name, rest, c)) => {
-                    if name != pod {
-                        name.clone_into(&mut pod);
-                        spool.select(&pod);
-                    }
+                    spool.select(name);
                     coloured = c;
                     text = rest;
                     if format.timestamps {

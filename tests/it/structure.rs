@@ -255,24 +255,9 @@ fn references(module: &Module, known: &BTreeSet<String>) -> (BTreeSet<String>, b
             clap = true;
             i += 4;
         } else {
-            if boundary
-                && rest.starts_with("mod")
-                && code.get(i + 3).is_some_and(|c| c.is_whitespace())
-            {
-                let mut at = i + 3;
-                while code.get(at).is_some_and(|c| c.is_whitespace()) {
-                    at += 1;
-                }
-                let start = at;
-                while code.get(at).copied().is_some_and(is_ident) {
-                    at += 1;
-                }
-                let name: String = code[start..at].iter().collect();
-                while code.get(at).is_some_and(|c| c.is_whitespace()) {
-                    at += 1;
-                }
-                if !name.is_empty() && code.get(at) == Some(&'{') {
-                    module_brace = Some((at, name));
+            if boundary {
+                if let Some(found) = inline_module_at(&code, i) {
+                    module_brace = Some(found);
                 }
             }
             match code[i] {
@@ -292,6 +277,28 @@ fn references(module: &Module, known: &BTreeSet<String>) -> (BTreeSet<String>, b
         }
     }
     (out, clap)
+}
+
+/// `mod name {` at `code[at..]`: where its `{` is, and the name.
+fn inline_module_at(code: &[char], at: usize) -> Option<(usize, String)> {
+    let keyword: String = code[at..(at + 3).min(code.len())].iter().collect();
+    if keyword != "mod" || !code.get(at + 3).is_some_and(|c| c.is_whitespace()) {
+        return None;
+    }
+    let skip_space = |mut i: usize| {
+        while code.get(i).is_some_and(|c| c.is_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let start = skip_space(at + 3);
+    let mut end = start;
+    while code.get(end).copied().is_some_and(is_ident) {
+        end += 1;
+    }
+    let brace = skip_space(end);
+    (end > start && code.get(brace) == Some(&'{'))
+        .then(|| (brace, code[start..end].iter().collect()))
 }
 
 fn resolve(path: &[String], known: &BTreeSet<String>) -> Option<String> {
