@@ -118,6 +118,10 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
+    /// How long the test waits for processes to start or die: milliseconds when idle, and
+    /// generous for a loaded 2-core machine (tests/it/common.rs's PATIENCE).
+    const PATIENCE: Duration = Duration::from_secs(120);
+
     #[test]
     fn the_session_field_is_read_after_the_command_name() {
         let stat = "4242 (odd ) name) S 1 4240 4241 0 -1 4194560";
@@ -134,7 +138,7 @@ mod tests {
         command.args(["-c", "set -m; sleep 300 & wait"]);
         let mut cell = CellProcess::spawn(command, &log).unwrap();
         let start = Instant::now();
-        while cell.leftovers().len() < 2 && start.elapsed() < Duration::from_secs(10) {
+        while cell.leftovers().len() < 2 && start.elapsed() < PATIENCE {
             std::thread::sleep(Duration::from_millis(20));
         }
         let members = cell.leftovers();
@@ -142,7 +146,7 @@ mod tests {
         cell.kill_all();
         cell.child.wait().unwrap();
         let start = Instant::now();
-        while !cell.leftovers().is_empty() && start.elapsed() < Duration::from_secs(10) {
+        while !cell.leftovers().is_empty() && start.elapsed() < PATIENCE {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(cell.leftovers().is_empty(), "{:?}", cell.leftovers());

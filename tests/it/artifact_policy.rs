@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::time::Duration;
 
 use predicates::prelude::*;
 
@@ -32,7 +31,7 @@ fn report_reads_each_log_once_and_stays_inside() {
     matrix()
         .args(["report", "--format", "csv"])
         .arg(d)
-        .timeout(Duration::from_secs(60))
+        .timeout(crate::common::PATIENCE)
         .assert()
         .success()
         .stdout(predicate::eq(

@@ -5,12 +5,99 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use matrix::definition::RawDefinition;
 
 /// The built-in matrix definition, as the binary embeds it.
 pub const BUILTIN_DEFINITION: &str = include_str!("../../definition/matrix.yaml");
+
+/// How long a test waits for something that takes milliseconds on an idle machine (a command
+/// to refuse its input, a process to stop, a log line to appear) before calling it a hang. It
+/// only tells a hang from an answer, so it is generous: a 2-core machine running the whole
+/// suite beside two other builds, or at `nice -n 19` beside a CPU hog, must still pass. A test
+/// asserts on elapsed time only where time is what it tests, never to check that some stage
+/// was still running (make that stage block on purpose, or read which stage the log says ran).
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Polls `ready` every 50 ms until it holds; panics naming `what` after `patience`.
+pub fn wait_until(what: &str, patience: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < patience,
+            "gave up after {patience:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The stage a build log of our scripts was in when it ended, as `report` names stages
+/// (`Configure`, `Compilation`, `Tests`): the last `stage-start` marker's. A test of a deadline
+/// or a signal asserts `<that stage>. Timeout`, whatever stage the machine's speed let the cell
+/// reach, instead of betting on one.
+pub fn last_started_stage(log: &str) -> Option<&'static str> {
+    let name = log
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("::matrix:: event=stage-start stage="))?;
+    Some(match name.split_whitespace().next()? {
+        "configure" => "Configure",
+        "compile" => "Compilation",
+        "tests" => "Tests",
+        other => panic!("a deadline or signal in stage `{other}`, which has no result of its own"),
+    })
+}
+
+/// Processes (pid and command line) whose working directory is inside `root`, zombies left
+/// out: what a run or a script in a sandbox must not leave behind.
+pub fn processes_inside(root: &Path) -> Vec<(i32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'));
+        let inside =
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(root));
+        if inside && !zombie {
+            let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push((pid, cmd.replace('\0', " ")));
+        }
+    }
+    found
+}
+
+/// Asserts that no process is left inside `root`, waiting up to [`PATIENCE`] for processes
+/// that were sent a signal to die; kills what is still there before failing, so a failing
+/// test leaves nothing running. The processes a test checks for must outlive [`PATIENCE`] by
+/// themselves (a fake stage sleeps for minutes), or a leak would pass unseen.
+pub fn assert_no_processes_inside(root: &Path) {
+    let start = Instant::now();
+    loop {
+        let left = processes_inside(root);
+        if left.is_empty() {
+            return;
+        }
+        if start.elapsed() > PATIENCE {
+            for (pid, _) in &left {
+                // SAFETY: kill(2) has no memory preconditions.
+                unsafe { libc::kill(*pid, libc::SIGKILL) };
+            }
+            panic!("processes left inside {}: {left:?}", root.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 /// The `matrix` binary under test.
 pub fn matrix() -> Command {

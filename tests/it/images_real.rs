@@ -20,6 +20,9 @@ const IMAGE: &str = "localhost/cpython-matrix/build-cpython:debian-12";
 const BROKEN: &str = "localhost/broken/build-cpython:debian-12";
 const VERSION: &str = "3.13.5";
 const TARBALL_SHA256: &str = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640";
+/// The deadline of the deadline test: long enough for setup (unpacking the tarball) on a
+/// loaded machine, far shorter than configure and compilation together.
+const DEADLINE: &str = "60s";
 /// The short test selection of the container cells.
 const TESTS: &str = "test_int test_bool test_capi";
 
@@ -375,7 +378,6 @@ fn images_real_a_deadline_stops_the_container_and_records_the_timeout() {
     let out = dir.path().join("run");
     let source = format!("{VERSION}={}", tarball.display());
     let cache = dir.path().join("cache");
-    let start = Instant::now();
     let output = matrix(
         &config,
         &[
@@ -391,7 +393,7 @@ fn images_real_a_deadline_stops_the_container_and_records_the_timeout() {
             "--source",
             &source,
             "--deadline",
-            "20s",
+            DEADLINE,
             "--only",
             "python=3.13.5",
             "--only",
@@ -407,15 +409,19 @@ fn images_real_a_deadline_stops_the_container_and_records_the_timeout() {
         ],
     );
     assert!(output.status.success());
-    // TERM reached the script inside the container: it recorded the stage it stopped.
-    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    // TERM reached the script inside the container: it recorded the stage it was in, with
+    // TERM's status, and the result is that stage's timeout. Which stage the deadline finds
+    // (configure or compilation) is the machine's speed, so the log says which to expect.
+    let cell = "amd64-d12-py3.13.5-gcc-release";
+    let log = std::fs::read_to_string(out.join(format!("logs/{cell}.log"))).unwrap();
+    let stage = common::last_started_stage(&log).expect("no stage started");
+    assert!(log.contains(" status=143 "), "{log}");
     let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
     assert!(
-        results.contains("amd64-d12-py3.13.5-gcc-release,")
-            && results.contains(",Configure. Timeout,"),
-        "{results}"
+        results.contains(&format!("{cell},")) && results.contains(&format!(",{stage}. Timeout,")),
+        "{stage}: {results}"
     );
-    assert_eq!(containers("matrix-run-amd64-d12-py3.13.5-gcc-release"), "");
+    assert_eq!(containers(&format!("matrix-run-{cell}")), "");
 }
 
 #[test]
@@ -446,14 +452,12 @@ fn images_real_ctrl_c_stops_and_removes_the_container() {
         .spawn()
         .unwrap();
     let log = out.join("logs/amd64-d12-py3.13.5-gcc-release.log");
-    let start = Instant::now();
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("stage-start stage=configure")
-    {
-        assert!(start.elapsed().as_secs() < 120, "configure never started");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    // Starting a container on a loaded machine can take a while; what is tested is the stop.
+    common::wait_until("configure to start", common::PATIENCE * 5, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("stage-start stage=configure")
+    });
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let stopped = Instant::now();
@@ -465,7 +469,13 @@ fn images_real_ctrl_c_stops_and_removes_the_container() {
     );
     assert!(!output.status.success());
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(stopped.elapsed().as_secs() < 45, "{:?}", stopped.elapsed());
+    // A release build runs for many minutes after configure starts; a run that stopped its
+    // cell ends within the stop grace (30 s) and podman's own stop, a run that did not, never.
+    assert!(
+        stopped.elapsed() < common::PATIENCE * 2,
+        "{:?}",
+        stopped.elapsed()
+    );
     // The stopped cell's log is set aside (no result; --resume runs it again).
     assert!(out
         .join("interrupted/amd64-d12-py3.13.5-gcc-release.log")

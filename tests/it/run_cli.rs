@@ -3,10 +3,14 @@
 //! resume are observed in seconds.
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::common::{self, PATIENCE};
 
 const VERSION: &str = "3.13.0b4";
 /// Four cells: gcc, no sanitizer, each `configure` value.
@@ -163,33 +167,6 @@ impl Sandbox {
             .collect()
     }
 
-    /// Processes whose working directory is inside the sandbox: what a run must not leave.
-    fn processes_inside(&self) -> Vec<String> {
-        let mut found = Vec::new();
-        for entry in fs::read_dir("/proc").unwrap().flatten() {
-            let name = entry.file_name();
-            let Some(pid) = name
-                .to_str()
-                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-            else {
-                continue;
-            };
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|r| r.trim_start().starts_with('Z'));
-            if let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) {
-                if cwd.starts_with(&self.root) && !zombie {
-                    let cmd =
-                        fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                    found.push(format!("{pid}: {}", cmd.replace('\0', " ")));
-                }
-            }
-        }
-        found
-    }
-
     /// Waits until some cell's log says it is configuring.
     fn wait_for_configure(&self, run: &str, child: &mut Child) {
         self.wait_for(run, child, "configure: checking for a fake compiler")
@@ -197,24 +174,24 @@ impl Sandbox {
 
     /// Waits until some cell's log holds `needle`.
     fn wait_for(&self, run: &str, child: &mut Child, needle: &str) {
-        let start = Instant::now();
-        loop {
-            let logs = fs::read_dir(self.root.join(run).join("logs"));
-            let configuring = logs
+        let logs = self.root.join(run).join("logs");
+        common::wait_until(&format!("a log holding {needle:?}"), PATIENCE, || {
+            let found = fs::read_dir(&logs)
                 .into_iter()
                 .flatten()
                 .flatten()
                 .any(|e| fs::read_to_string(e.path()).is_ok_and(|t| t.contains(needle)));
-            if configuring {
-                return;
-            }
             assert!(
-                child.try_wait().unwrap().is_none(),
+                found || child.try_wait().unwrap().is_none(),
                 "matrix run ended early"
             );
-            assert!(start.elapsed() < Duration::from_secs(60), "no cell started");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            found
+        });
+    }
+
+    /// The log of `cell` in run directory `run`.
+    fn log(&self, run: &str, cell: &str) -> String {
+        fs::read_to_string(self.root.join(run).join("logs").join(format!("{cell}.log"))).unwrap()
     }
 }
 
@@ -227,17 +204,47 @@ fn signal(child: &Child, sig: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
 }
 
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
+/// Waits for `matrix run` to exit; kills it and fails after [`PATIENCE`], which only a run
+/// that does not stop at all reaches.
+fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+    let mut status = None;
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        common::wait_until("matrix run to stop", PATIENCE, || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        })
+    }));
+    if let Err(panic) = waited {
+        let _ = child.kill();
+        std::panic::resume_unwind(panic);
+    }
+    status.unwrap()
+}
+
+/// Reads a child's stderr line by line on a thread of its own, so a test can wait for a line
+/// while the child runs.
+fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+/// Waits for a line of `lines` holding `needle`; returns the lines read up to it.
+fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
+        match lines.recv_timeout(PATIENCE) {
+            Ok(line) if line.contains(needle) => return seen,
+            Ok(line) => seen.push(line),
+            Err(err) => panic!("no line holding {needle:?} ({err}); read: {seen:#?}"),
         }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("matrix run did not stop within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -351,24 +358,30 @@ fn a_foreign_or_used_directory_is_refused_with_nothing_on_stdout() {
 #[test]
 fn a_deadline_stops_a_cell_as_the_stages_timeout() {
     let sb = Sandbox::new();
+    // Configure blocks on purpose, so the deadline finds it running however slow the machine:
+    // setup takes milliseconds, the deadline is seconds, and the result is read against the
+    // stage the log says was running rather than assumed.
     let out = sb.run(
         &[
             "--out",
             "run",
             "--deadline",
-            "2s",
+            "5s",
             "--only",
             "configure=debug",
         ],
         &[("FAKE_SLEEP", "300")],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(sb.results("run")[0].1, "Configure. Timeout");
+    let (cell, result) = sb.results("run").remove(0);
+    let log = sb.log("run", &cell);
+    assert_eq!(common::last_started_stage(&log), Some("Configure"), "{log}");
+    assert_eq!(result, "Configure. Timeout");
     assert!(
-        sb.processes_inside().is_empty(),
-        "{:?}",
-        sb.processes_inside()
+        log.contains("event=stage-end stage=configure status=143"),
+        "{log}"
     );
+    common::assert_no_processes_inside(&sb.root);
 }
 
 #[test]
@@ -377,16 +390,12 @@ fn ctrl_c_stops_every_cell_keeps_finished_results_and_resume_runs_the_rest() {
     let mut child = sb.spawn(&["--out", "run", "-j", "2"], &[("FAKE_SLEEP", "300")]);
     sb.wait_for_configure("run", &mut child);
     signal(&child, libc::SIGINT);
-    let status = wait_with_timeout(&mut child, Duration::from_secs(30));
+    let status = wait_for_exit(&mut child);
     assert!(!status.success(), "an interrupted run is not a success");
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(err.contains("interrupted"), "{err}");
-    assert!(
-        sb.processes_inside().is_empty(),
-        "{:?}",
-        sb.processes_inside()
-    );
+    common::assert_no_processes_inside(&sb.root);
     let results = sb.results("run");
     assert_eq!(results.len(), 4);
     assert!(results.iter().all(|(_, r)| r == "Missing"), "{results:?}");
@@ -414,21 +423,21 @@ fn a_second_ctrl_c_kills_cells_that_ignore_term() {
         &["--out", "run", "-j", "1", "--only", "configure=debug"],
         &[("FAKE_HANG_CC", "1")],
     );
+    let lines = stderr_lines(&mut child);
     sb.wait_for("run", &mut child, "fake gcc hangs");
     signal(&child, libc::SIGINT);
+    // The second Ctrl-C only after matrix has taken the first: two signals sent while a loaded
+    // machine has not scheduled it yet would arrive as one.
+    wait_for_line(&lines, "interrupted: stopping 1 running cell(s)");
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         child.try_wait().unwrap().is_none(),
         "the first Ctrl-C waits for the cell"
     );
     signal(&child, libc::SIGINT);
-    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    let status = wait_for_exit(&mut child);
     assert!(!status.success());
-    assert!(
-        sb.processes_inside().is_empty(),
-        "{:?}",
-        sb.processes_inside()
-    );
+    common::assert_no_processes_inside(&sb.root);
     assert!(sb.root.join("run/results.csv").is_file());
 }
 

@@ -90,6 +90,12 @@ impl Sandbox {
     }
 
     pub(crate) fn run(&self, script: &str, env: &[(&str, &str)]) -> Output {
+        self.command(script, env).output().unwrap()
+    }
+
+    /// `bash build.sh` of `script` in the sandbox, with its environment: what [`Sandbox::run`]
+    /// runs, for a test that needs the process while it runs.
+    fn command(&self, script: &str, env: &[(&str, &str)]) -> Command {
         let path = self.root.join("build.sh");
         write_executable(&path, script);
         let mut command = Command::new("bash");
@@ -113,7 +119,7 @@ impl Sandbox {
         for (name, value) in env {
             command.env(name, value);
         }
-        command.output().unwrap()
+        command
     }
 
     fn source_file(&self, version: &str, name: &str) -> String {
@@ -422,17 +428,21 @@ fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
 }
 
 /// Argo's deadline sends TERM: the script records the stage it was in with status 143 at
-/// once, instead of after the test suite would have finished.
+/// once, and stops the test suite, instead of waiting for the suite to finish. The fake test
+/// suite blocks for a day, so a script that waited for it is told from one that did not by
+/// whether it ends at all, not by how fast.
 #[test]
 fn a_term_signal_records_the_stage_it_interrupts() {
     use std::io::{BufRead, BufReader};
-    use std::time::{Duration, Instant};
+    use std::sync::mpsc;
 
-    let slow_python = "#!/bin/sh\nsleep 60\n";
+    use crate::common::{self, PATIENCE};
+
+    let blocked_python = "#!/bin/sh\nsleep 86400\n";
     let sandbox = Sandbox::with_tree("3.12.4", MAKEFILE, &[]);
     // Replace the fake python the Makefile copies with one that hangs.
     let tree = sandbox.root.join("tree/Python-3.12.4");
-    write_executable(&tree.join("fake-python"), slow_python);
+    write_executable(&tree.join("fake-python"), blocked_python);
     let status = Command::new("tar")
         .arg("-czf")
         .arg(sandbox.root.join("cache/Python-3.12.4.tgz"))
@@ -443,47 +453,50 @@ fn a_term_signal_records_the_stage_it_interrupts() {
         .unwrap();
     assert!(status.success());
     let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
-    let path = sandbox.root.join("build.sh");
-    write_executable(&path, &script);
-    let mut child = Command::new("bash")
-        .arg(&path)
-        .current_dir(&sandbox.root)
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                sandbox.root.join("bin").display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
-        .env("MATRIX_CACHE_DIR", sandbox.root.join("cache"))
-        .env("MATRIX_WORK_DIR", sandbox.root.join("work"))
-        .env("MATRIX_JOBS", "1")
+    let mut child = sandbox
+        .command(&script, &[])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
     let mut log = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
+    loop {
+        let line = lines
+            .recv_timeout(PATIENCE)
+            .expect("the tests stage never started");
         let started = line.starts_with("::matrix:: event=stage-start stage=tests");
         log.push(line);
         if started {
             break;
         }
     }
-    let sent = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    log.extend(lines.map(Result::unwrap));
-    let status = child.wait().unwrap();
-    assert!(
-        sent.elapsed() < Duration::from_secs(20),
-        "the script waited for the test suite"
-    );
-    assert_eq!(status.code(), Some(143), "{log:#?}");
+    let mut status = None;
+    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        common::wait_until("the script to end after TERM", PATIENCE, || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        })
+    }));
+    if ended.is_err() {
+        let _ = child.kill();
+        common::assert_no_processes_inside(&sandbox.root);
+        panic!("the script waited for the test suite");
+    }
+    // The exit trap stopped the suite's process group: nothing may be left of it.
+    common::assert_no_processes_inside(&sandbox.root);
+    // The suite is gone, so its end of the pipe is closed too: the log is complete.
+    log.extend(lines.iter());
+    assert_eq!(status.unwrap().code(), Some(143), "{log:#?}");
     let markers = markers(log.join("\n").as_bytes());
     assert_eq!(
         markers[markers.len() - 2],
