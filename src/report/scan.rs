@@ -46,7 +46,7 @@ impl ScannedLog {
 }
 
 /// What tells a running cell from a killed one: the deadline a cell runs under, and the time
-/// now. `None` in [`build`] for logs known to be finished (`matrix run`'s results).
+/// now. `None` in [`build`](super::build) for logs known to be finished (`matrix run`'s results).
 #[derive(Debug, Clone, Copy)]
 pub struct Live {
     pub deadline: Duration,

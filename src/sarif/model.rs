@@ -89,7 +89,7 @@ pub struct LogicalLocation {
 /// One result of one log, reduced to what a finding is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// The primary location's artifact URI, resolved against its base id (see [`resolve_uri`]);
+    /// The primary location's artifact URI, resolved against its base id (see [`Run::resolve_uri`]);
     /// `None` when the result has no physical location (GCC emits a few such).
     pub uri: Option<String>,
     pub line: Option<u64>,

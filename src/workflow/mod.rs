@@ -3,7 +3,7 @@
 //!
 //! [`compact`] holds the rendered scripts (each distinct line once, so 100,000 cells fit in a
 //! few hundred megabytes), [`factor`] turns them into one shape plus per-cell fields, [`group`]
-//! chooses which fields travel once per group of cells, [`build`] assembles and splits the
+//! chooses which fields travel once per group of cells, [`build`](mod@build) assembles and splits the
 //! documents out of the typed Argo structs in [`types`]; [`yaml11`] keeps YAML 1.1 readers from
 //! misreading a value.
 

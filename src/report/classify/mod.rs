@@ -5,7 +5,7 @@
 //! The classifier is fed one line at a time and keeps only a bounded amount of state (the
 //! deciding lines of each stage and a short tail), so a log of any size is read in one pass.
 //!
-//! Submodules: [`types`] (what a verdict says), [`phrases`] (which lines matter and what they
+//! Submodules: [`types`] (what a verdict says), [`phrases`](mod@phrases) (which lines matter and what they
 //! say), [`markers`] (the engine for logs with `::matrix::` markers), [`legacy`] (the engine
 //! for logs without).
 
