@@ -212,16 +212,20 @@ fn an_index_or_values_that_would_clash_are_refused_in_csv_only() {
     assert_eq!(json["values"], serde_json::json!(["Debug", "debug"]));
 }
 
-#[test]
-fn by_applies_to_the_output_or_is_refused() {
+/// The fixture of the `--by` tests, and `report logs --index labels.csv --by Compiler` with
+/// `extra` arguments after it.
+fn by_fixture() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
     fixture(
-        dir,
+        tmp.path(),
         "Compiler,BuildOption,Extra,script_name,Result",
         ["debug", "release"],
     );
-    let report = [
+    tmp
+}
+
+fn report_by(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec![
         "report",
         "logs",
         "--index",
@@ -229,35 +233,42 @@ fn by_applies_to_the_output_or_is_refused() {
         "--by",
         "Compiler",
     ];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> {
-        let mut args = report.to_vec();
-        args.extend(extra);
-        args
-    };
-    // Applies: JSON has the pivot, the table shows it.
+    args.extend(extra);
+    args
+}
+
+#[test]
+fn by_applies_to_json_and_the_table() {
+    let tmp = by_fixture();
+    let dir = tmp.path();
     let json: serde_json::Value =
-        serde_json::from_slice(&run(dir, &with(&["--format", "json"]))).unwrap();
+        serde_json::from_slice(&run(dir, &report_by(&["--format", "json"]))).unwrap();
     assert_eq!(json["pivot"]["by"], serde_json::json!(["Compiler"]));
-    let table = String::from_utf8(run(dir, &with(&["--format", "table"]))).unwrap();
+    let table = String::from_utf8(run(dir, &report_by(&["--format", "table"]))).unwrap();
     assert!(
         table
             .lines()
             .any(|l| l.starts_with("Compiler ") && l.contains("total")),
         "{table}"
     );
-    // Refused, with a message and nothing on stdout nor on disk.
+}
+
+#[test]
+fn by_where_it_does_not_apply_is_refused_with_nothing_written() {
+    let tmp = by_fixture();
+    let dir = tmp.path();
     let refused: Vec<(Vec<&str>, &str)> = vec![
-        (with(&["--format", "csv"]), "--by with CSV"),
+        (report_by(&["--format", "csv"]), "--by with CSV"),
         (
-            with(&["--format", "csv", "--html", "page.html"]),
+            report_by(&["--format", "csv", "--html", "page.html"]),
             "--by with CSV",
         ),
         (
-            with(&["--insights", "--format", "json"]),
+            report_by(&["--insights", "--format", "json"]),
             "--by with --insights",
         ),
         (
-            with(&["--insights", "--format", "table"]),
+            report_by(&["--insights", "--format", "table"]),
             "--by with --insights",
         ),
         (
@@ -296,16 +307,26 @@ fn by_applies_to_the_output_or_is_refused() {
             .stderr(predicate::str::contains(message));
         assert!(!dir.join("page.html").exists(), "{args:?} wrote the page");
     }
-    // With a page, --insights and --by each have a place: the insights on stdout, the pivot on
-    // the page.
+}
+
+#[test]
+fn by_with_a_page_and_insights_puts_each_in_its_place() {
+    let tmp = by_fixture();
+    let dir = tmp.path();
+    // The insights on stdout, the pivot on the page.
     run(
         dir,
-        &with(&["--insights", "--format", "csv", "--html", "page.html"]),
+        &report_by(&["--insights", "--format", "csv", "--html", "page.html"]),
     );
     assert!(fs::read_to_string(dir.join("page.html"))
         .unwrap()
         .contains("Compiler"));
-    // findings --by: one column per value in CSV, the pivot in JSON.
+}
+
+#[test]
+fn findings_by_is_a_column_per_value_in_csv_and_the_pivot_in_json() {
+    let tmp = by_fixture();
+    let dir = tmp.path();
     let findings = [
         "findings",
         "logs",

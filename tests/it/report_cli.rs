@@ -237,10 +237,10 @@ fn legacy_logs_of_every_kind() {
     assert_eq!(out, again);
 }
 
-#[test]
-fn marker_logs_in_argo_layout() {
-    let tmp = tempfile::tempdir().unwrap();
-    let wf = tmp.path().join("logs/matrix-x7k2p");
+/// The pods of workflow `wf` as `argo` lays out their logs: plain, gzipped and tarred, one per
+/// outcome, an artifact beside a log, a pod killed mid-stage, an analyzer cell, and a log
+/// that names no cell.
+fn write_argo_pods(wf: &Path) {
     let pod = |name: &str| {
         let dir = wf.join(name);
         fs::create_dir_all(&dir).unwrap();
@@ -314,11 +314,15 @@ fn marker_logs_in_argo_layout() {
         "::matrix:: event=stage-skip stage=tests time=t\n::matrix:: event=finish",
     );
     fs::write(pod("matrix-x7k2p-8").join("main.log"), analyzer).unwrap();
-    // A whole workflow's logs downloaded as one archive: each pod's directory names its log.
-    let gz = flate2::write::GzEncoder::new(
-        fs::File::create(tmp.path().join("logs/download.tgz")).unwrap(),
-        Default::default(),
-    );
+    // Without a finish marker or the cell in the environment, the pod's directory names it.
+    let mut anonymous = marker("event=stage-start stage=compile");
+    anonymous.push_str("gcc -c x.c\n");
+    fs::write(pod("matrix-x7k2p-9").join("main.log"), anonymous).unwrap();
+}
+
+/// A whole workflow's logs downloaded as one archive: each pod's directory names its log.
+fn write_workflow_archive(path: &Path) {
+    let gz = flate2::write::GzEncoder::new(fs::File::create(path).unwrap(), Default::default());
     let mut tar = tar::Builder::new(gz);
     for pod in ["matrix-q1-1", "matrix-q1-2"] {
         let text = marker("event=stage-start stage=configure") + "checking x... Terminated\n";
@@ -334,11 +338,13 @@ fn marker_logs_in_argo_layout() {
         .unwrap();
     }
     tar.into_inner().unwrap().finish().unwrap();
-    // Without a finish marker or the cell in the environment, the pod's directory names it.
-    let mut anonymous = marker("event=stage-start stage=compile");
-    anonymous.push_str("gcc -c x.c\n");
-    fs::write(pod("matrix-x7k2p-9").join("main.log"), anonymous).unwrap();
+}
 
+#[test]
+fn marker_logs_in_argo_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_argo_pods(&tmp.path().join("logs/matrix-x7k2p"));
+    write_workflow_archive(&tmp.path().join("logs/download.tgz"));
     // The logs were just written: `--finished` says the run is over, so a log that stops
     // inside a stage is of a killed pod, not of a running cell.
     let out = matrix()

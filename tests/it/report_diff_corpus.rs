@@ -48,6 +48,60 @@ const AXES: [&str; 9] = [
     "BuildOption",
 ];
 
+/// What the new run changes of the old one, by script name (`build_NNN.sh`).
+struct Edits {
+    /// Left out of the new run.
+    gone: String,
+    /// Their logs replaced by a failing configure.
+    regress: Vec<String>,
+    /// Its log replaced by `donor_log`, a test failure of another cell.
+    fix: String,
+    donor_log: String,
+}
+
+/// Writes the new run into `new`: the old run at `root` with its scripts renumbered and
+/// `edits` applied to its index and logs.
+fn write_edited_run(root: &Path, new: &Path, edits: &Edits) {
+    fs::create_dir_all(new.join("logs")).unwrap();
+    let labels = fs::read_to_string(root.join("labels.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(labels.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let script_col = header.iter().position(|h| h == "script_name").unwrap();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&header).unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let script = &record[script_col];
+        if script == edits.gone {
+            continue;
+        }
+        let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        fields[script_col] = renumbered(script);
+        writer.write_record(&fields).unwrap();
+    }
+    fs::write(new.join("labels.csv"), writer.into_inner().unwrap()).unwrap();
+    for entry in fs::read_dir(root.join("logs")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        // build_NNN-K.sh.txt
+        let (script, attempt) = name.split_once('-').unwrap();
+        let script = format!("{script}.sh");
+        if script == edits.gone {
+            continue;
+        }
+        let to = new.join("logs").join(format!(
+            "{}-{attempt}",
+            renumbered(&script).trim_end_matches(".sh")
+        ));
+        if edits.regress.contains(&script) {
+            fs::write(&to, CONFIGURE_FAILS).unwrap();
+        } else if script == edits.fix {
+            fs::copy(root.join("logs").join(&edits.donor_log), &to).unwrap();
+        } else {
+            fs::copy(root.join("logs").join(&name), &to).unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
     let Some(tmp) = corpus("report_diff_corpus", "arm64-hwasan", &[]) else {
@@ -89,44 +143,13 @@ fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
 
     // The new run: scripts renumbered, logs edited, one cell left out.
     let new = tmp.path().join("new");
-    fs::create_dir_all(new.join("logs")).unwrap();
-    let labels = fs::read_to_string(root.join("labels.csv")).unwrap();
-    let mut reader = csv::Reader::from_reader(labels.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let script_col = header.iter().position(|h| h == "script_name").unwrap();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&header).unwrap();
-    for record in reader.records() {
-        let record = record.unwrap();
-        let script = &record[script_col];
-        if script == gone["key"] {
-            continue;
-        }
-        let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
-        fields[script_col] = renumbered(script);
-        writer.write_record(&fields).unwrap();
-    }
-    fs::write(new.join("labels.csv"), writer.into_inner().unwrap()).unwrap();
-    for entry in fs::read_dir(root.join("logs")).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        // build_NNN-K.sh.txt
-        let (script, attempt) = name.split_once('-').unwrap();
-        let script = format!("{script}.sh");
-        if script == gone["key"] {
-            continue;
-        }
-        let to = new.join("logs").join(format!(
-            "{}-{attempt}",
-            renumbered(&script).trim_end_matches(".sh")
-        ));
-        if regress.iter().any(|r| r["key"] == script) {
-            fs::write(&to, CONFIGURE_FAILS).unwrap();
-        } else if script == fix["key"] {
-            fs::copy(root.join("logs").join(&donor["log"]), &to).unwrap();
-        } else {
-            fs::copy(root.join("logs").join(&name), &to).unwrap();
-        }
-    }
+    let edits = Edits {
+        gone: gone["key"].clone(),
+        regress: regress.iter().map(|r| r["key"].clone()).collect(),
+        fix: fix["key"].clone(),
+        donor_log: donor["log"].clone(),
+    };
+    write_edited_run(&root, &new, &edits);
     let new_csv = report(&new);
     fs::write(tmp.path().join("new.csv"), &new_csv).unwrap();
     let new_rows = csv_rows(&new_csv);

@@ -129,35 +129,10 @@ fn check_every_line(run: &Run, insights: &[Insight]) {
     }
 }
 
-#[test]
-fn the_authors_conclusions_come_out_and_every_insight_holds() {
-    let Some(tmp) = corpus("report_insights", "arm64-hwasan", &[]) else {
-        return;
-    };
-    let root = tmp.path().join("arm64-hwasan");
-    let run = |command: &str, extra: &[&str]| {
-        matrix()
-            .arg(command)
-            .arg(root.join("logs"))
-            .arg("--index")
-            .arg(root.join("labels.csv"))
-            .args(["--format", "csv"])
-            .args(extra)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
-    };
-    let all = csv_rows(&run("report", &[]));
-    // Insights speak of the classified cells (not Unknown, not Missing).
-    let cells: Vec<&Row> = all.iter().filter(|c| !c["stage"].is_empty()).collect();
-    let findings: BTreeSet<(String, String)> = csv_rows(&run("findings", &["--cells"]))
-        .into_iter()
-        .map(|r| (r["cell"].clone(), r["id"].clone()))
-        .collect();
+/// The axes whose values differ among the classified `cells`, out of the report's columns.
+fn varying_axes(all: &[Row], cells: &[&Row]) -> Vec<String> {
     let not_axes = ["key", "script_name", "label", "result", "stage", "outcome"];
-    let axes: Vec<String> = all[0]
+    all[0]
         .keys()
         .filter(|a| !not_axes.contains(&a.as_str()))
         .filter(|a| {
@@ -169,8 +144,15 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
         })
         .filter(|a| cells.iter().any(|c| c[*a] != cells[0][*a]))
         .cloned()
-        .collect();
-    assert_eq!(axes.len(), 7, "{axes:?}");
+        .collect()
+}
+
+/// `report --insights` at depths 3 and 2, each line checked against the cells: the
+/// properties seen at either depth, and the insights of depth 3.
+fn insights_at_depths_3_and_2(
+    run: &dyn Fn(&str, &[&str]) -> Vec<u8>,
+    base: &Run,
+) -> (BTreeSet<String>, Vec<Insight>) {
     let mut properties = BTreeSet::new();
     let mut insights = Vec::new();
     // At depth 2 the seven Fedora gcc-static cells have no explanation (it takes three
@@ -187,11 +169,11 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
             })
             .collect();
         let ctx = Run {
-            cells: &cells,
-            axes: axes.clone(),
+            cells: base.cells,
+            axes: base.axes.clone(),
             depth,
-            min_cells: 4,
-            findings: findings.clone(),
+            min_cells: base.min_cells,
+            findings: base.findings.clone(),
         };
         check_every_line(&ctx, &found);
         properties.extend(found.iter().map(|i| {
@@ -203,17 +185,11 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
             insights = found;
         }
     }
-    assert_eq!(
-        properties.into_iter().collect::<Vec<_>>(),
-        [
-            "all-same-result",
-            "finding",
-            "none-passed",
-            "none-reached-tests",
-            "unstable"
-        ],
-        "every property comes out of the corpus at depth 3 or 2"
-    );
+    (properties, insights)
+}
+
+/// The experiment's authors' conclusions, each implied by some insight of `insights`.
+fn assert_the_authors_conclusions(cells: &[&Row], insights: &[Insight]) {
     let select = |terms: &[(String, String)]| -> Vec<&Row> {
         cells
             .iter()
@@ -221,7 +197,6 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
             .filter(|c| terms.iter().all(|(a, v)| c[a] == *v))
             .collect()
     };
-
     // "No successful builds" (none reached the tests) under a condition: an insight with a
     // condition as general or more (a subset of its terms) and a property implying it.
     let t = |a: &str, v: &str| (a.to_owned(), v.to_owned());
@@ -262,4 +237,55 @@ fn the_authors_conclusions_come_out_and_every_insight_holds() {
             c["key"]
         );
     }
+}
+
+#[test]
+fn the_authors_conclusions_come_out_and_every_insight_holds() {
+    let Some(tmp) = corpus("report_insights", "arm64-hwasan", &[]) else {
+        return;
+    };
+    let root = tmp.path().join("arm64-hwasan");
+    let run = |command: &str, extra: &[&str]| {
+        matrix()
+            .arg(command)
+            .arg(root.join("logs"))
+            .arg("--index")
+            .arg(root.join("labels.csv"))
+            .args(["--format", "csv"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let all = csv_rows(&run("report", &[]));
+    // Insights speak of the classified cells (not Unknown, not Missing).
+    let cells: Vec<&Row> = all.iter().filter(|c| !c["stage"].is_empty()).collect();
+    let findings: BTreeSet<(String, String)> = csv_rows(&run("findings", &["--cells"]))
+        .into_iter()
+        .map(|r| (r["cell"].clone(), r["id"].clone()))
+        .collect();
+    let axes = varying_axes(&all, &cells);
+    assert_eq!(axes.len(), 7, "{axes:?}");
+    let base = Run {
+        cells: &cells,
+        axes,
+        depth: 3,
+        min_cells: 4,
+        findings,
+    };
+    let (properties, insights) = insights_at_depths_3_and_2(&run, &base);
+    assert_eq!(
+        properties.into_iter().collect::<Vec<_>>(),
+        [
+            "all-same-result",
+            "finding",
+            "none-passed",
+            "none-reached-tests",
+            "unstable"
+        ],
+        "every property comes out of the corpus at depth 3 or 2"
+    );
+    assert_the_authors_conclusions(&cells, &insights);
 }

@@ -29,74 +29,76 @@ fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(String::from).collect()
 }
 
-/// The spec's flag tables, written out independently of the definition.
+/// The spec's flags of one sanitizer × compiler × link method, written out independently of
+/// the definition, checked against the build plan of a cell with those values.
+fn assert_spec_flags(m: &Matrix, sanitizer: &str, compiler: &str, link: &str) {
+    let (platform, fsan) = match sanitizer {
+        "asan" => ("amd64", "-fsanitize=address"),
+        "hwasan" => ("arm64", "-fsanitize=hwaddress"),
+        _ => ("amd64", "-fsanitize=thread"),
+    };
+    let cell = cell_with(
+        m,
+        &[
+            ("platform", platform),
+            ("os", "ubuntu-24.04"),
+            ("compiler", compiler),
+            ("sanitizer", sanitizer),
+            ("san_link", link),
+            ("hwasan_option", "none"),
+        ],
+    );
+    let plan = BuildPlan::for_cell(m, &cell).unwrap();
+    let link_extra = match (compiler, link) {
+        ("gcc", "static") => vec![format!("-static-lib{sanitizer}")],
+        ("gcc", _) => vec![],
+        (_, "shared") => vec!["-shared-libsan".to_string()],
+        _ => vec![],
+    };
+    let mut compile = words(&format!("-g {fsan}"));
+    compile.extend(link_extra.clone());
+    let mut ldflags = if compiler == "gcc" {
+        vec![]
+    } else {
+        words("-fuse-ld=lld")
+    };
+    ldflags.push(fsan.to_string());
+    ldflags.extend(link_extra);
+    assert_eq!(plan.compile_flags, compile, "{}", cell.id);
+    assert_eq!(plan.link_flags, ldflags, "{}", cell.id);
+    let (cc, cxx) = match compiler {
+        "gcc" => ("gcc", "g++"),
+        "clang" => ("clang", "clang++"),
+        _ => ("clang-19", "clang++-19"),
+    };
+    assert_eq!(
+        (plan.env("CC"), plan.env("CXX")),
+        (Some(cc), Some(cxx)),
+        "{}",
+        cell.id
+    );
+    let options = plan.env(&format!("{}_OPTIONS", sanitizer.to_uppercase()));
+    let expected_options =
+        (sanitizer != "tsan").then_some("detect_leaks=0:allocator_may_return_null=1:handle_segv=0");
+    assert_eq!(options, expected_options, "{}", cell.id);
+    assert!(plan.run_tests && plan.collect.is_empty());
+}
+
 #[test]
 fn every_sanitizer_compiler_and_link_method_gets_the_spec_flags() {
     let m = Matrix::builtin().unwrap();
-    let platform_for = |sanitizer: &str| {
-        if sanitizer == "hwasan" {
-            "arm64"
-        } else {
-            "amd64"
-        }
-    };
     for sanitizer in ["asan", "hwasan", "tsan"] {
-        let fsan = match sanitizer {
-            "asan" => "-fsanitize=address",
-            "hwasan" => "-fsanitize=hwaddress",
-            _ => "-fsanitize=thread",
-        };
         for compiler in ["gcc", "clang", "clang-19"] {
             for link in ["shared", "static"] {
-                let cell = cell_with(
-                    &m,
-                    &[
-                        ("platform", platform_for(sanitizer)),
-                        ("os", "ubuntu-24.04"),
-                        ("compiler", compiler),
-                        ("sanitizer", sanitizer),
-                        ("san_link", link),
-                        ("hwasan_option", "none"),
-                    ],
-                );
-                let plan = BuildPlan::for_cell(&m, &cell).unwrap();
-                let link_extra = match (compiler, link) {
-                    ("gcc", "static") => vec![format!("-static-lib{sanitizer}")],
-                    ("gcc", _) => vec![],
-                    (_, "shared") => vec!["-shared-libsan".to_string()],
-                    _ => vec![],
-                };
-                let mut compile = words(&format!("-g {fsan}"));
-                compile.extend(link_extra.clone());
-                let mut ldflags = if compiler == "gcc" {
-                    vec![]
-                } else {
-                    words("-fuse-ld=lld")
-                };
-                ldflags.push(fsan.to_string());
-                ldflags.extend(link_extra);
-                assert_eq!(plan.compile_flags, compile, "{}", cell.id);
-                assert_eq!(plan.link_flags, ldflags, "{}", cell.id);
-                let (cc, cxx) = match compiler {
-                    "gcc" => ("gcc", "g++"),
-                    "clang" => ("clang", "clang++"),
-                    _ => ("clang-19", "clang++-19"),
-                };
-                assert_eq!(
-                    (plan.env("CC"), plan.env("CXX")),
-                    (Some(cc), Some(cxx)),
-                    "{}",
-                    cell.id
-                );
-                let options = plan.env(&format!("{}_OPTIONS", sanitizer.to_uppercase()));
-                let expected_options = (sanitizer != "tsan")
-                    .then_some("detect_leaks=0:allocator_may_return_null=1:handle_segv=0");
-                assert_eq!(options, expected_options, "{}", cell.id);
-                assert!(plan.run_tests && plan.collect.is_empty());
+                assert_spec_flags(&m, sanitizer, compiler, link);
             }
         }
     }
+}
 
+#[test]
+fn hwasan_without_globals_passes_its_option_to_compiler_and_linker() {
+    let m = Matrix::builtin().unwrap();
     let nog = cell_with(
         &m,
         &[
@@ -115,7 +117,11 @@ fn every_sanitizer_compiler_and_link_method_gets_the_spec_flags() {
         plan.link_flags,
         words("-fuse-ld=lld -fsanitize=hwaddress -mllvm -hwasan-globals=0")
     );
+}
 
+#[test]
+fn analyzer_plain_and_configure_flavours_get_the_spec_flags() {
+    let m = Matrix::builtin().unwrap();
     let analyzer = cell_with(&m, &[("sanitizer", "analyzer")]);
     let plan = BuildPlan::for_cell(&m, &analyzer).unwrap();
     assert_eq!(
