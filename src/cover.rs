@@ -467,7 +467,7 @@ impl<'a> Search<'a> {
             if self.forced[m] || Some(m) == tabu {
                 continue;
             }
-            if best.map_or(true, |b| self.better(m, b)) {
+            if best.is_none_or(|b| self.better(m, b)) {
                 best = Some(m);
             }
         }
@@ -500,7 +500,7 @@ impl<'a> Search<'a> {
         while !self.uncovered.is_empty() {
             let mut best: Option<usize> = None;
             for c in 0..cells {
-                if !self.chosen[c] && best.map_or(true, |b| self.better(c, b)) {
+                if !self.chosen[c] && best.is_none_or(|b| self.better(c, b)) {
                     best = Some(c);
                 }
             }
@@ -541,7 +541,7 @@ impl<'a> Search<'a> {
                 if self.chosen[c] || c == out {
                     continue;
                 }
-                if pick.map_or(true, |p| self.better(c, p)) {
+                if pick.is_none_or(|p| self.better(c, p)) {
                     pick = Some(c);
                 }
             }

@@ -145,7 +145,7 @@ pub fn check_registry(what: &str, text: &str) -> Result<()> {
         Some((host, path)) => (host, Some(path)),
         None => (text, None),
     };
-    let ok = is_registry_host(host) && path.map_or(true, is_repository_path);
+    let ok = is_registry_host(host) && path.is_none_or(is_repository_path);
     if !ok {
         bail!(
             "{what} `{}` is not a registry: a host name (with an optional :port) and optional \
@@ -244,9 +244,8 @@ fn is_registry_host(text: &str) -> bool {
         Some((host, port)) => (host, Some(port)),
         None => (text, None),
     };
-    let port_ok = port.map_or(true, |p| {
-        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-    });
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63

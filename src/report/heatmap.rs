@@ -96,7 +96,7 @@ pub fn build(report: &Report, by: &[String]) -> Result<HeatMap> {
     let mut rows: Vec<HeatRow> = Vec::new();
     let mut dominant_results: BTreeSet<((usize, usize), String)> = BTreeSet::new();
     for ((row, col), mix) in &counts {
-        if rows.last().map_or(true, |r| &r.values != row) {
+        if rows.last().is_none_or(|r| &r.values != row) {
             rows.push(HeatRow {
                 values: row.clone(),
                 squares: vec![None; columns.len()],

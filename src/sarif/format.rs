@@ -284,7 +284,7 @@ fn table(view: &View, with_findings: bool) -> Vec<u8> {
             rows.push(row);
         }
         let mut right = vec![false];
-        right.extend(std::iter::repeat(true).take(versions.len() + 1));
+        right.extend(std::iter::repeat_n(true, versions.len() + 1));
         out.push('\n');
         out.push_str(&align(&rows, &right));
     }

@@ -70,7 +70,7 @@ fn is_yaml_style_float(text: &str) -> bool {
         Some((int, frac)) => !int.is_empty() && all_digits(int) && all_digits(frac),
         None => !mantissa.is_empty() && all_digits(mantissa),
     };
-    let exponent_ok = exponent.map_or(true, |e| {
+    let exponent_ok = exponent.is_none_or(|e| {
         let e = e.strip_prefix(['+', '-']).unwrap_or(e);
         !e.is_empty() && all_digits(e)
     });

@@ -38,6 +38,7 @@ mod sarif_corpus;
 mod script_run;
 mod scripts;
 mod structure;
+mod toolchain;
 mod workflow_cli;
 mod workflow_scale;
 mod workflow_schema;

@@ -215,7 +215,7 @@ impl CauseReader {
         if slot
             .make_error
             .as_ref()
-            .map_or(true, |(line, _)| report.start < *line)
+            .is_none_or(|(line, _)| report.start < *line)
         {
             slot.report_before_make = Some(candidate.clone());
         }

@@ -5,7 +5,7 @@ use super::*;
 
 impl Classifier {
     pub(super) fn enter_legacy(&mut self, stage: Stage, line_no: u64) {
-        if self.legacy_stage.map_or(true, |now| stage > now) {
+        if self.legacy_stage.is_none_or(|now| stage > now) {
             self.legacy_stage = Some(stage);
             self.stages[stage.index()].first_line = line_no;
         }
