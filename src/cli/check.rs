@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<Vec<u8>> {
     if report.errors() > 0 {
         return Err(Failed {
             stdout,
-            summary: format!("{} errors", report.errors()),
+            summary: format!("the check found {} error(s)", report.errors()),
         }
         .into());
     }

@@ -91,7 +91,6 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
             .filter(|c| c.status == diff::Status::New)
             .count();
         if args.fail_on_new && new > 0 {
-            eprintln!("error: {new} new finding(s) in {}", pair[1].display());
             return Err(Failed {
                 stdout: out,
                 summary: format!("{new} new finding(s) in {}", pair[1].display()),

@@ -393,7 +393,6 @@ fn verify_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Res
             lacking.join(", ")
         );
         // The lines above are the result (stdout); the error says what to do (stderr).
-        eprintln!("error: {summary}");
         return Err(Failed {
             stdout: report.into_bytes(),
             summary,

@@ -35,7 +35,12 @@ pub const LOCAL_DEFINITION: &str = "matrix.yaml";
     name = "matrix",
     version,
     about = "Expand the CPython sanitizer build matrix into build scripts, a CSV index and Argo manifests",
-    long_about = None
+    long_about = None,
+    after_help = "Exit status:\n  \
+        0  the command did its job, whatever it found\n  \
+        1  it ran and found what it was asked to fail on (check errors, --fail-on,\n     \
+           --fail-on-regression, --fail-on-new, images --verify); its report is on stdout\n  \
+        2  it could not run (bad arguments or input, a missing tool, an interrupted run)"
 )]
 pub struct Cli {
     /// Matrix definition to use [default: ./matrix.yaml when present, else the built-in one].
@@ -211,8 +216,9 @@ impl Cli {
     }
 }
 
-/// A command that ran and found problems: its report goes to stdout all the same, and the exit
-/// status says it failed (`matrix check`).
+/// A command that ran and found what it was asked to fail on: its report goes to stdout all
+/// the same, [`main`] prints the summary as the error, and the exit status is
+/// [`EXIT_FOUND`] (`matrix check` with errors, `--fail-on`, `--fail-on-new`, …).
 #[derive(Debug, thiserror::Error)]
 #[error("{summary}")]
 pub struct Failed {
@@ -220,18 +226,28 @@ pub struct Failed {
     pub summary: String,
 }
 
+/// The exit status of a command that ran and found what it was asked to fail on ([`Failed`]).
+pub const EXIT_FOUND: u8 = 1;
+/// The exit status of a command that could not do its job: bad input or arguments (clap's
+/// usage errors use it too), a missing tool, an interrupted run.
+pub const EXIT_COULD_NOT_RUN: u8 = 2;
+
 /// Parses the arguments, runs the command, and turns an error into a message on stderr and a
-/// failing exit status. Nothing reaches stdout unless the command succeeded (or is a report
-/// of failures, like `check`).
+/// failing exit status: [`EXIT_FOUND`] for [`Failed`], [`EXIT_COULD_NOT_RUN`] for any other
+/// error. Every error is printed here, once. Nothing reaches stdout unless the command
+/// succeeded or is a report of what it found ([`Failed`]).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let (stdout, status) = match run(&cli) {
         Ok(stdout) => (stdout, ExitCode::SUCCESS),
         Err(err) => match err.downcast::<Failed>() {
-            Ok(failed) => (failed.stdout, ExitCode::FAILURE),
+            Ok(failed) => {
+                eprintln!("error: {}", failed.summary);
+                (failed.stdout, ExitCode::from(EXIT_FOUND))
+            }
             Err(err) => {
                 eprintln!("error: {err:#}");
-                return ExitCode::FAILURE;
+                return ExitCode::from(EXIT_COULD_NOT_RUN);
             }
         },
     };
@@ -241,7 +257,7 @@ pub fn main() -> ExitCode {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => status,
         Err(err) => {
             eprintln!("error: cannot write to stdout: {err}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_COULD_NOT_RUN)
         }
     }
 }
