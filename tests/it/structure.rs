@@ -1,5 +1,7 @@
-//! Guards for the crate's structure (issue 9): no import cycle among the modules of `src/`,
-//! and nothing outside `src/cli/` depends on the command line (`crate::cli`, `clap`). The
+//! Guards for the crate's structure (issues 9 and 23): no import cycle among the modules of
+//! `src/`, every import between top-level modules points down the layers the README draws
+//! ("How it is built"), and nothing outside `src/cli/` depends on the command line
+//! (`crate::cli`, `clap`). The
 //! checker reads the source as text (comments and string literals removed) and is tested on
 //! small synthetic trees so that each guard is seen to fail. How long a function may be is
 //! clippy's `too_many_lines` (clippy.toml), not a cap on files.
@@ -404,6 +406,58 @@ fn cli_leaks(modules: &[Module]) -> Vec<String> {
         .collect()
 }
 
+/// The rows of the README's layer diagram ("How it is built"), top first: the top-level
+/// modules each row names. A row is a line of the diagram's first column (before two spaces);
+/// arrows and the descriptions' continuation lines start with a space or `↓`.
+fn readme_layers(readme: &str) -> Vec<Vec<String>> {
+    let section = &readme[readme
+        .find("== How it is built")
+        .expect("no How it is built")..];
+    let block = section.split("\n----\n").nth(1).expect("no diagram");
+    block
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with([' ', '↓']))
+        .map(|l| {
+            let names = l.split("  ").next().unwrap();
+            names
+                .split(" · ")
+                .map(|n| n.trim().trim_end_matches('/').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// Imports between top-level modules that do not point to a lower row of `layers`, and
+/// top-level modules on no row, each as a line.
+fn layer_violations(modules: &[Module], layers: &[Vec<String>]) -> Vec<String> {
+    let known: BTreeSet<String> = modules.iter().map(|m| m.path.clone()).collect();
+    let row = |module: &str| layers.iter().position(|r| r.iter().any(|n| n == module));
+    let top = |path: &str| path.split("::").next().unwrap().to_owned();
+    let mut found = BTreeSet::new();
+    for module in modules
+        .iter()
+        .filter(|m| !m.path.is_empty() && m.path != "<main>")
+    {
+        let from = top(&module.path);
+        let Some(from_row) = row(&from) else {
+            found.insert(format!("{from} is on no row of the diagram"));
+            continue;
+        };
+        for to in references(module, &known).0.iter().map(|r| top(r)) {
+            if to == from || to.is_empty() {
+                continue;
+            }
+            match row(&to) {
+                Some(to_row) if to_row > from_row => {}
+                _ => {
+                    found.insert(format!("{from} imports {to}, not below it"));
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
 fn project_src() -> PathBuf {
     crate::common::project_root().join("src")
 }
@@ -417,6 +471,19 @@ fn the_module_graph_has_no_cycle() {
         found.is_empty(),
         "import cycles in src/:\n{}",
         found.join("\n")
+    );
+}
+
+#[test]
+fn imports_point_down_the_layers_the_readme_draws() {
+    let readme = fs::read_to_string(crate::common::project_root().join("README.adoc")).unwrap();
+    let layers = readme_layers(&readme);
+    assert!(layers.len() > 5, "{layers:?}");
+    let wrong = layer_violations(&load(&project_src()), &layers);
+    assert!(
+        wrong.is_empty(),
+        "the README's diagram (How it is built) and the code disagree:\n{}",
+        wrong.join("\n")
     );
 }
 
@@ -511,6 +578,33 @@ mod checker {
         ]);
         assert!(cycles(&m).is_empty(), "{:?}", cycles(&m));
         assert!(cli_leaks(&m).is_empty(), "{:?}", cli_leaks(&m));
+    }
+
+    #[test]
+    fn an_import_up_or_across_the_layers_is_found() {
+        let diagram =
+            "== How it is built\n\n----\ncli/  the top\n  ↓\na · b/  side by side\n  ↓\nc\n----\n";
+        let layers = readme_layers(diagram);
+        assert_eq!(layers, [vec!["cli"], vec!["a", "b"], vec!["c"]]);
+        let (_d, m) = tree(&[
+            (
+                "lib.rs",
+                "pub mod a; pub mod b; pub mod c; pub mod cli; pub mod d;",
+            ),
+            ("a.rs", "use crate::b::X; use crate::c::Y;"),
+            ("b/mod.rs", "use crate::c::Z;"),
+            ("c.rs", "use crate::a::W;"),
+            ("cli/mod.rs", "use crate::a::V;"),
+            ("d.rs", ""),
+        ]);
+        assert_eq!(
+            layer_violations(&m, &layers),
+            [
+                "a imports b, not below it",
+                "c imports a, not below it",
+                "d is on no row of the diagram"
+            ]
+        );
     }
 
     #[test]
