@@ -3,37 +3,19 @@
 //! `axes`, completions and the man page.
 
 use std::fs;
-use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-use crate::common::{replace_once, BUILTIN_DEFINITION as BUILTIN};
+use crate::common::{replace_once, TestContext, BUILTIN_DEFINITION as BUILTIN};
 
-fn matrix(dir: &Path) -> Command {
-    let mut command = crate::common::matrix();
-    command.current_dir(dir);
-    command
-}
-
-fn stdout_of(command: &mut Command) -> String {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn line_count(dir: &Path, args: &[&str]) -> usize {
-    stdout_of(matrix(dir).args(args)).lines().count()
+fn line_count(dir: &TestContext, args: &[&str]) -> usize {
+    dir.stdout(args).lines().count()
 }
 
 /// `matrix init`, then `edit` applied to the text of the written file.
-fn init_and_edit(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    matrix(dir.path()).arg("init").assert().success().stdout("");
+fn init_and_edit(edit: impl FnOnce(String) -> String) -> TestContext {
+    let dir = TestContext::new();
+    dir.matrix().arg("init").assert().success().stdout("");
     let path = dir.path().join("matrix.yaml");
     let text = fs::read_to_string(&path).unwrap();
     assert_eq!(
@@ -46,9 +28,9 @@ fn init_and_edit(edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
 
 #[test]
 fn init_refuses_to_overwrite_without_force() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("matrix.yaml"), "mine").unwrap();
-    matrix(dir.path())
+    let dir = TestContext::new();
+    dir.write("matrix.yaml", "mine");
+    dir.matrix()
         .arg("init")
         .assert()
         .failure()
@@ -58,18 +40,12 @@ fn init_refuses_to_overwrite_without_force() {
         fs::read_to_string(dir.path().join("matrix.yaml")).unwrap(),
         "mine"
     );
-    matrix(dir.path())
-        .args(["init", "--force"])
-        .assert()
-        .success();
+    dir.matrix().args(["init", "--force"]).assert().success();
     assert_eq!(
         fs::read_to_string(dir.path().join("matrix.yaml")).unwrap(),
         BUILTIN
     );
-    matrix(dir.path())
-        .args(["init", "sub.yaml"])
-        .assert()
-        .success();
+    dir.matrix().args(["init", "sub.yaml"]).assert().success();
     assert!(dir.path().join("sub.yaml").is_file());
 }
 
@@ -84,22 +60,19 @@ fn a_local_matrix_yaml_is_used_and_verbose_says_so() {
             "",
         )
     });
-    matrix(dir.path())
+    dir.matrix()
         .args(["--verbose", "list"])
         .assert()
         .success()
         .stderr(predicate::str::contains(
             "using the matrix definition matrix.yaml",
         ));
-    assert_eq!(line_count(dir.path(), &["list"]), 424);
+    assert_eq!(line_count(&dir, &["list"]), 424);
     // --config wins over ./matrix.yaml.
-    fs::write(dir.path().join("full.yaml"), BUILTIN).unwrap();
-    assert_eq!(
-        line_count(dir.path(), &["--config", "full.yaml", "list"]),
-        742
-    );
+    dir.write("full.yaml", BUILTIN);
+    assert_eq!(line_count(&dir, &["--config", "full.yaml", "list"]), 742);
     // Without --verbose, stderr stays quiet.
-    matrix(dir.path()).arg("list").assert().success().stderr("");
+    dir.matrix().arg("list").assert().success().stderr("");
 }
 
 #[test]
@@ -111,21 +84,16 @@ fn a_new_python_version_is_an_edit() {
             "values: [3.12.4, 3.13.0b4, 3.14.0]",
         )
     });
-    let count = |version: &str| {
-        line_count(
-            dir.path(),
-            &["list", "--only", &format!("python={version}")],
-        )
-    };
+    let count = |version: &str| line_count(&dir, &["list", "--only", &format!("python={version}")]);
     assert_eq!(count("3.14.0"), count("3.13.0b4"));
     assert_eq!(count("3.14.0"), 424);
-    let csv = stdout_of(matrix(dir.path()).args([
+    let csv = dir.stdout(&[
         "render",
         "--only",
         "python=3.14.0",
         "--only",
         "configure=no-gil",
-    ]));
+    ]);
     assert!(csv.lines().skip(1).all(|l| l.contains(",3.14.0,")), "{csv}");
     let script = fs::read_to_string(
         dir.path()
@@ -162,15 +130,15 @@ fn a_new_os_is_an_edit() {
         format!("{text}{debian}")
     });
     // Debian 13 gets everything Ubuntu 24.04 gets, clang-19 included.
-    let count = |os: &str| line_count(dir.path(), &["list", "--only", &format!("os={os}")]);
+    let count = |os: &str| line_count(&dir, &["list", "--only", &format!("os={os}")]);
     assert_eq!(count("debian-13"), count("ubuntu-24.04"));
-    let csv = stdout_of(matrix(dir.path()).args([
+    let csv = dir.stdout(&[
         "render",
         "--only",
         "os=debian-13",
         "--only",
         "compiler=clang-19",
-    ]));
+    ]);
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert!(!rows.is_empty());
     assert!(
@@ -199,12 +167,12 @@ fn a_new_sanitizer_is_an_edit() {
         )
     });
     // UBSan is valid wherever TSan is: with gcc and clang, shared and static, no preload.
-    let count = |s: &str| line_count(dir.path(), &["list", "--only", &format!("sanitizer={s}")]);
+    let count = |s: &str| line_count(&dir, &["list", "--only", &format!("sanitizer={s}")]);
     assert_eq!(count("ubsan"), count("tsan"));
     for compiler in ["gcc", "clang", "clang-19"] {
         assert!(
             line_count(
-                dir.path(),
+                &dir,
                 &[
                     "list",
                     "--only",
@@ -215,7 +183,7 @@ fn a_new_sanitizer_is_an_edit() {
             ) > 0
         );
     }
-    stdout_of(matrix(dir.path()).args(["render", "--only", "sanitizer=ubsan"]));
+    dir.stdout(&["render", "--only", "sanitizer=ubsan"]);
     let script = fs::read_to_string(
         dir.path()
             .join("build_scripts/amd64-u24.04-py3.12.4-gcc-ubsan-static-debug.sh"),
@@ -247,7 +215,7 @@ fn a_new_rule_is_an_edit_and_explain_names_it() {
         )
     });
     let tsan_debug = line_count(
-        tempfile::tempdir().unwrap().path(),
+        &TestContext::new(),
         &[
             "list",
             "--only",
@@ -257,8 +225,8 @@ fn a_new_rule_is_an_edit_and_explain_names_it() {
         ],
     );
     assert!(tsan_debug > 0);
-    assert_eq!(line_count(dir.path(), &["list"]), 742 - tsan_debug);
-    matrix(dir.path())
+    assert_eq!(line_count(&dir, &["list"]), 742 - tsan_debug);
+    dir.matrix()
         .args(["explain", "sanitizer=tsan", "configure=debug"])
         .assert()
         .success()
@@ -268,7 +236,7 @@ fn a_new_rule_is_an_edit_and_explain_names_it() {
 
 #[test]
 fn explain_names_the_rule_that_excludes_a_combination() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestContext::new();
     let full = [
         "platform=amd64",
         "os=fedora-40",
@@ -280,7 +248,7 @@ fn explain_names_the_rule_that_excludes_a_combination() {
         "preload=disabled",
         "configure=default",
     ];
-    matrix(dir.path())
+    dir.matrix()
         .arg("explain")
         .args(full)
         .assert()
@@ -291,7 +259,7 @@ fn explain_names_the_rule_that_excludes_a_combination() {
         ));
     let mut ok = full;
     ok[1] = "os=ubuntu-24.04";
-    matrix(dir.path())
+    dir.matrix()
         .arg("explain")
         .args(ok)
         .assert()
@@ -300,13 +268,13 @@ fn explain_names_the_rule_that_excludes_a_combination() {
             "is cell amd64-u24.04-py3.13.0b4-clang19-default",
         ));
     // A slice: counts and the rules that thin it.
-    matrix(dir.path())
+    dir.matrix()
         .args(["explain", "compiler=clang-19", "os=fedora-40"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("960 combinations, 0 cells"))
         .stdout(predicate::str::contains("clang-19-ubuntu-only      960"));
-    let rules = stdout_of(matrix(dir.path()).args(["explain", "--rules"]));
+    let rules = dir.stdout(&["explain", "--rules"]);
     assert!(
         rules.starts_with("5760 combinations, 742 cells, 5018 removed by the rules"),
         "{rules}"
@@ -316,12 +284,10 @@ fn explain_names_the_rule_that_excludes_a_combination() {
         8,
         "{rules}"
     );
-    let json: serde_json::Value = serde_json::from_str(&stdout_of(
-        matrix(dir.path()).args(["explain", "--rules", "--format", "json"]),
-    ))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&dir.stdout(&["explain", "--rules", "--format", "json"])).unwrap();
     assert_eq!(json["cells"], 742);
-    matrix(dir.path())
+    dir.matrix()
         .args(["explain", "compilr=gcc"])
         .assert()
         .failure()
@@ -333,13 +299,13 @@ fn explain_names_the_rule_that_excludes_a_combination() {
 
 #[test]
 fn definition_errors_are_located_and_suggest_fixes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestContext::new();
     let write = |name: &str, text: String| fs::write(dir.path().join(name), text).unwrap();
     write(
         "typo.yaml",
         BUILTIN.replacen("contributions:\n", "contribution:\n", 1),
     );
-    matrix(dir.path())
+    dir.matrix()
         .args(["--config", "typo.yaml", "list"])
         .assert()
         .failure()
@@ -349,7 +315,7 @@ fn definition_errors_are_located_and_suggest_fixes() {
         "rule.yaml",
         BUILTIN.replacen("if: { compiler: clang-19 }", "if: { compilr: clang-19 }", 1),
     );
-    matrix(dir.path())
+    dir.matrix()
         .args(["--config", "rule.yaml", "list"])
         .assert()
         .failure()
@@ -360,7 +326,7 @@ fn definition_errors_are_located_and_suggest_fixes() {
         "value.yaml",
         BUILTIN.replacen("if: { compiler: clang-19 }", "if: { compiler: clang19 }", 1),
     );
-    matrix(dir.path())
+    dir.matrix()
         .args(["--config", "value.yaml", "list"])
         .assert()
         .failure()
@@ -371,7 +337,7 @@ fn definition_errors_are_located_and_suggest_fixes() {
         "dup.yaml",
         BUILTIN.replacen("values: [amd64, arm64]", "values: [amd64, arm64, amd64]", 1),
     );
-    matrix(dir.path())
+    dir.matrix()
         .args(["--config", "dup.yaml", "list"])
         .assert()
         .failure()
@@ -379,7 +345,7 @@ fn definition_errors_are_located_and_suggest_fixes() {
             "axis `platform` lists value `amd64` twice",
         ));
     write("empty.yaml", BUILTIN.replacen("then: { compiler: gcc }", "then: { compiler: gcc }\n\n  - name: nothing\n    reason: test\n    then: { compiler: gcc, sanitizer: asan, platform: amd64, preload: enabled, san_link: none }", 1));
-    matrix(dir.path())
+    dir.matrix()
         .args(["--config", "empty.yaml", "list"])
         .assert()
         .failure()
@@ -390,8 +356,8 @@ fn definition_errors_are_located_and_suggest_fixes() {
 
 #[test]
 fn check_passes_on_the_default_and_fails_with_located_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    matrix(dir.path())
+    let dir = TestContext::new();
+    dir.matrix()
         .args(["check", "--no-shellcheck"])
         .assert()
         .success()
@@ -404,7 +370,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         BUILTIN.replacen("  tag_axis: os\n", "  tag_axes: os\n", 1),
     )
     .unwrap();
-    matrix(dir.path())
+    dir.matrix()
         .args(["--config", "typo.yaml", "check"])
         .assert()
         .failure()
@@ -424,7 +390,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
         "#!/bin/bash\n{% for x in %}\n",
     )
     .unwrap();
-    matrix(dir.path())
+    dir.matrix()
         .args(["check", "--templates", "templates", "--format", "json"])
         .assert()
         .failure()
@@ -433,7 +399,7 @@ fn check_passes_on_the_default_and_fails_with_located_messages() {
 
     // A template that renders but is not valid shell is caught by bash -n.
     fs::write(templates.join("build.sh.j2"), "#!/bin/bash\nif then fi\n").unwrap();
-    matrix(dir.path())
+    dir.matrix()
         .args(["check", "--templates", "templates", "--no-shellcheck"])
         .assert()
         .failure()
@@ -452,8 +418,8 @@ fn check_validates_the_workflow_against_the_argo_schema() {
     else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    matrix(dir.path())
+    let dir = TestContext::new();
+    dir.matrix()
         .args(["check", "--no-shellcheck", "--argo-schema"])
         .arg(&schema)
         .assert()
@@ -462,8 +428,8 @@ fn check_validates_the_workflow_against_the_argo_schema() {
             "1 workflow document (Argo schema), 2 Dockerfiles checked, 0 errors",
         ));
     // A schema that is not Argo's is refused as such.
-    fs::write(dir.path().join("not-argo.json"), "{}").unwrap();
-    matrix(dir.path())
+    dir.write("not-argo.json", "{}");
+    dir.matrix()
         .args(["check", "--no-shellcheck", "--argo-schema", "not-argo.json"])
         .assert()
         .failure()
@@ -472,7 +438,7 @@ fn check_validates_the_workflow_against_the_argo_schema() {
 
 #[test]
 fn check_fails_when_an_image_lacks_what_the_scripts_use() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestContext::new();
     // Fedora's image without make (the first tools group and `provides` entry are Fedora's).
     let text = BUILTIN
         .replacen(
@@ -482,8 +448,8 @@ fn check_fails_when_an_image_lacks_what_the_scripts_use() {
         )
         .replacen("        make: { commands: [make] }\n", "", 1);
     assert_ne!(text, BUILTIN);
-    fs::write(dir.path().join("m.yaml"), text).unwrap();
-    matrix(dir.path())
+    dir.write("m.yaml", text);
+    dir.matrix()
         .args(["--config", "m.yaml", "check", "--no-shellcheck"])
         .assert()
         .failure()
@@ -493,15 +459,15 @@ fn check_fails_when_an_image_lacks_what_the_scripts_use() {
 
 #[test]
 fn check_reports_a_workflow_knob_the_definition_gets_wrong() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestContext::new();
     let text = format!("{BUILTIN}\nworkflow:\n  parallelism: 0\n");
     let text = if BUILTIN.contains("\nworkflow:\n") {
         BUILTIN.replacen("\nworkflow:\n", "\nworkflow:\n  parallelism: 0\n", 1)
     } else {
         text
     };
-    fs::write(dir.path().join("m.yaml"), text).unwrap();
-    matrix(dir.path())
+    dir.write("m.yaml", text);
+    dir.matrix()
         .args(["--config", "m.yaml", "check", "--no-shellcheck"])
         .assert()
         .failure()
@@ -510,23 +476,22 @@ fn check_reports_a_workflow_knob_the_definition_gets_wrong() {
 
 #[test]
 fn list_and_axes_respect_the_selection() {
-    let dir = tempfile::tempdir().unwrap();
-    let ids = stdout_of(matrix(dir.path()).args([
+    let dir = TestContext::new();
+    let ids = dir.stdout(&[
         "list",
         "--only",
         "platform=amd64",
         "--only",
         "sanitizer=analyzer",
-    ]));
+    ]);
     assert_eq!(ids.lines().count(), 14);
     assert!(ids
         .lines()
         .all(|id| id.starts_with("amd64-") && id.contains("-gcc-analyzer-")));
-    let long =
-        stdout_of(matrix(dir.path()).args(["list", "--long", "--only", "sanitizer=analyzer"]));
+    let long = dir.stdout(&["list", "--long", "--only", "sanitizer=analyzer"]);
     assert!(long.starts_with("id "), "{long}");
     assert_eq!(long.lines().count(), 29);
-    let axes = stdout_of(matrix(dir.path()).args(["axes", "--only", "platform=amd64"]));
+    let axes = dir.stdout(&["axes", "--only", "platform=amd64"]);
     assert!(
         axes.contains("platform       amd64         amd64       259"),
         "{axes}"
@@ -537,10 +502,10 @@ fn list_and_axes_respect_the_selection() {
 
 #[test]
 fn completions_and_man_page_are_generated() {
-    let dir = tempfile::tempdir().unwrap();
-    let bash = stdout_of(matrix(dir.path()).args(["completions", "bash"]));
+    let dir = TestContext::new();
+    let bash = dir.stdout(&["completions", "bash"]);
     assert!(bash.contains("render") && bash.contains("--only"));
-    let man = stdout_of(matrix(dir.path()).arg("man"));
+    let man = dir.stdout(&["man"]);
     assert!(
         man.starts_with(".ie") || man.contains(".TH matrix"),
         "{}",

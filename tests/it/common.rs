@@ -104,6 +104,101 @@ pub fn matrix() -> Command {
     Command::cargo_bin("matrix").unwrap()
 }
 
+/// What `matrix ARGS` prints on stdout; it must succeed (its stderr is the failure's message).
+pub fn stdout_of(args: &[&str]) -> String {
+    output(None, args)
+}
+
+/// [`stdout_of`], run in `dir`.
+pub fn stdout_in(dir: &Path, args: &[&str]) -> String {
+    output(Some(dir), args)
+}
+
+/// What `matrix ARGS` prints on stderr; it must exit 2 ("could not run": README, "Exit
+/// status") with nothing on stdout.
+pub fn refused(args: &[&str]) -> String {
+    refusal(None, args)
+}
+
+fn output(dir: Option<&Path>, args: &[&str]) -> String {
+    let mut command = matrix();
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let out = command.args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "matrix {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn refusal(dir: Option<&Path>, args: &[&str]) -> String {
+    let mut command = matrix();
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let out = command.args(args).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "matrix {args:?}: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "matrix {args:?} refused, but printed on stdout"
+    );
+    stderr
+}
+
+/// A test's own directory, and the `matrix` binary run in it: the case builder of the CLI
+/// tests (after just's `Test` and uv's `TestContext`). The directory goes with it.
+pub struct TestContext {
+    dir: tempfile::TempDir,
+}
+
+impl TestContext {
+    pub fn new() -> Self {
+        TestContext {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `relative` in the directory, creating its parents; returns its path.
+    pub fn write(&self, relative: impl AsRef<Path>, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `matrix` with the directory as its working directory, for a test that asserts more.
+    pub fn matrix(&self) -> Command {
+        let mut command = matrix();
+        command.current_dir(self.dir.path());
+        command
+    }
+
+    /// [`stdout_of`], run in the directory.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        output(Some(self.dir.path()), args)
+    }
+
+    /// [`refused`], run in the directory.
+    pub fn refused(&self, args: &[&str]) -> String {
+        refusal(Some(self.dir.path()), args)
+    }
+}
+
+/// Writes an executable script (a fake compiler, configure or test suite).
+pub fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// The project's root directory.
 pub fn project_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -49,14 +49,7 @@ fn fixture(dir: &Path, header: &str, options: [&str; 2]) {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Vec<u8> {
-    matrix()
-        .current_dir(dir)
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone()
+    crate::common::stdout_in(dir, args).into_bytes()
 }
 
 fn header(csv: &[u8]) -> Vec<String> {

@@ -2,11 +2,9 @@
 //! job, 1 when it ran and found what it was asked to fail on (its report still on stdout, the
 //! summary on stderr once), 2 when it could not run (nothing on stdout).
 
-use std::fs;
-
 use predicates::prelude::*;
 
-use crate::common::{matrix, BUILTIN_DEFINITION};
+use crate::common::{matrix, TestContext, BUILTIN_DEFINITION};
 
 #[test]
 fn a_command_that_did_its_job_exits_0() {
@@ -15,41 +13,25 @@ fn a_command_that_did_its_job_exits_0() {
 
 #[test]
 fn a_command_that_cannot_run_exits_2_with_one_error_and_nothing_on_stdout() {
-    let tmp = tempfile::tempdir().unwrap();
+    let test = TestContext::new();
     // Bad input in the domain: an unknown value.
-    matrix()
-        .current_dir(tmp.path())
-        .args(["list", "--only", "compiler=tcc"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::starts_with("error: --only compiler=tcc"))
-        .stderr(predicate::str::contains("error:").count(1));
+    let stderr = test.refused(&["list", "--only", "compiler=tcc"]);
+    assert!(stderr.starts_with("error: --only compiler=tcc"), "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     // A usage error, from the argument parser.
-    matrix()
-        .args(["list", "--no-such-flag"])
-        .assert()
-        .code(2)
-        .stdout("");
+    test.refused(&["list", "--no-such-flag"]);
     // A missing input.
-    matrix()
-        .current_dir(tmp.path())
-        .args(["report", "no-such-dir"])
-        .assert()
-        .code(2)
-        .stdout("");
+    test.refused(&["report", "no-such-dir"]);
 }
 
 #[test]
 fn a_check_that_finds_errors_exits_1_with_its_report_and_one_summary() {
-    let tmp = tempfile::tempdir().unwrap();
-    fs::write(
-        tmp.path().join("typo.yaml"),
+    let test = TestContext::new();
+    test.write(
+        "typo.yaml",
         BUILTIN_DEFINITION.replacen("  tag_axis: os\n", "  tag_axes: os\n", 1),
-    )
-    .unwrap();
-    matrix()
-        .current_dir(tmp.path())
+    );
+    test.matrix()
         .args(["--config", "typo.yaml", "check", "--no-shellcheck"])
         .assert()
         .code(1)

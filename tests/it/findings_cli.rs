@@ -154,16 +154,8 @@ fn cells_json_table_and_pivot() {
 
 /// What `matrix findings DIR ARGS...` prints, when it succeeds.
 fn findings_stdout(dir: &Path, args: &[&str]) -> String {
-    let out = matrix()
-        .arg("findings")
-        .arg(dir)
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    let dir = dir.to_str().unwrap();
+    crate::common::stdout_of(&[&["findings", dir], args].concat())
 }
 
 #[test]

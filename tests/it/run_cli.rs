@@ -4,13 +4,12 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{self, PATIENCE};
+use crate::common::{self, write_executable, PATIENCE};
 
 const VERSION: &str = "3.13.0b4";
 /// Four cells: gcc, no sanitizer, each `configure` value.
@@ -56,11 +55,6 @@ struct Sandbox {
     _dir: tempfile::TempDir,
     root: PathBuf,
     config: PathBuf,
-}
-
-fn write_executable(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 impl Sandbox {

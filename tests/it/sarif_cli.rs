@@ -146,14 +146,10 @@ fn corpus_like(root: &Path) {
     );
 }
 
+/// What `matrix sarif DIR ARGS...` prints, when it succeeds.
 fn stdout_of(args: &[&str], dir: &Path) -> String {
-    let output = matrix().arg("sarif").arg(dir).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let dir = dir.to_str().unwrap();
+    crate::common::stdout_of(&[&["sarif", dir], args].concat())
 }
 
 #[test]

@@ -4,8 +4,7 @@
 //! script are observed without building CPython.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use matrix::cell::Cell;
@@ -13,6 +12,8 @@ use matrix::definition::Matrix;
 use matrix::expand::{expand, ValueMask};
 use matrix::plan::BuildPlan;
 use matrix::render::Renderer;
+
+use crate::common::write_executable;
 
 const CONFIGURE: &str = r#"#!/bin/sh
 printf '%s\n' "$@" > configure.args
@@ -135,11 +136,6 @@ impl Sandbox {
     fn result(&self) -> String {
         fs::read_to_string(self.root.join("result.json")).unwrap()
     }
-}
-
-fn write_executable(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 pub(crate) fn script_for(id: &str) -> (Cell, String) {

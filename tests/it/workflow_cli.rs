@@ -7,23 +7,6 @@ use std::path::Path;
 
 use serde_yaml::Value;
 
-fn run_ok(args: &[&str]) -> String {
-    let out = matrix().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "matrix {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn run_err(args: &[&str]) -> String {
-    let out = matrix().args(args).output().unwrap();
-    assert!(!out.status.success(), "matrix {args:?} should fail");
-    assert!(out.stdout.is_empty(), "stdout must stay empty on error");
-    String::from_utf8(out.stderr).unwrap()
-}
-
 /// Argo's `{{...}}` substitution: every tag must be known (Argo would leave it or fail).
 fn substitute(text: &str, scope: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
@@ -141,7 +124,7 @@ pub fn pods(stream: &str) -> Vec<Pod> {
 
 use serde::Deserialize;
 
-use crate::common::matrix;
+use crate::common::{matrix, refused, stdout_of};
 
 /// Checks `stream` against what `matrix render` writes for the same selection.
 fn check_against_render(stream: &str, config: Option<&Path>, selection: &[&str]) -> usize {
@@ -199,7 +182,7 @@ fn check_against_render(stream: &str, config: Option<&Path>, selection: &[&str])
 
 #[test]
 fn the_default_matrix_is_one_workflow_that_runs_every_rendered_script() {
-    let stream = run_ok(&["workflow"]);
+    let stream = stdout_of(&["workflow"]);
     assert!(stream.len() <= 256 * 1024, "{} bytes", stream.len());
     let documents = check_against_render(&stream, None, &[]);
     assert_eq!(documents, 1);
@@ -211,7 +194,7 @@ fn the_amd64_analyzer_selection_is_one_small_workflow_of_14_cells() {
     let selection = ["--only", "platform=amd64", "--only", "sanitizer=analyzer"];
     let mut args = vec!["workflow"];
     args.extend(selection);
-    let stream = run_ok(&args);
+    let stream = stdout_of(&args);
     assert_eq!(check_against_render(&stream, None, &selection), 1);
     assert_eq!(pods(&stream).len(), 14);
     insta::assert_snapshot!("workflow_amd64_analyzer", stream);
@@ -229,7 +212,7 @@ fn the_amd64_analyzer_selection_is_one_small_workflow_of_14_cells() {
 
 #[test]
 fn a_small_budget_splits_into_documents_that_sort_together() {
-    let stream = run_ok(&["workflow", "--max-bytes", "60000"]);
+    let stream = stdout_of(&["workflow", "--max-bytes", "60000"]);
     let texts: Vec<&str> = stream.split("---\n").filter(|t| !t.is_empty()).collect();
     assert!(texts.len() > 2, "{} documents", texts.len());
     for text in &texts {
@@ -256,7 +239,7 @@ fn a_small_budget_splits_into_documents_that_sort_together() {
 
 #[test]
 fn other_kinds_carry_the_same_workflow() {
-    let stream = run_ok(&[
+    let stream = stdout_of(&[
         "workflow",
         "--only",
         "sanitizer=tsan",
@@ -274,7 +257,7 @@ fn other_kinds_carry_the_same_workflow() {
     assert_eq!(doc["spec"]["schedules"][0], "0 3 * * *");
     check_against_render(&stream, None, &["--only", "sanitizer=tsan"]);
 
-    let stream = run_ok(&[
+    let stream = stdout_of(&[
         "workflow",
         "--only",
         "sanitizer=tsan",
@@ -290,7 +273,7 @@ fn other_kinds_carry_the_same_workflow() {
 
 #[test]
 fn knobs_reach_the_manifest() {
-    let stream = run_ok(&[
+    let stream = stdout_of(&[
         "workflow",
         "--only",
         "sanitizer=analyzer",
@@ -345,24 +328,24 @@ fn knobs_reach_the_manifest() {
 
 #[test]
 fn the_same_input_gives_the_same_bytes() {
-    assert_eq!(run_ok(&["workflow"]), run_ok(&["workflow"]));
+    assert_eq!(stdout_of(&["workflow"]), stdout_of(&["workflow"]));
 }
 
 #[test]
 fn bad_knobs_are_errors_naming_the_value() {
-    let err = run_err(&["workflow", "--kind", "cron-workflow"]);
+    let err = refused(&["workflow", "--kind", "cron-workflow"]);
     assert!(err.contains("--schedule"), "{err}");
-    let err = run_err(&["workflow", "--schedule", "0 3 * * *"]);
+    let err = refused(&["workflow", "--schedule", "0 3 * * *"]);
     assert!(err.contains("only goes with --kind cron-workflow"), "{err}");
-    let err = run_err(&["workflow", "--memory", "8GB"]);
+    let err = refused(&["workflow", "--memory", "8GB"]);
     assert!(err.contains("--memory `8GB`"), "{err}");
-    let err = run_err(&["workflow", "--deadline", "4 hours"]);
+    let err = refused(&["workflow", "--deadline", "4 hours"]);
     assert!(err.contains("`4 hours` is not a duration"), "{err}");
-    let err = run_err(&["workflow", "--generate-name", "Build_"]);
+    let err = refused(&["workflow", "--generate-name", "Build_"]);
     assert!(err.contains("`Build_`"), "{err}");
-    let err = run_err(&["workflow", "--only", "compiler=icc"]);
+    let err = refused(&["workflow", "--only", "compiler=icc"]);
     assert!(err.contains("gcc, clang, clang-19"), "{err}");
-    let err = run_err(&["workflow", "--max-bytes", "2000"]);
+    let err = refused(&["workflow", "--max-bytes", "2000"]);
     assert!(err.contains("--max-bytes"), "{err}");
 }
 
@@ -374,7 +357,7 @@ fn a_script_with_double_braces_is_refused() {
         "#!/bin/bash\necho {{ cell.id }} '{{ \"{{\" }}x}}'\n",
     )
     .unwrap();
-    let err = run_err(&[
+    let err = refused(&[
         "workflow",
         "--templates",
         dir.path().to_str().unwrap(),
@@ -392,7 +375,7 @@ fn a_definition_workflow_section_sets_defaults_and_is_checked() {
     assert_ne!(edited, builtin);
     let path = dir.path().join("m.yaml");
     std::fs::write(&path, &edited).unwrap();
-    let stream = run_ok(&[
+    let stream = stdout_of(&[
         "--config",
         path.to_str().unwrap(),
         "workflow",
@@ -402,14 +385,14 @@ fn a_definition_workflow_section_sets_defaults_and_is_checked() {
     assert!(stream.contains("\n  parallelism: 5\n"));
 
     std::fs::write(&path, builtin.replace("  memory: 8Gi\n", "  memory: 8GB\n")).unwrap();
-    let err = run_err(&["--config", path.to_str().unwrap(), "workflow"]);
+    let err = refused(&["--config", path.to_str().unwrap(), "workflow"]);
     assert!(
         err.contains("workflow.memory") && err.contains("8GB"),
         "{err}"
     );
 
     std::fs::write(&path, builtin.replace("  ttl: 7d", "  tll: 7d")).unwrap();
-    let err = run_err(&["--config", path.to_str().unwrap(), "workflow"]);
+    let err = refused(&["--config", path.to_str().unwrap(), "workflow"]);
     assert!(err.contains("unknown field `tll`"), "{err}");
 }
 
@@ -422,10 +405,10 @@ fn a_value_yaml_1_1_would_misread_is_refused() {
     std::fs::write(&path, builtin.replace("value: disabled", "value: \"no\"")).unwrap();
     let config = path.to_str().unwrap();
     // Where the value travels inside the JSON cell list it is safe, and the script is exact.
-    let stream = run_ok(&["--config", config, "workflow"]);
+    let stream = stdout_of(&["--config", config, "workflow"]);
     check_against_render(&stream, Some(&path), &[]);
     // As a plain YAML scalar (a label of a Workflow whose cells all have it) it is refused.
-    let err = run_err(&["--config", config, "workflow", "--only", "preload=no"]);
+    let err = refused(&["--config", config, "workflow", "--only", "preload=no"]);
     assert!(err.contains("`no`") && err.contains("YAML 1.1"), "{err}");
 }
 
@@ -453,7 +436,7 @@ fn a_single_cell_is_a_workflow_of_one_pod() {
     ];
     let mut args = vec!["workflow"];
     args.extend(selection);
-    let stream = run_ok(&args);
+    let stream = stdout_of(&args);
     assert_eq!(check_against_render(&stream, None, &selection), 1);
     assert_eq!(pods(&stream).len(), 1);
 }
@@ -467,7 +450,7 @@ fn a_script_too_large_for_a_pod_is_refused() {
         format!("#!/bin/bash\necho {{{{ cell.id }}}}\n{filler}"),
     )
     .unwrap();
-    let err = run_err(&[
+    let err = refused(&[
         "workflow",
         "--templates",
         dir.path().to_str().unwrap(),
