@@ -2,15 +2,17 @@
 //! templates without a cluster, gathered as a list of problems and a summary.
 
 use crate::export::{json_bytes, Export, OutputFormat};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::cell::Cell;
 use crate::definition::Matrix;
 use crate::expand::ValueMask;
 use crate::explain::slice_report;
+use crate::images::consistency::CellNeeds;
 use crate::render::Renderer;
 use crate::selection::{select_cells, Selection};
 use crate::workflow::compact::{Scripts, RENDER_PART};
@@ -153,7 +155,41 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         definition: matrix.origin.clone(),
         ..CheckReport::default()
     };
+    check_rules_and_checksums(matrix, &mut report);
+    let cells = match select_cells(matrix, &Selection::default()) {
+        Ok(cells) => cells,
+        Err(err) => {
+            report.error(format!("{err:#}"));
+            return Ok(report);
+        }
+    };
+    report.cells = cells.len();
+    check_values_reached(matrix, &cells, &mut report);
 
+    (options.progress)(&format!("rendering {} scripts", cells.len()));
+    let Some(rendered) = render_scripts(matrix, renderer, &cells, &mut report)? else {
+        return Ok(report);
+    };
+    report.scripts_checked = rendered.scripts.len();
+    report.script_shapes = rendered.shapes.len();
+    (options.progress)(&format!(
+        "bash -n over {}",
+        plural(rendered.paths.len(), "shape")
+    ));
+    for line in bash_n(&rendered.paths)? {
+        report.error(rendered.shapes.annotate(line));
+    }
+    (options.progress)("building the workflow documents");
+    check_workflow(matrix, &cells, rendered.scripts, options, &mut report)?;
+    if matrix.images.is_some() {
+        check_images(matrix, renderer, &rendered.needs, &cells, &mut report)?;
+    }
+    report.shellcheck = run_shellcheck(options, &rendered.paths, &rendered.shapes, &mut report)?;
+    Ok(report)
+}
+
+/// Warnings about the definition itself: idle rules, and versions without a checksum.
+fn check_rules_and_checksums(matrix: &Matrix, report: &mut CheckReport) {
     // Rules that remove nothing, and values no cell has, are usually edits gone wrong.
     match slice_report(matrix, &ValueMask::all(matrix)) {
         Ok(effects) => {
@@ -176,14 +212,10 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
             ));
         }
     }
-    let cells = match select_cells(matrix, &Selection::default()) {
-        Ok(cells) => cells,
-        Err(err) => {
-            report.error(format!("{err:#}"));
-            return Ok(report);
-        }
-    };
-    report.cells = cells.len();
+}
+
+/// A warning for each value of an axis that no cell has.
+fn check_values_reached(matrix: &Matrix, cells: &[Cell], report: &mut CheckReport) {
     for (axis_index, axis) in matrix.axes.iter().enumerate() {
         for (value_index, value) in axis.values.iter().enumerate() {
             if !cells.iter().any(|c| c.values[axis_index] == value_index) {
@@ -194,25 +226,46 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
             }
         }
     }
+}
 
-    (options.progress)(&format!("rendering {} scripts", cells.len()));
-    // The scripts are rendered a part at a time and kept only in compact form (100,000 full
-    // scripts take a gigabyte); what the other checks need of them is taken as they go by.
-    // The linters see one script per shape: every value reaches a script through the shell
-    // escape, so scripts of one shape differ only in letters and digits inside quoted words,
-    // which neither `bash -n` nor shellcheck judges (tests/it/check_shapes.rs shows it).
+/// What the checks keep of the rendered scripts.
+struct RenderedScripts {
+    /// Holds the files of `paths` until the check ends.
+    _dir: tempfile::TempDir,
+    shapes: ShapeGroups,
+    /// The first script of each shape, written for the linters.
+    paths: Vec<PathBuf>,
+    /// What the scripts need of their images.
+    needs: CellNeeds,
+    /// Every script, in compact form.
+    scripts: Scripts,
+}
+
+/// Renders the scripts of `cells`; `None` when one does not render (the error is reported).
+///
+/// The scripts are rendered a part at a time and kept only in compact form (100,000 full
+/// scripts take a gigabyte); what the other checks need of them is taken as they go by.
+/// The linters see one script per shape: every value reaches a script through the shell
+/// escape, so scripts of one shape differ only in letters and digits inside quoted words,
+/// which neither `bash -n` nor shellcheck judges (tests/it/check_shapes.rs shows it).
+fn render_scripts(
+    matrix: &Matrix,
+    renderer: &Renderer,
+    cells: &[Cell],
+    report: &mut CheckReport,
+) -> Result<Option<RenderedScripts>> {
     let shaper = renderer.shapes();
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let mut shapes = ShapeGroups::default();
     let mut paths = Vec::new();
-    let mut needs = crate::images::consistency::CellNeeds::default();
+    let mut needs = CellNeeds::default();
     let mut scripts = Scripts::default();
     for part in cells.chunks(RENDER_PART) {
         let rendered = match renderer.render_all(matrix, part) {
             Ok(rendered) => rendered,
             Err(err) => {
                 report.error(format!("{err:#}"));
-                return Ok(report);
+                return Ok(None);
             }
         };
         let shaped = shaper.render_all(matrix, part)?;
@@ -229,14 +282,25 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
             needs.add(matrix, part, &rendered)?;
         }
     }
-    report.scripts_checked = scripts.len();
-    report.script_shapes = shapes.len();
-    (options.progress)(&format!("bash -n over {}", plural(paths.len(), "shape")));
-    for line in bash_n(&paths)? {
-        report.error(shapes.annotate(line));
-    }
-    (options.progress)("building the workflow documents");
-    match crate::workflow::build(matrix, &cells, scripts, &options.workflow) {
+    Ok(Some(RenderedScripts {
+        _dir: dir,
+        shapes,
+        paths,
+        needs,
+        scripts,
+    }))
+}
+
+/// Builds the workflow documents as `matrix workflow` would, and validates them against Argo's
+/// schema when one is given.
+fn check_workflow(
+    matrix: &Matrix,
+    cells: &[Cell],
+    scripts: Scripts,
+    options: &CheckOptions,
+    report: &mut CheckReport,
+) -> Result<()> {
+    match crate::workflow::build(matrix, cells, scripts, &options.workflow) {
         Ok(emitted) => {
             report.workflow_documents = emitted.documents.len();
             if let Some(schema) = &options.argo_schema {
@@ -251,36 +315,53 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
         }
         Err(err) => report.error(format!("workflow: {err:#}")),
     }
-    // The images: every program, compiler and runtime a script uses comes from a package its
-    // OS's Dockerfile installs, and the Dockerfiles lint clean.
-    if matrix.images.is_some() {
-        match crate::images::dockerfile::render_all(matrix, renderer.templates()) {
-            Ok(dockerfiles) => {
-                report.dockerfiles = dockerfiles.len();
-                for dockerfile in &dockerfiles {
-                    for finding in crate::images::lint::lint(&dockerfile.text) {
-                        report.error(format!("{}: {finding}", dockerfile.file_name));
-                    }
+    Ok(())
+}
+
+/// The images: every program, compiler and runtime a script uses comes from a package its
+/// OS's Dockerfile installs, and the Dockerfiles lint clean.
+fn check_images(
+    matrix: &Matrix,
+    renderer: &Renderer,
+    needs: &CellNeeds,
+    cells: &[Cell],
+    report: &mut CheckReport,
+) -> Result<()> {
+    match crate::images::dockerfile::render_all(matrix, renderer.templates()) {
+        Ok(dockerfiles) => {
+            report.dockerfiles = dockerfiles.len();
+            for dockerfile in &dockerfiles {
+                for finding in crate::images::lint::lint(&dockerfile.text) {
+                    report.error(format!("{}: {finding}", dockerfile.file_name));
                 }
             }
-            Err(err) => report.error(format!("{err:#}")),
         }
-        for problem in needs.check(matrix, &cells)? {
-            report.error(problem.to_string());
-        }
+        Err(err) => report.error(format!("{err:#}")),
     }
-    report.shellcheck = match (options.shellcheck, shellcheck_available()) {
+    for problem in needs.check(matrix, cells)? {
+        report.error(problem.to_string());
+    }
+    Ok(())
+}
+
+/// shellcheck over one script per shape, when asked for and installed.
+fn run_shellcheck(
+    options: &CheckOptions,
+    paths: &[PathBuf],
+    shapes: &ShapeGroups,
+    report: &mut CheckReport,
+) -> Result<Shellcheck> {
+    Ok(match (options.shellcheck, shellcheck_available()) {
         (false, _) => Shellcheck::Skipped,
         (true, false) => Shellcheck::NotInstalled,
         (true, true) => {
             (options.progress)(&format!("shellcheck over {}", plural(paths.len(), "shape")));
-            for line in shellcheck(&paths)? {
+            for line in shellcheck(paths)? {
                 report.error(shapes.annotate(line));
             }
             Shellcheck::Ran
         }
-    };
-    Ok(report)
+    })
 }
 
 /// Scripts grouped by their shape, in the order of their first script.

@@ -125,20 +125,84 @@ pub struct ReportArgs {
 }
 
 pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
-    if let Some(chart) = &args.chart {
-        match chart.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("svg") => {}
-            Some(e) if e.eq_ignore_ascii_case("png") => bail!(
-                "--chart {}: PNG charts are not supported (they would need a font library); \
-                 write .svg and convert it (e.g. rsvg-convert)",
-                chart.display()
-            ),
-            _ => bail!(
-                "--chart {}: the chart file must end in .svg",
-                chart.display()
-            ),
-        }
+    let settings = Settings::resolve(cli, args)?;
+    if let Some(sides) = &args.diff {
+        return run_diff(&settings, &sides[0], &sides[1]);
     }
+    let logdir = args
+        .logdir
+        .as_deref()
+        .expect("clap requires LOGDIR without --diff");
+    run_logdir(&settings, logdir)
+}
+
+/// What the flags ask for, resolved once: every check across flags is made here, before any
+/// log is read or any file written.
+struct Settings<'a> {
+    args: &'a ReportArgs,
+    templates: Templates,
+    index: Option<Index>,
+    /// `None` when nothing is Running (--finished).
+    live: Option<report::Live>,
+    format: OutputFormat,
+    /// A page is written (--html or --adoc).
+    page: bool,
+}
+
+impl<'a> Settings<'a> {
+    fn resolve(cli: &Cli, args: &'a ReportArgs) -> Result<Settings<'a>> {
+        if let Some(chart) = &args.chart {
+            check_chart_name(chart)?;
+        }
+        check_paths(args)?;
+        let templates = load_templates(args)?;
+        let page = args.html.is_some() || args.adoc.is_some();
+        if args.sarif.is_some() && !page {
+            bail!(
+                "--sarif DIR adds the SARIF findings to the report page: give --html or --adoc too"
+            );
+        }
+        let index = args.index.as_deref().map(Index::from_file).transpose()?;
+        // With --finished, or for logs of a run that is over, nothing is Running.
+        let live = match args.finished {
+            true => None,
+            false => Some(report::Live {
+                deadline: Duration::from_secs(deadline(cli, args)?),
+                now: SystemTime::now(),
+            }),
+        };
+        check_insights_and_by(args, index.as_ref())?;
+        let format = format::or_by_terminal(args.format);
+        check_by_is_shown(args, format, page)?;
+        Ok(Settings {
+            args,
+            templates,
+            index,
+            live,
+            format,
+            page,
+        })
+    }
+}
+
+/// `--chart` names an SVG file: the only kind of chart written.
+fn check_chart_name(chart: &Path) -> Result<()> {
+    match chart.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => Ok(()),
+        Some(e) if e.eq_ignore_ascii_case("png") => bail!(
+            "--chart {}: PNG charts are not supported (they would need a font library); \
+             write .svg and convert it (e.g. rsvg-convert)",
+            chart.display()
+        ),
+        _ => bail!(
+            "--chart {}: the chart file must end in .svg",
+            chart.display()
+        ),
+    }
+}
+
+/// No file written (chart, pages) may be one read (logs, index, templates, SARIF).
+fn check_paths(args: &ReportArgs) -> Result<()> {
     let inputs: Vec<(&Path, &str)> = [
         (args.logdir.as_deref(), "the log directory"),
         (args.index.as_deref(), "the index"),
@@ -156,7 +220,11 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     .into_iter()
     .filter_map(|(path, what)| Some((path?, what)))
     .collect();
-    crate::output::check_outputs(&inputs, &outputs)?;
+    crate::output::check_outputs(&inputs, &outputs)
+}
+
+/// The page templates (`--templates`, else built-in), those of the pages asked for checked.
+fn load_templates(args: &ReportArgs) -> Result<Templates> {
     let templates = Templates::load(args.templates.as_deref())?;
     if args.html.is_some() {
         templates.check(HTML_REPORT_TEMPLATE)?;
@@ -164,19 +232,11 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if args.adoc.is_some() {
         templates.check(ADOC_REPORT_TEMPLATE)?;
     }
-    let page_wanted = args.html.is_some() || args.adoc.is_some();
-    if args.sarif.is_some() && !page_wanted {
-        bail!("--sarif DIR adds the SARIF findings to the report page: give --html or --adoc too");
-    }
-    let index = args.index.as_deref().map(Index::from_file).transpose()?;
-    // With --finished, or for logs of a run that is over, nothing is Running.
-    let live = match args.finished {
-        true => None,
-        false => Some(report::Live {
-            deadline: Duration::from_secs(deadline(cli, args)?),
-            now: SystemTime::now(),
-        }),
-    };
+    Ok(templates)
+}
+
+/// --insights and --by are over the index's columns: they need one, and --by names its columns.
+fn check_insights_and_by(args: &ReportArgs, index: Option<&Index>) -> Result<()> {
     if args.insights && index.is_none() && args.diff.is_none() {
         bail!("--insights needs --index: the conditions are over the index's axis columns");
     }
@@ -186,7 +246,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if !args.by.is_empty() && index.is_none() {
         bail!("--by needs --index: the axes to group by are the index's columns");
     }
-    if let Some(index) = &index {
+    if let Some(index) = index {
         for name in &args.by {
             if !index.columns.contains(name) {
                 bail!(
@@ -196,9 +256,11 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             }
         }
     }
-    let format = format::or_by_terminal(args.format);
-    // --by is refused where it would change nothing, before any file is written.
-    let page = args.html.is_some() || args.adoc.is_some();
+    Ok(())
+}
+
+/// --by is refused where it would change nothing, before any file is written.
+fn check_by_is_shown(args: &ReportArgs, format: OutputFormat, page: bool) -> Result<()> {
     if !args.by.is_empty() && args.insights && !page {
         bail!(
             "--by with --insights: the insights are conditions over every axis and have no \
@@ -211,45 +273,22 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
              use --format json or table, or the page (--html)"
         );
     }
-    if let Some(sides) = &args.diff {
-        return run_diff(args, &sides[0], &sides[1], index.as_ref(), live, format);
-    }
-    let logdir = args
-        .logdir
-        .as_deref()
-        .expect("clap requires LOGDIR without --diff");
+    Ok(())
+}
+
+/// The report of one log directory: the files asked for (chart, pages) are written, then the
+/// view asked for is returned.
+fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
+    let args = settings.args;
+    let index = settings.index.as_ref();
     // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page
     // lists them: the reports come from the same pass that classifies the logs.
-    let with_findings = args.insights || page_wanted;
-    let (report, found) = read_report(logdir, index.as_ref(), live, with_findings)?;
-    let (cell_findings, findings) = match found {
-        Some(found) => {
-            let shapes = found
-                .findings
-                .iter()
-                .map(findings::output::shared_finding)
-                .collect::<Vec<Finding>>();
-            (found.per_cell(), Some(shapes))
-        }
-        None => (Default::default(), None),
-    };
+    let with_findings = args.insights || settings.page;
+    let (report, found) = read_report(logdir, index, settings.live, with_findings)?;
+    let (cell_findings, findings) = split_findings(found);
     let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
-    if let Some(index) = &index {
-        let listed: std::collections::HashSet<&str> =
-            index.rows.iter().map(|(k, _)| k.as_str()).collect();
-        let extra: Vec<&str> = report
-            .cells
-            .iter()
-            .map(|c| c.key.as_str())
-            .filter(|k| !listed.contains(k))
-            .collect();
-        if let Some(first) = extra.first() {
-            eprintln!(
-                "warning: {} log(s) are of cells the index does not list (first: {first}); \
-                 they are reported with empty index columns",
-                extra.len()
-            );
-        }
+    if let Some(index) = index {
+        warn_unlisted(index, &report);
     }
     let pivot = if args.by.is_empty() {
         None
@@ -261,7 +300,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         min_cells: args.min_cells as usize,
     };
     // The search over conditions is the costliest step after reading: only when shown.
-    let found = if args.insights || page_wanted {
+    let found = if args.insights || settings.page {
         insights::find(
             &report.index_columns,
             &insights::classified(&report.cells),
@@ -275,12 +314,10 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(path) = &args.chart {
         write_atomic(path, chart::svg(&report, &args.title)?.as_bytes())?;
     }
-    for (path, kind) in [
-        (&args.html, page::Kind::Html),
-        (&args.adoc, page::Kind::AsciiDoc),
-    ] {
-        let Some(path) = path else { continue };
-        let page = page::Page {
+    write_pages(
+        settings,
+        logdir,
+        page::Page {
             title: &args.title,
             report: &report,
             by: &args.by,
@@ -288,27 +325,95 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
             insights: &found,
             findings: findings.as_deref(),
             sarif: sarif_findings.as_deref(),
-            log_base: page::log_base(path, logdir),
-        };
-        write_atomic(path, page::render(&templates, kind, &page)?.as_bytes())?;
-    }
+            log_base: None,
+        },
+    )?;
+    view(settings, &report, pivot.as_ref(), &found)
+}
 
+/// The findings of the logs, when read: per cell, the ids of its findings (for the insights),
+/// and the findings as the page lists them.
+fn split_findings(
+    found: Option<findings::Findings>,
+) -> (insights::CellFindings, Option<Vec<Finding>>) {
+    match found {
+        Some(found) => {
+            let shapes = found
+                .findings
+                .iter()
+                .map(findings::output::shared_finding)
+                .collect::<Vec<Finding>>();
+            (found.per_cell(), Some(shapes))
+        }
+        None => (Default::default(), None),
+    }
+}
+
+/// Warns of logs whose cells the index does not list (their index columns stay empty).
+fn warn_unlisted(index: &Index, report: &report::Report) {
+    let listed: std::collections::HashSet<&str> =
+        index.rows.iter().map(|(k, _)| k.as_str()).collect();
+    let extra: Vec<&str> = report
+        .cells
+        .iter()
+        .map(|c| c.key.as_str())
+        .filter(|k| !listed.contains(k))
+        .collect();
+    if let Some(first) = extra.first() {
+        eprintln!(
+            "warning: {} log(s) are of cells the index does not list (first: {first}); \
+             they are reported with empty index columns",
+            extra.len()
+        );
+    }
+}
+
+/// Writes the pages asked for (--html, then --adoc) of `contents`, each linking to the logs
+/// relative to where it is.
+fn write_pages(settings: &Settings<'_>, logdir: &Path, contents: page::Page<'_>) -> Result<()> {
+    let args = settings.args;
+    for (path, kind) in [
+        (&args.html, page::Kind::Html),
+        (&args.adoc, page::Kind::AsciiDoc),
+    ] {
+        let Some(path) = path else { continue };
+        let page = page::Page {
+            log_base: page::log_base(path, logdir),
+            ..contents
+        };
+        write_atomic(
+            path,
+            page::render(&settings.templates, kind, &page)?.as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// What is printed: the failures by reason (--reasons), by test (--tests), the insights
+/// (--insights), or else the cells (with the --by pivot).
+fn view(
+    settings: &Settings<'_>,
+    report: &report::Report,
+    pivot: Option<&report::Pivot>,
+    found: &[insights::Insight],
+) -> Result<Vec<u8>> {
+    let (args, format) = (settings.args, settings.format);
     if args.reasons {
-        return ReasonsView(&reasons::reasons(&report), terminal_width()).export(format);
+        return ReasonsView(&reasons::reasons(report), terminal_width()).export(format);
     }
     if args.tests {
-        return TestsView(&reasons::tests(&report)).export(format);
+        return TestsView(&reasons::tests(report)).export(format);
     }
     if args.insights {
         return InsightsView {
-            insights: &found,
+            insights: found,
             width: terminal_width(),
         }
         .export(format);
     }
     ReportView {
-        report: &report,
-        pivot: pivot.as_ref(),
+        report,
+        pivot,
         width: terminal_width(),
     }
     .export(format)
@@ -366,14 +471,13 @@ fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
 
 /// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
 /// regressions, fixes and changes share.
-fn run_diff(
-    args: &ReportArgs,
-    old: &Path,
-    new: &Path,
-    index: Option<&Index>,
-    live: Option<report::Live>,
-    format: OutputFormat,
-) -> Result<Vec<u8>> {
+fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> {
+    let (args, index, live, format) = (
+        settings.args,
+        settings.index.as_ref(),
+        settings.live,
+        settings.format,
+    );
     let side = |path: &Path| -> Result<_> {
         if path.is_dir() {
             Ok(diff::sides_of_report(

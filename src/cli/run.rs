@@ -8,6 +8,8 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
+use crate::cell::Cell;
+use crate::definition::Matrix;
 use crate::index::index_csv;
 use crate::render::{Renderer, SourceView};
 use crate::report::{output, CellResult, Outcome, Stage};
@@ -156,27 +158,11 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         .iter()
         .map(|t| FailOn::parse(t))
         .collect::<Result<Vec<_>>>()?;
-    // Before anything is rendered or any engine asked: where the run would write.
-    for (input, what) in cli.inputs(args.templates.as_deref()) {
-        if crate::output::holds(&args.out, input)? {
-            bail!(
-                "--out {} holds {what} ({}): a run writes and deletes inside its directory; \
-                 give a directory of its own",
-                args.out.display(),
-                input.display()
-            );
-        }
-    }
-    RunDir::check(&args.out, args.resume)?;
+    check_out(cli, args)?;
     let matrix = cli.load_matrix()?;
-    let raw = &matrix.workflow.raw;
-    let deadline = match (&args.deadline, &raw.deadline) {
-        (Some(flag), _) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}"))?,
-        (None, Some(value)) => parse_duration(value)
-            .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin))?,
-        (None, None) => 4 * 3600,
-    };
-    let memory = engine_memory(raw.memory_limit.as_deref().unwrap_or("16Gi"))
+    let deadline = deadline(args, &matrix)?;
+    let memory_limit = matrix.workflow.raw.memory_limit.as_deref();
+    let memory = engine_memory(memory_limit.unwrap_or("16Gi"))
         .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
     let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
@@ -188,14 +174,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let scripts = renderer.render_all(&matrix, &cells)?;
     let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
     let index = index_csv(&matrix, &cells, "scripts", registry)?;
-    let jobs: Vec<CellJob> = cells
-        .iter()
-        .map(|cell| CellJob {
-            id: cell.id.clone(),
-            image: cell.image(&matrix, registry),
-            source: SourceView::of(&matrix, cell),
-        })
-        .collect();
+    let jobs = cell_jobs(&matrix, &cells, registry);
     let engine = Engine::choose(args.engine.into())?;
     let dir = RunDir::open(&args.out, args.resume)?;
     let options = RunOptions {
@@ -226,6 +205,56 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         },
         &options,
     )?;
+    conclude(args, &dir, &outcome, &fail_on)
+}
+
+/// Before anything is rendered or any engine asked: where the run would write is a directory
+/// of its own (holding none of the inputs) that `--resume` may or may not continue.
+fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
+    for (input, what) in cli.inputs(args.templates.as_deref()) {
+        if crate::output::holds(&args.out, input)? {
+            bail!(
+                "--out {} holds {what} ({}): a run writes and deletes inside its directory; \
+                 give a directory of its own",
+                args.out.display(),
+                input.display()
+            );
+        }
+    }
+    RunDir::check(&args.out, args.resume)
+}
+
+/// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`,
+/// else 4h.
+fn deadline(args: &RunArgs, matrix: &Matrix) -> Result<u64> {
+    Ok(match (&args.deadline, &matrix.workflow.raw.deadline) {
+        (Some(flag), _) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}"))?,
+        (None, Some(value)) => parse_duration(value)
+            .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin))?,
+        (None, None) => 4 * 3600,
+    })
+}
+
+/// What the run needs of each cell: its id, image and source.
+fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Vec<CellJob> {
+    cells
+        .iter()
+        .map(|cell| CellJob {
+            id: cell.id.clone(),
+            image: cell.image(matrix, registry),
+            source: SourceView::of(matrix, cell),
+        })
+        .collect()
+}
+
+/// The summary of the results; an error (after the summary) when the run was interrupted or
+/// a cell's result is one `--fail-on` names.
+fn conclude(
+    args: &RunArgs,
+    dir: &RunDir,
+    outcome: &run::RunOutcome,
+    fail_on: &[FailOn],
+) -> Result<Vec<u8>> {
     let summary = output::summary_table(&outcome.report.summary()).into_bytes();
     let results = dir.results();
     if let Some(stopped) = outcome.interrupted {

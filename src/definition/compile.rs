@@ -7,7 +7,10 @@ use anyhow::{bail, Context, Result};
 
 use super::alphabet::{check_env_name, check_label};
 use super::images::compile_images;
-use super::raw::{RawAxis, RawClause, RawCondition, RawContribution, RawDefinition};
+use super::raw::{
+    RawAxis, RawClause, RawCondition, RawContribution, RawDefinition, RawRule, RawSource,
+    RawWorkflow,
+};
 use super::{
     unknown_axis, Axis, AxisKind, AxisValue, Contribution, ImageSpec, Matrix, SourceSpec,
     WorkflowDefaults,
@@ -20,117 +23,29 @@ const RESERVED_ENV: [&str; 5] = ["CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "L
 
 pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
     let _ = origin;
-    let mut axes = Vec::with_capacity(raw.axes.len());
-    let mut axis_names = HashSet::new();
-    if raw.axes.is_empty() {
-        bail!("`axes` is empty: a matrix needs at least one axis");
-    }
-    for raw_axis in &raw.axes {
-        check_label("axis name", &raw_axis.name)?;
-        if !axis_names.insert(raw_axis.name.as_str()) {
-            bail!("axis `{}` is defined twice", raw_axis.name);
-        }
-        axes.push(compile_axis(raw_axis)?);
-    }
-    let find_axis = |name: &str, what: &str| -> Result<usize> {
-        axes.iter().position(|a| a.name == name).with_context(|| {
-            let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
-            format!("{what} names {}", unknown_axis(name, &names))
-        })
-    };
-
+    let axes = compile_axes(&raw.axes)?;
     crate::grammar::check_registry("image.registry", &raw.image.registry)?;
     crate::grammar::check_repository("image.name", &raw.image.name)?;
     check_base_url(&raw.source.base_url)?;
     let image = ImageSpec {
-        tag_axis: find_axis(&raw.image.tag_axis, "image.tag_axis")?,
+        tag_axis: find_axis(&axes, &raw.image.tag_axis, "image.tag_axis")?,
         registry: raw.image.registry.clone(),
         name: raw.image.name.clone(),
     };
-    let version_axis = find_axis(&raw.source.version_axis, "source.version_axis")?;
-    if axes[version_axis].kind != AxisKind::Version {
-        bail!(
-            "source.version_axis is `{}`, which is not an axis of `kind: version`",
-            axes[version_axis].name
-        );
-    }
-    for (version, digest) in &raw.source.sha256 {
-        if axes[version_axis].value_index(version).is_none() {
-            bail!(
-                "source.sha256 gives a checksum for `{version}`, which is not a value of axis `{}`",
-                axes[version_axis].name
-            );
-        }
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-            bail!("source.sha256 for `{version}` is not 64 hexadecimal digits: `{digest}`");
-        }
-    }
-    for version in raw.source.format.keys() {
-        if axes[version_axis].value_index(version).is_none() {
-            bail!(
-                "source.format gives a format for `{version}`, which is not a value of axis `{}`",
-                axes[version_axis].name
-            );
-        }
-    }
-    let source = SourceSpec {
-        version_axis,
-        base_url: raw.source.base_url.trim_end_matches('/').to_string(),
-        sha256: raw.source.sha256.clone(),
-        format: raw.source.format.clone(),
-    };
+    let source = compile_source(&raw.source, &axes)?;
     let tests = raw.tests.clone().unwrap_or_default();
     if tests.command.is_empty() {
         bail!(
             "tests.command is empty: give the program and its arguments, e.g. [./python, -m, test]"
         );
     }
-
-    let mut rules = Vec::with_capacity(raw.rules.len());
-    let mut rule_names = HashSet::new();
-    for raw_rule in &raw.rules {
-        let what = format!("rule `{}`", raw_rule.name);
-        if !rule_names.insert(raw_rule.name.as_str()) {
-            bail!("{what} is defined twice");
-        }
-        let (conclusion, both_ways) = match (&raw_rule.then, &raw_rule.iff) {
-            (Some(then), None) => (then, false),
-            (None, Some(iff)) => (iff, true),
-            _ => bail!("{what} needs exactly one of `then` and `iff`"),
-        };
-        if conclusion.is_empty() {
-            bail!("{what} has an empty conclusion: it would hold for every combination");
-        }
-        rules.push(Rule {
-            name: raw_rule.name.clone(),
-            reason: raw_rule.reason.clone(),
-            premise: compile_clause(&axes, &raw_rule.premise, &format!("`if` of {what}"))?,
-            conclusion: compile_clause(&axes, conclusion, &format!("conclusion of {what}"))?,
-            both_ways,
-        });
-    }
-
+    let rules = compile_rules(&raw.rules, &axes)?;
     let mut contributions = Vec::with_capacity(raw.contributions.len());
     for (i, raw_contribution) in raw.contributions.iter().enumerate() {
         let what = format!("contribution #{}", i + 1);
         contributions.push(compile_contribution(&axes, raw_contribution, i + 1, &what)?);
     }
-
-    let raw_workflow = raw.workflow.clone().unwrap_or_default();
-    let workflow = WorkflowDefaults {
-        arch_axis: match raw_workflow.arch_axis.as_deref() {
-            Some(name) => Some(find_axis(name, "workflow.arch_axis")?),
-            None => axes.iter().position(|a| a.name == "platform"),
-        },
-        raw: raw_workflow,
-    };
-    if let Some(arch) = workflow.arch_axis {
-        // The values become `kubernetes.io/arch` node selectors: a wrong one schedules nothing.
-        for value in &axes[arch].values {
-            let what = format!("value of axis `{}` (workflow.arch_axis)", axes[arch].name);
-            crate::grammar::check_architecture(&what, &value.name)?;
-        }
-    }
+    let workflow = compile_workflow(raw.workflow.clone().unwrap_or_default(), &axes)?;
     let images = match &raw.images {
         Some(raw_images) => Some(compile_images(raw_images, &axes, image.tag_axis)?),
         None => None,
@@ -147,6 +62,116 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         workflow,
         images,
     })
+}
+
+/// The axes, each named once.
+fn compile_axes(raw: &[RawAxis]) -> Result<Vec<Axis>> {
+    let mut axes = Vec::with_capacity(raw.len());
+    let mut axis_names = HashSet::new();
+    if raw.is_empty() {
+        bail!("`axes` is empty: a matrix needs at least one axis");
+    }
+    for raw_axis in raw {
+        check_label("axis name", &raw_axis.name)?;
+        if !axis_names.insert(raw_axis.name.as_str()) {
+            bail!("axis `{}` is defined twice", raw_axis.name);
+        }
+        axes.push(compile_axis(raw_axis)?);
+    }
+    Ok(axes)
+}
+
+/// The index of the axis `name`, which `what` names.
+fn find_axis(axes: &[Axis], name: &str, what: &str) -> Result<usize> {
+    axes.iter().position(|a| a.name == name).with_context(|| {
+        let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+        format!("{what} names {}", unknown_axis(name, &names))
+    })
+}
+
+/// `source`: its version axis, and checksums and formats only for that axis's values.
+fn compile_source(raw: &RawSource, axes: &[Axis]) -> Result<SourceSpec> {
+    let version_axis = find_axis(axes, &raw.version_axis, "source.version_axis")?;
+    let axis = &axes[version_axis];
+    if axis.kind != AxisKind::Version {
+        bail!(
+            "source.version_axis is `{}`, which is not an axis of `kind: version`",
+            axis.name
+        );
+    }
+    for (version, digest) in &raw.sha256 {
+        if axis.value_index(version).is_none() {
+            bail!(
+                "source.sha256 gives a checksum for `{version}`, which is not a value of axis `{}`",
+                axis.name
+            );
+        }
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("source.sha256 for `{version}` is not 64 hexadecimal digits: `{digest}`");
+        }
+    }
+    for version in raw.format.keys() {
+        if axis.value_index(version).is_none() {
+            bail!(
+                "source.format gives a format for `{version}`, which is not a value of axis `{}`",
+                axis.name
+            );
+        }
+    }
+    Ok(SourceSpec {
+        version_axis,
+        base_url: raw.base_url.trim_end_matches('/').to_string(),
+        sha256: raw.sha256.clone(),
+        format: raw.format.clone(),
+    })
+}
+
+/// The rules, each named once, with exactly one of `then` and `iff`.
+fn compile_rules(raw: &[RawRule], axes: &[Axis]) -> Result<Vec<Rule>> {
+    let mut rules = Vec::with_capacity(raw.len());
+    let mut rule_names = HashSet::new();
+    for raw_rule in raw {
+        let what = format!("rule `{}`", raw_rule.name);
+        if !rule_names.insert(raw_rule.name.as_str()) {
+            bail!("{what} is defined twice");
+        }
+        let (conclusion, both_ways) = match (&raw_rule.then, &raw_rule.iff) {
+            (Some(then), None) => (then, false),
+            (None, Some(iff)) => (iff, true),
+            _ => bail!("{what} needs exactly one of `then` and `iff`"),
+        };
+        if conclusion.is_empty() {
+            bail!("{what} has an empty conclusion: it would hold for every combination");
+        }
+        rules.push(Rule {
+            name: raw_rule.name.clone(),
+            reason: raw_rule.reason.clone(),
+            premise: compile_clause(axes, &raw_rule.premise, &format!("`if` of {what}"))?,
+            conclusion: compile_clause(axes, conclusion, &format!("conclusion of {what}"))?,
+            both_ways,
+        });
+    }
+    Ok(rules)
+}
+
+/// `workflow`: its arch axis (`workflow.arch_axis`, else an axis named `platform`), whose values
+/// must be architectures.
+fn compile_workflow(raw: RawWorkflow, axes: &[Axis]) -> Result<WorkflowDefaults> {
+    let workflow = WorkflowDefaults {
+        arch_axis: match raw.arch_axis.as_deref() {
+            Some(name) => Some(find_axis(axes, name, "workflow.arch_axis")?),
+            None => axes.iter().position(|a| a.name == "platform"),
+        },
+        raw,
+    };
+    if let Some(arch) = workflow.arch_axis {
+        // The values become `kubernetes.io/arch` node selectors: a wrong one schedules nothing.
+        for value in &axes[arch].values {
+            let what = format!("value of axis `{}` (workflow.arch_axis)", axes[arch].name);
+            crate::grammar::check_architecture(&what, &value.name)?;
+        }
+    }
+    Ok(workflow)
 }
 
 fn compile_axis(raw: &RawAxis) -> Result<Axis> {

@@ -199,7 +199,22 @@ fn compile_os(name: &str, value: usize, raw: &RawOsImage, axes: &[Axis]) -> Resu
     check_reference(&raw.base.image)?;
     check_tag(&raw.base.tag)?;
     check_digest(&raw.base.digest)?;
+    check_repositories(raw)?;
+    let (groups, installed) = compile_groups(raw, axes)?;
+    check_provides(raw, &installed)?;
+    Ok(OsImage {
+        name: name.to_string(),
+        value,
+        base: raw.base.clone(),
+        package_manager: raw.package_manager,
+        repositories: raw.repositories.clone(),
+        groups,
+        provides: raw.provides.clone(),
+    })
+}
 
+/// The extra apt repositories: each named once, reached by https, and pinned to its key.
+fn check_repositories(raw: &RawOsImage) -> Result<()> {
     if raw.package_manager == PackageManager::Dnf && !raw.repositories.is_empty() {
         bail!("`repositories` are apt repositories; this image uses dnf");
     }
@@ -209,28 +224,42 @@ fn compile_os(name: &str, value: usize, raw: &RawOsImage, axes: &[Axis]) -> Resu
         if !repo_names.insert(repo.name.as_str()) {
             bail!("repository `{}` is defined twice", repo.name);
         }
-        let what = format!("repository `{}`", repo.name);
-        check_url(&format!("url of {what}"), &repo.url)?;
-        check_url(&format!("key_url of {what}"), &repo.key_url)?;
-        check_word(&format!("suite of {what}"), &repo.suite)?;
-        if repo.components.is_empty() {
-            bail!("{what} has no components (e.g. `main`)");
-        }
-        for component in &repo.components {
-            check_word(&format!("component of {what}"), component)?;
-        }
-        if repo.key_fingerprint.len() != 40
-            || !repo.key_fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
-            || repo.key_fingerprint.bytes().any(|b| b.is_ascii_lowercase())
-        {
-            bail!(
-                "key_fingerprint of {what} is `{}`; give the key's 40-digit fingerprint in \
-                 upper-case hexadecimal, as `gpg --with-colons` prints it",
-                repo.key_fingerprint.escape_debug()
-            );
-        }
+        check_repository(repo)?;
     }
+    Ok(())
+}
 
+/// One repository's URLs, suite, components and key fingerprint.
+fn check_repository(repo: &RawRepository) -> Result<()> {
+    let what = format!("repository `{}`", repo.name);
+    check_url(&format!("url of {what}"), &repo.url)?;
+    check_url(&format!("key_url of {what}"), &repo.key_url)?;
+    check_word(&format!("suite of {what}"), &repo.suite)?;
+    if repo.components.is_empty() {
+        bail!("{what} has no components (e.g. `main`)");
+    }
+    for component in &repo.components {
+        check_word(&format!("component of {what}"), component)?;
+    }
+    if repo.key_fingerprint.len() != 40
+        || !repo.key_fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
+        || repo.key_fingerprint.bytes().any(|b| b.is_ascii_lowercase())
+    {
+        bail!(
+            "key_fingerprint of {what} is `{}`; give the key's 40-digit fingerprint in \
+             upper-case hexadecimal, as `gpg --with-colons` prints it",
+            repo.key_fingerprint.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+/// The package groups, and per package the number of the group that installs it (no package
+/// is in two groups).
+fn compile_groups<'a>(
+    raw: &'a RawOsImage,
+    axes: &[Axis],
+) -> Result<(Vec<PackageGroup>, BTreeMap<&'a str, usize>)> {
     if raw.packages.is_empty() {
         bail!("`packages` is empty: an image needs at least the tools the build script calls");
     }
@@ -274,7 +303,12 @@ fn compile_os(name: &str, value: usize, raw: &RawOsImage, axes: &[Axis]) -> Resu
             install: group.install.clone(),
         });
     }
+    Ok((groups, installed))
+}
 
+/// `provides` describes installed packages only, with plain file names, and names as compilers
+/// only commands the image provides.
+fn check_provides(raw: &RawOsImage, installed: &BTreeMap<&str, usize>) -> Result<()> {
     for (package, provides) in &raw.provides {
         if !installed.contains_key(package.as_str()) {
             bail!(
@@ -297,16 +331,7 @@ fn compile_os(name: &str, value: usize, raw: &RawOsImage, axes: &[Axis]) -> Resu
             }
         }
     }
-
-    Ok(OsImage {
-        name: name.to_string(),
-        value,
-        base: raw.base.clone(),
-        package_manager: raw.package_manager,
-        repositories: raw.repositories.clone(),
-        groups,
-        provides: raw.provides.clone(),
-    })
+    Ok(())
 }
 
 fn check_platform(platform: &str) -> Result<()> {

@@ -97,22 +97,7 @@ pub fn run(
     rendered: &Rendered<'_>,
     options: &RunOptions,
 ) -> Result<RunOutcome> {
-    crate::output::write_dir(
-        &dir.scripts(),
-        false,
-        "the build scripts of a run",
-        &[],
-        &rendered
-            .scripts
-            .iter()
-            .map(|s| crate::output::OutputFile {
-                name: &s.file_name,
-                contents: s.text.as_bytes(),
-                executable: true,
-            })
-            .collect::<Vec<_>>(),
-    )?;
-    crate::output::write_atomic(&dir.index(), rendered.index_csv)?;
+    write_rendered(dir, rendered)?;
     let host_os = results::host_os_id();
     let mut results = Results::new(
         rendered.index_csv,
@@ -120,18 +105,7 @@ pub fn run(
         &host_os,
         dir.results(),
     )?;
-
-    let mut todo: Vec<&CellJob> = Vec::new();
-    let mut resumed = 0;
-    for job in jobs {
-        let log = dir.log(&job.id);
-        if options.resume && results::finished(&log) {
-            results.add(&job.id, &log, &log_rel(&job.id))?;
-            resumed += 1;
-        } else {
-            todo.push(job);
-        }
-    }
+    let (todo, resumed) = keep_finished(dir, jobs, options, &mut results)?;
     results.write()?;
 
     let mut progress = Progress::new(todo.len());
@@ -147,6 +121,64 @@ pub fn run(
              is not honoured, whatever image a cell names"
         ));
     }
+    prepare_sources(jobs, options, &progress)?;
+
+    let signals = Arc::new(AtomicUsize::new(0));
+    let _listener = listen_for_signals(signals.clone())?;
+    let interrupted = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
+    progress.finish();
+    let report = results.write()?;
+    Ok(RunOutcome {
+        report,
+        resumed,
+        interrupted,
+    })
+}
+
+/// Writes the rendered scripts and the index into the run directory.
+fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
+    crate::output::write_dir(
+        &dir.scripts(),
+        false,
+        "the build scripts of a run",
+        &[],
+        &rendered
+            .scripts
+            .iter()
+            .map(|s| crate::output::OutputFile {
+                name: &s.file_name,
+                contents: s.text.as_bytes(),
+                executable: true,
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    crate::output::write_atomic(&dir.index(), rendered.index_csv)
+}
+
+/// With `--resume`, the results of the cells an earlier run finished; returns the cells left to
+/// run and how many were kept.
+fn keep_finished<'a>(
+    dir: &RunDir,
+    jobs: &'a [CellJob],
+    options: &RunOptions,
+    results: &mut Results,
+) -> Result<(Vec<&'a CellJob>, usize)> {
+    let mut todo: Vec<&CellJob> = Vec::new();
+    let mut resumed = 0;
+    for job in jobs {
+        let log = dir.log(&job.id);
+        if options.resume && results::finished(&log) {
+            results.add(&job.id, &log, &log_rel(&job.id))?;
+            resumed += 1;
+        } else {
+            todo.push(job);
+        }
+    }
+    Ok((todo, resumed))
+}
+
+/// Fills the source cache with the tarball of every selected version.
+fn prepare_sources(jobs: &[CellJob], options: &RunOptions, progress: &Progress) -> Result<()> {
     // Every selected version, so a --source is checked against the selection, resumed or not.
     let mut sources: Vec<crate::render::SourceView> =
         jobs.iter().map(|j| j.source.clone()).collect();
@@ -154,11 +186,21 @@ pub fn run(
     sources.dedup_by(|a, b| a.version == b.version);
     cache::prepare(&options.cache, &sources, &options.sources, &|m| {
         progress.say(m)
-    })?;
+    })
+}
 
-    let signals = Arc::new(AtomicUsize::new(0));
-    let _listener = listen_for_signals(signals.clone())?;
-
+/// Runs the cells of `todo`, at most `parallelism.cells` at a time, until all are done or
+/// the signals counted in `signals` stop the run: the first Ctrl-C (or TERM) stops the running
+/// cells and starts no more, the second kills them at once. Returns, for an interrupted run,
+/// how many cells were stopped unfinished.
+fn schedule(
+    dir: &RunDir,
+    todo: Vec<&CellJob>,
+    options: &RunOptions,
+    signals: &AtomicUsize,
+    results: &mut Results,
+    progress: &mut Progress,
+) -> Result<Option<usize>> {
     let mut pending = todo.into_iter();
     let mut running: Vec<Running> = Vec::new();
     let mut interrupted: Option<usize> = None;
@@ -166,59 +208,14 @@ pub fn run(
         let received = signals.load(Ordering::SeqCst);
         if received >= 2 {
             // A second Ctrl-C: nothing waits any more.
-            let count = running.len();
-            for cell in running.drain(..) {
-                cell.process.kill_all();
-                stop_engine(options, &cell.container, true);
-                set_aside(dir, &cell.job.id);
-                progress.abandoned(&cell.job.id);
-            }
+            let count = abandon_all(dir, options, &mut running, progress);
             interrupted = Some(interrupted.unwrap_or(0).max(count));
             break;
         }
         if received == 1 && interrupted.is_none() {
-            progress.say(&format!(
-                "interrupted: stopping {} running cell(s) (Ctrl-C again kills them at once)",
-                running.len()
-            ));
-            interrupted = Some(running.len());
-            for cell in &mut running {
-                stop(options, cell);
-                cell.interrupted = true;
-            }
+            interrupted = Some(stop_all(options, &mut running, progress));
         }
-
-        let mut index = 0;
-        while index < running.len() {
-            let cell = &mut running[index];
-            follow_log(dir, cell, &mut progress);
-            let status = cell
-                .process
-                .try_wait()
-                .with_context(|| format!("cannot wait for cell {}", cell.job.id))?;
-            if status.is_some() {
-                let cell = running.swap_remove(index);
-                finish(dir, cell, options, &mut results, &mut progress)?;
-                continue;
-            }
-            match cell.stopping {
-                None if cell.started.elapsed() >= options.deadline => {
-                    progress.say(&format!(
-                        "{}: deadline of {} reached, stopping it",
-                        cell.job.id,
-                        progress::format_duration(options.deadline)
-                    ));
-                    stop(options, cell);
-                }
-                Some(at) if at.elapsed() >= options.stop_grace => {
-                    cell.process.kill_all();
-                    stop_engine(options, &cell.container, true);
-                }
-                _ => {}
-            }
-            index += 1;
-        }
-
+        look_at_running(dir, options, &mut running, results, progress)?;
         if interrupted.is_none() {
             while running.len() < options.parallelism.cells {
                 let Some(job) = pending.next() else { break };
@@ -231,13 +228,85 @@ pub fn run(
         }
         std::thread::sleep(TICK);
     }
-    progress.finish();
-    let report = results.write()?;
-    Ok(RunOutcome {
-        report,
-        resumed,
-        interrupted,
-    })
+    Ok(interrupted)
+}
+
+/// Kills every running cell at once and sets its log aside; returns how many there were.
+fn abandon_all(
+    dir: &RunDir,
+    options: &RunOptions,
+    running: &mut Vec<Running>,
+    progress: &mut Progress,
+) -> usize {
+    let count = running.len();
+    for cell in running.drain(..) {
+        cell.process.kill_all();
+        stop_engine(options, &cell.container, true);
+        set_aside(dir, &cell.job.id);
+        progress.abandoned(&cell.job.id);
+    }
+    count
+}
+
+/// Stops every running cell (TERM, then KILL after the grace period), as interrupted: its log
+/// is no result. Returns how many there were.
+fn stop_all(options: &RunOptions, running: &mut [Running], progress: &Progress) -> usize {
+    progress.say(&format!(
+        "interrupted: stopping {} running cell(s) (Ctrl-C again kills them at once)",
+        running.len()
+    ));
+    for cell in running.iter_mut() {
+        stop(options, cell);
+        cell.interrupted = true;
+    }
+    running.len()
+}
+
+/// One look at each running cell: the stage its log reached, whether it ended (then its
+/// result is taken), and whether it is past its deadline or its grace period.
+fn look_at_running(
+    dir: &RunDir,
+    options: &RunOptions,
+    running: &mut Vec<Running>,
+    results: &mut Results,
+    progress: &mut Progress,
+) -> Result<()> {
+    let mut index = 0;
+    while index < running.len() {
+        let cell = &mut running[index];
+        follow_log(dir, cell, progress);
+        let status = cell
+            .process
+            .try_wait()
+            .with_context(|| format!("cannot wait for cell {}", cell.job.id))?;
+        if status.is_some() {
+            let cell = running.swap_remove(index);
+            finish(dir, cell, options, results, progress)?;
+            continue;
+        }
+        enforce_time(options, cell, progress);
+        index += 1;
+    }
+    Ok(())
+}
+
+/// TERM to a cell past its deadline; KILL to one still there after the grace period.
+fn enforce_time(options: &RunOptions, cell: &mut Running, progress: &Progress) {
+    match cell.stopping {
+        None if cell.started.elapsed() >= options.deadline => {
+            progress.say(&format!(
+                "{}: deadline of {} reached, stopping it",
+                cell.job.id,
+                progress::format_duration(options.deadline)
+            ));
+            stop(options, cell);
+        }
+        Some(at) if at.elapsed() >= options.stop_grace => {
+            cell.process.kill_all();
+            stop_engine(options, &cell.container, true);
+        }
+        _ => {}
+    }
 }
 
 fn log_rel(cell: &str) -> String {

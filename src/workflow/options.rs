@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 
 use super::types::ArtifactRepositoryRef;
 use crate::definition::Matrix;
+use crate::grammar::Quantity;
 
 /// Which kind of Argo object to emit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,22 +142,89 @@ impl Options {
     /// an error names where the bad value came from (the override, or the definition's key).
     pub fn resolve(overrides: &Overrides, matrix: &Matrix) -> Result<Options> {
         let raw = &matrix.workflow.raw;
-        let name = overrides.name;
-        let from = |setting: Setting, overridden: bool| {
-            if overridden {
-                name(setting)
-            } else {
-                format!("`workflow.{}` of {}", setting.key(), matrix.origin)
-            }
-        };
-        let pick = |value: &Option<String>, default: &Option<String>, builtin: &str| {
-            value
-                .clone()
-                .or_else(|| default.clone())
-                .unwrap_or_else(|| builtin.to_string())
-        };
-        let kind = overrides.kind.unwrap_or_default();
-        let schedule = match (kind, &overrides.schedule) {
+        let layers = Layers { overrides, matrix };
+        let (kind, schedule) = layers.kind_and_schedule()?;
+        let max_bytes = layers.max_bytes()?;
+        let parallelism = layers.parallelism()?;
+        let registry = layers.registry()?;
+        if let Some(namespace) = &overrides.namespace {
+            crate::grammar::check_dns_label("--namespace", namespace)?;
+        }
+        if let Some(account) = &overrides.service_account {
+            crate::grammar::check_dns_subdomain("--service-account", account)?;
+        }
+        let resources = layers.resources()?;
+        Ok(Options {
+            kind,
+            schedule,
+            registry,
+            arch_axis: arch_axis(matrix)?,
+            parallelism,
+            deadline_seconds: layers.duration(
+                Setting::Deadline,
+                &overrides.deadline,
+                &raw.deadline,
+                "4h",
+            )?,
+            cpu: resources.cpu,
+            memory: resources.memory,
+            cpu_limit: resources.cpu_limit,
+            memory_limit: resources.memory_limit,
+            retry_limit: overrides.retry_limit.or(raw.retry_limit).unwrap_or(2),
+            ttl_seconds: layers.duration(Setting::Ttl, &overrides.ttl, &raw.ttl, "7d")?,
+            namespace: overrides.namespace.clone(),
+            service_account: overrides.service_account.clone(),
+            generate_name: layers.generate_name()?,
+            artifact_repository_ref: overrides
+                .artifact_repository_ref
+                .as_deref()
+                .map(parse_artifact_repository_ref)
+                .transpose()?,
+            max_bytes,
+        })
+    }
+}
+
+/// The layers a setting's value comes from: the caller's overrides, over the definition's
+/// `workflow:` section, over the built-in default.
+struct Layers<'a> {
+    overrides: &'a Overrides,
+    matrix: &'a Matrix,
+}
+
+/// The pods' resource requests and limits as written, each checked, every request within its
+/// limit.
+struct Resources {
+    cpu: String,
+    memory: String,
+    cpu_limit: Option<String>,
+    memory_limit: Option<String>,
+}
+
+impl Layers<'_> {
+    /// How an error names a setting: as the caller names its override, or as the definition's
+    /// key.
+    fn what(&self, setting: Setting, overridden: bool) -> String {
+        if overridden {
+            (self.overrides.name)(setting)
+        } else {
+            format!("`workflow.{}` of {}", setting.key(), self.matrix.origin)
+        }
+    }
+
+    /// The override, else the definition's value, else the built-in one.
+    fn pick(value: &Option<String>, default: &Option<String>, builtin: &str) -> String {
+        value
+            .clone()
+            .or_else(|| default.clone())
+            .unwrap_or_else(|| builtin.to_string())
+    }
+
+    /// The kind of object, and the schedule a CronWorkflow needs (and only it takes).
+    fn kind_and_schedule(&self) -> Result<(Kind, Option<String>)> {
+        let name = self.overrides.name;
+        let kind = self.overrides.kind.unwrap_or_default();
+        let schedule = match (kind, &self.overrides.schedule) {
             (Kind::CronWorkflow, Some(s)) => Some(check_schedule(s)?),
             (Kind::CronWorkflow, None) => bail!(
                 "{} cron-workflow needs {schedule}, e.g. {schedule} \"0 3 * * *\"",
@@ -170,60 +238,83 @@ impl Options {
             ),
             (_, None) => None,
         };
-        let max_bytes = overrides.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
+        Ok((kind, schedule))
+    }
+
+    fn max_bytes(&self) -> Result<usize> {
+        let max_bytes = self.overrides.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
         if max_bytes > ARGO_OBJECT_LIMIT {
             bail!(
                 "{} {max_bytes} is over the {ARGO_OBJECT_LIMIT} bytes Argo accepts for one object",
-                name(Setting::MaxBytes)
+                (self.overrides.name)(Setting::MaxBytes)
             );
         }
-        let parallelism = overrides.parallelism.or(raw.parallelism).unwrap_or(3);
+        Ok(max_bytes)
+    }
+
+    fn parallelism(&self) -> Result<u32> {
+        let overridden = self.overrides.parallelism;
+        let parallelism = overridden
+            .or(self.matrix.workflow.raw.parallelism)
+            .unwrap_or(3);
         if parallelism == 0 {
             bail!(
                 "{} must be at least 1",
-                from(Setting::Parallelism, overrides.parallelism.is_some())
+                self.what(Setting::Parallelism, overridden.is_some())
             );
         }
-        let registry = overrides
-            .registry
+        Ok(parallelism)
+    }
+
+    fn registry(&self) -> Result<String> {
+        let overridden = &self.overrides.registry;
+        let registry = overridden
             .clone()
-            .unwrap_or_else(|| matrix.image.registry.clone());
+            .unwrap_or_else(|| self.matrix.image.registry.clone());
         crate::grammar::check_registry(
-            &from(Setting::Registry, overrides.registry.is_some()),
+            &self.what(Setting::Registry, overridden.is_some()),
             &registry,
         )?;
-        if let Some(namespace) = &overrides.namespace {
-            crate::grammar::check_dns_label("--namespace", namespace)?;
-        }
-        if let Some(account) = &overrides.service_account {
-            crate::grammar::check_dns_subdomain("--service-account", account)?;
-        }
-        // Each quantity parsed once, with where it came from for the errors.
-        let quantity = |setting: Setting, value: &Option<String>, default: Option<&str>| {
-            let Some(text) = value.as_deref().or(default) else {
-                return Ok(None);
-            };
-            let what = from(setting, value.is_some());
-            crate::grammar::parse_quantity(&what, text).map(|q| Some((what, q)))
+        Ok(registry)
+    }
+
+    /// A quantity, parsed once, with where it came from for the errors; `None` when neither
+    /// `value` nor `default` gives one.
+    fn quantity(
+        &self,
+        setting: Setting,
+        value: &Option<String>,
+        default: Option<&str>,
+    ) -> Result<Option<(String, Quantity)>> {
+        let Some(text) = value.as_deref().or(default) else {
+            return Ok(None);
         };
-        let cpu = quantity(
-            Setting::Cpu,
-            &overrides.cpu,
-            raw.cpu.as_deref().or(Some("2")),
-        )?
-        .expect("a default");
-        let memory = quantity(
-            Setting::Memory,
-            &overrides.memory,
-            raw.memory.as_deref().or(Some("8Gi")),
-        )?
-        .expect("a default");
-        let cpu_limit = quantity(
+        let what = self.what(setting, value.is_some());
+        crate::grammar::parse_quantity(&what, text).map(|q| Some((what, q)))
+    }
+
+    fn resources(&self) -> Result<Resources> {
+        let (overrides, raw) = (self.overrides, &self.matrix.workflow.raw);
+        let cpu = self
+            .quantity(
+                Setting::Cpu,
+                &overrides.cpu,
+                raw.cpu.as_deref().or(Some("2")),
+            )?
+            .expect("a default");
+        let memory = self
+            .quantity(
+                Setting::Memory,
+                &overrides.memory,
+                raw.memory.as_deref().or(Some("8Gi")),
+            )?
+            .expect("a default");
+        let cpu_limit = self.quantity(
             Setting::CpuLimit,
             &overrides.cpu_limit,
             raw.cpu_limit.as_deref(),
         )?;
-        let memory_limit = quantity(
+        let memory_limit = self.quantity(
             Setting::MemoryLimit,
             &overrides.memory_limit,
             raw.memory_limit.as_deref().or(Some("16Gi")),
@@ -235,47 +326,48 @@ impl Options {
                 )?;
             }
         }
-        Ok(Options {
-            kind,
-            schedule,
-            registry,
-            arch_axis: matrix.workflow.arch_axis.with_context(|| {
-                format!(
-                    "{} has no axis named `platform`: set `workflow.arch_axis` to the axis whose \
-                     values are kubernetes.io/arch values",
-                    matrix.origin
-                )
-            })?,
-            parallelism,
-            deadline_seconds: duration_knob(
-                &pick(&overrides.deadline, &raw.deadline, "4h"),
-                &from(Setting::Deadline, overrides.deadline.is_some()),
-            )?,
+        Ok(Resources {
             cpu: cpu.1.text,
             memory: memory.1.text,
             cpu_limit: cpu_limit.map(|(_, q)| q.text),
             memory_limit: memory_limit.map(|(_, q)| q.text),
-            retry_limit: overrides.retry_limit.or(raw.retry_limit).unwrap_or(2),
-            ttl_seconds: duration_knob(
-                &pick(&overrides.ttl, &raw.ttl, "7d"),
-                &from(Setting::Ttl, overrides.ttl.is_some()),
-            )?,
-            namespace: overrides.namespace.clone(),
-            service_account: overrides.service_account.clone(),
-            generate_name: check_generate_name(&pick(
-                &overrides.generate_name,
-                &raw.generate_name,
-                "build-cpython-",
-            ))
-            .with_context(|| from(Setting::GenerateName, overrides.generate_name.is_some()))?,
-            artifact_repository_ref: overrides
-                .artifact_repository_ref
-                .as_deref()
-                .map(parse_artifact_repository_ref)
-                .transpose()?,
-            max_bytes,
         })
     }
+
+    /// A duration setting in seconds.
+    fn duration(
+        &self,
+        setting: Setting,
+        value: &Option<String>,
+        default: &Option<String>,
+        builtin: &str,
+    ) -> Result<u64> {
+        duration_knob(
+            &Self::pick(value, default, builtin),
+            &self.what(setting, value.is_some()),
+        )
+    }
+
+    fn generate_name(&self) -> Result<String> {
+        let overridden = &self.overrides.generate_name;
+        check_generate_name(&Self::pick(
+            overridden,
+            &self.matrix.workflow.raw.generate_name,
+            "build-cpython-",
+        ))
+        .with_context(|| self.what(Setting::GenerateName, overridden.is_some()))
+    }
+}
+
+/// The axis whose values are the pods' `kubernetes.io/arch`.
+fn arch_axis(matrix: &Matrix) -> Result<usize> {
+    matrix.workflow.arch_axis.with_context(|| {
+        format!(
+            "{} has no axis named `platform`: set `workflow.arch_axis` to the axis whose \
+             values are kubernetes.io/arch values",
+            matrix.origin
+        )
+    })
 }
 
 /// Seconds in `4h`, `90m`, `1h30m`, `7d`, `45s` or a plain number of seconds.
