@@ -512,10 +512,9 @@ fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> 
     }
     if args.fail_on_regression && summary.regression > 0 {
         let regressions = summary.regression;
-        eprintln!("error: {regressions} cell(s) regressed (--fail-on-regression)");
         return Err(super::Failed {
             stdout: out,
-            summary: format!("{regressions} cell(s) regressed"),
+            summary: format!("{regressions} cell(s) regressed (--fail-on-regression)"),
         }
         .into());
     }

@@ -280,7 +280,6 @@ fn conclude(
             failing.len(),
             results.display()
         );
-        eprintln!("error: {message}");
         return Err(Failed {
             stdout: summary,
             summary: message,

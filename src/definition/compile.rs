@@ -22,7 +22,6 @@ use crate::version::Version;
 const RESERVED_ENV: [&str; 5] = ["CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "LD_PRELOAD"];
 
 pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
-    let _ = origin;
     let axes = compile_axes(&raw.axes)?;
     crate::grammar::check_registry("image.registry", &raw.image.registry)?;
     crate::grammar::check_repository("image.name", &raw.image.name)?;

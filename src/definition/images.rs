@@ -409,7 +409,8 @@ fn check_digest(digest: &str) -> Result<()> {
     Ok(())
 }
 
-/// Distribution package names (Debian's and RPM's alphabets); never starting with `-`, so a
+/// A repository URL of a package source: https, and only characters that need no quoting in
+/// the Dockerfile's shell lines.
 fn check_url(what: &str, url: &str) -> Result<()> {
     let rest = url.strip_prefix("https://").unwrap_or("");
     let ok = !rest.is_empty()
