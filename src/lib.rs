@@ -25,6 +25,7 @@ pub mod check;
 pub mod cli;
 pub mod cover;
 pub mod definition;
+pub mod engine;
 pub mod expand;
 pub mod explain;
 pub mod export;

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
 use crate::definition::Matrix;
+use crate::engine::EngineChoice;
 use crate::images::bake::bake_json;
 use crate::images::build::{build, container_tool, ImageBuild};
 use crate::images::consistency::{check, ensure_consistent};
@@ -18,7 +19,6 @@ use crate::images::verify;
 use crate::images::workflow::{image_workflow, ImageWorkflowOptions};
 use crate::output::{write_dir, OutputFile};
 use crate::render::Renderer;
-use crate::run::engine::EngineChoice;
 use crate::selection::Filter;
 
 /// `--engine` of `--build` and `--verify`.

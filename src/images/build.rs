@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use super::bake::{bake_file, target_name};
 use super::dockerfile::{file_name, Dockerfile};
 use crate::definition::Matrix;
-use crate::run::engine::{ContainerTool, Engine, EngineChoice};
+use crate::engine::{ContainerTool, Engine, EngineChoice};
 
 /// Resolves `--engine` for building or verifying images: a container engine that answers
 /// (`auto`: podman, then docker). There is no host engine for images.

@@ -13,9 +13,9 @@ use serde::Serialize;
 use super::consistency::{needs, Need};
 use crate::cell::Cell;
 use crate::definition::Matrix;
+use crate::engine::ContainerTool;
 use crate::plan::BuildPlan;
 use crate::render::Script;
-use crate::run::engine::ContainerTool;
 use crate::templates::{Templates, VERIFY_TEMPLATE};
 
 /// One fact to establish inside the image.

@@ -4,7 +4,6 @@
 //! (parallelism), [`cache`] (sources), [`rundir`] (layout), [`results`], [`progress`].
 
 pub mod cache;
-pub mod engine;
 pub mod jobs;
 pub mod process;
 pub mod progress;
@@ -21,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::engine::{self, CellLaunch, Engine};
 use crate::report::{CellResult, Outcome, Report};
 use cache::LocalSource;
-use engine::{CellLaunch, Engine};
 use jobs::Parallelism;
 use process::CellProcess;
 use progress::Progress;
