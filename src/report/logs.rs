@@ -6,6 +6,7 @@
 use std::io::{self, Read};
 use std::path::Path;
 
+use aho_corasick::AhoCorasick;
 use anyhow::{bail, Context, Result};
 
 use super::classify::{Classification, Classifier, TAIL_LINES};
@@ -316,138 +317,218 @@ fn scan_with(
     mut reader: impl Read,
     observe: &mut dyn FnMut(&Classifier, Seen),
 ) -> (u64, Classification) {
-    let mut classifier = Classifier::new();
-    // The last non-blank line of the buffers before this one (or of a line across two).
-    let mut previous: Vec<u8> = Vec::with_capacity(MAX_LINE);
-    // The line being assembled across reads, at most MAX_LINE bytes of it.
-    let mut pending: Vec<u8> = Vec::with_capacity(MAX_LINE);
-    let mut pending_any = false;
+    let mut pass = LinePass::new();
+    let mut sniff = Sniff::default();
     let mut total: u64 = 0;
-    let mut sniffed = false;
-    let mut head: Vec<u8> = Vec::new();
-    // One search of each buffer for pieces of the phrases and of what observers look for
-    // (where each match starts): a line with none is passed over by every reader.
-    let finder = super::classify::line_finder();
-    let mut hits: Vec<usize> = Vec::new();
-    let mut tail: Vec<(u64, usize, usize)> = Vec::with_capacity(TAIL_LINES);
     loop {
         let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                let what = if total == 0 {
-                    format!("cannot read the log: {err}")
-                } else {
-                    format!("reading the log failed after {total} bytes: {err}")
-                };
-                return (total, Classification::unknown(what));
-            }
+            Err(err) => return (total, read_failed(total, &err)),
         };
-        if !sniffed {
-            head.extend_from_slice(&buf[..n.min(SNIFF - head.len())]);
-            if head.len() >= SNIFF || total + n as u64 >= SNIFF as u64 {
-                sniffed = true;
-                if let Some(kind) = not_text(&head) {
-                    return (
-                        total + n as u64,
-                        Classification::unknown(format!("not a text log: it holds {kind}")),
-                    );
-                }
-            }
+        if let Some(kind) = sniff.take(&buf[..n], total + n as u64) {
+            return (total + n as u64, not_a_text_log(kind));
         }
         let kept = drop_nuls(&mut buf[..n]);
-        let chunk = &buf[..kept];
         total += n as u64;
-        hits.clear();
-        hits.extend(finder.find_iter(chunk).map(|m| m.start()));
+        pass.buffer(&buf[..kept], observe);
+    }
+    if let Some(kind) = sniff.unfinished() {
+        return (total, not_a_text_log(kind));
+    }
+    (total, pass.finish(observe))
+}
+
+fn read_failed(total: u64, err: &io::Error) -> Classification {
+    Classification::unknown(if total == 0 {
+        format!("cannot read the log: {err}")
+    } else {
+        format!("reading the log failed after {total} bytes: {err}")
+    })
+}
+
+fn not_a_text_log(kind: &str) -> Classification {
+    Classification::unknown(format!("not a text log: it holds {kind}"))
+}
+
+/// The first [`SNIFF`] bytes of a log, judged by [`not_text`] once they are in.
+#[derive(Default)]
+struct Sniff {
+    head: Vec<u8>,
+    done: bool,
+}
+
+impl Sniff {
+    /// Takes the bytes just read (`read` in all so far); why the log is not text, if the
+    /// head is in and says so.
+    fn take(&mut self, bytes: &[u8], read: u64) -> Option<&'static str> {
+        if self.done {
+            return None;
+        }
+        let room = SNIFF - self.head.len();
+        self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if self.head.len() >= SNIFF || read >= SNIFF as u64 {
+            self.done = true;
+            return not_text(&self.head);
+        }
+        None
+    }
+
+    /// Why a log shorter than the head is not text, if it is not.
+    fn unfinished(&self) -> Option<&'static str> {
+        (!self.done).then(|| not_text(&self.head)).flatten()
+    }
+}
+
+/// The lines of a log, buffer after buffer, through the classifier and the observer, with
+/// what a line needs of the lines before it. Its methods are all inlined into each
+/// `scan_with` (one per reader type), so that its fields stay that function's locals: not
+/// inlined, the pass's loop ran 7% more instructions, reloading them from memory per line.
+struct LinePass {
+    classifier: Classifier,
+    /// The last non-blank line of the buffers before this one (or of a line across two).
+    previous: Vec<u8>,
+    /// The line being assembled across reads, at most MAX_LINE bytes of it.
+    pending: Vec<u8>,
+    pending_any: bool,
+    /// One search of each buffer for pieces of the phrases and of what observers look for
+    /// (where each match starts): a line with none is passed over by every reader.
+    finder: &'static AhoCorasick,
+    hits: Vec<usize>,
+    tail: Vec<(u64, usize, usize)>,
+}
+
+impl LinePass {
+    #[inline(always)]
+    fn new() -> Self {
+        LinePass {
+            classifier: Classifier::new(),
+            previous: Vec::with_capacity(MAX_LINE),
+            pending: Vec::with_capacity(MAX_LINE),
+            pending_any: false,
+            finder: super::classify::line_finder(),
+            hits: Vec::new(),
+            tail: Vec::with_capacity(TAIL_LINES),
+        }
+    }
+
+    /// Feeds one buffer's lines (its NULs dropped); a line it ends in the middle of is kept
+    /// for the next buffer.
+    #[inline(always)]
+    fn buffer(&mut self, chunk: &[u8], observe: &mut dyn FnMut(&Classifier, Seen)) {
+        self.hits.clear();
+        self.hits
+            .extend(self.finder.find_iter(chunk).map(|m| m.start()));
         let mut next_hit = 0;
         let mut start = 0;
         // Where this buffer's own lines start: after the end of a line begun in the last one.
         let mut own_lines = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
             let piece = &chunk[start..end];
-            if pending_any {
-                let room = MAX_LINE.saturating_sub(pending.len());
-                pending.extend_from_slice(&piece[..piece.len().min(room)]);
-                let marked = finder.is_match(&pending[..]);
-                classifier.feed_flagged(&pending, marked);
-                observe(
-                    &classifier,
-                    Seen {
-                        text: &pending,
-                        marked,
-                        before: &[],
-                        earlier: &previous,
-                    },
-                );
-                if !is_blank(&pending) {
-                    std::mem::swap(&mut previous, &mut pending);
-                }
-                pending.clear();
-                pending_any = false;
-                while hits.get(next_hit).is_some_and(|&h| h < end) {
-                    next_hit += 1;
-                }
+            if self.pending_any {
+                self.end_pending(piece, observe);
+                hits_before(&self.hits, &mut next_hit, end);
                 own_lines = end + 1;
             } else {
-                let mut marked = false;
-                while hits.get(next_hit).is_some_and(|&h| h < end) {
-                    marked = true;
-                    next_hit += 1;
-                }
+                let marked = hits_before(&self.hits, &mut next_hit, end);
                 let line = &piece[..piece.len().min(MAX_LINE)];
-                classifier.feed_untailed(line, marked);
+                self.classifier.feed_untailed(line, marked);
                 observe(
-                    &classifier,
+                    &self.classifier,
                     Seen {
                         text: line,
                         marked,
                         before: &chunk[own_lines..start],
-                        earlier: &previous,
+                        earlier: &self.previous,
                     },
                 );
             }
             start = end + 1;
         }
+        self.after_lines(&chunk[..start], own_lines);
+        if start < chunk.len() {
+            self.extend_pending(&chunk[start..]);
+            self.pending_any = true;
+        }
+    }
+
+    /// The line begun in an earlier buffer, ended by `piece`: fed and observed whole.
+    #[inline(always)]
+    fn end_pending(&mut self, piece: &[u8], observe: &mut dyn FnMut(&Classifier, Seen)) {
+        self.extend_pending(piece);
+        let marked = self.finder.is_match(&self.pending[..]);
+        self.classifier.feed_flagged(&self.pending, marked);
+        observe(
+            &self.classifier,
+            Seen {
+                text: &self.pending,
+                marked,
+                before: &[],
+                earlier: &self.previous,
+            },
+        );
+        if !is_blank(&self.pending) {
+            std::mem::swap(&mut self.previous, &mut self.pending);
+        }
+        self.pending.clear();
+        self.pending_any = false;
+    }
+
+    #[inline(always)]
+    fn extend_pending(&mut self, piece: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.pending.len());
+        self.pending
+            .extend_from_slice(&piece[..piece.len().min(room)]);
+    }
+
+    /// After the whole lines of a buffer (`lines`, from `own_lines` on its own): the last
+    /// non-blank one, for the next buffer to look back to, and the classifier's tail.
+    #[inline(always)]
+    fn after_lines(&mut self, lines: &[u8], own_lines: usize) {
         // Only the buffer's last tail lines can be in the classifier's tail: they are found
         // walking back from the buffer's end and copied once (a look at every line as it
         // passed, and a copy of each, cost a tenth of the pass).
-        if let Some(line) = last_non_blank(&chunk[own_lines..start]) {
-            previous.clear();
-            previous.extend_from_slice(line);
+        if let Some(line) = last_non_blank(&lines[own_lines..]) {
+            self.previous.clear();
+            self.previous.extend_from_slice(line);
         }
-        last_tail_lines(&chunk[..start], own_lines, classifier.lines(), &mut tail);
-        for &(line_no, from, to) in tail.iter().rev() {
-            classifier.push_tail(line_no, &chunk[from..to]);
-        }
-        if start < chunk.len() {
-            let piece = &chunk[start..];
-            let room = MAX_LINE.saturating_sub(pending.len());
-            pending.extend_from_slice(&piece[..piece.len().min(room)]);
-            pending_any = true;
+        last_tail_lines(lines, own_lines, self.classifier.lines(), &mut self.tail);
+        for &(line_no, from, to) in self.tail.iter().rev() {
+            self.classifier.push_tail(line_no, &lines[from..to]);
         }
     }
-    if let Some(kind) = (!sniffed).then(|| not_text(&head)).flatten() {
-        return (
-            total,
-            Classification::unknown(format!("not a text log: it holds {kind}")),
-        );
+
+    /// The verdict once the log ended, a last line without its newline fed first.
+    #[inline(always)]
+    fn finish(mut self, observe: &mut dyn FnMut(&Classifier, Seen)) -> Classification {
+        let ends_mid_line = self.pending_any;
+        if self.pending_any {
+            self.classifier.feed(&self.pending);
+            observe(
+                &self.classifier,
+                Seen {
+                    text: &self.pending,
+                    marked: true,
+                    before: &[],
+                    earlier: &self.previous,
+                },
+            );
+        }
+        self.classifier.finish(ends_mid_line)
     }
-    let ends_mid_line = pending_any;
-    if pending_any {
-        classifier.feed(&pending);
-        observe(
-            &classifier,
-            Seen {
-                text: &pending,
-                marked: true,
-                before: &[],
-                earlier: &previous,
-            },
-        );
+}
+
+/// Whether a hit of the buffer's search starts before `end` (a line's newline), passing
+/// over those that do.
+#[inline(always)]
+fn hits_before(hits: &[usize], next: &mut usize, end: usize) -> bool {
+    let mut any = false;
+    while hits.get(*next).is_some_and(|&h| h < end) {
+        any = true;
+        *next += 1;
     }
-    (total, classifier.finish(ends_mid_line))
+    any
 }
 
 /// The last [`TAIL_LINES`] lines of `lines` (whole lines, each ending in a newline) from
