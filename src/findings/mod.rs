@@ -18,7 +18,7 @@ use crate::artifacts::{self, Progress, Warning};
 use crate::report::logs::{self, LogFile};
 use crate::report::{Classification, Index, ScannedLog};
 pub use crate::sanitizer::{Frame, Signature};
-use crate::sanitizer::{LogReports, Recognizer};
+use crate::sanitizer::{InLog, LogReports, Recognizer};
 use crate::stage::Stage;
 
 /// Reads one log: its classification (for the cell's key) and its reports, in one pass.
@@ -181,99 +181,24 @@ pub fn from_logs(logs: Vec<(&ScannedLog, LogReports)>, index: Option<&Index>) ->
     let log_count = logs.len();
     let bytes = logs.iter().map(|(l, _)| l.bytes).sum();
     let reports = logs.iter().map(|(_, f)| f.reports).sum();
-    let cell_order: HashMap<String, usize> = index
-        .map(|ix| {
-            ix.rows
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| (k.clone(), i))
-                .collect()
-        })
-        .unwrap_or_default();
-    // signature → (finding under construction, cell → cell finding)
-    let mut by_sig: BTreeMap<Signature, (Finding, BTreeMap<String, CellFinding>)> = BTreeMap::new();
+    let cell_order = cell_order(index);
+    let mut by_sig = BySignature::new();
     for (log, found) in logs {
-        let (mut key, _) = crate::report::key_of(log);
-        if let Some(ix) = index {
-            if let Some(row) = ix.find(&key) {
-                key = ix.rows[row].0.clone();
-            }
-        }
+        let key = cell_key(log, index);
         for (signature, seen) in found.signatures {
-            let example = Example {
-                log: log.name.clone(),
-                line: seen.start,
-                end: seen.end,
-            };
-            let (finding, cells) = by_sig.entry(signature.clone()).or_insert_with(|| {
-                (
-                    Finding {
-                        id: signature.id(),
-                        signature: signature.clone(),
-                        frames: seen.frames.clone(),
-                        access: seen.access.clone(),
-                        reports: 0,
-                        cells: Vec::new(),
-                        shared: Vec::new(),
-                        tests: BTreeSet::new(),
-                        example: example.clone(),
-                    },
-                    BTreeMap::new(),
-                )
-            });
-            finding.reports += seen.reports;
-            finding.tests.extend(seen.tests.iter().cloned());
-            let cell = cells.entry(key.clone()).or_insert_with(|| CellFinding {
-                cell: key.clone(),
-                reports: 0,
-                stages: Vec::new(),
-                tests: BTreeSet::new(),
-                example,
-            });
-            cell.reports += seen.reports;
-            cell.tests.extend(seen.tests);
-            if let Some(stage) = seen.stage {
-                let name = stage.name().to_owned();
-                if !cell.stages.contains(&name) {
-                    cell.stages.push(name);
-                    cell.stages
-                        .sort_by_key(|s| Stage::ALL.iter().position(|x| x.name() == s.as_str()));
-                }
-            }
+            add_report(&mut by_sig, &key, log, signature, seen);
         }
     }
     let (index_columns, cell_values): (Vec<String>, HashMap<String, Vec<String>>) = match index {
         Some(ix) => (ix.columns.clone(), ix.rows.iter().cloned().collect()),
         None => (Vec::new(), HashMap::new()),
     };
-    // Columns with more than one value in the run: a value shared by all of a signature's
-    // cells says something only there.
-    let varying: Vec<usize> = (0..index_columns.len())
-        .filter(|&c| {
-            let values: BTreeSet<&String> = cell_values.values().filter_map(|v| v.get(c)).collect();
-            values.len() > 1
-        })
-        .collect();
+    let varying = varying_columns(&index_columns, &cell_values);
     let mut findings: Vec<Finding> = by_sig
         .into_values()
         .map(|(mut finding, cells)| {
-            let mut cells: Vec<CellFinding> = cells.into_values().collect();
-            cells.sort_by(|a, b| {
-                let rank = |c: &CellFinding| cell_order.get(&c.cell).copied().unwrap_or(usize::MAX);
-                rank(a).cmp(&rank(b)).then_with(|| a.cell.cmp(&b.cell))
-            });
-            finding.shared = varying
-                .iter()
-                .filter_map(|&c| {
-                    let mut values = cells
-                        .iter()
-                        .map(|cell| cell_values.get(&cell.cell).and_then(|v| v.get(c)));
-                    let first = values.next()??;
-                    values
-                        .all(|v| v == Some(first))
-                        .then(|| (index_columns[c].clone(), first.clone()))
-                })
-                .collect();
+            let cells = cells_in_order(cells, &cell_order);
+            finding.shared = shared_values(&cells, &varying, &index_columns, &cell_values);
             finding.cells = cells;
             finding
         })
@@ -287,6 +212,138 @@ pub fn from_logs(logs: Vec<(&ScannedLog, LogReports)>, index: Option<&Index>) ->
         index_columns,
         cell_values,
     }
+}
+
+/// signature → (finding under construction, cell → cell finding)
+type BySignature = BTreeMap<Signature, (Finding, BTreeMap<String, CellFinding>)>;
+
+/// Each index key's row number: the order cells are listed in.
+fn cell_order(index: Option<&Index>) -> HashMap<String, usize> {
+    index
+        .map(|ix| {
+            ix.rows
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The log's cell key, spelled as the index spells it when the index lists the cell.
+fn cell_key(log: &ScannedLog, index: Option<&Index>) -> String {
+    let (mut key, _) = crate::report::key_of(log);
+    if let Some(ix) = index {
+        if let Some(row) = ix.find(&key) {
+            key = ix.rows[row].0.clone();
+        }
+    }
+    key
+}
+
+/// Counts one signature's reports in one log under its finding and the log's cell.
+fn add_report(
+    by_sig: &mut BySignature,
+    key: &str,
+    log: &ScannedLog,
+    signature: Signature,
+    seen: InLog,
+) {
+    let example = Example {
+        log: log.name.clone(),
+        line: seen.start,
+        end: seen.end,
+    };
+    let (finding, cells) = by_sig
+        .entry(signature.clone())
+        .or_insert_with(|| (new_finding(&signature, &seen, &example), BTreeMap::new()));
+    finding.reports += seen.reports;
+    finding.tests.extend(seen.tests.iter().cloned());
+    let cell = cells.entry(key.to_owned()).or_insert_with(|| CellFinding {
+        cell: key.to_owned(),
+        reports: 0,
+        stages: Vec::new(),
+        tests: BTreeSet::new(),
+        example,
+    });
+    cell.reports += seen.reports;
+    cell.tests.extend(seen.tests);
+    if let Some(stage) = seen.stage {
+        add_stage(cell, stage);
+    }
+}
+
+/// A finding as its first report shows it, before any report is counted.
+fn new_finding(signature: &Signature, seen: &InLog, example: &Example) -> Finding {
+    Finding {
+        id: signature.id(),
+        signature: signature.clone(),
+        frames: seen.frames.clone(),
+        access: seen.access.clone(),
+        reports: 0,
+        cells: Vec::new(),
+        shared: Vec::new(),
+        tests: BTreeSet::new(),
+        example: example.clone(),
+    }
+}
+
+/// Notes `stage` among the cell's stages, kept in stage order.
+fn add_stage(cell: &mut CellFinding, stage: Stage) {
+    let name = stage.name().to_owned();
+    if !cell.stages.contains(&name) {
+        cell.stages.push(name);
+        cell.stages
+            .sort_by_key(|s| Stage::ALL.iter().position(|x| x.name() == s.as_str()));
+    }
+}
+
+/// Columns with more than one value in the run: a value shared by all of a signature's
+/// cells says something only there.
+fn varying_columns(
+    index_columns: &[String],
+    cell_values: &HashMap<String, Vec<String>>,
+) -> Vec<usize> {
+    (0..index_columns.len())
+        .filter(|&c| {
+            let values: BTreeSet<&String> = cell_values.values().filter_map(|v| v.get(c)).collect();
+            values.len() > 1
+        })
+        .collect()
+}
+
+/// A finding's cells in the index's order, then (cells the index does not list) by key.
+fn cells_in_order(
+    cells: BTreeMap<String, CellFinding>,
+    cell_order: &HashMap<String, usize>,
+) -> Vec<CellFinding> {
+    let mut cells: Vec<CellFinding> = cells.into_values().collect();
+    cells.sort_by(|a, b| {
+        let rank = |c: &CellFinding| cell_order.get(&c.cell).copied().unwrap_or(usize::MAX);
+        rank(a).cmp(&rank(b)).then_with(|| a.cell.cmp(&b.cell))
+    });
+    cells
+}
+
+/// The varying columns whose value all of `cells` share, with that value.
+fn shared_values(
+    cells: &[CellFinding],
+    varying: &[usize],
+    index_columns: &[String],
+    cell_values: &HashMap<String, Vec<String>>,
+) -> Vec<(String, String)> {
+    varying
+        .iter()
+        .filter_map(|&c| {
+            let mut values = cells
+                .iter()
+                .map(|cell| cell_values.get(&cell.cell).and_then(|v| v.get(c)));
+            let first = values.next()??;
+            values
+                .all(|v| v == Some(first))
+                .then(|| (index_columns[c].clone(), first.clone()))
+        })
+        .collect()
 }
 
 impl Findings {

@@ -221,147 +221,230 @@ fn wrapper_functions(script: &str) -> BTreeSet<String> {
 /// checked from the plan, paths are not the image's. Written for the shapes the templates
 /// use: no `case` patterns, no here-documents, no `eval`.
 pub fn script_commands(script: &str) -> BTreeSet<String> {
-    let wrappers = wrapper_functions(script);
-    let mut found: Vec<String> = Vec::new();
-    let mut functions: BTreeSet<String> = BTreeSet::new();
+    let mut scanner = Scanner::new(script);
+    scanner.run();
+    let Scanner {
+        found, functions, ..
+    } = scanner;
+    found
+        .into_iter()
+        .filter(|w| !SHELL_WORDS.contains(&w.as_str()) && !functions.contains(w))
+        .collect()
+}
+
+/// The interpreter of the `#!` line and its arguments (`env bash`), by base name.
+fn shebang_programs(script: &str) -> Vec<String> {
+    let mut found = Vec::new();
     if let Some(shebang) = script.lines().next().and_then(|l| l.strip_prefix("#!")) {
         for word in shebang.split_whitespace() {
             found.push(word.rsplit('/').next().unwrap_or(word).to_string());
         }
     }
-
-    let chars: Vec<char> = script.chars().collect();
-    let mut stack = vec![Frame::new(Mode::Code)];
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        let after = chars.get(i + 2).copied();
-        let depth = stack.len();
-        let frame = stack.last_mut().expect("the top level is never popped");
-        match frame.mode {
-            Mode::Arith(depth) => match c {
-                '(' => frame.mode = Mode::Arith(depth + 1),
-                ')' if depth > 1 => frame.mode = Mode::Arith(depth - 1),
-                ')' => {
-                    // The second `)` of `))`.
-                    stack.pop();
-                    i += 1;
-                }
-                _ => {}
-            },
-            Mode::Double => match c {
-                '\\' => i += 1,
-                '"' => {
-                    stack.pop();
-                }
-                '$' if next == Some('(') && after == Some('(') => {
-                    stack.push(Frame::new(Mode::Arith(1)));
-                    i += 2;
-                }
-                '$' if next == Some('(') => {
-                    stack.push(Frame::new(Mode::Code));
-                    i += 1;
-                }
-                _ => {}
-            },
-            Mode::Code => match c {
-                '\\' if next == Some('\n') => {
-                    frame.finish(&mut found, &wrappers);
-                    i += 1;
-                }
-                '\\' => {
-                    frame.word.push(c);
-                    frame.plain = false;
-                    i += 1;
-                }
-                '#' if frame.word.is_empty() => {
-                    while i + 1 < chars.len() && chars[i + 1] != '\n' {
-                        i += 1;
-                    }
-                }
-                '\'' => {
-                    frame.word.push(c);
-                    frame.plain = false;
-                    i += 1;
-                    while i < chars.len() && chars[i] != '\'' {
-                        i += 1;
-                    }
-                }
-                '"' => {
-                    frame.word.push(c);
-                    frame.plain = false;
-                    stack.push(Frame::new(Mode::Double));
-                }
-                '$' if next == Some('(') && after == Some('(') => {
-                    frame.word.push(c);
-                    frame.plain = false;
-                    stack.push(Frame::new(Mode::Arith(1)));
-                    i += 2;
-                }
-                '$' if next == Some('(') => {
-                    frame.word.push(c);
-                    frame.plain = false;
-                    stack.push(Frame::new(Mode::Code));
-                    i += 1;
-                }
-                '$' | '`' => {
-                    frame.word.push(c);
-                    frame.plain = false;
-                }
-                '(' if next == Some('(') && frame.word.is_empty() && frame.at_command => {
-                    stack.push(Frame::new(Mode::Arith(1)));
-                    i += 1;
-                }
-                '(' if frame.word.ends_with('=') && is_assignment(&frame.word) => {
-                    // `NAME=(words)`: an array of arguments (its `$( )` still run).
-                    frame.word.clear();
-                    frame.plain = true;
-                    frame.array = true;
-                }
-                ')' if frame.array => {
-                    frame.finish(&mut found, &wrappers);
-                    frame.array = false;
-                    frame.at_command = false;
-                }
-                '(' if next == Some(')') && !frame.word.is_empty() => {
-                    // `name() {`: a function definition, not a program.
-                    functions.insert(std::mem::take(&mut frame.word));
-                    frame.plain = true;
-                    frame.at_command = true;
-                    i += 1;
-                }
-                ')' if depth > 1 => {
-                    frame.finish(&mut found, &wrappers);
-                    stack.pop();
-                }
-                ';' | '&' | '|' | '\n' | '(' | ')' => frame.separate(&mut found, &wrappers),
-                '<' | '>' => {
-                    // A redirection: its target is a file, not a command.
-                    frame.finish(&mut found, &wrappers);
-                    while matches!(chars.get(i + 1), Some('<' | '>' | '&')) {
-                        i += 1;
-                    }
-                    i += 1;
-                    while matches!(chars.get(i), Some(' ' | '\t')) {
-                        i += 1;
-                    }
-                    skip_word(&chars, &mut i);
-                    continue;
-                }
-                ' ' | '\t' => frame.finish(&mut found, &wrappers),
-                _ => frame.word.push(c),
-            },
-        }
-        i += 1;
-    }
-    if let Some(frame) = stack.first_mut() {
-        frame.finish(&mut found, &wrappers);
-    }
     found
-        .into_iter()
-        .filter(|w| !SHELL_WORDS.contains(&w.as_str()) && !functions.contains(w))
-        .collect()
+}
+
+/// The innermost level of nesting.
+fn top(stack: &mut [Frame]) -> &mut Frame {
+    stack.last_mut().expect("the top level is never popped")
+}
+
+/// A script read character by character, with its nesting of quotes, `$( )` and arithmetic.
+struct Scanner {
+    chars: Vec<char>,
+    /// The character being read.
+    i: usize,
+    stack: Vec<Frame>,
+    /// Words in command position, builtins and the script's functions included.
+    found: Vec<String>,
+    /// The functions the script defines: not programs.
+    functions: BTreeSet<String>,
+    wrappers: BTreeSet<String>,
+}
+
+impl Scanner {
+    fn new(script: &str) -> Self {
+        Scanner {
+            wrappers: wrapper_functions(script),
+            found: shebang_programs(script),
+            functions: BTreeSet::new(),
+            chars: script.chars().collect(),
+            stack: vec![Frame::new(Mode::Code)],
+            i: 0,
+        }
+    }
+
+    fn run(&mut self) {
+        while self.i < self.chars.len() {
+            let c = self.chars[self.i];
+            let advance = match top(&mut self.stack).mode {
+                Mode::Arith(open) => {
+                    self.arith(c, open);
+                    true
+                }
+                Mode::Double => {
+                    self.double(c);
+                    true
+                }
+                Mode::Code => self.code(c),
+            };
+            if advance {
+                self.i += 1;
+            }
+        }
+        if let Some(frame) = self.stack.first_mut() {
+            frame.finish(&mut self.found, &self.wrappers);
+        }
+    }
+
+    /// The character `ahead` places after the current one.
+    fn peek(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.i + ahead).copied()
+    }
+
+    fn finish_word(&mut self) {
+        top(&mut self.stack).finish(&mut self.found, &self.wrappers);
+    }
+
+    fn separate(&mut self) {
+        top(&mut self.stack).separate(&mut self.found, &self.wrappers);
+    }
+
+    /// Inside `$(( ))` or `(( ))`: only the parentheses count.
+    fn arith(&mut self, c: char, open: u32) {
+        match c {
+            '(' => top(&mut self.stack).mode = Mode::Arith(open + 1),
+            ')' if open > 1 => top(&mut self.stack).mode = Mode::Arith(open - 1),
+            ')' => {
+                // The second `)` of `))`.
+                self.stack.pop();
+                self.i += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// Inside `"..."`: escapes, the closing quote, and the `$( )` that still run.
+    fn double(&mut self, c: char) {
+        match c {
+            '\\' => self.i += 1,
+            '"' => {
+                self.stack.pop();
+            }
+            '$' if self.peek(1) == Some('(') => self.open_substitution(),
+            _ => {}
+        }
+    }
+
+    /// The `$((` or `$(` at `i`: arithmetic or a command substitution, entered.
+    fn open_substitution(&mut self) {
+        if self.peek(2) == Some('(') {
+            self.stack.push(Frame::new(Mode::Arith(1)));
+            self.i += 2;
+        } else {
+            self.stack.push(Frame::new(Mode::Code));
+            self.i += 1;
+        }
+    }
+
+    /// One character of shell code. False when it has already moved `i` past what it read.
+    fn code(&mut self, c: char) -> bool {
+        match c {
+            '\\' | '\'' | '"' | '$' | '`' => self.quoting(c),
+            '#' if top(&mut self.stack).word.is_empty() => self.skip_comment(),
+            '(' => self.open_paren(),
+            ')' => self.close_paren(),
+            ';' | '&' | '|' | '\n' => self.separate(),
+            '<' | '>' => {
+                self.redirection();
+                return false;
+            }
+            ' ' | '\t' => self.finish_word(),
+            _ => top(&mut self.stack).word.push(c),
+        }
+        true
+    }
+
+    /// An escape, quote or expansion: the word is no longer plain, and a quote or `$( )`
+    /// nests. A backslash before a newline only continues the line.
+    fn quoting(&mut self, c: char) {
+        if c == '\\' && self.peek(1) == Some('\n') {
+            self.finish_word();
+            self.i += 1;
+            return;
+        }
+        let frame = top(&mut self.stack);
+        frame.word.push(c);
+        frame.plain = false;
+        match c {
+            '\\' => self.i += 1,
+            '\'' => {
+                self.i += 1;
+                while self.i < self.chars.len() && self.chars[self.i] != '\'' {
+                    self.i += 1;
+                }
+            }
+            '"' => self.stack.push(Frame::new(Mode::Double)),
+            '$' if self.peek(1) == Some('(') => self.open_substitution(),
+            _ => {} // `$NAME`, `${ }` or a backquote
+        }
+    }
+
+    /// A comment: skipped up to its newline, which still separates.
+    fn skip_comment(&mut self) {
+        while self.i + 1 < self.chars.len() && self.chars[self.i + 1] != '\n' {
+            self.i += 1;
+        }
+    }
+
+    fn open_paren(&mut self) {
+        let next = self.peek(1);
+        let frame = top(&mut self.stack);
+        if next == Some('(') && frame.word.is_empty() && frame.at_command {
+            self.stack.push(Frame::new(Mode::Arith(1)));
+            self.i += 1;
+        } else if frame.word.ends_with('=') && is_assignment(&frame.word) {
+            // `NAME=(words)`: an array of arguments (its `$( )` still run).
+            frame.word.clear();
+            frame.plain = true;
+            frame.array = true;
+        } else if next == Some(')') && !frame.word.is_empty() {
+            // `name() {`: a function definition, not a program.
+            self.functions.insert(std::mem::take(&mut frame.word));
+            frame.plain = true;
+            frame.at_command = true;
+            self.i += 1;
+        } else {
+            frame.separate(&mut self.found, &self.wrappers);
+        }
+    }
+
+    fn close_paren(&mut self) {
+        let depth = self.stack.len();
+        let frame = top(&mut self.stack);
+        if frame.array {
+            frame.finish(&mut self.found, &self.wrappers);
+            frame.array = false;
+            frame.at_command = false;
+        } else if depth > 1 {
+            frame.finish(&mut self.found, &self.wrappers);
+            self.stack.pop();
+        } else {
+            frame.separate(&mut self.found, &self.wrappers);
+        }
+    }
+
+    /// A redirection: its target is a file, not a command. Leaves `i` after the target.
+    fn redirection(&mut self) {
+        self.finish_word();
+        while matches!(self.chars.get(self.i + 1), Some('<' | '>' | '&')) {
+            self.i += 1;
+        }
+        self.i += 1;
+        while matches!(self.chars.get(self.i), Some(' ' | '\t')) {
+            self.i += 1;
+        }
+        skip_word(&self.chars, &mut self.i);
+    }
 }
 
 /// Skips one word (a redirection target), quotes included; stops at its end.

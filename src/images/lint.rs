@@ -83,189 +83,221 @@ fn instructions(text: &str) -> Vec<Instruction> {
 
 /// Lints one Dockerfile; an empty list means it is clean.
 pub fn lint(text: &str) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut find = |line: usize, rule: &'static str, message: String| {
-        findings.push(Finding {
+    let insts = instructions(text);
+    let mut linter = Linter::default();
+    if !insts.iter().any(|i| i.keyword == "FROM") {
+        linter.find(1, "no-from", "the Dockerfile has no FROM".into());
+    }
+    for inst in &insts {
+        linter.instruction(inst);
+    }
+    linter.findings
+}
+
+/// The findings so far, and what the instructions read so far set up.
+#[derive(Default)]
+struct Linter {
+    findings: Vec<Finding>,
+    /// A `SHELL` with `pipefail` came before.
+    pipefail: bool,
+    /// `RUN`s so far that install distribution packages (not a repository's setup).
+    plain_installs: usize,
+}
+
+impl Linter {
+    fn find(&mut self, line: usize, rule: &'static str, message: String) {
+        self.findings.push(Finding {
             line,
             rule,
             message,
-        })
-    };
-    let insts = instructions(text);
-    let mut pipefail = false;
-    let mut plain_installs = 0;
-    if !insts.iter().any(|i| i.keyword == "FROM") {
-        find(1, "no-from", "the Dockerfile has no FROM".into());
+        });
     }
-    for inst in &insts {
+
+    fn instruction(&mut self, inst: &Instruction) {
         let args = inst.args.as_str();
         match inst.keyword.as_str() {
-            "FROM" => {
-                let image = args.split_whitespace().next().unwrap_or("");
-                let (name, digest) = image.split_once('@').unwrap_or((image, ""));
-                let hex = digest.strip_prefix("sha256:").unwrap_or("");
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    find(
-                        inst.line,
-                        "pinned-base",
-                        format!("FROM {image} is not pinned by a sha256 digest"),
-                    );
-                }
-                let last = name.rsplit('/').next().unwrap_or(name);
-                match last.split_once(':') {
-                    Some((_, "latest")) => find(
-                        inst.line,
-                        "no-latest",
-                        format!("FROM {image} uses the tag `latest`; name the release"),
-                    ),
-                    None => find(
-                        inst.line,
-                        "no-latest",
-                        format!("FROM {image} has no tag, which means `latest`; name the release"),
-                    ),
-                    _ => {}
-                }
-            }
-            "SHELL" => pipefail = args.contains("pipefail"),
-            "ADD" if args.contains("://") => find(
+            "FROM" => self.from(inst.line, args),
+            "SHELL" => self.pipefail = args.contains("pipefail"),
+            "ADD" if args.contains("://") => self.find(
                 inst.line,
                 "no-add-url",
                 "ADD of a URL is neither checked nor cached; download in RUN and verify".into(),
             ),
-            "RUN" => {
-                if !inst.documented {
-                    find(
-                        inst.line,
-                        "documented-layer",
-                        "say in a comment above the RUN what the layer is for".into(),
-                    );
-                }
-                if has_pipe(args) && !pipefail {
-                    {
-                        find(
-                            inst.line,
-                            "pipefail",
-                            "a RUN with a pipe needs `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before it"
-                                .into(),
-                        );
-                    }
-                }
-                for shell in ["| sh", "| bash", "|sh", "|bash"] {
-                    if args.contains(shell) {
-                        find(
-                            inst.line,
-                            "no-pipe-to-shell",
-                            "a download piped into a shell runs whatever the server sends; \
-                             download, check, then run"
-                                .into(),
-                        );
-                    }
-                }
-                if args.split_whitespace().any(|w| w == "sudo") {
-                    find(
-                        inst.line,
-                        "no-sudo",
-                        "RUN already runs as root: drop sudo".into(),
-                    );
-                }
-                for command in args.split("&&") {
-                    let words: Vec<&str> = command.split_whitespace().collect();
-                    if words.first() == Some(&"apt") {
-                        find(
-                            inst.line,
-                            "apt-get",
-                            "use apt-get in scripts; apt's interface is not stable".into(),
-                        );
-                    }
-                    // `dnf update` upgrades; `apt-get update` only refreshes the lists.
-                    let upgrades = match words.first() {
-                        Some(&"apt-get") => words
-                            .iter()
-                            .any(|w| matches!(*w, "upgrade" | "dist-upgrade")),
-                        Some(&"dnf") => words
-                            .iter()
-                            .any(|w| matches!(*w, "upgrade" | "update" | "distro-sync")),
-                        _ => false,
-                    };
-                    if upgrades {
-                        find(
-                            inst.line,
-                            "no-upgrade",
-                            "upgrading every package makes the image depend on the day it was \
-                             built; the pinned base is the baseline"
-                                .into(),
-                        );
-                    }
-                }
-                let installs_apt = args.contains("apt-get install");
-                let installs_dnf = args.contains("dnf install");
-                if installs_apt {
-                    if !args.contains("--no-install-recommends") {
-                        find(
-                            inst.line,
-                            "apt-no-recommends",
-                            "apt-get install without --no-install-recommends".into(),
-                        );
-                    }
-                    if !args.contains("apt-get install -y") {
-                        find(inst.line, "apt-yes", "apt-get install without -y".into());
-                    }
-                    let update = args.find("apt-get update");
-                    let install = args.find("apt-get install");
-                    if update.is_none() || update > install {
-                        find(
-                            inst.line,
-                            "apt-update-same-layer",
-                            "run apt-get update in the same RUN, before apt-get install, so a \
-                             cached update never serves a stale list"
-                                .into(),
-                        );
-                    }
-                    let clean = args.rfind("rm -rf /var/lib/apt/lists/*");
-                    if clean.is_none() || clean < install {
-                        find(
-                            inst.line,
-                            "apt-clean-lists",
-                            "end the RUN with `rm -rf /var/lib/apt/lists/*`".into(),
-                        );
-                    }
-                }
-                if installs_dnf {
-                    if !args.contains("--setopt=install_weak_deps=False") {
-                        find(
-                            inst.line,
-                            "dnf-no-weak-deps",
-                            "dnf install without --setopt=install_weak_deps=False".into(),
-                        );
-                    }
-                    if !args.contains("dnf install -y") {
-                        find(inst.line, "dnf-yes", "dnf install without -y".into());
-                    }
-                    let clean = args.rfind("dnf clean all");
-                    if clean.is_none() || clean < args.find("dnf install") {
-                        find(
-                            inst.line,
-                            "dnf-clean",
-                            "end the RUN with `dnf clean all`".into(),
-                        );
-                    }
-                }
-                if (installs_apt || installs_dnf) && !args.contains("sources.list.d") {
-                    plain_installs += 1;
-                    if plain_installs > 1 {
-                        find(
-                            inst.line,
-                            "one-layer-per-purpose",
-                            "a second RUN installs distribution packages: install them all in one layer"
-                                .into(),
-                        );
-                    }
-                }
-            }
+            "RUN" => self.run(inst),
             _ => {}
         }
     }
-    findings
+
+    fn from(&mut self, line: usize, args: &str) {
+        let image = args.split_whitespace().next().unwrap_or("");
+        let (name, digest) = image.split_once('@').unwrap_or((image, ""));
+        let hex = digest.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.find(
+                line,
+                "pinned-base",
+                format!("FROM {image} is not pinned by a sha256 digest"),
+            );
+        }
+        let last = name.rsplit('/').next().unwrap_or(name);
+        match last.split_once(':') {
+            Some((_, "latest")) => self.find(
+                line,
+                "no-latest",
+                format!("FROM {image} uses the tag `latest`; name the release"),
+            ),
+            None => self.find(
+                line,
+                "no-latest",
+                format!("FROM {image} has no tag, which means `latest`; name the release"),
+            ),
+            _ => {}
+        }
+    }
+
+    fn run(&mut self, inst: &Instruction) {
+        let (line, args) = (inst.line, inst.args.as_str());
+        if !inst.documented {
+            self.find(
+                line,
+                "documented-layer",
+                "say in a comment above the RUN what the layer is for".into(),
+            );
+        }
+        self.shell(line, args);
+        for command in args.split("&&") {
+            self.command(line, command);
+        }
+        let installs_apt = args.contains("apt-get install");
+        let installs_dnf = args.contains("dnf install");
+        if installs_apt {
+            self.apt_install(line, args);
+        }
+        if installs_dnf {
+            self.dnf_install(line, args);
+        }
+        if (installs_apt || installs_dnf) && !args.contains("sources.list.d") {
+            self.plain_installs += 1;
+            if self.plain_installs > 1 {
+                self.find(
+                    line,
+                    "one-layer-per-purpose",
+                    "a second RUN installs distribution packages: install them all in one layer"
+                        .into(),
+                );
+            }
+        }
+    }
+
+    /// The RUN's shell as a whole: pipes and root.
+    fn shell(&mut self, line: usize, args: &str) {
+        if has_pipe(args) && !self.pipefail {
+            self.find(
+                line,
+                "pipefail",
+                "a RUN with a pipe needs `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before it"
+                    .into(),
+            );
+        }
+        for shell in ["| sh", "| bash", "|sh", "|bash"] {
+            if args.contains(shell) {
+                self.find(
+                    line,
+                    "no-pipe-to-shell",
+                    "a download piped into a shell runs whatever the server sends; \
+                     download, check, then run"
+                        .into(),
+                );
+            }
+        }
+        if args.split_whitespace().any(|w| w == "sudo") {
+            self.find(
+                line,
+                "no-sudo",
+                "RUN already runs as root: drop sudo".into(),
+            );
+        }
+    }
+
+    /// One command of a RUN's `&&` chain.
+    fn command(&mut self, line: usize, command: &str) {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        if words.first() == Some(&"apt") {
+            self.find(
+                line,
+                "apt-get",
+                "use apt-get in scripts; apt's interface is not stable".into(),
+            );
+        }
+        // `dnf update` upgrades; `apt-get update` only refreshes the lists.
+        let upgrades = match words.first() {
+            Some(&"apt-get") => words
+                .iter()
+                .any(|w| matches!(*w, "upgrade" | "dist-upgrade")),
+            Some(&"dnf") => words
+                .iter()
+                .any(|w| matches!(*w, "upgrade" | "update" | "distro-sync")),
+            _ => false,
+        };
+        if upgrades {
+            self.find(
+                line,
+                "no-upgrade",
+                "upgrading every package makes the image depend on the day it was \
+                 built; the pinned base is the baseline"
+                    .into(),
+            );
+        }
+    }
+
+    fn apt_install(&mut self, line: usize, args: &str) {
+        if !args.contains("--no-install-recommends") {
+            self.find(
+                line,
+                "apt-no-recommends",
+                "apt-get install without --no-install-recommends".into(),
+            );
+        }
+        if !args.contains("apt-get install -y") {
+            self.find(line, "apt-yes", "apt-get install without -y".into());
+        }
+        let update = args.find("apt-get update");
+        let install = args.find("apt-get install");
+        if update.is_none() || update > install {
+            self.find(
+                line,
+                "apt-update-same-layer",
+                "run apt-get update in the same RUN, before apt-get install, so a \
+                 cached update never serves a stale list"
+                    .into(),
+            );
+        }
+        let clean = args.rfind("rm -rf /var/lib/apt/lists/*");
+        if clean.is_none() || clean < install {
+            self.find(
+                line,
+                "apt-clean-lists",
+                "end the RUN with `rm -rf /var/lib/apt/lists/*`".into(),
+            );
+        }
+    }
+
+    fn dnf_install(&mut self, line: usize, args: &str) {
+        if !args.contains("--setopt=install_weak_deps=False") {
+            self.find(
+                line,
+                "dnf-no-weak-deps",
+                "dnf install without --setopt=install_weak_deps=False".into(),
+            );
+        }
+        if !args.contains("dnf install -y") {
+            self.find(line, "dnf-yes", "dnf install without -y".into());
+        }
+        let clean = args.rfind("dnf clean all");
+        if clean.is_none() || clean < args.find("dnf install") {
+            self.find(line, "dnf-clean", "end the RUN with `dnf clean all`".into());
+        }
+    }
 }
 
 /// Whether shell text has a pipe `|` (not `||`).

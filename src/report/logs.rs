@@ -6,6 +6,7 @@
 use std::io::{self, Read};
 use std::path::Path;
 
+use aho_corasick::AhoCorasick;
 use anyhow::{bail, Context, Result};
 
 use super::classify::{Classification, Classifier, TAIL_LINES};
@@ -316,138 +317,218 @@ fn scan_with(
     mut reader: impl Read,
     observe: &mut dyn FnMut(&Classifier, Seen),
 ) -> (u64, Classification) {
-    let mut classifier = Classifier::new();
-    // The last non-blank line of the buffers before this one (or of a line across two).
-    let mut previous: Vec<u8> = Vec::with_capacity(MAX_LINE);
-    // The line being assembled across reads, at most MAX_LINE bytes of it.
-    let mut pending: Vec<u8> = Vec::with_capacity(MAX_LINE);
-    let mut pending_any = false;
+    let mut pass = LinePass::new();
+    let mut sniff = Sniff::default();
     let mut total: u64 = 0;
-    let mut sniffed = false;
-    let mut head: Vec<u8> = Vec::new();
-    // One search of each buffer for pieces of the phrases and of what observers look for
-    // (where each match starts): a line with none is passed over by every reader.
-    let finder = super::classify::line_finder();
-    let mut hits: Vec<usize> = Vec::new();
-    let mut tail: Vec<(u64, usize, usize)> = Vec::with_capacity(TAIL_LINES);
     loop {
         let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                let what = if total == 0 {
-                    format!("cannot read the log: {err}")
-                } else {
-                    format!("reading the log failed after {total} bytes: {err}")
-                };
-                return (total, Classification::unknown(what));
-            }
+            Err(err) => return (total, read_failed(total, &err)),
         };
-        if !sniffed {
-            head.extend_from_slice(&buf[..n.min(SNIFF - head.len())]);
-            if head.len() >= SNIFF || total + n as u64 >= SNIFF as u64 {
-                sniffed = true;
-                if let Some(kind) = not_text(&head) {
-                    return (
-                        total + n as u64,
-                        Classification::unknown(format!("not a text log: it holds {kind}")),
-                    );
-                }
-            }
+        if let Some(kind) = sniff.take(&buf[..n], total + n as u64) {
+            return (total + n as u64, not_a_text_log(kind));
         }
         let kept = drop_nuls(&mut buf[..n]);
-        let chunk = &buf[..kept];
         total += n as u64;
-        hits.clear();
-        hits.extend(finder.find_iter(chunk).map(|m| m.start()));
+        pass.buffer(&buf[..kept], observe);
+    }
+    if let Some(kind) = sniff.unfinished() {
+        return (total, not_a_text_log(kind));
+    }
+    (total, pass.finish(observe))
+}
+
+fn read_failed(total: u64, err: &io::Error) -> Classification {
+    Classification::unknown(if total == 0 {
+        format!("cannot read the log: {err}")
+    } else {
+        format!("reading the log failed after {total} bytes: {err}")
+    })
+}
+
+fn not_a_text_log(kind: &str) -> Classification {
+    Classification::unknown(format!("not a text log: it holds {kind}"))
+}
+
+/// The first [`SNIFF`] bytes of a log, judged by [`not_text`] once they are in.
+#[derive(Default)]
+struct Sniff {
+    head: Vec<u8>,
+    done: bool,
+}
+
+impl Sniff {
+    /// Takes the bytes just read (`read` in all so far); why the log is not text, if the
+    /// head is in and says so.
+    fn take(&mut self, bytes: &[u8], read: u64) -> Option<&'static str> {
+        if self.done {
+            return None;
+        }
+        let room = SNIFF - self.head.len();
+        self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if self.head.len() >= SNIFF || read >= SNIFF as u64 {
+            self.done = true;
+            return not_text(&self.head);
+        }
+        None
+    }
+
+    /// Why a log shorter than the head is not text, if it is not.
+    fn unfinished(&self) -> Option<&'static str> {
+        (!self.done).then(|| not_text(&self.head)).flatten()
+    }
+}
+
+/// The lines of a log, buffer after buffer, through the classifier and the observer, with
+/// what a line needs of the lines before it. Its methods are all inlined into each
+/// `scan_with` (one per reader type), so that its fields stay that function's locals: not
+/// inlined, the pass's loop ran 7% more instructions, reloading them from memory per line.
+struct LinePass {
+    classifier: Classifier,
+    /// The last non-blank line of the buffers before this one (or of a line across two).
+    previous: Vec<u8>,
+    /// The line being assembled across reads, at most MAX_LINE bytes of it.
+    pending: Vec<u8>,
+    pending_any: bool,
+    /// One search of each buffer for pieces of the phrases and of what observers look for
+    /// (where each match starts): a line with none is passed over by every reader.
+    finder: &'static AhoCorasick,
+    hits: Vec<usize>,
+    tail: Vec<(u64, usize, usize)>,
+}
+
+impl LinePass {
+    #[inline(always)]
+    fn new() -> Self {
+        LinePass {
+            classifier: Classifier::new(),
+            previous: Vec::with_capacity(MAX_LINE),
+            pending: Vec::with_capacity(MAX_LINE),
+            pending_any: false,
+            finder: super::classify::line_finder(),
+            hits: Vec::new(),
+            tail: Vec::with_capacity(TAIL_LINES),
+        }
+    }
+
+    /// Feeds one buffer's lines (its NULs dropped); a line it ends in the middle of is kept
+    /// for the next buffer.
+    #[inline(always)]
+    fn buffer(&mut self, chunk: &[u8], observe: &mut dyn FnMut(&Classifier, Seen)) {
+        self.hits.clear();
+        self.hits
+            .extend(self.finder.find_iter(chunk).map(|m| m.start()));
         let mut next_hit = 0;
         let mut start = 0;
         // Where this buffer's own lines start: after the end of a line begun in the last one.
         let mut own_lines = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
             let piece = &chunk[start..end];
-            if pending_any {
-                let room = MAX_LINE.saturating_sub(pending.len());
-                pending.extend_from_slice(&piece[..piece.len().min(room)]);
-                let marked = finder.is_match(&pending[..]);
-                classifier.feed_flagged(&pending, marked);
-                observe(
-                    &classifier,
-                    Seen {
-                        text: &pending,
-                        marked,
-                        before: &[],
-                        earlier: &previous,
-                    },
-                );
-                if !is_blank(&pending) {
-                    std::mem::swap(&mut previous, &mut pending);
-                }
-                pending.clear();
-                pending_any = false;
-                while hits.get(next_hit).is_some_and(|&h| h < end) {
-                    next_hit += 1;
-                }
+            if self.pending_any {
+                self.end_pending(piece, observe);
+                hits_before(&self.hits, &mut next_hit, end);
                 own_lines = end + 1;
             } else {
-                let mut marked = false;
-                while hits.get(next_hit).is_some_and(|&h| h < end) {
-                    marked = true;
-                    next_hit += 1;
-                }
+                let marked = hits_before(&self.hits, &mut next_hit, end);
                 let line = &piece[..piece.len().min(MAX_LINE)];
-                classifier.feed_untailed(line, marked);
+                self.classifier.feed_untailed(line, marked);
                 observe(
-                    &classifier,
+                    &self.classifier,
                     Seen {
                         text: line,
                         marked,
                         before: &chunk[own_lines..start],
-                        earlier: &previous,
+                        earlier: &self.previous,
                     },
                 );
             }
             start = end + 1;
         }
+        self.after_lines(&chunk[..start], own_lines);
+        if start < chunk.len() {
+            self.extend_pending(&chunk[start..]);
+            self.pending_any = true;
+        }
+    }
+
+    /// The line begun in an earlier buffer, ended by `piece`: fed and observed whole.
+    #[inline(always)]
+    fn end_pending(&mut self, piece: &[u8], observe: &mut dyn FnMut(&Classifier, Seen)) {
+        self.extend_pending(piece);
+        let marked = self.finder.is_match(&self.pending[..]);
+        self.classifier.feed_flagged(&self.pending, marked);
+        observe(
+            &self.classifier,
+            Seen {
+                text: &self.pending,
+                marked,
+                before: &[],
+                earlier: &self.previous,
+            },
+        );
+        if !is_blank(&self.pending) {
+            std::mem::swap(&mut self.previous, &mut self.pending);
+        }
+        self.pending.clear();
+        self.pending_any = false;
+    }
+
+    #[inline(always)]
+    fn extend_pending(&mut self, piece: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.pending.len());
+        self.pending
+            .extend_from_slice(&piece[..piece.len().min(room)]);
+    }
+
+    /// After the whole lines of a buffer (`lines`, from `own_lines` on its own): the last
+    /// non-blank one, for the next buffer to look back to, and the classifier's tail.
+    #[inline(always)]
+    fn after_lines(&mut self, lines: &[u8], own_lines: usize) {
         // Only the buffer's last tail lines can be in the classifier's tail: they are found
         // walking back from the buffer's end and copied once (a look at every line as it
         // passed, and a copy of each, cost a tenth of the pass).
-        if let Some(line) = last_non_blank(&chunk[own_lines..start]) {
-            previous.clear();
-            previous.extend_from_slice(line);
+        if let Some(line) = last_non_blank(&lines[own_lines..]) {
+            self.previous.clear();
+            self.previous.extend_from_slice(line);
         }
-        last_tail_lines(&chunk[..start], own_lines, classifier.lines(), &mut tail);
-        for &(line_no, from, to) in tail.iter().rev() {
-            classifier.push_tail(line_no, &chunk[from..to]);
-        }
-        if start < chunk.len() {
-            let piece = &chunk[start..];
-            let room = MAX_LINE.saturating_sub(pending.len());
-            pending.extend_from_slice(&piece[..piece.len().min(room)]);
-            pending_any = true;
+        last_tail_lines(lines, own_lines, self.classifier.lines(), &mut self.tail);
+        for &(line_no, from, to) in self.tail.iter().rev() {
+            self.classifier.push_tail(line_no, &lines[from..to]);
         }
     }
-    if let Some(kind) = (!sniffed).then(|| not_text(&head)).flatten() {
-        return (
-            total,
-            Classification::unknown(format!("not a text log: it holds {kind}")),
-        );
+
+    /// The verdict once the log ended, a last line without its newline fed first.
+    #[inline(always)]
+    fn finish(mut self, observe: &mut dyn FnMut(&Classifier, Seen)) -> Classification {
+        let ends_mid_line = self.pending_any;
+        if self.pending_any {
+            self.classifier.feed(&self.pending);
+            observe(
+                &self.classifier,
+                Seen {
+                    text: &self.pending,
+                    marked: true,
+                    before: &[],
+                    earlier: &self.previous,
+                },
+            );
+        }
+        self.classifier.finish(ends_mid_line)
     }
-    let ends_mid_line = pending_any;
-    if pending_any {
-        classifier.feed(&pending);
-        observe(
-            &classifier,
-            Seen {
-                text: &pending,
-                marked: true,
-                before: &[],
-                earlier: &previous,
-            },
-        );
+}
+
+/// Whether a hit of the buffer's search starts before `end` (a line's newline), passing
+/// over those that do.
+#[inline(always)]
+fn hits_before(hits: &[usize], next: &mut usize, end: usize) -> bool {
+    let mut any = false;
+    while hits.get(*next).is_some_and(|&h| h < end) {
+        any = true;
+        *next += 1;
     }
-    (total, classifier.finish(ends_mid_line))
+    any
 }
 
 /// The last [`TAIL_LINES`] lines of `lines` (whole lines, each ending in a newline) from
@@ -471,191 +552,4 @@ fn last_tail_lines(lines: &[u8], from: usize, last_no: u64, tail: &mut Vec<(u64,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_that_are_logs() {
-        assert_eq!(container_of("build_004-1.sh.txt"), Some(Container::Plain));
-        assert_eq!(container_of("build_004-1.sh.txt.zip"), Some(Container::Zip));
-        assert_eq!(container_of("main.log"), Some(Container::Plain));
-        assert_eq!(container_of("main.log.gz"), Some(Container::Gzip));
-        assert_eq!(container_of("main.log.tgz"), Some(Container::TarGz));
-        assert_eq!(container_of("labels.csv"), None);
-        assert_eq!(container_of("x.sarif.gz"), None);
-    }
-
-    #[test]
-    fn the_directory_naming_a_log() {
-        assert_eq!(parent_of("wf/pod-1/main.log").as_deref(), Some("pod-1"));
-        assert_eq!(
-            parent_of("argo/wf/wf-build-123/outputs/main-logs/main.log").as_deref(),
-            Some("wf-build-123")
-        );
-        assert_eq!(parent_of("main.log"), None);
-    }
-
-    #[test]
-    fn long_lines_and_chunk_boundaries() {
-        let mut text = "+ ./configure\n".to_string();
-        text.push_str(&"x".repeat(200_000));
-        text.push_str("\n+ make\nmake: *** [Makefile:1: a] Error 139\n");
-        let (bytes, c) = scan(io::Cursor::new(text.as_bytes().to_vec()));
-        assert_eq!(bytes, text.len() as u64);
-        assert_eq!(
-            c.verdict,
-            super::super::classify::Verdict::Result {
-                stage: super::super::classify::Stage::Compilation,
-                outcome: super::super::classify::Outcome::SegmentationFault
-            }
-        );
-        assert_eq!(c.evidence.unwrap().line, 4);
-    }
-
-    use proptest::strategy::Strategy;
-
-    proptest::proptest! {
-        /// Any bytes, cut anywhere, give a classification and never a panic.
-        #[test]
-        fn any_bytes_classify(
-            lines in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::string::string_regex("(\\+ (\\./configure|make|\\./python -m test)|make(\\[1\\])?: \\*\\*\\* \\[x\\] Error 1[0-9]{2}|Result: (SUCCESS|FAILURE)|::matrix:: event=(stage-start|stage-end|finish) stage=(configure|compile|tests|x) status=[0-9]{1,3} cell=c|SUMMARY: [A-Za-z]+Sanitizer: [a-z-]+|[0-9]:[0-9]{2}:[0-9]{2} \\[ ?[0-9]/9\\] test_x|.{0,40})").unwrap().prop_map(String::into_bytes),
-                    proptest::collection::vec(proptest::num::u8::ANY, 0..40),
-                ],
-                0..40,
-            ),
-            newline_at_end in proptest::bool::ANY,
-        ) {
-            let mut bytes = lines.join(&b'\n');
-            if newline_at_end {
-                bytes.push(b'\n');
-            }
-            let (n, _) = scan(io::Cursor::new(bytes.clone()));
-            proptest::prop_assert_eq!(n, bytes.len() as u64);
-        }
-    }
-
-    proptest::proptest! {
-        /// Each line's previous non-blank line, whatever the buffer size cuts the log into.
-        #[test]
-        fn the_previous_line_across_buffers(
-            lines in proptest::collection::vec("( |\t|\r|x|yz){0,6}", 0..30),
-            size in 1usize..40,
-        ) {
-            let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-            let mut seen = Vec::new();
-            let mut buf = vec![0; size];
-            scan_with(&mut buf, io::Cursor::new(text.as_bytes()), &mut |_, line| {
-                seen.push(String::from_utf8(line.previous().to_vec()).unwrap());
-            });
-            let mut want = Vec::new();
-            let mut last = String::new();
-            for line in &lines {
-                want.push(last.clone());
-                if !line.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
-                    last = line.clone();
-                }
-            }
-            proptest::prop_assert_eq!(seen, want);
-        }
-    }
-
-    #[test]
-    fn nul_bytes_are_dropped_wherever_they_are() {
-        let text = b"+ ./configure\n+ make\nmake: *** [Makefile:1: a] Error 139\n";
-        let verdict = |bytes: Vec<u8>| {
-            let (n, c) = scan(io::Cursor::new(bytes.clone()));
-            assert_eq!(n, bytes.len() as u64);
-            c
-        };
-        let clean = verdict(text.to_vec());
-        // One NUL inside a line, a block of NULs at the start, and 4 KiB of them after 8 KiB:
-        // the same verdict and evidence, with no NUL in it.
-        let mut one = text.to_vec();
-        one.insert(30, 0);
-        let mut leading = vec![0u8; 5000];
-        leading.extend_from_slice(text);
-        let mut late = b"+ ./configure\n".to_vec();
-        late.extend(std::iter::repeat(b'x').take(8192));
-        late.push(b'\n');
-        late.extend(std::iter::repeat(0).take(4096));
-        late.extend_from_slice(b"+ make\nmake: *** [Makefile:1: a] Error 139\n");
-        for bytes in [one, leading, late] {
-            let c = verdict(bytes);
-            assert_eq!(c.verdict, clean.verdict);
-            let ev = c.evidence.unwrap();
-            assert_eq!(ev.text, clean.evidence.as_ref().unwrap().text);
-            assert!(!ev.text.contains('\0'));
-        }
-        // Only NULs: no text at all, not "binary data".
-        match verdict(vec![0; 20_000]).verdict {
-            super::super::classify::Verdict::Unknown { reason } => {
-                assert_eq!(reason, "empty log")
-            }
-            v => panic!("{v:?}"),
-        }
-    }
-
-    #[test]
-    fn binary_is_more_than_one_counted_control_character_in_twenty() {
-        for b in 0u8..=255 {
-            let counted = b < 0x20 && ![0, 8, 9, b'\n', 12, b'\r', 27].contains(&b);
-            assert_eq!(not_text(&[b; 100]).is_some(), counted, "byte {b}");
-        }
-        // Across the 255-byte chunks of the count: 410 in 8192 is over one in twenty, 409 not.
-        for (controls, binary) in [(410, true), (409, false)] {
-            let mut head = vec![b'x'; 8192];
-            for i in 0..controls {
-                head[i * 19] = 1;
-            }
-            assert_eq!(
-                not_text(&head).is_some(),
-                binary,
-                "{controls} control characters"
-            );
-        }
-    }
-
-    #[test]
-    fn the_last_tail_lines_of_a_buffer() {
-        let lines = b"cut\n\xD0\xB0\n\n  \n::matrix:: x\nb\r\nc\n";
-        let mut tail = Vec::new();
-        // From byte 4 on (the line before it began in an earlier buffer): lines 2..=7.
-        last_tail_lines(lines, 4, 7, &mut tail);
-        let got: Vec<(u64, &[u8])> = tail.iter().map(|&(n, a, b)| (n, &lines[a..b])).collect();
-        assert_eq!(got, vec![(7, &b"c"[..]), (6, b"b\r"), (2, "а".as_bytes())]);
-        let many: Vec<u8> = (0..40)
-            .flat_map(|i| format!("l{i}\n").into_bytes())
-            .collect();
-        last_tail_lines(&many, 0, 40, &mut tail);
-        assert_eq!(tail.len(), TAIL_LINES);
-        assert_eq!((tail[0].0, tail[TAIL_LINES - 1].0), (40, 29));
-    }
-
-    #[test]
-    fn drop_nuls_keeps_the_rest_in_order() {
-        for (input, want) in [
-            (&b""[..], &b""[..]),
-            (b"\0", b""),
-            (b"ab", b"ab"),
-            (b"\0a\0\0b\0", b"ab"),
-            (b"abc\0", b"abc"),
-        ] {
-            let mut bytes = input.to_vec();
-            let n = drop_nuls(&mut bytes);
-            assert_eq!(&bytes[..n], want);
-        }
-    }
-
-    #[test]
-    fn binary_is_not_a_log() {
-        let (_, c) = scan(io::Cursor::new(vec![0x1f, 0x8b, 0, 0, 1, 2, 3]));
-        match c.verdict {
-            super::super::classify::Verdict::Unknown { reason } => {
-                assert!(reason.contains("gzip"), "{reason}")
-            }
-            v => panic!("{v:?}"),
-        }
-    }
-}
+mod tests;

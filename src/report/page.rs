@@ -271,110 +271,20 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
         Kind::AsciiDoc => ADOC_REPORT_TEMPLATE,
     };
     let report = page.report;
-    let svg = chart::svg(report, page.title)?;
-    // The chart's markup is plotters' own output; everything from logs goes through escaping.
-    let svg = svg
-        .trim_start_matches(|c| c != '<')
-        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-        .unwrap_or(&svg)
-        .trim()
-        .to_owned();
+    let svg = chart_markup(report, page.title)?;
     let refs: Vec<&super::CellReport> = report.cells.iter().collect();
-    let axes = super::insights::axis_columns(&report.index_columns, &refs);
-    let label = report.index_columns.iter().position(|c| c == "label");
-    let by_cell = findings_by_cell(page);
-    let no_ids = Vec::new();
-    let cells: Vec<PageCell> = report
-        .cells
-        .iter()
-        .map(|c| {
-            let log = c.log.as_deref().unwrap_or("");
-            // A log inside an archive (`run.zip!x.log`) links to the archive.
-            let file = log.split('!').next().unwrap_or(log);
-            let stem = c.key.strip_suffix(".sh").unwrap_or(&c.key);
-            // A SARIF finding names its build: the cell's key, or (Argo) its log's directory.
-            let log_dir = file.rsplit_once('/').map(|(dir, _)| node_dir(dir));
-            let mut findings: Vec<String> = Vec::new();
-            for name in [Some(c.key.as_str()), Some(stem), log_dir]
-                .into_iter()
-                .flatten()
-            {
-                for id in by_cell.get(name).unwrap_or(&no_ids) {
-                    if !findings.contains(id) {
-                        findings.push(id.clone());
-                    }
-                }
-            }
-            PageCell {
-                key: &c.key,
-                axes: axes
-                    .iter()
-                    .filter(|&&a| Some(a) != label)
-                    .map(|&a| PageAxis {
-                        name: &report.index_columns[a],
-                        value: &c.index_values[a],
-                    })
-                    .collect(),
-                label: label
-                    .and_then(|l| c.index_values.get(l))
-                    .map(String::as_str)
-                    .filter(|l| !l.is_empty()),
-                result: c.result.label(),
-                class: match &c.result {
-                    CellResult::Result(_, super::Outcome::Passed) => "passed",
-                    CellResult::Result(..) => "failed",
-                    CellResult::Running(_) => "running",
-                    CellResult::Unknown(_) => "unknown",
-                    CellResult::Missing => "missing",
-                },
-                colour: chart::css_colour(&c.result),
-                dark_text: chart::dark_text_on(&c.result),
-                attempts: c.attempts,
-                log,
-                href: match (&page.log_base, file.is_empty()) {
-                    (Some(base), false) => {
-                        Some(Value::from_safe_string(format!("{base}{}", url_path(file))))
-                    }
-                    _ => None,
-                },
-                line: c.evidence.as_ref().map(|e| e.line),
-                evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
-                findings,
-            }
-        })
-        .collect();
-    let insights: Vec<PageInsight> = page
-        .insights
-        .iter()
-        .map(|i| PageInsight {
-            condition: if i.terms.is_empty() {
-                "every cell".into()
-            } else {
-                i.condition()
-            },
-            claim: i.claim(),
-            results: i.results_text(),
-        })
-        .collect();
+    let rows = CellRows {
+        columns: &report.index_columns,
+        axes: super::insights::axis_columns(&report.index_columns, &refs),
+        label: report.index_columns.iter().position(|c| c == "label"),
+        by_cell: findings_by_cell(page),
+        log_base: page.log_base.as_deref(),
+    };
+    let cells: Vec<PageCell> = report.cells.iter().map(|c| rows.cell(c)).collect();
+    let insights: Vec<PageInsight> = page.insights.iter().map(page_insight).collect();
     let reasons: Vec<PageReason> = super::reasons::reasons(report)
         .into_iter()
-        .map(|r| PageReason {
-            finding: r.finding.clone(),
-            results: super::reasons::results_text(&r.results),
-            shared: super::reasons::pairs(&r.shared),
-            shared_terms: r
-                .shared
-                .iter()
-                .map(|(axis, value)| PageTerm {
-                    axis: axis.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            reason: r.reason,
-            cells: r.cells,
-            example: r.example,
-            at: r.at,
-        })
+        .map(page_reason)
         .collect();
     let heatmap: Option<HeatMap> = if page.by.is_empty() {
         None
@@ -397,7 +307,7 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
                 legend => heatmap::legend(report),
                 heatmap,
                 pivot => page.pivot,
-                has_label => label.is_some(),
+                has_label => rows.label.is_some(),
                 columns => &report.index_columns,
                 cells,
                 insights,
@@ -409,6 +319,131 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
         )
         .context("cannot render the report page")?;
     Ok(text)
+}
+
+/// The results chart as SVG markup to put in the page, without its XML declaration.
+fn chart_markup(report: &Report, title: &str) -> Result<String> {
+    let svg = chart::svg(report, title)?;
+    // The chart's markup is plotters' own output; everything from logs goes through escaping.
+    Ok(svg
+        .trim_start_matches(|c| c != '<')
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+        .unwrap_or(&svg)
+        .trim()
+        .to_owned())
+}
+
+/// What the rows of the cells table are made with.
+struct CellRows<'a> {
+    columns: &'a [String],
+    /// The index columns that are axes varying across the run.
+    axes: Vec<usize>,
+    /// The index column `label` (a legacy index's own result), if there is one.
+    label: Option<usize>,
+    by_cell: BTreeMap<String, Vec<String>>,
+    log_base: Option<&'a str>,
+}
+
+impl<'a> CellRows<'a> {
+    fn cell(&self, c: &'a super::CellReport) -> PageCell<'a> {
+        let log = c.log.as_deref().unwrap_or("");
+        // A log inside an archive (`run.zip!x.log`) links to the archive.
+        let file = log.split('!').next().unwrap_or(log);
+        PageCell {
+            key: &c.key,
+            axes: self
+                .axes
+                .iter()
+                .filter(|&&a| Some(a) != self.label)
+                .map(|&a| PageAxis {
+                    name: &self.columns[a],
+                    value: &c.index_values[a],
+                })
+                .collect(),
+            label: self
+                .label
+                .and_then(|l| c.index_values.get(l))
+                .map(String::as_str)
+                .filter(|l| !l.is_empty()),
+            result: c.result.label(),
+            class: result_class(&c.result),
+            colour: chart::css_colour(&c.result),
+            dark_text: chart::dark_text_on(&c.result),
+            attempts: c.attempts,
+            log,
+            href: match (self.log_base, file.is_empty()) {
+                (Some(base), false) => {
+                    Some(Value::from_safe_string(format!("{base}{}", url_path(file))))
+                }
+                _ => None,
+            },
+            line: c.evidence.as_ref().map(|e| e.line),
+            evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
+            findings: self.findings(c, file),
+        }
+    }
+
+    /// The ids of the findings in the cell whose log is `file`.
+    fn findings(&self, c: &super::CellReport, file: &str) -> Vec<String> {
+        let stem = c.key.strip_suffix(".sh").unwrap_or(&c.key);
+        // A SARIF finding names its build: the cell's key, or (Argo) its log's directory.
+        let log_dir = file.rsplit_once('/').map(|(dir, _)| node_dir(dir));
+        let mut findings: Vec<String> = Vec::new();
+        for name in [Some(c.key.as_str()), Some(stem), log_dir]
+            .into_iter()
+            .flatten()
+        {
+            for id in self.by_cell.get(name).into_iter().flatten() {
+                if !findings.contains(id) {
+                    findings.push(id.clone());
+                }
+            }
+        }
+        findings
+    }
+}
+
+/// The CSS class of a result.
+fn result_class(result: &CellResult) -> &'static str {
+    match result {
+        CellResult::Result(_, super::Outcome::Passed) => "passed",
+        CellResult::Result(..) => "failed",
+        CellResult::Running(_) => "running",
+        CellResult::Unknown(_) => "unknown",
+        CellResult::Missing => "missing",
+    }
+}
+
+fn page_insight(i: &Insight) -> PageInsight {
+    PageInsight {
+        condition: if i.terms.is_empty() {
+            "every cell".into()
+        } else {
+            i.condition()
+        },
+        claim: i.claim(),
+        results: i.results_text(),
+    }
+}
+
+fn page_reason(r: super::reasons::Reason) -> PageReason {
+    PageReason {
+        finding: r.finding.clone(),
+        results: super::reasons::results_text(&r.results),
+        shared: super::reasons::pairs(&r.shared),
+        shared_terms: r
+            .shared
+            .iter()
+            .map(|(axis, value)| PageTerm {
+                axis: axis.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        reason: r.reason,
+        cells: r.cells,
+        example: r.example,
+        at: r.at,
+    }
 }
 
 #[cfg(test)]

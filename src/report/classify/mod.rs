@@ -235,94 +235,21 @@ impl Classifier {
         }
     }
 
+    /// Notes what a phrase found at `at` in line `line_no` says, in the current stage's slot.
     fn phrase(&mut self, line_no: u64, text: &str, phrase: Phrase, at: usize) {
         let slot = self.current();
         match phrase {
-            Phrase::SignalWord => {
-                if let Some(outcome) = job_status(text) {
-                    slot.job_status = Some((evidence(line_no, text), outcome));
-                } else if let Some(outcome) = bare_signal(text) {
-                    slot.bare_signal = Some((evidence(line_no, text), outcome));
-                }
-            }
-            Phrase::MakeError => {
-                let Some(prog) = text.get(..at) else { return };
-                let top = prog == "make" || prog == "gmake";
-                let sub = (prog.starts_with("make[") || prog.starts_with("gmake["))
-                    && prog.ends_with(']');
-                if !(top || sub) {
-                    return;
-                }
-                let ev = evidence(line_no, text);
-                if slot.make_first.is_none() {
-                    slot.make_first = Some((ev.clone(), make_error_outcome(&text[at..])));
-                    slot.make_failed_in_training = slot
-                        .regrtest_progress
-                        .is_some_and(|line| line > slot.build_activity);
-                }
-                if top {
-                    slot.make_top = Some(ev);
-                }
-            }
-            Phrase::Sanitizer => {
-                if let Some(kind) = sanitizer_summary(text) {
-                    let outcome = match kind {
-                        k if k.starts_with("out-of-memory")
-                            || k.starts_with("allocation-size-too-big")
-                            || k.starts_with("rss-limit-exceeded") =>
-                        {
-                            Outcome::Oom
-                        }
-                        k if k.starts_with("SEGV")
-                            || k.starts_with("BUS")
-                            || k.starts_with("stack-overflow") =>
-                        {
-                            Outcome::SegmentationFault
-                        }
-                        k if k.starts_with("ABRT") => Outcome::Aborted,
-                        _ => Outcome::Failed,
-                    };
-                    slot.sanitizer_summary = Some((evidence(line_no, text), outcome));
-                } else if text.contains("allocator is out of memory")
-                    || text.contains("Sanitizer: out of memory")
-                {
-                    slot.sanitizer_oom = Some(evidence(line_no, text));
-                } else if text.starts_with("==")
-                    && text
-                        .trim_end()
-                        .ends_with("Dying (set die_after_fork=0 to override)")
-                    || text.starts_with("==") && text.contains("Sanitizer: CHECK failed")
-                {
-                    slot.sanitizer_fatal = Some(evidence(line_no, text));
-                }
-            }
+            Phrase::SignalWord => slot.note_signal_word(line_no, text),
+            Phrase::MakeError => slot.note_make_error(line_no, text, at),
+            Phrase::Sanitizer => slot.note_sanitizer(line_no, text),
             Phrase::CompilerCrash => {
-                let outcome = if text.contains("Killed signal terminated program")
-                    || text.contains(": Killed")
-                {
-                    Outcome::Oom
-                } else if text.contains("Segmentation fault") || text.contains("Bus error") {
-                    Outcome::SegmentationFault
-                } else if text.contains("Aborted") {
-                    Outcome::Aborted
-                } else if text.contains("internal compiler error") {
-                    Outcome::Failed
-                } else {
-                    return;
-                };
-                slot.compiler_crash = Some((evidence(line_no, text), outcome));
+                if let Some(outcome) = compiler_crash_outcome(text) {
+                    slot.compiler_crash = Some((evidence(line_no, text), outcome));
+                }
             }
             Phrase::FatalPython => {
                 let what = &text[at + "Fatal Python error: ".len()..];
-                let outcome =
-                    if what.starts_with("Segmentation fault") || what.starts_with("Bus error") {
-                        Outcome::SegmentationFault
-                    } else if what.starts_with("Aborted") {
-                        Outcome::Aborted
-                    } else {
-                        Outcome::Failed
-                    };
-                slot.fatal_python = Some((evidence(line_no, text), outcome));
+                slot.fatal_python = Some((evidence(line_no, text), fatal_python_outcome(what)));
             }
             Phrase::RegrtestResult => {
                 if let Some(outcome) = regrtest_result(text) {
@@ -334,24 +261,8 @@ impl Classifier {
                     slot.worker_crash = Some((evidence(line_no, text), outcome));
                 }
             }
-            Phrase::TestTimedOut => {
-                // regrtest's `test_x timed out (20 min)`, or faulthandler's `Timeout (0:20:00)!`
-                // when `--timeout` stops a test.
-                let faulthandler = at == 0 && text.trim_end().ends_with(")!");
-                let regrtest = at > 0 && (text.starts_with("test") || text.contains("] test"));
-                if faulthandler || regrtest {
-                    slot.test_timed_out = Some(evidence(line_no, text));
-                }
-            }
-            Phrase::Configure if at == 0 => {
-                if text.starts_with("configure: error: ") {
-                    slot.configure_error = Some(evidence(line_no, text));
-                } else if let Some(code) = text.strip_prefix("configure: exit ") {
-                    if let Ok(code) = code.trim().parse::<i64>() {
-                        slot.configure_exit = Some((evidence(line_no, text), code));
-                    }
-                }
-            }
+            Phrase::TestTimedOut => slot.note_test_timed_out(line_no, text, at),
+            Phrase::Configure if at == 0 => slot.note_configure(line_no, text),
             Phrase::Configure => {}
             Phrase::SanitizerFatal => {
                 if text.starts_with("==") && text.trim_end().ends_with("==ABORTING") {
@@ -524,6 +435,129 @@ impl Classifier {
                 None
             }
         }
+    }
+}
+
+/// What the phrases of [`Classifier::phrase`] say, kept in the slot of the stage they came in
+/// (helpers of the log pass: small, and inlined into it).
+impl StageEvidence {
+    #[inline]
+    fn note_signal_word(&mut self, line_no: u64, text: &str) {
+        if let Some(outcome) = job_status(text) {
+            self.job_status = Some((evidence(line_no, text), outcome));
+        } else if let Some(outcome) = bare_signal(text) {
+            self.bare_signal = Some((evidence(line_no, text), outcome));
+        }
+    }
+
+    /// A make error (`make: ***` at `at`), if make itself printed it: the first one, and the
+    /// top-level make's.
+    #[inline]
+    fn note_make_error(&mut self, line_no: u64, text: &str, at: usize) {
+        let Some(prog) = text.get(..at) else { return };
+        let top = prog == "make" || prog == "gmake";
+        let sub = (prog.starts_with("make[") || prog.starts_with("gmake[")) && prog.ends_with(']');
+        if !(top || sub) {
+            return;
+        }
+        let ev = evidence(line_no, text);
+        if self.make_first.is_none() {
+            self.make_first = Some((ev.clone(), make_error_outcome(&text[at..])));
+            self.make_failed_in_training = self
+                .regrtest_progress
+                .is_some_and(|line| line > self.build_activity);
+        }
+        if top {
+            self.make_top = Some(ev);
+        }
+    }
+
+    /// A sanitizer's summary, out-of-memory report or last words.
+    #[inline]
+    fn note_sanitizer(&mut self, line_no: u64, text: &str) {
+        if let Some(kind) = sanitizer_summary(text) {
+            self.sanitizer_summary = Some((evidence(line_no, text), sanitizer_outcome(kind)));
+        } else if text.contains("allocator is out of memory")
+            || text.contains("Sanitizer: out of memory")
+        {
+            self.sanitizer_oom = Some(evidence(line_no, text));
+        } else if text.starts_with("==")
+            && text
+                .trim_end()
+                .ends_with("Dying (set die_after_fork=0 to override)")
+            || text.starts_with("==") && text.contains("Sanitizer: CHECK failed")
+        {
+            self.sanitizer_fatal = Some(evidence(line_no, text));
+        }
+    }
+
+    #[inline]
+    fn note_test_timed_out(&mut self, line_no: u64, text: &str, at: usize) {
+        // regrtest's `test_x timed out (20 min)`, or faulthandler's `Timeout (0:20:00)!`
+        // when `--timeout` stops a test.
+        let faulthandler = at == 0 && text.trim_end().ends_with(")!");
+        let regrtest = at > 0 && (text.starts_with("test") || text.contains("] test"));
+        if faulthandler || regrtest {
+            self.test_timed_out = Some(evidence(line_no, text));
+        }
+    }
+
+    /// A line starting with `configure:`: its error, or the status it exits with.
+    #[inline]
+    fn note_configure(&mut self, line_no: u64, text: &str) {
+        if text.starts_with("configure: error: ") {
+            self.configure_error = Some(evidence(line_no, text));
+        } else if let Some(code) = text.strip_prefix("configure: exit ") {
+            if let Ok(code) = code.trim().parse::<i64>() {
+                self.configure_exit = Some((evidence(line_no, text), code));
+            }
+        }
+    }
+}
+
+/// What a sanitizer's `SUMMARY:` says of how the process ended, by the kind it names.
+#[inline]
+fn sanitizer_outcome(kind: &str) -> Outcome {
+    match kind {
+        k if k.starts_with("out-of-memory")
+            || k.starts_with("allocation-size-too-big")
+            || k.starts_with("rss-limit-exceeded") =>
+        {
+            Outcome::Oom
+        }
+        k if k.starts_with("SEGV") || k.starts_with("BUS") || k.starts_with("stack-overflow") => {
+            Outcome::SegmentationFault
+        }
+        k if k.starts_with("ABRT") => Outcome::Aborted,
+        _ => Outcome::Failed,
+    }
+}
+
+/// What a compiler crash line says; `None` when it names no crash.
+#[inline]
+fn compiler_crash_outcome(text: &str) -> Option<Outcome> {
+    if text.contains("Killed signal terminated program") || text.contains(": Killed") {
+        Some(Outcome::Oom)
+    } else if text.contains("Segmentation fault") || text.contains("Bus error") {
+        Some(Outcome::SegmentationFault)
+    } else if text.contains("Aborted") {
+        Some(Outcome::Aborted)
+    } else if text.contains("internal compiler error") {
+        Some(Outcome::Failed)
+    } else {
+        None
+    }
+}
+
+/// What `Fatal Python error: <what>` says.
+#[inline]
+fn fatal_python_outcome(what: &str) -> Outcome {
+    if what.starts_with("Segmentation fault") || what.starts_with("Bus error") {
+        Outcome::SegmentationFault
+    } else if what.starts_with("Aborted") {
+        Outcome::Aborted
+    } else {
+        Outcome::Failed
     }
 }
 
