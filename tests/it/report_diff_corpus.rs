@@ -102,6 +102,62 @@ fn write_edited_run(root: &Path, new: &Path, edits: &Edits) {
     }
 }
 
+/// Every change of the diff's CSV is one of the edits: the regressions (by their axis
+/// values, as the renumbered run has them), the fix, the cell left out.
+fn assert_changes(
+    rows: &[Row],
+    new_by_key: &BTreeMap<&str, &Row>,
+    regress: &[&Row],
+    fix: &Row,
+    gone: &Row,
+) {
+    let mut regressed: Vec<String> = Vec::new();
+    for r in rows {
+        match r["change"].as_str() {
+            "regression" => {
+                let cell = new_by_key[r["key"].as_str()];
+                regressed.push(values(cell, &AXES));
+                assert_eq!(r["new"], "Configure. Failed");
+            }
+            "fix" => {
+                assert_eq!(
+                    values(new_by_key[r["key"].as_str()], &AXES),
+                    values(fix, &AXES)
+                );
+                assert_eq!(
+                    (r["old"].as_str(), r["new"].as_str()),
+                    (fix["result"].as_str(), "Tests. Failed")
+                );
+            }
+            "only-old" => assert_eq!(r["key"], gone["key"]),
+            other => panic!("unexpected change {other}: {r:?}"),
+        }
+    }
+    let mut expected: Vec<String> = regress.iter().map(|r| values(r, &AXES)).collect();
+    expected.sort();
+    regressed.sort();
+    assert_eq!(regressed, expected);
+}
+
+/// The condition the insights give the regressions holds for every regressed cell, and "of"
+/// counts the old run's cells that meet it.
+fn assert_shared_condition(line: &Row, old: &[Row], regress: &[&Row]) {
+    assert_eq!(line["cells"], "10");
+    let terms: Vec<(&str, &str)> = line["condition"]
+        .split(" ∧ ")
+        .map(|t| t.split_once('=').unwrap())
+        .collect();
+    assert!(terms.contains(&("Compiler", "clang_sh_19")), "{line:?}");
+    for (axis, value) in &terms {
+        assert!(regress.iter().all(|r| r[*axis] == *value), "{axis}={value}");
+    }
+    let meeting = old
+        .iter()
+        .filter(|r| terms.iter().all(|(a, v)| r[*a] == *v))
+        .count();
+    assert_eq!(line["of"], meeting.to_string());
+}
+
 #[test]
 fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
     let Some(tmp) = corpus("report_diff_corpus", "arm64-hwasan", &[]) else {
@@ -174,32 +230,7 @@ fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
         .clone();
     let rows = csv_rows(&out);
     assert_eq!(rows.len(), 12, "{}", String::from_utf8_lossy(&out));
-    let mut regressed: Vec<String> = Vec::new();
-    for r in &rows {
-        match r["change"].as_str() {
-            "regression" => {
-                let cell = new_by_key[r["key"].as_str()];
-                regressed.push(values(cell, &AXES));
-                assert_eq!(r["new"], "Configure. Failed");
-            }
-            "fix" => {
-                assert_eq!(
-                    values(new_by_key[r["key"].as_str()], &AXES),
-                    values(fix, &AXES)
-                );
-                assert_eq!(
-                    (r["old"].as_str(), r["new"].as_str()),
-                    (fix["result"].as_str(), "Tests. Failed")
-                );
-            }
-            "only-old" => assert_eq!(r["key"], gone["key"]),
-            other => panic!("unexpected change {other}: {r:?}"),
-        }
-    }
-    let mut expected: Vec<String> = regress.iter().map(|r| values(r, &AXES)).collect();
-    expected.sort();
-    regressed.sort();
-    assert_eq!(regressed, expected);
+    assert_changes(&rows, &new_by_key, &regress, fix, gone);
 
     // What the regressions share, recomputed from the old run's cells.
     let shared = csv_rows(
@@ -209,20 +240,7 @@ fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
             .stdout,
     );
     let line = shared.iter().find(|s| s["change"] == "regression").unwrap();
-    assert_eq!(line["cells"], "10");
-    let terms: Vec<(&str, &str)> = line["condition"]
-        .split(" ∧ ")
-        .map(|t| t.split_once('=').unwrap())
-        .collect();
-    assert!(terms.contains(&("Compiler", "clang_sh_19")), "{line:?}");
-    for (axis, value) in &terms {
-        assert!(regress.iter().all(|r| r[*axis] == *value), "{axis}={value}");
-    }
-    let meeting = old
-        .iter()
-        .filter(|r| terms.iter().all(|(a, v)| r[*a] == *v))
-        .count();
-    assert_eq!(line["of"], meeting.to_string());
+    assert_shared_condition(line, &old, &regress);
 
     // A log directory on one side (with its own index) matches the same way; the JSON names
     // the old run's key where the numbering moved it; the nightly gate fails.

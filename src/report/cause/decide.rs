@@ -169,18 +169,17 @@ fn compilation_cause(slot: &Slot) -> Option<(CauseKind, Candidate)> {
     // command above it, else the first compiler error.
     let report = slot.report_before_make.as_ref();
     let signal = slot.signal_before_make.as_ref();
-    let fatal = slot.runtime_fatal.as_ref().filter(|f| {
-        slot.make_error
-            .as_ref()
-            .map_or(true, |(l, _)| f.ev.line < *l)
-    });
+    let fatal = slot
+        .runtime_fatal
+        .as_ref()
+        .filter(|f| slot.make_error.as_ref().is_none_or(|(l, _)| f.ev.line < *l));
     let nearest = latest([
         (CauseKind::Report, report),
         (CauseKind::Signal, signal),
         (CauseKind::SanitizerRuntime, fatal),
     ]);
     if let Some(error) = &slot.compiler_error {
-        if nearest.map_or(true, |(_, n)| n.ev.line < error.ev.line) {
+        if nearest.is_none_or(|(_, n)| n.ev.line < error.ev.line) {
             let c = Candidate {
                 text: making(slot, &error.text),
                 ..error.clone()
@@ -211,7 +210,7 @@ fn latest<const N: usize>(
     let mut nearest: Option<(CauseKind, &Candidate)> = None;
     for (kind, c) in candidates {
         if let Some(c) = c {
-            if nearest.map_or(true, |(_, n)| c.ev.line > n.ev.line) {
+            if nearest.is_none_or(|(_, n)| c.ev.line > n.ev.line) {
                 nearest = Some((kind, c));
             }
         }

@@ -103,9 +103,9 @@ fn nul_bytes_are_dropped_wherever_they_are() {
     let mut leading = vec![0u8; 5000];
     leading.extend_from_slice(text);
     let mut late = b"+ ./configure\n".to_vec();
-    late.extend(std::iter::repeat(b'x').take(8192));
+    late.extend(std::iter::repeat_n(b'x', 8192));
     late.push(b'\n');
-    late.extend(std::iter::repeat(0).take(4096));
+    late.extend(std::iter::repeat_n(0, 4096));
     late.extend_from_slice(b"+ make\nmake: *** [Makefile:1: a] Error 139\n");
     for bytes in [one, leading, late] {
         let c = verdict(bytes);
