@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io::{Cursor, Read};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use matrix::report::logs::scan;
+use matrix::logs::read::scan;
 
 fn synthetic_log() -> Vec<u8> {
     let mut log = String::from("+ ./configure --with-pydebug\nchecking for gcc... gcc\n+ make\n");

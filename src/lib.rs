@@ -35,6 +35,7 @@ pub mod grammar;
 pub mod images;
 pub mod index;
 pub mod input;
+pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod render;

@@ -11,7 +11,7 @@ use super::{format, Cli, Failed};
 use crate::export::{Export, OutputFormat};
 use crate::findings::output::{Listing, FINDINGS_FORMATS};
 use crate::findings::{self, diff, output, Findings};
-use crate::report::Index;
+use crate::logs::Index;
 use crate::table::visible;
 
 #[derive(Debug, Args)]

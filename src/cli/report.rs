@@ -10,10 +10,11 @@ use clap::Args;
 use super::{format, Cli};
 use crate::export::{Export, OutputFormat};
 use crate::finding::Finding;
+use crate::logs::{self, Index};
 use crate::output::write_atomic;
 use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
-use crate::report::{self, chart, diff, insights, page, reasons, Index};
+use crate::report::{self, chart, diff, insights, page, reasons};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 use crate::workflow::options::parse_duration;
 use crate::{findings, sarif};
@@ -143,7 +144,7 @@ struct Settings<'a> {
     templates: Templates,
     index: Option<Index>,
     /// `None` when nothing is Running (--finished).
-    live: Option<report::Live>,
+    live: Option<logs::Live>,
     format: OutputFormat,
     /// A page is written (--html or --adoc).
     page: bool,
@@ -166,7 +167,7 @@ impl<'a> Settings<'a> {
         // With --finished, or for logs of a run that is over, nothing is Running.
         let live = match args.finished {
             true => None,
-            false => Some(report::Live {
+            false => Some(logs::Live {
                 deadline: Duration::from_secs(deadline(cli, args)?),
                 now: SystemTime::now(),
             }),
@@ -424,12 +425,14 @@ fn view(
 fn read_report(
     logdir: &Path,
     index: Option<&Index>,
-    live: Option<report::Live>,
+    live: Option<logs::Live>,
     with_findings: bool,
 ) -> Result<(report::Report, Option<findings::Findings>)> {
     let mut scanned = {
         let bar = super::progress::Bar::new("reading logs");
-        report::scan_dir(logdir, &|done, total| bar.update(done, total))?
+        logs::scan_dir(logdir, logs::Read::CausesAndReports, &|done, total| {
+            bar.update(done, total)
+        })?
     };
     super::progress::warn(&scanned.warnings);
     if scanned.logs.is_empty() {

@@ -7,31 +7,15 @@ pub mod diff;
 pub mod output;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use anyhow::{bail, Result};
-use rayon::prelude::*;
 
 use crate::artifacts::{self, Progress, Warning};
-use crate::report::logs::{self, LogFile};
-use crate::report::{Classification, Index, ScannedLog};
+use crate::logs::{self, Index, ScannedLog};
 pub use crate::sanitizer::{Frame, Signature};
-use crate::sanitizer::{InLog, LogReports, Recognizer};
+use crate::sanitizer::{InLog, LogReports};
 use crate::stage::Stage;
-
-/// Reads one log: its classification (for the cell's key) and its reports, in one pass.
-fn scan_log(reader: &mut dyn Read) -> (u64, (Classification, LogReports)) {
-    let mut found = LogReports::default();
-    let mut recognizer = Recognizer::new();
-    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, seen| {
-        let (at, stage) = (classifier.lines(), classifier.stage());
-        recognizer.line_marked(at, stage, seen.text, seen.marked, &mut |r| found.add(r));
-    });
-    recognizer.finish(&mut |r| found.add(r));
-    (bytes, (classification, found))
-}
 
 /// Where one report of a signature is: the log (`rel`, or `rel!member`) and its lines.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -92,87 +76,18 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
 }
 
-/// Reads every log under `dir` (the same layouts and reader as `report`) on all cores and
-/// deduplicates their reports by signature.
+/// Reads every log under `dir` through the log core, on all cores, and deduplicates their
+/// reports by signature.
 pub fn scan_dir(dir: &Path, index: Option<&Index>, progress: Progress) -> Result<Scanned> {
-    let (logs, warnings) = read_dir(dir, progress)?;
-    let (scanned, reports): (Vec<ScannedLog>, Vec<LogReports>) = logs.into_iter().unzip();
+    let logs::Scanned { mut logs, warnings } = logs::scan_dir(dir, logs::Read::Reports, progress)?;
+    let reports: Vec<LogReports> = logs
+        .iter_mut()
+        .map(|log| std::mem::take(&mut log.reports))
+        .collect();
     Ok(Scanned {
-        findings: from_logs(scanned.iter().zip(reports).collect(), index),
+        findings: from_logs(logs.iter().zip(reports).collect(), index),
         warnings,
     })
-}
-
-fn read_dir(dir: &Path, progress: Progress) -> Result<ReadFile> {
-    let (files, mut warnings) = logs::find_logs(dir)?;
-    let total: u64 = files.iter().map(|f| f.file.size).sum();
-    let done = AtomicU64::new(0);
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(files[i].file.size));
-    let mut read: Vec<(usize, ReadFile)> = order
-        .par_iter()
-        .with_max_len(1)
-        .map(|&i| {
-            let out = read_file(&files[i]);
-            let size = files[i].file.size;
-            progress(done.fetch_add(size, Relaxed) + size, total);
-            (i, out)
-        })
-        .collect();
-    read.sort_by_key(|(i, _)| *i);
-    let mut logs = Vec::new();
-    for (_, (one, w)) in read {
-        logs.extend(one);
-        warnings.extend(w);
-    }
-    Ok((logs, warnings))
-}
-
-type ReadFile = (Vec<(ScannedLog, LogReports)>, Vec<Warning>);
-
-fn read_file(file: &LogFile) -> ReadFile {
-    // A log that cannot be read has no reports to show; findings says so on stderr, where
-    // `report` has a row with the reason.
-    let (logs, mut warnings) = logs::read_logs(
-        file,
-        |r| {
-            let (bytes, (classification, found)) = scan_log(r);
-            (bytes, (classification, found, None))
-        },
-        |reason| {
-            (
-                Classification::unknown(reason.clone()),
-                LogReports::default(),
-                Some(reason),
-            )
-        },
-    );
-    let logs = logs
-        .into_iter()
-        .map(|one| {
-            let (classification, found, unread) = one.value;
-            if let Some(reason) = unread {
-                warnings.push(Warning {
-                    what: one.name.clone(),
-                    reason,
-                });
-            }
-            (
-                ScannedLog {
-                    name: one.name,
-                    log_name: one.log_name,
-                    parent: one.parent,
-                    bytes: one.bytes,
-                    classification,
-                    why: Default::default(),
-                    modified: None,
-                    reports: Default::default(),
-                },
-                found,
-            )
-        })
-        .collect();
-    (logs, warnings)
 }
 
 /// Joins the logs' findings by signature, and the logs to cells (and the index). `report`
@@ -232,7 +147,7 @@ fn cell_order(index: Option<&Index>) -> HashMap<String, usize> {
 
 /// The log's cell key, spelled as the index spells it when the index lists the cell.
 fn cell_key(log: &ScannedLog, index: Option<&Index>) -> String {
-    let (mut key, _) = crate::report::key_of(log);
+    let (mut key, _) = crate::logs::key_of(log);
     if let Some(ix) = index {
         if let Some(row) = ix.find(&key) {
             key = ix.rows[row].0.clone();

@@ -1,30 +1,24 @@
-//! `matrix report`: reading a directory of build logs into one classified result per cell
+//! `matrix report`: the logs the core read ([`crate::logs`]) as one classified result per cell
 //! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
-//! pivots. Submodules: [`logs`] (finding and streaming logs), [`classify`] (one log → result),
-//! [`cause`] (why it failed), [`reasons`] (failed cells grouped by cause, failing tests),
+//! pivots. Submodules: [`reasons`] (failed cells grouped by cause, failing tests),
 //! [`insights`], [`diff`], [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`heatmap`]
 //! (results per axis values), [`page`] (HTML and AsciiDoc pages).
 
-pub mod cause;
 pub mod chart;
-pub mod classify;
 pub mod diff;
 pub mod heatmap;
 pub mod insights;
-pub mod logs;
 pub mod output;
 pub mod page;
 pub mod reasons;
-pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
 
-pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
-pub use scan::{scan_dir, Live, Scanned, ScannedLog};
+use crate::logs::{key_of, Index, Live, ScannedLog};
+pub use crate::logs::{Classification, Evidence, Outcome, Stage, Verdict};
 
 /// A cell's result.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,7 +65,7 @@ pub struct CellReport {
     pub log: Option<String>,
     pub evidence: Option<Evidence>,
     /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
-    pub why: cause::Why,
+    pub why: crate::logs::cause::Why,
 }
 
 impl CellReport {
@@ -233,139 +227,6 @@ impl Report {
                 .collect(),
         })
     }
-}
-
-/// The CSV index: its key column, the other columns, and one row per cell.
-#[derive(Debug, Clone)]
-pub struct Index {
-    pub columns: Vec<String>,
-    pub rows: Vec<(String, Vec<String>)>,
-    /// Other names a log may carry for a row (the script's file name, its stem).
-    aliases: HashMap<String, usize>,
-}
-
-/// Columns that name a cell, in order of preference.
-const KEY_COLUMNS: [&str; 4] = ["id", "key", "script_name", "script"];
-
-impl Index {
-    pub fn from_file(path: &Path) -> Result<Index> {
-        let bytes = crate::input::read_bytes(path, "index", crate::input::limit::TABLE)?;
-        Self::from_reader(&bytes[..], &path.display().to_string())
-    }
-
-    pub fn from_reader(reader: impl std::io::Read, what: &str) -> Result<Index> {
-        let mut csv = csv::Reader::from_reader(reader);
-        let header: Vec<String> = csv
-            .headers()
-            .with_context(|| format!("{what}: cannot read the CSV header"))?
-            .iter()
-            .map(str::to_owned)
-            .collect();
-        let Some(key_col) = KEY_COLUMNS
-            .iter()
-            .find_map(|k| header.iter().position(|h| h == k))
-        else {
-            bail!(
-                "{what}: no column names the cells; expected one of {} (the columns are: {})",
-                KEY_COLUMNS.join(", "),
-                header.join(", ")
-            );
-        };
-        let script_cols: Vec<usize> = ["script", "script_name"]
-            .iter()
-            .filter_map(|k| header.iter().position(|h| h == k))
-            .collect();
-        // A legacy index's own `Result` (a person's label) is shown as `label`, so that no two
-        // columns of the report differ only by case.
-        let columns: Vec<String> = header
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != key_col)
-            .map(|(_, h)| {
-                if h.eq_ignore_ascii_case("result") {
-                    "label".to_owned()
-                } else {
-                    h.clone()
-                }
-            })
-            .collect();
-        let mut rows = Vec::new();
-        let mut aliases = HashMap::new();
-        for (n, record) in csv.records().enumerate() {
-            let record = record.with_context(|| format!("{what}: bad CSV record"))?;
-            let line = record.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
-            let key = record.get(key_col).unwrap_or("").to_owned();
-            if key.is_empty() {
-                bail!(
-                    "{what}, line {line}: the {} column is empty",
-                    header[key_col]
-                );
-            }
-            if let Some(&other) = aliases.get(&key) {
-                let (prev, _): &(String, Vec<String>) = &rows[other];
-                if *prev == key {
-                    bail!("{what}, line {line}: cell {key:?} is listed twice");
-                }
-            }
-            let at = rows.len();
-            aliases.insert(key.clone(), at);
-            for &c in &script_cols {
-                if let Some(script) = record.get(c) {
-                    let base = script.rsplit('/').next().unwrap_or(script);
-                    if !base.is_empty() {
-                        aliases.entry(base.to_owned()).or_insert(at);
-                        if let Some(stem) = base.strip_suffix(".sh") {
-                            aliases.entry(stem.to_owned()).or_insert(at);
-                        }
-                    }
-                }
-            }
-            let values = record
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != key_col)
-                .map(|(_, v)| v.to_owned())
-                .collect();
-            rows.push((key, values));
-        }
-        Ok(Index {
-            columns,
-            rows,
-            aliases,
-        })
-    }
-
-    pub fn find(&self, key: &str) -> Option<usize> {
-        self.aliases.get(key).copied()
-    }
-}
-
-/// The key and attempt order of one log: the finish marker's cell id; else the legacy
-/// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
-/// `main.log`; else the file's stem.
-pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
-    if let Some(cell) = &log.classification.cell {
-        return (cell.clone(), None);
-    }
-    let name = log.log_name.as_str();
-    let stem = name
-        .strip_suffix(".txt")
-        .or_else(|| name.strip_suffix(".log"))
-        .unwrap_or(name);
-    if let Some(script) = stem.strip_suffix(".sh") {
-        if let Some((base, attempt)) = script.rsplit_once('-') {
-            if let Ok(k) = attempt.parse::<u64>() {
-                return (format!("{base}.sh"), Some(k));
-            }
-        }
-        return (stem.to_owned(), None);
-    }
-    if stem == "main" {
-        if let Some(parent) = &log.parent {
-            return (parent.clone(), None);
-        }
-    }
-    (stem.to_owned(), None)
 }
 
 /// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
@@ -537,7 +398,7 @@ mod tests {
                  {M} event=finish cell=c1 stage=compile status=2 time=t\n"
             ));
         }
-        let (bytes, classification, why) = cause::scan(text.as_bytes());
+        let (bytes, classification, why) = crate::logs::cause::scan(text.as_bytes());
         ScannedLog {
             name: "c1.log".into(),
             log_name: "c1.log".into(),

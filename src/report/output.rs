@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::cause::CauseKind;
 use super::diff;
 use super::insights::{Insight, Property, Term};
 use super::{CellReport, Pivot, Report, SummaryRow};
 use crate::export::{json_bytes, Export, OutputFormat};
+use crate::logs::cause::CauseKind;
 
 /// A report as `matrix report` prints it: the cells, with the pivot when `--by` asked for one
 /// (JSON and the table show it; CSV, one row per cell, refuses it); the table fits `width`.

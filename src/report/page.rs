@@ -575,8 +575,8 @@ mod tests {
     /// A failed cell whose cause is a sanitizer report: the reason names its finding.
     fn failed_by_report() -> Report {
         let mut r = report();
-        r.cells[0].why.cause = Some(crate::report::cause::Cause {
-            kind: crate::report::cause::CauseKind::Report,
+        r.cells[0].why.cause = Some(crate::logs::cause::Cause {
+            kind: crate::logs::cause::CauseKind::Report,
             text: "HWAddressSanitizer: tag-mismatch in f (a.c) (making all|x)".into(),
             evidence: Evidence {
                 line: 3,

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Result;
 use serde::Serialize;
 
-use super::cause::CauseKind;
 use super::{CellReport, CellResult, Outcome, Report};
 use crate::export::{Export, OutputFormat};
+use crate::logs::cause::CauseKind;
 
 /// One reason: the cells whose cause it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -400,9 +400,9 @@ pub fn tests_table(rows: &[TestRow]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::cause::{Cause, Why};
     use super::super::{Evidence, Stage};
     use super::*;
+    use crate::logs::cause::{Cause, Why};
 
     fn cell(
         key: &str,

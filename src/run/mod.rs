@@ -1,6 +1,6 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
-//! Submodules: [`engine`] (host or container), [`process`] (a cell's processes), [`jobs`]
+//! Submodules: [`process`] (a cell's processes), [`jobs`]
 //! (parallelism), [`cache`] (sources), [`rundir`] (layout), [`results`], [`progress`].
 
 pub mod cache;

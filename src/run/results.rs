@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::export::{Export, OutputFormat};
+use crate::logs::cause::scan;
+use crate::logs::{Index, ScannedLog};
 use crate::output::write_atomic;
-use crate::report::cause::scan;
-use crate::report::ScannedLog;
-use crate::report::{self, output, CellResult, Index, Report, Verdict};
+use crate::report::{self, output, CellResult, Report, Verdict};
 
 pub struct Results {
     index: Index,

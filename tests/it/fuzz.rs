@@ -75,7 +75,7 @@ proptest! {
             ),
         ],
     ) {
-        let (read, _) = matrix::report::logs::scan(std::io::Cursor::new(bytes.clone()));
+        let (read, _) = matrix::logs::read::scan(std::io::Cursor::new(bytes.clone()));
         prop_assert_eq!(read, bytes.len() as u64);
     }
 

@@ -235,8 +235,8 @@ pub fn normalise(text: &str) -> String {
 
 #[cfg(test)]
 mod properties {
-    use crate::report::cause::scan;
-    use crate::report::{Outcome, Verdict};
+    use crate::logs::cause::scan;
+    use crate::logs::{Outcome, Verdict};
     use proptest::prelude::*;
 
     proptest! {

@@ -3,7 +3,7 @@
 //! regrtest's list of failed tests.
 
 use super::super::classify::{bare_signal, job_status, Classifier, Stage};
-use super::super::logs::Seen;
+use super::super::read::Seen;
 use super::super::Evidence;
 use super::text::{
     base_name, compiler_error, evidence, is_telling, make_error_target, needles, normalise,

@@ -261,7 +261,7 @@ pub fn scan(reader: impl std::io::Read) -> (u64, Classification, Why) {
 pub fn scan_with_reports(reader: impl std::io::Read) -> (u64, Classification, Why, LogReports) {
     let mut causes = CauseReader::new();
     let mut headers = HeaderLines::default();
-    let (bytes, classification) = super::logs::scan_observed(reader, &mut |c, seen| {
+    let (bytes, classification) = super::read::scan_observed(reader, &mut |c, seen| {
         causes.line(c, seen);
         headers.line(c.lines(), seen.text, seen.marked);
     });

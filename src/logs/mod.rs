@@ -1,0 +1,17 @@
+//! The log core: which files of a directory are build logs, the one bounded pass over each
+//! (classification, cause, sanitizer reports), the cell each log belongs to, and the CSV index
+//! that names the cells. `report`, `findings` and `run` read logs only through it.
+//!
+//! Submodules: [`read`] (finding logs and streaming each through the classifier),
+//! [`classify`] (one log → `<Stage>. <Outcome>`), [`cause`] (why it failed), [`scan`] (the
+//! one driver over a directory, on all cores), [`index`] (the CSV index reader).
+
+pub mod cause;
+pub mod classify;
+pub mod index;
+pub mod read;
+pub mod scan;
+
+pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
+pub use index::Index;
+pub use scan::{key_of, scan_dir, Live, Read, Scanned, ScannedLog};

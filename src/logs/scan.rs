@@ -1,0 +1,204 @@
+//! Reading a directory of logs: every log classified with its cause, on both cores, and what
+//! tells a still-running cell from a killed one.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use super::{cause, read as logs, Classification};
+use crate::artifacts::{self, Progress, Warning};
+use crate::sanitizer::{LogReports, Recognizer};
+
+/// One log read: where it came from and what it says.
+#[derive(Debug, Clone)]
+pub struct ScannedLog {
+    /// `rel`, or `rel!entry` for a member of an archive.
+    pub name: String,
+    /// The name of the log itself (the archive member's, or the file's), for its key.
+    pub log_name: String,
+    /// The directory holding it inside LOGDIR (Argo: the pod's directory), if any.
+    pub parent: Option<String>,
+    pub bytes: u64,
+    pub classification: Classification,
+    /// Why it ended as it did (read with [`Read::CausesAndReports`]; empty otherwise).
+    pub why: cause::Why,
+    /// When the file was last modified: plain files only (an archive holds finished logs).
+    pub modified: Option<SystemTime>,
+    /// Its sanitizer and fatal-error reports by signature.
+    pub reports: LogReports,
+}
+
+impl ScannedLog {
+    /// Whether the log is of a cell still running: it started a stage, has no finish marker,
+    /// and was written to less than `deadline` before `now` (a cell past its deadline is
+    /// stopped, so an older unfinished log is of a pod that was killed).
+    pub fn is_running(&self, deadline: Duration, now: SystemTime) -> bool {
+        self.classification.unfinished
+            && self
+                .modified
+                .and_then(|m| now.duration_since(m).ok().or(Some(Duration::ZERO)))
+                .is_some_and(|age| age < deadline)
+    }
+}
+
+/// What tells a running cell from a killed one: the deadline a cell runs under, and the time
+/// now. `None` in [`crate::report::build`] for logs known to be finished (`matrix run`'s results).
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub deadline: Duration,
+    pub now: SystemTime,
+}
+
+/// What reading a log directory gave: the logs, and what was skipped (for the caller to show).
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub logs: Vec<ScannedLog>,
+    pub warnings: Vec<Warning>,
+}
+
+/// What a pass reads of each log besides its classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Its sanitizer and fatal-error reports (`findings`). A log that cannot be read is also
+    /// a warning: a reader of reports alone has no row to show the reason in.
+    Reports,
+    /// Its cause (why it ended as it did) and its reports (`report`): a log that cannot be
+    /// read is a row whose result says why.
+    CausesAndReports,
+}
+
+/// Reads and classifies every log under `dir`, using both cores, telling `progress` the bytes
+/// done: the one driver of the log pass.
+pub fn scan_dir(dir: &Path, read: Read, progress: Progress) -> Result<Scanned> {
+    let (files, mut warnings) = logs::find_logs(dir)?;
+    let sizes: Vec<u64> = files.iter().map(|f| f.file.size).collect();
+    let total: u64 = sizes.iter().sum();
+    let done = AtomicU64::new(0);
+    // Biggest first, so one large log does not finish alone at the end.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let mut scanned: Vec<(usize, Scanned)> = order
+        .par_iter()
+        .with_max_len(1)
+        .map(|&i| {
+            let out = scan_file(&files[i], read);
+            progress(done.fetch_add(sizes[i], Relaxed) + sizes[i], total);
+            (i, out)
+        })
+        .collect();
+    scanned.sort_by_key(|(i, _)| *i);
+    let mut logs = Vec::new();
+    for (_, one) in scanned {
+        logs.extend(one.logs);
+        warnings.extend(one.warnings);
+    }
+    Ok(Scanned { logs, warnings })
+}
+
+/// One log's pass of `read`: its bytes, and what it says.
+fn pass(
+    reader: &mut dyn std::io::Read,
+    read: Read,
+) -> (u64, (Classification, cause::Why, LogReports)) {
+    match read {
+        Read::CausesAndReports => {
+            let (bytes, classification, why, reports) = cause::scan_with_reports(reader);
+            (bytes, (classification, why, reports))
+        }
+        Read::Reports => {
+            let (bytes, (classification, reports)) = reports_only(reader);
+            (bytes, (classification, cause::Why::default(), reports))
+        }
+    }
+}
+
+/// Reads one log: its classification (for the cell's key) and its reports, in one pass.
+fn reports_only(reader: &mut dyn std::io::Read) -> (u64, (Classification, LogReports)) {
+    let mut found = LogReports::default();
+    let mut recognizer = Recognizer::new();
+    let (bytes, classification) = logs::scan_observed(reader, &mut |classifier, seen| {
+        let (at, stage) = (classifier.lines(), classifier.stage());
+        recognizer.line_marked(at, stage, seen.text, seen.marked, &mut |r| found.add(r));
+    });
+    recognizer.finish(&mut |r| found.add(r));
+    (bytes, (classification, found))
+}
+
+/// Reads and classifies every log of `file`.
+fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
+    let modified = match file.file.container {
+        artifacts::Container::Plain => std::fs::metadata(&file.file.path)
+            .and_then(|m| m.modified())
+            .ok(),
+        _ => None,
+    };
+    let (logs, mut warnings) = logs::read_logs(
+        file,
+        |r| {
+            let (bytes, value) = pass(r, read);
+            (bytes, (value, None))
+        },
+        |reason| {
+            let value = (
+                Classification::unknown(reason.clone()),
+                cause::Why::default(),
+                LogReports::default(),
+            );
+            (value, Some(reason))
+        },
+    );
+    let logs = logs
+        .into_iter()
+        .map(|one| {
+            let ((classification, why, reports), unread) = one.value;
+            if let (Some(reason), Read::Reports) = (unread, read) {
+                warnings.push(Warning {
+                    what: one.name.clone(),
+                    reason,
+                });
+            }
+            ScannedLog {
+                name: one.name,
+                log_name: one.log_name,
+                parent: one.parent,
+                bytes: one.bytes,
+                classification,
+                why,
+                modified,
+                reports,
+            }
+        })
+        .collect();
+    Scanned { logs, warnings }
+}
+
+/// The key and attempt order of one log: the finish marker's cell id; else the legacy
+/// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
+/// `main.log`; else the file's stem.
+pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
+    if let Some(cell) = &log.classification.cell {
+        return (cell.clone(), None);
+    }
+    let name = log.log_name.as_str();
+    let stem = name
+        .strip_suffix(".txt")
+        .or_else(|| name.strip_suffix(".log"))
+        .unwrap_or(name);
+    if let Some(script) = stem.strip_suffix(".sh") {
+        if let Some((base, attempt)) = script.rsplit_once('-') {
+            if let Ok(k) = attempt.parse::<u64>() {
+                return (format!("{base}.sh"), Some(k));
+            }
+        }
+        return (stem.to_owned(), None);
+    }
+    if stem == "main" {
+        if let Some(parent) = &log.parent {
+            return (parent.clone(), None);
+        }
+    }
+    (stem.to_owned(), None)
+}
