@@ -14,4 +14,4 @@ pub mod scan;
 
 pub use classify::{Classification, Evidence, Outcome, Stage, Verdict};
 pub use index::Index;
-pub use scan::{key_of, scan_dir, Live, Read, Scanned, ScannedLog};
+pub use scan::{key_of, scan_dir, scan_one, Live, Read, Scanned, ScannedLog};

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rayon::prelude::*;
 
 use super::{cause, read as logs, Classification};
@@ -173,6 +173,24 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
         })
         .collect();
     Scanned { logs, warnings }
+}
+
+/// Classifies the one plain log at `path` (named `rel`) with its cause, as [`scan_dir`] with
+/// [`Read::CausesAndReports`] does but for its reports (`matrix run`, one finished cell).
+pub fn scan_one(path: &Path, rel: &str) -> Result<ScannedLog> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (bytes, classification, why) = cause::scan(std::io::BufReader::new(file));
+    Ok(ScannedLog {
+        name: rel.to_string(),
+        log_name: rel.rsplit('/').next().unwrap_or(rel).to_string(),
+        parent: None,
+        bytes,
+        classification,
+        why,
+        modified: None,
+        reports: Default::default(),
+    })
 }
 
 /// The key and attempt order of one log: the finish marker's cell id; else the legacy

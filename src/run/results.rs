@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::export::{Export, OutputFormat};
-use crate::logs::cause::scan;
 use crate::logs::{Index, ScannedLog};
 use crate::output::write_atomic;
 use crate::report::{self, output, CellResult, Report, Verdict};
@@ -38,7 +37,7 @@ impl Results {
     /// Reads a finished cell's log (`rel` is its path in the run directory) and returns what it
     /// says.
     pub fn add(&mut self, cell: &str, log: &Path, rel: &str) -> Result<CellResult> {
-        let scanned = scan_log(log, rel)?;
+        let scanned = crate::logs::scan_one(log, rel)?;
         let result = match &scanned.classification.verdict {
             Verdict::Result { stage, outcome } => CellResult::Result(*stage, *outcome),
             Verdict::Unknown { reason } => CellResult::Unknown(reason.clone()),
@@ -72,26 +71,9 @@ impl Results {
     }
 }
 
-/// Classifies one log as `matrix report` does.
-pub fn scan_log(log: &Path, rel: &str) -> Result<ScannedLog> {
-    let file =
-        std::fs::File::open(log).with_context(|| format!("cannot read {}", log.display()))?;
-    let (bytes, classification, why) = scan(std::io::BufReader::new(file));
-    Ok(ScannedLog {
-        name: rel.to_string(),
-        log_name: rel.rsplit('/').next().unwrap_or(rel).to_string(),
-        parent: None,
-        bytes,
-        classification,
-        why,
-        modified: None,
-        reports: Default::default(),
-    })
-}
-
 /// Whether a log ends with the script's finish marker: the cell ran to a result.
 pub fn finished(log: &Path) -> bool {
-    scan_log(log, "").is_ok_and(|s| s.classification.cell.is_some())
+    crate::logs::scan_one(log, "").is_ok_and(|s| s.classification.cell.is_some())
 }
 
 /// The `ID` of /etc/os-release (`debian`, `fedora`), for the results of a host run.
