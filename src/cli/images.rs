@@ -197,7 +197,7 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
                 .registry
                 .clone()
                 .unwrap_or_else(|| matrix.image.registry.clone()),
-            generate_name: crate::workflow::options::check_generate_name(&args.generate_name)?,
+            generate_name: crate::grammar::check_generate_name(&args.generate_name)?,
             namespace: args.namespace.clone(),
             service_account: args.service_account.clone(),
             docker_config_secret: args.docker_config_secret.clone(),

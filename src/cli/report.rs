@@ -8,14 +8,15 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use super::{format, Cli};
+use crate::definition::workflow::{WorkflowDefaults, DEFAULT_DEADLINE};
 use crate::export::{Export, OutputFormat};
 use crate::finding::Finding;
+use crate::grammar::parse_duration;
 use crate::output::write_atomic;
 use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
-use crate::workflow::options::parse_duration;
 use crate::{findings, sarif};
 
 #[derive(Debug, Args)]
@@ -103,10 +104,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_cells: u64,
 
-    /// How long a cell may run: a log with a started stage and no finish marker, modified less
-    /// than this long ago, is `Running` (default: the definition's `workflow.deadline` when
-    /// `--config` or ./matrix.yaml is there, else 4h).
-    #[arg(long, value_name = "DURATION", conflicts_with = "finished")]
+    #[arg(long, value_name = "DURATION", conflicts_with = "finished", help = format!(
+        "How long a cell may run: a log with a started stage and no finish marker, modified \
+         less than this long ago, is `Running` (default: the definition's `workflow.deadline` \
+         when `--config` or ./matrix.yaml is there, else {DEFAULT_DEADLINE})"
+    ))]
     pub deadline: Option<String>,
 
     /// The run is over: a log that stops inside a stage is of a killed pod, never `Running`
@@ -522,20 +524,16 @@ fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> 
 }
 
 /// The deadline in seconds: `--deadline`, else the definition's `workflow.deadline` (from
-/// `--config` or ./matrix.yaml, read only then: a report needs no definition), else 4h, the
-/// built-in definition's and `matrix run`'s default.
+/// `--config` or ./matrix.yaml, read only then: a report needs no definition), else the
+/// built-in default, as `matrix run`'s.
 fn deadline(cli: &Cli, args: &ReportArgs) -> Result<u64> {
     if let Some(flag) = &args.deadline {
         return parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline {flag}: {e}"));
     }
     if cli.config.is_some() || Path::new(super::LOCAL_DEFINITION).is_file() {
-        let matrix = cli.load_matrix()?;
-        if let Some(value) = &matrix.workflow.raw.deadline {
-            return parse_duration(value)
-                .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin));
-        }
+        return Ok(cli.load_matrix()?.workflow.deadline_seconds);
     }
-    Ok(4 * 3600)
+    Ok(WorkflowDefaults::builtin().deadline_seconds)
 }
 
 /// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.

@@ -9,7 +9,9 @@ use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
 use crate::cell::Cell;
+use crate::definition::workflow::DEFAULT_DEADLINE;
 use crate::definition::Matrix;
+use crate::grammar::parse_duration;
 use crate::index::index_csv;
 use crate::render::{Renderer, SourceView};
 use crate::report::{output, CellResult, Outcome, Stage};
@@ -18,7 +20,6 @@ use crate::run::engine::{engine_memory, Engine, EngineChoice};
 use crate::run::jobs::{parallelism, Machine};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, STOP_GRACE};
-use crate::workflow::options::parse_duration;
 
 /// `--engine`: the command-line spelling of [`EngineChoice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,8 +64,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "VERSION=PATH")]
     pub source: Vec<LocalSource>,
 
-    /// Per-cell deadline, e.g. 4h, 90m, 30s (default: `workflow.deadline`, else 4h).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help = format!(
+        "Per-cell deadline, e.g. 4h, 90m, 30s (default: `workflow.deadline`, else \
+         {DEFAULT_DEADLINE})"
+    ))]
     pub deadline: Option<String>,
 
     /// Keep each cell's work directory (its source tree and build) when it ends.
@@ -161,8 +164,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     check_out(cli, args)?;
     let matrix = cli.load_matrix()?;
     let deadline = deadline(args, &matrix)?;
-    let memory_limit = matrix.workflow.raw.memory_limit.as_deref();
-    let memory = engine_memory(memory_limit.unwrap_or("16Gi"))
+    let memory = engine_memory(&matrix.workflow.memory_limit.text)
         .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
     let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
@@ -224,15 +226,13 @@ fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
     RunDir::check(&args.out, args.resume)
 }
 
-/// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`,
-/// else 4h.
+/// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`
+/// (its built-in default when it has none).
 fn deadline(args: &RunArgs, matrix: &Matrix) -> Result<u64> {
-    Ok(match (&args.deadline, &matrix.workflow.raw.deadline) {
-        (Some(flag), _) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}"))?,
-        (None, Some(value)) => parse_duration(value)
-            .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin))?,
-        (None, None) => 4 * 3600,
-    })
+    match &args.deadline {
+        Some(flag) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}")),
+        None => Ok(matrix.workflow.deadline_seconds),
+    }
 }
 
 /// What the run needs of each cell: its id, image and source.

@@ -391,6 +391,15 @@ fn a_definition_workflow_section_sets_defaults_and_is_checked() {
         "{err}"
     );
 
+    // Checked when the definition is loaded, by every command, naming the file and the key.
+    std::fs::write(&path, builtin.replace("deadline: 4h", "deadline: 4 hours")).unwrap();
+    let err = refused(&["--config", path.to_str().unwrap(), "list"]);
+    let expected = format!(
+        "invalid matrix definition {}: workflow.deadline: `4 hours` is not a duration",
+        path.display()
+    );
+    assert!(err.contains(&expected), "{err}");
+
     std::fs::write(&path, builtin.replace("  ttl: 7d", "  tll: 7d")).unwrap();
     let err = refused(&["--config", path.to_str().unwrap(), "workflow"]);
     assert!(err.contains("unknown field `tll`"), "{err}");
