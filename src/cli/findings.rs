@@ -81,68 +81,148 @@ fn side(path: &Path) -> Result<Vec<diff::Side>> {
     }
 }
 
-pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
-    let format = format::or_by_terminal(args.format);
-    if let Some(pair) = &args.diff {
-        let changes = diff::compare(&side(&pair[0])?, &side(&pair[1])?);
-        let out = changes.export(format)?;
-        let new = changes
-            .iter()
-            .filter(|c| c.status == diff::Status::New)
-            .count();
-        if args.fail_on_new && new > 0 {
-            return Err(Failed {
-                stdout: out,
-                summary: format!("{new} new finding(s) in {}", pair[1].display()),
+/// What the flags ask for, resolved once: the output format, and which of the command's modes
+/// with what it needs, its flags checked (the index read, `--by` one of its columns) before
+/// any log is read.
+struct Settings {
+    format: OutputFormat,
+    mode: Mode,
+}
+
+/// What `matrix findings` does.
+enum Mode {
+    /// `--diff OLD NEW`; `--fail-on-new`.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        fail_on_new: bool,
+    },
+    /// The findings of one log directory, shown as `view` says.
+    Logs {
+        logdir: PathBuf,
+        index: Option<Index>,
+        view: View,
+    },
+}
+
+/// How the findings of one log directory are shown.
+enum View {
+    /// One row per signature, or per (signature, cell) with `--cells`.
+    Listing { cells: bool },
+    /// `--by AXIS`: signatures × the values of an index column.
+    Pivot { by: String },
+    /// `--show ID`: one report in full.
+    Show { id: String },
+}
+
+impl Settings {
+    fn resolve(args: &FindingsArgs) -> Result<Settings> {
+        let format = format::or_by_terminal(args.format);
+        if let Some(pair) = &args.diff {
+            return Ok(Settings {
+                format,
+                mode: Mode::Diff {
+                    old: pair[0].clone(),
+                    new: pair[1].clone(),
+                    fail_on_new: args.fail_on_new,
+                },
+            });
+        }
+        let logdir = (args.logdir.clone()).expect("clap requires LOGDIR without --diff");
+        let index = args.index.as_deref().map(Index::from_file).transpose()?;
+        if let (Some(by), Some(index)) = (&args.by, &index) {
+            if !index.columns.contains(by) {
+                bail!(
+                    "--by: the index has no column {by:?}; it has: {}",
+                    index.columns.join(", ")
+                );
             }
-            .into());
         }
-        return Ok(out);
+        let view = match (&args.show, &args.by) {
+            (Some(id), _) => View::Show { id: id.clone() },
+            (None, Some(by)) => View::Pivot { by: by.clone() },
+            (None, None) => View::Listing { cells: args.cells },
+        };
+        Ok(Settings {
+            format,
+            mode: Mode::Logs {
+                logdir,
+                index,
+                view,
+            },
+        })
     }
-    let logdir = args
-        .logdir
-        .as_deref()
-        .expect("clap requires LOGDIR without --diff");
-    let index = args.index.as_deref().map(Index::from_file).transpose()?;
-    if let (Some(by), Some(index)) = (&args.by, &index) {
-        if !index.columns.contains(by) {
-            bail!(
-                "--by: the index has no column {by:?}; it has: {}",
-                index.columns.join(", ")
-            );
+}
+
+pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
+    let Settings { format, mode } = Settings::resolve(args)?;
+    match mode {
+        Mode::Diff {
+            old,
+            new,
+            fail_on_new,
+        } => run_diff(format, &old, &new, fail_on_new),
+        Mode::Logs {
+            logdir,
+            index,
+            view,
+        } => {
+            let found = scan(&logdir, index.as_ref())?;
+            match view {
+                View::Show { id } => show(&logdir, &found, &id),
+                View::Pivot { by } => output::pivot(&found, &by)?.export(format),
+                View::Listing { cells } => Listing {
+                    findings: &found,
+                    cells,
+                }
+                .export(format),
+            }
         }
     }
-    let found = scan(logdir, index.as_ref())?;
-    if let Some(id) = &args.show {
-        let finding = found.by_id(id)?;
-        let frames = finding
-            .frames
-            .iter()
-            .map(|f| f.display())
-            .collect::<Vec<_>>()
-            .join(" < ");
-        // Names from a log are shown as what they are, escapes written out.
-        let mut out = format!(
-            "{} {} {}\nframes: {}\nreports: {} in {} cell(s)\nexample: {}:{}-{}\n\n",
-            finding.id,
-            visible(&finding.signature.tool),
-            visible(&finding.signature.kind),
-            visible(&frames),
-            finding.reports,
-            finding.cells.len(),
-            visible(&finding.example.log),
-            finding.example.line,
-            finding.example.end,
-        );
-        out.push_str(&findings::report_text(logdir, &finding.example)?);
-        return Ok(out.into_bytes());
+}
+
+/// `--diff OLD NEW`: new, gone and persisting signatures; with `fail_on_new`, a failure when
+/// NEW has one OLD does not.
+fn run_diff(format: OutputFormat, old: &Path, new: &Path, fail_on_new: bool) -> Result<Vec<u8>> {
+    let changes = diff::compare(&side(old)?, &side(new)?);
+    let out = changes.export(format)?;
+    let count = changes
+        .iter()
+        .filter(|c| c.status == diff::Status::New)
+        .count();
+    if fail_on_new && count > 0 {
+        return Err(Failed {
+            stdout: out,
+            summary: format!("{count} new finding(s) in {}", new.display()),
+        }
+        .into());
     }
-    if let Some(by) = &args.by {
-        return output::pivot(&found, by)?.export(format);
-    }
-    Listing {
-        findings: &found,
-        cells: args.cells,
-    }
-    .export(format)
+    Ok(out)
+}
+
+/// `--show ID`: the finding's signature, frames and counts, then its example report in full
+/// from its log.
+fn show(logdir: &Path, found: &Findings, id: &str) -> Result<Vec<u8>> {
+    let finding = found.by_id(id)?;
+    let frames = finding
+        .frames
+        .iter()
+        .map(|f| f.display())
+        .collect::<Vec<_>>()
+        .join(" < ");
+    // Names from a log are shown as what they are, escapes written out.
+    let mut out = format!(
+        "{} {} {}\nframes: {}\nreports: {} in {} cell(s)\nexample: {}:{}-{}\n\n",
+        finding.id,
+        visible(&finding.signature.tool),
+        visible(&finding.signature.kind),
+        visible(&frames),
+        finding.reports,
+        finding.cells.len(),
+        visible(&finding.example.log),
+        finding.example.line,
+        finding.example.end,
+    );
+    out.push_str(&findings::report_text(logdir, &finding.example)?);
+    Ok(out.into_bytes())
 }

@@ -2,17 +2,18 @@
 //! matrix first; `--bake` prints a docker-bake.json for them, `--check` compares instead of
 //! writing, `--build` builds them here and `--verify` checks built images from the inside.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
+use crate::cell::Cell;
 use crate::definition::Matrix;
 use crate::images::bake::bake_json;
 use crate::images::build::{build, container_tool, ImageBuild};
 use crate::images::consistency::{check, ensure_consistent};
-use crate::images::dockerfile::{compare_dir, render_all, render_with_base};
+use crate::images::dockerfile::{compare_dir, render_all, render_with_base, Dockerfile};
 use crate::images::lint::lint;
 use crate::images::verify;
 use crate::images::workflow::{image_workflow, ImageWorkflowOptions};
@@ -151,22 +152,179 @@ impl ImagesArgs {
     }
 }
 
+/// What the flags ask for over the definition, resolved once: every flag checked (the
+/// registry, the selection, the image references and names) and which of the command's modes,
+/// with what it needs; the rest of the command works from these alone.
+struct Settings {
+    matrix: Matrix,
+    /// The templates (`--templates`).
+    renderer: Renderer,
+    /// `--registry`, checked, else the definition's `image.registry`.
+    registry: String,
+    mode: Mode,
+}
+
+/// What `matrix images` does.
+enum Mode {
+    /// Write the Dockerfiles into `out` (`--force`: whatever it is), and print the bake file
+    /// (`--bake`) or the images written.
+    Write {
+        out: PathBuf,
+        force: bool,
+        bake: bool,
+        /// What the command read and must not delete: the definition, the templates.
+        inputs: Vec<(PathBuf, &'static str)>,
+    },
+    /// `--check`: compare `out` with what would be written.
+    Check { out: PathBuf },
+    /// `--workflow`: an Argo Workflow that builds the images in the cluster.
+    Workflow(ImageWorkflowOptions),
+    /// `--build`: the images of the selected cells, here.
+    Build {
+        cells: Vec<Cell>,
+        base_from: Option<String>,
+        engine: EngineChoice,
+    },
+    /// `--verify IMAGE...`: each image, with the OS value it is for, against the selected
+    /// cells.
+    Verify {
+        cells: Vec<Cell>,
+        images: Vec<(String, String)>,
+        engine: EngineChoice,
+    },
+}
+
+impl Settings {
+    fn resolve(cli: &Cli, args: &ImagesArgs) -> Result<Settings> {
+        let matrix = cli.load_matrix()?;
+        let renderer = Renderer::load(args.templates.as_deref())?;
+        if let Some(registry) = &args.registry {
+            crate::grammar::check_registry("--registry", registry)?;
+        }
+        let selecting = !args.only.is_empty() || !args.except.is_empty();
+        if selecting && !args.build && args.verify.is_empty() {
+            bail!("--only and --except select images for --build or --verify; give one of them");
+        }
+        let registry = (args.registry.clone()).unwrap_or_else(|| matrix.image.registry.clone());
+        let mode = if !args.verify.is_empty() {
+            let cells = args.selection().cells(&matrix)?;
+            // Every image names its OS before any engine is asked.
+            let images = (args.verify.iter())
+                .map(|image| {
+                    crate::grammar::check_image_reference("--verify", image)?;
+                    Ok((image.clone(), os_of_image(&matrix, &registry, image)?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Mode::Verify {
+                cells,
+                images,
+                engine: args.engine(),
+            }
+        } else if args.workflow {
+            Mode::Workflow(workflow_options(args, registry.clone())?)
+        } else if args.build {
+            if let Some(base) = &args.base_from {
+                // A Dockerfile has no quoting: only a well-formed reference may reach `FROM`.
+                crate::grammar::check_image_reference("--base-from", base)?;
+            }
+            Mode::Build {
+                cells: args.selection().cells(&matrix)?,
+                base_from: args.base_from.clone(),
+                engine: args.engine(),
+            }
+        } else if args.check {
+            Mode::Check {
+                out: args.out.clone(),
+            }
+        } else {
+            Mode::Write {
+                out: args.out.clone(),
+                force: args.force,
+                bake: args.bake,
+                inputs: (cli.inputs(args.templates.as_deref()).into_iter())
+                    .map(|(path, what)| (path.to_path_buf(), what))
+                    .collect(),
+            }
+        };
+        Ok(Settings {
+            matrix,
+            renderer,
+            registry,
+            mode,
+        })
+    }
+}
+
+/// `--workflow`'s settings, each checked.
+fn workflow_options(args: &ImagesArgs, registry: String) -> Result<ImageWorkflowOptions> {
+    use crate::grammar::{check_dns_label, check_dns_subdomain, check_image_reference};
+    if let Some(namespace) = &args.namespace {
+        check_dns_label("--namespace", namespace)?;
+    }
+    if let Some(account) = &args.service_account {
+        check_dns_subdomain("--service-account", account)?;
+    }
+    check_dns_subdomain("--docker-config-secret", &args.docker_config_secret)?;
+    check_image_reference("--buildkit-image", &args.buildkit_image)?;
+    Ok(ImageWorkflowOptions {
+        registry,
+        generate_name: crate::grammar::check_generate_name(&args.generate_name)?,
+        namespace: args.namespace.clone(),
+        service_account: args.service_account.clone(),
+        docker_config_secret: args.docker_config_secret.clone(),
+        buildkit_image: args.buildkit_image.clone(),
+    })
+}
+
 pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
-    let matrix = cli.load_matrix()?;
-    let renderer = Renderer::load(args.templates.as_deref())?;
-    if let Some(registry) = &args.registry {
-        crate::grammar::check_registry("--registry", registry)?;
+    let settings = Settings::resolve(cli, args)?;
+    match &settings.mode {
+        Mode::Verify {
+            cells,
+            images,
+            engine,
+        } => verify_images(&settings, cells, images, *engine),
+        Mode::Workflow(options) => {
+            let files = checked_dockerfiles(&settings)?;
+            let document = image_workflow(&settings.matrix, &files, options)?;
+            Ok(format!("---\n{}", serde_yaml::to_string(&document)?).into_bytes())
+        }
+        Mode::Build {
+            cells,
+            base_from,
+            engine,
+        } => {
+            checked_dockerfiles(&settings)?;
+            build_images(&settings, cells, base_from.as_deref(), *engine)
+        }
+        Mode::Check { out } => {
+            let files = checked_dockerfiles(&settings)?;
+            compare_dir(out, &files)?;
+            Ok(format!(
+                "{} is up to date: {} Dockerfiles match the matrix\n",
+                out.display(),
+                files.len()
+            )
+            .into_bytes())
+        }
+        Mode::Write {
+            out,
+            force,
+            bake,
+            inputs,
+        } => {
+            let files = checked_dockerfiles(&settings)?;
+            write_dockerfiles(&settings, &files, out, *force, *bake, inputs)
+        }
     }
-    let selecting = !args.only.is_empty() || !args.except.is_empty();
-    if selecting && !args.build && args.verify.is_empty() {
-        bail!("--only and --except select images for --build or --verify; give one of them");
-    }
-    if !args.verify.is_empty() {
-        return verify_images(&matrix, &renderer, args);
-    }
-    let files = render_all(&matrix, renderer.templates())?;
-    // Nothing is written for images that would not serve their cells or do not lint clean.
-    ensure_consistent(&check(&matrix, &renderer)?)?;
+}
+
+/// The Dockerfiles, rendered and checked: nothing is written or built for images that would
+/// not serve their cells or do not lint clean.
+fn checked_dockerfiles(settings: &Settings) -> Result<Vec<Dockerfile>> {
+    let (matrix, renderer) = (&settings.matrix, &settings.renderer);
+    let files = render_all(matrix, renderer.templates())?;
+    ensure_consistent(&check(matrix, renderer)?)?;
     let mut findings = Vec::new();
     for file in &files {
         findings.extend(
@@ -181,59 +339,35 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
             findings.join("\n")
         );
     }
+    Ok(files)
+}
 
-    if args.workflow {
-        use crate::grammar::{check_dns_label, check_dns_subdomain, check_image_reference};
-        if let Some(namespace) = &args.namespace {
-            check_dns_label("--namespace", namespace)?;
-        }
-        if let Some(account) = &args.service_account {
-            check_dns_subdomain("--service-account", account)?;
-        }
-        check_dns_subdomain("--docker-config-secret", &args.docker_config_secret)?;
-        check_image_reference("--buildkit-image", &args.buildkit_image)?;
-        let options = ImageWorkflowOptions {
-            registry: args
-                .registry
-                .clone()
-                .unwrap_or_else(|| matrix.image.registry.clone()),
-            generate_name: crate::grammar::check_generate_name(&args.generate_name)?,
-            namespace: args.namespace.clone(),
-            service_account: args.service_account.clone(),
-            docker_config_secret: args.docker_config_secret.clone(),
-            buildkit_image: args.buildkit_image.clone(),
-        };
-        let document = image_workflow(&matrix, &files, &options)?;
-        return Ok(format!("---\n{}", serde_yaml::to_string(&document)?).into_bytes());
-    }
-
-    if args.build {
-        return build_images(&matrix, &renderer, args);
-    }
-
-    if args.check {
-        compare_dir(&args.out, &files)?;
-        return Ok(format!(
-            "{} is up to date: {} Dockerfiles match the matrix\n",
-            args.out.display(),
-            files.len()
-        )
-        .into_bytes());
-    }
-
-    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
-    let out_dir = args.out.to_string_lossy();
+/// Writes the Dockerfiles into `out`; prints the bake file (`bake`) or each file and its
+/// image.
+fn write_dockerfiles(
+    settings: &Settings,
+    files: &[Dockerfile],
+    out: &Path,
+    force: bool,
+    bake: bool,
+    inputs: &[(PathBuf, &'static str)],
+) -> Result<Vec<u8>> {
+    let (matrix, registry) = (&settings.matrix, settings.registry.as_str());
+    let out_dir = out.to_string_lossy();
     // Rendered before writing, so a bad registry leaves no half-done output.
-    let bake = if args.bake {
-        Some(bake_json(&matrix, registry, &out_dir)?)
+    let bake = if bake {
+        Some(bake_json(matrix, registry, &out_dir)?)
     } else {
         None
     };
+    let inputs: Vec<(&Path, &str)> = (inputs.iter())
+        .map(|(path, what)| (path.as_path(), *what))
+        .collect();
     write_dir(
-        &args.out,
-        args.force,
+        out,
+        force,
         "Dockerfiles",
-        &cli.inputs(args.templates.as_deref()),
+        &inputs,
         &files
             .iter()
             .map(|f| OutputFile {
@@ -250,7 +384,7 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
             .map(|f| {
                 format!(
                     "{}\t{}\n",
-                    args.out.join(&f.file_name).display(),
+                    out.join(&f.file_name).display(),
                     matrix.image.reference(registry, &f.os)
                 )
             })
@@ -260,11 +394,15 @@ pub fn run(cli: &Cli, args: &ImagesArgs) -> Result<Vec<u8>> {
 }
 
 /// `--build`: the images of the selected cells' OS values, in the tag axis's order.
-fn build_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Result<Vec<u8>> {
-    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
-    let cells = args.selection().cells(matrix)?;
+fn build_images(
+    settings: &Settings,
+    cells: &[Cell],
+    base_from: Option<&str>,
+    engine: EngineChoice,
+) -> Result<Vec<u8>> {
+    let (matrix, registry) = (&settings.matrix, settings.registry.as_str());
     let tag_axis = matrix.image.tag_axis;
-    let files = render_with_base(matrix, renderer.templates(), args.base_from.as_deref())?;
+    let files = render_with_base(matrix, settings.renderer.templates(), base_from)?;
     let images: Vec<ImageBuild> = files
         .into_iter()
         .filter(|file| {
@@ -278,7 +416,7 @@ fn build_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Resu
             Ok(ImageBuild { dockerfile, tag })
         })
         .collect::<Result<_>>()?;
-    let tool = container_tool(args.engine())?;
+    let tool = container_tool(engine)?;
     let platform = crate::images::build::host_platform();
     let images_spec = crate::images::dockerfile::images_of(matrix)?;
     let others: Vec<&str> = images_spec
@@ -295,7 +433,7 @@ fn build_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Resu
             others.join(", ")
         );
     }
-    if let Some(base) = &args.base_from {
+    if let Some(base) = base_from {
         eprintln!(
             "matrix images: every image starts FROM {base} instead of its pinned base (its \
              labels say so)"
@@ -321,19 +459,14 @@ fn build_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Resu
 
 /// `--verify IMAGE...`: each image is checked against the cells of its OS (the tag names it)
 /// and of its architecture, within the selection.
-fn verify_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Result<Vec<u8>> {
-    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
-    let selected = args.selection().cells(matrix)?;
-    // Every image names its OS before any engine is asked.
-    let targets = args
-        .verify
-        .iter()
-        .map(|image| {
-            crate::grammar::check_image_reference("--verify", image)?;
-            Ok((image, os_of_image(matrix, registry, image)?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let tool = container_tool(args.engine())?;
+fn verify_images(
+    settings: &Settings,
+    selected: &[Cell],
+    targets: &[(String, String)],
+    engine: EngineChoice,
+) -> Result<Vec<u8>> {
+    let (matrix, renderer) = (&settings.matrix, &settings.renderer);
+    let tool = container_tool(engine)?;
     let tag_axis = &matrix.axes[matrix.image.tag_axis];
     let mut report = String::new();
     let mut lacking = Vec::new();
@@ -341,7 +474,7 @@ fn verify_images(matrix: &Matrix, renderer: &Renderer, args: &ImagesArgs) -> Res
         let arch = verify::image_architecture(tool, image)?;
         let cells: Vec<_> = selected
             .iter()
-            .filter(|c| tag_axis.values[c.values[matrix.image.tag_axis]].name == os)
+            .filter(|c| tag_axis.values[c.values[matrix.image.tag_axis]].name == *os)
             .filter(|c| match matrix.workflow.arch_axis {
                 Some(axis) => matrix.axes[axis].values[c.values[axis]].name == arch,
                 None => true,
