@@ -9,8 +9,8 @@ use clap::Args;
 
 use super::{format, Cli, Failed};
 use crate::export::{Export, OutputFormat};
-use crate::findings::output::{Listing, FINDINGS_FORMATS};
-use crate::findings::{self, diff, output, Findings};
+use crate::findings::output::{Listing, PivotCaseClash, FINDINGS_FORMATS};
+use crate::findings::{self, diff, output, Findings, UnknownId};
 use crate::report::Index;
 use crate::table::visible;
 
@@ -170,7 +170,15 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
             let found = scan(&logdir, index.as_ref())?;
             match view {
                 View::Show { id } => show(&logdir, &found, &id),
-                View::Pivot { by } => output::pivot(&found, &by)?.export(format),
+                View::Pivot { by } => (output::pivot(&found, &by)?.export(format)).map_err(|err| {
+                    super::with_flags(err, |clash: PivotCaseClash| {
+                        anyhow::anyhow!(
+                            "--by {}: {}; use --format json or table",
+                            clash.by,
+                            clash.clash()
+                        )
+                    })
+                }),
                 View::Listing { cells } => Listing {
                     findings: &found,
                     cells,
@@ -203,7 +211,11 @@ fn run_diff(format: OutputFormat, old: &Path, new: &Path, fail_on_new: bool) -> 
 /// `--show ID`: the finding's signature, frames and counts, then its example report in full
 /// from its log.
 fn show(logdir: &Path, found: &Findings, id: &str) -> Result<Vec<u8>> {
-    let finding = found.by_id(id)?;
+    let finding = found.by_id(id).map_err(|err| {
+        super::with_flags(err, |unknown: UnknownId| {
+            anyhow::anyhow!("--show {}: {}", unknown.id, unknown.reason)
+        })
+    })?;
     let frames = finding
         .frames
         .iter()

@@ -376,7 +376,8 @@ fn write_dockerfiles(
                 executable: false,
             })
             .collect::<Vec<_>>(),
-    )?;
+    )
+    .map_err(super::out_flags)?;
     Ok(match bake {
         Some(json) => json.into_bytes(),
         None => files
@@ -416,7 +417,7 @@ fn build_images(
             Ok(ImageBuild { dockerfile, tag })
         })
         .collect::<Result<_>>()?;
-    let tool = container_tool(engine)?;
+    let tool = container_tool(engine, super::run::flag)?;
     let platform = crate::images::build::host_platform();
     let images_spec = crate::images::dockerfile::images_of(matrix)?;
     let others: Vec<&str> = images_spec
@@ -466,7 +467,7 @@ fn verify_images(
     engine: EngineChoice,
 ) -> Result<Vec<u8>> {
     let (matrix, renderer) = (&settings.matrix, &settings.renderer);
-    let tool = container_tool(engine)?;
+    let tool = container_tool(engine, super::run::flag)?;
     let tag_axis = &matrix.axes[matrix.image.tag_axis];
     let mut report = String::new();
     let mut lacking = Vec::new();

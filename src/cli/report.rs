@@ -13,7 +13,7 @@ use crate::export::{Export, OutputFormat};
 use crate::finding::Finding;
 use crate::grammar::parse_duration;
 use crate::output::write_atomic;
-use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
+use crate::report::output::{CsvCaseClash, DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons, Index};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
@@ -135,7 +135,15 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
         .logdir
         .as_deref()
         .expect("clap requires LOGDIR without --diff");
-    run_logdir(&settings, logdir)
+    run_logdir(&settings, logdir).map_err(|err| {
+        super::with_flags(err, |clash: CsvCaseClash| {
+            anyhow::anyhow!(
+                "{}: rename the index's column, or use --format json, where the index's columns \
+                 are apart from the report's",
+                clash.clash()
+            )
+        })
+    })
 }
 
 /// What the flags ask for, resolved once: every check across flags is made here, before any
@@ -460,7 +468,12 @@ pub(super) fn no_logs(logdir: &Path) -> String {
 
 /// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
 fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
-    let loaded = sarif::load(dir, false)?;
+    // Nothing is skipped here: the page's findings would be incomplete.
+    let loaded = sarif::load(dir, false).map_err(|err| {
+        super::with_flags(err, |unreadable: sarif::Unreadable| {
+            anyhow::anyhow!("{} (fix its permissions)", unreadable.problem())
+        })
+    })?;
     super::progress::warn(&loaded.warnings);
     let analysis = sarif::Analysis::from_loaded(&loaded);
     Ok(analysis

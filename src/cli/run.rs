@@ -19,7 +19,7 @@ use crate::run::cache::{default_cache_dir, LocalSource};
 use crate::run::engine::{engine_memory, Engine, EngineChoice};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
 use crate::run::rundir::RunDir;
-use crate::run::{self, CellJob, Rendered, RunOptions, STOP_GRACE};
+use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
 
 /// `--engine`: the command-line spelling of [`EngineChoice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +39,14 @@ impl From<EngineArg> for EngineChoice {
             EngineArg::Docker => EngineChoice::Docker,
             EngineArg::Host => EngineChoice::Host,
         }
+    }
+}
+
+/// A setting of the run as its flag, so the run's messages name what the user typed.
+pub(super) fn flag(setting: Setting) -> String {
+    match setting {
+        Setting::Jobs => "--jobs (-j)".into(),
+        other => format!("--{}", other.key()),
     }
 }
 
@@ -167,8 +175,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         &settings.registry,
     )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry);
-    let engine = Engine::choose(settings.engine)?;
-    let dir = RunDir::open(&settings.out, settings.resume)?;
+    let engine = Engine::choose(settings.engine, flag)?;
+    let dir = RunDir::open(&settings.out, settings.resume, flag)?;
     let options = RunOptions {
         engine,
         parallelism: settings.parallelism,
@@ -179,6 +187,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         cache: settings.cache.clone(),
         sources: settings.sources.clone(),
         memory: settings.memory.clone(),
+        name: flag,
     };
     eprintln!(
         "matrix run: {} cell(s) in {}, {} at a time with make -j{} each, engine {}",
@@ -244,10 +253,10 @@ impl Settings {
         let renderer =
             Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
         let cells = args.selection.cells(&matrix)?;
-        let parallelism = parallelism(Machine::this(), args.jobs, cells.len())?;
+        let parallelism = parallelism(Machine::this(), args.jobs, cells.len(), flag)?;
         let cache = match &args.cache {
             Some(dir) => dir.clone(),
-            None => default_cache_dir()?,
+            None => default_cache_dir(flag)?,
         };
         let registry = (args.registry.clone()).unwrap_or_else(|| matrix.image.registry.clone());
         Ok(Settings {
@@ -282,7 +291,7 @@ fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
             );
         }
     }
-    RunDir::check(&args.out, args.resume)
+    RunDir::check(&args.out, args.resume, flag)
 }
 
 /// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`

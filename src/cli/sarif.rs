@@ -70,7 +70,14 @@ impl Settings {
 
 pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
     let settings = Settings::resolve(args);
-    let loaded = sarif::load(&settings.dir, settings.skip_invalid)?;
+    let loaded = sarif::load(&settings.dir, settings.skip_invalid).map_err(|err| {
+        super::with_flags(err, |unreadable: sarif::Unreadable| {
+            anyhow::anyhow!(
+                "{} (fix its permissions, or pass --skip-invalid to skip it with a warning)",
+                unreadable.problem()
+            )
+        })
+    })?;
     super::progress::warn(&loaded.warnings);
     for skipped in &loaded.skipped {
         eprintln!("warning: skipped {skipped}");

@@ -12,6 +12,7 @@ use crate::definition::workflow::{
     DEFAULT_PARALLELISM, DEFAULT_RETRY_LIMIT, DEFAULT_TTL,
 };
 use crate::render::Renderer;
+use crate::workflow::build::OverBudget;
 use crate::workflow::compact::Scripts;
 use crate::workflow::options::DEFAULT_MAX_BYTES;
 use crate::workflow::{build, Emitted, Kind, Options, Overrides, Setting};
@@ -162,7 +163,11 @@ pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let cells = args.selection.cells(&matrix)?;
     // Only the compact form of the scripts is kept: 100,000 full scripts take a gigabyte.
     let scripts = Scripts::render(&renderer, &matrix, &cells)?;
-    let emitted = build(&matrix, &cells, scripts, &options)?;
+    let emitted = build(&matrix, &cells, scripts, &options).map_err(|err| {
+        super::with_flags(err, |over: OverBudget| {
+            anyhow::anyhow!("{over}; raise --max-bytes")
+        })
+    })?;
     drop(cells);
     // Each document's text is moved out as it is appended: the stream is not held twice.
     let Emitted {

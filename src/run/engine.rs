@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use super::Setting;
+
 /// What `--engine` asks for (its command-line spelling is `cli::run::EngineArg`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
@@ -44,16 +46,18 @@ pub enum Engine {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Engine {
-    /// Resolves `--engine`. `auto` asks each engine to answer (`info`): a `docker` client with no
-    /// daemon behind it is not an engine.
-    pub fn choose(choice: EngineChoice) -> Result<Engine> {
+    /// Resolves the choice of engine. `auto` asks each engine to answer (`info`): a `docker`
+    /// client with no daemon behind it is not an engine. `name` names the setting that chose
+    /// ([`Setting::Engine`]) in the error.
+    pub fn choose(choice: EngineChoice, name: fn(Setting) -> String) -> Result<Engine> {
         let named = |tool: ContainerTool| -> Result<Engine> {
             match probe(tool) {
                 Ok(()) => Ok(Engine::Container(tool)),
                 Err(why) => bail!(
-                    "--engine {0}: {0} does not answer ({why}); start its service, or use \
-                     --engine host to run the scripts on this machine",
-                    tool.program()
+                    "{engine} {0}: {0} does not answer ({why}); start its service, or use \
+                     {engine} host to run the scripts on this machine",
+                    tool.program(),
+                    engine = name(Setting::Engine)
                 ),
             }
         };
@@ -355,11 +359,11 @@ mod tests {
             eprintln!("skipped: podman answers on this machine");
             return;
         }
-        let err = Engine::choose(EngineChoice::Podman)
+        let err = Engine::choose(EngineChoice::Podman, Setting::plain)
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--engine podman") && err.contains("--engine host"),
+            err.contains("`engine` podman") && err.contains("`engine` host"),
             "{err}"
         );
     }

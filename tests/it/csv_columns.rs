@@ -197,7 +197,9 @@ fn an_index_or_values_that_would_clash_are_refused_in_csv_only() {
         .failure()
         .stdout("")
         .stderr(predicate::str::contains(
-            "\"BuildOption=Debug\" and \"BuildOption=debug\" differ only by case",
+            "--by BuildOption: the CSV columns \"BuildOption=Debug\" and \"BuildOption=debug\" \
+             differ only by case (readers that ignore case take one for the other); use --format \
+             json or table",
         ));
     let mut args = by.to_vec();
     args.extend(["--format", "json"]);

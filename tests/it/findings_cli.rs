@@ -188,7 +188,9 @@ fn show_prints_one_report_from_its_log() {
         .assert()
         .failure()
         .stdout("")
-        .stderr(predicate::str::contains("no finding has this id"));
+        .stderr(predicate::str::contains(
+            "--show ffffffff: no finding has this id",
+        ));
 }
 
 #[test]

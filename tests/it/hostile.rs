@@ -253,7 +253,8 @@ fn render_never_deletes_the_definition_the_templates_or_the_working_directory() 
     refused(
         d,
         &["render", "--out", ".", "--force"],
-        "holds the matrix definition (matrix.yaml); replacing it would delete that",
+        "holds the matrix definition (matrix.yaml); replacing it would delete that: choose \
+         another --out",
     );
     fs::create_dir_all(d.join("work/tpl")).unwrap();
     refused(
@@ -590,7 +591,8 @@ fn run_refuses_bad_flags_and_run_directories_before_anything_runs() {
         ),
         (
             run(&["--out", "file"]),
-            "--out file is a regular file, not a directory: give a new or empty directory",
+            "--out file is a regular file, not a directory: give a new or empty directory (or a \
+             run directory with --resume)",
         ),
         (
             run(&["--out", "/dev/null"]),

@@ -346,7 +346,10 @@ fn bad_knobs_are_errors_naming_the_value() {
     let err = refused(&["workflow", "--only", "compiler=icc"]);
     assert!(err.contains("gcc, clang, clang-19"), "{err}");
     let err = refused(&["workflow", "--max-bytes", "2000"]);
-    assert!(err.contains("--max-bytes"), "{err}");
+    assert!(
+        err.contains("even one group of cells with the templates is larger; raise --max-bytes"),
+        "{err}"
+    );
 }
 
 #[test]
