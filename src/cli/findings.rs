@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::{format, Cli, Failed};
 use crate::export::{Export, OutputFormat};
@@ -15,7 +15,11 @@ use crate::report::Index;
 use crate::table::visible;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub command: Option<FindingsCommand>,
+
     /// Directory of build logs, in any layout `matrix report` reads.
     #[arg(value_name = "LOGDIR", required_unless_present = "diff")]
     pub logdir: Option<PathBuf>,
@@ -46,10 +50,32 @@ pub struct FindingsArgs {
     #[arg(long, requires = "diff")]
     pub fail_on_new: bool,
 
-    /// Print one representative report of the finding with this id (or id prefix) in full,
-    /// from its log.
-    #[arg(long, value_name = "ID")]
+    /// The old spelling of `matrix findings show ID LOGDIR`, kept for a release.
+    #[arg(long, hide = true, value_name = "ID")]
     pub show: Option<String>,
+}
+
+/// The modes of `matrix findings` that are commands of their own.
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// Print one representative report of a finding in full, from its log.
+    Show(ShowArgs),
+}
+
+/// `matrix findings show ID LOGDIR`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The finding's id, or a prefix of it (at least 4 hex digits), as the id column prints it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Directory of build logs, in any layout `matrix report` reads.
+    #[arg(value_name = "LOGDIR")]
+    pub logdir: PathBuf,
+
+    /// CSV index of the cells (`matrix render`'s).
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
 }
 
 /// The findings in the logs under `dir`; a directory without logs is an error (no findings
@@ -111,11 +137,31 @@ enum View {
     Listing { cells: bool },
     /// `--by AXIS`: signatures × the values of an index column.
     Pivot { by: String },
-    /// `--show ID`: one report in full.
-    Show { id: String },
+    /// One report in full: `matrix findings show ID`, or the old `--show ID` (`flag`, which
+    /// errors about the id name).
+    Show {
+        id: String,
+        flag: Option<&'static str>,
+    },
 }
 
 impl Settings {
+    /// `matrix findings show ID LOGDIR`.
+    fn resolve_show(args: &ShowArgs) -> Result<Settings> {
+        Ok(Settings {
+            // A report is shown as it is: text.
+            format: OutputFormat::Text,
+            mode: Mode::Logs {
+                logdir: args.logdir.clone(),
+                index: args.index.as_deref().map(Index::from_file).transpose()?,
+                view: View::Show {
+                    id: args.id.clone(),
+                    flag: None,
+                },
+            },
+        })
+    }
+
     fn resolve(args: &FindingsArgs) -> Result<Settings> {
         let format = format::or_by_terminal(args.format);
         if let Some(pair) = &args.diff {
@@ -139,7 +185,10 @@ impl Settings {
             }
         }
         let view = match (&args.show, &args.by) {
-            (Some(id), _) => View::Show { id: id.clone() },
+            (Some(id), _) => View::Show {
+                id: id.clone(),
+                flag: Some("--show"),
+            },
             (None, Some(by)) => View::Pivot { by: by.clone() },
             (None, None) => View::Listing { cells: args.cells },
         };
@@ -155,7 +204,16 @@ impl Settings {
 }
 
 pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
-    let Settings { format, mode } = Settings::resolve(args)?;
+    let settings = match &args.command {
+        Some(FindingsCommand::Show(show)) => Settings::resolve_show(show)?,
+        None => {
+            if args.show.is_some() {
+                super::deprecated("matrix findings --show", "matrix findings show");
+            }
+            Settings::resolve(args)?
+        }
+    };
+    let Settings { format, mode } = settings;
     match mode {
         Mode::Diff {
             old,
@@ -169,7 +227,7 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
         } => {
             let found = scan(&logdir, index.as_ref())?;
             match view {
-                View::Show { id } => show(&logdir, &found, &id),
+                View::Show { id, flag } => show(&logdir, &found, &id, flag),
                 View::Pivot { by } => (output::pivot(&found, &by)?.export(format)).map_err(|err| {
                     super::with_flags(err, |clash: PivotCaseClash| {
                         anyhow::anyhow!(
@@ -208,13 +266,15 @@ fn run_diff(format: OutputFormat, old: &Path, new: &Path, fail_on_new: bool) -> 
     Ok(out)
 }
 
-/// `--show ID`: the finding's signature, frames and counts, then its example report in full
-/// from its log.
-fn show(logdir: &Path, found: &Findings, id: &str) -> Result<Vec<u8>> {
-    let finding = found.by_id(id).map_err(|err| {
-        super::with_flags(err, |unknown: UnknownId| {
-            anyhow::anyhow!("--show {}: {}", unknown.id, unknown.reason)
-        })
+/// `matrix findings show ID`: the finding's signature, frames and counts, then its example
+/// report in full from its log. An id that names no one finding is named with `flag` when it
+/// was given with one.
+fn show(logdir: &Path, found: &Findings, id: &str, flag: Option<&str>) -> Result<Vec<u8>> {
+    let finding = found.by_id(id).map_err(|err| match flag {
+        Some(flag) => super::with_flags(err, |unknown: UnknownId| {
+            anyhow::anyhow!("{flag} {}: {}", unknown.id, unknown.reason)
+        }),
+        None => err,
     })?;
     let frames = finding
         .frames

@@ -40,7 +40,7 @@ pub const LOCAL_DEFINITION: &str = "matrix.yaml";
     after_help = "Exit status:\n  \
         0  the command did its job, whatever it found\n  \
         1  it ran and found what it was asked to fail on (check errors, --fail-on,\n     \
-           --fail-on-regression, --fail-on-new, images --verify); its report is on stdout\n  \
+           --fail-on-regression, --fail-on-new, images verify); its report is on stdout\n  \
         2  it could not run (bad arguments or input, a missing tool, an interrupted run)"
 )]
 pub struct Cli {
@@ -281,6 +281,12 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Findings(args) => findings::run(cli, args),
         Command::Run(args) => run::run(cli, args),
     }
+}
+
+/// The one note on stderr of a command spelt the old way (a mode that became a command of its
+/// own); the old spelling still works for a release.
+pub(crate) fn deprecated(old: &str, new: &str) {
+    eprintln!("note: `{old}` is now `{new}`; the old spelling goes in a later release");
 }
 
 /// The domain's error `E`, when it is `err` itself (no context around it), put in the command

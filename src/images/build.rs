@@ -1,4 +1,4 @@
-//! `matrix images --build`: builds the selected OS images on this machine with a container
+//! `matrix images build`: builds the selected OS images on this machine with a container
 //! engine's own build (podman build, docker buildx bake), tagged as the scripts name them.
 
 use std::path::Path;
@@ -21,7 +21,7 @@ pub fn container_tool(choice: EngineChoice, name: fn(Setting) -> String) -> Resu
         Engine::Container(tool) => Ok(tool),
         Engine::Host => bail!(
             "no container engine answers (`podman info`, `docker info`): install podman \
-             (see the README's `matrix images --build`) or start docker's daemon"
+             (see the README's `matrix images build`) or start docker's daemon"
         ),
     }
 }

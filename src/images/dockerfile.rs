@@ -86,7 +86,7 @@ pub fn render_all(matrix: &Matrix, templates: &Templates) -> Result<Vec<Dockerfi
 }
 
 /// [`render_all`], with every `FROM` naming `base_from` instead of the pinned base when given
-/// (`matrix images --build --base-from`: offline and local builds). The image's labels say
+/// (`matrix images build --base-from`: offline and local builds). The image's labels say
 /// which pinned base it replaced.
 pub fn render_with_base(
     matrix: &Matrix,

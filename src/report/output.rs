@@ -446,7 +446,7 @@ fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The comparison of two runs as `matrix report --diff` prints it.
+/// The comparison of two runs as `matrix report diff` prints it.
 pub struct DiffView<'a> {
     pub rows: &'a [&'a diff::Row],
     pub summary: &'a diff::Summary,
@@ -581,7 +581,7 @@ fn diff_table(
     out.into_bytes()
 }
 
-/// What the changed cells share, as `matrix report --diff OLD NEW --insights` prints it.
+/// What the changed cells share, as `matrix report diff OLD NEW --insights` prints it.
 pub struct DiffInsightsView<'a> {
     pub shared: &'a [diff::Shared],
     pub width: usize,

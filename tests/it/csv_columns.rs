@@ -90,18 +90,11 @@ fn no_csv_output_has_two_columns_differing_only_by_case() {
         ),
         (
             "report diff",
-            vec![
-                "report",
-                "--diff",
-                "old.csv",
-                "logs",
-                "--index",
-                "labels.csv",
-            ],
+            vec!["report", "diff", "old.csv", "logs", "--index", "labels.csv"],
         ),
         (
             "report diff insights",
-            vec!["report", "--diff", "old.csv", "old.csv", "--insights"],
+            vec!["report", "diff", "old.csv", "old.csv", "--insights"],
         ),
         (
             "findings",
@@ -267,7 +260,7 @@ fn by_where_it_does_not_apply_is_refused_with_nothing_written() {
             "--by with --insights",
         ),
         (
-            vec!["report", "--diff", "logs", "logs", "--by", "Compiler"],
+            vec!["report", "diff", "logs", "logs", "--by", "Compiler"],
             "--by",
         ),
         (

@@ -625,43 +625,47 @@ fn images_build_and_verify_refuse_bad_flags_before_any_engine() {
     let before = listing(d);
     for (args, error) in [
         (
-            &["images", "--verify", "my image"][..],
-            "--verify `my image` is not an image reference: [registry/]name[:tag][@sha256:digest]",
+            &["images", "verify", "my image"][..],
+            "image `my image` is not an image reference: [registry/]name[:tag][@sha256:digest]",
         ),
         (
-            &["images", "--verify", "x$(id)"],
-            "--verify `x$(id)` is not an image reference",
+            &["images", "--verify", "my image"],
+            "--verify `my image` is not an image reference",
+        ),
+        (
+            &["images", "verify", "x$(id)"],
+            "image `x$(id)` is not an image reference",
         ),
         (
             &[
                 "images",
-                "--verify",
+                "verify",
                 "registry.example.invalid/cpython-matrix/build-cpython:$(id)",
             ],
             "is not an image reference",
         ),
         (
-            &["images", "--verify", ""],
-            "--verify `` is not an image reference",
+            &["images", "verify", ""],
+            "image `` is not an image reference",
         ),
         (
-            &["images", "--build", "--base-from", "evil image;$(id)"],
+            &["images", "build", "--base-from", "evil image;$(id)"],
             "--base-from `evil image;$(id)` is not an image reference",
         ),
         (
-            &["images", "--build", "--engine", "bogus"],
+            &["images", "build", "--engine", "bogus"],
             "invalid value 'bogus' for '--engine <ENGINE>'",
         ),
         (
-            &["images", "--build", "--only", "nope=x"],
+            &["images", "build", "--only", "nope=x"],
             "--only nope=x: unknown axis `nope`",
         ),
         (
-            &["images", "--verify", "a:b", "--only", "os=nope"],
+            &["images", "verify", "a:b", "--only", "os=nope"],
             "--only os=nope: unknown value `nope` for axis `os`",
         ),
         (
-            &["images", "--build", "--registry", "bad reg"],
+            &["images", "build", "--registry", "bad reg"],
             "--registry `bad reg` is not a registry",
         ),
     ] {
