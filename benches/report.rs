@@ -1,4 +1,4 @@
-//! Throughput of classifying a log (`report::logs::scan`) against reading it and counting its
+//! Throughput of classifying a log (`logs::read::scan`) against reading it and counting its
 //! lines, on a
 //! synthetic 32 MB test-suite log with sanitizer reports sprinkled in.
 

@@ -44,16 +44,18 @@ pub enum Engine {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Engine {
-    /// Resolves `--engine`. `auto` asks each engine to answer (`info`): a `docker` client with no
-    /// daemon behind it is not an engine.
-    pub fn choose(choice: EngineChoice) -> Result<Engine> {
+    /// Resolves the choice of engine. `auto` asks each engine to answer (`info`): a `docker`
+    /// client with no daemon behind it is not an engine. `setting` names the setting that chose
+    /// it in the error (the command line's `--engine`).
+    pub fn choose(choice: EngineChoice, setting: &str) -> Result<Engine> {
         let named = |tool: ContainerTool| -> Result<Engine> {
             match probe(tool) {
                 Ok(()) => Ok(Engine::Container(tool)),
                 Err(why) => bail!(
-                    "--engine {0}: {0} does not answer ({why}); start its service, or use \
-                     --engine host to run the scripts on this machine",
-                    tool.program()
+                    "{engine} {0}: {0} does not answer ({why}); start its service, or use \
+                     {engine} host to run the scripts on this machine",
+                    tool.program(),
+                    engine = setting
                 ),
             }
         };
@@ -355,11 +357,11 @@ mod tests {
             eprintln!("skipped: podman answers on this machine");
             return;
         }
-        let err = Engine::choose(EngineChoice::Podman)
+        let err = Engine::choose(EngineChoice::Podman, "`engine`")
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--engine podman") && err.contains("--engine host"),
+            err.contains("`engine` podman") && err.contains("`engine` host"),
             "{err}"
         );
     }

@@ -79,7 +79,7 @@ pub trait Export {
 fn unsupported<E: Export + ?Sized>(format: OutputFormat) -> Result<Vec<u8>> {
     let names: Vec<&str> = E::FORMATS.iter().map(|f| f.name()).collect();
     bail!(
-        "--format {format}: {} has no {format} form; it is written as: {}",
+        "{} has no {format} form; it is written as: {}",
         E::WHAT,
         names.join(", ")
     )
@@ -148,9 +148,7 @@ mod tests {
             let err = Counts(3).export(format).unwrap_err().to_string();
             assert_eq!(
                 err,
-                format!(
-                    "--format {format}: a count has no {format} form; it is written as: json, text"
-                )
+                format!("a count has no {format} form; it is written as: json, text")
             );
         }
     }

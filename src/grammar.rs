@@ -1,6 +1,7 @@
 //! The grammars a value must follow before it reaches a manifest or an image reference:
 //! Kubernetes quantities, DNS-1123 names, OCI image references and registries, Kubernetes
-//! architectures. Checked where the value enters (a flag or the definition), never repaired.
+//! architectures, durations, name prefixes. Checked where the value enters (a flag or the
+//! definition), never repaired.
 
 use anyhow::{bail, Result};
 
@@ -237,6 +238,69 @@ pub fn check_architecture(what: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Seconds in `4h`, `90m`, `1h30m`, `7d`, `45s` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<u64> {
+    let bad = || {
+        anyhow::anyhow!(
+            "`{text}` is not a duration: use a positive number of seconds or numbers with units \
+             d, h, m, s (e.g. 4h, 90m, 1h30m)"
+        )
+    };
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        // A deadline of 0 would kill every pod at once (and `0s` is refused below).
+        return if seconds == 0 {
+            Err(bad())
+        } else {
+            Ok(seconds)
+        };
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// `build-cpython` or `build-cpython-`: a DNS label prefix (of Argo's `generateName`);
+/// returned ending with `-`.
+pub fn check_generate_name(text: &str) -> Result<String> {
+    let base = text.strip_suffix('-').unwrap_or(text);
+    let ok = !base.is_empty()
+        && base.len() <= 40
+        && base
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && base.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && base.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !ok {
+        bail!(
+            "generate name `{text}` is not valid: use 1 to 40 characters of a-z 0-9 -, starting \
+             and ending with a letter or digit (a trailing `-` is added)"
+        );
+    }
+    Ok(format!("{base}-"))
+}
+
 /// `docker.io`, `localhost:5000`, `10.0.0.1:5000`: DNS labels (any case) joined by dots, with
 /// an optional port.
 fn is_registry_host(text: &str) -> bool {
@@ -308,6 +372,28 @@ fn is_repository_path(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("4h").unwrap(), 14_400);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5_400);
+        assert_eq!(parse_duration("7d").unwrap(), 604_800);
+        assert_eq!(parse_duration("600").unwrap(), 600);
+        for bad in ["", "h", "4x", "4h3", "0h", "-1"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generate_names_are_dns_label_prefixes() {
+        assert_eq!(check_generate_name("nightly").unwrap(), "nightly-");
+        assert_eq!(
+            check_generate_name("build-cpython-").unwrap(),
+            "build-cpython-"
+        );
+        assert!(check_generate_name("Build_").is_err());
+        assert!(check_generate_name(&"a".repeat(41)).is_err());
+    }
 
     #[test]
     fn quantities_follow_kubernetes() {

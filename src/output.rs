@@ -13,6 +13,24 @@ use anyhow::{bail, Context, Result};
 /// Present in every directory `matrix` writes; its presence is what allows replacing one.
 pub const MARKER_FILE: &str = ".matrix-output";
 
+/// Why a directory was not replaced. Its message names no flag: the caller adds how to choose
+/// another directory or to replace it all the same (the command line: `--out`, `--force`).
+#[derive(Debug, thiserror::Error)]
+pub enum NotReplaced {
+    /// It holds an input of the command, or the working directory.
+    #[error("{} holds {name} ({}); replacing it would delete that", dir.display(), inside.display())]
+    HoldsInput {
+        dir: PathBuf,
+        name: String,
+        inside: PathBuf,
+    },
+    #[error("{} exists and is not a directory", dir.display())]
+    NotADirectory { dir: PathBuf },
+    /// Not a directory `matrix` wrote, and not empty; only `force` replaces it.
+    #[error("{} exists and was not written by `matrix` (it has no {MARKER_FILE})", dir.display())]
+    Foreign { dir: PathBuf },
+}
+
 /// A file to write: a name inside the directory, its bytes, and whether it is executable.
 pub struct OutputFile<'a> {
     pub name: &'a str,
@@ -78,11 +96,12 @@ pub fn write_dir_with(
         .chain([(cwd.as_path(), "the working directory")])
     {
         if identity(inside)?.starts_with(&target) {
-            bail!(
-                "{} holds {name} ({}); replacing it would delete that: choose another --out",
-                dir.display(),
-                inside.display()
-            );
+            return Err(NotReplaced::HoldsInput {
+                dir: dir.clone(),
+                name: name.to_string(),
+                inside: inside.to_path_buf(),
+            }
+            .into());
         }
     }
     let parent = dir
@@ -320,10 +339,10 @@ fn check_replaceable(dir: &Path, force: bool) -> Result<bool> {
         Err(err) => return Err(err).with_context(|| format!("cannot inspect {}", dir.display())),
     };
     if !meta.is_dir() {
-        bail!(
-            "{} exists and is not a directory; choose another --out",
-            dir.display()
-        );
+        return Err(NotReplaced::NotADirectory {
+            dir: dir.to_path_buf(),
+        }
+        .into());
     }
     if !force && !dir.join(MARKER_FILE).exists() {
         let empty = fs::read_dir(dir)
@@ -331,11 +350,10 @@ fn check_replaceable(dir: &Path, force: bool) -> Result<bool> {
             .next()
             .is_none();
         if !empty {
-            bail!(
-                "{} exists and was not written by `matrix` (it has no {MARKER_FILE}); \
-                 pass --force to replace it and everything in it",
-                dir.display()
-            );
+            return Err(NotReplaced::Foreign {
+                dir: dir.to_path_buf(),
+            }
+            .into());
         }
     }
     Ok(true)
@@ -394,7 +412,7 @@ mod tests {
         let err = write_dir(&foreign, false, "t", &[], &one("a.sh"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--force"), "{err}");
+        assert!(err.contains("was not written by `matrix`"), "{err}");
         assert_eq!(
             fs::read_to_string(foreign.join("notes.txt")).unwrap(),
             "keep me"

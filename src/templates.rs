@@ -15,7 +15,7 @@ pub const DOCKERFILE_TEMPLATE: &str = "Dockerfile.j2";
 /// The report pages of `matrix report --html` and `--adoc`.
 pub const HTML_REPORT_TEMPLATE: &str = "report.html.j2";
 pub const ADOC_REPORT_TEMPLATE: &str = "report.adoc.j2";
-/// The probing script `matrix images --verify` runs inside an image.
+/// The probing script `matrix images verify` runs inside an image.
 pub const VERIFY_TEMPLATE: &str = "verify.sh.j2";
 
 /// The embedded templates, as shipped in `templates/`.

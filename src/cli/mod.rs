@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cell::Cell;
 use crate::definition::Matrix;
+use crate::output::NotReplaced;
 use crate::selection::{select_cells, CoverRequest, Filter, FilterError, Selection, Side};
 
 mod axes;
@@ -39,7 +40,7 @@ pub const LOCAL_DEFINITION: &str = "matrix.yaml";
     after_help = "Exit status:\n  \
         0  the command did its job, whatever it found\n  \
         1  it ran and found what it was asked to fail on (check errors, --fail-on,\n     \
-           --fail-on-regression, --fail-on-new, images --verify); its report is on stdout\n  \
+           --fail-on-regression, --fail-on-new, images verify); its report is on stdout\n  \
         2  it could not run (bad arguments or input, a missing tool, an interrupted run)"
 )]
 pub struct Cli {
@@ -282,7 +283,65 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
     }
 }
 
+/// The one note on stderr of a command spelt the old way (a mode that became a command of its
+/// own); the old spelling still works for a release.
+pub(crate) fn deprecated(old: &str, new: &str) {
+    eprintln!("note: `{old}` is now `{new}`; the old spelling goes in a later release");
+}
+
+/// The domain's error `E`, when it is `err` itself (no context around it), put in the command
+/// line's words by `flagged`; any other error unchanged. The domain names a value or a setting,
+/// the command line adds the flag it was given with.
+pub(crate) fn with_flags<E>(
+    err: anyhow::Error,
+    flagged: impl FnOnce(E) -> anyhow::Error,
+) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if !err.chain().next().is_some_and(|outer| outer.is::<E>()) {
+        return err;
+    }
+    match err.downcast::<E>() {
+        Ok(domain) => flagged(domain),
+        Err(err) => err,
+    }
+}
+
+/// A directory not replaced ([`NotReplaced`]), with the flags that choose another (`--out`)
+/// or replace it all the same (`--force`).
+pub(crate) fn out_flags(err: anyhow::Error) -> anyhow::Error {
+    with_flags(err, |not: NotReplaced| match not {
+        NotReplaced::HoldsInput { .. } => anyhow::anyhow!("{not}: choose another --out"),
+        NotReplaced::NotADirectory { .. } => anyhow::anyhow!("{not}; choose another --out"),
+        NotReplaced::Foreign { .. } => {
+            anyhow::anyhow!("{not}; pass --force to replace it and everything in it")
+        }
+    })
+}
+
 /// Pads columns to their widest cell; for human-readable tables.
 pub(crate) fn align(rows: &[Vec<String>]) -> String {
     crate::table::align(rows, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("size budget {0}")]
+    struct Budget(usize);
+
+    #[test]
+    fn with_flags_rewrites_only_the_outermost_domain_error_of_its_type() {
+        let flagged = |err| with_flags(err, |b: Budget| anyhow::anyhow!("--max-bytes {}", b.0));
+        assert_eq!(flagged(Budget(3).into()).to_string(), "--max-bytes 3");
+        let wrapped = anyhow::Error::from(Budget(3)).context("while packing");
+        assert_eq!(
+            format!("{:#}", flagged(wrapped)),
+            "while packing: size budget 3"
+        );
+        assert_eq!(flagged(anyhow::anyhow!("other")).to_string(), "other");
+    }
 }

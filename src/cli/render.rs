@@ -68,6 +68,7 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
             }
             Ok(())
         },
-    )?;
+    )
+    .map_err(super::out_flags)?;
     Ok(index)
 }

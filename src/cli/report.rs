@@ -5,47 +5,48 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::{format, Cli};
+use crate::definition::workflow::{WorkflowDefaults, DEFAULT_DEADLINE};
 use crate::export::{Export, OutputFormat};
 use crate::finding::Finding;
+use crate::grammar::parse_duration;
 use crate::logs::{self, Index};
 use crate::output::write_atomic;
-use crate::report::output::{DiffInsightsView, DiffView, InsightsView, ReportView};
+use crate::report::output::{CsvCaseClash, DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons};
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
-use crate::workflow::options::parse_duration;
 use crate::{findings, sarif};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
+
     /// Directory of build logs: flat (`build_004-1.sh.txt`, `*.log`, `.zip`, `.gz`) or Argo's
     /// artifact layout (`<workflow>/<pod>/main.log`, `.tgz`).
     #[arg(value_name = "LOGDIR", required_unless_present = "diff")]
     pub logdir: Option<PathBuf>,
 
-    /// Compare two runs, each a log directory (read with --index) or a results file written
-    /// earlier (`--format csv` or `json`): per cell, old result → new result and the change
-    /// (regression, fix, changed, only-old, only-new). Cells are matched by id; a legacy
-    /// index's (script names) by their axis values. With --insights: what the changed cells
-    /// share.
+    /// The old spelling of `matrix report diff OLD NEW`, kept for a release.
     #[arg(
         long,
+        hide = true,
         num_args = 2,
         value_names = ["OLD", "NEW"],
         conflicts_with_all = ["logdir", "chart", "html", "adoc", "by", "reasons", "tests", "sarif"]
     )]
     pub diff: Option<Vec<PathBuf>>,
 
-    /// With --diff: list unchanged cells too.
-    #[arg(long, requires = "diff")]
+    /// With the old --diff: `matrix report diff --all`.
+    #[arg(long, hide = true, requires = "diff")]
     pub all: bool,
 
-    /// With --diff: exit non-zero when a cell regressed (for nightly CI); the output is
-    /// printed all the same.
-    #[arg(long, requires = "diff")]
+    /// With the old --diff: `matrix report diff --fail-on-regression`.
+    #[arg(long, hide = true, requires = "diff")]
     pub fail_on_regression: bool,
 
     /// CSV index of the cells (`matrix render`'s, or one with a `script_name` column); its
@@ -91,8 +92,7 @@ pub struct ReportArgs {
     pub sarif: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
-    /// the index) whose cells share an outcome (needs --index). With --diff: the axis values
-    /// all regressions (fixes, other changes) share.
+    /// the index) whose cells share an outcome (needs --index).
     #[arg(long)]
     pub insights: bool,
 
@@ -104,10 +104,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_cells: u64,
 
-    /// How long a cell may run: a log with a started stage and no finish marker, modified less
-    /// than this long ago, is `Running` (default: the definition's `workflow.deadline` when
-    /// `--config` or ./matrix.yaml is there, else 4h).
-    #[arg(long, value_name = "DURATION", conflicts_with = "finished")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "finished",
+        help = deadline_help()
+    )]
     pub deadline: Option<String>,
 
     /// The run is over: a log that stops inside a stage is of a killed pod, never `Running`
@@ -125,16 +127,162 @@ pub struct ReportArgs {
     pub templates: Option<PathBuf>,
 }
 
+/// `--deadline`'s help, with the built-in default.
+fn deadline_help() -> String {
+    format!(
+        "How long a cell may run: a log with a started stage and no finish marker, modified less \
+         than this long ago, is `Running` (default: the definition's `workflow.deadline` when \
+         `--config` or ./matrix.yaml is there, else {DEFAULT_DEADLINE})"
+    )
+}
+
+/// The modes of `matrix report` that are commands of their own.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Compare two runs: per cell, old result → new result and the change (regression, fix,
+    /// changed, only-old, only-new); a summary on stderr.
+    Diff(DiffArgs),
+}
+
+/// `matrix report diff OLD NEW`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier run: a log directory (read with --index) or a results file written earlier
+    /// (`matrix report --format csv` or `json`). Cells are matched by id; a legacy index's
+    /// (script names) by their axis values.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later run, in either form.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// List unchanged cells too.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Exit non-zero when a cell regressed (for nightly CI); the output is printed all the
+    /// same.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+
+    /// CSV index of the cells of a side that is a log directory (`matrix render`'s, or one with
+    /// a `script_name` column).
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+
+    /// Output format (default: table on a terminal, CSV otherwise).
+    #[arg(long, value_parser = format::parser(DiffView::FORMATS))]
+    pub format: Option<OutputFormat>,
+
+    /// Instead of the cells: the axis values all regressions (fixes, other changes) share.
+    #[arg(long)]
+    pub insights: bool,
+
+    /// The fewest cells a shared condition must cover.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_cells: u64,
+
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "finished",
+        help = deadline_help()
+    )]
+    pub deadline: Option<String>,
+
+    /// The runs are over: a log that stops inside a stage is of a killed pod, never `Running`
+    /// (for logs copied without their modification times).
+    #[arg(long)]
+    pub finished: bool,
+}
+
 pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
+    if let Some(ReportCommand::Diff(diff)) = &args.command {
+        return run_diff(&DiffSettings::resolve(cli, diff)?);
+    }
+    if args.diff.is_some() {
+        super::deprecated("matrix report --diff", "matrix report diff");
+    }
     let settings = Settings::resolve(cli, args)?;
     if let Some(sides) = &args.diff {
-        return run_diff(&settings, &sides[0], &sides[1]);
+        return run_diff(&DiffSettings::of_old_spelling(
+            settings, &sides[0], &sides[1],
+        ));
     }
     let logdir = args
         .logdir
         .as_deref()
-        .expect("clap requires LOGDIR without --diff");
-    run_logdir(&settings, logdir)
+        .expect("clap requires LOGDIR without a command or --diff");
+    run_logdir(&settings, logdir).map_err(|err| {
+        super::with_flags(err, |clash: CsvCaseClash| {
+            anyhow::anyhow!(
+                "{}: rename the index's column, or use --format json, where the index's columns \
+                 are apart from the report's",
+                clash.clash()
+            )
+        })
+    })
+}
+
+/// What `matrix report diff` asks for, resolved once.
+struct DiffSettings {
+    old: PathBuf,
+    new: PathBuf,
+    index: Option<Index>,
+    /// `None` when nothing is Running (--finished).
+    live: Option<logs::Live>,
+    format: OutputFormat,
+    all: bool,
+    insights: bool,
+    fail_on_regression: bool,
+    min_cells: usize,
+}
+
+impl DiffSettings {
+    fn resolve(cli: &Cli, args: &DiffArgs) -> Result<DiffSettings> {
+        let index = args.index.as_deref().map(Index::from_file).transpose()?;
+        let live = live(cli, args.deadline.as_deref(), args.finished)?;
+        Ok(DiffSettings {
+            old: args.old.clone(),
+            new: args.new.clone(),
+            index,
+            live,
+            format: format::or_by_terminal(args.format),
+            all: args.all,
+            insights: args.insights,
+            fail_on_regression: args.fail_on_regression,
+            min_cells: args.min_cells as usize,
+        })
+    }
+
+    /// `matrix report --diff OLD NEW`, its flags checked as [`Settings::resolve`] checks them.
+    fn of_old_spelling(settings: Settings<'_>, old: &Path, new: &Path) -> DiffSettings {
+        let args = settings.args;
+        DiffSettings {
+            old: old.to_path_buf(),
+            new: new.to_path_buf(),
+            index: settings.index,
+            live: settings.live,
+            format: settings.format,
+            all: args.all,
+            insights: args.insights,
+            fail_on_regression: args.fail_on_regression,
+            min_cells: args.min_cells as usize,
+        }
+    }
+}
+
+/// With `finished`, or for logs of a run that is over, nothing is Running; else a log is
+/// Running within the deadline (`deadline`, else the definition's).
+fn live(cli: &Cli, deadline: Option<&str>, finished: bool) -> Result<Option<logs::Live>> {
+    Ok(match finished {
+        true => None,
+        false => Some(logs::Live {
+            deadline: Duration::from_secs(deadline_seconds(cli, deadline)?),
+            now: SystemTime::now(),
+        }),
+    })
 }
 
 /// What the flags ask for, resolved once: every check across flags is made here, before any
@@ -164,14 +312,7 @@ impl<'a> Settings<'a> {
             );
         }
         let index = args.index.as_deref().map(Index::from_file).transpose()?;
-        // With --finished, or for logs of a run that is over, nothing is Running.
-        let live = match args.finished {
-            true => None,
-            false => Some(logs::Live {
-                deadline: Duration::from_secs(deadline(cli, args)?),
-                now: SystemTime::now(),
-            }),
-        };
+        let live = live(cli, args.deadline.as_deref(), args.finished)?;
         check_insights_and_by(args, index.as_ref())?;
         let format = format::or_by_terminal(args.format);
         check_by_is_shown(args, format, page)?;
@@ -461,7 +602,12 @@ pub(super) fn no_logs(logdir: &Path) -> String {
 
 /// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
 fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
-    let loaded = sarif::load(dir, false)?;
+    // Nothing is skipped here: the page's findings would be incomplete.
+    let loaded = sarif::load(dir, false).map_err(|err| {
+        super::with_flags(err, |unreadable: sarif::Unreadable| {
+            anyhow::anyhow!("{} (fix its permissions)", unreadable.problem())
+        })
+    })?;
     super::progress::warn(&loaded.warnings);
     let analysis = sarif::Analysis::from_loaded(&loaded);
     Ok(analysis
@@ -472,15 +618,10 @@ fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
         .collect())
 }
 
-/// `--diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and what the
-/// regressions, fixes and changes share.
-fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> {
-    let (args, index, live, format) = (
-        settings.args,
-        settings.index.as_ref(),
-        settings.live,
-        settings.format,
-    );
+/// `matrix report diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and
+/// what the regressions, fixes and changes share.
+fn run_diff(settings: &DiffSettings) -> Result<Vec<u8>> {
+    let (index, live, format) = (settings.index.as_ref(), settings.live, settings.format);
     let side = |path: &Path| -> Result<_> {
         if path.is_dir() {
             Ok(diff::sides_of_report(
@@ -490,16 +631,16 @@ fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> 
             diff::sides_of_file(path)
         }
     };
-    let (old, new) = (side(old)?, side(new)?);
-    let comparison = diff::Comparison::of(&old, &new, args.min_cells as usize)?;
+    let (old, new) = (side(&settings.old)?, side(&settings.new)?);
+    let comparison = diff::Comparison::of(&old, &new, settings.min_cells)?;
     let (summary, shared) = (&comparison.summary, &comparison.shared);
     let shown: Vec<&diff::Row> = comparison
         .rows
         .iter()
-        .filter(|r| args.all || r.change != diff::Change::Unchanged)
+        .filter(|r| settings.all || r.change != diff::Change::Unchanged)
         .collect();
     let width = terminal_width();
-    let out = if args.insights {
+    let out = if settings.insights {
         DiffInsightsView { shared, width }.export(format)?
     } else {
         DiffView {
@@ -510,10 +651,10 @@ fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> 
         }
         .export(format)?
     };
-    if format != OutputFormat::Table || args.insights {
+    if format != OutputFormat::Table || settings.insights {
         eprintln!("{summary}");
     }
-    if args.fail_on_regression && summary.regression > 0 {
+    if settings.fail_on_regression && summary.regression > 0 {
         let regressions = summary.regression;
         return Err(super::Failed {
             stdout: out,
@@ -525,20 +666,16 @@ fn run_diff(settings: &Settings<'_>, old: &Path, new: &Path) -> Result<Vec<u8>> 
 }
 
 /// The deadline in seconds: `--deadline`, else the definition's `workflow.deadline` (from
-/// `--config` or ./matrix.yaml, read only then: a report needs no definition), else 4h, the
-/// built-in definition's and `matrix run`'s default.
-fn deadline(cli: &Cli, args: &ReportArgs) -> Result<u64> {
-    if let Some(flag) = &args.deadline {
+/// `--config` or ./matrix.yaml, read only then: a report needs no definition), else the
+/// built-in default, as `matrix run`'s.
+fn deadline_seconds(cli: &Cli, flag: Option<&str>) -> Result<u64> {
+    if let Some(flag) = flag {
         return parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline {flag}: {e}"));
     }
     if cli.config.is_some() || Path::new(super::LOCAL_DEFINITION).is_file() {
-        let matrix = cli.load_matrix()?;
-        if let Some(value) = &matrix.workflow.raw.deadline {
-            return parse_duration(value)
-                .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin));
-        }
+        return Ok(cli.load_matrix()?.workflow.deadline_seconds);
     }
-    Ok(4 * 3600)
+    Ok(WorkflowDefaults::builtin().deadline_seconds)
 }
 
 /// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.

@@ -9,16 +9,17 @@ use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
 use crate::cell::Cell;
+use crate::definition::workflow::DEFAULT_DEADLINE;
 use crate::definition::Matrix;
 use crate::engine::{engine_memory, Engine, EngineChoice};
+use crate::grammar::parse_duration;
 use crate::index::index_csv;
 use crate::render::{Renderer, SourceView};
 use crate::report::{output, CellResult, Outcome, Stage};
 use crate::run::cache::{default_cache_dir, LocalSource};
-use crate::run::jobs::{parallelism, Machine};
+use crate::run::jobs::{parallelism, Machine, Parallelism};
 use crate::run::rundir::RunDir;
-use crate::run::{self, CellJob, Rendered, RunOptions, STOP_GRACE};
-use crate::workflow::options::parse_duration;
+use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
 
 /// `--engine`: the command-line spelling of [`EngineChoice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,6 +39,14 @@ impl From<EngineArg> for EngineChoice {
             EngineArg::Docker => EngineChoice::Docker,
             EngineArg::Host => EngineChoice::Host,
         }
+    }
+}
+
+/// A setting of the run as its flag, so the run's messages name what the user typed.
+pub(super) fn flag(setting: Setting) -> String {
+    match setting {
+        Setting::Jobs => "--jobs (-j)".into(),
+        other => format!("--{}", other.key()),
     }
 }
 
@@ -63,8 +72,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "VERSION=PATH")]
     pub source: Vec<LocalSource>,
 
-    /// Per-cell deadline, e.g. 4h, 90m, 30s (default: `workflow.deadline`, else 4h).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help = format!(
+        "Per-cell deadline, e.g. 4h, 90m, 30s (default: `workflow.deadline`, else \
+         {DEFAULT_DEADLINE})"
+    ))]
     pub deadline: Option<String>,
 
     /// Keep each cell's work directory (its source tree and build) when it ends.
@@ -153,47 +164,37 @@ impl FailOn {
 }
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
-    let fail_on = args
-        .fail_on
-        .iter()
-        .map(|t| FailOn::parse(t))
-        .collect::<Result<Vec<_>>>()?;
-    check_out(cli, args)?;
-    let matrix = cli.load_matrix()?;
-    let deadline = deadline(args, &matrix)?;
-    let memory_limit = matrix.workflow.raw.memory_limit.as_deref();
-    let memory = engine_memory(memory_limit.unwrap_or("16Gi"))
-        .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
-    let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
-    let cells = args.selection.cells(&matrix)?;
-    let parallelism = parallelism(Machine::this(), args.jobs, cells.len())?;
-    let cache = match &args.cache {
-        Some(dir) => dir.clone(),
-        None => default_cache_dir()?,
-    };
-    let scripts = renderer.render_all(&matrix, &cells)?;
-    let registry = args.registry.as_deref().unwrap_or(&matrix.image.registry);
-    let index = index_csv(&matrix, &cells, "scripts", registry)?;
-    let jobs = cell_jobs(&matrix, &cells, registry);
-    let engine = Engine::choose(args.engine.into())?;
-    let dir = RunDir::open(&args.out, args.resume)?;
+    let settings = Settings::resolve(cli, args)?;
+    let scripts = settings
+        .renderer
+        .render_all(&settings.matrix, &settings.cells)?;
+    let index = index_csv(
+        &settings.matrix,
+        &settings.cells,
+        "scripts",
+        &settings.registry,
+    )?;
+    let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry);
+    let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
+    let dir = RunDir::open(&settings.out, settings.resume, flag)?;
     let options = RunOptions {
         engine,
-        parallelism,
-        deadline: Duration::from_secs(deadline),
+        parallelism: settings.parallelism,
+        deadline: settings.deadline,
         stop_grace: STOP_GRACE,
-        keep_work: args.keep_work,
-        resume: args.resume,
-        cache,
-        sources: args.source.clone(),
-        memory,
+        keep_work: settings.keep_work,
+        resume: settings.resume,
+        cache: settings.cache.clone(),
+        sources: settings.sources.clone(),
+        memory: settings.memory.clone(),
+        name: flag,
     };
     eprintln!(
         "matrix run: {} cell(s) in {}, {} at a time with make -j{} each, engine {}",
-        cells.len(),
-        args.out.display(),
-        parallelism.cells,
-        parallelism.jobs_per_cell,
+        settings.cells.len(),
+        settings.out.display(),
+        options.parallelism.cells,
+        options.parallelism.jobs_per_cell,
         options.engine.name()
     );
     let outcome = run::run(
@@ -205,7 +206,76 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         },
         &options,
     )?;
-    conclude(args, &dir, &outcome, &fail_on)
+    conclude(&settings, &dir, &outcome)
+}
+
+/// What the flags ask for over the definition and the defaults, resolved once: every check of
+/// a flag, and across flags, is made here, before anything is rendered or any engine asked;
+/// the run works from these alone.
+struct Settings {
+    /// The run directory (`--out`), checked: a directory of its own that `--resume` may or
+    /// may not continue.
+    out: PathBuf,
+    resume: bool,
+    keep_work: bool,
+    fail_on: Vec<FailOn>,
+    matrix: Matrix,
+    /// `--deadline`, else the definition's `workflow.deadline`.
+    deadline: Duration,
+    /// A container's memory limit, the definition's `workflow.memory_limit` in the engine's
+    /// notation.
+    memory: String,
+    /// The templates (`--templates`), with `--tests`.
+    renderer: Renderer,
+    cells: Vec<Cell>,
+    /// `--jobs`, else what the machine fits.
+    parallelism: Parallelism,
+    /// `--cache`, else the user's cache directory.
+    cache: PathBuf,
+    sources: Vec<LocalSource>,
+    /// `--registry`, else the definition's `image.registry`.
+    registry: String,
+    engine: EngineChoice,
+}
+
+impl Settings {
+    fn resolve(cli: &Cli, args: &RunArgs) -> Result<Settings> {
+        let fail_on = args
+            .fail_on
+            .iter()
+            .map(|t| FailOn::parse(t))
+            .collect::<Result<Vec<_>>>()?;
+        check_out(cli, args)?;
+        let matrix = cli.load_matrix()?;
+        let deadline = deadline(args, &matrix)?;
+        let memory = engine_memory(&matrix.workflow.memory_limit.text)
+            .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
+        let renderer =
+            Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
+        let cells = args.selection.cells(&matrix)?;
+        let parallelism = parallelism(Machine::this(), args.jobs, cells.len(), flag)?;
+        let cache = match &args.cache {
+            Some(dir) => dir.clone(),
+            None => default_cache_dir(flag)?,
+        };
+        let registry = (args.registry.clone()).unwrap_or_else(|| matrix.image.registry.clone());
+        Ok(Settings {
+            out: args.out.clone(),
+            resume: args.resume,
+            keep_work: args.keep_work,
+            fail_on,
+            deadline: Duration::from_secs(deadline),
+            memory,
+            renderer,
+            cells,
+            parallelism,
+            cache,
+            sources: args.source.clone(),
+            registry,
+            engine: args.engine.into(),
+            matrix,
+        })
+    }
 }
 
 /// Before anything is rendered or any engine asked: where the run would write is a directory
@@ -221,18 +291,16 @@ fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
             );
         }
     }
-    RunDir::check(&args.out, args.resume)
+    RunDir::check(&args.out, args.resume, flag)
 }
 
-/// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`,
-/// else 4h.
+/// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`
+/// (its built-in default when it has none).
 fn deadline(args: &RunArgs, matrix: &Matrix) -> Result<u64> {
-    Ok(match (&args.deadline, &matrix.workflow.raw.deadline) {
-        (Some(flag), _) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}"))?,
-        (None, Some(value)) => parse_duration(value)
-            .map_err(|e| anyhow::anyhow!("`workflow.deadline` of {}: {e}", matrix.origin))?,
-        (None, None) => 4 * 3600,
-    })
+    match &args.deadline {
+        Some(flag) => parse_duration(flag).map_err(|e| anyhow::anyhow!("--deadline: {e}")),
+        None => Ok(matrix.workflow.deadline_seconds),
+    }
 }
 
 /// What the run needs of each cell: its id, image and source.
@@ -249,12 +317,7 @@ fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Vec<CellJob> {
 
 /// The summary of the results; an error (after the summary) when the run was interrupted or
 /// a cell's result is one `--fail-on` names.
-fn conclude(
-    args: &RunArgs,
-    dir: &RunDir,
-    outcome: &run::RunOutcome,
-    fail_on: &[FailOn],
-) -> Result<Vec<u8>> {
+fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Result<Vec<u8>> {
     let summary = output::summary_table(&outcome.report.summary()).into_bytes();
     let results = dir.results();
     if let Some(stopped) = outcome.interrupted {
@@ -264,14 +327,14 @@ fn conclude(
             "interrupted: {stopped} running cell(s) stopped without a result; the results of \
              the finished cells are in {}; `matrix run --resume --out {}` runs the rest",
             results.display(),
-            args.out.display()
+            settings.out.display()
         );
     }
     let failing: Vec<&str> = outcome
         .report
         .cells
         .iter()
-        .filter(|c| fail_on.iter().any(|f| f.matches(&c.result)))
+        .filter(|c| settings.fail_on.iter().any(|f| f.matches(&c.result)))
         .map(|c| c.key.as_str())
         .collect();
     if let Some(first) = failing.first() {

@@ -42,8 +42,42 @@ pub struct SarifArgs {
     pub skip_invalid: bool,
 }
 
+/// What the flags ask for, resolved once; the command works from these alone.
+struct Settings {
+    dir: PathBuf,
+    format: OutputFormat,
+    /// The findings are listed (not only counted: `--summary`).
+    list: bool,
+    /// `--diff A B`: the versions compared.
+    diff: Option<(String, String)>,
+    /// `--unlocated`: results without a source location are listed too.
+    unlocated: bool,
+    skip_invalid: bool,
+}
+
+impl Settings {
+    fn resolve(args: &SarifArgs) -> Settings {
+        Settings {
+            dir: args.dir.clone(),
+            format: format::or_by_terminal(args.format),
+            list: !args.summary,
+            diff: (args.diff.as_deref()).map(|pair| (pair[0].clone(), pair[1].clone())),
+            unlocated: args.unlocated,
+            skip_invalid: args.skip_invalid,
+        }
+    }
+}
+
 pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
-    let loaded = sarif::load(&args.dir, args.skip_invalid)?;
+    let settings = Settings::resolve(args);
+    let loaded = sarif::load(&settings.dir, settings.skip_invalid).map_err(|err| {
+        super::with_flags(err, |unreadable: sarif::Unreadable| {
+            anyhow::anyhow!(
+                "{} (fix its permissions, or pass --skip-invalid to skip it with a warning)",
+                unreadable.problem()
+            )
+        })
+    })?;
     super::progress::warn(&loaded.warnings);
     for skipped in &loaded.skipped {
         eprintln!("warning: skipped {skipped}");
@@ -52,13 +86,13 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
     let listed: Vec<sarif::Finding> = analysis
         .findings
         .iter()
-        .filter(|f| args.unlocated || f.located())
+        .filter(|f| settings.unlocated || f.located())
         .cloned()
         .collect();
-    let (findings, versions, diff) = match &args.diff {
-        Some(pair) => {
-            let a = analysis.version(&pair[0])?;
-            let b = analysis.version(&pair[1])?;
+    let (findings, versions, diff) = match &settings.diff {
+        Some((a, b)) => {
+            let a = analysis.version(a)?;
+            let b = analysis.version(b)?;
             (sarif::diff(&listed, &a, &b), vec![b.clone()], Some((a, b)))
         }
         None => (listed, analysis.inputs.keys().cloned().collect(), None),
@@ -68,12 +102,12 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
         findings: &findings,
         inputs: &analysis.inputs,
         unlocated: analysis.unlocated(),
-        unlocated_listed: args.unlocated,
+        unlocated_listed: settings.unlocated,
         diff,
-        list: !args.summary,
+        list: settings.list,
     };
-    let format = format::or_by_terminal(args.format);
-    if format == OutputFormat::Csv && !args.unlocated && view.diff.is_none() {
+    let format = settings.format;
+    if format == OutputFormat::Csv && !settings.unlocated && view.diff.is_none() {
         // CSV has no place for it, and a count that silently leaves results out is not honest.
         for (version, n) in &view.unlocated {
             eprintln!(

@@ -7,7 +7,12 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use super::{Cli, SelectionArgs};
+use crate::definition::workflow::{
+    DEFAULT_CPU, DEFAULT_DEADLINE, DEFAULT_GENERATE_NAME, DEFAULT_MEMORY, DEFAULT_MEMORY_LIMIT,
+    DEFAULT_PARALLELISM, DEFAULT_RETRY_LIMIT, DEFAULT_TTL,
+};
 use crate::render::Renderer;
+use crate::workflow::build::OverBudget;
 use crate::workflow::compact::Scripts;
 use crate::workflow::options::DEFAULT_MAX_BYTES;
 use crate::workflow::{build, Emitted, Kind, Options, Overrides, Setting};
@@ -36,37 +41,47 @@ pub struct WorkflowArgs {
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
-    /// How many cells run at once (default: the definition's `workflow.parallelism`, else 3).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = format!(
+        "How many cells run at once (default: the definition's `workflow.parallelism`, else \
+         {DEFAULT_PARALLELISM})"
+    ))]
     pub parallelism: Option<u32>,
 
-    /// Per-cell deadline, e.g. 4h, 90m, 1h30m (default: `workflow.deadline`, else 4h).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help = format!(
+        "Per-cell deadline, e.g. 4h, 90m, 1h30m (default: `workflow.deadline`, else \
+         {DEFAULT_DEADLINE})"
+    ))]
     pub deadline: Option<String>,
 
-    /// CPU request per cell; `make -j` follows it (default: `workflow.cpu`, else 2).
-    #[arg(long, value_name = "QUANTITY")]
+    #[arg(long, value_name = "QUANTITY", help = format!(
+        "CPU request per cell; `make -j` follows it (default: `workflow.cpu`, else {DEFAULT_CPU})"
+    ))]
     pub cpu: Option<String>,
 
-    /// Memory request per cell (default: `workflow.memory`, else 8Gi).
-    #[arg(long, value_name = "QUANTITY")]
+    #[arg(long, value_name = "QUANTITY", help = format!(
+        "Memory request per cell (default: `workflow.memory`, else {DEFAULT_MEMORY})"
+    ))]
     pub memory: Option<String>,
 
     /// CPU limit per cell (default: `workflow.cpu_limit`, else none).
     #[arg(long, value_name = "QUANTITY")]
     pub cpu_limit: Option<String>,
 
-    /// Memory limit per cell (default: `workflow.memory_limit`, else 16Gi).
-    #[arg(long, value_name = "QUANTITY")]
+    #[arg(long, value_name = "QUANTITY", help = format!(
+        "Memory limit per cell (default: `workflow.memory_limit`, else {DEFAULT_MEMORY_LIMIT})"
+    ))]
     pub memory_limit: Option<String>,
 
-    /// Retries of a cell after an infrastructure error, never after a failed build
-    /// (default: `workflow.retry_limit`, else 2).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = format!(
+        "Retries of a cell after an infrastructure error, never after a failed build \
+         (default: `workflow.retry_limit`, else {DEFAULT_RETRY_LIMIT})"
+    ))]
     pub retry_limit: Option<u32>,
 
-    /// How long a finished Workflow is kept, e.g. 7d (default: `workflow.ttl`, else 7d).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help = format!(
+        "How long a finished Workflow is kept, e.g. 7d (default: `workflow.ttl`, else \
+         {DEFAULT_TTL})"
+    ))]
     pub ttl: Option<String>,
 
     /// Namespace of the objects (default: the one `argo submit` uses).
@@ -77,9 +92,10 @@ pub struct WorkflowArgs {
     #[arg(long, value_name = "NAME")]
     pub service_account: Option<String>,
 
-    /// Name prefix (default: `workflow.generate_name`, else build-cpython-); split documents
-    /// add a part number, templates and cron workflows use it as their name.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", help = format!(
+        "Name prefix (default: `workflow.generate_name`, else {DEFAULT_GENERATE_NAME}); split \
+         documents add a part number, templates and cron workflows use it as their name"
+    ))]
     pub generate_name: Option<String>,
 
     /// Artifact repository for logs and artifacts: KEY or CONFIGMAP:KEY of Argo's
@@ -147,7 +163,11 @@ pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let cells = args.selection.cells(&matrix)?;
     // Only the compact form of the scripts is kept: 100,000 full scripts take a gigabyte.
     let scripts = Scripts::render(&renderer, &matrix, &cells)?;
-    let emitted = build(&matrix, &cells, scripts, &options)?;
+    let emitted = build(&matrix, &cells, scripts, &options).map_err(|err| {
+        super::with_flags(err, |over: OverBudget| {
+            anyhow::anyhow!("{over}; raise --max-bytes")
+        })
+    })?;
     drop(cells);
     // Each document's text is moved out as it is appended: the stream is not held twice.
     let Emitted {

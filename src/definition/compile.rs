@@ -44,7 +44,7 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         let what = format!("contribution #{}", i + 1);
         contributions.push(compile_contribution(&axes, raw_contribution, i + 1, &what)?);
     }
-    let workflow = compile_workflow(raw.workflow.clone().unwrap_or_default(), &axes)?;
+    let workflow = compile_workflow(&raw.workflow.clone().unwrap_or_default(), &axes)?;
     let images = match &raw.images {
         Some(raw_images) => Some(compile_images(raw_images, &axes, image.tag_axis)?),
         None => None,
@@ -154,15 +154,13 @@ fn compile_rules(raw: &[RawRule], axes: &[Axis]) -> Result<Vec<Rule>> {
 }
 
 /// `workflow`: its arch axis (`workflow.arch_axis`, else an axis named `platform`), whose values
-/// must be architectures.
-fn compile_workflow(raw: RawWorkflow, axes: &[Axis]) -> Result<WorkflowDefaults> {
-    let workflow = WorkflowDefaults {
-        arch_axis: match raw.arch_axis.as_deref() {
-            Some(name) => Some(find_axis(axes, name, "workflow.arch_axis")?),
-            None => axes.iter().position(|a| a.name == "platform"),
-        },
-        raw,
+/// must be architectures, and its values over the built-in defaults.
+fn compile_workflow(raw: &RawWorkflow, axes: &[Axis]) -> Result<WorkflowDefaults> {
+    let arch_axis = match raw.arch_axis.as_deref() {
+        Some(name) => Some(find_axis(axes, name, "workflow.arch_axis")?),
+        None => axes.iter().position(|a| a.name == "platform"),
     };
+    let workflow = WorkflowDefaults::compile(raw, arch_axis)?;
     if let Some(arch) = workflow.arch_axis {
         // The values become `kubernetes.io/arch` node selectors: a wrong one schedules nothing.
         for value in &axes[arch].values {

@@ -1,6 +1,6 @@
 //! The matrix definition, all of `matrix.yaml`: its YAML form ([`raw`]), the checks and
-//! compilation ([`compile`]), the build-image section ([`images`]) and the name alphabets
-//! ([`alphabet`]), giving the checked [`Matrix`] that expansion, rendering and the manifests use.
+//! compilation ([`compile`]), the build-image section ([`images`]), the `workflow:` section and
+//! its defaults ([`workflow`]) and the name alphabets ([`alphabet`]), giving the checked [`Matrix`] that expansion, rendering and the manifests use.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,10 +15,12 @@ pub mod alphabet;
 mod compile;
 pub mod images;
 mod raw;
+pub mod workflow;
 
 pub use alphabet::MAX_LABEL_LEN;
 pub(crate) use compile::compile_clause;
 pub use raw::*;
+pub use workflow::WorkflowDefaults;
 
 /// The definition shipped in the repository and embedded in the binary.
 pub const BUILTIN_DEFINITION: &str = include_str!("../../definition/matrix.yaml");
@@ -43,16 +45,6 @@ pub struct Matrix {
     pub workflow: WorkflowDefaults,
     /// The `images` section, checked against the tag axis.
     pub images: Option<images::ImagesSpec>,
-}
-
-/// The definition's `workflow:` section with its axis resolved.
-#[derive(Debug, Clone)]
-pub struct WorkflowDefaults {
-    /// The axis whose values are `kubernetes.io/arch` values: `workflow.arch_axis`, else an
-    /// axis named `platform`. A definition without one still renders scripts; only
-    /// `matrix workflow` needs it.
-    pub arch_axis: Option<usize>,
-    pub raw: RawWorkflow,
 }
 
 #[derive(Debug, Clone)]

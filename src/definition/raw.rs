@@ -80,8 +80,8 @@ impl SourceFormat {
     }
 }
 
-/// `workflow:` in the definition: Argo manifest defaults. Values are checked when the workflow
-/// options are resolved, so a bad one is reported with the key it came from.
+/// `workflow:` in the definition: Argo manifest defaults. Values are checked when the definition
+/// is loaded ([`super::WorkflowDefaults`]), a bad one reported with the key it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkflow {

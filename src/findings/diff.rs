@@ -88,7 +88,7 @@ pub fn from_file(path: &Path) -> Result<Vec<Side>> {
     ) {
         bail!(
             "{what}: not a `matrix findings` output: a CSV must start with the columns {} \
-             (it has {}), or give the JSON of --format json, or a log directory",
+             (it has {}), or give the JSON of `matrix findings --format json`, or a log directory",
             CSV_HEADER[..6].join(","),
             header.join(",")
         );

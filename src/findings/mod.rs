@@ -275,33 +275,50 @@ impl Findings {
         out
     }
 
-    /// The finding whose id is `id` or starts with it (at least 4 digits, unambiguous).
+    /// The finding whose id is `id` or starts with it (at least 4 digits, unambiguous); else
+    /// an [`UnknownId`].
     pub fn by_id(&self, id: &str) -> Result<&Finding> {
         let id = id.to_ascii_lowercase();
+        let unknown = |reason: String| UnknownId {
+            id: id.clone(),
+            reason,
+        };
         if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            bail!("--show {id}: an id is 4 to 8 hex digits, as the id column prints it");
+            let reason = "an id is 4 to 8 hex digits, as the id column prints it";
+            return Err(unknown(reason.into()).into());
         }
         let matching: Vec<&Finding> = self
             .findings
             .iter()
             .filter(|f| f.id.starts_with(&id))
             .collect();
-        match matching.as_slice() {
-            [one] => Ok(one),
-            [] => bail!(
-                "--show {id}: no finding has this id (the run has {} distinct findings)",
+        let reason = match matching.as_slice() {
+            [one] => return Ok(one),
+            [] => format!(
+                "no finding has this id (the run has {} distinct findings)",
                 self.findings.len()
             ),
-            many => bail!(
-                "--show {id}: {} findings start with this id ({}); give more digits",
+            many => format!(
+                "{} findings start with this id ({}); give more digits",
                 many.len(),
                 many.iter()
                     .map(|f| f.id.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        }
+        };
+        Err(unknown(reason).into())
     }
+}
+
+/// An id that names no one finding: which, and why. The caller names where it came from (the
+/// command line adds its flag).
+#[derive(Debug, thiserror::Error)]
+#[error("finding id {id}: {reason}")]
+pub struct UnknownId {
+    /// As given, in lower case.
+    pub id: String,
+    pub reason: String,
 }
 
 /// The lines `example.line..=example.end` of the example's log under `dir`, as they are.

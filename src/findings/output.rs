@@ -279,10 +279,10 @@ pub struct PivotRow {
 pub fn pivot(f: &Findings, by: &str) -> Result<AxisPivot> {
     let Some(col) = f.index_columns.iter().position(|c| c == by) else {
         if f.index_columns.is_empty() {
-            bail!("--by {by} needs --index: the axes come from the index");
+            bail!("a pivot by {by} needs an index: the axes come from the index");
         }
         bail!(
-            "--by: the index has no column {by:?}; it has: {}",
+            "a pivot by {by}: the index has no column {by:?}; it has: {}",
             f.index_columns.join(", ")
         );
     };
@@ -337,6 +337,27 @@ fn pivot_rows(p: &AxisPivot) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A pivot whose CSV columns would differ only by case: the pivot's axis and the two columns.
+/// The caller names the axis as it was given, and how to ask for another format (the command
+/// line: `--by`, `--format`).
+#[derive(Debug, thiserror::Error)]
+#[error("a pivot by {by}: {}; write it as JSON or a table", self.clash())]
+pub struct PivotCaseClash {
+    pub by: String,
+    pub columns: (String, String),
+}
+
+impl PivotCaseClash {
+    /// What is wrong, without the axis or what to do.
+    pub fn clash(&self) -> String {
+        let (a, b) = &self.columns;
+        format!(
+            "the CSV columns {a:?} and {b:?} differ only by case (readers that ignore case take \
+             one for the other)"
+        )
+    }
+}
+
 fn pivot_header(p: &AxisPivot) -> Vec<String> {
     let mut header: Vec<String> = ["id", "tool", "kind", "frames"]
         .iter()
@@ -353,11 +374,11 @@ impl Export for AxisPivot {
     fn csv(&self) -> Result<Vec<u8>> {
         let header = pivot_header(self);
         if let Some((a, b)) = crate::export::case_clash(&header) {
-            bail!(
-                "--by {}: the CSV columns {a:?} and {b:?} differ only by case (readers that \
-                 ignore case take one for the other); use --format json or table",
-                self.by
-            );
+            return Err(PivotCaseClash {
+                by: self.by.clone(),
+                columns: (a.to_string(), b.to_string()),
+            }
+            .into());
         }
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         csv_bytes(&header, pivot_rows(self).into_iter())

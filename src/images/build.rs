@@ -1,4 +1,4 @@
-//! `matrix images --build`: builds the selected OS images on this machine with a container
+//! `matrix images build`: builds the selected OS images on this machine with a container
 //! engine's own build (podman build, docker buildx bake), tagged as the scripts name them.
 
 use std::path::Path;
@@ -11,15 +11,17 @@ use super::bake::{bake_file, target_name};
 use super::dockerfile::{file_name, Dockerfile};
 use crate::definition::Matrix;
 use crate::engine::{ContainerTool, Engine, EngineChoice};
+use crate::run::Setting;
 
-/// Resolves `--engine` for building or verifying images: a container engine that answers
-/// (`auto`: podman, then docker). There is no host engine for images.
-pub fn container_tool(choice: EngineChoice) -> Result<ContainerTool> {
-    match Engine::choose(choice)? {
+/// Resolves the choice of engine for building or verifying images: a container engine that
+/// answers (`auto`: podman, then docker). There is no host engine for images. `name` names the
+/// setting that chose it ([`Setting::Engine`]) in the error.
+pub fn container_tool(choice: EngineChoice, name: fn(Setting) -> String) -> Result<ContainerTool> {
+    match Engine::choose(choice, &name(Setting::Engine))? {
         Engine::Container(tool) => Ok(tool),
         Engine::Host => bail!(
             "no container engine answers (`podman info`, `docker info`): install podman \
-             (see the README's `matrix images --build`) or start docker's daemon"
+             (see the README's `matrix images build`) or start docker's daemon"
         ),
     }
 }

@@ -86,7 +86,7 @@ pub fn render_all(matrix: &Matrix, templates: &Templates) -> Result<Vec<Dockerfi
 }
 
 /// [`render_all`], with every `FROM` naming `base_from` instead of the pinned base when given
-/// (`matrix images --build --base-from`: offline and local builds). The image's labels say
+/// (`matrix images build --base-from`: offline and local builds). The image's labels say
 /// which pinned base it replaced.
 pub fn render_with_base(
     matrix: &Matrix,
@@ -96,7 +96,7 @@ pub fn render_with_base(
     let images = images_of(matrix)?;
     if let Some(image) = base_from {
         // A Dockerfile has no quoting: only a well-formed reference may reach `FROM`.
-        crate::grammar::check_image_reference("--base-from", image)?;
+        crate::grammar::check_image_reference("the base image", image)?;
     }
     images
         .os
@@ -270,7 +270,7 @@ mod tests {
             let err = render_with_base(&m, &Templates::builtin(), Some(bad))
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("--base-from"), "{err}");
+            assert!(err.starts_with("the base image `"), "{err}");
         }
     }
 

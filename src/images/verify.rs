@@ -1,4 +1,4 @@
-//! `matrix images --verify`: the consistency check made fact. Inside a built image, a script
+//! `matrix images verify`: the consistency check made fact. Inside a built image, a script
 //! rendered from `verify.sh.j2` looks for everything the image's cells use, the way their build
 //! scripts look for it, and each cell learns what it would miss.
 
@@ -221,7 +221,7 @@ pub fn image_architecture(tool: ContainerTool, image: &str) -> Result<String> {
         .with_context(|| format!("cannot start {}", tool.program()))?;
     if !output.status.success() {
         bail!(
-            "{} has no image {image} ({}): build it with `matrix images --build`, or pull it",
+            "{} has no image {image} ({}): build it with `matrix images build`, or pull it",
             tool.program(),
             String::from_utf8_lossy(&output.stderr).trim()
         );

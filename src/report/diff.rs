@@ -279,7 +279,7 @@ pub fn compare(
     Ok(rows)
 }
 
-/// Two runs compared, as `report --diff` prints it and a page would show it: every cell's
+/// Two runs compared, as `report diff` prints it and a page would show it: every cell's
 /// row (unchanged ones too), the counts, and what each kind of change shares.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {

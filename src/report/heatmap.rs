@@ -59,13 +59,13 @@ fn grouped(result: &CellResult) -> CellResult {
 /// The heat map of `report` by the index columns `by` (one or more).
 pub fn build(report: &Report, by: &[String]) -> Result<HeatMap> {
     let Some((last, rows_by)) = by.split_last() else {
-        bail!("a heat map needs at least one --by axis");
+        bail!("a heat map needs at least one axis to group by");
     };
     let column = |name: &String| -> Result<usize> {
         match report.index_columns.iter().position(|c| c == name) {
             Some(i) => Ok(i),
             None => bail!(
-                "--by: the index has no column {name:?}; it has: {}",
+                "a heat map by {name}: the index has no column {name:?}; it has: {}",
                 report.index_columns.join(", ")
             ),
         }

@@ -183,10 +183,10 @@ impl Report {
             match self.index_columns.iter().position(|c| c == name) {
                 Some(i) => columns.push(i),
                 None if self.index_columns.is_empty() => {
-                    bail!("--by {name} needs --index: the axes come from the index")
+                    bail!("a pivot by {name} needs an index: the axes come from the index")
                 }
                 None => bail!(
-                    "--by: the index has no column {name:?}; it has: {}",
+                    "a pivot by {name}: the index has no column {name:?}; it has: {}",
                     self.index_columns.join(", ")
                 ),
             }

@@ -28,8 +28,8 @@ impl Export for ReportView<'_> {
     fn csv(&self) -> Result<Vec<u8>> {
         if self.pivot.is_some() {
             anyhow::bail!(
-                "--by with CSV: the CSV has one row per cell and no room for a pivot; \
-                 use --format json or table, or the page (--html)"
+                "a pivot in CSV: the CSV has one row per cell and no room for a pivot; \
+                 write JSON or a table, or the page"
             );
         }
         to_csv(self.report)
@@ -44,6 +44,29 @@ impl Export for ReportView<'_> {
     }
 }
 
+/// A report whose CSV columns would differ only by case (an index column named like one of the
+/// report's). The caller says how to ask for another format (the command line: `--format`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: rename the index's column, or write JSON, where the index's columns are apart from \
+     the report's",
+    self.clash()
+)]
+pub struct CsvCaseClash {
+    pub columns: (String, String),
+}
+
+impl CsvCaseClash {
+    /// What is wrong, without what to do.
+    pub fn clash(&self) -> String {
+        let (a, b) = &self.columns;
+        format!(
+            "the CSV would have the columns {a:?} and {b:?}, whose names differ only by case \
+             (readers that ignore case take one for the other)"
+        )
+    }
+}
+
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`, then
 /// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`.
 pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
@@ -53,11 +76,10 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
     header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
     header.extend(["cause", "cause_evidence", "failed_tests", "failed_count"]);
     if let Some((a, b)) = crate::export::case_clash(&header) {
-        anyhow::bail!(
-            "the CSV would have the columns {a:?} and {b:?}, whose names differ only by case \
-             (readers that ignore case take one for the other): rename the index's column, or \
-             use --format json, where the index's columns are apart from the report's"
-        );
+        return Err(CsvCaseClash {
+            columns: (a.to_string(), b.to_string()),
+        }
+        .into());
     }
     w.write_record(&header)?;
     for cell in &report.cells {
@@ -424,7 +446,7 @@ fn insights_text(insights: &[Insight], width: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The comparison of two runs as `matrix report --diff` prints it.
+/// The comparison of two runs as `matrix report diff` prints it.
 pub struct DiffView<'a> {
     pub rows: &'a [&'a diff::Row],
     pub summary: &'a diff::Summary,
@@ -559,7 +581,7 @@ fn diff_table(
     out.into_bytes()
 }
 
-/// What the changed cells share, as `matrix report --diff OLD NEW --insights` prints it.
+/// What the changed cells share, as `matrix report diff OLD NEW --insights` prints it.
 pub struct DiffInsightsView<'a> {
     pub shared: &'a [diff::Shared],
     pub width: usize,

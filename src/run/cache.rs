@@ -10,9 +10,10 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 
+use super::Setting;
 use crate::render::SourceView;
 
-/// `--source VERSION=PATH`.
+/// A local tarball standing in for a version's download: `VERSION=PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalSource {
     pub version: String,
@@ -34,35 +35,42 @@ impl FromStr for LocalSource {
     }
 }
 
-/// `--cache`, else `$XDG_CACHE_HOME/matrix/sources`, else `~/.cache/matrix/sources`.
-pub fn default_cache_dir() -> Result<PathBuf> {
+/// `$XDG_CACHE_HOME/matrix/sources`, else `~/.cache/matrix/sources`: the source cache when the
+/// caller gives none; `name` names the setting that gives one.
+pub fn default_cache_dir(name: fn(Setting) -> String) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("matrix/sources"));
     }
     match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".cache/matrix/sources")),
         None => {
-            bail!("neither XDG_CACHE_HOME nor HOME is set: give the source cache with --cache DIR")
+            bail!(
+                "neither XDG_CACHE_HOME nor HOME is set: give the source cache with {} DIR",
+                name(Setting::Cache)
+            )
         }
     }
 }
 
-/// Makes every source of `sources` present in `cache`: a `--source` file is copied in (after its
-/// checksum is checked), a missing tarball is downloaded once. `say` reports each step.
+/// Makes every source of `sources` present in `cache`: a local file is copied in (after its
+/// checksum is checked), a missing tarball is downloaded once. `say` reports each step; `name`
+/// names the setting that gives a local file ([`Setting::Source`]).
 pub fn prepare(
     cache: &Path,
     sources: &[SourceView],
     local: &[LocalSource],
+    name: fn(Setting) -> String,
     say: &dyn Fn(&str),
 ) -> Result<()> {
     fs::create_dir_all(cache)
         .with_context(|| format!("cannot create the source cache {}", cache.display()))?;
     let by_version: BTreeMap<&str, &SourceView> =
         sources.iter().map(|s| (s.version.as_str(), s)).collect();
+    let flag = name(Setting::Source);
     for given in local {
         let Some(source) = by_version.get(given.version.as_str()) else {
             bail!(
-                "--source {}={}: no selected cell builds CPython {} (the selected versions: {})",
+                "{flag} {}={}: no selected cell builds CPython {} (the selected versions: {})",
                 given.version,
                 given.path.display(),
                 given.version,
@@ -71,7 +79,7 @@ pub fn prepare(
         };
         if !given.path.is_file() {
             bail!(
-                "--source {}={}: no such file",
+                "{flag} {}={}: no such file",
                 given.version,
                 given.path.display()
             );
@@ -80,7 +88,7 @@ pub fn prepare(
             let digest = sha256(&given.path)?;
             if digest != source.sha256 {
                 bail!(
-                    "--source {}={}: its SHA-256 is {digest}, but the matrix definition gives \
+                    "{flag} {}={}: its SHA-256 is {digest}, but the matrix definition gives \
                      {} for {}",
                     given.version,
                     given.path.display(),
@@ -129,7 +137,7 @@ pub fn prepare(
             if !status.success() {
                 bail!(
                     "cannot download {} (curl {status}); on a machine without network, give the \
-                     tarball with --source {}=PATH",
+                     tarball with {flag} {}=PATH",
                     source.url,
                     source.version
                 );
@@ -216,24 +224,44 @@ mod tests {
             version: "3.13.5".into(),
             path: file.clone(),
         }];
-        prepare(&cache, &[source("3.13.5", abc)], &local, &|_| {}).unwrap();
+        prepare(
+            &cache,
+            &[source("3.13.5", abc)],
+            &local,
+            Setting::plain,
+            &|_| {},
+        )
+        .unwrap();
         assert_eq!(fs::read(cache.join("Python-3.13.5.tgz")).unwrap(), b"abc");
 
         let wrong = "0".repeat(64);
-        let err = prepare(&cache, &[source("3.13.5", &wrong)], &local, &|_| {})
-            .unwrap_err()
-            .to_string();
+        let err = prepare(
+            &cache,
+            &[source("3.13.5", &wrong)],
+            &local,
+            Setting::plain,
+            &|_| {},
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains(abc) && err.contains(&wrong), "{err}");
 
         let other = [LocalSource {
             version: "3.12.4".into(),
             path: file,
         }];
-        let err = prepare(&cache, &[source("3.13.5", "")], &other, &|_| {})
-            .unwrap_err()
-            .to_string();
+        let err = prepare(
+            &cache,
+            &[source("3.13.5", "")],
+            &other,
+            Setting::plain,
+            &|_| {},
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            err.contains("no selected cell builds CPython 3.12.4"),
+            err.starts_with("`source` 3.12.4=")
+                && err.contains("no selected cell builds CPython 3.12.4"),
             "{err}"
         );
     }
@@ -243,6 +271,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("Python-3.12.4.tgz"), b"cached").unwrap();
         // The URL cannot be fetched: any download attempt would fail the call.
-        prepare(tmp.path(), &[source("3.12.4", "")], &[], &|_| {}).unwrap();
+        prepare(
+            tmp.path(),
+            &[source("3.12.4", "")],
+            &[],
+            Setting::plain,
+            &|_| {},
+        )
+        .unwrap();
     }
 }

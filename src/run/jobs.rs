@@ -3,6 +3,8 @@
 
 use anyhow::{bail, Result};
 
+use super::Setting;
+
 /// What one sanitizer build with its tests may use; more cells than memory / this would swap.
 pub const MEMORY_PER_CELL: u64 = 4 << 30;
 
@@ -37,20 +39,24 @@ pub struct Parallelism {
     pub jobs_per_cell: usize,
 }
 
-/// `-j` when given (never more than the cores), else what fits the cores and memory; never more
-/// than there are cells. Each cell's `make -j` gets an equal share of the cores.
+/// `requested` cells at once when given (never more than the cores), else what fits the cores
+/// and memory; never more than there are cells. Each cell's `make -j` gets an equal share of
+/// the cores. `name` names the setting that requested it ([`Setting::Jobs`]).
 pub fn parallelism(
     machine: Machine,
     requested: Option<usize>,
     cells: usize,
+    name: fn(Setting) -> String,
 ) -> Result<Parallelism> {
     let cells_at_once = match requested {
         Some(0) => bail!(
-            "--jobs (-j) 0: at least one cell must run at a time; give 1 or more, or leave it out"
+            "{} 0: at least one cell must run at a time; give 1 or more, or leave it out",
+            name(Setting::Jobs)
         ),
         Some(n) if n > machine.cores => bail!(
-            "--jobs (-j) {n}: this machine has {} cores, so at most {} cells can run at once (each \
+            "{} {n}: this machine has {} cores, so at most {} cells can run at once (each \
              cell's make gets a share of the cores)",
+            name(Setting::Jobs),
             machine.cores,
             machine.cores
         ),
@@ -82,7 +88,7 @@ mod tests {
             memory: Some(16 * GIB),
         };
         assert_eq!(
-            parallelism(m, None, 100).unwrap(),
+            parallelism(m, None, 100, Setting::plain).unwrap(),
             Parallelism {
                 cells: 4,
                 jobs_per_cell: 2
@@ -93,14 +99,14 @@ mod tests {
             memory: Some(23 * GIB),
         };
         assert_eq!(
-            parallelism(m, None, 100).unwrap(),
+            parallelism(m, None, 100, Setting::plain).unwrap(),
             Parallelism {
                 cells: 2,
                 jobs_per_cell: 1
             }
         );
         assert_eq!(
-            parallelism(m, None, 1).unwrap(),
+            parallelism(m, None, 1, Setting::plain).unwrap(),
             Parallelism {
                 cells: 1,
                 jobs_per_cell: 2
@@ -111,7 +117,7 @@ mod tests {
             memory: None,
         };
         assert_eq!(
-            parallelism(m, None, 9).unwrap(),
+            parallelism(m, None, 9, Setting::plain).unwrap(),
             Parallelism {
                 cells: 1,
                 jobs_per_cell: 4
@@ -125,18 +131,22 @@ mod tests {
             cores: 2,
             memory: Some(64 * GIB),
         };
-        let err = parallelism(m, Some(3), 10).unwrap_err().to_string();
+        let err = parallelism(m, Some(3), 10, Setting::plain)
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("--jobs (-j) 3") && err.contains("at most 2"),
+            err.contains("`jobs` 3") && err.contains("at most 2"),
             "{err}"
         );
-        let err = parallelism(m, Some(0), 10).unwrap_err().to_string();
+        let err = parallelism(m, Some(0), 10, Setting::plain)
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("--jobs (-j) 0") && err.contains("1 or more"),
+            err.contains("`jobs` 0") && err.contains("1 or more"),
             "{err}"
         );
         assert_eq!(
-            parallelism(m, Some(1), 10).unwrap(),
+            parallelism(m, Some(1), 10, Setting::plain).unwrap(),
             Parallelism {
                 cells: 1,
                 jobs_per_cell: 2

@@ -35,6 +35,38 @@ pub const STOP_GRACE: Duration = Duration::from_secs(30);
 /// How often running cells are looked at.
 const TICK: Duration = Duration::from_millis(100);
 
+/// A setting of a run that its messages name: where the run writes, whether it resumes, how
+/// many cells run at once, the engine, the source cache, a local source. The caller says how
+/// each is named (`name` arguments, [`RunOptions::name`]): the command line names its flags,
+/// so a message points at what the user typed, while the run itself knows no flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Out,
+    Resume,
+    Jobs,
+    Engine,
+    Cache,
+    Source,
+}
+
+impl Setting {
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Out => "out",
+            Setting::Resume => "resume",
+            Setting::Jobs => "jobs",
+            Setting::Engine => "engine",
+            Setting::Cache => "cache",
+            Setting::Source => "source",
+        }
+    }
+
+    /// The name of a setting for a caller that has none of its own: its key, quoted.
+    pub fn plain(self) -> String {
+        format!("`{}`", self.key())
+    }
+}
+
 /// One cell to run: its id, image, script and source.
 #[derive(Debug, Clone)]
 pub struct CellJob {
@@ -55,6 +87,8 @@ pub struct RunOptions {
     pub sources: Vec<LocalSource>,
     /// A container's memory limit, in the engine's notation.
     pub memory: String,
+    /// How messages name a setting ([`Setting::plain`] when the caller has no better name).
+    pub name: fn(Setting) -> String,
 }
 
 /// What a run came to.
@@ -108,16 +142,19 @@ pub fn run(
     results.write()?;
 
     let mut progress = Progress::new(todo.len());
+    let name = options.name;
     if resumed > 0 {
         progress.say(&format!(
-            "--resume: {resumed} cell(s) finished in an earlier run are kept; {} to run",
+            "{}: {resumed} cell(s) finished in an earlier run are kept; {} to run",
+            name(Setting::Resume),
             todo.len()
         ));
     }
     if options.engine == Engine::Host {
         progress.say(&format!(
-            "warning: --engine host runs the scripts on this machine ({host_os}): the `os` axis \
-             is not honoured, whatever image a cell names"
+            "warning: {} host runs the scripts on this machine ({host_os}): the `os` axis \
+             is not honoured, whatever image a cell names",
+            name(Setting::Engine)
         ));
     }
     prepare_sources(jobs, options, &progress)?;
@@ -183,9 +220,13 @@ fn prepare_sources(jobs: &[CellJob], options: &RunOptions, progress: &Progress) 
         jobs.iter().map(|j| j.source.clone()).collect();
     sources.sort_by(|a, b| a.version.cmp(&b.version));
     sources.dedup_by(|a, b| a.version == b.version);
-    cache::prepare(&options.cache, &sources, &options.sources, &|m| {
-        progress.say(m)
-    })
+    cache::prepare(
+        &options.cache,
+        &sources,
+        &options.sources,
+        options.name,
+        &|m| progress.say(m),
+    )
 }
 
 /// Runs the cells of `todo`, at most `parallelism.cells` at a time, until all are done or

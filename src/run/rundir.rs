@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Present in every run directory; what `--resume` and a new run check for.
+use super::Setting;
+
+/// Present in every run directory; what resuming and a new run check for.
 pub const RUN_MARKER: &str = ".matrix-run";
 
 #[derive(Debug, Clone)]
@@ -17,22 +19,24 @@ pub struct RunDir {
 impl RunDir {
     /// Whether `root` may hold a run: a new or empty directory, or (with `resume`) a run
     /// directory; never a symlink or anything but a directory. Creates nothing, so a command
-    /// can check it before any other work.
-    pub fn check(root: &Path, resume: bool) -> Result<()> {
-        let valid = "give a new or empty directory (or a run directory with --resume)";
+    /// can check it before any other work. `name` names the settings ([`Setting::Out`],
+    /// [`Setting::Resume`]) in the errors.
+    pub fn check(root: &Path, resume: bool, name: fn(Setting) -> String) -> Result<()> {
+        let (out, resuming) = (name(Setting::Out), name(Setting::Resume));
+        let valid = format!("give a new or empty directory (or a run directory with {resuming})");
         match fs::symlink_metadata(root) {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(err) => {
                 return Err(err)
-                    .with_context(|| format!("--out {}: cannot read it", root.display()))
+                    .with_context(|| format!("{out} {}: cannot read it", root.display()))
             }
             Ok(meta) if meta.file_type().is_symlink() => bail!(
-                "--out {} is a symbolic link: a run writes into and deletes inside its \
+                "{out} {} is a symbolic link: a run writes into and deletes inside its \
                  directory, so {valid}, not a link to one",
                 root.display()
             ),
             Ok(meta) if !meta.is_dir() => bail!(
-                "--out {} is {}, not a directory: {valid}",
+                "{out} {} is {}, not a directory: {valid}",
                 root.display(),
                 crate::input::kind_of(&meta)
             ),
@@ -40,19 +44,19 @@ impl RunDir {
         }
         let is_run = root.join(RUN_MARKER).is_file();
         let is_empty = fs::read_dir(root)
-            .with_context(|| format!("--out {}: cannot read it", root.display()))?
+            .with_context(|| format!("{out} {}: cannot read it", root.display()))?
             .next()
             .is_none();
         if !is_empty && !is_run {
             bail!(
-                "--out {}: the directory exists and is not a run directory (it has no {RUN_MARKER}); \
+                "{out} {}: the directory exists and is not a run directory (it has no {RUN_MARKER}); \
                  give a new or empty directory",
                 root.display()
             );
         }
         if is_run && !resume {
             bail!(
-                "--out {} holds a run already: add --resume to rerun its unfinished cells, or \
+                "{out} {} holds a run already: add {resuming} to rerun its unfinished cells, or \
                  give another directory",
                 root.display()
             );
@@ -60,9 +64,10 @@ impl RunDir {
         Ok(())
     }
 
-    /// Prepares `root` for a run: a new or empty directory, or (with `resume`) a run directory.
-    pub fn open(root: &Path, resume: bool) -> Result<RunDir> {
-        Self::check(root, resume)?;
+    /// Prepares `root` for a run: a new or empty directory, or (with `resume`) a run directory;
+    /// `name` as for [`check`](RunDir::check).
+    pub fn open(root: &Path, resume: bool, name: fn(Setting) -> String) -> Result<RunDir> {
+        Self::check(root, resume, name)?;
         let dir = RunDir {
             root: root.to_path_buf(),
         };
@@ -123,14 +128,18 @@ mod tests {
         let foreign = tmp.path().join("foreign");
         fs::create_dir(&foreign).unwrap();
         fs::write(foreign.join("notes.txt"), "mine").unwrap();
-        let err = RunDir::open(&foreign, true).unwrap_err().to_string();
+        let err = RunDir::open(&foreign, true, Setting::plain)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a run directory"), "{err}");
 
         let run = tmp.path().join("run");
-        RunDir::open(&run, false).unwrap();
+        RunDir::open(&run, false, Setting::plain).unwrap();
         assert!(run.join(RUN_MARKER).is_file() && run.join("logs").is_dir());
-        let err = RunDir::open(&run, false).unwrap_err().to_string();
-        assert!(err.contains("--resume"), "{err}");
-        RunDir::open(&run, true).unwrap();
+        let err = RunDir::open(&run, false, Setting::plain)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("add `resume` to rerun"), "{err}");
+        RunDir::open(&run, true, Setting::plain).unwrap();
     }
 }

@@ -15,7 +15,7 @@ use std::fmt;
 
 use crate::version::Version;
 
-pub use source::{load, Loaded, Occurrence};
+pub use source::{load, Loaded, Occurrence, Unreadable};
 
 /// A CPython version as it appears in the data, ordered by release (3.12.4 < 3.13.0b4 <
 /// 3.13.0). The text breaks ties, so `3.13` and `3.13.0` stay apart as they were written.

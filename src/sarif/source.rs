@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
@@ -31,6 +31,27 @@ pub struct Loaded {
     pub skipped: Vec<String>,
     /// What the directory walk skipped (unreadable corners, links out of the tree).
     pub warnings: Vec<Warning>,
+}
+
+/// A directory under the SARIF directory that cannot be read, while nothing may be skipped:
+/// its files would be left out of the counts. The caller says how to skip it instead (the
+/// command line: `--skip-invalid`).
+#[derive(Debug, thiserror::Error)]
+#[error("{} (fix its permissions, or skip it with a warning)", self.problem())]
+pub struct Unreadable {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl Unreadable {
+    /// What is wrong, without what to do.
+    pub fn problem(&self) -> String {
+        format!(
+            "cannot read {}: {}; its SARIF files would be left out of the counts",
+            self.path.display(),
+            self.reason
+        )
+    }
 }
 
 /// Reads every SARIF file under `dir` (through [`crate::artifacts`], under its symlink policy).
@@ -61,12 +82,11 @@ pub fn load(dir: &Path, skip_invalid: bool) -> Result<Loaded> {
     })?;
     // A directory that cannot be read would leave its files out of the counts unnoticed.
     if let (false, Some(first)) = (skip_invalid, walk.unreadable.first()) {
-        bail!(
-            "cannot read {}: {}; its SARIF files would be left out of the counts (fix its \
-             permissions, or pass --skip-invalid to skip it with a warning)",
-            dir.join(&first.what).display(),
-            first.reason
-        );
+        return Err(Unreadable {
+            path: dir.join(&first.what),
+            reason: first.reason.to_string(),
+        }
+        .into());
     }
     if walk.files.is_empty() {
         let skipped: String = walk.warnings.iter().map(|w| format!("; {w}")).collect();

@@ -57,6 +57,17 @@ struct Unit {
     estimate: usize,
 }
 
+/// Even one group of cells, with the templates, is larger than the documents' size budget
+/// ([`Options::max_bytes`]); the caller says how to raise it (the command line: `--max-bytes`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot fit the workflow into documents of at most {max_bytes} bytes: even one group of \
+     cells with the templates is larger"
+)]
+pub struct OverBudget {
+    pub max_bytes: usize,
+}
+
 /// The manifests for `cells`, whose rendered scripts are `scripts` (same order). The scripts
 /// are dropped once factored, before the documents are made.
 pub fn build(
@@ -432,11 +443,10 @@ fn pack(
         }
         target = target.saturating_sub(over + 1024);
     }
-    bail!(
-        "cannot fit the workflow into documents of at most {} bytes: even one group of cells \
-         with the templates is larger; raise --max-bytes",
-        options.max_bytes
-    )
+    Err(OverBudget {
+        max_bytes: options.max_bytes,
+    }
+    .into())
 }
 
 /// One document holding `steps` (covering cells `members`), part `part.0` of `part.1`.
@@ -525,7 +535,7 @@ fn document(
                 schedules: vec![options
                     .schedule
                     .clone()
-                    .context("a CronWorkflow needs --schedule")?],
+                    .context("a CronWorkflow needs a schedule")?],
                 // A nightly run still going when the next is due is not doubled.
                 concurrency_policy: "Forbid",
                 workflow_metadata: ObjectMeta {

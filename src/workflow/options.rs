@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 
 use super::types::ArtifactRepositoryRef;
 use crate::definition::Matrix;
-use crate::grammar::Quantity;
+use crate::grammar::{check_generate_name, parse_duration, Quantity};
 
 /// Which kind of Argo object to emit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,6 +65,8 @@ pub enum Setting {
     GenerateName,
     ArtifactRepositoryRef,
     MaxBytes,
+    Namespace,
+    ServiceAccount,
 }
 
 impl Setting {
@@ -84,6 +86,8 @@ impl Setting {
             Setting::GenerateName => "generate_name",
             Setting::ArtifactRepositoryRef => "artifact_repository_ref",
             Setting::MaxBytes => "max_bytes",
+            Setting::Namespace => "namespace",
+            Setting::ServiceAccount => "service_account",
         }
     }
 }
@@ -138,20 +142,24 @@ impl Default for Overrides {
 }
 
 impl Options {
-    /// Overrides over the definition's `workflow:` section over built-in defaults, all checked;
-    /// an error names where the bad value came from (the override, or the definition's key).
+    /// Overrides over the definition's `workflow:` section (checked when it was loaded, its
+    /// built-in defaults filled in), the overrides checked here and every request within its
+    /// limit; an error names where the bad value came from (the override, or the definition's
+    /// key).
     pub fn resolve(overrides: &Overrides, matrix: &Matrix) -> Result<Options> {
-        let raw = &matrix.workflow.raw;
+        let defaults = &matrix.workflow;
         let layers = Layers { overrides, matrix };
         let (kind, schedule) = layers.kind_and_schedule()?;
         let max_bytes = layers.max_bytes()?;
         let parallelism = layers.parallelism()?;
         let registry = layers.registry()?;
         if let Some(namespace) = &overrides.namespace {
-            crate::grammar::check_dns_label("--namespace", namespace)?;
+            let what = (overrides.name)(Setting::Namespace);
+            crate::grammar::check_dns_label(&what, namespace)?;
         }
         if let Some(account) = &overrides.service_account {
-            crate::grammar::check_dns_subdomain("--service-account", account)?;
+            let what = (overrides.name)(Setting::ServiceAccount);
+            crate::grammar::check_dns_subdomain(&what, account)?;
         }
         let resources = layers.resources()?;
         Ok(Options {
@@ -163,15 +171,14 @@ impl Options {
             deadline_seconds: layers.duration(
                 Setting::Deadline,
                 &overrides.deadline,
-                &raw.deadline,
-                "4h",
+                defaults.deadline_seconds,
             )?,
             cpu: resources.cpu,
             memory: resources.memory,
             cpu_limit: resources.cpu_limit,
             memory_limit: resources.memory_limit,
-            retry_limit: overrides.retry_limit.or(raw.retry_limit).unwrap_or(2),
-            ttl_seconds: layers.duration(Setting::Ttl, &overrides.ttl, &raw.ttl, "7d")?,
+            retry_limit: overrides.retry_limit.unwrap_or(defaults.retry_limit),
+            ttl_seconds: layers.duration(Setting::Ttl, &overrides.ttl, defaults.ttl_seconds)?,
             namespace: overrides.namespace.clone(),
             service_account: overrides.service_account.clone(),
             generate_name: layers.generate_name()?,
@@ -186,7 +193,7 @@ impl Options {
 }
 
 /// The layers a setting's value comes from: the caller's overrides, over the definition's
-/// `workflow:` section, over the built-in default.
+/// `workflow:` section (over the built-in defaults, already filled in).
 struct Layers<'a> {
     overrides: &'a Overrides,
     matrix: &'a Matrix,
@@ -210,14 +217,6 @@ impl Layers<'_> {
         } else {
             format!("`workflow.{}` of {}", setting.key(), self.matrix.origin)
         }
-    }
-
-    /// The override, else the definition's value, else the built-in one.
-    fn pick(value: &Option<String>, default: &Option<String>, builtin: &str) -> String {
-        value
-            .clone()
-            .or_else(|| default.clone())
-            .unwrap_or_else(|| builtin.to_string())
     }
 
     /// The kind of object, and the schedule a CronWorkflow needs (and only it takes).
@@ -253,17 +252,14 @@ impl Layers<'_> {
     }
 
     fn parallelism(&self) -> Result<u32> {
-        let overridden = self.overrides.parallelism;
-        let parallelism = overridden
-            .or(self.matrix.workflow.raw.parallelism)
-            .unwrap_or(3);
-        if parallelism == 0 {
-            bail!(
+        match self.overrides.parallelism {
+            Some(0) => bail!(
                 "{} must be at least 1",
-                self.what(Setting::Parallelism, overridden.is_some())
-            );
+                self.what(Setting::Parallelism, true)
+            ),
+            Some(parallelism) => Ok(parallelism),
+            None => Ok(self.matrix.workflow.parallelism),
         }
-        Ok(parallelism)
     }
 
     fn registry(&self) -> Result<String> {
@@ -278,46 +274,38 @@ impl Layers<'_> {
         Ok(registry)
     }
 
-    /// A quantity, parsed once, with where it came from for the errors; `None` when neither
-    /// `value` nor `default` gives one.
+    /// A quantity: the override, parsed, else the definition's; with where it came from for
+    /// the errors.
     fn quantity(
         &self,
         setting: Setting,
         value: &Option<String>,
-        default: Option<&str>,
+        definition: Option<&Quantity>,
     ) -> Result<Option<(String, Quantity)>> {
-        let Some(text) = value.as_deref().or(default) else {
-            return Ok(None);
-        };
         let what = self.what(setting, value.is_some());
-        crate::grammar::parse_quantity(&what, text).map(|q| Some((what, q)))
+        Ok(match value {
+            Some(text) => Some((what.clone(), crate::grammar::parse_quantity(&what, text)?)),
+            None => definition.map(|q| (what, q.clone())),
+        })
     }
 
     fn resources(&self) -> Result<Resources> {
-        let (overrides, raw) = (self.overrides, &self.matrix.workflow.raw);
+        let (overrides, defaults) = (self.overrides, &self.matrix.workflow);
         let cpu = self
-            .quantity(
-                Setting::Cpu,
-                &overrides.cpu,
-                raw.cpu.as_deref().or(Some("2")),
-            )?
+            .quantity(Setting::Cpu, &overrides.cpu, Some(&defaults.cpu))?
             .expect("a default");
         let memory = self
-            .quantity(
-                Setting::Memory,
-                &overrides.memory,
-                raw.memory.as_deref().or(Some("8Gi")),
-            )?
+            .quantity(Setting::Memory, &overrides.memory, Some(&defaults.memory))?
             .expect("a default");
         let cpu_limit = self.quantity(
             Setting::CpuLimit,
             &overrides.cpu_limit,
-            raw.cpu_limit.as_deref(),
+            defaults.cpu_limit.as_ref(),
         )?;
         let memory_limit = self.quantity(
             Setting::MemoryLimit,
             &overrides.memory_limit,
-            raw.memory_limit.as_deref().or(Some("16Gi")),
+            Some(&defaults.memory_limit),
         )?;
         for (request, limit) in [(&cpu, &cpu_limit), (&memory, &memory_limit)] {
             if let Some((limit_what, limit)) = limit {
@@ -334,28 +322,21 @@ impl Layers<'_> {
         })
     }
 
-    /// A duration setting in seconds.
-    fn duration(
-        &self,
-        setting: Setting,
-        value: &Option<String>,
-        default: &Option<String>,
-        builtin: &str,
-    ) -> Result<u64> {
-        duration_knob(
-            &Self::pick(value, default, builtin),
-            &self.what(setting, value.is_some()),
-        )
+    /// A duration setting in seconds: the override, parsed, else the definition's.
+    fn duration(&self, setting: Setting, value: &Option<String>, definition: u64) -> Result<u64> {
+        match value {
+            Some(text) => duration_knob(text, &self.what(setting, true)),
+            None => Ok(definition),
+        }
     }
 
     fn generate_name(&self) -> Result<String> {
-        let overridden = &self.overrides.generate_name;
-        check_generate_name(&Self::pick(
-            overridden,
-            &self.matrix.workflow.raw.generate_name,
-            "build-cpython-",
-        ))
-        .with_context(|| self.what(Setting::GenerateName, overridden.is_some()))
+        match &self.overrides.generate_name {
+            Some(text) => {
+                check_generate_name(text).with_context(|| self.what(Setting::GenerateName, true))
+            }
+            None => Ok(self.matrix.workflow.generate_name.clone()),
+        }
     }
 }
 
@@ -370,72 +351,10 @@ fn arch_axis(matrix: &Matrix) -> Result<usize> {
     })
 }
 
-/// Seconds in `4h`, `90m`, `1h30m`, `7d`, `45s` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<u64> {
-    let bad = || {
-        anyhow::anyhow!(
-            "`{text}` is not a duration: use a positive number of seconds or numbers with units \
-             d, h, m, s (e.g. 4h, 90m, 1h30m)"
-        )
-    };
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        // A deadline of 0 would kill every pod at once (and `0s` is refused below).
-        return if seconds == 0 {
-            Err(bad())
-        } else {
-            Ok(seconds)
-        };
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
 /// A Kubernetes quantity such as `2`, `500m`, `8Gi`, `1.5`, `1e3` (see
 /// [`crate::grammar::parse_quantity`]), returned as written.
 pub fn check_quantity(what: &str, text: &str) -> Result<String> {
     Ok(crate::grammar::parse_quantity(what, text)?.text)
-}
-
-/// `build-cpython` or `build-cpython-`: a DNS label prefix; returned ending with `-`.
-pub fn check_generate_name(text: &str) -> Result<String> {
-    let base = text.strip_suffix('-').unwrap_or(text);
-    let ok = !base.is_empty()
-        && base.len() <= 40
-        && base
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && base.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && base.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
-        bail!(
-            "generate name `{text}` is not valid: use 1 to 40 characters of a-z 0-9 -, starting \
-             and ending with a letter or digit (a trailing `-` is added)"
-        );
-    }
-    Ok(format!("{base}-"))
 }
 
 /// `KEY` or `CONFIGMAP:KEY`.
@@ -537,31 +456,40 @@ mod tests {
 
     #[test]
     fn errors_name_the_override_as_the_caller_names_it_or_the_definition_key() {
-        let m = with_workflow("{memory: 8GB, parallelism: 0}");
+        let m = with_workflow("{memory: 12Gi, memory_limit: 16Gi}");
         let flag = |s: Setting| format!("--{}", s.key().replace('_', "-"));
         let overrides = Overrides {
             memory: Some("lots".into()),
-            parallelism: Some(1),
             name: flag,
             ..Overrides::default()
         };
         let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
         assert!(err.starts_with("--memory `lots`"), "{err}");
         let overrides = Overrides {
-            parallelism: Some(1),
+            memory_limit: Some("8Gi".into()),
             name: flag,
             ..Overrides::default()
         };
         let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
         assert!(
-            err.starts_with("`workflow.memory` of m.yaml `8GB`"),
+            err.starts_with("`workflow.memory` of m.yaml `12Gi` is more than --memory-limit `8Gi`"),
             "{err}"
         );
-        let err = format!(
-            "{:#}",
-            Options::resolve(&Overrides::default(), &m).unwrap_err()
+        let overrides = Overrides {
+            parallelism: Some(0),
+            ..Overrides::default()
+        };
+        let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
+        assert_eq!(err, "the parallelism override must be at least 1");
+        let overrides = Overrides {
+            namespace: Some("Bad!".into()),
+            ..Overrides::default()
+        };
+        let err = format!("{:#}", Options::resolve(&overrides, &m).unwrap_err());
+        assert!(
+            err.starts_with("the namespace override `Bad!` is not a DNS-1123 label"),
+            "{err}"
         );
-        assert_eq!(err, "`workflow.parallelism` of m.yaml must be at least 1");
         let overrides = Overrides {
             schedule: Some("@daily".into()),
             name: flag,
@@ -572,14 +500,16 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("4h").unwrap(), 14_400);
-        assert_eq!(parse_duration("1h30m").unwrap(), 5_400);
-        assert_eq!(parse_duration("7d").unwrap(), 604_800);
-        assert_eq!(parse_duration("600").unwrap(), 600);
-        for bad in ["", "h", "4x", "4h3", "0h", "-1"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
+    fn a_bad_definition_value_is_refused_when_the_definition_is_loaded() {
+        let mut raw =
+            crate::definition::RawDefinition::from_yaml(crate::definition::BUILTIN_DEFINITION, "t")
+                .unwrap();
+        raw.workflow = Some(serde_yaml::from_str("{memory: 8GB}").unwrap());
+        let err = format!("{:#}", Matrix::compile(raw, "m.yaml").unwrap_err());
+        assert!(
+            err.starts_with("invalid matrix definition m.yaml: workflow.memory `8GB`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -589,8 +519,6 @@ mod tests {
         assert!(check_quantity("--cpu", "1.5").is_ok());
         assert!(check_quantity("--memory", "8GB").is_err());
         assert!(check_quantity("--memory", "lots").is_err());
-        assert_eq!(check_generate_name("nightly").unwrap(), "nightly-");
-        assert!(check_generate_name("Build_").is_err());
         let r = parse_artifact_repository_ref("repos:minio").unwrap();
         assert_eq!(
             (r.config_map.as_deref(), r.key.as_str()),

@@ -178,7 +178,9 @@ fn a_foreign_directory_is_refused_without_force_and_left_untouched() {
         .failure()
         .stdout("")
         .stderr(predicate::str::contains("was not written by `matrix`"))
-        .stderr(predicate::str::contains("--force"));
+        .stderr(predicate::str::contains(
+            "; pass --force to replace it and everything in it",
+        ));
     assert_eq!(
         fs::read_to_string(dir.join("notes.txt")).unwrap(),
         "precious"

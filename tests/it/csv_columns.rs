@@ -90,18 +90,11 @@ fn no_csv_output_has_two_columns_differing_only_by_case() {
         ),
         (
             "report diff",
-            vec![
-                "report",
-                "--diff",
-                "old.csv",
-                "logs",
-                "--index",
-                "labels.csv",
-            ],
+            vec!["report", "diff", "old.csv", "logs", "--index", "labels.csv"],
         ),
         (
             "report diff insights",
-            vec!["report", "--diff", "old.csv", "old.csv", "--insights"],
+            vec!["report", "diff", "old.csv", "old.csv", "--insights"],
         ),
         (
             "findings",
@@ -197,7 +190,9 @@ fn an_index_or_values_that_would_clash_are_refused_in_csv_only() {
         .failure()
         .stdout("")
         .stderr(predicate::str::contains(
-            "\"BuildOption=Debug\" and \"BuildOption=debug\" differ only by case",
+            "--by BuildOption: the CSV columns \"BuildOption=Debug\" and \"BuildOption=debug\" \
+             differ only by case (readers that ignore case take one for the other); use --format \
+             json or table",
         ));
     let mut args = by.to_vec();
     args.extend(["--format", "json"]);
@@ -265,7 +260,7 @@ fn by_where_it_does_not_apply_is_refused_with_nothing_written() {
             "--by with --insights",
         ),
         (
-            vec!["report", "--diff", "logs", "logs", "--by", "Compiler"],
+            vec!["report", "diff", "logs", "logs", "--by", "Compiler"],
             "--by",
         ),
         (

@@ -1,5 +1,5 @@
 //! `matrix findings` end to end on synthetic logs: signatures deduplicated across cells and
-//! versions, the CSV/JSON/table outputs, `--cells`, `--by`, `--show`, `--diff` of directories
+//! versions, the CSV/JSON/table outputs, `--cells`, `--by`, `show`, `--diff` of directories
 //! and of saved outputs with `--fail-on-new`, and errors that leave stdout empty.
 
 use std::fs;
@@ -168,10 +168,9 @@ fn show_prints_one_report_from_its_log() {
         .find(|l| l.contains("heap-use-after-free"))
         .unwrap();
     let id = uaf.split(',').next().unwrap();
-    matrix()
-        .arg("findings")
+    let shown = matrix()
+        .args(["findings", "show", &id[..6]])
         .arg(tmp.path())
-        .args(["--show", &id[..6]])
         .assert()
         .success()
         .stdout(predicate::str::contains("example: build_003-1.sh.txt:7-11"))
@@ -180,7 +179,31 @@ fn show_prints_one_report_from_its_log() {
         ))
         .stdout(predicate::str::contains("SUMMARY: AddressSanitizer"))
         .stdout(predicate::str::contains("ABORTING").not())
-        .stdout(predicate::str::contains("test_os").not());
+        .stdout(predicate::str::contains("test_os").not())
+        .get_output()
+        .stdout
+        .clone();
+    matrix()
+        .args(["findings", "show", "ffffffff"])
+        .arg(tmp.path())
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "finding id ffffffff: no finding has this id",
+        ));
+    // The old spelling works for a release, with one note on stderr; its errors name the flag.
+    matrix()
+        .arg("findings")
+        .arg(tmp.path())
+        .args(["--show", &id[..6]])
+        .assert()
+        .success()
+        .stdout(shown)
+        .stderr(
+            "note: `matrix findings --show` is now `matrix findings show`; the old spelling goes \
+             in a later release\n",
+        );
     matrix()
         .arg("findings")
         .arg(tmp.path())
@@ -188,7 +211,9 @@ fn show_prints_one_report_from_its_log() {
         .assert()
         .failure()
         .stdout("")
-        .stderr(predicate::str::contains("no finding has this id"));
+        .stderr(predicate::str::contains(
+            "--show ffffffff: no finding has this id",
+        ));
 }
 
 #[test]
@@ -203,7 +228,8 @@ fn show_writes_escape_sequences_out_and_drops_nuls() {
     .unwrap();
     let text = findings_stdout(tmp.path(), &["--format", "csv"]);
     let id = text.lines().nth(1).unwrap().split(',').next().unwrap();
-    let shown = findings_stdout(tmp.path(), &["--show", id]);
+    let dir = tmp.path().to_str().unwrap();
+    let shown = crate::common::stdout_of(&["findings", "show", id, dir]);
     assert!(shown.contains("dict_\\x1b]0;owned\\x07dealloc"), "{shown}");
     assert!(!shown.contains('\x1b') && !shown.contains('\0') && !shown.contains('\x07'));
 }

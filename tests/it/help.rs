@@ -1,5 +1,5 @@
-//! `--help` of `matrix` and of every subcommand, as snapshots: a flag renamed, a default
-//! changed or a help text edited shows up in review as a changed snapshot
+//! `--help` of `matrix`, of every subcommand and of theirs (`report diff`), as snapshots: a flag
+//! renamed, a default changed or a help text edited shows up in review as a changed snapshot
 //! (`tests/it/snapshots/it__help__*.snap`; accept with `INSTA_UPDATE=always cargo test`).
 
 use clap::CommandFactory;
@@ -27,5 +27,11 @@ fn the_help_of_every_command_is_as_reviewed() {
             continue;
         }
         insta::assert_snapshot!(name.to_owned(), help(&[name]));
+        for sub in command.get_subcommands() {
+            let sub = sub.get_name();
+            if sub != "help" {
+                insta::assert_snapshot!(format!("{name}-{sub}"), help(&[name, sub]));
+            }
+        }
     }
 }

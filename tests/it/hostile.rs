@@ -253,7 +253,8 @@ fn render_never_deletes_the_definition_the_templates_or_the_working_directory() 
     refused(
         d,
         &["render", "--out", ".", "--force"],
-        "holds the matrix definition (matrix.yaml); replacing it would delete that",
+        "holds the matrix definition (matrix.yaml); replacing it would delete that: choose \
+         another --out",
     );
     fs::create_dir_all(d.join("work/tpl")).unwrap();
     refused(
@@ -590,7 +591,8 @@ fn run_refuses_bad_flags_and_run_directories_before_anything_runs() {
         ),
         (
             run(&["--out", "file"]),
-            "--out file is a regular file, not a directory: give a new or empty directory",
+            "--out file is a regular file, not a directory: give a new or empty directory (or a \
+             run directory with --resume)",
         ),
         (
             run(&["--out", "/dev/null"]),
@@ -623,43 +625,47 @@ fn images_build_and_verify_refuse_bad_flags_before_any_engine() {
     let before = listing(d);
     for (args, error) in [
         (
-            &["images", "--verify", "my image"][..],
-            "--verify `my image` is not an image reference: [registry/]name[:tag][@sha256:digest]",
+            &["images", "verify", "my image"][..],
+            "image `my image` is not an image reference: [registry/]name[:tag][@sha256:digest]",
         ),
         (
-            &["images", "--verify", "x$(id)"],
-            "--verify `x$(id)` is not an image reference",
+            &["images", "--verify", "my image"],
+            "--verify `my image` is not an image reference",
+        ),
+        (
+            &["images", "verify", "x$(id)"],
+            "image `x$(id)` is not an image reference",
         ),
         (
             &[
                 "images",
-                "--verify",
+                "verify",
                 "registry.example.invalid/cpython-matrix/build-cpython:$(id)",
             ],
             "is not an image reference",
         ),
         (
-            &["images", "--verify", ""],
-            "--verify `` is not an image reference",
+            &["images", "verify", ""],
+            "image `` is not an image reference",
         ),
         (
-            &["images", "--build", "--base-from", "evil image;$(id)"],
+            &["images", "build", "--base-from", "evil image;$(id)"],
             "--base-from `evil image;$(id)` is not an image reference",
         ),
         (
-            &["images", "--build", "--engine", "bogus"],
+            &["images", "build", "--engine", "bogus"],
             "invalid value 'bogus' for '--engine <ENGINE>'",
         ),
         (
-            &["images", "--build", "--only", "nope=x"],
+            &["images", "build", "--only", "nope=x"],
             "--only nope=x: unknown axis `nope`",
         ),
         (
-            &["images", "--verify", "a:b", "--only", "os=nope"],
+            &["images", "verify", "a:b", "--only", "os=nope"],
             "--only os=nope: unknown value `nope` for axis `os`",
         ),
         (
-            &["images", "--build", "--registry", "bad reg"],
+            &["images", "build", "--registry", "bad reg"],
             "--registry `bad reg` is not a registry",
         ),
     ] {

@@ -246,26 +246,70 @@ fn build_and_verify_refuse_bad_input_before_asking_an_engine() {
     // A selection only means something when building or verifying.
     run(
         &["--only", "os=fedora-40"],
-        "--only and --except select images for --build or --verify",
+        "--only and --except select the images of `matrix images build` or `matrix images \
+         verify`; give them there",
     );
     run(&["--base-from", "localhost/debian:12"], "--build");
     run(
-        &["--build", "--base-from", "x\nRUN rm -rf /"],
+        &["build", "--base-from", "x\nRUN rm -rf /"],
         "--base-from `x\\nRUN rm -rf /` is not an image reference",
+    );
+    run(
+        &["build", "--only", "os=debian-12"],
+        "unknown value `debian-12` for axis `os`",
+    );
+    run(
+        &["verify", "localhost/x/build-cpython:centos-7"],
+        "image localhost/x/build-cpython:centos-7: its tag names no value of axis `os` \
+         (fedora-40, ubuntu-24.04)",
+    );
+    run(
+        &["verify", "--", "-rm"],
+        "image `-rm` is not an image reference",
+    );
+    // The old spellings, for a release: their errors name their flags.
+    run(
+        &["--verify=-rm"],
+        "--verify `-rm` is not an image reference",
     );
     run(
         &["--build", "--only", "os=debian-12"],
         "unknown value `debian-12` for axis `os`",
     );
-    run(
-        &["--verify", "localhost/x/build-cpython:centos-7"],
-        "its tag names no value of axis `os` (fedora-40, ubuntu-24.04)",
-    );
-    run(
-        &["--verify=-rm"],
-        "--verify `-rm` is not an image reference",
-    );
     run(&["--verify", "a", "--bake"], "cannot be used with");
+    // The commands take their own flags, not those of writing the Dockerfiles.
+    run(&["verify", "a", "--bake"], "unexpected argument '--bake'");
+    run(&["--registry", "r", "build"], "cannot be used with");
     // Nothing was written.
     assert!(!tmp.path().join("dockerfiles").exists());
+}
+
+#[test]
+fn the_old_spellings_still_work_and_say_once_what_they_are_now() {
+    for (args, old, new) in [
+        (
+            ["images", "--build", "--only", "os=nope"],
+            "images --build",
+            "images build",
+        ),
+        (
+            ["images", "--verify", "a:b", "--only=os=nope"],
+            "images --verify",
+            "images verify",
+        ),
+    ] {
+        let output = matrix().args(args).output().unwrap();
+        // As far as the selection: refused there, as the new spelling would be.
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let note = format!(
+            "note: `matrix {old}` is now `matrix {new}`; the old spelling goes in a later release\n"
+        );
+        assert!(stderr.starts_with(&note), "{stderr}");
+        assert_eq!(stderr.matches("note:").count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("--only os=nope: unknown value `nope`"),
+            "{stderr}"
+        );
+    }
 }

@@ -1,5 +1,5 @@
 //! The proof with real images and containers: a copy of the definition with a `debian-12` OS,
-//! its image built with `matrix images --build --base-from` on a local Debian base, checked
+//! its image built with `matrix images build --base-from` on a local Debian base, checked
 //! with `--verify` (and a broken image failing it), and two ASan + LD_PRELOAD cells of CPython
 //! 3.13.5 run in it with `matrix run --engine podman`. Slow and needs podman and the base image
 //! `localhost/debian:12` (`.ci/run` makes both), so ignored by a plain `cargo test`; run with
@@ -159,7 +159,7 @@ fn build(config: &Path) {
         config,
         &[
             "images",
-            "--build",
+            "build",
             "--engine",
             "podman",
             "--only",
@@ -191,10 +191,7 @@ fn images_real_build_labels_the_base_and_verify_finds_everything() {
         labels["io.github.cpython-matrix.base-replaces"],
         "docker.io/library/debian:12@sha256:17122fe3d66916e55c0cbd5bbf54bb3f87b3582f4d86a755a0fd3498d360f91b"
     );
-    let output = matrix(
-        &config,
-        &["images", "--verify", IMAGE, "--engine", "podman"],
-    );
+    let output = matrix(&config, &["images", "verify", IMAGE, "--engine", "podman"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     // Every amd64 cell of debian-12: 3 Python versions × the non-HWASan cells per version.
@@ -235,10 +232,7 @@ fn images_real_verify_names_the_runtime_a_broken_image_lacks() {
     );
     assert!(status.success());
 
-    let output = matrix(
-        &config,
-        &["images", "--verify", BROKEN, "--engine", "podman"],
-    );
+    let output = matrix(&config, &["images", "verify", BROKEN, "--engine", "podman"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stdout}");

@@ -1,4 +1,4 @@
-//! `matrix report --diff` on two runs made from the original experiment
+//! `matrix report diff` on two runs made from the original experiment
 //! (`../shared/corpus/arm64-hwasan`): the new run numbers its scripts the other way round (as
 //! a legacy run may), its clang_sh_19 cells that reached the tests now stop in configure, one
 //! gcc cell gets further, and one cell is gone. The comparison must find exactly those.
@@ -215,7 +215,7 @@ fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
     let diff = |extra: &[&str]| {
         matrix()
             .current_dir(tmp.path())
-            .args(["report", "--diff", "old.csv", "new.csv"])
+            .args(["report", "diff", "old.csv", "new.csv"])
             .args(extra)
             .assert()
     };
@@ -247,7 +247,7 @@ fn a_diff_of_two_edited_runs_finds_exactly_the_edits() {
     let json: serde_json::Value = serde_json::from_slice(
         &matrix()
             .current_dir(tmp.path())
-            .args(["report", "--diff", "old.csv", "new/logs"])
+            .args(["report", "diff", "old.csv", "new/logs"])
             .args(["--index", "new/labels.csv", "--format", "json"])
             .assert()
             .success()

@@ -251,8 +251,8 @@ fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
     }
     let out = matrix()
         .current_dir(tmp.path())
+        .args(["report", "diff", "old.csv", "logs"])
         .args([
-            "report",
             "--index",
             "labels.csv",
             "--format",
@@ -260,7 +260,6 @@ fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
             "--min-cells",
             "2",
         ])
-        .args(["--diff", "old.csv", "logs"])
         .assert()
         .success()
         .stderr(predicate::str::contains("2 regression(s), 0 fix(es)"))
@@ -268,15 +267,29 @@ fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
         .stdout
         .clone();
     assert_eq!(
-        String::from_utf8(out).unwrap(),
+        String::from_utf8(out.clone()).unwrap(),
         "key,old,new,change\n\
          build_007.sh,Tests. Failed,Configure. Failed,regression\n\
          build_008.sh,Tests. Failed,Configure. Failed,regression\n"
     );
+    // The old spelling works for a release, with one note on stderr.
+    let old_spelling = matrix()
+        .current_dir(tmp.path())
+        .args(["report", "--index", "labels.csv", "--format", "csv"])
+        .args(["--min-cells", "2", "--diff", "old.csv", "logs"])
+        .output()
+        .unwrap();
+    assert!(old_spelling.status.success());
+    assert_eq!(old_spelling.stdout, out);
+    let stderr = String::from_utf8(old_spelling.stderr).unwrap();
+    let note = "note: `matrix report --diff` is now `matrix report diff`; the old spelling goes \
+                in a later release\n";
+    assert!(stderr.starts_with(note), "{stderr}");
+    assert_eq!(stderr.matches("note:").count(), 1, "{stderr}");
     let out = matrix()
         .current_dir(tmp.path())
+        .args(["report", "diff", "old.csv", "logs", "--fail-on-regression"])
         .args([
-            "report",
             "--index",
             "labels.csv",
             "--format",
@@ -284,7 +297,6 @@ fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
             "--min-cells",
             "2",
         ])
-        .args(["--diff", "old.csv", "logs", "--fail-on-regression"])
         .assert()
         .failure()
         .stderr(predicate::str::contains("2 cell(s) regressed"))
@@ -299,15 +311,8 @@ fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
     let json: serde_json::Value = serde_json::from_slice(
         &matrix()
             .current_dir(tmp.path())
-            .args([
-                "report",
-                "--index",
-                "labels.csv",
-                "--format",
-                "json",
-                "--all",
-            ])
-            .args(["--diff", "old.csv", "logs"])
+            .args(["report", "diff", "old.csv", "logs"])
+            .args(["--index", "labels.csv", "--format", "json", "--all"])
             .assert()
             .success()
             .get_output()
@@ -318,7 +323,7 @@ fn diff_of_two_runs_names_regressions_and_can_fail_the_build() {
     assert_eq!(json["cells"].as_array().unwrap().len(), 8);
     matrix()
         .current_dir(tmp.path())
-        .args(["report", "--diff", "old.csv", "labels.csv"])
+        .args(["report", "diff", "old.csv", "labels.csv"])
         .assert()
         .failure()
         .stdout("")

@@ -346,7 +346,10 @@ fn bad_knobs_are_errors_naming_the_value() {
     let err = refused(&["workflow", "--only", "compiler=icc"]);
     assert!(err.contains("gcc, clang, clang-19"), "{err}");
     let err = refused(&["workflow", "--max-bytes", "2000"]);
-    assert!(err.contains("--max-bytes"), "{err}");
+    assert!(
+        err.contains("even one group of cells with the templates is larger; raise --max-bytes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -390,6 +393,15 @@ fn a_definition_workflow_section_sets_defaults_and_is_checked() {
         err.contains("workflow.memory") && err.contains("8GB"),
         "{err}"
     );
+
+    // Checked when the definition is loaded, by every command, naming the file and the key.
+    std::fs::write(&path, builtin.replace("deadline: 4h", "deadline: 4 hours")).unwrap();
+    let err = refused(&["--config", path.to_str().unwrap(), "list"]);
+    let expected = format!(
+        "invalid matrix definition {}: workflow.deadline: `4 hours` is not a duration",
+        path.display()
+    );
+    assert!(err.contains(&expected), "{err}");
 
     std::fs::write(&path, builtin.replace("  ttl: 7d", "  tll: 7d")).unwrap();
     let err = refused(&["--config", path.to_str().unwrap(), "workflow"]);
