@@ -574,7 +574,7 @@ fn build_images(
             Ok(ImageBuild { dockerfile, tag })
         })
         .collect::<Result<_>>()?;
-    let tool = container_tool(engine, super::run::flag)?;
+    let tool = container_tool(engine, &super::run::flag(crate::run::Setting::Engine))?;
     let platform = crate::images::build::host_platform();
     let images_spec = crate::images::dockerfile::images_of(matrix)?;
     let others: Vec<&str> = images_spec
@@ -624,7 +624,7 @@ fn verify_images(
     engine: EngineChoice,
 ) -> Result<Vec<u8>> {
     let (matrix, renderer) = (&settings.matrix, &settings.renderer);
-    let tool = container_tool(engine, super::run::flag)?;
+    let tool = container_tool(engine, &super::run::flag(crate::run::Setting::Engine))?;
     let tag_axis = &matrix.axes[matrix.image.tag_axis];
     let mut report = String::new();
     let mut lacking = Vec::new();

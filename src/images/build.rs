@@ -11,13 +11,12 @@ use super::bake::{bake_file, target_name};
 use super::dockerfile::{file_name, Dockerfile};
 use crate::definition::Matrix;
 use crate::engine::{ContainerTool, Engine, EngineChoice};
-use crate::run::Setting;
 
 /// Resolves the choice of engine for building or verifying images: a container engine that
-/// answers (`auto`: podman, then docker). There is no host engine for images. `name` names the
-/// setting that chose it ([`Setting::Engine`]) in the error.
-pub fn container_tool(choice: EngineChoice, name: fn(Setting) -> String) -> Result<ContainerTool> {
-    match Engine::choose(choice, &name(Setting::Engine))? {
+/// answers (`auto`: podman, then docker). There is no host engine for images. `setting` names
+/// the setting that chose it in the error (the command line's `--engine`).
+pub fn container_tool(choice: EngineChoice, setting: &str) -> Result<ContainerTool> {
+    match Engine::choose(choice, setting)? {
         Engine::Container(tool) => Ok(tool),
         Engine::Host => bail!(
             "no container engine answers (`podman info`, `docker info`): install podman \
