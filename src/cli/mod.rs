@@ -37,11 +37,7 @@ pub const LOCAL_DEFINITION: &str = "matrix.yaml";
     version,
     about = "Expand the CPython sanitizer build matrix into build scripts, a CSV index and Argo manifests",
     long_about = None,
-    after_help = "Exit status:\n  \
-        0  the command did its job, whatever it found\n  \
-        1  it ran and found what it was asked to fail on (check errors, --fail-on,\n     \
-           --fail-on-regression, --fail-on-new, images verify); its report is on stdout\n  \
-        2  it could not run (bad arguments or input, a missing tool, an interrupted run)"
+    after_help = exit_status_help()
 )]
 pub struct Cli {
     /// Matrix definition to use [default: ./matrix.yaml when present, else the built-in one].
@@ -232,6 +228,39 @@ pub const EXIT_FOUND: u8 = 1;
 /// The exit status of a command that could not do its job: bad input or arguments (clap's
 /// usage errors use it too), a missing tool, an interrupted run.
 pub const EXIT_COULD_NOT_RUN: u8 = 2;
+
+/// Each exit status and what it means: `--help` and the man page's EXIT STATUS say this.
+pub const EXIT_STATUSES: [(u8, &str); 3] = [
+    (0, "the command did its job, whatever it found"),
+    (
+        EXIT_FOUND,
+        "it ran and found what it was asked to fail on (check errors, --fail-on, \
+         --fail-on-regression, --fail-on-new, images verify); its report is on stdout",
+    ),
+    (
+        EXIT_COULD_NOT_RUN,
+        "it could not run (bad arguments or input, a missing tool, an interrupted run)",
+    ),
+];
+
+/// [`EXIT_STATUSES`] for `--help`, each meaning folded to fit 80 columns.
+fn exit_status_help() -> String {
+    let mut out = String::from("Exit status:");
+    for (status, meaning) in EXIT_STATUSES {
+        out.push_str(&format!("\n  {status} "));
+        let mut width = 4;
+        for word in meaning.split_whitespace() {
+            if width + 1 + word.len() > 80 {
+                out.push_str("\n    ");
+                width = 4;
+            }
+            out.push(' ');
+            out.push_str(word);
+            width += 1 + word.len();
+        }
+    }
+    out
+}
 
 /// Parses the arguments, runs the command, and turns an error into a message on stderr and a
 /// failing exit status: [`EXIT_FOUND`] for [`Failed`], [`EXIT_COULD_NOT_RUN`] for any other

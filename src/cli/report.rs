@@ -104,18 +104,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_cells: u64,
 
-    #[arg(
-        long,
-        value_name = "DURATION",
-        conflicts_with = "finished",
-        help = deadline_help()
-    )]
-    pub deadline: Option<String>,
-
-    /// The run is over: a log that stops inside a stage is of a killed pod, never `Running`
-    /// (for logs copied without their modification times).
-    #[arg(long)]
-    pub finished: bool,
+    #[command(flatten)]
+    pub live: LiveArgs,
 
     /// Title of the chart and the page.
     #[arg(long, value_name = "TEXT", default_value = "Build results")]
@@ -183,18 +173,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_cells: u64,
 
-    #[arg(
-        long,
-        value_name = "DURATION",
-        conflicts_with = "finished",
-        help = deadline_help()
-    )]
-    pub deadline: Option<String>,
-
-    /// The runs are over: a log that stops inside a stage is of a killed pod, never `Running`
-    /// (for logs copied without their modification times).
-    #[arg(long)]
-    pub finished: bool,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
@@ -242,7 +222,7 @@ struct DiffSettings {
 impl DiffSettings {
     fn resolve(cli: &Cli, args: &DiffArgs) -> Result<DiffSettings> {
         let index = args.index.as_deref().map(Index::from_file).transpose()?;
-        let live = live(cli, args.deadline.as_deref(), args.finished)?;
+        let live = args.live.resolve(cli)?;
         Ok(DiffSettings {
             old: args.old.clone(),
             new: args.new.clone(),
@@ -273,16 +253,36 @@ impl DiffSettings {
     }
 }
 
-/// With `finished`, or for logs of a run that is over, nothing is Running; else a log is
-/// Running within the deadline (`deadline`, else the definition's).
-fn live(cli: &Cli, deadline: Option<&str>, finished: bool) -> Result<Option<logs::Live>> {
-    Ok(match finished {
-        true => None,
-        false => Some(logs::Live {
-            deadline: Duration::from_secs(deadline_seconds(cli, deadline)?),
-            now: SystemTime::now(),
-        }),
-    })
+/// `--deadline` and `--finished`: what tells a log of a running cell from one of a killed
+/// pod, shared by `report` and `report diff`.
+#[derive(Debug, Clone, Args)]
+pub struct LiveArgs {
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "finished",
+        help = deadline_help()
+    )]
+    pub deadline: Option<String>,
+
+    /// The logs are of runs that are over: a log that stops inside a stage is of a killed pod,
+    /// never `Running` (for logs copied without their modification times).
+    #[arg(long)]
+    pub finished: bool,
+}
+
+impl LiveArgs {
+    /// With `--finished`, or for logs of a run that is over, nothing is Running; else a log
+    /// is Running within the deadline (`--deadline`, else the definition's).
+    fn resolve(&self, cli: &Cli) -> Result<Option<logs::Live>> {
+        Ok(match self.finished {
+            true => None,
+            false => Some(logs::Live {
+                deadline: Duration::from_secs(deadline_seconds(cli, self.deadline.as_deref())?),
+                now: SystemTime::now(),
+            }),
+        })
+    }
 }
 
 /// What the flags ask for, resolved once: every check across flags is made here, before any
@@ -312,7 +312,7 @@ impl<'a> Settings<'a> {
             );
         }
         let index = args.index.as_deref().map(Index::from_file).transpose()?;
-        let live = live(cli, args.deadline.as_deref(), args.finished)?;
+        let live = args.live.resolve(cli)?;
         check_insights_and_by(args, index.as_ref())?;
         let format = format::or_by_terminal(args.format);
         check_by_is_shown(args, format, page)?;

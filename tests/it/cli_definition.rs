@@ -507,6 +507,10 @@ fn completions_and_man_page_are_generated() {
     assert!(bash.contains("render") && bash.contains("--only"));
     let man = dir.stdout(&["man"]);
     assert!(
+        man.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n") && !man.contains(".SH EXTRA"),
+        "{man}"
+    );
+    assert!(
         man.starts_with(".ie") || man.contains(".TH matrix"),
         "{}",
         &man[..200.min(man.len())]
