@@ -118,6 +118,56 @@ pub struct Tuples {
     per_axis_set: Vec<usize>,
 }
 
+/// Each axis's radix: one more than the highest value index any row has on it.
+fn radix_of(rows: &[&[usize]], axes: usize) -> Vec<u64> {
+    let mut radix = vec![0u64; axes];
+    for row in rows {
+        for (r, &v) in radix.iter_mut().zip(row.iter()) {
+            *r = (*r).max(v as u64 + 1);
+        }
+    }
+    radix
+}
+
+/// Where each axis set's codes start: the dense code of a tuple is its axis set's offset plus
+/// its values in mixed radix.
+fn offsets_of(axis_sets: &[Vec<usize>], radix: &[u64], strength: usize) -> Result<Vec<u64>> {
+    let mut offsets = Vec::with_capacity(axis_sets.len());
+    let mut next: u64 = 0;
+    for set in axis_sets {
+        offsets.push(next);
+        let size = set
+            .iter()
+            .try_fold(1u64, |acc, &a| acc.checked_mul(radix[a]));
+        next = match size.and_then(|s| next.checked_add(s)) {
+            Some(n) => n,
+            None => {
+                bail!("a cover of strength {strength}: too many value combinations to number")
+            }
+        };
+    }
+    Ok(offsets)
+}
+
+/// Per-tuple cell lists from each cell's tuples (`per_cell` a cell, in cell order): where each
+/// tuple's cells start, and the cells (a counting sort keeps them ascending).
+fn transpose(cell_tuples: &[u32], tuples: usize, per_cell: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut tuple_start = vec![0u32; tuples + 1];
+    for &t in cell_tuples {
+        tuple_start[t as usize + 1] += 1;
+    }
+    for t in 0..tuples {
+        tuple_start[t + 1] += tuple_start[t];
+    }
+    let mut fill = tuple_start.clone();
+    let mut tuple_cells = vec![0u32; cell_tuples.len()];
+    for (i, &t) in cell_tuples.iter().enumerate() {
+        tuple_cells[fill[t as usize] as usize] = (i / per_cell) as u32;
+        fill[t as usize] += 1;
+    }
+    (tuple_start, tuple_cells)
+}
+
 impl Tuples {
     pub fn build(rows: &[&[usize]], strength: usize) -> Result<Self> {
         if !STRENGTHS.contains(&strength) {
@@ -145,27 +195,8 @@ impl Tuples {
                 rows.len()
             );
         }
-        let mut radix = vec![0u64; axes];
-        for row in rows {
-            for (r, &v) in radix.iter_mut().zip(row.iter()) {
-                *r = (*r).max(v as u64 + 1);
-            }
-        }
-        // Dense code of a tuple: its axis set's offset plus the values in mixed radix.
-        let mut offsets = Vec::with_capacity(per_cell);
-        let mut next: u64 = 0;
-        for set in &axis_sets {
-            offsets.push(next);
-            let size = set
-                .iter()
-                .try_fold(1u64, |acc, &a| acc.checked_mul(radix[a]));
-            next = match size.and_then(|s| next.checked_add(s)) {
-                Some(n) => n,
-                None => {
-                    bail!("a cover of strength {strength}: too many value combinations to number")
-                }
-            };
-        }
+        let radix = radix_of(rows, axes);
+        let offsets = offsets_of(&axis_sets, &radix, strength)?;
         let code = |row: &[usize], set: usize| -> u64 {
             axis_sets[set]
                 .iter()
@@ -196,20 +227,7 @@ impl Tuples {
             })
             .collect();
         drop(codes);
-        // Transpose into per-tuple cell lists (counting sort keeps the cells ascending).
-        let mut tuple_start = vec![0u32; distinct.len() + 1];
-        for &t in &cell_tuples {
-            tuple_start[t as usize + 1] += 1;
-        }
-        for t in 0..distinct.len() {
-            tuple_start[t + 1] += tuple_start[t];
-        }
-        let mut fill = tuple_start.clone();
-        let mut tuple_cells = vec![0u32; cell_tuples.len()];
-        for (i, &t) in cell_tuples.iter().enumerate() {
-            tuple_cells[fill[t as usize] as usize] = (i / per_cell) as u32;
-            fill[t as usize] += 1;
-        }
+        let (tuple_start, tuple_cells) = transpose(&cell_tuples, distinct.len(), per_cell);
         Ok(Tuples {
             strength,
             axis_sets,

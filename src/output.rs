@@ -88,22 +88,7 @@ pub fn write_dir_with(
 ) -> Result<()> {
     // `own/.` and `own/sub/..` name directories that cannot be renamed as written.
     let dir = &absolute(dir)?;
-    let cwd = std::env::current_dir().context("cannot read the working directory")?;
-    let target = identity(dir)?;
-    for (inside, name) in keep
-        .iter()
-        .copied()
-        .chain([(cwd.as_path(), "the working directory")])
-    {
-        if identity(inside)?.starts_with(&target) {
-            return Err(NotReplaced::HoldsInput {
-                dir: dir.clone(),
-                name: name.to_string(),
-                inside: inside.to_path_buf(),
-            }
-            .into());
-        }
-    }
+    refuse_holding_inputs(dir, keep)?;
     let parent = dir
         .parent()
         .with_context(|| format!("{} does not name a directory", dir.display()))?
@@ -118,34 +103,62 @@ pub fn write_dir_with(
         .to_string_lossy()
         .into_owned();
     // Removed when dropped: on every early return below, nothing staged is left behind.
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{base}.tmp-"))
-        .tempdir_in(&parent)
-        .with_context(|| {
-            format!(
-                "cannot create a temporary directory in {}",
-                parent.display()
-            )
-        })?;
-
+    let staging = temp_dir_in(&parent, &format!(".{base}.tmp-"))?;
     let marker = format!("This directory holds {what} written by `matrix`. It is replaced as a whole on the next run.\n");
     write_file(staging.path(), MARKER_FILE, marker.as_bytes(), false)?;
     fill(&Staged {
         path: staging.path(),
         previous: existing.then_some(dir),
     })?;
+    swap_in(dir, staging, existing, &parent, &base)
+}
 
-    // Move the old directory aside, the new one in, and only then delete the old one.
+/// Refuses to replace `dir` when it holds one of `keep` or the working directory.
+fn refuse_holding_inputs(dir: &Path, keep: &[(&Path, &str)]) -> Result<()> {
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let target = identity(dir)?;
+    for (inside, name) in keep
+        .iter()
+        .copied()
+        .chain([(cwd.as_path(), "the working directory")])
+    {
+        if identity(inside)?.starts_with(&target) {
+            return Err(NotReplaced::HoldsInput {
+                dir: dir.to_path_buf(),
+                name: name.to_string(),
+                inside: inside.to_path_buf(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A temporary directory in `parent` whose name starts with `prefix`, removed when dropped.
+fn temp_dir_in(parent: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })
+}
+
+/// Puts the filled `staging` directory in place of `dir`: the old directory (if `existing`)
+/// moved aside, the new one in, and only then the old one deleted; if the new one cannot be
+/// moved in, the old one goes back.
+fn swap_in(
+    dir: &Path,
+    staging: tempfile::TempDir,
+    existing: bool,
+    parent: &Path,
+    base: &str,
+) -> Result<()> {
     let holder = if existing {
-        let holder = tempfile::Builder::new()
-            .prefix(&format!(".{base}.old-"))
-            .tempdir_in(&parent)
-            .with_context(|| {
-                format!(
-                    "cannot create a temporary directory in {}",
-                    parent.display()
-                )
-            })?;
+        let holder = temp_dir_in(parent, &format!(".{base}.old-"))?;
         fs::rename(dir, holder.path().join("old"))
             .with_context(|| format!("cannot move the existing {} aside", dir.display()))?;
         Some(holder)

@@ -77,6 +77,75 @@ pub struct Recognizer {
     test_line: Vec<u8>,
 }
 
+impl Open {
+    /// Whether faulthandler's open report goes on with this line (its threads' headers and
+    /// indented frames), taking the first stack's Python frames.
+    #[inline]
+    fn fatal_line(&mut self, line_no: u64, raw: &[u8], trimmed: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(trimmed);
+        let indented = raw.first().is_some_and(|b| b.is_ascii_whitespace());
+        let known = [
+            "Current thread",
+            "Thread 0x",
+            "Extension modules:",
+            "Python runtime state:",
+            "Current thread's C stack",
+            "Stack (most recent call first)",
+            "Garbage-collecting",
+            "<Cannot show all threads",
+        ]
+        .iter()
+        .any(|p| text.starts_with(p));
+        if !(indented || known) {
+            return false;
+        }
+        if let Some(frame) = python_frame(&text) {
+            if self.stack_state < 2 {
+                self.stack_state = 1;
+                if self.report.stack.len() < MAX_FRAMES {
+                    self.report.stack.push(frame);
+                }
+            }
+        } else if self.stack_state == 1 {
+            // Anything but a frame (another thread's header) ends the first stack.
+            self.stack_state = 2;
+        }
+        self.report.end = line_no;
+        true
+    }
+
+    /// Whether a sanitizer's open report goes on with this line: indented or `==` lines, its
+    /// SUMMARY, and a little unindented prose when report lines follow it.
+    #[inline]
+    fn sanitizer_line(&mut self, line_no: u64, raw: &[u8], trimmed: &[u8]) -> bool {
+        if trimmed.starts_with(b"SUMMARY: ") {
+            self.report.end = line_no;
+            // The report is complete: nothing after it is its.
+            self.idle = u32::MAX;
+            return true;
+        }
+        if self.idle == u32::MAX {
+            return false;
+        }
+        if self.report.access.is_none() {
+            self.report.access = access(&String::from_utf8_lossy(trimmed));
+        }
+        let indented = raw.first().is_some_and(|b| b.is_ascii_whitespace());
+        if indented || raw.starts_with(b"==") || raw.starts_with(b"=>") {
+            self.idle = 0;
+            self.report.end = line_no;
+        } else {
+            // Unindented prose (`freed by thread T0 here:`) belongs to the report only
+            // if report lines follow it.
+            self.idle += 1;
+            if self.idle > MAX_IDLE {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 impl Recognizer {
     pub fn new() -> Self {
         Self::default()
@@ -215,65 +284,8 @@ impl Recognizer {
         }
         match open.family {
             Family::Ubsan => false,
-            Family::Fatal => {
-                let text = String::from_utf8_lossy(trimmed);
-                let indented = raw.first().is_some_and(|b| b.is_ascii_whitespace());
-                let known = [
-                    "Current thread",
-                    "Thread 0x",
-                    "Extension modules:",
-                    "Python runtime state:",
-                    "Current thread's C stack",
-                    "Stack (most recent call first)",
-                    "Garbage-collecting",
-                    "<Cannot show all threads",
-                ]
-                .iter()
-                .any(|p| text.starts_with(p));
-                if !(indented || known) {
-                    return false;
-                }
-                if let Some(frame) = python_frame(&text) {
-                    if open.stack_state < 2 {
-                        open.stack_state = 1;
-                        if r.stack.len() < MAX_FRAMES {
-                            r.stack.push(frame);
-                        }
-                    }
-                } else if open.stack_state == 1 {
-                    // Anything but a frame (another thread's header) ends the first stack.
-                    open.stack_state = 2;
-                }
-                r.end = line_no;
-                true
-            }
-            Family::Sanitizer | Family::ThreadWarning => {
-                if trimmed.starts_with(b"SUMMARY: ") {
-                    r.end = line_no;
-                    // The report is complete: nothing after it is its.
-                    open.idle = u32::MAX;
-                    return true;
-                }
-                if open.idle == u32::MAX {
-                    return false;
-                }
-                if r.access.is_none() {
-                    r.access = access(&String::from_utf8_lossy(trimmed));
-                }
-                let indented = raw.first().is_some_and(|b| b.is_ascii_whitespace());
-                if indented || raw.starts_with(b"==") || raw.starts_with(b"=>") {
-                    open.idle = 0;
-                    r.end = line_no;
-                } else {
-                    // Unindented prose (`freed by thread T0 here:`) belongs to the report only
-                    // if report lines follow it.
-                    open.idle += 1;
-                    if open.idle > MAX_IDLE {
-                        return false;
-                    }
-                }
-                true
-            }
+            Family::Fatal => open.fatal_line(line_no, raw, trimmed),
+            Family::Sanitizer | Family::ThreadWarning => open.sanitizer_line(line_no, raw, trimmed),
         }
     }
 

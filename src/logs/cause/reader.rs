@@ -9,7 +9,7 @@ use super::text::{
     base_name, compiler_error, evidence, is_telling, make_error_target, needles, normalise,
     report_cause, runtime_fatal, signal_cause, strip_pid,
 };
-use super::{Candidate, CauseReader};
+use super::{Candidate, CauseReader, Slot};
 use crate::sanitizer::regrtest::is_regrtest_progress;
 use crate::sanitizer::{RawReport, Signature};
 
@@ -85,57 +85,7 @@ impl CauseReader {
         if !marked || !needles().is_match(raw) {
             return;
         }
-        let text = String::from_utf8_lossy(raw);
-        if job_status(&text).is_some() {
-            let candidate = Candidate {
-                ev: evidence(line_no, raw),
-                text: signal_cause(&text),
-                finding: None,
-            };
-            if slot.make_error.is_none() {
-                slot.signal_before_make = Some(candidate.clone());
-            }
-            slot.signal = Some(candidate);
-            return;
-        }
-        if let Some(outcome) = bare_signal(&text) {
-            if !text.contains("...") {
-                // The command's first bounded bytes, as ever (a word longer is cut there).
-                let previous = seen.previous();
-                let command = String::from_utf8_lossy(&previous[..previous.len().min(256)]);
-                let program = command
-                    .split_whitespace()
-                    .next()
-                    .map(base_name)
-                    .unwrap_or_default();
-                let candidate = Candidate {
-                    ev: evidence(line_no, raw),
-                    text: if program.is_empty() {
-                        outcome.name().to_owned()
-                    } else {
-                        format!("{} in {program}", outcome.name())
-                    },
-                    finding: None,
-                };
-                if slot.make_error.is_none() {
-                    slot.signal_before_make = Some(candidate.clone());
-                }
-                slot.signal = Some(candidate);
-            }
-            return;
-        }
-        if stage == Stage::Configure {
-            return;
-        }
-        if slot.compiler_error.is_none() && slot.make_error.is_none() {
-            if let Some(message) = compiler_error(&text) {
-                slot.compiler_error = Some(Candidate {
-                    ev: evidence(line_no, raw),
-                    text: normalise(&message),
-                    finding: None,
-                });
-            }
-        }
+        marked_line(slot, stage, line_no, raw, seen);
     }
 
     fn configure_line(&mut self, stage: Stage, line_no: u64, raw: &[u8]) {
@@ -220,5 +170,65 @@ impl CauseReader {
             slot.report_before_make = Some(candidate.clone());
         }
         slot.report = Some(candidate);
+    }
+}
+
+/// A marked line that may name a cause (a job's or a bare signal, a compiler's error): kept in
+/// the stage's slot.
+fn marked_line(slot: &mut Slot, stage: Stage, line_no: u64, raw: &[u8], seen: &Seen) {
+    let text = String::from_utf8_lossy(raw);
+    if job_status(&text).is_some() {
+        let candidate = Candidate {
+            ev: evidence(line_no, raw),
+            text: signal_cause(&text),
+            finding: None,
+        };
+        slot.note_signal(candidate);
+        return;
+    }
+    if let Some(outcome) = bare_signal(&text) {
+        if !text.contains("...") {
+            // The command's first bounded bytes, as ever (a word longer is cut there).
+            let previous = seen.previous();
+            let command = String::from_utf8_lossy(&previous[..previous.len().min(256)]);
+            let program = command
+                .split_whitespace()
+                .next()
+                .map(base_name)
+                .unwrap_or_default();
+            let candidate = Candidate {
+                ev: evidence(line_no, raw),
+                text: if program.is_empty() {
+                    outcome.name().to_owned()
+                } else {
+                    format!("{} in {program}", outcome.name())
+                },
+                finding: None,
+            };
+            slot.note_signal(candidate);
+        }
+        return;
+    }
+    if stage == Stage::Configure {
+        return;
+    }
+    if slot.compiler_error.is_none() && slot.make_error.is_none() {
+        if let Some(message) = compiler_error(&text) {
+            slot.compiler_error = Some(Candidate {
+                ev: evidence(line_no, raw),
+                text: normalise(&message),
+                finding: None,
+            });
+        }
+    }
+}
+
+impl Slot {
+    /// A signal that ended a command: the latest, and the latest before make's first error.
+    fn note_signal(&mut self, candidate: Candidate) {
+        if self.make_error.is_none() {
+            self.signal_before_make = Some(candidate.clone());
+        }
+        self.signal = Some(candidate);
     }
 }
