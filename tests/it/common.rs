@@ -33,6 +33,57 @@ pub fn wait_until(what: &str, patience: Duration, mut ready: impl FnMut() -> boo
     }
 }
 
+/// A child's exit status once it has ended, or `None` if it still runs after [`PATIENCE`]
+/// (the caller kills it and fails, naming what hung).
+pub fn exited_within_patience(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if start.elapsed() > PATIENCE {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The lines of a child's output, read on a thread of their own so that a test can wait for
+/// one while the child runs; the channel closes when the output does.
+pub fn lines_of(output: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(output)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+/// Waits up to [`PATIENCE`] for each next line until one holds `needle`; returns the lines
+/// read, that one included.
+pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        match lines.recv_timeout(PATIENCE) {
+            Ok(line) => {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(err) => panic!("no line holding {needle:?} ({err}); read: {seen:#?}"),
+        }
+    }
+}
+
 /// The stage a build log of our scripts was in when it ended, as `report` names stages
 /// (`Configure`, `Compilation`, `Tests`): the last `stage-start` marker's. A test of a deadline
 /// or a signal asserts `<that stage>. Timeout`, whatever stage the machine's speed let the cell

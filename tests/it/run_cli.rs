@@ -3,10 +3,8 @@
 //! resume are observed in seconds.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::common::{self, write_executable, PATIENCE};
@@ -198,48 +196,13 @@ fn signal(child: &Child, sig: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
 }
 
-/// Waits for `matrix run` to exit; kills it and fails after [`PATIENCE`], which only a run
-/// that does not stop at all reaches.
+/// Waits for `matrix run` to exit; kills it and fails after [`common::PATIENCE`], which only
+/// a run that does not stop at all reaches.
 fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
-    let mut status = None;
-    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        common::wait_until("matrix run to stop", PATIENCE, || {
-            status = child.try_wait().unwrap();
-            status.is_some()
-        })
-    }));
-    if let Err(panic) = waited {
+    common::exited_within_patience(child).unwrap_or_else(|| {
         let _ = child.kill();
-        std::panic::resume_unwind(panic);
-    }
-    status.unwrap()
-}
-
-/// Reads a child's stderr line by line on a thread of its own, so a test can wait for a line
-/// while the child runs.
-fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
-    let stderr = child.stderr.take().unwrap();
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receive
-}
-
-/// Waits for a line of `lines` holding `needle`; returns the lines read up to it.
-fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    loop {
-        match lines.recv_timeout(PATIENCE) {
-            Ok(line) if line.contains(needle) => return seen,
-            Ok(line) => seen.push(line),
-            Err(err) => panic!("no line holding {needle:?} ({err}); read: {seen:#?}"),
-        }
-    }
+        panic!("matrix run did not stop");
+    })
 }
 
 #[test]
@@ -417,12 +380,12 @@ fn a_second_ctrl_c_kills_cells_that_ignore_term() {
         &["--out", "run", "-j", "1", "--only", "configure=debug"],
         &[("FAKE_HANG_CC", "1")],
     );
-    let lines = stderr_lines(&mut child);
+    let lines = common::lines_of(child.stderr.take().unwrap());
     sb.wait_for("run", &mut child, "fake gcc hangs");
     signal(&child, libc::SIGINT);
     // The second Ctrl-C only after matrix has taken the first: two signals sent while a loaded
     // machine has not scheduled it yet would arrive as one.
-    wait_for_line(&lines, "interrupted: stopping 1 running cell(s)");
+    common::wait_for_line(&lines, "interrupted: stopping 1 running cell(s)");
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         child.try_wait().unwrap().is_none(),

@@ -429,10 +429,7 @@ fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
 /// whether it ends at all, not by how fast.
 #[test]
 fn a_term_signal_records_the_stage_it_interrupts() {
-    use std::io::{BufRead, BufReader};
-    use std::sync::mpsc;
-
-    use crate::common::{self, PATIENCE};
+    use crate::common;
 
     let blocked_python = "#!/bin/sh\nsleep 86400\n";
     let sandbox = Sandbox::with_tree("3.12.4", MAKEFILE, &[]);
@@ -454,45 +451,22 @@ fn a_term_signal_records_the_stage_it_interrupts() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = send.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(PATIENCE)
-            .expect("the tests stage never started");
-        let started = line.starts_with("::matrix:: event=stage-start stage=tests");
-        log.push(line);
-        if started {
-            break;
-        }
-    }
+    let lines = common::lines_of(child.stdout.take().unwrap());
+    let mut log = common::wait_for_line(&lines, "::matrix:: event=stage-start stage=tests");
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let mut status = None;
-    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        common::wait_until("the script to end after TERM", PATIENCE, || {
-            status = child.try_wait().unwrap();
-            status.is_some()
-        })
-    }));
-    if ended.is_err() {
+    let Some(status) = common::exited_within_patience(&mut child) else {
         let _ = child.kill();
         common::assert_no_processes_inside(&sandbox.root);
         panic!("the script waited for the test suite");
-    }
+    };
     // The exit trap stopped the suite's process group: nothing may be left of it.
     common::assert_no_processes_inside(&sandbox.root);
     // The suite is gone, so its end of the pipe is closed too: the log is complete.
     log.extend(lines.iter());
-    assert_eq!(status.unwrap().code(), Some(143), "{log:#?}");
+    assert_eq!(status.code(), Some(143), "{log:#?}");
     let markers = markers(log.join("\n").as_bytes());
     assert_eq!(
         markers[markers.len() - 2],
