@@ -507,11 +507,12 @@ mod tests {
         assert_eq!(report.problems, []);
         assert_eq!((report.cells, report.scripts_checked), (742, 742));
         assert!(report.script_shapes > 1 && report.script_shapes < 742);
-        assert!(report.to_text().ends_with(&format!(
+        let text = report.to_text();
+        assert!(text.ends_with(&format!(
             "742 cells, 742 scripts checked as {} shapes (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings
 ",
             report.script_shapes
-        )));
+        )), "{text}");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! A cell's build plan: what the definition's contributions give that cell (environment,
 //! flags, configure arguments, runtime to preload, whether to test, what to collect).
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use crate::cell::Cell;
-use crate::definition::Matrix;
+use crate::definition::{Contribution, Matrix};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BuildPlan {
@@ -24,6 +24,56 @@ pub struct BuildPlan {
     pub test_args: Vec<String>,
     /// File-name patterns copied into the artifact directory.
     pub collect: Vec<String>,
+    /// Exported after the build, for the canaries and the tests.
+    pub test_env: Vec<EnvVar>,
+    /// The command prefix configure, make, the canaries and the tests run under.
+    pub wrap: Vec<String>,
+    /// The names of the canaries (deliberate defects) run after the build, before the tests.
+    pub canaries: Vec<String>,
+}
+
+/// Which contribution set each single-valued part of a plan, for conflict messages.
+#[derive(Default)]
+struct Owners {
+    env: Vec<(String, usize)>,
+    test_env: Vec<(String, usize)>,
+    tests: Option<(bool, usize)>,
+    test_args: Option<usize>,
+    wrap: Option<usize>,
+}
+
+/// Makes contribution `number` the owner of the part named `what`, unless another one is.
+fn claim(owner: &mut Option<usize>, number: usize, what: &str) -> Result<(), Clash> {
+    match owner {
+        Some(other) => Err(Clash::new(*other, format!("both set `{what}`"))),
+        None => {
+            *owner = Some(number);
+            Ok(())
+        }
+    }
+}
+
+/// Two contributions that set one part of a plan: the earlier one's number and what clashed.
+struct Clash {
+    earlier: usize,
+    what: String,
+}
+
+impl Clash {
+    fn new(earlier: usize, what: String) -> Self {
+        Clash { earlier, what }
+    }
+
+    fn message(self, cell: &Cell, later: &Contribution, matrix: &Matrix) -> anyhow::Error {
+        anyhow!(
+            "cell {}: contributions #{} and #{} of {} {}",
+            cell.id,
+            self.earlier,
+            later.number,
+            matrix.origin,
+            self.what
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,64 +92,71 @@ impl BuildPlan {
             test_args: matrix.tests.args.clone(),
             ..BuildPlan::default()
         };
-        let mut test_args_owner: Option<usize> = None;
-        // (variable, contribution number) for conflict messages.
-        let mut env_owner: Vec<(String, usize)> = Vec::new();
-        let mut tests_owner: Option<(bool, usize)> = None;
+        let mut owners = Owners::default();
         for contribution in &matrix.contributions {
-            if !contribution.when.holds(&cell.values) {
-                continue;
+            if contribution.when.holds(&cell.values) {
+                plan.add(contribution, &mut owners)
+                    .map_err(|clash| clash.message(cell, contribution, matrix))?;
             }
-            for (name, value) in &contribution.env {
-                if let Some((_, other)) = env_owner.iter().find(|(n, _)| n == name) {
-                    bail!(
-                        "cell {}: contributions #{other} and #{} of {} both set {name}",
-                        cell.id,
-                        contribution.number,
-                        matrix.origin
-                    );
+        }
+        plan.canaries = matrix
+            .canaries
+            .iter()
+            .filter(|canary| canary.when.holds(&cell.values))
+            .map(|canary| canary.name.clone())
+            .collect();
+        Ok(plan)
+    }
+
+    /// One contribution's part; a [`Clash`] names what an earlier contribution already set.
+    fn add(&mut self, contribution: &Contribution, owners: &mut Owners) -> Result<(), Clash> {
+        let number = contribution.number;
+        for (list, owned, entries) in [
+            (&mut self.env, &mut owners.env, &contribution.env),
+            (
+                &mut self.test_env,
+                &mut owners.test_env,
+                &contribution.test_env,
+            ),
+        ] {
+            for (name, value) in entries {
+                if let Some((_, other)) = owned.iter().find(|(n, _)| n == name) {
+                    return Err(Clash::new(*other, format!("both set {name}")));
                 }
-                env_owner.push((name.clone(), contribution.number));
-                plan.env.push(EnvVar {
+                owned.push((name.clone(), number));
+                list.push(EnvVar {
                     name: name.clone(),
                     value: value.clone(),
                 });
             }
-            plan.compile_flags
-                .extend(contribution.compile.iter().cloned());
-            plan.link_flags.extend(contribution.link.iter().cloned());
-            plan.configure_args
-                .extend(contribution.configure.iter().cloned());
-            if !contribution.preload.is_empty() {
-                plan.preload.push(contribution.preload.join(" "));
-            }
-            if let Some(tests) = contribution.tests {
-                match tests_owner {
-                    Some((earlier, other)) if earlier != tests => bail!(
-                        "cell {}: contributions #{other} and #{} of {} disagree about `tests`",
-                        cell.id,
-                        contribution.number,
-                        matrix.origin
-                    ),
-                    _ => tests_owner = Some((tests, contribution.number)),
-                }
-                plan.run_tests = tests;
-            }
-            if let Some(args) = &contribution.test_args {
-                if let Some(other) = test_args_owner {
-                    bail!(
-                        "cell {}: contributions #{other} and #{} of {} both set `test_args`",
-                        cell.id,
-                        contribution.number,
-                        matrix.origin
-                    );
-                }
-                test_args_owner = Some(contribution.number);
-                plan.test_args = args.clone();
-            }
-            plan.collect.extend(contribution.collect.iter().cloned());
         }
-        Ok(plan)
+        self.compile_flags
+            .extend(contribution.compile.iter().cloned());
+        self.link_flags.extend(contribution.link.iter().cloned());
+        self.configure_args
+            .extend(contribution.configure.iter().cloned());
+        if !contribution.preload.is_empty() {
+            self.preload.push(contribution.preload.join(" "));
+        }
+        if let Some(tests) = contribution.tests {
+            match owners.tests {
+                Some((earlier, other)) if earlier != tests => {
+                    return Err(Clash::new(other, "disagree about `tests`".into()))
+                }
+                _ => owners.tests = Some((tests, number)),
+            }
+            self.run_tests = tests;
+        }
+        if let Some(args) = &contribution.test_args {
+            claim(&mut owners.test_args, number, "test_args")?;
+            self.test_args = args.clone();
+        }
+        if !contribution.wrap.is_empty() {
+            claim(&mut owners.wrap, number, "wrap")?;
+            self.wrap = contribution.wrap.clone();
+        }
+        self.collect.extend(contribution.collect.iter().cloned());
+        Ok(())
     }
 
     pub fn env(&self, name: &str) -> Option<&str> {

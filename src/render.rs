@@ -17,6 +17,18 @@ pub struct ScriptContext<'a> {
     pub cell: CellView<'a>,
     pub source: SourceView,
     pub plan: &'a BuildPlan,
+    /// Every canary of the definition, the same for all its cells.
+    pub canaries: Vec<CanaryView<'a>>,
+}
+
+/// A canary as a script holds it.
+#[derive(Debug, Serialize)]
+pub struct CanaryView<'a> {
+    pub name: &'a str,
+    pub code: &'a str,
+    /// The `expect` words, one a line: `grep -F` reads each line as a pattern.
+    pub expect: String,
+    pub timeout_seconds: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +94,16 @@ impl<'a> ScriptContext<'a> {
             },
             source: SourceView::of(matrix, cell),
             plan,
+            canaries: matrix
+                .canaries
+                .iter()
+                .map(|canary| CanaryView {
+                    name: &canary.name,
+                    code: &canary.code,
+                    expect: canary.expect.join("\n"),
+                    timeout_seconds: canary.timeout_seconds,
+                })
+                .collect(),
         }
     }
 }

@@ -19,9 +19,13 @@ pub const ADOC_REPORT_TEMPLATE: &str = "report.adoc.j2";
 pub const VERIFY_TEMPLATE: &str = "verify.sh.j2";
 
 /// The embedded templates, as shipped in `templates/`.
-pub const BUILTIN: [(&str, &str); 7] = [
+pub const BUILTIN: [(&str, &str); 8] = [
     ("build.sh.j2", include_str!("../templates/build.sh.j2")),
     ("cell.sh.j2", include_str!("../templates/cell.sh.j2")),
+    (
+        "canaries.sh.j2",
+        include_str!("../templates/canaries.sh.j2"),
+    ),
     ("body.sh.j2", include_str!("../templates/body.sh.j2")),
     ("Dockerfile.j2", include_str!("../templates/Dockerfile.j2")),
     (

@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use anyhow::{bail, Context, Result};
 
 use super::alphabet::{check_env_name, check_label};
+use super::canary::{canary_what, check_canaries};
 use super::images::compile_images;
 use super::raw::{
-    RawAxis, RawClause, RawCondition, RawContribution, RawDefinition, RawRule, RawSource,
-    RawWorkflow,
+    RawAxis, RawCanary, RawClause, RawCondition, RawContribution, RawDefinition, RawRule,
+    RawSource, RawWorkflow,
 };
 use super::{
-    unknown_axis, Axis, AxisKind, AxisValue, Contribution, ImageSpec, Matrix, SourceSpec,
+    unknown_axis, Axis, AxisKind, AxisValue, Canary, Contribution, ImageSpec, Matrix, SourceSpec,
     WorkflowDefaults,
 };
 use crate::rules::{Clause, Condition, Rule};
@@ -44,6 +45,7 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         let what = format!("contribution #{}", i + 1);
         contributions.push(compile_contribution(&axes, raw_contribution, i + 1, &what)?);
     }
+    let canaries = compile_canaries(&raw.canaries, &axes)?;
     let workflow = compile_workflow(&raw.workflow.clone().unwrap_or_default(), &axes)?;
     let images = match &raw.images {
         Some(raw_images) => Some(compile_images(raw_images, &axes, image.tag_axis)?),
@@ -58,6 +60,7 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         axes,
         rules,
         contributions,
+        canaries,
         workflow,
         images,
     })
@@ -308,7 +311,7 @@ fn compile_contribution(
     number: usize,
     what: &str,
 ) -> Result<Contribution> {
-    for name in raw.env.keys() {
+    for name in raw.env.keys().chain(raw.test_env.keys()) {
         check_env_name(what, name)?;
         if RESERVED_ENV.contains(&name.as_str()) || name.starts_with("MATRIX_") {
             bail!(
@@ -324,6 +327,9 @@ fn compile_contribution(
                 name.escape_debug()
             );
         }
+    }
+    if raw.wrap.iter().any(String::is_empty) {
+        bail!("{what}: `wrap` holds an empty word; give a command and its arguments, e.g. [setarch, -R]");
     }
     for pattern in &raw.collect {
         if pattern.is_empty() || pattern.contains('/') {
@@ -348,7 +354,33 @@ fn compile_contribution(
         tests: raw.tests,
         test_args: raw.test_args.clone(),
         collect: raw.collect.clone(),
+        test_env: raw
+            .test_env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        wrap: raw.wrap.clone(),
     })
+}
+
+/// The canaries, checked ([`super::canary`]) and their conditions compiled.
+fn compile_canaries(raw: &[RawCanary], axes: &[Axis]) -> Result<Vec<Canary>> {
+    let timeouts = check_canaries(raw)?;
+    raw.iter()
+        .zip(timeouts)
+        .enumerate()
+        .map(|(i, (canary, timeout_seconds))| {
+            let what = canary_what(i, canary);
+            Ok(Canary {
+                name: canary.name.clone(),
+                doc: canary.doc.trim().to_string(),
+                when: compile_clause(axes, &canary.when, &format!("`when` of {what}"))?,
+                expect: canary.expect.clone(),
+                code: canary.code.clone(),
+                timeout_seconds,
+            })
+        })
+        .collect()
 }
 
 /// Tarballs are fetched from `source.base_url` and run as root in the build: only https, or a

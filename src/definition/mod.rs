@@ -12,6 +12,7 @@ use crate::suggest::did_you_mean;
 use crate::version::Version;
 
 pub mod alphabet;
+mod canary;
 mod compile;
 pub mod images;
 mod raw;
@@ -26,6 +27,11 @@ pub use workflow::WorkflowDefaults;
 pub const BUILTIN_DEFINITION: &str = include_str!("../../definition/matrix.yaml");
 /// How the built-in definition is named in messages.
 pub const BUILTIN_NAME: &str = "<built-in definition/matrix.yaml>";
+/// CPython's own sanitizer CI as a definition (`matrix init --profile cpython-ci`).
+pub const CPYTHON_CI_DEFINITION: &str = include_str!("../../definition/cpython-ci.yaml");
+
+/// How the cpython-ci definition is named in messages.
+pub const CPYTHON_CI_NAME: &str = "<built-in definition/cpython-ci.yaml>";
 
 // ---------------------------------------------------------------------------------------------
 // The compiled form.
@@ -42,6 +48,7 @@ pub struct Matrix {
     pub axes: Vec<Axis>,
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
+    pub canaries: Vec<Canary>,
     pub workflow: WorkflowDefaults,
     /// The `images` section, checked against the tag axis.
     pub images: Option<images::ImagesSpec>,
@@ -121,7 +128,24 @@ pub struct Contribution {
     pub tests: Option<bool>,
     pub test_args: Option<Vec<String>>,
     pub collect: Vec<String>,
+    pub test_env: Vec<(String, String)>,
+    pub wrap: Vec<String>,
 }
+
+/// A deliberate defect a cell runs after its build to prove its sanitizer sees that class of
+/// bug: seen, missed, or an error (it hung, or never reached its defect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canary {
+    pub name: String,
+    pub doc: String,
+    pub when: Clause,
+    pub expect: Vec<String>,
+    pub code: String,
+    pub timeout_seconds: u32,
+}
+
+/// What a canary prints just before its defect: without it, the canary is an error, not a miss.
+pub const CANARY_REACHED: &str = "matrix-canary: reached";
 
 impl Matrix {
     /// The definition embedded in the binary.

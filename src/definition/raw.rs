@@ -20,6 +20,10 @@ pub struct RawDefinition {
     pub rules: Vec<RawRule>,
     #[serde(default)]
     pub contributions: Vec<RawContribution>,
+    /// Deliberate defects every sanitizer cell runs before its tests, to show what its
+    /// sanitizer can see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries: Vec<RawCanary>,
     /// Defaults of `matrix workflow`; every one has a flag that overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<RawWorkflow>,
@@ -289,6 +293,33 @@ pub struct RawContribution {
     pub test_args: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collect: Vec<String>,
+    /// Exported after the build, for the canaries and the tests; may replace a variable of
+    /// `env` (a sanitizer option that only the tests should run with).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub test_env: BTreeMap<String, String>,
+    /// A command prefix that configure, make, the canaries and the tests run under
+    /// (`[setarch, -R]`: TSan's ASLR precondition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrap: Vec<String>,
+}
+
+/// `canaries:` in the definition: one deliberate defect, run by the cells `when` selects with
+/// the interpreter they built, and the words of the report that shows it was seen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCanary {
+    pub name: String,
+    pub doc: String,
+    #[serde(default)]
+    pub when: RawClause,
+    /// Any of these in the canary's output means its sanitizer reported the defect.
+    pub expect: Vec<String>,
+    /// Python source, run with `./python -c`; it prints `matrix-canary: reached` just before
+    /// the defect.
+    pub code: String,
+    /// Seconds before the canary is stopped and counted as an error (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
 }
 
 impl RawDefinition {

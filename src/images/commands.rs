@@ -194,7 +194,8 @@ impl Frame {
     }
 }
 
-/// Functions that run their arguments as a command (a line of the body starts with `"$@"`):
+/// Functions that run their arguments as a command (a line of the body starts with `"$@"`,
+/// or with an array's words and then `"$@"`):
 /// the word after a call to one is in command position, like after `exec`. The templates
 /// define functions as `name() {` and close them with `}` alone at the start of a line.
 fn wrapper_functions(script: &str) -> BTreeSet<String> {
@@ -206,7 +207,13 @@ fn wrapper_functions(script: &str) -> BTreeSet<String> {
         } else if line == "}" {
             current = None;
         } else if let Some(name) = current {
-            if line.trim_start().starts_with("\"$@\"") {
+            let body = line.trim_start();
+            // `"$@"`, or `"${PREFIX[@]}" "$@"`: a command prefix the cell may give.
+            let args = match body.strip_prefix("\"${") {
+                Some(rest) => rest.split_once("[@]}\" ").map_or(body, |(_, args)| args),
+                None => body,
+            };
+            if args.starts_with("\"$@\"") {
                 wrappers.insert(name.to_string());
             }
         }
@@ -479,6 +486,11 @@ fn is_assignment(word: &str) -> bool {
         Some(eq) if eq > 0 => {
             let name = &word[..eq];
             let name = name.strip_suffix('+').unwrap_or(name);
+            // `NAME[key]=`: an element of an array.
+            let name = match name.strip_suffix(']') {
+                Some(element) => element.split_once('[').map_or(element, |(name, _)| name),
+                None => name,
+            };
             name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         }
@@ -496,6 +508,14 @@ mod tests {
             "#!/bin/bash\nrun() {\n    \"$@\" &\n    wait $!\n}\nrun make -j2\nrun ./configure\n";
         let found: Vec<String> = script_commands(script).into_iter().collect();
         assert_eq!(found, ["bash", "make"]);
+        let prefixed = "#!/bin/bash\nrun() {\n    \"${WRAP[@]}\" \"$@\" &\n}\nrun make\n";
+        assert_eq!(commands(prefixed), ["bash", "make"]);
+        assert_eq!(
+            commands("declare -A A=()\nA[some-key]=1\nA[k]+=2\nls\n"),
+            ["ls"]
+        );
+        let not_a_wrapper = "#!/bin/bash\nrun() {\n    \"${WRAP[@]}\" -v &\n}\nrun make\n";
+        assert_eq!(commands(not_a_wrapper), ["bash"]);
     }
     use crate::definition::Matrix;
     use crate::expand::{expand, ValueMask};
@@ -545,12 +565,15 @@ mod tests {
                 "curl",
                 "env",
                 "find",
+                "grep",
+                "head",
                 "make",
                 "mkdir",
                 "mv",
                 "nproc",
                 "readlink",
                 "rm",
+                "rmdir",
                 "sha256sum",
                 "sort",
                 "tar",

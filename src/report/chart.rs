@@ -145,6 +145,7 @@ mod tests {
             log: None,
             evidence: None,
             why: Default::default(),
+            canaries: Vec::new(),
         };
         let report = Report {
             index_columns: vec![],

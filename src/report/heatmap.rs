@@ -173,6 +173,7 @@ mod tests {
             log: None,
             evidence: None,
             why: Default::default(),
+            canaries: Vec::new(),
         }
     }
 

@@ -18,7 +18,29 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::logs::{key_of, Index, Live, ScannedLog};
-pub use crate::logs::{Classification, Evidence, Outcome, Stage, Verdict};
+pub use crate::logs::{CanaryResult, CanaryRun, Classification, Evidence, Outcome, Stage, Verdict};
+
+/// The `blind` column: whether a cell's sanitizer missed one of its canaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Blind {
+    /// It missed one: a clean result there does not mean no bug of that class.
+    Yes,
+    /// It saw every canary.
+    No,
+    /// A canary failed to run and none was missed.
+    Unknown,
+}
+
+impl Blind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Blind::Yes => "yes",
+            Blind::No => "no",
+            Blind::Unknown => "unknown",
+        }
+    }
+}
 
 /// A cell's result.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,6 +88,8 @@ pub struct CellReport {
     pub evidence: Option<Evidence>,
     /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
     pub why: crate::logs::cause::Why,
+    /// The canaries the deciding attempt ran: what its sanitizer could see.
+    pub canaries: Vec<CanaryRun>,
 }
 
 impl CellReport {
@@ -100,6 +124,35 @@ impl CellReport {
 }
 
 impl CellReport {
+    /// The canaries column: `name:seen|missed|error` terms, empty when the cell ran none.
+    pub fn canaries_text(&self) -> String {
+        self.canaries
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.result.name()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Whether the cell's sanitizer missed a canary, so a clean result there does not mean
+    /// clean; `None` when it ran no canary.
+    pub fn blind(&self) -> Option<Blind> {
+        let has = |r| self.canaries.iter().any(|c| c.result == r);
+        match () {
+            _ if self.canaries.is_empty() => None,
+            _ if has(CanaryResult::Missed) => Some(Blind::Yes),
+            _ if has(CanaryResult::Error) => Some(Blind::Unknown),
+            _ => Some(Blind::No),
+        }
+    }
+
+    /// The canaries the cell's sanitizer missed.
+    pub fn missed_canaries(&self) -> impl Iterator<Item = &str> {
+        self.canaries
+            .iter()
+            .filter(|c| c.result == CanaryResult::Missed)
+            .map(|c| c.name.as_str())
+    }
+
     /// The cause column: the short reason it did not pass, empty when none was found.
     pub fn cause_text(&self) -> &str {
         self.why.cause.as_ref().map_or("", |c| c.text.as_str())
@@ -274,6 +327,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                 log: Some(last.name),
                 evidence: last.classification.evidence,
                 why: last.why,
+                canaries: last.classification.canaries,
             },
         );
     }
@@ -290,6 +344,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                     log: None,
                     evidence: None,
                     why: Default::default(),
+                    canaries: Vec::new(),
                 });
                 cell.index_values = values.clone();
                 cells.push(cell);

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::diff;
 use super::insights::{Insight, Property, Term};
-use super::{CellReport, Pivot, Report, SummaryRow};
+use super::{Blind, CanaryRun, CellReport, Pivot, Report, SummaryRow};
 use crate::export::{json_bytes, Export, OutputFormat};
 use crate::logs::cause::CauseKind;
 
@@ -68,13 +68,15 @@ impl CsvCaseClash {
 }
 
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`, then
-/// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`.
+/// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`; then what
+/// the sanitizer could see: `canaries` (`name:seen|missed|error`), `blind` (`yes|no|unknown`).
 pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
     header.extend(["cause", "cause_evidence", "failed_tests", "failed_count"]);
+    header.extend(["canaries", "blind"]);
     if let Some((a, b)) = crate::export::case_clash(&header) {
         return Err(CsvCaseClash {
             columns: (a.to_string(), b.to_string()),
@@ -103,6 +105,8 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
         row.push(cell.cause_evidence().unwrap_or_default());
         row.push(cell.why.failed_tests.join(" "));
         row.push(failed_count(cell));
+        row.push(cell.canaries_text());
+        row.push(cell.blind().map_or("", Blind::name).to_owned());
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
@@ -151,6 +155,10 @@ struct JsonCell<'a> {
     failed_tests: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     failed_count: Option<usize>,
+    #[serde(skip_serializing_if = "<[CanaryRun]>::is_empty")]
+    canaries: &'a [CanaryRun],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blind: Option<Blind>,
 }
 
 #[derive(Serialize)]
@@ -196,6 +204,8 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
         }),
         failed_tests: &cell.why.failed_tests,
         failed_count: (!cell.why.failed_tests.is_empty()).then_some(cell.why.failed_tests.len()),
+        canaries: &cell.canaries,
+        blind: cell.blind(),
     }
 }
 

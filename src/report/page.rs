@@ -66,6 +66,57 @@ struct PageCell<'a> {
     line: Option<u64>,
     evidence: String,
     findings: Vec<String>,
+    /// The canaries its sanitizer missed: what a clean result there cannot mean.
+    missed: Vec<&'a str>,
+}
+
+/// A canary some cells' sanitizers missed, for the section at the top of the page.
+#[derive(Serialize)]
+struct PageBlind<'a> {
+    canary: &'a str,
+    /// Cells that ran it and missed it, of those that ran it.
+    missed: usize,
+    ran: usize,
+    /// The first few of them, then how many more.
+    first_cells: Vec<&'a str>,
+    more_cells: usize,
+}
+
+/// How many blind cells a page names per canary; the cells table marks every one.
+const BLIND_CELLS_NAMED: usize = 6;
+
+/// Per canary some cell missed (in the order the cells ran them): how many missed it.
+fn blind_spots(report: &Report) -> Vec<PageBlind<'_>> {
+    let mut out: Vec<PageBlind> = Vec::new();
+    for cell in &report.cells {
+        for run in &cell.canaries {
+            let at = match out.iter().position(|b| b.canary == run.name) {
+                Some(at) => at,
+                None => {
+                    out.push(PageBlind {
+                        canary: &run.name,
+                        missed: 0,
+                        ran: 0,
+                        first_cells: Vec::new(),
+                        more_cells: 0,
+                    });
+                    out.len() - 1
+                }
+            };
+            let blind = &mut out[at];
+            blind.ran += 1;
+            if run.result == super::CanaryResult::Missed {
+                blind.missed += 1;
+                if blind.first_cells.len() < BLIND_CELLS_NAMED {
+                    blind.first_cells.push(&cell.key);
+                } else {
+                    blind.more_cells += 1;
+                }
+            }
+        }
+    }
+    out.retain(|b| b.missed > 0);
+    out
 }
 
 /// One reason of [`super::reasons`], as the page shows it (right after the insights).
@@ -310,6 +361,7 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
                 has_label => rows.label.is_some(),
                 columns => &report.index_columns,
                 cells,
+                blind => blind_spots(report),
                 insights,
                 reasons,
                 findings,
@@ -380,6 +432,7 @@ impl<'a> CellRows<'a> {
             line: c.evidence.as_ref().map(|e| e.line),
             evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
             findings: self.findings(c, file),
+            missed: c.missed_canaries().collect(),
         }
     }
 
@@ -466,6 +519,7 @@ mod tests {
                         text: "<script>alert(1)</script> *bold* a|b +++x+++ pass:[y] {attr}".into(),
                     }),
                     why: Default::default(),
+                    canaries: Vec::new(),
                 },
                 CellReport {
                     key: "build_002.sh".into(),
@@ -475,6 +529,7 @@ mod tests {
                     log: None,
                     evidence: None,
                     why: Default::default(),
+                    canaries: Vec::new(),
                 },
             ],
             logs: 1,

@@ -430,6 +430,7 @@ mod tests {
                 }),
                 failed_tests: tests.iter().map(|t| t.to_string()).collect(),
             },
+            canaries: Vec::new(),
         }
     }
 

@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(
             lines[0],
             "key,script,image,python,engine,host_os,result,stage,outcome,attempts,log,evidence,\
-             cause,cause_evidence,failed_tests,failed_count"
+             cause,cause_evidence,failed_tests,failed_count,canaries,blind"
         );
         assert!(
             lines[1].starts_with(

@@ -181,7 +181,7 @@ fn legacy_logs_of_every_kind() {
     assert!(
         text.starts_with(
             "key,compiler,sanitizer,result,stage,outcome,attempts,log,evidence,\
-             cause,cause_evidence,failed_tests,failed_count\n"
+             cause,cause_evidence,failed_tests,failed_count,canaries,blind\n"
         ),
         "{text}"
     );

@@ -154,7 +154,7 @@ fn the_legacy_result_column_is_label_and_the_table_fits_the_width() {
     assert_eq!(
         header,
         "key,Compiler,LDPreloadMode,BuildOption,label,result,stage,outcome,attempts,log,evidence,\
-         cause,cause_evidence,failed_tests,failed_count"
+         cause,cause_evidence,failed_tests,failed_count,canaries,blind"
     );
     let out = matrix()
         .current_dir(tmp.path())

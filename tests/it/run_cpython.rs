@@ -160,3 +160,82 @@ fn run_cpython_a_short_deadline_stops_the_stage_it_finds_as_its_timeout() {
         "the deadline found {stage} running"
     );
 }
+
+/// The results row (by column) and log of one cell.
+type CellRun = (std::collections::HashMap<String, String>, String);
+
+/// The cpython-ci definition (`matrix init --profile cpython-ci`): its gcc debug cell of 3.13.5
+/// with `sanitizer`, built and run with `matrix run --engine host` and the smoke selection.
+fn run_cpython_ci(test: &str, sanitizer: &str) -> Option<CellRun> {
+    let tarball = common::shared(test, "cpython/Python-3.13.5.tar.xz")?;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cpython-ci.yaml");
+    let init = common::matrix()
+        .args(["init", "--profile", "cpython-ci"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let out = dir.path().join("run");
+    let start = Instant::now();
+    let output = common::matrix()
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--engine", "host", "--out"])
+        .arg(&out)
+        .arg("--source")
+        .arg(format!("{VERSION}={}", tarball.display()))
+        .args(["--only", "compiler=gcc", "--only", "configure=debug"])
+        .args(["--only", &format!("sanitizer={sanitizer}")])
+        .args(["--tests", SMOKE])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{test}: {:.0?}\n{stderr}", start.elapsed());
+    assert!(output.status.success(), "{test}: {stderr}");
+    let mut reader = csv::Reader::from_path(out.join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let row = reader.records().next().expect("one cell").unwrap();
+    let cell = format!("amd64-u24.04-py3.13.5-gcc-{sanitizer}-debug");
+    assert_eq!(&row[0], cell);
+    let row = header
+        .iter()
+        .map(String::from)
+        .zip(row.iter().map(String::from))
+        .collect();
+    let log = std::fs::read_to_string(out.join("logs").join(format!("{cell}.log"))).unwrap();
+    Some((row, log))
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_ci_asan_cell_sees_every_canary_and_passes() {
+    let Some((row, log)) = run_cpython_ci("run_cpython_ci_asan", "asan") else {
+        return;
+    };
+    assert_eq!(
+        row["canaries"], "heap-overflow-small:seen heap-overflow-large:seen use-after-free:seen",
+        "--without-pymalloc lets ASan see small objects"
+    );
+    assert_eq!(row["blind"], "no");
+    assert_eq!(row["result"], "Tests. Passed", "{log}");
+    assert!(log.contains("--with-address-sanitizer"), "{log}");
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_ci_tsan_cell_sees_the_data_race() {
+    let Some((row, log)) = run_cpython_ci("run_cpython_ci_tsan", "tsan") else {
+        return;
+    };
+    assert_eq!(row["canaries"], "data-race:seen", "{log}");
+    assert_eq!(row["blind"], "no");
+    assert!(
+        log.contains("suppressions=/"),
+        "the tree's suppression file, by absolute path: {log}"
+    );
+}

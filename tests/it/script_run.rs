@@ -29,7 +29,35 @@ cp Makefile.in Makefile
 const MAKEFILE: &str =
     "all:\n\tcp fake-python python\n\ttouch Objects/obj.c.sarif Modules/mod.c.sarif\n";
 
+/// With `-c`, a stand-in for a canary under ASan or TSan: pymalloc hides the small object
+/// unless `PYTHONMALLOC=malloc`; `FAKE_CANARY_BROKEN` fails before the defect, and
+/// `FAKE_CANARY_HANG` never ends.
 const FAKE_PYTHON: &str = r#"#!/bin/sh
+if [ "$1" = -c ]; then
+    if [ -n "${FAKE_CANARY_BROKEN:-}" ]; then
+        echo "ModuleNotFoundError: No module named '_ctypes'" >&2
+        exit 1
+    fi
+    if [ -n "${UBSAN_OPTIONS:-}" ]; then echo "UBSAN_OPTIONS=$UBSAN_OPTIONS"; fi
+    echo "matrix-canary: reached"
+    if [ -n "${FAKE_CANARY_HANG:-}" ]; then exec sleep 86400; fi
+    case "$2" in
+        *'bytearray(16)'*) [ "${PYTHONMALLOC:-}" = malloc ] || exit 0; kind=heap-buffer-overflow ;;
+        *'del view'*) kind=heap-use-after-free ;;
+        *'bytearray(8192)'*) kind=heap-buffer-overflow ;;
+        *memset*) echo "WARNING: ThreadSanitizer: data race (pid=1)" >&2; exit 66 ;;
+        *) exit 0 ;;
+    esac
+    echo "==1==ERROR: AddressSanitizer: $kind on address 0x602000000010" >&2
+    echo "SUMMARY: AddressSanitizer: $kind" >&2
+    exit 1
+fi
+if [ -n "${FAKE_REPORT_FILE:-}" ]; then
+    # What a sanitizer's log_path does: a file per process, <path>.<pid>.
+    path=${UBSAN_OPTIONS##*log_path=}
+    echo "Objects/x.c:1:2: runtime error: load of misaligned address 0x1 for type 'int'" \
+        > "${path%%:*}.4242"
+fi
 echo "ran-tests $*"
 exit "${FAKE_TEST_STATUS:-0}"
 "#;
@@ -46,7 +74,7 @@ esac
 
 pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl Sandbox {
@@ -139,7 +167,13 @@ impl Sandbox {
 }
 
 pub(crate) fn script_for(id: &str) -> (Cell, String) {
+    script_with(id, |_| {})
+}
+
+/// [`script_for`] with the built-in definition changed by `edit` first.
+pub(crate) fn script_with(id: &str, edit: impl FnOnce(&mut Matrix)) -> (Cell, String) {
     let mut m = Matrix::builtin().unwrap();
+    edit(&mut m);
     // The fake tarballs have checksums of their own.
     m.source.sha256.clear();
     let cell = expand(&m, &ValueMask::all(&m))
@@ -218,6 +252,11 @@ fn a_passing_cell_runs_every_stage_with_the_spec_flags() {
             "event=stage-end stage=configure status=0",
             "event=stage-start stage=compile",
             "event=stage-end stage=compile status=0",
+            "event=stage-start stage=canaries",
+            "event=canary name=heap-overflow-small result=missed exit=0",
+            "event=canary name=heap-overflow-large result=seen exit=1",
+            "event=canary name=use-after-free result=seen exit=1",
+            "event=stage-end stage=canaries status=0",
             "event=stage-start stage=tests",
             "event=stage-end stage=tests status=0",
             &format!("event=finish cell={} stage=tests status=0", cell.id),

@@ -8,6 +8,8 @@ use super::*;
 pub(super) enum MarkerStage {
     Setup,
     Result(Stage),
+    /// Deliberate defects between the build and the tests; they never decide a result.
+    Canaries,
     Collect,
 }
 
@@ -18,6 +20,7 @@ impl MarkerStage {
             "configure" => MarkerStage::Result(Stage::Configure),
             "compile" => MarkerStage::Result(Stage::Compilation),
             "tests" => MarkerStage::Result(Stage::Tests),
+            "canaries" => MarkerStage::Canaries,
             "collect" => MarkerStage::Collect,
             _ => return None,
         })
@@ -45,8 +48,11 @@ impl Classifier {
         let mut status = None;
         let mut cell = None;
         let mut time = None;
+        let (mut name, mut result) = (None, None);
         for field in rest.split_whitespace() {
             match field.split_once('=') {
+                Some(("name", v)) => name = Some(v),
+                Some(("result", v)) => result = CanaryResult::parse(v),
                 Some(("event", v)) => event = Some(v),
                 Some(("stage", v)) => stage = Some(v),
                 Some(("status", v)) => status = v.parse::<i64>().ok(),
@@ -77,6 +83,15 @@ impl Classifier {
             (Some("stage-skip"), Some(MarkerStage::Result(Stage::Tests)), _) => {
                 m.tests_skipped = true;
             }
+            (Some("canary"), _, _) => match (name, result) {
+                (Some(name), Some(result)) => self.canaries.push(CanaryRun {
+                    name: name.to_owned(),
+                    result,
+                }),
+                _ => m.malformed = Some(ev),
+            },
+            // A per-process report file follows; its reports are the cell's like any other.
+            (Some("sanitizer-log"), _, _) => {}
             (Some("finish"), s, Some(status)) if s.is_some() || stage == Some("none") => {
                 m.current = None;
                 m.finish = Some((s, status, ev));
@@ -101,6 +116,12 @@ impl Classifier {
                         format!(
                         "the build passed but collecting its artifacts failed (status {status})"
                     ),
+                        Some(ev.clone()),
+                    )
+                }
+                Some(MarkerStage::Canaries) => {
+                    return unknown(
+                        format!("the build passed, but the script stopped while running its canaries (status {status})"),
                         Some(ev.clone()),
                     )
                 }
@@ -149,6 +170,10 @@ impl Classifier {
             ),
             Some(MarkerStage::Collect) => unknown(
                 "the log stops while collecting artifacts (truncated or killed)",
+                self.last_line(),
+            ),
+            Some(MarkerStage::Canaries) => unknown(
+                "the log stops while the canaries run, after the build (truncated or killed)",
                 self.last_line(),
             ),
             Some(MarkerStage::Result(stage)) => {

@@ -20,7 +20,7 @@ use markers::{MarkerStage, Markers};
 use phrases::*;
 pub(crate) use phrases::{bare_signal, job_status};
 pub use phrases::{line_finder, phrase_finder, OBSERVED, SEARCHED};
-pub use types::{Classification, Evidence, Outcome, Stage, Verdict};
+pub use types::{CanaryResult, CanaryRun, Classification, Evidence, Outcome, Stage, Verdict};
 
 /// Longest prefix of a line kept as evidence.
 const EVIDENCE_CHARS: usize = 400;
@@ -95,6 +95,9 @@ pub struct Classifier {
     stages: [StageEvidence; 3],
     /// Lines outside any result stage (setup) are kept here.
     outside: StageEvidence,
+    /// The canaries' deliberate reports land here, where no verdict looks.
+    canary_stage: StageEvidence,
+    canaries: Vec<CanaryRun>,
     /// The last non-blank lines, raw (buffers reused: no allocation per line).
     tail: VecDeque<(u64, Vec<u8>)>,
     /// The tail as evidence, made once all lines are in.
@@ -229,6 +232,9 @@ impl Classifier {
 
     /// The evidence slot of the stage the log is in now.
     fn current(&mut self) -> &mut StageEvidence {
+        if self.markers.current == Some(MarkerStage::Canaries) {
+            return &mut self.canary_stage;
+        }
         match self.stage() {
             Some(stage) => &mut self.stages[stage.index()],
             None => &mut self.outside,
@@ -309,6 +315,7 @@ impl Classifier {
             unfinished: markers
                 && self.markers.finish.is_none()
                 && (self.markers.current.is_some() || self.markers.last_end.is_some()),
+            canaries: std::mem::take(&mut self.canaries),
         }
     }
 

@@ -115,6 +115,43 @@ pub struct Classification {
     /// Markers say a stage started and there is no finish marker: the cell is still running,
     /// or its pod was killed (which one, the log's age tells).
     pub unfinished: bool,
+    /// The canaries the cell ran, in the order it ran them.
+    pub canaries: Vec<CanaryRun>,
+}
+
+/// What one canary of a cell showed (a `::matrix:: event=canary` marker).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanaryRun {
+    pub name: String,
+    pub result: CanaryResult,
+}
+
+/// Whether a cell's sanitizer reported a canary's defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CanaryResult {
+    /// A report of the expected kind, at the defect.
+    Seen,
+    /// The program went past the defect without one: the cell cannot see that class of bug.
+    Missed,
+    /// The canary hung or failed before its defect: it says nothing about the sanitizer.
+    Error,
+}
+
+impl CanaryResult {
+    pub fn name(self) -> &'static str {
+        match self {
+            CanaryResult::Seen => "seen",
+            CanaryResult::Missed => "missed",
+            CanaryResult::Error => "error",
+        }
+    }
+
+    pub(super) fn parse(word: &str) -> Option<Self> {
+        [Self::Seen, Self::Missed, Self::Error]
+            .into_iter()
+            .find(|result| result.name() == word)
+    }
 }
 
 impl Classification {
@@ -128,6 +165,7 @@ impl Classification {
             started: None,
             markers: false,
             unfinished: false,
+            canaries: Vec::new(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Insights: the minimal conjunctions of `axis=value` terms whose cells share an outcome
 //! property ("no cell reached the tests", "every cell ended with R", "every cell has finding F",
-//! "unstable").
+//! "unstable", "every cell's sanitizer missed canary C").
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -35,11 +35,14 @@ pub enum Property {
     Unstable,
     /// Every cell has the sanitizer finding with this signature id (`matrix findings`).
     Finding(String),
+    /// Every cell ran this canary and its sanitizer missed it: their clean results do not
+    /// mean no bug of that class. Listed first.
+    Blind(String),
 }
 
 impl Property {
     /// The JSON name: `none-reached-tests`, `none-passed`, `all-same-result`, `unstable`,
-    /// `finding`.
+    /// `finding`, `blind`.
     pub fn name(&self) -> &'static str {
         match self {
             Property::NoneReachedTests => "none-reached-tests",
@@ -47,15 +50,16 @@ impl Property {
             Property::AllSameResult(_) => "all-same-result",
             Property::Unstable => "unstable",
             Property::Finding(_) => "finding",
+            Property::Blind(_) => "blind",
         }
     }
 
     /// The CSV `property`: the name, with the result or the finding's id after a colon
-    /// (`all-same-result:Configure. Failed`, `finding:2b1159f2`).
+    /// (`all-same-result:Configure. Failed`, `finding:2b1159f2`, `blind:heap-overflow-small`).
     pub fn text(&self) -> String {
         match self {
             Property::AllSameResult(r) => format!("{}:{r}", self.name()),
-            Property::Finding(id) => format!("{}:{id}", self.name()),
+            Property::Finding(id) | Property::Blind(id) => format!("{}:{id}", self.name()),
             p => p.name().to_owned(),
         }
     }
@@ -133,6 +137,7 @@ impl Insight {
                 n - self.reached
             ),
             Property::Finding(id) => format!("all {n} cells have finding {id}"),
+            Property::Blind(canary) => format!("{canary} missed in {n} of {n} cells"),
         }
     }
 }
@@ -209,6 +214,8 @@ struct Stats {
     results: BTreeMap<(usize, usize), (String, usize)>,
     /// finding id → cells with it
     findings: BTreeMap<String, usize>,
+    /// canary → cells whose sanitizer missed it
+    missed: BTreeMap<String, usize>,
 }
 
 impl Stats {
@@ -216,6 +223,9 @@ impl Stats {
         self.cells += 1;
         for id in findings.into_iter().flatten() {
             *self.findings.entry(id.clone()).or_default() += 1;
+        }
+        for canary in cell.missed_canaries() {
+            *self.missed.entry(canary.to_owned()).or_default() += 1;
         }
         if let CellResult::Result(stage, outcome) = cell.result {
             self.reached += usize::from(stage == Stage::Tests);
@@ -250,6 +260,12 @@ impl Stats {
                 .filter(|(_, &n)| n == self.cells)
                 .map(|(id, _)| Property::Finding(id.clone())),
         );
+        out.extend(
+            self.missed
+                .iter()
+                .filter(|(_, &n)| n == self.cells)
+                .map(|(canary, _)| Property::Blind(canary.clone())),
+        );
         out
     }
 }
@@ -277,9 +293,9 @@ fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// The minimal insights over `cells` (see [`classified`]) on the index `columns`, ranked by
-/// cells covered, then fewer terms, then the condition's text. `findings` gives each cell's
-/// finding ids (empty: no `finding:` insights).
+/// The minimal insights over `cells` (see [`classified`]) on the index `columns`, blind ones
+/// first, then ranked by cells covered, then fewer terms, then the condition's text.
+/// `findings` gives each cell's finding ids (empty: no `finding:` insights).
 ///
 /// A condition is reported with a property when its cells (at least `min_cells`) have it and
 /// no condition with fewer terms has it or a property implying it. All properties but
@@ -376,9 +392,12 @@ pub fn find(
             });
         }
     }
+    // Blind cells first: what their results are worth comes before what they say.
+    let blind = |i: &Insight| matches!(i.property, Property::Blind(_));
     out.sort_by(|a, b| {
-        b.cells
-            .cmp(&a.cells)
+        blind(b)
+            .cmp(&blind(a))
+            .then(b.cells.cmp(&a.cells))
             .then(a.terms.len().cmp(&b.terms.len()))
             .then_with(|| a.condition().cmp(&b.condition()))
             .then_with(|| a.property.cmp(&b.property))

@@ -1,6 +1,7 @@
 //! The insights checked against a brute-force recomputation and on small hand-made runs.
 
 use super::*;
+use crate::report::{CanaryResult, CanaryRun};
 use proptest::prelude::*;
 
 fn cell(values: &[&str], result: CellResult) -> CellReport {
@@ -12,6 +13,7 @@ fn cell(values: &[&str], result: CellResult) -> CellReport {
         log: None,
         evidence: None,
         why: Default::default(),
+        canaries: Vec::new(),
     }
 }
 
@@ -72,6 +74,9 @@ fn holds(
         Property::Finding(id) => these
             .iter()
             .all(|c| findings.get(&c.key).is_some_and(|f| f.contains(id))),
+        Property::Blind(canary) => these
+            .iter()
+            .all(|c| c.missed_canaries().any(|m| m == canary)),
     };
     (ok, these.len())
 }
@@ -88,6 +93,11 @@ fn all_properties(cells: &[CellReport], findings: &CellFindings) -> Vec<Property
             .map(|c| Property::AllSameResult(c.result.label())),
     );
     ps.extend(findings.values().flatten().cloned().map(Property::Finding));
+    ps.extend(
+        cells
+            .iter()
+            .flat_map(|c| c.missed_canaries().map(|m| Property::Blind(m.to_owned()))),
+    );
     ps.sort();
     ps.dedup();
     ps
@@ -184,13 +194,14 @@ proptest! {
     #[test]
     fn insights_are_exactly_the_brute_force_ones(
         rows in proptest::collection::vec(
-            (0..3usize, 0..2usize, 0..3usize, 0..5usize, 0..4u8), 1..40),
+            (0..3usize, 0..2usize, 0..3usize, 0..5usize, 0..16u8), 1..40),
         depth in 0..4usize,
         min_cells in 1..5usize,
     ) {
         let columns: Vec<String> = ["compiler", "preload", "option", "script"]
             .iter().map(|s| s.to_string()).collect();
-        // Each cell has findings f1 and f2 by the bits of its fifth number.
+        // Each cell has findings f1 and f2 by the low bits of its fifth number, and missed
+        // the canaries c1 and c2 by its high bits (else saw them).
         let findings: CellFindings = rows.iter().enumerate().map(|(n, row)| {
             let ids = ["f1", "f2"].iter().enumerate()
                 .filter(|(bit, _)| row.4 & (1 << bit) != 0)
@@ -199,11 +210,18 @@ proptest! {
                 ["gcc", "clang", "clang-19"][row.0], ["on", "off"][row.1],
                 ["x", "y", "z"][row.2]), ids)
         }).collect();
-        let cells: Vec<CellReport> = rows.iter().enumerate().map(|(n, &(a, b, c, r, _))| {
+        let cells: Vec<CellReport> = rows.iter().enumerate().map(|(n, &(a, b, c, r, bits))| {
             let (stage, outcome) = RESULTS[r];
             let script = format!("build_{n}.sh");
-            cell(&[["gcc", "clang", "clang-19"][a], ["on", "off"][b], ["x", "y", "z"][c], &script],
-                 CellResult::Result(stage, outcome))
+            let mut cell = cell(
+                &[["gcc", "clang", "clang-19"][a], ["on", "off"][b], ["x", "y", "z"][c], &script],
+                CellResult::Result(stage, outcome),
+            );
+            cell.canaries = ["c1", "c2"].iter().enumerate().map(|(i, name)| CanaryRun {
+                name: name.to_string(),
+                result: if bits & (4 << i) != 0 { CanaryResult::Missed } else { CanaryResult::Seen },
+            }).collect();
+            cell
         }).collect();
         let limits = Limits { depth, min_cells };
         prop_assert_eq!(
