@@ -126,6 +126,9 @@ pub struct CellLaunch {
     pub image: String,
     /// A container's memory limit, in the engine's notation (`16g`).
     pub memory: String,
+    /// Without the engine's seccomp filter: its default profile refuses `personality(2)`,
+    /// which `setarch -R` (TSan's ASLR precondition) calls.
+    pub unconfined: bool,
 }
 
 /// Paths inside a container.
@@ -201,12 +204,17 @@ fn container_args(launch: &CellLaunch) -> Vec<String> {
     let mount = |host: &Path, inside: &str, mode: &str| {
         format!("--volume={}:{inside}:{mode}", host.display())
     };
-    vec![
+    let mut args: Vec<String> = vec![
         "run".into(),
         "--rm".into(),
         format!("--name={}", launch.container),
         format!("--memory={}", launch.memory),
         format!("--cpus={}", launch.jobs),
+    ];
+    if launch.unconfined {
+        args.push("--security-opt=seccomp=unconfined".into());
+    }
+    args.extend([
         mount(&launch.cache_dir, IN_CACHE, "rw"),
         mount(&launch.work_dir, IN_WORK, "rw"),
         mount(&launch.artifact_dir, IN_ARTIFACTS, "rw"),
@@ -218,7 +226,8 @@ fn container_args(launch: &CellLaunch) -> Vec<String> {
         launch.image.clone(),
         "bash".into(),
         IN_SCRIPT.into(),
-    ]
+    ]);
+    args
 }
 
 /// A Kubernetes memory quantity (`16Gi`, `8G`, `512Mi`) as podman/docker's `--memory` (`16g`):
@@ -259,7 +268,20 @@ mod tests {
             jobs: 2,
             image: "ghcr.io/x/build-cpython:ubuntu-24.04".into(),
             memory: "16g".into(),
+            unconfined: false,
         }
+    }
+
+    #[test]
+    fn an_unconfined_cell_runs_without_the_seccomp_filter() {
+        let confined = container_args(&launch());
+        let unconfined = container_args(&CellLaunch {
+            unconfined: true,
+            ..launch()
+        });
+        assert!(!confined.iter().any(|a| a.starts_with("--security-opt")));
+        assert_eq!(unconfined[5], "--security-opt=seccomp=unconfined");
+        assert_eq!(unconfined.len(), confined.len() + 1);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct BuildPlan {
     pub test_env: Vec<EnvVar>,
     /// The command prefix configure, make, the canaries and the tests run under.
     pub wrap: Vec<String>,
+    /// A container engine runs the cell without its seccomp filter.
+    pub unconfined: bool,
     /// The names of the canaries (deliberate defects) run after the build, before the tests.
     pub canaries: Vec<String>,
 }
@@ -156,6 +158,7 @@ impl BuildPlan {
             self.wrap = contribution.wrap.clone();
         }
         self.collect.extend(contribution.collect.iter().cloned());
+        self.unconfined |= contribution.unconfined;
         Ok(())
     }
 

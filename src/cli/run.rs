@@ -174,7 +174,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         "scripts",
         &settings.registry,
     )?;
-    let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry);
+    let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
     let dir = RunDir::open(&settings.out, settings.resume, flag)?;
     let options = RunOptions {
@@ -303,14 +303,18 @@ fn deadline(args: &RunArgs, matrix: &Matrix) -> Result<u64> {
     }
 }
 
-/// What the run needs of each cell: its id, image and source.
-fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Vec<CellJob> {
+/// What the run needs of each cell: its id, image, source and whether its container keeps
+/// the engine's seccomp filter.
+fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Result<Vec<CellJob>> {
     cells
         .iter()
-        .map(|cell| CellJob {
-            id: cell.id.clone(),
-            image: cell.image(matrix, registry),
-            source: SourceView::of(matrix, cell),
+        .map(|cell| {
+            Ok(CellJob {
+                id: cell.id.clone(),
+                image: cell.image(matrix, registry),
+                source: SourceView::of(matrix, cell),
+                unconfined: crate::plan::BuildPlan::for_cell(matrix, cell)?.unconfined,
+            })
         })
         .collect()
 }

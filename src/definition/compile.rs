@@ -360,6 +360,7 @@ fn compile_contribution(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         wrap: raw.wrap.clone(),
+        unconfined: raw.seccomp == Some(super::raw::Seccomp::Unconfined),
     })
 }
 

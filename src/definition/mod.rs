@@ -130,6 +130,8 @@ pub struct Contribution {
     pub collect: Vec<String>,
     pub test_env: Vec<(String, String)>,
     pub wrap: Vec<String>,
+    /// Run without a container engine's seccomp filter.
+    pub unconfined: bool,
 }
 
 /// A deliberate defect a cell runs after its build to prove its sanitizer sees that class of

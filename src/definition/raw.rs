@@ -301,6 +301,18 @@ pub struct RawContribution {
     /// (`[setarch, -R]`: TSan's ASLR precondition).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wrap: Vec<String>,
+    /// `unconfined`: a container engine runs the cell without its default seccomp profile
+    /// (which refuses `personality(2)`, so `setarch -R`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<Seccomp>,
+}
+
+/// A cell's seccomp filter in a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Seccomp {
+    /// No filter.
+    Unconfined,
 }
 
 /// `canaries:` in the definition: one deliberate defect, run by the cells `when` selects with

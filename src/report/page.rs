@@ -174,6 +174,8 @@ struct Headline {
     running: usize,
     unknown: usize,
     missing: usize,
+    /// Cells whose sanitizer missed a canary.
+    blind: usize,
 }
 
 fn headline(report: &Report) -> Headline {
@@ -185,8 +187,10 @@ fn headline(report: &Report) -> Headline {
         running: 0,
         unknown: 0,
         missing: 0,
+        blind: 0,
     };
     for cell in &report.cells {
+        h.blind += usize::from(cell.blind() == Some(super::Blind::Yes));
         match &cell.result {
             CellResult::Result(stage, outcome) => {
                 if *outcome == super::Outcome::Passed {
@@ -667,5 +671,39 @@ mod tests {
         }
         let html = render(&Templates::builtin(), Kind::Html, &page(&passed, &[], &[])).unwrap();
         assert!(!html.contains(">Reasons</h2>"), "{html}");
+    }
+
+    #[test]
+    fn blind_cells_open_both_pages_and_are_marked_in_the_cells_table() {
+        use crate::report::{CanaryResult, CanaryRun};
+        let run = |name: &str, result| CanaryRun {
+            name: name.into(),
+            result,
+        };
+        let mut r = report();
+        r.cells[0].canaries = vec![
+            run("heap-overflow-small", CanaryResult::Missed),
+            run("use-after-free", CanaryResult::Seen),
+        ];
+        let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
+        let blind = html
+            .find("<h2 id=\"blind\">Blind cells</h2>")
+            .expect("{html}");
+        assert!(blind < html.find("<h2 id=\"results\">").unwrap(), "{html}");
+        assert!(
+            html.contains("<b>1</b><span><a href=\"#blind\">blind cells</a>"),
+            "{html}"
+        );
+        assert!(html[blind..].contains("missed in 1 of 1 cells"), "{html}");
+        assert!(html.contains("blind: heap-overflow-small</span>"), "{html}");
+        let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &page(&r, &[], &[])).unwrap();
+        let blind = adoc.find("== Blind cells").expect("{adoc}");
+        assert!(blind < adoc.find("== Results").unwrap(), "{adoc}");
+        assert!(adoc.contains("(blind: pass:c[heap-overflow-small])"), "{adoc}");
+        // Every canary seen: no section, no tile.
+        r.cells[0].canaries[0].result = CanaryResult::Seen;
+        let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
+        assert!(!html.contains("Blind cells"), "{html}");
+        assert!(!html.contains("blind cells</a>"), "{html}");
     }
 }

@@ -73,6 +73,8 @@ pub struct CellJob {
     pub id: String,
     pub image: String,
     pub source: crate::render::SourceView,
+    /// Its container runs without the engine's seccomp filter (the plan's `unconfined`).
+    pub unconfined: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -364,6 +366,7 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         jobs: options.parallelism.jobs_per_cell,
         image: job.image.clone(),
         memory: options.memory.clone(),
+        unconfined: job.unconfined,
     };
     for d in [&launch.work_dir, &launch.artifact_dir] {
         fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
