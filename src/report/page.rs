@@ -699,7 +699,10 @@ mod tests {
         let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &page(&r, &[], &[])).unwrap();
         let blind = adoc.find("== Blind cells").expect("{adoc}");
         assert!(blind < adoc.find("== Results").unwrap(), "{adoc}");
-        assert!(adoc.contains("(blind: pass:c[heap-overflow-small])"), "{adoc}");
+        assert!(
+            adoc.contains("(blind: pass:c[heap-overflow-small])"),
+            "{adoc}"
+        );
         // Every canary seen: no section, no tile.
         r.cells[0].canaries[0].result = CanaryResult::Seen;
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();

@@ -152,6 +152,7 @@ fn per_process_report_files_end_up_in_the_log_and_canaries_still_report_to_it() 
                 "print_stacktrace=1:log_path=@REPORTS@/ubsan".into(),
             )],
             wrap: vec![],
+            unconfined: false,
         });
     });
     let sandbox = Sandbox::new("3.12.4");
