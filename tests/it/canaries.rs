@@ -2,7 +2,7 @@
 //! build (pymalloc hides a small object unless `PYTHONMALLOC=malloc`), and what `report` makes
 //! of the log: the `canaries` and `blind` columns, and a result the canaries never change.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use matrix::definition::{Contribution, Matrix};
 use matrix::rules::Clause;
@@ -15,32 +15,12 @@ const TSAN_CELL: &str = "amd64-u24.04-py3.12.4-gcc-tsan-shared-debug";
 const PLAIN_CELL: &str = "amd64-u24.04-py3.12.4-gcc-debug";
 
 /// `report --format csv` of one log, as column → value.
-fn report_row(cell: &str, log: &[u8]) -> HashMap<String, String> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(format!("{cell}.log")), log).unwrap();
-    let out = crate::common::matrix()
-        .arg("report")
-        .arg(dir.path())
-        .args(["--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
-    let header = reader.headers().unwrap().clone();
-    let row = reader.records().next().expect("one row").unwrap();
-    header
-        .iter()
-        .map(String::from)
-        .zip(row.iter().map(String::from))
-        .collect()
+fn report_row(cell: &str, log: &[u8]) -> BTreeMap<String, String> {
+    crate::common::report_of_log(cell, log).remove(0)
 }
 
 /// Runs `cell`'s script in a fresh sandbox with `env`; its log and report row.
-fn run(cell: &str, script: &str, env: &[(&str, &str)]) -> (String, HashMap<String, String>) {
+fn run(cell: &str, script: &str, env: &[(&str, &str)]) -> (String, BTreeMap<String, String>) {
     let sandbox = Sandbox::new("3.12.4");
     let out = sandbox.run(script, env);
     let log = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -335,6 +335,15 @@ pub fn replace_once(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
+/// `matrix report --format csv` of one log, written as `<cell>.log` in a directory of its own:
+/// its rows by column.
+pub fn report_of_log(cell: &str, log: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(format!("{cell}.log")), log).unwrap();
+    let dir = dir.path().to_str().unwrap();
+    csv_rows(stdout_of(&["report", dir, "--format", "csv"]).as_bytes())
+}
+
 /// The rows of a CSV output, each a map from column name to value.
 pub fn csv_rows(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_reader(bytes);

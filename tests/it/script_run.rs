@@ -211,25 +211,9 @@ fn env_var(env_dump: &str, name: &str) -> Option<String> {
 
 /// The round trip: what `matrix report` makes of a log this script wrote, as its result column.
 fn classified(cell_id: &str, log: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join(format!("{cell_id}.log")), log).unwrap();
-    let out = crate::common::matrix()
-        .arg("report")
-        .arg(dir.path())
-        .args(["--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut rows = csv::Reader::from_reader(out.stdout.as_slice());
-    let header = rows.headers().unwrap().clone();
-    let result = header.iter().position(|h| h == "result").unwrap();
-    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
-    assert_eq!(records.len(), 1, "one cell, one row");
-    records[0][result].to_string()
+    let rows = crate::common::report_of_log(cell_id, log);
+    assert_eq!(rows.len(), 1, "one cell, one row");
+    rows[0]["result"].clone()
 }
 
 #[test]
