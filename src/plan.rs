@@ -24,6 +24,10 @@ pub struct BuildPlan {
     pub test_args: Vec<String>,
     /// File-name patterns copied into the artifact directory.
     pub collect: Vec<String>,
+    /// The command prefix configure, make and the tests run under (`[setarch, -R]`), from
+    /// the contributions' `wrap` in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wrap: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +102,7 @@ impl BuildPlan {
                 plan.test_args = args.clone();
             }
             plan.collect.extend(contribution.collect.iter().cloned());
+            plan.wrap.extend(contribution.wrap.iter().cloned());
         }
         Ok(plan)
     }

@@ -58,6 +58,8 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         axes,
         rules,
         contributions,
+        // Compiled by `Matrix::compile` (definition/blind_spots.rs), which reads the axes.
+        blind_spots: Vec::new(),
         workflow,
         images,
     })
@@ -325,6 +327,9 @@ fn compile_contribution(
             );
         }
     }
+    if raw.wrap.iter().any(String::is_empty) {
+        bail!("{what}: `wrap` has an empty word: give the command prefix, e.g. [setarch, -R]");
+    }
     for pattern in &raw.collect {
         if pattern.is_empty() || pattern.contains('/') {
             bail!(
@@ -348,6 +353,7 @@ fn compile_contribution(
         tests: raw.tests,
         test_args: raw.test_args.clone(),
         collect: raw.collect.clone(),
+        wrap: raw.wrap.clone(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The matrix definition, all of `matrix.yaml`: its YAML form ([`raw`]), the checks and
 //! compilation ([`compile`]), the build-image section ([`images`]), the `workflow:` section and
-//! its defaults ([`workflow`]) and the name alphabets ([`alphabet`]), giving the checked [`Matrix`] that expansion, rendering and the manifests use.
+//! its defaults ([`workflow`]), the blind spots ([`blind_spots`]) and the name alphabets
+//! ([`alphabet`]), giving the checked [`Matrix`] that expansion, rendering and the manifests use.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,12 +13,14 @@ use crate::suggest::did_you_mean;
 use crate::version::Version;
 
 pub mod alphabet;
+pub mod blind_spots;
 mod compile;
 pub mod images;
 mod raw;
 pub mod workflow;
 
 pub use alphabet::MAX_LABEL_LEN;
+pub use blind_spots::BlindSpot;
 pub(crate) use compile::compile_clause;
 pub use raw::*;
 pub use workflow::WorkflowDefaults;
@@ -42,6 +45,8 @@ pub struct Matrix {
     pub axes: Vec<Axis>,
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
+    /// The cells that cannot see a class of defect, in definition order.
+    pub blind_spots: Vec<BlindSpot>,
     pub workflow: WorkflowDefaults,
     /// The `images` section, checked against the tag axis.
     pub images: Option<images::ImagesSpec>,
@@ -121,6 +126,8 @@ pub struct Contribution {
     pub tests: Option<bool>,
     pub test_args: Option<Vec<String>>,
     pub collect: Vec<String>,
+    /// A command prefix the build and tests run under.
+    pub wrap: Vec<String>,
 }
 
 impl Matrix {
@@ -140,8 +147,14 @@ impl Matrix {
     }
 
     /// Checks a parsed definition and compiles its conditions.
-    pub fn compile(raw: RawDefinition, origin: &str) -> Result<Self> {
-        compile::compile(raw, origin).with_context(|| format!("invalid matrix definition {origin}"))
+    pub fn compile(mut raw: RawDefinition, origin: &str) -> Result<Self> {
+        let spots = std::mem::take(&mut raw.blind_spots);
+        compile::compile(raw, origin)
+            .and_then(|mut matrix| {
+                matrix.blind_spots = blind_spots::compile(&spots, &matrix.axes)?;
+                Ok(matrix)
+            })
+            .with_context(|| format!("invalid matrix definition {origin}"))
     }
 
     pub fn axis_index(&self, name: &str) -> Option<usize> {

@@ -257,6 +257,7 @@ pub(crate) fn definition_with_axes(
                 })
                 .collect(),
             contributions: vec![RawContribution::default()],
+            blind_spots: vec![],
             workflow: None,
             images: None,
             tests: None,
