@@ -20,6 +20,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub mod artifacts;
+pub mod blind_spots;
 pub mod cell;
 pub mod check;
 pub mod cli;
