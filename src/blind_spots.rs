@@ -225,6 +225,26 @@ mod tests {
         assert!(!lifts(&lift, &plan(&[], &[], &[])));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn an_item_lifts_in_its_own_part_of_the_plan_only(
+            items in proptest::collection::vec("[a-z=-]{1,6}", 1..4),
+            pick in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let item = pick.get(&items);
+            let words: Vec<&str> = items.iter().map(String::as_str).collect();
+            let p = plan(&words, &[], &[]);
+            proptest::prop_assert!(lifts(&Lift::Configure(Pattern::new(item)), &p));
+            let starred = format!("*{item}");
+            proptest::prop_assert!(lifts(&Lift::Configure(Pattern::new(&starred)), &p));
+            proptest::prop_assert!(!lifts(&Lift::Compile(Pattern::new(item)), &p));
+            proptest::prop_assert!(!lifts(&Lift::Wrap(Pattern::new("*")), &p));
+            // An upper-case letter is in no item: a pattern that needs one matches none.
+            let longer = format!("{item}X");
+            proptest::prop_assert!(!lifts(&Lift::Configure(Pattern::new(&longer)), &p));
+        }
+    }
+
     #[test]
     fn a_contribution_that_lifts_it_takes_its_cells_out() {
         let spots = "- { name: pym, reason: r., hides: [x], when: { sanitizer: asan }, \
