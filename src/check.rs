@@ -165,6 +165,7 @@ pub fn check(matrix: &Matrix, renderer: &Renderer, options: &CheckOptions) -> Re
     };
     report.cells = cells.len();
     check_values_reached(matrix, &cells, &mut report);
+    check_blind_spots(matrix, &cells, &mut report);
 
     (options.progress)(&format!("rendering {} scripts", cells.len()));
     let Some(rendered) = render_scripts(matrix, renderer, &cells, &mut report)? else {
@@ -225,6 +226,32 @@ fn check_values_reached(matrix: &Matrix, cells: &[Cell], report: &mut CheckRepor
                 ));
             }
         }
+    }
+}
+
+/// A warning for each blind spot some cell carries: how many cells, which, what they cannot
+/// see and why.
+fn check_blind_spots(matrix: &Matrix, cells: &[Cell], report: &mut CheckReport) {
+    // A build plan that cannot be made is reported by the rendering, as an error.
+    let Ok(counts) = crate::blind_spots::count(matrix, cells) else {
+        return;
+    };
+    for (spot, count) in matrix.blind_spots.iter().zip(&counts.blind_spots) {
+        if count.cells == 0 {
+            continue;
+        }
+        let cannot_see = if spot.hides.is_empty() {
+            String::new()
+        } else {
+            format!(" cannot see {}", spot.hides.join(", "))
+        };
+        report.warning(format!(
+            "blind spot `{}`: {} ({}){cannot_see}: {}",
+            spot.name,
+            plural(count.cells, "cell"),
+            spot.when_text,
+            spot.reason
+        ));
     }
 }
 
@@ -501,15 +528,23 @@ mod tests {
     }
 
     #[test]
-    fn the_builtin_definition_checks_clean() {
+    fn the_builtin_definition_checks_clean_but_for_its_blind_spots() {
         let m = Matrix::builtin().unwrap();
         let report = check(&m, &Renderer::builtin().unwrap(), &options(&m)).unwrap();
-        assert_eq!(report.problems, []);
+        // Its only warnings are its blind spots, each of which some cell carries.
+        let names: Vec<String> = (m.blind_spots.iter())
+            .map(|s| format!("blind spot `{}`: ", s.name))
+            .collect();
+        assert_eq!(report.problems.len(), names.len(), "{:?}", report.problems);
+        for (problem, name) in report.problems.iter().zip(&names) {
+            assert_eq!(problem.severity, Severity::Warning);
+            assert!(problem.message.starts_with(name), "{}", problem.message);
+        }
         assert_eq!((report.cells, report.scripts_checked), (742, 742));
         assert!(report.script_shapes > 1 && report.script_shapes < 742);
         let text = report.to_text();
         assert!(text.ends_with(&format!(
-            "742 cells, 742 scripts checked as {} shapes (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 0 warnings
+            "742 cells, 742 scripts checked as {} shapes (bash -n; shellcheck skipped), 1 workflow document, 2 Dockerfiles checked, 0 errors, 5 warnings
 ",
             report.script_shapes
         )), "{text}");

@@ -6,7 +6,7 @@
 //! [`expand`] (cells under [`rules`] within a selection; [`cover`] for T-way covers) → [`plan`]
 //! (what each cell's build gets) → [`render`] (scripts, through [`templates`]) → [`output`]
 //! (atomic directory write) and [`index`] (CSV) → [`workflow`] (Argo manifests) and
-//! [`images`] (build images).
+//! [`images`] (build images); [`blind_spots`] says which cells cannot see which defects.
 //!
 //! Running: [`run`] executes the rendered scripts on this machine or in containers.
 //!
@@ -20,6 +20,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub mod artifacts;
+pub mod blind_spots;
 pub mod cell;
 pub mod check;
 pub mod cli;

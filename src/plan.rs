@@ -1,5 +1,6 @@
 //! A cell's build plan: what the definition's contributions give that cell (environment,
-//! flags, configure arguments, runtime to preload, whether to test, what to collect).
+//! flags, configure arguments, runtime to preload, whether to test, what to collect, the
+//! command prefix).
 
 use anyhow::{anyhow, Result};
 use serde::Serialize;

@@ -95,9 +95,39 @@ pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> S
     align(&all, right)
 }
 
+/// `text` broken at spaces into lines of at most `width` characters; a word longer than that
+/// gets a line of its own.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_wrap_at_the_width() {
+        assert_eq!(
+            wrap_words("aa bb  cc dddddddd e", 5),
+            ["aa bb", "cc", "dddddddd", "e"]
+        );
+        assert_eq!(wrap_words("", 5), Vec::<String>::new());
+        assert_eq!(wrap_words("aa bb", 5), ["aa bb"]);
+    }
 
     #[test]
     fn control_characters_are_shown_not_sent() {

@@ -1,36 +1,52 @@
 //! `matrix explain`: why a combination is or is not a cell, what a slice of the product comes
-//! to, and what each rule removes.
+//! to, what each rule removes, and which cells carry which blind spot.
 
 use anyhow::{bail, Result};
 use clap::Args;
 
 use super::{format, Cli, CoverArgs};
+use crate::definition::Matrix;
 use crate::expand::ValueMask;
-use crate::explain::{
-    explain_combination, slice_report, CombinationReport, CoverReport, SliceView,
-};
+use crate::explain::{explain_combination, slice_report, CoverReport, SliceView};
 use crate::export::{Export, OutputFormat};
-use crate::selection::{select, Filter, Selection};
+use crate::selection::{select, select_cells, Filter, Selection};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// AXIS=VALUE for every axis (a combination), or for some of them (a slice; AXIS=V1,V2
     /// allows several values).
-    #[arg(value_name = "AXIS=VALUE", required_unless_present_any = ["rules", "cover"])]
+    #[arg(
+        value_name = "AXIS=VALUE",
+        required_unless_present_any = ["rules", "cover", "blind_spots"]
+    )]
     pub values: Vec<Filter>,
 
     /// List every rule with how many combinations of the whole product it removes.
     #[arg(long, conflicts_with_all = ["values", "cover"])]
     pub rules: bool,
 
+    /// List every blind spot of the definition (cells that cannot see a class of defect) with
+    /// how many cells (of the slice, if given) carry it, and why.
+    #[arg(long, conflicts_with_all = ["rules", "cover"])]
+    pub blind_spots: bool,
+
     /// With --cover T: how many T-way value tuples the cells (of the slice, if given) hold,
     /// the lower bound of a cover and the axes that make it, and the size of the cover.
     #[command(flatten)]
     pub cover: CoverArgs,
 
-    #[arg(long, value_parser = format::parser(CombinationReport::FORMATS), default_value = "text")]
-    pub format: OutputFormat,
+    /// text (the default) or json; with --blind-spots table (the default there), csv or json.
+    #[arg(long, value_parser = format::parser(FORMATS))]
+    pub format: Option<OutputFormat>,
 }
+
+/// The formats of every answer of `explain`; each answer refuses those it is not written in.
+const FORMATS: &[OutputFormat] = &[
+    OutputFormat::Csv,
+    OutputFormat::Json,
+    OutputFormat::Table,
+    OutputFormat::Text,
+];
 
 pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
@@ -50,8 +66,12 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
                 .collect(),
             stats,
         };
-        return report.export(args.format);
+        return report.export(args.format.unwrap_or(OutputFormat::Text));
     }
+    if args.blind_spots {
+        return blind_spots(&matrix, &selection, args.format);
+    }
+    let format = args.format.unwrap_or(OutputFormat::Text);
     let allowed = selection.mask(&matrix)?;
     let singles: Option<Vec<usize>> = allowed
         .iter()
@@ -77,7 +97,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
 
     let out = match (args.rules, singles) {
         (false, Some(values)) if matrix.axes.iter().all(|a| given.contains(&a.name.as_str())) => {
-            explain_combination(&matrix, &values).export(args.format)?
+            explain_combination(&matrix, &values).export(format)?
         }
         (rules, _) => {
             let whole = if rules {
@@ -90,8 +110,18 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
                 report: &report,
                 all_rules: rules,
             }
-            .export(args.format)?
+            .export(format)?
         }
     };
     Ok(out)
+}
+
+/// `--blind-spots`: every blind spot with the cells of the selection that carry it.
+fn blind_spots(
+    matrix: &Matrix,
+    selection: &Selection,
+    format: Option<OutputFormat>,
+) -> Result<Vec<u8>> {
+    let cells = select_cells(matrix, selection)?;
+    crate::blind_spots::count(matrix, &cells)?.export(format.unwrap_or(OutputFormat::Table))
 }

@@ -61,6 +61,8 @@ pub(super) fn compile(raw: RawDefinition, origin: &str) -> Result<Matrix> {
         rules,
         contributions,
         canaries,
+        // Compiled by `Matrix::compile` (definition/blind_spots.rs), which reads the axes.
+        blind_spots: Vec::new(),
         workflow,
         images,
     })

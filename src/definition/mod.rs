@@ -1,6 +1,7 @@
 //! The matrix definition, all of `matrix.yaml`: its YAML form ([`raw`]), the checks and
 //! compilation ([`compile`]), the build-image section ([`images`]), the `workflow:` section and
-//! its defaults ([`workflow`]) and the name alphabets ([`alphabet`]), giving the checked [`Matrix`] that expansion, rendering and the manifests use.
+//! its defaults ([`workflow`]), the blind spots ([`blind_spots`]) and the name alphabets
+//! ([`alphabet`]), giving the checked [`Matrix`] that expansion, rendering and the manifests use.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,6 +13,7 @@ use crate::suggest::did_you_mean;
 use crate::version::Version;
 
 pub mod alphabet;
+pub mod blind_spots;
 mod canary;
 mod compile;
 pub mod images;
@@ -19,6 +21,7 @@ mod raw;
 pub mod workflow;
 
 pub use alphabet::MAX_LABEL_LEN;
+pub use blind_spots::BlindSpot;
 pub(crate) use compile::compile_clause;
 pub use raw::*;
 pub use workflow::WorkflowDefaults;
@@ -49,6 +52,8 @@ pub struct Matrix {
     pub rules: Vec<Rule>,
     pub contributions: Vec<Contribution>,
     pub canaries: Vec<Canary>,
+    /// The cells that cannot see a class of defect, in definition order.
+    pub blind_spots: Vec<BlindSpot>,
     pub workflow: WorkflowDefaults,
     /// The `images` section, checked against the tag axis.
     pub images: Option<images::ImagesSpec>,
@@ -166,8 +171,16 @@ impl Matrix {
     }
 
     /// Checks a parsed definition and compiles its conditions.
-    pub fn compile(raw: RawDefinition, origin: &str) -> Result<Self> {
-        compile::compile(raw, origin).with_context(|| format!("invalid matrix definition {origin}"))
+    pub fn compile(mut raw: RawDefinition, origin: &str) -> Result<Self> {
+        let spots = std::mem::take(&mut raw.blind_spots);
+        compile::compile(raw, origin)
+            .and_then(|mut matrix| {
+                matrix.blind_spots = blind_spots::compile(&spots, &matrix.axes)?;
+                let canaries: Vec<&str> = matrix.canaries.iter().map(|c| c.name.as_str()).collect();
+                blind_spots::check_hides_are_canaries(&matrix.blind_spots, &canaries)?;
+                Ok(matrix)
+            })
+            .with_context(|| format!("invalid matrix definition {origin}"))
     }
 
     pub fn axis_index(&self, name: &str) -> Option<usize> {

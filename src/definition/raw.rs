@@ -24,6 +24,9 @@ pub struct RawDefinition {
     /// sanitizer can see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub canaries: Vec<RawCanary>,
+    /// Cells that cannot see a class of defect, named before anything runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_spots: Vec<RawBlindSpot>,
     /// Defaults of `matrix workflow`; every one has a flag that overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<RawWorkflow>,
@@ -332,6 +335,60 @@ pub struct RawCanary {
     /// Seconds before the canary is stopped and counted as an error (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
+}
+
+/// `blind_spots:` entry: the cells `when` selects cannot see the defect classes `hides`, for
+/// `reason`, unless their build plan has one of the items of `unless`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlindSpot {
+    pub name: String,
+    pub reason: String,
+    /// Defect classes (canary names) the cells cannot see; may be empty when the reason says
+    /// what the blind spot costs instead.
+    pub hides: Vec<String>,
+    pub when: RawClause,
+    #[serde(default, skip_serializing_if = "RawUnless::is_empty")]
+    pub unless: RawUnless,
+}
+
+/// What in a cell's build plan lifts a blind spot: any one pattern of any list, matched
+/// against the plan's list of that name (`*` matches any run of characters).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnless {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configure: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compile: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<String>,
+    /// `NAME=VALUE-pattern`: the plan exports NAME with a value the pattern matches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wrap: Vec<String>,
+}
+
+impl RawUnless {
+    pub fn is_empty(&self) -> bool {
+        self.configure.is_empty()
+            && self.compile.is_empty()
+            && self.link.is_empty()
+            && self.env.is_empty()
+            && self.wrap.is_empty()
+    }
+}
+
+impl RawBlindSpot {
+    /// Its `when` as one line of logic (`sanitizer ∈ {asan, hwasan}`), `every cell` when empty.
+    pub fn describe_when(&self) -> String {
+        if self.when.is_empty() {
+            "every cell".to_string()
+        } else {
+            describe_clause(&self.when)
+        }
+    }
 }
 
 impl RawDefinition {

@@ -5,6 +5,7 @@ mod common;
 
 mod argo_logs;
 mod artifact_policy;
+mod blind_spots_cli;
 mod canaries;
 mod check_shapes;
 mod cli_definition;

@@ -1,7 +1,8 @@
-//! The README's tables of axes and rules are the definition's: this test regenerates them and
+//! The README's tables of axes, rules and blind spots are the definition's: this test regenerates them and
 //! fails, printing the block to paste, when README.adoc has drifted.
 
-use matrix::definition::{RawDefinition, RawValue, BUILTIN_DEFINITION};
+use matrix::definition::{Matrix, RawBlindSpot, RawDefinition, RawValue, BUILTIN_DEFINITION};
+use matrix::expand::{expand, ValueMask};
 
 fn axes_table(raw: &RawDefinition) -> String {
     let mut out = String::from(
@@ -55,6 +56,58 @@ fn rules_table(raw: &RawDefinition) -> String {
     out
 }
 
+/// What lifts a blind spot: `configure` `--a` or `--b`; `env` `X=y`.
+fn unless_text(spot: &RawBlindSpot) -> String {
+    let u = &spot.unless;
+    let kinds = [
+        ("configure", &u.configure),
+        ("compile", &u.compile),
+        ("link", &u.link),
+        ("env", &u.env),
+        ("wrap", &u.wrap),
+    ];
+    let parts: Vec<String> = (kinds.iter())
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(kind, items)| {
+            let items: Vec<String> = items.iter().map(|i| format!("`+{i}+`")).collect();
+            format!("{kind} {}", items.join(" or "))
+        })
+        .collect();
+    if parts.is_empty() {
+        "(nothing)".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn blind_spots_table(raw: &RawDefinition) -> String {
+    let m = Matrix::compile(raw.clone(), "built-in").unwrap();
+    let cells = expand(&m, &ValueMask::all(&m)).unwrap();
+    let counts = matrix::blind_spots::count(&m, &cells).unwrap();
+    let mut out = String::from(
+        "[cols=\"3,1,3,3,2,5\",options=\"header\"]\n|===\n\
+         | blind spot | cells | when | unless the build has | hides | why\n",
+    );
+    for (spot, count) in raw.blind_spots.iter().zip(&counts.blind_spots) {
+        let hides: Vec<String> = spot.hides.iter().map(|h| format!("`{h}`")).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` | {} | {} | {}\n",
+            spot.name,
+            count.cells,
+            spot.describe_when(),
+            unless_text(spot),
+            if hides.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                hides.join(", ")
+            },
+            spot.reason
+        ));
+    }
+    out.push_str("|===\n");
+    out
+}
+
 /// The byte range of the text between `// BEGIN name` and `// END name`.
 fn block(readme: &str, name: &str) -> std::ops::Range<usize> {
     let begin = format!("// BEGIN {name}\n");
@@ -77,7 +130,11 @@ fn readme_tables_match_the_definition() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.adoc");
     let mut readme = std::fs::read_to_string(path).unwrap();
     let update = std::env::var_os("UPDATE_README").is_some();
-    for (name, expected) in [("axes", axes_table(&raw)), ("rules", rules_table(&raw))] {
+    for (name, expected) in [
+        ("axes", axes_table(&raw)),
+        ("rules", rules_table(&raw)),
+        ("blind_spots", blind_spots_table(&raw)),
+    ] {
         let range = block(&readme, name);
         if readme[range.clone()] == expected {
             continue;

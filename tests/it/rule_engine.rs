@@ -258,6 +258,7 @@ pub(crate) fn definition_with_axes(
                 .collect(),
             contributions: vec![RawContribution::default()],
             canaries: Vec::new(),
+            blind_spots: vec![],
             workflow: None,
             images: None,
             tests: None,
