@@ -200,6 +200,22 @@ fn init_writes_the_cpython_ci_definition_and_it_checks_clean() {
     assert_eq!(cells.lines().count(), 11, "{cells}");
     let check = context.stdout(&["--config", "ci.yaml", "check", "--no-shellcheck"]);
     assert!(check.ends_with("0 errors, 0 warnings\n"), "{check}");
+    // CPython's setup lifts every blind spot the original experiment's cells carry.
+    let blind = context.stdout(&[
+        "--config",
+        "ci.yaml",
+        "explain",
+        "--blind-spots",
+        "--format",
+        "csv",
+    ]);
+    let rows = crate::common::csv_rows(blind.as_bytes());
+    assert!(
+        rows.iter()
+            .any(|r| r["rule"] == "pymalloc-hides-small-objects"),
+        "{blind}"
+    );
+    assert!(rows.iter().all(|r| r["cells"] == "0"), "{blind}");
     // ASan by its configure option, which turns pymalloc off.
     let index = context.stdout(&["--config", "ci.yaml", "render", "--out", "scripts"]);
     assert!(
