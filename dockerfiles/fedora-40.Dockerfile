@@ -12,7 +12,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # Packages from the distribution, in one layer:
 #   tools the build script calls:
-#     bash ca-certificates coreutils curl findutils grep gzip make rsync tar
+#     bash ca-certificates coreutils curl findutils grep gzip make rsync sed tar
 #   CPython's build dependencies (ssl, ffi, bz2, lzma, sqlite, readline, ncurses, tk, zlib, uuid, gdbm):
 #     bzip2-devel gdbm-devel libffi-devel libuuid-devel ncurses-devel openssl-devel pkgconf-pkg-config readline-devel sqlite-devel tk-devel xz-devel zlib-ng-compat-devel
 #   GCC 14:
@@ -59,6 +59,7 @@ RUN dnf install -y --setopt=install_weak_deps=False --allowerasing \
         pkgconf-pkg-config \
         readline-devel \
         rsync \
+        sed \
         sqlite-devel \
         tar \
         tk-devel \

@@ -14,7 +14,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 
 # Packages from the distribution, in one layer:
 #   tools the build script calls:
-#     bash ca-certificates coreutils curl findutils grep gzip make rsync tar
+#     bash ca-certificates coreutils curl findutils grep gzip make rsync sed tar
 #   fetching and checking apt.llvm.org's signing key:
 #     gpg
 #   CPython's build dependencies (ssl, ffi, bz2, lzma, sqlite, readline, ncurses, tk, zlib, uuid, gdbm):
@@ -57,6 +57,7 @@ RUN apt-get update \
         make \
         pkg-config \
         rsync \
+        sed \
         tar \
         tk-dev \
         uuid-dev \

@@ -49,6 +49,12 @@ fn check_canary(raw: &RawCanary, what: &str) -> Result<u32> {
             super::CANARY_REACHED
         );
     }
+    if raw.code.contains("{{") || raw.expect.iter().any(|words| words.contains("{{")) {
+        bail!(
+            "{what}: `{{{{` in `code` or `expect`: Argo reads it as one of its variables in the \
+             manifest `matrix workflow` writes; write `{{ {{` (or `'{{' '{{'` in Python) instead"
+        );
+    }
     if raw.expect.is_empty() {
         bail!("{what}: `expect` is empty; give the words of the report that shows the defect was seen, e.g. \"AddressSanitizer: heap-buffer-overflow\"");
     }
@@ -113,6 +119,10 @@ mod tests {
             (
                 ("doc: d", "doc: d, timeout: 0"),
                 "`timeout` 0 is not between",
+            ),
+            (
+                ("code: \"", "code: \"f'{{x}}'; "),
+                "`{{` in `code` or `expect`",
             ),
         ] {
             let message = error(&GOOD.replace(change.0, change.1));

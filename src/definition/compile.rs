@@ -330,6 +330,7 @@ fn compile_contribution(
             );
         }
     }
+    check_placeholders(raw, what)?;
     if raw.wrap.iter().any(String::is_empty) {
         bail!("{what}: `wrap` holds an empty word; give a command and its arguments, e.g. [setarch, -R]");
     }
@@ -364,6 +365,68 @@ fn compile_contribution(
         wrap: raw.wrap.clone(),
         unconfined: raw.seccomp == Some(super::raw::Seccomp::Unconfined),
     })
+}
+
+/// What the script replaces in env, test_env and test arguments (README, "The definition
+/// format"): directories that exist only once it runs.
+pub(super) const PLACEHOLDERS: [&str; 3] = ["@SOURCE@", "@ARTIFACTS@", "@REPORTS@"];
+
+/// Placeholders only where the script replaces them, and only those it knows: anything else
+/// would reach configure or the tests as literal text.
+fn check_placeholders(raw: &RawContribution, what: &str) -> Result<()> {
+    let replaced = raw
+        .env
+        .values()
+        .chain(raw.test_env.values())
+        .chain(raw.test_args.iter().flatten());
+    for value in replaced {
+        check_known_placeholders(value, what)?;
+    }
+    let literal = [
+        ("compile", &raw.compile),
+        ("link", &raw.link),
+        ("configure", &raw.configure),
+        ("preload", &raw.preload),
+        ("wrap", &raw.wrap),
+        ("collect", &raw.collect),
+    ];
+    for (field, values) in literal {
+        if let Some(value) = values
+            .iter()
+            .find(|v| PLACEHOLDERS.iter().any(|p| v.contains(p)))
+        {
+            bail!(
+                "{what}: `{field}` value `{}` holds a placeholder, which the script replaces only \
+                 in env, test_env and test arguments",
+                value.escape_debug()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every `@NAME@` in `value` is one of [`PLACEHOLDERS`].
+pub(super) fn check_known_placeholders(value: &str, what: &str) -> Result<()> {
+    let mut rest = value;
+    while let Some(start) = rest.find('@') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('@') else { break };
+        let name = &after[..end];
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+            let token = format!("@{name}@");
+            if !PLACEHOLDERS.contains(&token.as_str()) {
+                bail!(
+                    "{what}: `{}` holds `{token}`, which is no placeholder; the script replaces {}",
+                    value.escape_debug(),
+                    PLACEHOLDERS.join(", ")
+                );
+            }
+            rest = &after[end + 1..];
+        } else {
+            rest = after;
+        }
+    }
+    Ok(())
 }
 
 /// The canaries, checked ([`super::canary`]) and their conditions compiled.
@@ -405,4 +468,36 @@ fn check_base_url(url: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::definition::Matrix;
+
+    const BASE: &str = "image: {registry: r.example, name: n, tag_axis: os}\n\
+        axes:\n  - {name: os, values: [a]}\n  - {name: python, kind: version, values: [3.13.5]}\n";
+
+    fn error(contribution: &str) -> String {
+        let text = format!("{BASE}contributions:\n  - {contribution}\n");
+        format!("{:#}", Matrix::from_yaml(&text, "t.yaml").unwrap_err())
+    }
+
+    #[test]
+    fn placeholders_only_where_replaced_and_only_known_ones() {
+        let ok = format!(
+            "{BASE}contributions:\n  - {{ env: {{ A: '@SOURCE@/x' }}, \
+             test_env: {{ B: 'log_path=@REPORTS@/b:x=a@b.c@d' }}, test_args: ['@ARTIFACTS@/j'] }}\n"
+        );
+        assert!(Matrix::from_yaml(&ok, "t.yaml").is_ok());
+        let unknown = error("{ test_env: { B: 'log_path=@REPORT@/b' } }");
+        assert!(
+            unknown.contains("`log_path=@REPORT@/b` holds `@REPORT@`, which is no placeholder"),
+            "{unknown}"
+        );
+        let literal = error("{ configure: ['--prefix=@SOURCE@'] }");
+        assert!(
+            literal.contains("`configure` value `--prefix=@SOURCE@` holds a placeholder"),
+            "{literal}"
+        );
+    }
 }

@@ -574,9 +574,11 @@ mod tests {
                 "readlink",
                 "rm",
                 "rmdir",
+                "sed",
                 "sha256sum",
                 "sort",
                 "tar",
+                "timeout",
                 "wc"
             ]
         );

@@ -113,9 +113,10 @@ fn a_cell_without_a_sanitizer_runs_no_canaries() {
     assert_eq!(row["blind"], "");
 }
 
-#[test]
-fn per_process_report_files_end_up_in_the_log_and_canaries_still_report_to_it() {
-    let (_, script) = script_with(ASAN_CELL, |m: &mut Matrix| {
+/// The ASan cell's script with a test environment whose UBSan writes per-process report files
+/// under `@REPORTS@`.
+fn reporting_script() -> String {
+    script_with(ASAN_CELL, |m: &mut Matrix| {
         m.contributions.push(Contribution {
             number: m.contributions.len() + 1,
             when: Clause::default(),
@@ -134,9 +135,22 @@ fn per_process_report_files_end_up_in_the_log_and_canaries_still_report_to_it() 
             wrap: vec![],
             unconfined: false,
         });
-    });
+    })
+    .1
+}
+
+#[test]
+fn per_process_report_files_end_up_in_the_log_and_canaries_still_report_to_it() {
     let sandbox = Sandbox::new("3.12.4");
-    let out = sandbox.run(&script, &[("FAKE_REPORT_FILE", "1")]);
+    // A file of an earlier attempt is not this one's.
+    let reports = sandbox.root.join("artifacts/sanitizer-reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    std::fs::write(
+        reports.join("asan.1"),
+        "==1==ERROR: AddressSanitizer: old\n",
+    )
+    .unwrap();
+    let out = sandbox.run(&reporting_script(), &[("FAKE_REPORT_FILE", "1")]);
     let log = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{log}");
     let marker = log
@@ -148,8 +162,8 @@ fn per_process_report_files_end_up_in_the_log_and_canaries_still_report_to_it() 
         log[marker..finish].contains("runtime error: load of misaligned address"),
         "{log}"
     );
+    assert!(!log.contains("file=asan.1"), "{log}");
     // The canaries report to their output, read by the script, not to the files.
-    let reports = sandbox.root.join("artifacts/sanitizer-reports");
     let canary_options = format!(
         "UBSAN_OPTIONS=print_stacktrace=1:log_path={}/ubsan:log_path=stderr",
         reports.display()
@@ -158,6 +172,58 @@ fn per_process_report_files_end_up_in_the_log_and_canaries_still_report_to_it() 
     assert!(
         reports.join("ubsan.4242").is_file(),
         "the file stays an artifact"
+    );
+}
+
+#[test]
+fn placeholders_take_paths_with_an_ampersand_as_they_are() {
+    let sandbox = Sandbox::new("3.12.4");
+    let odd = sandbox.root.join("R&D");
+    let artifacts = odd.join("artifacts");
+    let out = sandbox.run(
+        &reporting_script(),
+        &[
+            ("MATRIX_ARTIFACT_DIR", artifacts.to_str().unwrap()),
+            ("MATRIX_WORK_DIR", odd.join("work").to_str().unwrap()),
+        ],
+    );
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}");
+    let expected = format!("log_path={}/sanitizer-reports/ubsan", artifacts.display());
+    assert!(log.contains(&expected), "{log}");
+}
+
+#[test]
+fn an_unwritable_artifact_directory_fails_setup_not_the_compilation() {
+    let sandbox = Sandbox::new("3.12.4");
+    let out = sandbox.run(
+        &reporting_script(),
+        &[("MATRIX_ARTIFACT_DIR", "/proc/nope")],
+    );
+    let row = report_row(ASAN_CELL, &out.stdout);
+    assert_eq!(row["result"], "Unknown", "{row:?}");
+    assert!(row["evidence"].contains("setup"), "{row:?}");
+}
+
+#[test]
+fn only_a_report_after_the_defect_is_seen_and_a_cut_line_keeps_its_marker() {
+    let (_, early) = run(
+        ASAN_CELL,
+        &script_for(ASAN_CELL).1,
+        &[("FAKE_CANARY_EARLY", "1")],
+    );
+    assert_eq!(
+        early["canaries"],
+        "heap-overflow-small:error heap-overflow-large:error use-after-free:error"
+    );
+    let (_, cut) = run(
+        ASAN_CELL,
+        &script_for(ASAN_CELL).1,
+        &[("FAKE_CANARY_NO_NEWLINE", "1")],
+    );
+    assert_eq!(
+        cut["canaries"],
+        "heap-overflow-small:missed heap-overflow-large:missed use-after-free:missed"
     );
 }
 

@@ -37,7 +37,7 @@ base:
 package_manager: apt
 packages:
   - purpose: tools the build script calls
-    install: [bash, ca-certificates, coreutils, curl, findutils, grep, gzip, make, rsync, tar]
+    install: [bash, ca-certificates, coreutils, curl, findutils, grep, gzip, make, rsync, sed, tar]
   - purpose: CPython's build dependencies
     install: [libbz2-dev, libffi-dev, libgdbm-compat-dev, libgdbm-dev, liblzma-dev,
               libncurses-dev, libreadline-dev, libsqlite3-dev, libssl-dev, pkg-config, tk-dev,
@@ -65,6 +65,7 @@ provides:
   gzip: { commands: [gzip] }
   make: { commands: [make] }
   rsync: { commands: [rsync] }
+  sed: { commands: [sed] }
   tar: { commands: [tar] }
   gcc: { commands: [gcc] }
   g++: { commands: [g++] }

@@ -39,8 +39,13 @@ if [ "$1" = -c ]; then
         exit 1
     fi
     if [ -n "${UBSAN_OPTIONS:-}" ]; then echo "UBSAN_OPTIONS=$UBSAN_OPTIONS"; fi
+    if [ -n "${FAKE_CANARY_EARLY:-}" ]; then
+        echo "==1==ERROR: AddressSanitizer: heap-buffer-overflow at start-up" >&2
+        exit 1
+    fi
     echo "matrix-canary: reached"
     if [ -n "${FAKE_CANARY_HANG:-}" ]; then exec sleep 86400; fi
+    if [ -n "${FAKE_CANARY_NO_NEWLINE:-}" ]; then printf 'no line break'; exit 0; fi
     case "$2" in
         *'bytearray(16)'*) [ "${PYTHONMALLOC:-}" = malloc ] || exit 0; kind=heap-buffer-overflow ;;
         *'del view'*) kind=heap-use-after-free ;;

@@ -83,11 +83,15 @@ impl Classifier {
             (Some("stage-skip"), Some(MarkerStage::Result(Stage::Tests)), _) => {
                 m.tests_skipped = true;
             }
-            (Some("canary"), _, _) => match (name, result) {
-                (Some(name), Some(result)) => self.canaries.push(CanaryRun {
-                    name: name.to_owned(),
-                    result,
-                }),
+            // Only the script's canaries stage runs canaries: the same words from a test's
+            // output elsewhere are no canary's. A result it cannot read says nothing (error).
+            (Some("canary"), _, _) => match name.filter(|n| !n.is_empty()) {
+                Some(name) if m.current == Some(MarkerStage::Canaries) => {
+                    self.canaries.push(CanaryRun {
+                        name: name.to_owned(),
+                        result: result.unwrap_or(CanaryResult::Error),
+                    })
+                }
                 _ => m.malformed = Some(ev),
             },
             // A per-process report file follows; its reports are the cell's like any other.

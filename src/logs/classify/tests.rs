@@ -226,3 +226,45 @@ fn every_phrase_holds_a_searched_piece() {
         assert!(piece.len() >= 4 && !piece.contains('\n'), "{piece:?}");
     }
 }
+
+#[test]
+fn canaries_count_in_their_stage_only_and_never_decide() {
+    let log = format!(
+        "{M} event=stage-start stage=compile time=t\n{M} event=stage-end stage=compile status=0 time=t\n\
+         {M} event=stage-start stage=canaries time=t\n\
+         ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1\n\
+         SUMMARY: AddressSanitizer: heap-buffer-overflow\n\
+         {M} event=canary name=small result=missed exit=0 time=t\n\
+         {M} event=canary name=large result=seen exit=1 time=t\n\
+         {M} event=canary name=odd result=bogus exit=1 time=t\n\
+         {M} event=canary name= result=seen exit=1 time=t\n\
+         {M} event=stage-end stage=canaries status=0 time=t\n\
+         {M} event=stage-start stage=tests time=t\n\
+         {M} event=canary name=from-a-test result=missed exit=0 time=t\n\
+         Result: SUCCESS\n{M} event=stage-end stage=tests status=0 time=t\n\
+         {M} event=finish cell=c stage=tests status=0 time=t\n"
+    );
+    let c = classify(&log);
+    let runs: Vec<(&str, CanaryResult)> = c
+        .canaries
+        .iter()
+        .map(|r| (r.name.as_str(), r.result))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("small", CanaryResult::Missed),
+            ("large", CanaryResult::Seen),
+            ("odd", CanaryResult::Error),
+        ]
+    );
+    // The canaries' report is no verdict: the tests passed.
+    assert_eq!(verdict(&log), "Tests. Passed");
+    // Killed while the canaries ran: after the build, before the tests.
+    let cut = &log[..log.find("event=canary name=large").unwrap()];
+    assert!(
+        verdict(cut).contains("while the canaries run"),
+        "{}",
+        verdict(cut)
+    );
+}
