@@ -1,10 +1,13 @@
 //! `matrix findings`: the sanitizer and fatal-error reports in a directory of build logs,
 //! deduplicated by signature across cells, versions and runs. The reports themselves are
 //! recognised by [`crate::sanitizer`]; submodules: [`output`] (CSV, JSON, table, pivot),
-//! [`diff`] (two runs compared).
+//! [`diff`] (two runs compared), [`known`] (the known-findings catalog and each finding's
+//! status), [`suppress`] (suppression files).
 
 pub mod diff;
+pub mod known;
 pub mod output;
+pub mod suppress;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -53,6 +56,17 @@ pub struct Finding {
     pub tests: BTreeSet<String>,
     /// The first report: the first log in path order, its first report there.
     pub example: Example,
+    /// The findings of the same tool, kind and top frame share it ([`Signature::family`]).
+    pub family: String,
+    /// The ids its reports had before the rules per class, for `--diff` against old results.
+    pub legacy: BTreeSet<String>,
+    /// Reports cut short, and reports quoted in Python text.
+    pub truncated: usize,
+    pub quoted: usize,
+    /// Reports with another process's frames interleaved among theirs.
+    pub interleaved: usize,
+    /// Sites that were their stack's top frame (for TSan's `race_top:`).
+    pub top_sites: BTreeSet<String>,
 }
 
 /// All findings of a run.
@@ -174,6 +188,11 @@ fn add_report(
         .or_insert_with(|| (new_finding(&signature, &seen, &example), BTreeMap::new()));
     finding.reports += seen.reports;
     finding.tests.extend(seen.tests.iter().cloned());
+    finding.legacy.extend(seen.legacy.iter().cloned());
+    finding.truncated += seen.truncated;
+    finding.quoted += seen.quoted;
+    finding.interleaved += seen.interleaved;
+    finding.top_sites.extend(seen.top_sites.iter().cloned());
     let cell = cells.entry(key.to_owned()).or_insert_with(|| CellFinding {
         cell: key.to_owned(),
         reports: 0,
@@ -200,6 +219,12 @@ fn new_finding(signature: &Signature, seen: &InLog, example: &Example) -> Findin
         shared: Vec::new(),
         tests: BTreeSet::new(),
         example: example.clone(),
+        family: signature.family(),
+        legacy: BTreeSet::new(),
+        truncated: 0,
+        quoted: 0,
+        interleaved: 0,
+        top_sites: BTreeSet::new(),
     }
 }
 
