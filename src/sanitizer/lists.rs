@@ -163,19 +163,56 @@ pub const UBSAN_CHECKS: &[(Pattern, &str)] = &[
     (Contains("object of type"), "vptr"),
 ];
 
+/// The first bytes of every [`RUNTIME_FUNCTIONS`] entry (all prefixes): a name starting
+/// otherwise (most of CPython's) is passed over at once.
+const RUNTIME_FIRST_BYTES: &[u8] = b"_SC";
+
 /// Whether a function is a sanitizer runtime's.
 pub fn is_runtime_function(name: &str) -> bool {
-    RUNTIME_FUNCTIONS.iter().any(|p| p.matches(name))
+    name.as_bytes()
+        .first()
+        .is_some_and(|b| RUNTIME_FIRST_BYTES.contains(b))
+        && RUNTIME_FUNCTIONS.iter().any(|p| p.matches(name))
 }
 
-/// Whether a path is a sanitizer runtime's source.
+/// Whether a path is a sanitizer runtime's source. Asked of every frame read: the parts are
+/// searched with searchers built once.
 pub fn is_runtime_path(path: &str) -> bool {
-    RUNTIME_PATHS.iter().any(|p| p.matches(path))
+    static FINDERS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    FINDERS
+        .get_or_init(|| {
+            RUNTIME_PATHS
+                .iter()
+                .map(|p| match p {
+                    Contains(part) | Prefix(part) | Exact(part) => {
+                        memchr::memmem::Finder::new(part.as_bytes())
+                    }
+                })
+                .collect()
+        })
+        .iter()
+        .any(|f| f.find(path.as_bytes()).is_some())
 }
 
-/// Whether an own function is plumbing, not a site.
+/// Whether an own function is plumbing, not a site. Asked of most frames of most reports: the
+/// exact names are looked up in a set, and only the few prefixes and parts are scanned.
 pub fn is_plumbing(name: &str) -> bool {
-    PLUMBING.iter().any(|p| p.matches(name))
+    static EXACT: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let exact = EXACT.get_or_init(|| {
+        PLUMBING
+            .iter()
+            .filter_map(|p| match p {
+                Exact(name) => Some(*name),
+                _ => None,
+            })
+            .collect()
+    });
+    exact.contains(name)
+        || PLUMBING
+            .iter()
+            .any(|p| !matches!(p, Exact(_)) && p.matches(name))
 }
 
 #[cfg(test)]
@@ -205,6 +242,10 @@ mod tests {
         assert!(is_plumbing("_PyRun_SimpleFileObject"));
         assert!(!is_plumbing("take_gil"));
         assert!(!is_plumbing("mainloop"));
+        for p in PLUMBING {
+            let example = p.text().replace('*', "x");
+            assert!(is_plumbing(&example), "{example}");
+        }
     }
 
     #[test]
@@ -231,6 +272,17 @@ mod tests {
             Some("bounds")
         );
         assert_eq!(check("something new"), None);
+    }
+
+    #[test]
+    fn the_fast_paths_agree_with_the_lists() {
+        for p in RUNTIME_FUNCTIONS {
+            let Prefix(text) = p else {
+                panic!("{p:?}: the runtime functions are prefixes")
+            };
+            assert!(RUNTIME_FIRST_BYTES.contains(&text.as_bytes()[0]), "{text}");
+        }
+        assert!(RUNTIME_PATHS.iter().all(|p| matches!(p, Contains(_))));
     }
 
     #[test]

@@ -481,11 +481,11 @@ impl Recognizer {
         if open.family != Family::Fatal {
             open.stack_ended();
         }
-        if open.family == Family::ThreadWarning
-            && open.previous_state == 0
+        if open.previous_state == 0
             && open.stack_state == 2
-            && open.report.kind == "data race"
             && trimmed.starts_with(b"Previous ")
+            && open.family == Family::ThreadWarning
+            && open.report.kind == "data race"
         {
             open.previous_state = 1;
             open.next_frame = 0;
@@ -591,7 +591,11 @@ fn frame_number(trimmed: &[u8]) -> Option<u32> {
     if digits == 0 || digits > 6 || rest.get(digits) != Some(&b' ') {
         return None;
     }
-    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    Some(
+        rest[..digits]
+            .iter()
+            .fold(0, |n, b| n * 10 + u32::from(b - b'0')),
+    )
 }
 
 /// A report's kind from its header message: the words before the first that carries an

@@ -18,7 +18,7 @@ impl Frame {
             && !f.starts_with('/')
             && !f.starts_with("../")
             && !f.starts_with('<')
-            && !f.contains(".so")
+            && memchr::memmem::find(f.as_bytes(), b".so").is_none()
             && !is_runtime_path(f)
             && !is_runtime_function(&self.function)
     }
@@ -349,7 +349,7 @@ pub fn is_own_legacy(f: &Frame) -> bool {
         && !p.starts_with('/')
         && !p.starts_with("../")
         && !p.starts_with('<')
-        && !p.contains(".so")
+        && memchr::memmem::find(p.as_bytes(), b".so").is_none()
         && !OLD_RUNTIME.iter().any(|r| f.function.starts_with(r))
 }
 
