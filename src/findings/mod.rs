@@ -58,6 +58,8 @@ pub struct Finding {
     pub example: Example,
     /// The findings of the same tool, kind and top frame share it ([`Signature::family`]).
     pub family: String,
+    /// [`Finding::shared`] over the cells of all the family's findings.
+    pub family_shared: Vec<(String, String)>,
     /// The ids its reports had before the rules per class, for `--diff` against old results.
     pub legacy: BTreeSet<String>,
     /// Reports cut short, and reports quoted in Python text.
@@ -133,6 +135,7 @@ pub fn from_logs(logs: Vec<(&ScannedLog, LogReports)>, index: Option<&Index>) ->
         })
         .collect();
     findings.sort_by(|a, b| b.reports.cmp(&a.reports).then_with(|| a.id.cmp(&b.id)));
+    share_by_family(&mut findings, &varying, &index_columns, &cell_values);
     Findings {
         findings,
         logs: log_count,
@@ -220,11 +223,33 @@ fn new_finding(signature: &Signature, seen: &InLog, example: &Example) -> Findin
         tests: BTreeSet::new(),
         example: example.clone(),
         family: signature.family(),
+        family_shared: Vec::new(),
         legacy: BTreeSet::new(),
         truncated: 0,
         quoted: 0,
         interleaved: 0,
         top_sites: BTreeSet::new(),
+    }
+}
+
+/// Each finding's `family_shared`: the varying columns whose value all the cells of its family
+/// share. A caller renamed between versions splits a defect into two signatures, each "only"
+/// on its version; the family's cells say what is really shared.
+fn share_by_family(
+    findings: &mut [Finding],
+    varying: &[usize],
+    index_columns: &[String],
+    cell_values: &HashMap<String, Vec<String>>,
+) {
+    let mut cells_of: HashMap<String, Vec<CellFinding>> = HashMap::new();
+    for f in findings.iter() {
+        cells_of
+            .entry(f.family.clone())
+            .or_default()
+            .extend(f.cells.iter().cloned());
+    }
+    for f in findings.iter_mut() {
+        f.family_shared = shared_values(&cells_of[&f.family], varying, index_columns, cell_values);
     }
 }
 

@@ -61,8 +61,11 @@ fn example_text(e: &Example) -> String {
 }
 
 fn shared_text(finding: &Finding) -> String {
-    finding
-        .shared
+    pairs_text(&finding.shared)
+}
+
+fn pairs_text(pairs: &[(String, String)]) -> String {
+    pairs
         .iter()
         .map(|(c, v)| format!("{c}={v}"))
         .collect::<Vec<_>>()
@@ -84,7 +87,7 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result
 
 /// The CSV header of one row per signature (a `status` column follows with `--known`); `--diff`
 /// reads files that start with its first six columns, and `legacy_ids` when they have it.
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 17] = [
     "id",
     "tool",
     "kind",
@@ -97,6 +100,7 @@ pub const CSV_HEADER: [&str; 16] = [
     "tests",
     "example",
     "family",
+    "family_shared",
     "truncated",
     "quoted",
     "interleaved",
@@ -123,6 +127,7 @@ fn to_csv(f: &Findings, statuses: Option<&BTreeMap<String, Status>>) -> Result<V
                 join(&x.tests),
                 example_text(&x.example),
                 x.family.clone(),
+                pairs_text(&x.family_shared),
                 x.truncated.to_string(),
                 x.quoted.to_string(),
                 x.interleaved.to_string(),
@@ -175,6 +180,7 @@ pub struct JsonFinding<'a> {
     pub tests: &'a BTreeSet<String>,
     pub example: &'a Example,
     pub family: &'a str,
+    pub family_shared: std::collections::BTreeMap<&'a str, &'a str>,
     pub truncated: usize,
     pub quoted: usize,
     pub interleaved: usize,
@@ -243,6 +249,11 @@ fn to_json(
                 tests: &x.tests,
                 example: &x.example,
                 family: &x.family,
+                family_shared: x
+                    .family_shared
+                    .iter()
+                    .map(|(c, v)| (c.as_str(), v.as_str()))
+                    .collect(),
                 truncated: x.truncated,
                 quoted: x.quoted,
                 interleaved: x.interleaved,
@@ -329,7 +340,8 @@ fn table_rows(x: &Finding, cells: bool) -> Vec<(String, Vec<String>)> {
         x.reports.to_string(),
         x.cells.len().to_string(),
         frames_text(x),
-        shared_text(x),
+        // What its whole family shares: a renamed caller is not "only" on its version.
+        pairs_text(&x.family_shared),
     ];
     vec![(x.id.clone(), row)]
 }

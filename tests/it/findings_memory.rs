@@ -325,3 +325,64 @@ fn suppression_files_in_each_sanitizers_syntax() {
     ]);
     assert!(!fixed.contains("race"), "{fixed}");
 }
+
+#[test]
+fn a_renamed_caller_is_the_same_family_and_not_only_on_its_version() {
+    let t = TestContext::new();
+    let hwasan = |caller: &str| {
+        format!(
+            "==1==ERROR: HWAddressSanitizer: tag-mismatch on address 0x1 at pc 0x2\n\
+             READ of size 8 at 0x1 tags: 52/00 (ptr/mem) in thread T0\n\
+             \x20   #0 0x3 in SigTrap<(__hwasan::ErrorAction)0, (__hwasan::AccessType)0> ../../../../src/libsanitizer/hwasan/hwasan_checks.h:107\n\
+             \x20   #1 0x4 in PyModuleDef_Init Objects/moduleobject.c:60\n\
+             \x20   #2 0x5 in {caller} Python/importdl.c:9\n\
+             SUMMARY: HWAddressSanitizer: tag-mismatch\n"
+        )
+    };
+    t.write(
+        "logs/build_001-1.sh.txt",
+        log(&hwasan("_PyImport_LoadDynamicModuleWithSpec")),
+    );
+    t.write(
+        "logs/build_002-1.sh.txt",
+        log(&hwasan("_PyImport_RunModInitFunc")),
+    );
+    t.write(
+        "index.csv",
+        "script_name,python,sanitizer\nbuild_001.sh,3.12.4,hwasan\nbuild_002.sh,3.13.0b4,hwasan\n",
+    );
+    let found = rows(
+        &t,
+        &[
+            "findings",
+            "logs",
+            "--index",
+            "index.csv",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0]["family"], found[1]["family"]);
+    assert_ne!(found[0]["family"], found[0]["id"]);
+    let shared: std::collections::BTreeSet<&str> =
+        found.iter().map(|r| r["shared"].as_str()).collect();
+    assert_eq!(shared, ["python=3.12.4", "python=3.13.0b4"].into());
+    assert!(
+        found.iter().all(|r| r["family_shared"].is_empty()),
+        "{found:?}"
+    );
+    assert!(
+        found[0]["frames"].starts_with("PyModuleDef_Init < "),
+        "runtime frame skipped"
+    );
+    let table = t.stdout(&[
+        "findings",
+        "logs",
+        "--index",
+        "index.csv",
+        "--format",
+        "table",
+    ]);
+    assert!(!table.contains("python=3.1"), "{table}");
+}
