@@ -79,7 +79,7 @@ pub struct FindingsArgs {
     /// sanitizer (TSan `race_top:`/`race:` per site, UBSan `check:file`, LSan `leak:`), each
     /// entry after a comment with its id, cells and (with --known) link.
     #[arg(long, value_name = "SANITIZER", value_parser = ["tsan", "ubsan", "lsan"],
-          conflicts_with_all = ["cells", "by", "diff", "show", "update", "fail_on_new"])]
+          conflicts_with_all = ["cells", "by", "diff", "show", "update", "fail_on_new", "format"])]
     pub suppressions: Option<String>,
 
     /// With --suppressions and --known: only findings the catalog gives this status.
