@@ -385,4 +385,27 @@ fn a_renamed_caller_is_the_same_family_and_not_only_on_its_version() {
         "table",
     ]);
     assert!(!table.contains("python=3.1"), "{table}");
+    // A catalog row of the family speaks for both signatures.
+    t.write(
+        "known.csv",
+        format!(
+            "id,status,link,note,first_seen,last_seen\n{},fixed,,,,\n",
+            found[0]["family"]
+        ),
+    );
+    let statuses = rows(
+        &t,
+        &[
+            "findings",
+            "logs",
+            "--known",
+            "known.csv",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(
+        statuses.iter().all(|r| r["status"] == "regressed"),
+        "{statuses:?}"
+    );
 }
