@@ -45,7 +45,8 @@ impl LogReports {
     pub fn add(&mut self, report: RawReport) {
         self.reports += 1;
         let signature = Signature::of_report(&report);
-        let legacy = legacy_id(&report.tool, &report.kind, &report.legacy_stack);
+        let old_stack = report.legacy_stack.as_deref().unwrap_or(&report.stack);
+        let legacy = legacy_id(&report.tool, &report.kind, old_stack);
         if let Some(&i) = self.at.get(&signature) {
             let seen = &mut self.signatures[i].1;
             seen.reports += 1;

@@ -42,8 +42,9 @@ pub struct RawReport {
     /// frames up to its first site; empty for any other report.
     pub previous: Vec<Frame>,
     /// The first stack as read before the rules per class (interleaved frames and all, up to
-    /// its third own frame as own was then): what the report's old id is of.
-    pub legacy_stack: Vec<Frame>,
+    /// its third own frame as own was then), when it differs from `stack` (another process's
+    /// frames were among its own): what the report's old id is of.
+    pub legacy_stack: Option<Vec<Frame>>,
     /// First and last line of the report in its log (1-based).
     pub start: u64,
     pub end: u64,
@@ -172,10 +173,15 @@ impl Open {
     /// another process's, interleaved (after a `fork`, two reports' lines alternate), and is
     /// only counted.
     fn frame_line(&mut self, line_no: u64, trimmed: &[u8]) -> bool {
-        let mut parsed_once = self.legacy_frame(trimmed);
         let number = frame_number(trimmed);
         let reading = self.stack_state < 2 || self.previous_state == 1;
-        if reading && number.is_some_and(|n| n != self.next_frame) {
+        let foreign = reading && number.is_some_and(|n| n != self.next_frame);
+        let legacy_wants = self.legacy_wants();
+        let mut parsed_once = None;
+        if legacy_wants && (foreign || self.report.legacy_stack.is_some()) {
+            parsed_once = self.legacy_frame(trimmed);
+        }
+        if foreign {
             self.interleaved = true;
             self.report.end = line_no;
             return true;
@@ -208,6 +214,11 @@ impl Open {
                 // The frames replace the location-only frame of the header.
                 r.stack.clear();
             }
+            if legacy_wants && r.legacy_stack.is_none() {
+                // The old reading took the same frame.
+                self.legacy_state = 1;
+                self.legacy_own += u8::from(is_own_legacy(&frame));
+            }
             self.stack_state = 1;
             self.own += u8::from(frame.is_own());
             self.site |= is_site(&frame);
@@ -218,24 +229,35 @@ impl Open {
         true
     }
 
-    /// The first stack as it was read before the rules per class (every `#N` line up to its
-    /// third own frame, interleaved or not), for the report's old id; the frame as parsed, if
-    /// it was.
+    /// Whether the first stack as read before the rules per class (every `#N` line up to its
+    /// third own frame, interleaved or not) takes the next frame.
+    fn legacy_wants(&self) -> bool {
+        let taken = self
+            .report
+            .legacy_stack
+            .as_ref()
+            .unwrap_or(&self.report.stack)
+            .len();
+        self.legacy_state < 2 && taken < MAX_FRAMES && self.legacy_own < OWN_FRAMES
+    }
+
+    /// A frame the old reading takes and this one does not (another process's): from here on
+    /// the old reading is a stack of its own, [`RawReport::legacy_stack`], up to then the same
+    /// as the first stack. Returns the frame as parsed.
     fn legacy_frame(&mut self, trimmed: &[u8]) -> Option<Option<(u32, Frame)>> {
-        let wants = self.legacy_state < 2
-            && self.report.legacy_stack.len() < MAX_FRAMES
-            && self.legacy_own < OWN_FRAMES;
-        if !wants {
-            return None;
-        }
         let parsed = parse_frame(&String::from_utf8_lossy(trimmed));
+        let stack = &self.report.stack;
+        let legacy = self
+            .report
+            .legacy_stack
+            .get_or_insert_with(|| stack.clone());
         if let Some((_, frame)) = &parsed {
             if self.family == Family::Ubsan && self.legacy_state == 0 {
-                self.report.legacy_stack.clear();
+                legacy.clear();
             }
             self.legacy_state = 1;
             self.legacy_own += u8::from(is_own_legacy(frame));
-            self.report.legacy_stack.push(frame.clone());
+            legacy.push(frame.clone());
         }
         Some(parsed)
     }
@@ -383,7 +405,7 @@ impl Recognizer {
                 tool,
                 kind,
                 access: None,
-                legacy_stack: ub_location.iter().cloned().collect(),
+                legacy_stack: None,
                 stack: ub_location.into_iter().collect(),
                 previous: Vec::new(),
                 start: line_no,
@@ -507,10 +529,6 @@ impl Recognizer {
             open.report.truncated =
                 matches!(open.family, Family::Sanitizer | Family::ThreadWarning) && !summarized;
             open.report.interleaved = open.interleaved;
-            if open.family == Family::Fatal {
-                // faulthandler's frames were always read one way.
-                open.report.legacy_stack.clone_from(&open.report.stack);
-            }
             emit(open.report);
         }
     }
