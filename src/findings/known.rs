@@ -164,11 +164,13 @@ impl Catalog {
         self.entries.push(entry);
     }
 
-    /// The row that speaks for `finding`: its id's, else its family's.
+    /// The row that speaks for `finding`: its id's, else its family's, else (a catalog kept
+    /// before the signatures per class) the first row of one of its reports' old ids.
     pub fn entry_of(&self, finding: &Finding) -> Option<&Entry> {
         self.at
             .get(&finding.id)
             .or_else(|| self.at.get(&finding.family))
+            .or_else(|| finding.legacy.iter().filter_map(|id| self.at.get(id)).min())
             .map(|&i| &self.entries[i])
     }
 

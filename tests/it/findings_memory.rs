@@ -79,6 +79,24 @@ fn a_race_in_either_order_is_one_finding_listing_both_old_ids() {
     assert_eq!(diff[0]["status"], "persisting");
     assert_eq!(diff[0]["id"], race["id"]);
     assert_eq!(diff[0]["old_reports"], "6");
+    // A catalog kept with the old ids still knows it.
+    let old_id = race["legacy_ids"].split(' ').next().unwrap();
+    t.write(
+        "known.csv",
+        format!("id,status,link,note,first_seen,last_seen\n{old_id},open,,,,\n"),
+    );
+    let known = rows(
+        &t,
+        &[
+            "findings",
+            "logs",
+            "--known",
+            "known.csv",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(known[0]["status"], "known");
 }
 
 #[test]
