@@ -152,3 +152,26 @@ fn tsan_type(kind: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsan_kinds_and_their_suppression_types() {
+        assert_eq!(tsan_type("data race"), Some("race"));
+        assert_eq!(tsan_type("heap-use-after-free"), Some("race"));
+        assert_eq!(tsan_type("thread leak"), Some("thread"));
+        assert_eq!(tsan_type("lock-order-inversion"), Some("deadlock"));
+        assert_eq!(
+            tsan_type("signal-unsafe call inside of a signal"),
+            Some("signal")
+        );
+        assert_eq!(tsan_type("unlock of an unlocked mutex"), Some("mutex"));
+        assert_eq!(tsan_type("SEGV"), None);
+        assert_eq!(
+            Sanitizer::ALL.map(Sanitizer::name),
+            ["tsan", "ubsan", "lsan"]
+        );
+    }
+}
