@@ -62,7 +62,9 @@ pub fn suppressions(
     {
         out.push('\n');
         out.push_str(&comment(finding, catalog));
-        let lines = entries(finding, which);
+        let mut lines = entries(finding, which);
+        // A race of one site with itself (two threads in one function) is one entry.
+        lines.dedup();
         if lines.is_empty() {
             out.push_str("# (no entry: the report names no function or check to suppress by)\n");
         }

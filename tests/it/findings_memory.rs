@@ -301,6 +301,10 @@ fn suppression_files_in_each_sanitizers_syntax() {
         ),
         "{tsan}"
     );
+    // A race of a site with itself is one entry.
+    t.write("self/build_009-1.sh.txt", log(&race(9, GIL, GIL)));
+    let itself = t.stdout(&["findings", "self", "--suppressions", "tsan"]);
+    assert_eq!(itself.matches("take_gil\n").count(), 1, "{itself}");
     let ubsan = t.stdout(&["findings", "logs", "--suppressions", "ubsan"]);
     assert!(
         ubsan.contains("\nsigned-integer-overflow:Objects/longobject.c\n"),
