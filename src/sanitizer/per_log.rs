@@ -1,5 +1,6 @@
 //! One log's reports deduplicated by signature: what `findings` joins across logs, collected in
-//! the same pass that reads the log (by `findings` itself, or by `report`'s cause reader).
+//! the same pass that reads the log (by `findings` itself, or by `report`'s cause reader), with
+//! each signature's old ids, truncated, quoted and interleaved counts, and the frames it shows.
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -1,12 +1,16 @@
 //! Recognising reports in a log, one line at a time: the sanitizers' (ASan, HWASan, LSan,
 //! MSan, TSan, UBSan) and CPython's own `Fatal Python error`, where each begins and ends, its
-//! tool, kind, access and first stack, and the regrtest test that was running.
+//! tool, kind, access, first stack (and a race's previous one), and the regrtest test that was
+//! running.
 //!
 //! Every header line starts exactly one report; a report ends at its `SUMMARY:` line, at the
 //! next header, at a line that is plainly the build's own (a regrtest progress line, a `set -x`
 //! trace, a `::matrix::` marker), after a run of lines that are no report's, or at the end of the
-//! log (a truncated report is still a report). State is bounded: one open report with at most
-//! [`MAX_FRAMES`] frames.
+//! log (a truncated report is still a report, marked so). Also its: reports quoted in Python
+//! literals ([`super::quoted`]), frames of another process interleaved (left out by their
+//! numbering), per-process sanitizer log files appended after `::matrix::
+//! event=sanitizer-log`; the canaries stage's reports are dropped. State is bounded: one open
+//! report with at most [`MAX_FRAMES`] frames a stack.
 
 use std::sync::OnceLock;
 
