@@ -9,13 +9,15 @@ use clap::{Args, Subcommand};
 
 use super::{format, Cli, Failed};
 use crate::export::{Export, OutputFormat};
+use crate::findings::known::{self, Catalog, Decision};
 use crate::findings::output::{Listing, PivotCaseClash, FINDINGS_FORMATS};
-use crate::findings::{self, diff, output, Findings, UnknownId};
+use crate::findings::{self, diff, output, suppress, Findings, UnknownId};
 use crate::logs::Index;
 use crate::table::visible;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(group(clap::ArgGroup::new("baseline").args(["diff", "known"]).multiple(false)))]
 pub struct FindingsArgs {
     #[command(subcommand)]
     pub command: Option<FindingsCommand>,
@@ -46,9 +48,44 @@ pub struct FindingsArgs {
     #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["logdir", "show"])]
     pub diff: Option<Vec<PathBuf>>,
 
-    /// With --diff: exit with status 1 when NEW has a signature OLD does not (for CI).
-    #[arg(long, requires = "diff")]
+    /// With --diff: exit with status 1 when NEW has a signature OLD does not; with --known:
+    /// when the run has a new or regressed finding (for nightly CI). The output is still
+    /// printed.
+    #[arg(long, requires = "baseline")]
     pub fail_on_new: bool,
+
+    /// Known-findings catalog (CSV `id,status,link,note,first_seen,last_seen`; status open,
+    /// fixed, ignored or flaky; an id a finding's or a family's). Adds a `status` column:
+    /// new, regressed (seen after fixed), known, ignored; new and regressed are listed first.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["by", "show"])]
+    pub known: Option<PathBuf>,
+
+    /// With --known: only new and regressed findings.
+    #[arg(long = "new", requires = "known", conflicts_with = "suppressions")]
+    pub new_only: bool,
+
+    /// With --known: write the catalog back (atomically, through a symlink, never over a
+    /// special file): each finding seen gets `last_seen`, each new one a row (`open`, first and
+    /// last seen). A missing FILE is created.
+    #[arg(long, requires = "known")]
+    pub update: bool,
+
+    /// With --update: the run's label for `first_seen`/`last_seen` [default: today's date,
+    /// UTC, YYYY-MM-DD].
+    #[arg(long, value_name = "LABEL", requires = "update")]
+    pub run_label: Option<String>,
+
+    /// Print a suppression file in the sanitizer's own syntax for the run's findings of that
+    /// sanitizer (TSan `race_top:`/`race:` per site, UBSan `check:file`, LSan `leak:`), each
+    /// entry after a comment with its id, cells and (with --known) link.
+    #[arg(long, value_name = "SANITIZER", value_parser = ["tsan", "ubsan", "lsan"],
+          conflicts_with_all = ["cells", "by", "diff", "show", "update", "fail_on_new", "format"])]
+    pub suppressions: Option<String>,
+
+    /// With --suppressions and --known: only findings the catalog gives this status.
+    #[arg(long, value_name = "STATUS", value_parser = ["open", "fixed", "ignored", "flaky"],
+          requires_all = ["known", "suppressions"])]
+    pub status: Option<String>,
 
     /// The old spelling of `matrix findings show ID LOGDIR`, kept for a release.
     #[arg(long, hide = true, value_name = "ID")]
@@ -128,13 +165,30 @@ enum Mode {
         logdir: PathBuf,
         index: Option<Index>,
         view: View,
+        known: Option<Box<Known>>,
     },
+}
+
+/// `--known FILE` and what goes with it, the catalog read.
+struct Known {
+    path: PathBuf,
+    catalog: Catalog,
+    /// `--update`: the run's label.
+    update: Option<String>,
+    new_only: bool,
+    fail_on_new: bool,
 }
 
 /// How the findings of one log directory are shown.
 enum View {
     /// One row per signature, or per (signature, cell) with `--cells`.
     Listing { cells: bool },
+    /// `--suppressions`: a suppression file; with `--status`, of the findings the catalog
+    /// gives that status.
+    Suppressions {
+        which: suppress::Sanitizer,
+        status: Option<Decision>,
+    },
     /// `--by AXIS`: signatures × the values of an index column.
     Pivot { by: String },
     /// One report in full: `matrix findings show ID`, or the old `--show ID` (`flag`, which
@@ -158,6 +212,7 @@ impl Settings {
                     id: args.id.clone(),
                     flag: None,
                 },
+                known: None,
             },
         })
     }
@@ -184,21 +239,70 @@ impl Settings {
                 );
             }
         }
-        let view = match (&args.show, &args.by) {
-            (Some(id), _) => View::Show {
+        let view = match (&args.show, &args.by, &args.suppressions) {
+            (Some(id), _, _) => View::Show {
                 id: id.clone(),
                 flag: Some("--show"),
             },
-            (None, Some(by)) => View::Pivot { by: by.clone() },
-            (None, None) => View::Listing { cells: args.cells },
+            (None, Some(by), _) => View::Pivot { by: by.clone() },
+            (None, None, Some(which)) => View::Suppressions {
+                which: suppress::Sanitizer::ALL
+                    .into_iter()
+                    .find(|s| s.name() == which)
+                    .expect("clap checks the value"),
+                status: args.status.as_deref().map(|s| {
+                    Decision::ALL
+                        .into_iter()
+                        .find(|d| d.name() == s)
+                        .expect("clap checks the value")
+                }),
+            },
+            (None, None, None) => View::Listing { cells: args.cells },
         };
+        let known = args
+            .known
+            .as_ref()
+            .map(|path| Known::resolve(path, args).map(Box::new))
+            .transpose()?;
         Ok(Settings {
-            format,
+            format: if args.suppressions.is_some() {
+                OutputFormat::Text
+            } else {
+                format
+            },
             mode: Mode::Logs {
                 logdir,
                 index,
                 view,
+                known,
             },
+        })
+    }
+}
+
+impl Known {
+    /// The catalog read (a missing file with `--update` is an empty catalog), the label checked.
+    fn resolve(path: &Path, args: &FindingsArgs) -> Result<Known> {
+        let missing = std::fs::symlink_metadata(path).is_err();
+        let catalog = if missing && args.update {
+            Catalog::default()
+        } else {
+            Catalog::read(path).map_err(|err| anyhow::anyhow!("--known: {err:#}"))?
+        };
+        let update = args
+            .update
+            .then(|| args.run_label.clone().unwrap_or_else(known::today));
+        if let Some(label) = &update {
+            if label.trim().is_empty() || label.contains(['\n', '\r']) {
+                bail!("--run-label {label:?}: a label is one non-empty line (a date, a run id)");
+            }
+        }
+        Ok(Known {
+            path: path.to_path_buf(),
+            catalog,
+            update,
+            new_only: args.new_only,
+            fail_on_new: args.fail_on_new,
         })
     }
 }
@@ -224,9 +328,22 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
             logdir,
             index,
             view,
+            known,
         } => {
             let found = scan(&logdir, index.as_ref())?;
             match view {
+                View::Listing { cells } if known.is_some() => {
+                    let known = known.expect("matched");
+                    listing_with_catalog(format, found, cells, &known)
+                }
+                View::Suppressions { which, status } => {
+                    let catalog = known.as_ref().map(|k| &k.catalog);
+                    let keep = |f: &findings::Finding| match (catalog, status) {
+                        (Some(c), Some(s)) => c.entry_of(f).is_some_and(|e| e.status == s),
+                        _ => true,
+                    };
+                    Ok(suppress::suppressions(&found, which, catalog, &keep).into_bytes())
+                }
                 View::Show { id, flag } => show(&logdir, &found, &id, flag),
                 View::Pivot { by } => (output::pivot(&found, &by)?.export(format)).map_err(|err| {
                     super::with_flags(err, |clash: PivotCaseClash| {
@@ -240,11 +357,51 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
                 View::Listing { cells } => Listing {
                     findings: &found,
                     cells,
+                    statuses: None,
                 }
                 .export(format),
             }
         }
     }
+}
+
+/// The findings against the catalog: new and regressed first, only those with `--new`; the
+/// catalog written back first with `--update` (so a failed write prints nothing); a failure
+/// with `--fail-on-new` when any is new or regressed.
+fn listing_with_catalog(
+    format: OutputFormat,
+    mut found: Findings,
+    cells: bool,
+    known: &Known,
+) -> Result<Vec<u8>> {
+    let statuses = known.catalog.statuses(&found);
+    if let Some(label) = &known.update {
+        let updated = known.catalog.updated(&found, label);
+        crate::output::write_atomic(&known.path, &updated.to_csv()?)
+            .map_err(|err| anyhow::anyhow!("--known --update: {err:#}"))?;
+    }
+    found.findings.sort_by_key(|f| statuses[&f.id]);
+    if known.new_only {
+        found.findings.retain(|f| statuses[&f.id].is_news());
+    }
+    let news = statuses.values().filter(|s| s.is_news()).count();
+    let out = Listing {
+        findings: &found,
+        cells,
+        statuses: Some(&statuses),
+    }
+    .export(format)?;
+    if known.fail_on_new && news > 0 {
+        return Err(Failed {
+            stdout: out,
+            summary: format!(
+                "{news} new or regressed finding(s) against {}",
+                known.path.display()
+            ),
+        }
+        .into());
+    }
+    Ok(out)
 }
 
 /// `--diff OLD NEW`: new, gone and persisting signatures; with `fail_on_new`, a failure when

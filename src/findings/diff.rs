@@ -1,5 +1,8 @@
 //! Two runs compared by signature id: which findings are new, gone, or persist. Each side is a
-//! log directory or a saved `matrix findings` output (CSV or JSON).
+//! log directory or a saved `matrix findings` output (CSV or JSON). A side written before the
+//! signatures per report class has the ids of then; the other side's `legacy_ids` (the old ids
+//! of each finding's reports, kept by the scan) pair them: a mapping, since an old file holds
+//! no previous-access stack to recompute a race's pair from.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +23,10 @@ pub struct Side {
     pub frames: String,
     pub reports: usize,
     pub cells: usize,
+    /// The ids its reports had before the rules per class, space-separated (empty in a file
+    /// written before them).
+    #[serde(default)]
+    pub legacy_ids: String,
 }
 
 /// A run's signatures from a scan.
@@ -33,13 +40,24 @@ pub fn from_findings(f: &Findings) -> Vec<Side> {
             frames: frames_text(x),
             reports: x.reports,
             cells: x.cells.len(),
+            legacy_ids: x.legacy.iter().cloned().collect::<Vec<_>>().join(" "),
         })
         .collect()
 }
 
 #[derive(Deserialize)]
 struct JsonDoc {
-    findings: Vec<crate::finding::Finding>,
+    findings: Vec<JsonSide>,
+}
+
+#[derive(Deserialize)]
+struct JsonSide {
+    #[serde(flatten)]
+    finding: crate::finding::Finding,
+    #[serde(default)]
+    frames_text: Option<String>,
+    #[serde(default)]
+    legacy_ids: Vec<String>,
 }
 
 /// A saved output: JSON (`--format json`) or CSV (`--format csv`, one row per signature).
@@ -52,25 +70,33 @@ pub fn from_file(path: &Path) -> Result<Vec<Side>> {
         return Ok(doc
             .findings
             .into_iter()
-            .map(|s| Side {
-                id: s.id,
-                tool: s.tool,
-                kind: s.kind,
-                frames: s
-                    .frames
-                    .iter()
-                    .map(|f| {
-                        if f.function.is_empty() {
-                            f.file.clone()
-                        } else {
-                            f.function.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" < "),
-                reports: s.reports,
-                cells: s.cells.len(),
-            })
+            .map(
+                |JsonSide {
+                     finding: s,
+                     frames_text,
+                     legacy_ids,
+                 }| Side {
+                    frames: frames_text.unwrap_or_else(|| {
+                        s.frames
+                            .iter()
+                            .map(|f| {
+                                if f.function.is_empty() {
+                                    f.file.clone()
+                                } else {
+                                    f.function.clone()
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" < ")
+                    }),
+                    id: s.id,
+                    tool: s.tool,
+                    kind: s.kind,
+                    reports: s.reports,
+                    cells: s.cells.len(),
+                    legacy_ids: legacy_ids.join(" "),
+                },
+            )
             .collect());
     }
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
@@ -122,8 +148,49 @@ pub struct Change {
     pub new_cells: usize,
 }
 
+/// Each side's ids in the other side's terms where they differ: an id of `sides` that is one of
+/// `other`'s legacy ids becomes that finding's id, and sides that then share an id are one
+/// (reports added, the most cells kept).
+fn paired(sides: &[Side], other: &[Side]) -> Vec<Side> {
+    let ids: std::collections::BTreeSet<&str> = other.iter().map(|s| s.id.as_str()).collect();
+    let mut by_legacy: BTreeMap<&str, &Side> = BTreeMap::new();
+    for o in other {
+        for legacy in o.legacy_ids.split_ascii_whitespace() {
+            by_legacy.entry(legacy).or_insert(o);
+        }
+    }
+    let mut out: Vec<Side> = Vec::new();
+    let mut at: BTreeMap<String, usize> = BTreeMap::new();
+    for s in sides {
+        let target = match by_legacy.get(s.id.as_str()) {
+            Some(o) if !ids.contains(s.id.as_str()) => Side {
+                id: o.id.clone(),
+                tool: o.tool.clone(),
+                kind: o.kind.clone(),
+                frames: o.frames.clone(),
+                ..s.clone()
+            },
+            _ => s.clone(),
+        };
+        match at.get(&target.id) {
+            Some(&i) => {
+                out[i].reports += target.reports;
+                out[i].cells = out[i].cells.max(target.cells);
+            }
+            None => {
+                at.insert(target.id.clone(), out.len());
+                out.push(target);
+            }
+        }
+    }
+    out
+}
+
 /// New first, then gone, then persisting; each by the reports it has now (or had), then id.
+/// Ids are paired across the signature rules first ([`paired`]).
 pub fn compare(old: &[Side], new: &[Side]) -> Vec<Change> {
+    let old = paired(old, new);
+    let new = paired(new, &old);
     let old: BTreeMap<&str, &Side> = old.iter().map(|s| (s.id.as_str(), s)).collect();
     let new_ids: BTreeMap<&str, &Side> = new.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut out: Vec<Change> = Vec::new();
@@ -243,7 +310,36 @@ mod tests {
             frames: "a < b".into(),
             reports,
             cells: 1,
+            legacy_ids: String::new(),
         }
+    }
+
+    #[test]
+    fn old_ids_pair_with_the_findings_that_list_them() {
+        // Two old ids, the two orders of one race, are one finding now.
+        let mut now = side("9a9a0001", 7);
+        now.legacy_ids = "aaaa0001 bbbb0002".into();
+        let old = [
+            side("aaaa0001", 5),
+            side("bbbb0002", 1),
+            side("dddd0004", 1),
+        ];
+        let changes = compare(&old, std::slice::from_ref(&now));
+        let got: Vec<(Status, &str, usize, usize)> = changes
+            .iter()
+            .map(|c| (c.status, c.id.as_str(), c.old_reports, c.new_reports))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Status::Gone, "dddd0004", 1, 0),
+                (Status::Persisting, "9a9a0001", 6, 7)
+            ]
+        );
+        // And the other way round: an old file as NEW against a scan as OLD.
+        let back = compare(std::slice::from_ref(&now), &old[..2]);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].status, Status::Persisting);
     }
 
     #[test]

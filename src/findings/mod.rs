@@ -1,10 +1,13 @@
 //! `matrix findings`: the sanitizer and fatal-error reports in a directory of build logs,
 //! deduplicated by signature across cells, versions and runs. The reports themselves are
 //! recognised by [`crate::sanitizer`]; submodules: [`output`] (CSV, JSON, table, pivot),
-//! [`diff`] (two runs compared).
+//! [`diff`] (two runs compared), [`known`] (the known-findings catalog and each finding's
+//! status), [`suppress`] (suppression files).
 
 pub mod diff;
+pub mod known;
 pub mod output;
+pub mod suppress;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -53,6 +56,19 @@ pub struct Finding {
     pub tests: BTreeSet<String>,
     /// The first report: the first log in path order, its first report there.
     pub example: Example,
+    /// The findings of the same tool, kind and top frame share it ([`Signature::family`]).
+    pub family: String,
+    /// [`Finding::shared`] over the cells of all the family's findings.
+    pub family_shared: Vec<(String, String)>,
+    /// The ids its reports had before the rules per class, for `--diff` against old results.
+    pub legacy: BTreeSet<String>,
+    /// Reports cut short, and reports quoted in Python text.
+    pub truncated: usize,
+    pub quoted: usize,
+    /// Reports with another process's frames interleaved among theirs.
+    pub interleaved: usize,
+    /// Sites that were their stack's top frame (for TSan's `race_top:`).
+    pub top_sites: BTreeSet<String>,
 }
 
 /// All findings of a run.
@@ -119,6 +135,7 @@ pub fn from_logs(logs: Vec<(&ScannedLog, LogReports)>, index: Option<&Index>) ->
         })
         .collect();
     findings.sort_by(|a, b| b.reports.cmp(&a.reports).then_with(|| a.id.cmp(&b.id)));
+    share_by_family(&mut findings, &varying, &index_columns, &cell_values);
     Findings {
         findings,
         logs: log_count,
@@ -174,6 +191,11 @@ fn add_report(
         .or_insert_with(|| (new_finding(&signature, &seen, &example), BTreeMap::new()));
     finding.reports += seen.reports;
     finding.tests.extend(seen.tests.iter().cloned());
+    finding.legacy.extend(seen.legacy.iter().cloned());
+    finding.truncated += seen.truncated;
+    finding.quoted += seen.quoted;
+    finding.interleaved += seen.interleaved;
+    finding.top_sites.extend(seen.top_sites.iter().cloned());
     let cell = cells.entry(key.to_owned()).or_insert_with(|| CellFinding {
         cell: key.to_owned(),
         reports: 0,
@@ -200,6 +222,34 @@ fn new_finding(signature: &Signature, seen: &InLog, example: &Example) -> Findin
         shared: Vec::new(),
         tests: BTreeSet::new(),
         example: example.clone(),
+        family: signature.family(),
+        family_shared: Vec::new(),
+        legacy: BTreeSet::new(),
+        truncated: 0,
+        quoted: 0,
+        interleaved: 0,
+        top_sites: BTreeSet::new(),
+    }
+}
+
+/// Each finding's `family_shared`: the varying columns whose value all the cells of its family
+/// share. A caller renamed between versions splits a defect into two signatures, each "only"
+/// on its version; the family's cells say what is really shared.
+fn share_by_family(
+    findings: &mut [Finding],
+    varying: &[usize],
+    index_columns: &[String],
+    cell_values: &HashMap<String, Vec<String>>,
+) {
+    let mut cells_of: HashMap<String, Vec<CellFinding>> = HashMap::new();
+    for f in findings.iter() {
+        cells_of
+            .entry(f.family.clone())
+            .or_default()
+            .extend(f.cells.iter().cloned());
+    }
+    for f in findings.iter_mut() {
+        f.family_shared = shared_values(&cells_of[&f.family], varying, index_columns, cell_values);
     }
 }
 

@@ -1,11 +1,12 @@
 //! Findings as text: CSV and JSON (serialized, one row or object per signature, or per
 //! signature and cell), an aligned table, and the signature × axis-value pivot.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
 
+use super::known::Status;
 use super::{CellFinding, Example, Finding, Findings};
 use crate::export::{json_bytes, Export, OutputFormat};
 
@@ -18,6 +19,9 @@ pub const FINDINGS_FORMATS: &[OutputFormat] =
 pub struct Listing<'a> {
     pub findings: &'a Findings,
     pub cells: bool,
+    /// Each finding's status against a catalog (`--known`): a `status` column, and the table
+    /// lists new and regressed findings first.
+    pub statuses: Option<&'a BTreeMap<String, Status>>,
 }
 
 impl Export for Listing<'_> {
@@ -26,25 +30,30 @@ impl Export for Listing<'_> {
 
     fn csv(&self) -> Result<Vec<u8>> {
         if self.cells {
-            cells_csv(self.findings)
+            cells_csv(self.findings, self.statuses)
         } else {
-            to_csv(self.findings)
+            to_csv(self.findings, self.statuses)
         }
     }
 
     fn json(&self) -> Result<Vec<u8>> {
-        to_json(self.findings, self.cells)
+        to_json(self.findings, self.cells, self.statuses)
     }
 
     fn table(&self) -> Result<Vec<u8>> {
-        Ok(to_table(self.findings, self.cells))
+        Ok(to_table(self.findings, self.cells, self.statuses))
     }
 }
 
+/// A finding's status as its column writes it (empty without a catalog).
+fn status_text(statuses: Option<&BTreeMap<String, Status>>, id: &str) -> Option<String> {
+    statuses.map(|s| s.get(id).map_or("", |st| st.name()).to_owned())
+}
+
 /// How a row's frames are written in CSV and tables: innermost first, ` < ` meaning "called
-/// from".
+/// from"; a race's two sites joined by ` | `.
 pub fn frames_text(finding: &Finding) -> String {
-    finding.signature.frames.join(" < ")
+    finding.signature.frames_text()
 }
 
 fn example_text(e: &Example) -> String {
@@ -52,8 +61,11 @@ fn example_text(e: &Example) -> String {
 }
 
 fn shared_text(finding: &Finding) -> String {
-    finding
-        .shared
+    pairs_text(&finding.shared)
+}
+
+fn pairs_text(pairs: &[(String, String)]) -> String {
+    pairs
         .iter()
         .map(|(c, v)| format!("{c}={v}"))
         .collect::<Vec<_>>()
@@ -73,8 +85,9 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The CSV header of one row per signature; `--diff` reads files that start with it.
-pub const CSV_HEADER: [&str; 11] = [
+/// The CSV header of one row per signature (a `status` column follows with `--known`); `--diff`
+/// reads files that start with its first six columns, and `legacy_ids` when they have it.
+pub const CSV_HEADER: [&str; 17] = [
     "id",
     "tool",
     "kind",
@@ -86,14 +99,22 @@ pub const CSV_HEADER: [&str; 11] = [
     "first_cell",
     "tests",
     "example",
+    "family",
+    "family_shared",
+    "truncated",
+    "quoted",
+    "interleaved",
+    "legacy_ids",
 ];
 
 /// One row per signature.
-fn to_csv(f: &Findings) -> Result<Vec<u8>> {
+fn to_csv(f: &Findings, statuses: Option<&BTreeMap<String, Status>>) -> Result<Vec<u8>> {
+    let mut header = CSV_HEADER.to_vec();
+    header.extend(statuses.map(|_| "status"));
     csv_bytes(
-        &CSV_HEADER,
+        &header,
         f.findings.iter().map(|x| {
-            vec![
+            let mut row = vec![
                 x.id.clone(),
                 x.signature.tool.clone(),
                 x.signature.kind.clone(),
@@ -105,20 +126,30 @@ fn to_csv(f: &Findings) -> Result<Vec<u8>> {
                 x.cells.first().map(|c| c.cell.clone()).unwrap_or_default(),
                 join(&x.tests),
                 example_text(&x.example),
-            ]
+                x.family.clone(),
+                pairs_text(&x.family_shared),
+                x.truncated.to_string(),
+                x.quoted.to_string(),
+                x.interleaved.to_string(),
+                join(&x.legacy),
+            ];
+            row.extend(status_text(statuses, &x.id));
+            row
         }),
     )
 }
 
 /// One row per (signature, cell).
-fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
+fn cells_csv(f: &Findings, statuses: Option<&BTreeMap<String, Status>>) -> Result<Vec<u8>> {
+    let mut header = vec![
+        "id", "tool", "kind", "frames", "cell", "reports", "stages", "tests", "example",
+    ];
+    header.extend(statuses.map(|_| "status"));
     csv_bytes(
-        &[
-            "id", "tool", "kind", "frames", "cell", "reports", "stages", "tests", "example",
-        ],
+        &header,
         f.findings.iter().flat_map(|x| {
             x.cells.iter().map(move |c| {
-                vec![
+                let mut row = vec![
                     x.id.clone(),
                     x.signature.tool.clone(),
                     x.signature.kind.clone(),
@@ -128,7 +159,9 @@ fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
                     c.stages.join(" "),
                     join(&c.tests),
                     example_text(&c.example),
-                ]
+                ];
+                row.extend(status_text(statuses, &x.id));
+                row
             })
         }),
     )
@@ -140,10 +173,21 @@ fn cells_csv(f: &Findings) -> Result<Vec<u8>> {
 pub struct JsonFinding<'a> {
     #[serde(flatten)]
     pub finding: crate::finding::Finding,
+    /// The signature's frames as the `frames` column writes them (a race: `a | b`).
+    pub frames_text: String,
     pub access: Option<&'a str>,
     pub shared: std::collections::BTreeMap<&'a str, &'a str>,
     pub tests: &'a BTreeSet<String>,
     pub example: &'a Example,
+    pub family: &'a str,
+    pub family_shared: std::collections::BTreeMap<&'a str, &'a str>,
+    pub truncated: usize,
+    pub quoted: usize,
+    pub interleaved: usize,
+    /// The ids its reports had before the rules per class (`--diff` pairs old results by them).
+    pub legacy_ids: &'a BTreeSet<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_cell: Option<&'a [CellFinding]>,
 }
@@ -180,7 +224,11 @@ pub fn shared_finding(x: &Finding) -> crate::finding::Finding {
 }
 
 /// Everything, for machines; `cells` adds each signature's cells.
-fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
+fn to_json(
+    f: &Findings,
+    cells: bool,
+    statuses: Option<&BTreeMap<String, Status>>,
+) -> Result<Vec<u8>> {
     let doc = JsonFindings {
         logs: f.logs,
         bytes: f.bytes,
@@ -191,6 +239,7 @@ fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
             .iter()
             .map(|x| JsonFinding {
                 finding: shared_finding(x),
+                frames_text: frames_text(x),
                 access: x.access.as_deref(),
                 shared: x
                     .shared
@@ -199,6 +248,17 @@ fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
                     .collect(),
                 tests: &x.tests,
                 example: &x.example,
+                family: &x.family,
+                family_shared: x
+                    .family_shared
+                    .iter()
+                    .map(|(c, v)| (c.as_str(), v.as_str()))
+                    .collect(),
+                truncated: x.truncated,
+                quoted: x.quoted,
+                interleaved: x.interleaved,
+                legacy_ids: &x.legacy,
+                status: statuses.and_then(|s| s.get(&x.id).copied()),
                 per_cell: cells.then_some(x.cells.as_slice()),
             })
             .collect(),
@@ -208,55 +268,82 @@ fn to_json(f: &Findings, cells: bool) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A table for a terminal: a summary line, then one line per signature (or per cell).
-fn to_table(f: &Findings, cells: bool) -> Vec<u8> {
+/// A table for a terminal: a summary line (with a catalog, the count of each status), then
+/// one line per signature (or per cell), a status column first with a catalog.
+fn to_table(f: &Findings, cells: bool, statuses: Option<&BTreeMap<String, Status>>) -> Vec<u8> {
     let mut out = format!(
-        "{} reports, {} distinct findings in {} logs\n\n",
+        "{} reports, {} distinct findings in {} logs\n",
         f.reports,
         f.findings.len(),
         f.logs
     );
-    let right = [false, false, false, true, true, false, false];
-    let rows: Vec<Vec<String>> = if cells {
-        f.findings
+    if let Some(st) = statuses {
+        let count = |s: Status| st.values().filter(|&&x| x == s).count();
+        out.push_str(&format!(
+            "{} new, {} regressed, {} known, {} ignored\n",
+            count(Status::New),
+            count(Status::Regressed),
+            count(Status::Known),
+            count(Status::Ignored)
+        ));
+    }
+    out.push('\n');
+    let mut right = vec![false, false, false, true, true, false, false];
+    let rows: Vec<Vec<String>> = f
+        .findings
+        .iter()
+        .flat_map(|x| table_rows(x, cells))
+        .map(|(id, row)| {
+            let mut full: Vec<String> = status_text(statuses, &id).into_iter().collect();
+            full.extend(row);
+            full
+        })
+        .collect();
+    let last = if cells { "cell" } else { "only" };
+    let mut header: Vec<String> = statuses.map(|_| "status".to_owned()).into_iter().collect();
+    header.extend(
+        ["id", "tool", "kind", "reports", "cells", "frames", last]
             .iter()
-            .flat_map(|x| {
-                x.cells.iter().map(move |c| {
-                    vec![
-                        x.id.clone(),
-                        x.signature.tool.clone(),
-                        x.signature.kind.clone(),
-                        c.reports.to_string(),
-                        String::new(),
-                        frames_text(x),
-                        c.cell.clone(),
-                    ]
-                })
-            })
-            .collect()
-    } else {
-        f.findings
+            .map(|s| s.to_string()),
+    );
+    if statuses.is_some() {
+        right.insert(0, false);
+    }
+    out.push_str(&crate::table::with_header(&header, &rows, &right));
+    out.into_bytes()
+}
+
+/// One finding's table rows (one, or one per cell), with its id.
+fn table_rows(x: &Finding, cells: bool) -> Vec<(String, Vec<String>)> {
+    if cells {
+        return x
+            .cells
             .iter()
-            .map(|x| {
-                vec![
+            .map(|c| {
+                let row = vec![
                     x.id.clone(),
                     x.signature.tool.clone(),
                     x.signature.kind.clone(),
-                    x.reports.to_string(),
-                    x.cells.len().to_string(),
+                    c.reports.to_string(),
+                    String::new(),
                     frames_text(x),
-                    shared_text(x),
-                ]
+                    c.cell.clone(),
+                ];
+                (x.id.clone(), row)
             })
-            .collect()
-    };
-    let last = if cells { "cell" } else { "only" };
-    let header: Vec<String> = ["id", "tool", "kind", "reports", "cells", "frames", last]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    out.push_str(&crate::table::with_header(&header, &rows, &right));
-    out.into_bytes()
+            .collect();
+    }
+    let row = vec![
+        x.id.clone(),
+        x.signature.tool.clone(),
+        x.signature.kind.clone(),
+        x.reports.to_string(),
+        x.cells.len().to_string(),
+        frames_text(x),
+        // What its whole family shares: a renamed caller is not "only" on its version.
+        pairs_text(&x.family_shared),
+    ];
+    vec![(x.id.clone(), row)]
 }
 
 /// Signatures × the values of one index column: how many cells with each value have it.

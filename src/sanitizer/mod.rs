@@ -3,11 +3,13 @@
 //! the same bug ([`signature`]). Below both `findings` (bugs across cells) and `report` (why a
 //! cell failed), which share it.
 
+pub mod lists;
 pub mod per_log;
+pub mod quoted;
 pub mod recognize;
 pub mod regrtest;
 pub mod signature;
 
 pub use per_log::{InLog, LogReports};
 pub use recognize::{RawReport, Recognizer};
-pub use signature::{Frame, Signature};
+pub use signature::{Frame, Rule, Signature};

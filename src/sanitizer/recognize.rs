@@ -1,12 +1,16 @@
 //! Recognising reports in a log, one line at a time: the sanitizers' (ASan, HWASan, LSan,
 //! MSan, TSan, UBSan) and CPython's own `Fatal Python error`, where each begins and ends, its
-//! tool, kind, access and first stack, and the regrtest test that was running.
+//! tool, kind, access, first stack (and a race's previous one), and the regrtest test that was
+//! running.
 //!
 //! Every header line starts exactly one report; a report ends at its `SUMMARY:` line, at the
 //! next header, at a line that is plainly the build's own (a regrtest progress line, a `set -x`
 //! trace, a `::matrix::` marker), after a run of lines that are no report's, or at the end of the
-//! log (a truncated report is still a report). State is bounded: one open report with at most
-//! [`MAX_FRAMES`] frames.
+//! log (a truncated report is still a report, marked so). Also its: reports quoted in Python
+//! literals ([`super::quoted`]), frames of another process interleaved (left out by their
+//! numbering), per-process sanitizer log files appended after `::matrix::
+//! event=sanitizer-log`; the canaries stage's reports are dropped. State is bounded: one open
+//! report with at most [`MAX_FRAMES`] frames a stack.
 
 use std::sync::OnceLock;
 
@@ -14,8 +18,9 @@ use memchr::memmem;
 
 use crate::stage::Stage;
 
+use super::quoted::quoted_reports;
 use super::regrtest::{is_regrtest_progress, regrtest_test};
-use super::signature::{location, parse_frame, tree_path, Frame};
+use super::signature::{is_own_legacy, is_site, location, parse_frame, tree_path, Frame};
 
 /// Frames kept of a report's first stack at most. The stack is read up to its third own frame
 /// (all that a signature, a finding and a cause use); the frames after it are only counted as
@@ -37,12 +42,28 @@ pub struct RawReport {
     /// The first access line, without addresses: `READ of size 8`, `Write of size 8`.
     pub access: Option<String>,
     pub stack: Vec<Frame>,
+    /// A TSan data race's previous access (`Previous write of size 8 … by thread T2:`): its
+    /// frames up to its first site; empty for any other report.
+    pub previous: Vec<Frame>,
+    /// The first stack as read before the rules per class (interleaved frames and all, up to
+    /// its third own frame as own was then), when it differs from `stack` (another process's
+    /// frames were among its own): what the report's old id is of.
+    pub legacy_stack: Option<Vec<Frame>>,
     /// First and last line of the report in its log (1-based).
     pub start: u64,
     pub end: u64,
     pub stage: Option<Stage>,
     /// The regrtest test that was running.
     pub test: Option<String>,
+    /// A sanitizer's report that ended before its `SUMMARY:` line: at another header (another
+    /// process's output interleaved), the build's own line, a run of foreign lines, or the end
+    /// of the log.
+    pub truncated: bool,
+    /// Another process's frames were seen among its own (and left out of its stacks).
+    pub interleaved: bool,
+    /// Quoted inside a line of Python text (`AssertionError: b'==1==ERROR: …\n …'`): its lines
+    /// are the literal's, unescaped; `start` and `end` are the quoting line.
+    pub quoted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +86,21 @@ struct Open {
     stack_state: u8,
     /// Own frames in the stack so far.
     own: u8,
+    /// Whether the first stack has its first site yet ([`super::signature::is_site`]).
+    site: bool,
+    /// A TSan race's previous stack: 0 not begun, 1 reading it, 2 done.
+    previous_state: u8,
     idle: u32,
+    /// Read from a per-process sanitizer log file: no run of foreign lines ends it.
+    in_file: bool,
+    /// The number the next frame of the stack being read has (`#0`, `#1`, …).
+    next_frame: u32,
+    /// Whether another process's frames were seen among its own.
+    interleaved: bool,
+    /// [`Open::stack_state`] and [`Open::own`] as they were before interleaving was known:
+    /// what [`RawReport::legacy_stack`] is read with.
+    legacy_state: u8,
+    legacy_own: u8,
 }
 
 /// The line-by-line recognizer of one log.
@@ -75,6 +110,13 @@ pub struct Recognizer {
     /// The last regrtest progress line, kept as read: its test is named only when a report
     /// opens (a log has thousands of progress lines and few reports).
     test_line: Vec<u8>,
+    /// In the canaries stage (`::matrix:: event=stage-start stage=canaries`): the reports there
+    /// are deliberate, never findings, and are not emitted.
+    in_canaries: bool,
+    /// In a per-process sanitizer log file appended after `::matrix:: event=sanitizer-log`.
+    in_file: bool,
+    /// The last stage a line was in: the stage of a sanitizer log file's reports.
+    last_stage: Option<Stage>,
 }
 
 impl Open {
@@ -114,6 +156,131 @@ impl Open {
         true
     }
 
+    /// A line that is no frame ends the stack being read: the first, or a race's previous.
+    fn stack_ended(&mut self) {
+        if self.stack_state == 1 {
+            self.stack_state = 2;
+        }
+        if self.legacy_state == 1 {
+            self.legacy_state = 2;
+        }
+        if self.previous_state == 1 && !self.report.previous.is_empty() {
+            self.previous_state = 2;
+        }
+    }
+
+    /// Whether a `#N` line is a frame of the report: the first stack's frames are kept up to
+    /// its third own frame and its first site, a race's previous stack's up to its first site.
+    /// Frames past those (or past the cap) are only counted as report lines: parsing them
+    /// would cost most of the time of a log full of reports. A stack's frames are numbered
+    /// from `#0` on: a frame that does not continue the numbering of the stack being read is
+    /// another process's, interleaved (after a `fork`, two reports' lines alternate), and is
+    /// only counted.
+    fn frame_line(&mut self, line_no: u64, trimmed: &[u8]) -> bool {
+        let number = frame_number(trimmed);
+        let reading = self.stack_state < 2 || self.previous_state == 1;
+        let foreign = reading && number.is_some_and(|n| n != self.next_frame);
+        let legacy_wants = self.legacy_wants();
+        let mut parsed_once = None;
+        if legacy_wants && (foreign || self.report.legacy_stack.is_some()) {
+            parsed_once = self.legacy_frame(trimmed);
+        }
+        if foreign {
+            self.interleaved = true;
+            self.report.end = line_no;
+            return true;
+        }
+        if reading {
+            self.next_frame += 1;
+        }
+        if self.stack_state == 2 {
+            if self.previous_state == 1 {
+                self.previous_line(trimmed);
+            }
+            self.report.end = line_no;
+            self.idle = 0;
+            return true;
+        }
+        let r = &mut self.report;
+        let wanted = r.stack.len() < MAX_FRAMES && (self.own < OWN_FRAMES || !self.site);
+        let parsed = if wanted {
+            parsed_once
+                .take()
+                .unwrap_or_else(|| parse_frame(&String::from_utf8_lossy(trimmed)))
+        } else {
+            None
+        };
+        if wanted && parsed.is_none() {
+            return false;
+        }
+        if let Some((_, frame)) = parsed {
+            if self.family == Family::Ubsan && self.stack_state == 0 {
+                // The frames replace the location-only frame of the header.
+                r.stack.clear();
+            }
+            if legacy_wants && r.legacy_stack.is_none() {
+                // The old reading took the same frame.
+                self.legacy_state = 1;
+                self.legacy_own += u8::from(is_own_legacy(&frame));
+            }
+            self.stack_state = 1;
+            self.own += u8::from(frame.is_own());
+            self.site |= is_site(&frame);
+            r.stack.push(frame);
+        }
+        r.end = line_no;
+        self.idle = 0;
+        true
+    }
+
+    /// Whether the first stack as read before the rules per class (every `#N` line up to its
+    /// third own frame, interleaved or not) takes the next frame.
+    fn legacy_wants(&self) -> bool {
+        let taken = self
+            .report
+            .legacy_stack
+            .as_ref()
+            .unwrap_or(&self.report.stack)
+            .len();
+        self.legacy_state < 2 && taken < MAX_FRAMES && self.legacy_own < OWN_FRAMES
+    }
+
+    /// A frame the old reading takes and this one does not (another process's): from here on
+    /// the old reading is a stack of its own, [`RawReport::legacy_stack`], up to then the same
+    /// as the first stack. Returns the frame as parsed.
+    fn legacy_frame(&mut self, trimmed: &[u8]) -> Option<Option<(u32, Frame)>> {
+        let parsed = parse_frame(&String::from_utf8_lossy(trimmed));
+        let stack = &self.report.stack;
+        let legacy = self
+            .report
+            .legacy_stack
+            .get_or_insert_with(|| stack.clone());
+        if let Some((_, frame)) = &parsed {
+            if self.family == Family::Ubsan && self.legacy_state == 0 {
+                legacy.clear();
+            }
+            self.legacy_state = 1;
+            self.legacy_own += u8::from(is_own_legacy(frame));
+            legacy.push(frame.clone());
+        }
+        Some(parsed)
+    }
+
+    /// A frame line of a race's previous stack: kept up to the stack's first site.
+    fn previous_line(&mut self, trimmed: &[u8]) {
+        let previous = &mut self.report.previous;
+        if previous.len() >= MAX_FRAMES {
+            return;
+        }
+        if let Some((_, frame)) = parse_frame(&String::from_utf8_lossy(trimmed)) {
+            let site = is_site(&frame);
+            previous.push(frame);
+            if site {
+                self.previous_state = 2;
+            }
+        }
+    }
+
     /// Whether a sanitizer's open report goes on with this line: indented or `==` lines, its
     /// SUMMARY, and a little unindented prose when report lines follow it.
     #[inline]
@@ -138,7 +305,7 @@ impl Open {
             // Unindented prose (`freed by thread T0 here:`) belongs to the report only
             // if report lines follow it.
             self.idle += 1;
-            if self.idle > MAX_IDLE {
+            if self.idle > MAX_IDLE && !self.in_file {
                 return false;
             }
         }
@@ -165,7 +332,8 @@ impl Recognizer {
 
     /// [`Recognizer::line`] for a reader that searched its buffer at once: `marked` false says
     /// the line holds no `Sanitizer`, `Fatal Python error: ` nor `: runtime error:`, so no
-    /// header is looked for. Progress lines (`[ 3/9] test_x`) are known by their first byte.
+    /// header is looked for. Progress lines (`[ 3/9] test_x`) and markers (`::matrix::`) are
+    /// known by their first byte.
     // Inlined: most lines are none of a header, a progress line or a report's, and are
     // passed over here without a call.
     #[inline]
@@ -179,7 +347,7 @@ impl Recognizer {
     ) {
         // Headers hold a searched phrase; regrtest's progress lines start with a digit or `[`.
         let maybe_progress = matches!(raw.first(), Some(b'0'..=b'9' | b'['));
-        if !marked && !maybe_progress && self.open.is_none() {
+        if !marked && !maybe_progress && self.open.is_none() && raw.first() != Some(&b':') {
             return;
         }
         self.line_looked_at(line_no, stage, raw, marked, maybe_progress, emit);
@@ -195,31 +363,19 @@ impl Recognizer {
         maybe_progress: bool,
         emit: &mut dyn FnMut(RawReport),
     ) {
+        if stage.is_some() {
+            self.last_stage = stage;
+        }
+        let stage = if self.in_file { self.last_stage } else { stage };
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let trimmed = raw.trim_ascii_start();
-        if let Some((tool, kind, family, ub_location)) = header(trimmed, marked) {
+        if let Some(header) = header(trimmed, marked) {
             self.close(emit);
-            let mut stack = Vec::new();
-            if let Some(frame) = ub_location {
-                stack.push(frame);
-            }
-            self.open = Some(Open {
-                report: RawReport {
-                    tool,
-                    kind,
-                    access: None,
-                    stack,
-                    start: line_no,
-                    end: line_no,
-                    stage,
-                    test: regrtest_test(&self.test_line),
-                },
-                family,
-                stack_state: 0,
-                own: 0,
-                idle: 0,
-            });
+            self.open = Some(self.opened(header, line_no, stage));
             return;
+        }
+        if marked && !self.in_canaries {
+            self.quoted(line_no, stage, raw, emit);
         }
         if maybe_progress && is_regrtest_progress(raw) {
             self.close(emit);
@@ -227,10 +383,15 @@ impl Recognizer {
             self.test_line.extend_from_slice(raw);
             return;
         }
+        if let Some(rest) = raw.strip_prefix(b"::matrix:: ") {
+            self.close(emit);
+            self.marker(rest);
+            return;
+        }
         if self.open.is_none() {
             return;
         }
-        if raw.starts_with(b"+ ") || raw.starts_with(b"::matrix:: ") {
+        if raw.starts_with(b"+ ") && !self.in_file {
             self.close(emit);
             return;
         }
@@ -240,47 +401,120 @@ impl Recognizer {
         self.close(emit);
     }
 
+    /// The report a header opens.
+    fn opened(&self, header: Header, line_no: u64, stage: Option<Stage>) -> Open {
+        let (tool, kind, family, ub_location) = header;
+        Open {
+            report: RawReport {
+                tool,
+                kind,
+                access: None,
+                legacy_stack: None,
+                stack: ub_location.into_iter().collect(),
+                previous: Vec::new(),
+                start: line_no,
+                end: line_no,
+                stage,
+                // A log file's process has no regrtest context of its own.
+                test: if self.in_file {
+                    None
+                } else {
+                    regrtest_test(&self.test_line)
+                },
+                truncated: false,
+                interleaved: false,
+                quoted: false,
+            },
+            family,
+            stack_state: 0,
+            own: 0,
+            site: false,
+            previous_state: 0,
+            idle: 0,
+            in_file: self.in_file,
+            next_frame: 0,
+            interleaved: false,
+            legacy_state: 0,
+            legacy_own: 0,
+        }
+    }
+
+    /// A marker line: the canaries stage begins or ends; a sanitizer log file begins; any
+    /// other marker ends a log file.
+    fn marker(&mut self, rest: &[u8]) {
+        let text = String::from_utf8_lossy(rest);
+        let mut event = None;
+        let mut stage = None;
+        for field in text.split_ascii_whitespace() {
+            match field.split_once('=') {
+                Some(("event", v)) => event = Some(v),
+                Some(("stage", v)) => stage = Some(v),
+                _ => {}
+            }
+        }
+        self.in_file = event == Some("sanitizer-log");
+        match event {
+            Some("stage-start") => self.in_canaries = stage == Some("canaries"),
+            Some("stage-end") if stage == Some("canaries") => self.in_canaries = false,
+            _ => {}
+        }
+    }
+
+    /// Reports quoted in Python text on this line (`b'==1==ERROR: …\n    #0 …'`): each literal
+    /// that begins with a header is unescaped and read as lines of their own; its reports are
+    /// emitted at once, as reports of this line.
+    fn quoted(
+        &self,
+        line_no: u64,
+        stage: Option<Stage>,
+        raw: &[u8],
+        emit: &mut dyn FnMut(RawReport),
+    ) {
+        for body in quoted_reports(raw) {
+            let mut inner = Recognizer::new();
+            let mut found = Vec::new();
+            for line in body.split(|&b| b == b'\n') {
+                inner.line(line_no, None, line, &mut |r| found.push(r));
+            }
+            inner.finish(&mut |r| found.push(r));
+            for mut report in found {
+                report.stage = stage;
+                report.test = regrtest_test(&self.test_line);
+                report.quoted = true;
+                emit(report);
+            }
+        }
+    }
+
     /// Whether the open report goes on with this line (and takes what it says).
     fn continue_open(&mut self, line_no: u64, raw: &[u8], trimmed: &[u8]) -> bool {
         let Some(open) = self.open.as_mut() else {
             return false;
         };
-        let r = &mut open.report;
         if trimmed.is_empty() {
-            if open.stack_state == 1 {
-                open.stack_state = 2;
-            }
+            open.stack_ended();
             // A UBSan report is its line and the frames right after it.
             return open.family != Family::Ubsan;
         }
-        if trimmed.starts_with(b"#") && trimmed.get(1).is_some_and(u8::is_ascii_digit) {
-            // Frames past the first stack (or past the cap) are only counted as report lines:
-            // parsing them would cost most of the time of a log full of reports.
-            let wanted =
-                open.stack_state < 2 && r.stack.len() < MAX_FRAMES && open.own < OWN_FRAMES;
-            let parsed = if wanted {
-                parse_frame(&String::from_utf8_lossy(trimmed))
-            } else {
-                None
-            };
-            if !wanted || parsed.is_some() {
-                if let Some((_, frame)) = parsed {
-                    if open.family == Family::Ubsan && open.stack_state == 0 {
-                        // The frames replace the location-only frame of the header.
-                        r.stack.clear();
-                    }
-                    open.stack_state = 1;
-                    open.own += u8::from(frame.is_own());
-                    r.stack.push(frame);
-                }
-                r.end = line_no;
-                open.idle = 0;
-                return true;
-            }
+        if trimmed.starts_with(b"#")
+            && trimmed.get(1).is_some_and(u8::is_ascii_digit)
+            && open.frame_line(line_no, trimmed)
+        {
+            return true;
         }
-        // Any other line ends a sanitizer's first stack; faulthandler's frames are not `#N`.
-        if open.stack_state == 1 && open.family != Family::Fatal {
-            open.stack_state = 2;
+        // Any other line ends a sanitizer's first stack (and a race's previous one);
+        // faulthandler's frames are not `#N`.
+        if open.family != Family::Fatal {
+            open.stack_ended();
+        }
+        if open.previous_state == 0
+            && open.stack_state == 2
+            && trimmed.starts_with(b"Previous ")
+            && open.family == Family::ThreadWarning
+            && open.report.kind == "data race"
+        {
+            open.previous_state = 1;
+            open.next_frame = 0;
         }
         match open.family {
             Family::Ubsan => false,
@@ -289,8 +523,16 @@ impl Recognizer {
         }
     }
 
+    /// Ends the open report: emitted, unless it is a canary's.
     fn close(&mut self, emit: &mut dyn FnMut(RawReport)) {
-        if let Some(open) = self.open.take() {
+        if let Some(mut open) = self.open.take() {
+            if self.in_canaries {
+                return;
+            }
+            let summarized = open.idle == u32::MAX;
+            open.report.truncated =
+                matches!(open.family, Family::Sanitizer | Family::ThreadWarning) && !summarized;
+            open.report.interleaved = open.interleaved;
             emit(open.report);
         }
     }
@@ -362,6 +604,20 @@ fn header(line: &[u8], marked: bool) -> Option<Header> {
             line: line_no,
         }),
     ))
+}
+
+/// The number of a frame line (`#12 …` → 12), if it is one.
+fn frame_number(trimmed: &[u8]) -> Option<u32> {
+    let rest = trimmed.strip_prefix(b"#")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 6 || rest.get(digits) != Some(&b' ') {
+        return None;
+    }
+    Some(
+        rest[..digits]
+            .iter()
+            .fold(0, |n, b| n * 10 + u32::from(b - b'0')),
+    )
 }
 
 /// A report's kind from its header message: the words before the first that carries an
@@ -632,14 +888,212 @@ Extension modules: _testcapi (total: 1)
 
     #[test]
     fn headers_not_at_a_line_start_and_crlf() {
-        // Quoted inside an assertion message: not a report of this log.
-        assert!(
-            reports("AssertionError: b'==9297==ERROR: HWAddressSanitizer: tag-mismatch'")
-                .is_empty()
-        );
+        // Prose that quotes a header in no literal is no report.
+        assert!(reports("it said ==9297==ERROR: HWAddressSanitizer: tag-mismatch").is_empty());
         let r = reports("==1==ERROR: AddressSanitizer: SEGV on unknown address\r\n    #0 0x1 in f /src/Python-3.12.4/a.c:1\r\n");
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].stack[0].file, "a.c");
+        assert!(r[0].truncated, "no SUMMARY");
+    }
+
+    #[test]
+    fn a_report_quoted_in_a_bytes_literal_is_one_report_of_its_line() {
+        let text = "\
+0:00:01 load avg: 1.0 [ 3/9] test_faulthandler
+AssertionError: b'==9297==ERROR: HWAddressSanitizer: tag-mismatch on address 0xeead at pc 0xffff\\nWRITE of size 25224 at 0xeead tags: 52/00 (ptr/mem) in thread T0\\n    #0 0xffff8ae33534 in memset (/lib64/libhwasan.so.0+0x33534)\\n    #1 0x561de8 in _PyMem_DebugRawFree Objects/obmalloc.c:2162\\n    #2 0x562160 in _PyMem_DebugFree Objects/obmalloc.c:2296\\n\\nSUMMARY: HWAddressSanitizer: tag-mismatch\\n' != b''
++ echo done
+";
+        let r = reports(text);
+        assert_eq!(r.len(), 1, "{r:?}");
+        let r = &r[0];
+        assert!(r.quoted && !r.truncated);
+        assert_eq!((r.start, r.end), (2, 2));
+        assert_eq!(
+            (r.tool.as_str(), r.kind.as_str()),
+            ("HWAddressSanitizer", "tag-mismatch")
+        );
+        assert_eq!(r.access.as_deref(), Some("WRITE of size 25224"));
+        assert_eq!(r.stack[1].function, "_PyMem_DebugRawFree");
+        assert_eq!(r.test.as_deref(), Some("test_faulthandler"));
+    }
+
+    const RACE: &str = "\
+WARNING: ThreadSanitizer: data race (pid=15538)
+  Write of size 8 at 0x72440000add0 by main thread:
+    #0 free <null> (python+0x5d8653) (BuildId: d314)
+    #1 _PyMem_RawFree /src/Python-3.12.4/Objects/obmalloc.c:73:5 (python+0x473f75)
+    #2 PyMem_RawFree /src/Python-3.12.4/Objects/obmalloc.c:685:5 (python+0x474018)
+    #3 free_threadstate /src/Python-3.12.4/Python/pystate.c:1317:9 (python+0x6751c2)
+    #4 _PyThreadState_DeleteExcept /src/Python-3.12.4/Python/pystate.c:1685:9 (python+0x6751c2)
+
+  Previous read of size 8 at 0x72440000add0 by thread T10:
+    #0 _PyThreadState_MustExit /src/Python-3.12.4/Python/pystate.c:3049:64 (python+0x477e9b)
+    #1 take_gil /src/Python-3.12.4/Python/ceval_gil.c:346:9 (python+0x5cb38e)
+
+  Thread T10 (tid=15560, running) created by thread T9 at:
+    #0 pthread_create <null> (python+0x2b1bcf)
+    #1 do_start_joinable_thread /src/Python-3.12.4/Python/thread_pthread.h:290:14 (python+0x70a81e)
+
+SUMMARY: ThreadSanitizer: data race /src/Python-3.12.4/Objects/obmalloc.c:73:5 in _PyMem_RawFree
+";
+
+    #[test]
+    fn a_race_keeps_its_previous_access_up_to_its_first_site() {
+        let r = reports(RACE);
+        assert_eq!(r.len(), 1);
+        let names = |s: &[Frame]| s.iter().map(|f| f.function.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&r[0].stack),
+            // Up to its third own frame and its first site (the allocator is plumbing).
+            [
+                "free",
+                "_PyMem_RawFree",
+                "PyMem_RawFree",
+                "free_threadstate"
+            ]
+        );
+        assert_eq!(names(&r[0].previous), ["_PyThreadState_MustExit"]);
+        assert!(!r[0].truncated);
+        // A race with no `Previous` stanza (cut short) has none, and no other report does.
+        let cut: String = RACE.lines().take(7).map(|l| format!("{l}\n")).collect();
+        let r = reports(&cut);
+        assert!(r[0].previous.is_empty() && r[0].truncated);
+        assert!(reports(ASAN)[0].previous.is_empty());
+    }
+
+    #[test]
+    fn another_processs_frames_interleaved_are_left_out() {
+        // After a fork, two processes' reports alternate line by line (amd64 corpus).
+        let text = "\
+WARNING: ThreadSanitizer: data race (pid=14907)
+    #78 PyEval_EvalCode Python/ceval.c:578 (python+0x389900)
+  Write of size 8 at 0x5593ba189760 by main thread:
+    #79 builtin_exec_impl Python/bltinmodule.c:1096 (python+0x3648a7)
+    #0 get_allocator_unlocked Objects/obmalloc.c:538 (python+0x281121)
+    #81 cfunction_vectorcall_FASTCALL_KEYWORDS Objects/methodobject.c:438 (python+0x27665c)
+    #1 set_up_debug_hooks_domain_unlocked Objects/obmalloc.c:475 (python+0x281394)
+
+  Previous read of size 8 at 0x5593ba189760 by thread T1:
+    #12 _PyEval_Vector Python/ceval.c:1683 (python+0x637d56)
+    #0 PyMem_RawMalloc Objects/obmalloc.c:662 (python+0x1)
+    #1 new_threadstate Python/pystate.c:1400 (python+0x2)
+
+SUMMARY: ThreadSanitizer: data race
+";
+        let r = reports(text);
+        assert_eq!(r.len(), 1);
+        let names = |s: &[Frame]| s.iter().map(|f| f.function.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&r[0].stack),
+            [
+                "get_allocator_unlocked",
+                "set_up_debug_hooks_domain_unlocked"
+            ]
+        );
+        assert_eq!(
+            names(&r[0].previous),
+            ["PyMem_RawMalloc", "new_threadstate"]
+        );
+        assert!(r[0].interleaved && !r[0].truncated);
+        assert!(!reports(RACE)[0].interleaved);
+    }
+
+    fn stage_reports(lines: &[(&str, Option<Stage>)]) -> Vec<RawReport> {
+        let mut out = Vec::new();
+        let mut r = Recognizer::new();
+        for (i, (line, stage)) in lines.iter().enumerate() {
+            let marked = line.contains("Sanitizer");
+            r.line_marked(i as u64 + 1, *stage, line.as_bytes(), marked, &mut |rep| {
+                out.push(rep)
+            });
+        }
+        r.finish(&mut |rep| out.push(rep));
+        out
+    }
+
+    #[test]
+    fn canary_reports_are_never_emitted() {
+        let t = Some(Stage::Tests);
+        let asan = "==7==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1";
+        let frame = "    #0 0x1 in main /src/Python-3.13.5/Programs/canary.c:3";
+        let r = stage_reports(&[
+            ("::matrix:: event=stage-start stage=canaries time=T", None),
+            (asan, None),
+            (frame, None),
+            (
+                "::matrix:: event=canary name=heap-overflow-small result=seen time=T",
+                None,
+            ),
+            (
+                "==8==ERROR: AddressSanitizer: SEGV on unknown address",
+                None,
+            ),
+            (
+                "::matrix:: event=stage-end stage=canaries status=0 time=T",
+                None,
+            ),
+            ("::matrix:: event=stage-start stage=tests time=T", t),
+            (asan, t),
+            (
+                "    #0 0x1 in list_append /src/Python-3.13.5/Objects/listobject.c:3",
+                t,
+            ),
+        ]);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!((r[0].start, r[0].stage), (8, t));
+        // A canaries stage cut short ends at the next stage's start.
+        let r = stage_reports(&[
+            ("::matrix:: event=stage-start stage=canaries time=T", None),
+            (asan, None),
+            ("::matrix:: event=stage-start stage=tests time=T", t),
+            (asan, t),
+        ]);
+        assert_eq!(r.iter().map(|r| r.start).collect::<Vec<_>>(), [4]);
+    }
+
+    #[test]
+    fn a_sanitizer_log_file_is_read_whole_in_the_last_stage() {
+        let t = Some(Stage::Tests);
+        let mut lines = vec![
+            ("::matrix:: event=stage-start stage=tests time=T", t),
+            ("0:00:01 load avg: 1.0 [ 3/9] test_capi", t),
+            (
+                "::matrix:: event=stage-end stage=tests status=1 time=T",
+                None,
+            ),
+            (
+                "::matrix:: event=sanitizer-log file=asan.12345 time=T",
+                None,
+            ),
+            (
+                "==12345==ERROR: AddressSanitizer: heap-use-after-free on address 0x1",
+                None,
+            ),
+            ("READ of size 8 at 0x1 thread T0", None),
+            (
+                "    #0 0x1 in list_dealloc /src/Python-3.13.5/Objects/listobject.c:3",
+                None,
+            ),
+        ];
+        // More unindented lines than end a report in the log itself.
+        lines.extend(std::iter::repeat_n(("freed by thread T0 here:", None), 20));
+        lines.push(("    #0 0x1 in free /usr/lib/libasan.so", None));
+        lines.push(("SUMMARY: AddressSanitizer: heap-use-after-free", None));
+        lines.push((
+            "::matrix:: event=sanitizer-log file=asan.12346 time=T",
+            None,
+        ));
+        lines.push((
+            "==12346==ERROR: AddressSanitizer: SEGV on unknown address",
+            None,
+        ));
+        lines.push(("::matrix:: event=finish stage=tests status=1 time=T", None));
+        let r = stage_reports(&lines);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!((r[0].start, r[0].end, r[0].stage), (5, 29, t));
+        assert_eq!(r[0].test, None, "a log file has no regrtest context");
+        assert!(!r[0].truncated);
+        assert_eq!((r[1].start, r[1].stage, r[1].truncated), (31, t, true));
     }
 }
 

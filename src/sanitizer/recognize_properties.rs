@@ -10,7 +10,7 @@ proptest! {
     fn any_lines_give_reports_or_nothing(
         lines in proptest::collection::vec(
             prop_oneof![
-                proptest::string::string_regex("(==[0-9]{1,5}==(ERROR|WARNING): [A-Za-z]{0,12}Sanitizer: [a-z -]{0,20}|WARNING: ThreadSanitizer: [a-z ]{0,12}( \\(pid=1\\))?|Fatal Python error: .{0,12}|[a-z/.]{0,8}:[0-9]{1,3}:[0-9]: runtime error: .{0,20}| {0,4}#[0-9]{1,2} (0x[0-9a-f]{1,6} in )?[A-Za-z_<(,) ]{0,20} [a-z/.:0-9]{0,20}|  File \"[a-z/]{0,9}\", line [0-9]{1,3} in [a-z]{0,5}|SUMMARY: .{0,10}|\\[ ?[0-9]/9\\] test_[a-z]{0,4}|\\+ make|.{0,30})\r?").unwrap().prop_map(String::into_bytes),
+                proptest::string::string_regex("(==[0-9]{1,5}==(ERROR|WARNING): [A-Za-z]{0,12}Sanitizer: [a-z -]{0,20}|WARNING: ThreadSanitizer: [a-z ]{0,12}( \\(pid=1\\))?|Fatal Python error: .{0,12}|[a-z/.]{0,8}:[0-9]{1,3}:[0-9]: runtime error: .{0,20}| {0,4}#[0-9]{1,2} (0x[0-9a-f]{1,6} in )?[A-Za-z_<(,) ]{0,20} [a-z/.:0-9]{0,20}|  File \"[a-z/]{0,9}\", line [0-9]{1,3} in [a-z]{0,5}|SUMMARY: .{0,10}|x b'==1==ERROR: AddressSanitizer: SEGV[a-z\\\\n #0-9]{0,20}'?|\\[ ?[0-9]/9\\] test_[a-z]{0,4}|\\+ make|.{0,30})\r?").unwrap().prop_map(String::into_bytes),
                 proptest::collection::vec(any::<u8>(), 0..60),
             ],
             0..60,
@@ -26,9 +26,15 @@ proptest! {
         for rep in &out {
             let line = &lines[rep.start as usize - 1];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
+            prop_assert!(rep.stack.len() <= MAX_FRAMES && rep.previous.len() <= MAX_FRAMES);
+            prop_assert!(rep.end >= rep.start);
+            if rep.quoted {
+                // Emitted at its line, inside whatever report is open there.
+                prop_assert!(rep.start == rep.end && !super::quoted_reports(line).is_empty());
+                continue;
+            }
             prop_assert!(header(line.trim_ascii_start(), true).is_some());
-            prop_assert!(rep.end >= rep.start && rep.start > last_end);
-            prop_assert!(rep.stack.len() <= MAX_FRAMES);
+            prop_assert!(rep.start > last_end);
             last_end = rep.end;
         }
     }

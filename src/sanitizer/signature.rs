@@ -1,21 +1,25 @@
 //! Stack frames and signatures: parsing a sanitizer's `#N` frame line, making its file relative
 //! to the CPython tree, telling CPython's own frames from runtime and libc ones, and the
-//! signature (tool, kind, three own frames) with its short stable id.
+//! signature of a report by its class ([`Rule`]) with its short stable id, its family, and the
+//! id it had before the rules per class ([`legacy_id`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::lists::{is_plumbing, is_runtime_function, is_runtime_path};
 pub use crate::finding::Frame;
 
 impl Frame {
     /// Whether the frame is CPython's own code: its file lies in the CPython tree (a relative
-    /// path after [`tree_path`]), and it is no sanitizer runtime or interceptor function.
+    /// path after [`tree_path`]), and it is no sanitizer runtime's, by name or by path
+    /// ([`super::lists`]).
     pub fn is_own(&self) -> bool {
         let f = &self.file;
         !f.is_empty()
             && !f.starts_with('/')
             && !f.starts_with("../")
             && !f.starts_with('<')
-            && !f.contains(".so")
+            && memchr::memmem::find(f.as_bytes(), b".so").is_none()
+            && !is_runtime_path(f)
             && !is_runtime_function(&self.function)
     }
 
@@ -27,21 +31,6 @@ impl Frame {
             (false, None) => format!("{} {}", self.function, self.file),
         }
     }
-}
-
-fn is_runtime_function(name: &str) -> bool {
-    const PREFIXES: [&str; 9] = [
-        "__interceptor_",
-        "__sanitizer",
-        "__asan",
-        "__hwasan",
-        "__tsan",
-        "__lsan",
-        "__msan",
-        "__ubsan",
-        "___interceptor_",
-    ];
-    PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 /// A path as seen from the CPython tree: everything up to `/Python-<version>/` and any `./`
@@ -153,52 +142,224 @@ pub fn location(word: &str) -> (String, Option<u64>) {
     (tree_path(file), numbers.last().copied())
 }
 
+/// Which rule of the README's "Signature" a report's signature follows, by its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rule {
+    /// ASan, HWASan, MSan, CPython's fatal errors: the first three own frames (ClusterFuzz's
+    /// crash state).
+    Stack,
+    /// A TSan data race: the unordered pair of the racing sites (KCSAN, fusil).
+    Pair,
+    /// Any other TSan report: its top site.
+    Site,
+    /// UBSan: the check, the file and the function.
+    Ubsan,
+    /// LSan: the first direct leak's first three own frames past the allocator.
+    Leak,
+}
+
+/// A racing access whose other side the report does not show (cut short, or no `Previous`
+/// stanza): written so, never as a symmetric `A | A` pair.
+pub const UNKNOWN_SITE: &str = "?";
+
 /// What makes two reports the same bug: no addresses, pids, line numbers or versions.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Signature {
     pub tool: String,
     pub kind: String,
-    /// The function names (a file for a frame without one) of up to three frames.
+    pub rule: Rule,
+    /// What the rule keys on: function names (a file for a frame without one) innermost first
+    /// ([`Rule::Stack`], [`Rule::Leak`], [`Rule::Site`]); the two sites sorted
+    /// ([`Rule::Pair`]); the file and the function ([`Rule::Ubsan`]).
     pub frames: Vec<String>,
 }
 
+/// A frame's name in a signature: its function, or its file when it has none.
+fn name(f: &Frame) -> String {
+    if f.function.is_empty() {
+        f.file.clone()
+    } else {
+        f.function.clone()
+    }
+}
+
+/// Whether a frame is a site: own code that is no call, eval or allocator plumbing.
+pub fn is_site(f: &Frame) -> bool {
+    f.is_own() && !is_plumbing(&f.function)
+}
+
+/// The first site of a stack, else its first own frame, else its first frame.
+fn top_site(stack: &[Frame]) -> Option<&Frame> {
+    stack
+        .iter()
+        .find(|f| is_site(f))
+        .or_else(|| stack.iter().find(|f| f.is_own()))
+        .or_else(|| stack.first())
+}
+
+/// The first three frames of `stack` that `keep` takes; with none, the first frame.
+fn first_three(stack: &[Frame], keep: impl Fn(&Frame) -> bool) -> Vec<String> {
+    let mut frames: Vec<String> = stack.iter().filter(|f| keep(f)).take(3).map(name).collect();
+    if frames.is_empty() {
+        frames.extend(stack.first().map(name));
+    }
+    frames
+}
+
 impl Signature {
-    /// Tool, kind, and the first three own frames of `stack`, skipping runtime, interceptor,
-    /// libc and unsymbolized frames; with no own frame, the first frame.
+    /// The signature of a report whose first stack is `stack` (no previous access known).
     pub fn of(tool: &str, kind: &str, stack: &[Frame]) -> Signature {
-        let name = |f: &Frame| {
-            if f.function.is_empty() {
-                f.file.clone()
-            } else {
-                f.function.clone()
+        Signature::of_stacks(tool, kind, stack, &[])
+    }
+
+    /// The signature of `report`, by its class (the README's rules).
+    pub fn of_report(report: &super::RawReport) -> Signature {
+        Signature::of_stacks(&report.tool, &report.kind, &report.stack, &report.previous)
+    }
+
+    /// The signature of a report with its first stack and (a TSan race) the previous access's.
+    pub fn of_stacks(tool: &str, kind: &str, stack: &[Frame], previous: &[Frame]) -> Signature {
+        let rule = match (tool, kind) {
+            ("ThreadSanitizer", "data race") => Rule::Pair,
+            ("ThreadSanitizer", _) => Rule::Site,
+            ("UndefinedBehaviorSanitizer", _) => Rule::Ubsan,
+            ("LeakSanitizer", _) => Rule::Leak,
+            _ => Rule::Stack,
+        };
+        let mut kind = kind.to_owned();
+        let frames = match rule {
+            Rule::Stack => first_three(stack, Frame::is_own),
+            Rule::Leak => first_three(stack, is_site),
+            Rule::Site => top_site(stack).map(name).into_iter().collect(),
+            Rule::Pair => {
+                let one = top_site(stack).map_or_else(|| UNKNOWN_SITE.to_owned(), name);
+                let other = previous
+                    .iter()
+                    .find(|f| is_site(f))
+                    .or_else(|| previous.iter().find(|f| f.is_own()))
+                    .map_or_else(|| UNKNOWN_SITE.to_owned(), name);
+                let mut pair = vec![one, other];
+                pair.sort();
+                pair
+            }
+            Rule::Ubsan => {
+                if let Some(check) = ubsan_check(&kind) {
+                    kind = check.to_owned();
+                }
+                let top = stack.iter().find(|f| f.is_own()).or_else(|| stack.first());
+                top.map(|f| {
+                    let mut v = vec![f.file.clone()];
+                    v.extend((!f.function.is_empty()).then(|| f.function.clone()));
+                    v
+                })
+                .unwrap_or_default()
             }
         };
-        let mut frames: Vec<String> = stack
-            .iter()
-            .filter(|f| f.is_own())
-            .take(3)
-            .map(name)
-            .collect();
-        if frames.is_empty() {
-            frames.extend(stack.first().map(name));
-        }
         Signature {
             tool: tool.to_owned(),
-            kind: kind.to_owned(),
+            kind,
+            rule,
             frames,
         }
     }
 
     /// The short stable id: the first 8 hex digits of the 64-bit FNV-1a hash of the tool,
-    /// kind and frames, one per line. Fixed here (not Rust's `Hash`, which may change between
-    /// releases) so ids compare across runs and tool versions.
+    /// kind and frames, one per line (and, for any rule but [`Rule::Stack`], the rule's name
+    /// after the kind, so rules never share an id). Fixed here (not Rust's `Hash`, which may
+    /// change between releases) so ids compare across runs and tool versions; a
+    /// [`Rule::Stack`] signature keeps the id it had before the rules per class.
     pub fn id(&self) -> String {
+        let rule = match self.rule {
+            Rule::Stack => None,
+            Rule::Pair => Some("pair"),
+            Rule::Site => Some("site"),
+            Rule::Ubsan => Some("ubsan"),
+            Rule::Leak => Some("leak"),
+        };
         crate::finding::short_id(
             [self.tool.as_str(), self.kind.as_str()]
                 .into_iter()
+                .chain(rule)
                 .chain(self.frames.iter().map(String::as_str)),
         )
     }
+
+    /// The family: findings of the same tool, kind and top frame (a caller renamed between
+    /// versions is the same defect). A signature of one site (or a pair) is its own family.
+    pub fn family(&self) -> String {
+        match self.rule {
+            Rule::Stack | Rule::Leak if self.frames.len() > 1 => crate::finding::short_id([
+                "family",
+                self.tool.as_str(),
+                self.kind.as_str(),
+                self.frames[0].as_str(),
+            ]),
+            _ => self.id(),
+        }
+    }
+
+    /// The frames as the `frames` column writes them: ` < ` ("called from") for a stack,
+    /// ` | ` between the two sites of a race, `file in function` for UBSan.
+    pub fn frames_text(&self) -> String {
+        match self.rule {
+            Rule::Pair => self.frames.join(" | "),
+            Rule::Ubsan => self.frames.join(" in "),
+            _ => self.frames.join(" < "),
+        }
+    }
+}
+
+/// The id a report had before the rules per class (tool, kind and the first three own frames
+/// of its first stack, own as it was then: no runtime path check): what `--diff` pairs a
+/// results file written then with.
+pub fn legacy_id(tool: &str, kind: &str, stack: &[Frame]) -> String {
+    let mut frames: Vec<String> = stack
+        .iter()
+        .filter(|f| is_own_legacy(f))
+        .take(3)
+        .map(name)
+        .collect();
+    if frames.is_empty() {
+        frames.extend(stack.first().map(name));
+    }
+    crate::finding::short_id(
+        [tool, kind]
+            .into_iter()
+            .chain(frames.iter().map(String::as_str)),
+    )
+}
+
+/// [`Frame::is_own`] as it was before the rules per class: no runtime path check, the nine
+/// runtime prefixes of then.
+pub fn is_own_legacy(f: &Frame) -> bool {
+    const OLD_RUNTIME: [&str; 9] = [
+        "__interceptor_",
+        "__sanitizer",
+        "__asan",
+        "__hwasan",
+        "__tsan",
+        "__lsan",
+        "__msan",
+        "__ubsan",
+        "___interceptor_",
+    ];
+    let p = &f.file;
+    !p.is_empty()
+        && !p.starts_with('/')
+        && !p.starts_with("../")
+        && !p.starts_with('<')
+        && memchr::memmem::find(p.as_bytes(), b".so").is_none()
+        && !OLD_RUNTIME.iter().any(|r| f.function.starts_with(r))
+}
+
+/// The name of the UBSan check (`-fsanitize=` and suppression name) a message is of, when
+/// known: `signed integer overflow` → `signed-integer-overflow`.
+pub fn ubsan_check(kind: &str) -> Option<&'static str> {
+    super::lists::UBSAN_CHECKS
+        .iter()
+        .find(|(p, _)| p.matches(kind))
+        .map(|(_, check)| *check)
 }
 
 #[cfg(test)]
@@ -321,11 +482,123 @@ mod tests {
     fn ids_are_fixed() {
         // The id is part of the output format: a change here breaks every stored diff.
         let s = Signature {
-            tool: "ThreadSanitizer".into(),
-            kind: "data race".into(),
+            tool: "AddressSanitizer".into(),
+            kind: "SEGV".into(),
+            rule: Rule::Stack,
             frames: vec!["a".into(), "b".into(), "c".into()],
         };
-        assert_eq!(s.id(), fnv_reference("ThreadSanitizer\ndata race\na\nb\nc"));
+        assert_eq!(s.id(), fnv_reference("AddressSanitizer\nSEGV\na\nb\nc"));
+    }
+
+    #[test]
+    fn a_race_is_the_unordered_pair_of_its_sites() {
+        let free_side = [
+            frame("#0 free <null> (python+0x5d8653)"),
+            frame("#1 _PyMem_RawFree /src/Python-3.12.4/Objects/obmalloc.c:73:5 (python+0x1)"),
+            frame("#2 free_threadstate /src/Python-3.12.4/Python/pystate.c:1317:9 (python+0x2)"),
+        ];
+        let read_side = [
+            frame("#0 _PyObject_VectorcallTstate /src/Python-3.13.0b4/Include/internal/pycore_call.h:92:11 (python+0x3)"),
+            frame("#1 _PyThreadState_MustExit /src/Python-3.13.0b4/Python/pystate.c:3049:64 (python+0x4)"),
+            frame("#2 take_gil /src/Python-3.13.0b4/Python/ceval_gil.c:346:9 (python+0x5)"),
+        ];
+        let a = Signature::of_stacks("ThreadSanitizer", "data race", &free_side, &read_side);
+        let b = Signature::of_stacks("ThreadSanitizer", "data race", &read_side, &free_side);
+        assert_eq!(a, b);
+        assert_eq!(a.rule, Rule::Pair);
+        assert_eq!(a.frames, ["_PyThreadState_MustExit", "free_threadstate"]);
+        assert_eq!(
+            a.frames_text(),
+            "_PyThreadState_MustExit | free_threadstate"
+        );
+        assert_eq!(a.id(), b.id());
+        assert_eq!(a.family(), a.id());
+        // The old ids were of the first stack: two, one per order.
+        assert_ne!(
+            legacy_id("ThreadSanitizer", "data race", &free_side),
+            legacy_id("ThreadSanitizer", "data race", &read_side)
+        );
+        // No previous access: an unknown other side, never `A | A`.
+        let alone = Signature::of("ThreadSanitizer", "data race", &read_side);
+        assert_eq!(alone.frames, [UNKNOWN_SITE, "_PyThreadState_MustExit"]);
+        assert_ne!(alone.id(), a.id());
+        // Other TSan kinds: the kind and the top site.
+        let leak = Signature::of("ThreadSanitizer", "thread leak", &read_side);
+        assert_eq!(
+            (leak.rule, leak.frames.as_slice()),
+            (Rule::Site, &["_PyThreadState_MustExit".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn runtime_frames_are_skipped_by_name_and_by_path() {
+        let stack = [
+            frame("#0 0xffff in SigTrap<(__hwasan::ErrorAction)0, (__hwasan::AccessType)1> Objects/hwasan_checks.h:107"),
+            frame("#1 0x1 in memcpy_impl projects/compiler-rt/lib/asan/asan_interceptors.cpp:22"),
+            frame("#2 0x561de8 in PyModuleDef_Init Objects/moduleobject.c:50"),
+            frame("#3 0x561de9 in _PyImport_RunModInitFunc Python/importdl.c:9"),
+        ];
+        let s = Signature::of("HWAddressSanitizer", "tag-mismatch", &stack);
+        assert_eq!(s.frames, ["PyModuleDef_Init", "_PyImport_RunModInitFunc"]);
+        // A renamed caller is another signature of the same family.
+        let mut renamed = stack.clone();
+        renamed[3].function = "_PyImport_LoadDynamicModuleWithSpec".into();
+        let t = Signature::of("HWAddressSanitizer", "tag-mismatch", &renamed);
+        assert_ne!(s.id(), t.id());
+        assert_eq!(s.family(), t.family());
+        assert_ne!(s.family(), s.id());
+    }
+
+    #[test]
+    fn ubsan_is_check_file_and_function_and_lsan_its_first_direct_leak() {
+        let at = |line: u32| {
+            vec![frame(&format!(
+                "#0 0x55 in PyCField_FromDesc /src/Python-3.12.4/Modules/_ctypes/cfield.c:{line}:9"
+            ))]
+        };
+        let a = Signature::of(
+            "UndefinedBehaviorSanitizer",
+            "signed integer overflow",
+            &at(48),
+        );
+        let b = Signature::of(
+            "UndefinedBehaviorSanitizer",
+            "signed integer overflow",
+            &at(52),
+        );
+        assert_eq!(a, b, "the line is not part of it");
+        assert_eq!(a.kind, "signed-integer-overflow");
+        assert_eq!(a.frames, ["Modules/_ctypes/cfield.c", "PyCField_FromDesc"]);
+        assert_eq!(
+            a.frames_text(),
+            "Modules/_ctypes/cfield.c in PyCField_FromDesc"
+        );
+        let leak = [
+            frame("#0 0x1 in malloc (/usr/lib/libasan.so.8+0x1)"),
+            frame("#1 0x2 in _PyMem_RawMalloc Objects/obmalloc.c:45"),
+            frame("#2 0x3 in PyMem_RawMalloc Objects/obmalloc.c:662"),
+            frame("#3 0x4 in new_keys_object Objects/dictobject.c:700"),
+        ];
+        let s = Signature::of("LeakSanitizer", "detected memory leaks", &leak);
+        assert_eq!(
+            (s.rule, s.frames.as_slice()),
+            (Rule::Leak, &["new_keys_object".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn a_stack_signature_keeps_its_old_id() {
+        let stack = [
+            frame("#0 0xffff in memset (/lib64/libhwasan.so.0+0x33534)"),
+            frame("#1 0x561de8 in _PyMem_DebugRawFree Objects/obmalloc.c:2162"),
+            frame("#2 0x562160 in _PyMem_DebugFree Objects/obmalloc.c:2296"),
+            frame("#3 0x563590 in PyMem_Free Objects/obmalloc.c:732"),
+        ];
+        let s = Signature::of("HWAddressSanitizer", "tag-mismatch", &stack);
+        assert_eq!(
+            s.id(),
+            legacy_id("HWAddressSanitizer", "tag-mismatch", &stack)
+        );
     }
 
     /// FNV-1a 64 written out from its definition, to check the incremental one.

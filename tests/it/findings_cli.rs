@@ -126,8 +126,11 @@ fn cells_json_table_and_pivot() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["reports"], 4);
     assert_eq!(v["signatures"], 2);
-    assert_eq!(v["findings"][0]["frames"][0]["function"], "_PyMem_RawFree");
-    assert_eq!(v["findings"][0]["frames"][0]["file"], "Objects/obmalloc.c");
+    assert_eq!(
+        v["findings"][0]["frames"][0]["function"],
+        "free_threadstate"
+    );
+    assert_eq!(v["findings"][0]["frames"][0]["file"], "Python/pystate.c");
     let table = matrix()
         .arg("findings")
         .arg(tmp.path())

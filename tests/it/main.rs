@@ -17,6 +17,7 @@ mod exit_status;
 mod finding_shape;
 mod findings_cli;
 mod findings_corpus;
+mod findings_memory;
 mod fuzz;
 mod help;
 mod hostile;

@@ -151,7 +151,7 @@ impl CauseReader {
 
     fn candidate(&mut self, report: &RawReport) {
         let Some(stage) = report.stage else { return };
-        let signature = Signature::of(&report.tool, &report.kind, &report.stack);
+        let signature = Signature::of_report(report);
         let text = report_cause(report);
         let candidate = Candidate {
             ev: Evidence {
