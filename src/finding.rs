@@ -33,6 +33,11 @@ pub struct Finding {
     pub cells: Vec<String>,
     /// How many reports (sanitizer) or distinct results (SARIF, 1 per version) it stands for.
     pub reports: usize,
+    /// How the frames read when they are not one stack (` | ` between a race's two sites,
+    /// ` in ` for UBSan's file and function); `None`: a stack, innermost first. Not part of the
+    /// JSON shape: each command writes its own `frames` text.
+    #[serde(skip)]
+    pub frames_text: Option<String>,
 }
 
 /// A source location: a file relative to the CPython tree when it lies in it.

@@ -1,6 +1,7 @@
 //! `matrix report LOGDIR`: classified results of build logs as CSV, JSON or a table, with
 //! optional chart (SVG) and report page (HTML or AsciiDoc) files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -90,6 +91,11 @@ pub struct ReportArgs {
     /// (needs --html or --adoc).
     #[arg(long, value_name = "DIR")]
     pub sarif: Option<PathBuf>,
+
+    /// Known-findings catalog (as `matrix findings --known`): the page lists new and regressed
+    /// sanitizer findings first and folds the known ones (needs --html or --adoc).
+    #[arg(long, value_name = "FILE")]
+    pub known: Option<PathBuf>,
 
     /// Print the insights instead of the cells: the minimal conditions (`axis=value` terms of
     /// the index) whose cells share an outcome (needs --index).
@@ -296,6 +302,8 @@ struct Settings<'a> {
     format: OutputFormat,
     /// A page is written (--html or --adoc).
     page: bool,
+    /// `--known FILE`, read.
+    known: Option<findings::known::Catalog>,
 }
 
 impl<'a> Settings<'a> {
@@ -311,6 +319,17 @@ impl<'a> Settings<'a> {
                 "--sarif DIR adds the SARIF findings to the report page: give --html or --adoc too"
             );
         }
+        if args.known.is_some() && !page {
+            bail!(
+                "--known FILE orders the report page's findings (new first, known folded): give \
+                 --html or --adoc too, or use `matrix findings --known FILE`"
+            );
+        }
+        let known = args
+            .known
+            .as_deref()
+            .map(findings::known::Catalog::read)
+            .transpose()?;
         let index = args.index.as_deref().map(Index::from_file).transpose()?;
         let live = args.live.resolve(cli)?;
         check_insights_and_by(args, index.as_ref())?;
@@ -323,6 +342,7 @@ impl<'a> Settings<'a> {
             live,
             format,
             page,
+            known,
         })
     }
 }
@@ -427,6 +447,15 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
     // lists them: the reports come from the same pass that classifies the logs.
     let with_findings = args.insights || settings.page;
     let (report, found) = read_report(logdir, index, settings.live, with_findings)?;
+    let statuses: Option<BTreeMap<String, &'static str>> = settings
+        .known
+        .as_ref()
+        .zip(found.as_ref())
+        .map(|(catalog, found)| {
+            (catalog.statuses(found).into_iter())
+                .map(|(id, status)| (id, status.name()))
+                .collect()
+        });
     let (cell_findings, findings) = split_findings(found);
     let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
     if let Some(index) = index {
@@ -467,6 +496,7 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
             insights: &found,
             findings: findings.as_deref(),
             sarif: sarif_findings.as_deref(),
+            statuses: statuses.as_ref(),
             log_base: None,
         },
     )?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::known::Status;
 use super::{CellFinding, Example, Finding, Findings};
 use crate::export::{json_bytes, Export, OutputFormat};
+use crate::sanitizer::signature::Rule;
 
 /// The formats of `matrix findings`, whatever it lists.
 pub const FINDINGS_FORMATS: &[OutputFormat] =
@@ -218,6 +219,7 @@ pub fn shared_finding(x: &Finding) -> crate::finding::Finding {
                 line: f.line,
             }),
         frames: x.frames.clone(),
+        frames_text: matches!(x.signature.rule, Rule::Pair | Rule::Ubsan).then(|| frames_text(x)),
         cells: x.cells.iter().map(|c| c.cell.clone()).collect(),
         reports: x.reports,
     }

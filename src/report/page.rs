@@ -34,6 +34,10 @@ pub struct Page<'a> {
     pub findings: Option<&'a [Finding]>,
     /// The SARIF findings of `--sarif DIR`.
     pub sarif: Option<&'a [Finding]>,
+    /// Each sanitizer finding's status against a known-findings catalog (`new`, `regressed`,
+    /// `known`, `ignored`), when one was given: new and regressed ones come first, the others
+    /// are folded away.
+    pub statuses: Option<&'a BTreeMap<String, &'static str>>,
     /// The logs' directory as a relative link from the page's own (`../logs/`), when known.
     pub log_base: Option<String>,
 }
@@ -163,6 +167,8 @@ struct PageFinding<'a> {
     /// The first few cells, then how many more.
     first_cells: Vec<&'a str>,
     more_cells: usize,
+    /// Against the catalog, when one was given.
+    status: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -217,6 +223,24 @@ fn clip(text: &str, chars: usize) -> String {
     }
 }
 
+/// The sanitizer findings as the page lists them: with a catalog, the news (new, regressed)
+/// first and the ones it knows (known, ignored) apart, to be folded.
+fn split_known<'a>(page: &Page<'a>) -> (Option<Vec<PageFinding<'a>>>, Vec<PageFinding<'a>>) {
+    let Some(found) = page.findings else {
+        return (None, Vec::new());
+    };
+    let mut all: Vec<PageFinding> = found.iter().map(page_finding).collect();
+    let Some(statuses) = page.statuses else {
+        return (Some(all), Vec::new());
+    };
+    for finding in &mut all {
+        finding.status = statuses.get(finding.id).copied();
+    }
+    let is_news = |f: &PageFinding| matches!(f.status, Some("new" | "regressed") | None);
+    let (news, known) = all.into_iter().partition(is_news);
+    (Some(news), known)
+}
+
 fn page_finding(f: &Finding) -> PageFinding<'_> {
     const SHOWN: usize = 4;
     PageFinding {
@@ -224,16 +248,18 @@ fn page_finding(f: &Finding) -> PageFinding<'_> {
         tool: &f.tool,
         kind: &f.kind,
         message: &f.message,
-        frames: f
-            .frames
-            .iter()
-            .map(|fr| match (fr.file.is_empty(), fr.line) {
-                (true, _) => fr.function.clone(),
-                (false, Some(line)) => format!("{} ({}:{line})", fr.function, fr.file),
-                (false, None) => format!("{} ({})", fr.function, fr.file),
-            })
-            .collect::<Vec<_>>()
-            .join(" < "),
+        // A race's two sites are no call chain: such a finding says how its frames read.
+        frames: f.frames_text.clone().unwrap_or_else(|| {
+            f.frames
+                .iter()
+                .map(|fr| match (fr.file.is_empty(), fr.line) {
+                    (true, _) => fr.function.clone(),
+                    (false, Some(line)) => format!("{} ({}:{line})", fr.function, fr.file),
+                    (false, None) => format!("{} ({})", fr.function, fr.file),
+                })
+                .collect::<Vec<_>>()
+                .join(" < ")
+        }),
         location: f
             .location
             .as_ref()
@@ -246,6 +272,7 @@ fn page_finding(f: &Finding) -> PageFinding<'_> {
         cells: f.cells.len(),
         first_cells: f.cells.iter().take(SHOWN).map(String::as_str).collect(),
         more_cells: f.cells.len().saturating_sub(SHOWN),
+        status: None,
     }
 }
 
@@ -346,8 +373,7 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
     } else {
         Some(heatmap::build(report, page.by)?)
     };
-    let findings: Option<Vec<PageFinding>> =
-        page.findings.map(|f| f.iter().map(page_finding).collect());
+    let (findings, known_findings) = split_known(page);
     let sarif: Option<Vec<PageFinding>> = page.sarif.map(|f| f.iter().map(page_finding).collect());
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
     let text = templates
@@ -369,6 +395,7 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
                 insights,
                 reasons,
                 findings,
+                known_findings,
                 sarif,
                 chart => Value::from_safe_string(svg),
             },
@@ -555,7 +582,24 @@ mod tests {
             }],
             cells: vec!["build_001.sh".into()],
             reports: 3,
+            frames_text: None,
         }
+    }
+
+    #[test]
+    fn a_race_reads_as_its_two_sites_not_a_call_chain() {
+        let race = Finding {
+            frames_text: Some("take_gil | _PyThreadState_MustExit".into()),
+            ..finding()
+        };
+        assert_eq!(
+            page_finding(&race).frames,
+            "take_gil | _PyThreadState_MustExit"
+        );
+        assert_eq!(
+            page_finding(&finding()).frames,
+            "list_dealloc (Objects/listobject.c:12)"
+        );
     }
 
     fn page<'a>(r: &'a Report, findings: &'a [Finding], by: &'a [String]) -> Page<'a> {
@@ -567,6 +611,7 @@ mod tests {
             insights: &[],
             findings: Some(findings),
             sarif: None,
+            statuses: None,
             log_base: Some("../logs/".into()),
         }
     }

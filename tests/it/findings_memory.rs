@@ -431,3 +431,59 @@ fn a_renamed_caller_is_the_same_family_and_not_only_on_its_version() {
         "{statuses:?}"
     );
 }
+
+#[test]
+fn the_report_page_lists_new_findings_first_and_folds_known_ones() {
+    let t = TestContext::new();
+    t.write("logs/build_001-1.sh.txt", log(&race(1, FREE, GIL)));
+    t.write("logs/build_002-1.sh.txt", log(UAF));
+    let found = rows(&t, &["findings", "logs", "--format", "csv"]);
+    let race_id = found
+        .iter()
+        .find(|r| r["tool"] == "ThreadSanitizer")
+        .unwrap()["id"]
+        .clone();
+    let uaf_id = found
+        .iter()
+        .find(|r| r["tool"] == "AddressSanitizer")
+        .unwrap()["id"]
+        .clone();
+    t.write(
+        "known.csv",
+        format!(
+            "id,status,link,note,first_seen,last_seen\n{race_id},open,,,2026-12-01,2026-12-06\n"
+        ),
+    );
+    t.stdout(&[
+        "report",
+        "logs",
+        "--known",
+        "known.csv",
+        "--html",
+        "page.html",
+        "--format",
+        "json",
+    ]);
+    let html = std::fs::read_to_string(t.path().join("page.html")).unwrap();
+    let new_row = html
+        .find(&format!("id=\"finding-{uaf_id}\""))
+        .expect("the new finding");
+    let folded = html
+        .find("findings the catalog knows")
+        .expect("the known ones, folded");
+    let known_row = html
+        .find(&format!("id=\"finding-{race_id}\""))
+        .expect("the known finding");
+    assert!(new_row < folded && folded < known_row, "{html}");
+    assert!(
+        html[new_row..folded].contains("status news\">new</span>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<b>1</b><span><a href=\"#findings\">new or regressed</a>"),
+        "{html}"
+    );
+    // The catalog is for the page: without one, the command says so.
+    let refused = t.refused(&["report", "logs", "--known", "known.csv"]);
+    assert!(refused.contains("give --html or --adoc too"), "{refused}");
+}
