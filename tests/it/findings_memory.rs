@@ -42,6 +42,14 @@ fn log(body: &str) -> String {
     format!("+ ./python -m test -j2\n0:00:01 load avg: 1.0 [ 1/3] test_threading\n{body}0:00:02 load avg: 1.0 [ 2/3] test_os\n")
 }
 
+/// Two logs: a race in one, a use after free in the other.
+fn race_and_use_after_free() -> TestContext {
+    let t = TestContext::new();
+    t.write("logs/build_001-1.sh.txt", log(&race(1, FREE, GIL)));
+    t.write("logs/build_002-1.sh.txt", log(UAF));
+    t
+}
+
 fn rows(t: &TestContext, args: &[&str]) -> Vec<std::collections::BTreeMap<String, String>> {
     csv_rows(t.stdout(args).as_bytes())
 }
@@ -159,9 +167,7 @@ fn quoted_cut_short_and_log_file_reports_count_and_canaries_never() {
 
 #[test]
 fn the_catalog_round_trip() {
-    let t = TestContext::new();
-    t.write("logs/build_001-1.sh.txt", log(&race(1, FREE, GIL)));
-    t.write("logs/build_002-1.sh.txt", log(UAF));
+    let t = race_and_use_after_free();
     let night = |label: &str, extra: &[&str]| {
         let mut args = vec![
             "findings",
@@ -434,9 +440,7 @@ fn a_renamed_caller_is_the_same_family_and_not_only_on_its_version() {
 
 #[test]
 fn the_report_page_lists_new_findings_first_and_folds_known_ones() {
-    let t = TestContext::new();
-    t.write("logs/build_001-1.sh.txt", log(&race(1, FREE, GIL)));
-    t.write("logs/build_002-1.sh.txt", log(UAF));
+    let t = race_and_use_after_free();
     let found = rows(&t, &["findings", "logs", "--format", "csv"]);
     let race_id = found
         .iter()
