@@ -326,22 +326,7 @@ pub fn find(
         }
     }
     groups.retain(|_, s| s.cells >= limits.min_cells);
-    // A cell that stopped before the tests is explained when a condition it meets (of at most
-    // `depth` terms, with enough cells) has no cell that reached them; the others make the
-    // conditions they meet candidates for `unstable`.
-    for cell in cells.iter().filter(|c| c.stage() != Some(Stage::Tests)) {
-        let keys: Vec<Key> = subsets.iter().map(|s| key(cell, s)).collect();
-        let explained = keys
-            .iter()
-            .any(|k| groups.get(k).is_some_and(|s| s.reached == 0));
-        if !explained {
-            for k in &keys {
-                if let Some(s) = groups.get_mut(k) {
-                    s.unexplained += 1;
-                }
-            }
-        }
-    }
+    mark_unexplained(&mut groups, cells, &subsets, key);
     let mut out = Vec::new();
     for (key, stats) in &groups {
         let own = stats.properties();
@@ -352,44 +337,11 @@ pub fn find(
                 groups[&parent].properties()
             })
             .collect();
-        for property in &own {
-            let inherited = if *property == Property::Unstable {
-                // Every proper sub-condition, by the bitmask of the terms it keeps.
-                (0..(1usize << key.len()) - 1).any(|mask| {
-                    let sub: Key = key
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| mask & (1 << i) != 0)
-                        .map(|(_, t)| t.clone())
-                        .collect();
-                    groups[&sub].properties().contains(&Property::Unstable)
-                })
-            } else {
-                parents.iter().flatten().any(|q| q.implies(property))
-            };
-            let weaker = own.iter().any(|q| q != property && q.implies(property));
-            if inherited || weaker {
-                continue;
-            }
-            let mut results: Vec<((usize, usize), String, usize)> = stats
-                .results
-                .iter()
-                .map(|(rank, (label, n))| (*rank, label.clone(), *n))
-                .collect();
-            results.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-            out.push(Insight {
-                terms: key
-                    .iter()
-                    .map(|(a, v)| Term {
-                        axis: columns[axes[*a]].clone(),
-                        value: v.clone(),
-                    })
-                    .collect(),
-                property: property.clone(),
-                cells: stats.cells,
-                reached: stats.reached,
-                results: results.into_iter().map(|(_, l, n)| (l, n)).collect(),
-            });
+        for property in own
+            .iter()
+            .filter(|p| is_new(&groups, key, &parents, &own, p))
+        {
+            out.push(insight(columns, &axes, key, stats, property));
         }
     }
     // Blind cells first: what their results are worth comes before what they say.
@@ -403,6 +355,88 @@ pub fn find(
             .then_with(|| a.property.cmp(&b.property))
     });
     out
+}
+
+/// A cell that stopped before the tests is explained when a condition it meets (of at most
+/// `depth` terms, with enough cells) has no cell that reached them; the others make the
+/// conditions they meet candidates for `unstable`.
+fn mark_unexplained(
+    groups: &mut HashMap<Key, Stats>,
+    cells: &[&CellReport],
+    subsets: &[Vec<usize>],
+    key: impl Fn(&CellReport, &[usize]) -> Key,
+) {
+    for cell in cells.iter().filter(|c| c.stage() != Some(Stage::Tests)) {
+        let keys: Vec<Key> = subsets.iter().map(|s| key(cell, s)).collect();
+        let explained = keys
+            .iter()
+            .any(|k| groups.get(k).is_some_and(|s| s.reached == 0));
+        if !explained {
+            for k in &keys {
+                if let Some(s) = groups.get_mut(k) {
+                    s.unexplained += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Whether `property` of the condition `key` says something new: no sub-condition has it (or,
+/// for all but `Unstable`, a property implying it: the `parents`' properties, one term fewer,
+/// decide for every smaller sub-condition), and no other of its own properties (`own`)
+/// implies it.
+fn is_new(
+    groups: &HashMap<Key, Stats>,
+    key: &Key,
+    parents: &[Vec<Property>],
+    own: &[Property],
+    property: &Property,
+) -> bool {
+    let inherited = if *property == Property::Unstable {
+        // Every proper sub-condition, by the bitmask of the terms it keeps.
+        (0..(1usize << key.len()) - 1).any(|mask| {
+            let sub: Key = key
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, t)| t.clone())
+                .collect();
+            groups[&sub].properties().contains(&Property::Unstable)
+        })
+    } else {
+        parents.iter().flatten().any(|q| q.implies(property))
+    };
+    let weaker = own.iter().any(|q| q != property && q.implies(property));
+    !inherited && !weaker
+}
+
+/// The insight of condition `key` with `property`, its results most frequent first.
+fn insight(
+    columns: &[String],
+    axes: &[usize],
+    key: &Key,
+    stats: &Stats,
+    property: &Property,
+) -> Insight {
+    let mut results: Vec<((usize, usize), String, usize)> = stats
+        .results
+        .iter()
+        .map(|(rank, (label, n))| (*rank, label.clone(), *n))
+        .collect();
+    results.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    Insight {
+        terms: key
+            .iter()
+            .map(|(a, v)| Term {
+                axis: columns[axes[*a]].clone(),
+                value: v.clone(),
+            })
+            .collect(),
+        property: property.clone(),
+        cells: stats.cells,
+        reached: stats.reached,
+        results: results.into_iter().map(|(_, l, n)| (l, n)).collect(),
+    }
 }
 
 #[cfg(test)]
