@@ -9,7 +9,7 @@ use crate::definition::Matrix;
 use crate::expand::ValueMask;
 use crate::explain::{explain_combination, slice_report, CoverReport, SliceView};
 use crate::export::{Export, OutputFormat};
-use crate::selection::{select, select_cells, Filter, Selection};
+use crate::selection::{select, select_cells, Filter, Selection, ID_AXIS};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -53,6 +53,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
     let selection = Selection {
         only: args.values.clone(),
         except: vec![],
+        cells: vec![],
         cover: args.cover.request(),
     };
     if let Some(request) = &selection.cover {
@@ -72,6 +73,9 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         return blind_spots(&matrix, &selection, args.format);
     }
     let format = args.format.unwrap_or(OutputFormat::Text);
+    if args.values.iter().any(|f| f.axis == ID_AXIS) {
+        return explain_cell(&matrix, &selection, format);
+    }
     let allowed = selection.mask(&matrix)?;
     let singles: Option<Vec<usize>> = allowed
         .iter()
@@ -114,6 +118,21 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<Vec<u8>> {
         }
     };
     Ok(out)
+}
+
+/// `explain id=ID`: the cell of that id, explained as the combination of its values.
+fn explain_cell(matrix: &Matrix, selection: &Selection, format: OutputFormat) -> Result<Vec<u8>> {
+    let cells = select_cells(matrix, selection)?;
+    match cells.as_slice() {
+        [cell] => explain_combination(matrix, &cell.values).export(format),
+        [first, ..] => bail!(
+            "{} cells match (first: {}): explain takes one cell; `matrix list` with the same \
+             filters lists them",
+            cells.len(),
+            first.id
+        ),
+        [] => unreachable!("select_cells never returns no cells"),
+    }
 }
 
 /// `--blind-spots`: every blind spot with the cells of the selection that carry it.

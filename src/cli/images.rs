@@ -212,6 +212,7 @@ fn selection(only: &[Filter], except: &[Filter]) -> SelectionArgs {
     SelectionArgs {
         only: only.to_vec(),
         except: except.to_vec(),
+        cells: Vec::new(),
         cover: Default::default(),
     }
 }

@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::cell::Cell;
 use crate::definition::Matrix;
 use crate::output::NotReplaced;
-use crate::selection::{select_cells, CoverRequest, Filter, FilterError, Selection, Side};
+use crate::selection::{
+    select_cells, CellList, CoverRequest, Filter, FilterError, Selection, Side,
+};
 
 mod axes;
 mod check;
@@ -111,13 +113,20 @@ impl TestsArg {
 /// `--only` / `--except`, shared by every command that works on a selection of cells.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SelectionArgs {
-    /// Keep only cells whose AXIS has one of the values (repeatable; all must hold).
+    /// Keep only cells whose AXIS has one of the values (repeatable; all must hold);
+    /// `id=ID[,ID...]` keeps cells by id, `*` globs allowed (`id=*-tsan-*`).
     #[arg(long, value_name = "AXIS=V1[,V2...]")]
     pub only: Vec<Filter>,
 
-    /// Drop cells whose AXIS has one of the values (repeatable).
+    /// Drop cells whose AXIS has one of the values (repeatable); `id=ID[,ID...]` drops cells
+    /// by id.
     #[arg(long, value_name = "AXIS=V1[,V2...]")]
     pub except: Vec<Filter>,
+
+    /// Keep only the cells FILE names: one id (or `*` glob) a line, `#` comments (repeatable;
+    /// a cell must be in every file).
+    #[arg(long, value_name = "FILE")]
+    pub cells: Vec<PathBuf>,
 
     #[command(flatten)]
     pub cover: CoverArgs,
@@ -157,26 +166,32 @@ impl CoverArgs {
 }
 
 impl SelectionArgs {
-    pub fn selection(&self) -> Selection {
-        Selection {
+    /// The selection, with its cells files read.
+    pub fn selection(&self) -> Result<Selection> {
+        Ok(Selection {
             only: self.only.clone(),
             except: self.except.clone(),
+            cells: (self.cells.iter())
+                .map(|path| CellList::read(path))
+                .collect::<Result<_>>()?,
             cover: self.cover.request(),
-        }
+        })
     }
 
     /// The selected cells ([`select_cells`]); a filter naming an unknown axis or value is
     /// reported with the flag it was given with.
     pub fn cells(&self, matrix: &Matrix) -> Result<Vec<Cell>> {
-        select_cells(matrix, &self.selection()).map_err(|err| match err.downcast::<FilterError>() {
-            Ok(filter) => {
-                let flag = match filter.side {
-                    Side::Only => "--only",
-                    Side::Except => "--except",
-                };
-                anyhow::anyhow!("{flag} {filter}")
+        select_cells(matrix, &self.selection()?).map_err(|err| {
+            match err.downcast::<FilterError>() {
+                Ok(filter) => {
+                    let flag = match filter.side {
+                        Side::Only => "--only",
+                        Side::Except => "--except",
+                    };
+                    anyhow::anyhow!("{flag} {filter}")
+                }
+                Err(err) => err,
             }
-            Err(err) => err,
         })
     }
 }

@@ -77,6 +77,13 @@ fn compile_axes(raw: &[RawAxis]) -> Result<Vec<Axis>> {
     }
     for raw_axis in raw {
         check_label("axis name", &raw_axis.name)?;
+        if raw_axis.name == crate::selection::ID_AXIS {
+            bail!(
+                "axis `{}`: the name is reserved for selecting cells by id (`--only id=…`); \
+                 call the axis something else",
+                raw_axis.name
+            );
+        }
         if !axis_names.insert(raw_axis.name.as_str()) {
             bail!("axis `{}` is defined twice", raw_axis.name);
         }

@@ -42,6 +42,7 @@ mod sarif_cli;
 mod sarif_corpus;
 mod script_run;
 mod scripts;
+mod select_ids;
 mod structure;
 mod toolchain;
 mod workflow_cli;

@@ -1,6 +1,8 @@
 //! Selection: a user's narrowing of the matrix (`only` and `except` filters of AXIS=V1,V2, then
 //! optionally a covering subset), the value mask it comes to, and [`select_cells`], the one way
-//! every command gets its cells.
+//! every command gets its cells. Cells named by id (`id=…`, cells files): [`ids`].
+
+pub mod ids;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +15,8 @@ use crate::definition::Matrix;
 use crate::expand::{expand, ValueMask};
 use crate::explain::slice_report;
 use crate::suggest::did_you_mean;
+use ids::IdMatcher;
+pub use ids::{CellList, IdPattern, ID_AXIS};
 
 /// One `AXIS=V1,V2` filter, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,12 +56,15 @@ pub enum Side {
     Except,
 }
 
-/// A user's narrowing of the matrix: every `only` must hold and no `except` may; of the cells
-/// left, `cover` keeps a covering subset.
+/// A user's narrowing of the matrix: every `only` must hold and no `except` may; a cell must be
+/// named by every cells list; of the cells left, `cover` keeps a covering subset. A filter on
+/// the pseudo-axis [`ID_AXIS`] names cells by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     pub only: Vec<Filter>,
     pub except: Vec<Filter>,
+    /// `--cells FILE`: each list keeps the cells it names.
+    pub cells: Vec<CellList>,
     pub cover: Option<CoverRequest>,
 }
 
@@ -97,7 +104,8 @@ impl Selection {
     pub fn mask(&self, matrix: &Matrix) -> Result<ValueMask, FilterError> {
         let mut mask = ValueMask::all(matrix);
         for (side, filters) in [(Side::Only, &self.only), (Side::Except, &self.except)] {
-            for filter in filters {
+            // Cells named by id are kept after expansion (`keep_named`), not by value.
+            for filter in filters.iter().filter(|f| f.axis != ID_AXIS) {
                 let resolve = || -> Result<(usize, Vec<usize>)> {
                     let axis = matrix.axis_named(&filter.axis)?;
                     let values = filter
@@ -122,7 +130,20 @@ impl Selection {
     }
 
     fn is_empty(&self) -> bool {
-        self.only.is_empty() && self.except.is_empty()
+        self.only.is_empty() && self.except.is_empty() && self.cells.is_empty()
+    }
+
+    /// The filters as the user gave them, for messages: `only a=b, except id=c, cells f.txt`.
+    fn describe(&self) -> String {
+        (self.only.iter().map(|f| format!("only {f}")))
+            .chain(self.except.iter().map(|f| format!("except {f}")))
+            .chain(
+                self.cells
+                    .iter()
+                    .map(|l| format!("cells {}", l.path.display())),
+            )
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -178,13 +199,7 @@ fn included(
         if all.iter().any(|c| c.id == *id) {
             bail!(
                 "cannot include cell `{id}` in the cover: the selection's filters ({}) leave it out",
-                selection
-                    .only
-                    .iter()
-                    .map(|f| format!("only {f}"))
-                    .chain(selection.except.iter().map(|f| format!("except {f}")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                selection.describe()
             );
         }
         bail!(
@@ -196,10 +211,114 @@ fn included(
     Ok(positions)
 }
 
-/// The cells `only` and `except` leave.
+/// One `id=` filter or cells list, compiled: the cells it keeps (or, for `except`, drops).
+struct NamedCells<'a> {
+    side: Side,
+    matcher: IdMatcher,
+    /// The `id=` filter it comes from (`None` for a cells list), for the flag in errors.
+    filter: Option<&'a Filter>,
+}
+
+impl NamedCells<'_> {
+    fn keeps(&self, id: &str) -> bool {
+        self.matcher.matches(id) == (self.side == Side::Only)
+    }
+}
+
+/// The `id=` filters and cells lists of a selection.
+fn named_cells(selection: &Selection) -> Result<Vec<NamedCells<'_>>> {
+    let mut named = Vec::new();
+    for (side, filters) in [
+        (Side::Only, &selection.only),
+        (Side::Except, &selection.except),
+    ] {
+        for filter in filters.iter().filter(|f| f.axis == ID_AXIS) {
+            let patterns: Vec<IdPattern> = (filter.values.iter())
+                .map(|text| IdPattern {
+                    text: text.clone(),
+                    origin: None,
+                })
+                .collect();
+            let matcher = IdMatcher::new(&patterns).map_err(|err| FilterError {
+                side,
+                filter: filter.clone(),
+                reason: err.to_string(),
+            })?;
+            named.push(NamedCells {
+                side,
+                matcher,
+                filter: Some(filter),
+            });
+        }
+    }
+    for list in &selection.cells {
+        named.push(NamedCells {
+            side: Side::Only,
+            matcher: IdMatcher::new(&list.ids)?,
+            filter: None,
+        });
+    }
+    Ok(named)
+}
+
+/// The cells of `cells` that the `id=` filters and cells lists keep. An id or glob that keeps
+/// none of them is an error: it names no cell of the matrix (a typo, with the closest id), or
+/// cells the selection's other filters leave out; an `except` only needs to name a cell.
+fn keep_named(matrix: &Matrix, selection: &Selection, cells: Vec<Cell>) -> Result<Vec<Cell>> {
+    let named = named_cells(selection)?;
+    if named.is_empty() {
+        return Ok(cells);
+    }
+    // The whole matrix, expanded only when an error or an `except` needs it.
+    let mut whole: Option<Vec<Cell>> = None;
+    let all = |whole: &mut Option<Vec<Cell>>| -> Result<()> {
+        if whole.is_none() {
+            *whole = Some(expand(matrix, &ValueMask::all(matrix))?);
+        }
+        Ok(())
+    };
+    for group in &named {
+        if group.side == Side::Except {
+            all(&mut whole)?;
+        }
+        let candidates = match group.side {
+            Side::Only => &cells,
+            Side::Except => whole.as_ref().expect("expanded above"),
+        };
+        let Some(pattern) = group.matcher.unmatched(candidates) else {
+            continue;
+        };
+        all(&mut whole)?;
+        let whole = whole.as_ref().expect("expanded above");
+        let reason = if group.matcher.names_any(pattern, whole) {
+            format!(
+                "{} names cells that the selection's filters ({}) leave out",
+                pattern.describe(),
+                selection.describe()
+            )
+        } else {
+            IdMatcher::no_cell(pattern, whole, &matrix.origin)
+        };
+        return Err(match group.filter {
+            Some(filter) => FilterError {
+                side: group.side,
+                filter: filter.clone(),
+                reason,
+            }
+            .into(),
+            None => anyhow::anyhow!(reason),
+        });
+    }
+    Ok(cells
+        .into_iter()
+        .filter(|c| named.iter().all(|g| g.keeps(&c.id)))
+        .collect())
+}
+
+/// The cells `only`, `except` and the cells lists leave.
 fn filtered_cells(matrix: &Matrix, selection: &Selection) -> Result<Vec<Cell>> {
     let mask = selection.mask(matrix)?;
-    let cells = expand(matrix, &mask)?;
+    let cells = keep_named(matrix, selection, expand(matrix, &mask)?)?;
     if !cells.is_empty() {
         return Ok(cells);
     }
@@ -249,6 +368,7 @@ mod tests {
         Selection {
             only: only.iter().map(|f| f.parse().unwrap()).collect(),
             except: except.iter().map(|f| f.parse().unwrap()).collect(),
+            cells: Vec::new(),
             cover: None,
         }
     }

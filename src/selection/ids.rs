@@ -1,0 +1,187 @@
+//! Cells named by id: the `id=…` filters of `--only` / `--except` and the lists of a cells file
+//! (`--cells FILE`), each an exact id or a `*` glob of ids, and which cells they keep.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use crate::cell::Cell;
+
+/// The pseudo-axis of a filter that names cells by id (`--only id=ID,…`): no axis is called so.
+pub const ID_AXIS: &str = "id";
+
+/// One id, or a glob of ids (`*-tsan-*`), as the user wrote it and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdPattern {
+    pub text: String,
+    /// `FILE:LINE` for a line of a cells file; `None` for a filter's value.
+    pub origin: Option<String>,
+}
+
+impl IdPattern {
+    fn is_glob(&self) -> bool {
+        self.text.contains(['*', '?', '['])
+    }
+
+    /// `` `ID` `` with its origin in front when it has one.
+    pub fn describe(&self) -> String {
+        match &self.origin {
+            Some(origin) => format!("{origin}: `{}`", self.text),
+            None => format!("`{}`", self.text),
+        }
+    }
+}
+
+/// A cells file: one id (or glob) a line; blank lines and `#` comments are skipped, so the ids
+/// of failed cells cut from results.csv, with notes, make one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellList {
+    pub path: PathBuf,
+    pub ids: Vec<IdPattern>,
+}
+
+impl CellList {
+    pub fn read(path: &Path) -> Result<CellList> {
+        let text = crate::input::read_text(path, "cells file", crate::input::limit::TABLE)?;
+        CellList::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<CellList> {
+        let mut ids = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let id = line.split('#').next().unwrap_or("").trim();
+            if id.is_empty() {
+                continue;
+            }
+            let origin = format!("{}:{}", path.display(), number + 1);
+            if id.contains(char::is_whitespace) || id.contains(',') {
+                bail!(
+                    "{origin}: `{id}` is not a cell id: give one id (or `*` glob) a line, \
+                     `#` for comments"
+                );
+            }
+            ids.push(IdPattern {
+                text: id.to_string(),
+                origin: Some(origin),
+            });
+        }
+        if ids.is_empty() {
+            bail!(
+                "{}: the cells file names no cell: give one id (or `*` glob) a line",
+                path.display()
+            );
+        }
+        Ok(CellList {
+            path: path.to_path_buf(),
+            ids,
+        })
+    }
+}
+
+/// Compiled patterns of one filter or list: a cell matches when one of them does.
+pub struct IdMatcher {
+    patterns: Vec<(IdPattern, glob::Pattern)>,
+}
+
+impl IdMatcher {
+    /// Every pattern compiled; a malformed glob is an error naming it.
+    pub fn new(patterns: &[IdPattern]) -> Result<IdMatcher> {
+        let compiled = patterns
+            .iter()
+            .map(|p| match glob::Pattern::new(&p.text) {
+                Ok(glob) => Ok((p.clone(), glob)),
+                Err(err) => bail!("{}: not a glob of cell ids: {}", p.describe(), err.msg),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(IdMatcher { patterns: compiled })
+    }
+
+    pub fn matches(&self, id: &str) -> bool {
+        self.patterns.iter().any(|(_, glob)| glob.matches(id))
+    }
+
+    /// The first pattern that matches none of `cells`, if any: a typo, or a cell that other
+    /// filters (or the rules) leave out.
+    pub fn unmatched<'a>(&'a self, cells: &[Cell]) -> Option<&'a IdPattern> {
+        self.patterns
+            .iter()
+            .find(|(_, glob)| !cells.iter().any(|c| glob.matches(&c.id)))
+            .map(|(pattern, _)| pattern)
+    }
+
+    /// Whether `pattern` (one of this matcher's) matches one of `cells`.
+    pub fn names_any(&self, pattern: &IdPattern, cells: &[Cell]) -> bool {
+        self.patterns
+            .iter()
+            .filter(|(p, _)| p == pattern)
+            .any(|(_, glob)| cells.iter().any(|c| glob.matches(&c.id)))
+    }
+
+    /// Why `pattern` matches no cell of `all` (the whole matrix), with the closest id when it
+    /// is an exact id.
+    pub fn no_cell(pattern: &IdPattern, all: &[Cell], origin: &str) -> String {
+        if pattern.is_glob() {
+            return format!(
+                "{} matches no cell of the matrix of {origin}",
+                pattern.describe()
+            );
+        }
+        format!(
+            "{}: the matrix of {origin} has no cell with that id{}",
+            pattern.describe(),
+            crate::suggest::did_you_mean(&pattern.text, all.iter().map(|c| c.id.as_str()))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns(texts: &[&str]) -> Vec<IdPattern> {
+        texts
+            .iter()
+            .map(|t| IdPattern {
+                text: t.to_string(),
+                origin: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn globs_and_exact_ids_match_whole_ids() {
+        let m = IdMatcher::new(&patterns(&["*-tsan-*", "a-b"])).unwrap();
+        assert!(m.matches("amd64-gcc-tsan-debug"));
+        assert!(m.matches("a-b"));
+        assert!(!m.matches("a-b-c"));
+        assert!(!m.matches("amd64-gcc-asan-debug"));
+        let err = IdMatcher::new(&patterns(&["a[b"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("`a[b`: not a glob of cell ids"), "{err}");
+    }
+
+    #[test]
+    fn a_cells_file_skips_comments_and_names_its_bad_lines() {
+        let path = Path::new("failed.txt");
+        let list =
+            CellList::parse(path, "# from results.csv\n\na-b  # flaky?\n  *-tsan-*\n").unwrap();
+        assert_eq!(
+            list.ids.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
+            ["a-b", "*-tsan-*"]
+        );
+        assert_eq!(list.ids[0].describe(), "failed.txt:3: `a-b`");
+        let err = CellList::parse(path, "a-b\na-b,c-d\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("failed.txt:2: `a-b,c-d` is not a cell id"),
+            "{err}"
+        );
+        let err = CellList::parse(path, "# nothing\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names no cell"), "{err}");
+    }
+}
