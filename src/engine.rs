@@ -136,6 +136,9 @@ const IN_CACHE: &str = "/matrix/cache";
 const IN_WORK: &str = "/matrix/work";
 const IN_ARTIFACTS: &str = "/matrix/artifacts";
 const IN_SCRIPT: &str = "/matrix/script.sh";
+/// What a script saves of its environment in its work directory (`save_cell_env` in
+/// body.sh.j2), for a shell that picks up where the cell ended.
+pub const CELL_ENV_FILE: &str = "cell-env.sh";
 
 impl Engine {
     /// The command that runs the cell's script.
@@ -153,7 +156,29 @@ impl Engine {
             }
             Engine::Container(tool) => {
                 let mut command = Command::new(tool.program());
-                command.args(container_args(launch));
+                command.args(container_args(launch, &["bash", IN_SCRIPT]));
+                command
+            }
+        }
+    }
+
+    /// An interactive shell in the cell's kept work directory, in its image for a container
+    /// engine, started with the environment its script saved there (`cell-env.sh`: the
+    /// variables the tests ran with, `matrix_tests`, and a `cd` into the source tree).
+    pub fn shell_command(&self, launch: &CellLaunch) -> Command {
+        match self {
+            Engine::Host => {
+                let mut command = Command::new("bash");
+                command
+                    .arg("--rcfile")
+                    .arg(launch.work_dir.join(CELL_ENV_FILE))
+                    .arg("-i");
+                command
+            }
+            Engine::Container(tool) => {
+                let mut command = Command::new(tool.program());
+                let rcfile = format!("{IN_WORK}/{CELL_ENV_FILE}");
+                command.args(container_args(launch, &["bash", "--rcfile", &rcfile, "-i"]));
                 command
             }
         }
@@ -199,8 +224,9 @@ pub fn container_name(run_root: &Path, cell: &str) -> String {
     format!("matrix-run-{cell}-{run}")
 }
 
-/// `run` arguments for podman and docker alike: the pod's limits and the three mounts.
-fn container_args(launch: &CellLaunch) -> Vec<String> {
+/// `run` arguments for podman and docker alike: the pod's limits and the three mounts, then the
+/// image and what runs in it (interactive, with a terminal, when it is not the script).
+fn container_args(launch: &CellLaunch, run: &[&str]) -> Vec<String> {
     let mount = |host: &Path, inside: &str, mode: &str| {
         format!("--volume={}:{inside}:{mode}", host.display())
     };
@@ -214,6 +240,10 @@ fn container_args(launch: &CellLaunch) -> Vec<String> {
     if launch.unconfined {
         args.push("--security-opt=seccomp=unconfined".into());
     }
+    if run != ["bash", IN_SCRIPT] {
+        args.push("--interactive".into());
+        args.push("--tty".into());
+    }
     args.extend([
         mount(&launch.cache_dir, IN_CACHE, "rw"),
         mount(&launch.work_dir, IN_WORK, "rw"),
@@ -224,9 +254,8 @@ fn container_args(launch: &CellLaunch) -> Vec<String> {
         format!("--env=MATRIX_ARTIFACT_DIR={IN_ARTIFACTS}"),
         format!("--env=MATRIX_JOBS={}", launch.jobs),
         launch.image.clone(),
-        "bash".into(),
-        IN_SCRIPT.into(),
     ]);
+    args.extend(run.iter().map(|word| word.to_string()));
     args
 }
 
@@ -257,6 +286,12 @@ pub fn engine_memory(quantity: &str) -> Result<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_script_saves_its_environment_where_the_shell_reads_it() {
+        let body = include_str!("../templates/body.sh.j2");
+        assert!(body.contains(&format!("\"$MATRIX_WORK_DIR/{CELL_ENV_FILE}\"")));
+    }
+
     fn launch() -> CellLaunch {
         CellLaunch {
             cell: "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug".into(),
@@ -274,11 +309,15 @@ mod tests {
 
     #[test]
     fn an_unconfined_cell_runs_without_the_seccomp_filter() {
-        let confined = container_args(&launch());
-        let unconfined = container_args(&CellLaunch {
-            unconfined: true,
-            ..launch()
-        });
+        let script = ["bash", IN_SCRIPT];
+        let confined = container_args(&launch(), &script);
+        let unconfined = container_args(
+            &CellLaunch {
+                unconfined: true,
+                ..launch()
+            },
+            &script,
+        );
         assert!(!confined.iter().any(|a| a.starts_with("--security-opt")));
         assert_eq!(unconfined[5], "--security-opt=seccomp=unconfined");
         assert_eq!(unconfined.len(), confined.len() + 1);
@@ -286,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_container_gets_the_pods_limits_mounts_and_image() {
-        let args = container_args(&launch());
+        let args = container_args(&launch(), &["bash", IN_SCRIPT]);
         assert_eq!(
             args,
             [
@@ -307,6 +346,27 @@ mod tests {
                 "bash",
                 "/matrix/script.sh",
             ]
+        );
+    }
+
+    #[test]
+    fn a_shell_is_the_cells_container_with_a_terminal_and_its_saved_environment() {
+        let shell = Engine::Container(ContainerTool::Podman).shell_command(&launch());
+        let args: Vec<String> = shell
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let script = container_args(&launch(), &["bash", IN_SCRIPT]);
+        assert!(args.contains(&"--interactive".to_string()) && args.contains(&"--tty".to_string()));
+        assert_eq!(args.len(), script.len() + 4, "{args:?}");
+        assert_eq!(
+            args[args.len() - 4..],
+            ["bash", "--rcfile", "/matrix/work/cell-env.sh", "-i"]
+        );
+        let host = Engine::Host.shell_command(&launch());
+        assert_eq!(
+            host.get_args().collect::<Vec<_>>(),
+            ["--rcfile", "/run/work/c/cell-env.sh", "-i"]
         );
     }
 

@@ -441,7 +441,7 @@ fn show(logdir: &Path, found: &Findings, id: &str, flag: Option<&str>) -> Result
         .join(" < ");
     // Names from a log are shown as what they are, escapes written out.
     let mut out = format!(
-        "{} {} {}\nframes: {}\nreports: {} in {} cell(s)\nexample: {}:{}-{}\n\n",
+        "{} {} {}\nframes: {}\nreports: {} in {} cell(s)\nexample: {}:{}-{}\n{}\n",
         finding.id,
         visible(&finding.signature.tool),
         visible(&finding.signature.kind),
@@ -451,6 +451,10 @@ fn show(logdir: &Path, found: &Findings, id: &str, flag: Option<&str>) -> Result
         visible(&finding.example.log),
         finding.example.line,
         finding.example.end,
+        finding.cells.first().map_or(String::new(), |cell| format!(
+            "reproduce: {}\n",
+            visible(&crate::report::reasons::repro_command(&cell.cell))
+        )),
     );
     out.push_str(&findings::report_text(logdir, &finding.example)?);
     Ok(out.into_bytes())

@@ -26,6 +26,7 @@ mod list;
 mod progress;
 mod render;
 mod report;
+mod repro;
 mod run;
 mod sarif;
 pub mod workflow;
@@ -84,6 +85,9 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     /// Run the cells' build scripts on this machine and classify their logs into results.
     Run(run::RunArgs),
+    /// Run exactly one cell again in a run directory of its own; --shell opens a shell in its
+    /// built tree with its environment.
+    Repro(repro::ReproArgs),
 }
 
 /// `--tests 'ARGS'`, shared by the commands that render scripts for running.
@@ -166,6 +170,14 @@ impl CoverArgs {
 }
 
 impl SelectionArgs {
+    /// Whether no filter, cells file or cover was given.
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty()
+            && self.except.is_empty()
+            && self.cells.is_empty()
+            && self.cover.cover.is_none()
+    }
+
     /// The selection, with its cells files read.
     pub fn selection(&self) -> Result<Selection> {
         Ok(Selection {
@@ -324,6 +336,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Report(args) => report::run(cli, args),
         Command::Findings(args) => findings::run(cli, args),
         Command::Run(args) => run::run(cli, args),
+        Command::Repro(args) => repro::run(cli, args),
     }
 }
 

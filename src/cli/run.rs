@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::{Cli, Failed, SelectionArgs};
@@ -15,11 +15,13 @@ use crate::engine::{engine_memory, Engine, EngineChoice};
 use crate::grammar::parse_duration;
 use crate::index::index_csv;
 use crate::render::{Renderer, SourceView};
-use crate::report::{output, CellResult, Outcome, Stage};
+use crate::report::filter::ResultFilter;
+use crate::report::output;
 use crate::run::cache::{default_cache_dir, LocalSource};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
+use crate::selection::{select_cells, CellList, Selection};
 
 /// `--engine`: the command-line spelling of [`EngineChoice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,9 +84,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_work: bool,
 
-    /// Continue the run in RUNDIR: cells whose log has a finish marker are kept, the rest run.
+    /// Continue the run in RUNDIR: cells whose log has a finish marker are kept, the rest run
+    /// (without --only/--except/--cells: the cells of RUNDIR/index.csv).
     #[arg(long)]
     pub resume: bool,
+
+    /// Continue the run in RUNDIR (as --resume) and run again its cells whose result is one of
+    /// these (`failed`, `timeout`, `unknown`, `any`, an outcome or a result such as
+    /// `Tests. Failed`); their earlier logs are kept as attempts (logs/attempts/N/).
+    #[arg(long, value_name = "RESULT,...", value_delimiter = ',')]
+    pub rerun: Vec<String>,
 
     /// Exit non-zero when a cell's result is one of these: a result (`Tests. Failed`), an
     /// outcome (`Failed`, `Timeout`, `Segmentation fault`, `Aborted`, `OOM`), `Unknown`, or
@@ -107,62 +116,6 @@ pub struct RunArgs {
     pub tests: super::TestsArg,
 }
 
-/// `--fail-on`'s values, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FailOn {
-    Any,
-    Result(Stage, Outcome),
-    Outcome(Outcome),
-    Unknown,
-}
-
-impl FailOn {
-    fn parse(text: &str) -> Result<FailOn> {
-        let text = text.trim();
-        if text.eq_ignore_ascii_case("any") {
-            return Ok(FailOn::Any);
-        }
-        if text.eq_ignore_ascii_case("unknown") {
-            return Ok(FailOn::Unknown);
-        }
-        if let Some(o) = Outcome::ALL
-            .iter()
-            .find(|o| o.name().eq_ignore_ascii_case(text))
-        {
-            return Ok(FailOn::Outcome(*o));
-        }
-        for stage in Stage::ALL {
-            for outcome in Outcome::ALL {
-                if CellResult::Result(stage, outcome)
-                    .label()
-                    .eq_ignore_ascii_case(text)
-                {
-                    return Ok(FailOn::Result(stage, outcome));
-                }
-            }
-        }
-        let outcomes: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
-        bail!(
-            "--fail-on `{text}` is not a result: give `any`, `Unknown`, an outcome ({}) or a \
-             result such as `Tests. Failed`",
-            outcomes.join(", ")
-        )
-    }
-
-    fn matches(&self, result: &CellResult) -> bool {
-        match (self, result) {
-            (FailOn::Any, CellResult::Result(_, Outcome::Passed)) => false,
-            (FailOn::Any, _) => true,
-            (FailOn::Unknown, CellResult::Unknown(_)) => true,
-            (FailOn::Outcome(o), CellResult::Result(_, outcome)) => o == outcome,
-            (FailOn::Result(s, o), CellResult::Result(stage, outcome)) => {
-                s == stage && o == outcome
-            }
-            _ => false,
-        }
-    }
-}
-
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let settings = Settings::resolve(cli, args)?;
     let scripts = settings
@@ -178,6 +131,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
     let dir = RunDir::open(&settings.out, settings.resume, flag)?;
     let options = RunOptions {
+        rerun: settings.rerun.clone(),
         engine,
         parallelism: settings.parallelism,
         deadline: settings.deadline,
@@ -216,9 +170,12 @@ struct Settings {
     /// The run directory (`--out`), checked: a directory of its own that `--resume` may or
     /// may not continue.
     out: PathBuf,
+    /// `--resume`, or implied by `--rerun`.
     resume: bool,
+    /// `--rerun`: the results whose cells run again.
+    rerun: Vec<ResultFilter>,
     keep_work: bool,
-    fail_on: Vec<FailOn>,
+    fail_on: Vec<ResultFilter>,
     matrix: Matrix,
     /// `--deadline`, else the definition's `workflow.deadline`.
     deadline: Duration,
@@ -243,16 +200,22 @@ impl Settings {
         let fail_on = args
             .fail_on
             .iter()
-            .map(|t| FailOn::parse(t))
+            .map(|t| ResultFilter::parse(t, "--fail-on"))
             .collect::<Result<Vec<_>>>()?;
-        check_out(cli, args)?;
+        let rerun = args
+            .rerun
+            .iter()
+            .map(|t| ResultFilter::parse(t, "--rerun"))
+            .collect::<Result<Vec<_>>>()?;
+        let resume = args.resume || !rerun.is_empty();
+        check_out(cli, args, resume)?;
         let matrix = cli.load_matrix()?;
         let deadline = deadline(args, &matrix)?;
         let memory = engine_memory(&matrix.workflow.memory_limit.text)
             .map_err(|e| anyhow::anyhow!("`workflow.memory_limit` of {}: {e}", matrix.origin))?;
         let renderer =
             Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
-        let cells = args.selection.cells(&matrix)?;
+        let cells = cells(args, &matrix, resume)?;
         let parallelism = parallelism(Machine::this(), args.jobs, cells.len(), flag)?;
         let cache = match &args.cache {
             Some(dir) => dir.clone(),
@@ -261,7 +224,8 @@ impl Settings {
         let registry = (args.registry.clone()).unwrap_or_else(|| matrix.image.registry.clone());
         Ok(Settings {
             out: args.out.clone(),
-            resume: args.resume,
+            resume,
+            rerun,
             keep_work: args.keep_work,
             fail_on,
             deadline: Duration::from_secs(deadline),
@@ -278,9 +242,31 @@ impl Settings {
     }
 }
 
+/// The cells to run: the selection's; when resuming without one, the cells of the run's own
+/// index (so `--resume` and `--rerun` continue the run that was started, whatever its flags).
+fn cells(args: &RunArgs, matrix: &Matrix, resume: bool) -> Result<Vec<Cell>> {
+    let index = RunDir::index_of(&args.out);
+    if !resume || !args.selection.is_empty() || !index.is_file() {
+        return args.selection.cells(matrix);
+    }
+    let list = CellList::from_index(&index)?;
+    let selection = Selection {
+        cells: vec![list],
+        ..Selection::default()
+    };
+    select_cells(matrix, &selection).with_context(|| {
+        format!(
+            "the run in {} has cells the matrix definition no longer has; give the cells to \
+             run with --only/--except/--cells",
+            args.out.display()
+        )
+    })
+}
+
 /// Before anything is rendered or any engine asked: where the run would write is a directory
-/// of its own (holding none of the inputs) that `--resume` may or may not continue.
-fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
+/// of its own (holding none of the inputs) that `--resume` (or `--rerun`) may or may not
+/// continue.
+fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<()> {
     for (input, what) in cli.inputs(args.templates.as_deref()) {
         if crate::output::holds(&args.out, input)? {
             bail!(
@@ -291,7 +277,14 @@ fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
             );
         }
     }
-    RunDir::check(&args.out, args.resume, flag)
+    if !args.rerun.is_empty() && !args.out.join(crate::run::rundir::RUN_MARKER).is_file() {
+        bail!(
+            "--rerun: {} is not a run directory: --rerun runs cells of an earlier run again; \
+             give its --out",
+            args.out.display()
+        );
+    }
+    RunDir::check(&args.out, resume, flag)
 }
 
 /// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`
@@ -354,29 +347,4 @@ fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Res
         .into());
     }
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fail_on_takes_results_outcomes_unknown_and_any() {
-        let failed = CellResult::Result(Stage::Tests, Outcome::Failed);
-        let passed = CellResult::Result(Stage::Tests, Outcome::Passed);
-        let timeout = CellResult::Result(Stage::Configure, Outcome::Timeout);
-        assert!(FailOn::parse("tests. failed").unwrap().matches(&failed));
-        assert!(!FailOn::parse("Tests. Failed").unwrap().matches(&timeout));
-        assert!(FailOn::parse("Timeout").unwrap().matches(&timeout));
-        assert!(FailOn::parse("any").unwrap().matches(&timeout));
-        assert!(!FailOn::parse("any").unwrap().matches(&passed));
-        assert!(FailOn::parse("Unknown")
-            .unwrap()
-            .matches(&CellResult::Unknown("x".into())));
-        let err = FailOn::parse("Broken").unwrap_err().to_string();
-        assert!(
-            err.contains("`Broken`") && err.contains("Tests. Failed"),
-            "{err}"
-        );
-    }
 }

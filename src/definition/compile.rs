@@ -77,7 +77,7 @@ fn compile_axes(raw: &[RawAxis]) -> Result<Vec<Axis>> {
     }
     for raw_axis in raw {
         check_label("axis name", &raw_axis.name)?;
-        if raw_axis.name == crate::selection::ID_AXIS {
+        if raw_axis.name == super::ID_AXIS {
             bail!(
                 "axis `{}`: the name is reserved for selecting cells by id (`--only id=…`); \
                  call the axis something else",

@@ -36,6 +36,9 @@ pub const CPYTHON_CI_DEFINITION: &str = include_str!("../../definition/cpython-c
 /// How the cpython-ci definition is named in messages.
 pub const CPYTHON_CI_NAME: &str = "<built-in definition/cpython-ci.yaml>";
 
+/// The pseudo-axis of a filter that names cells by id (`--only id=ID,…`): no axis is called so.
+pub const ID_AXIS: &str = "id";
+
 // ---------------------------------------------------------------------------------------------
 // The compiled form.
 

@@ -12,6 +12,8 @@ pub mod index;
 pub mod read;
 pub mod scan;
 
-pub use classify::{CanaryResult, CanaryRun, Classification, Evidence, Outcome, Stage, Verdict};
+pub use classify::{
+    CanaryResult, CanaryRun, Classification, Evidence, Facts, Outcome, Stage, Verdict,
+};
 pub use index::Index;
 pub use scan::{key_of, scan_dir, scan_one, Live, Read, Scanned, ScannedLog};

@@ -193,12 +193,20 @@ pub fn scan_one(path: &Path, rel: &str) -> Result<ScannedLog> {
     })
 }
 
-/// The key and attempt order of one log: the finish marker's cell id; else the legacy
+/// N of a log kept as an earlier attempt by `run` (`…/attempts/N/<cell>.log`).
+fn attempt_dir(name: &str) -> Option<u64> {
+    let mut parts = name.rsplit('/').skip(1);
+    let n = parts.next()?.parse().ok()?;
+    (parts.next()? == "attempts").then_some(n)
+}
+
+/// The key and attempt order of one log: the finish marker's cell id (attempt N when `run`
+/// kept it under `attempts/N/`); else the legacy
 /// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
 /// `main.log`; else the file's stem.
 pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
     if let Some(cell) = &log.classification.cell {
-        return (cell.clone(), None);
+        return (cell.clone(), attempt_dir(&log.name));
     }
     let name = log.log_name.as_str();
     let stem = name

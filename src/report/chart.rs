@@ -146,6 +146,8 @@ mod tests {
             evidence: None,
             why: Default::default(),
             canaries: Vec::new(),
+            flaky: None,
+            facts: Default::default(),
         };
         let report = Report {
             index_columns: vec![],

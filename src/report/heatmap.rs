@@ -174,6 +174,8 @@ mod tests {
             evidence: None,
             why: Default::default(),
             canaries: Vec::new(),
+            flaky: None,
+            facts: Default::default(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! `matrix report`: the logs the core read ([`crate::logs`]) as one classified result per cell
 //! (`<Stage>. <Outcome>`, `Unknown`, `Missing`), joined with the CSV index, with a summary and
-//! pivots. Submodules: [`reasons`] (failed cells grouped by cause, failing tests),
+//! pivots. Submodules: [`filter`] (results as users name them), [`flaky`], [`reasons`] (failed cells grouped by cause, failing tests),
 //! [`insights`], [`diff`], [`output`] (CSV, JSON, table), [`chart`] (SVG chart), [`heatmap`]
 //! (results per axis values), [`page`] (HTML and AsciiDoc pages).
 
 pub mod chart;
 pub mod diff;
+pub mod filter;
+pub mod flaky;
 pub mod heatmap;
 pub mod insights;
 pub mod output;
@@ -90,6 +92,10 @@ pub struct CellReport {
     pub why: crate::logs::cause::Why,
     /// The canaries the deciding attempt ran: what its sanitizer could see.
     pub canaries: Vec<CanaryRun>,
+    /// Why a pass is not a plain pass (or which tests were flaky in a failing cell).
+    pub flaky: Option<flaky::Flaky>,
+    /// The deciding attempt's stage durations and script facts.
+    pub facts: crate::logs::Facts,
 }
 
 impl CellReport {
@@ -151,6 +157,17 @@ impl CellReport {
             .iter()
             .filter(|c| c.result == CanaryResult::Missed)
             .map(|c| c.name.as_str())
+    }
+
+    /// The result as a person reads it: a pass that was not a plain pass says so.
+    pub fn shown_result(&self) -> String {
+        let label = self.result.label();
+        match &self.flaky {
+            Some(f) if self.outcome() == Some(Outcome::Passed) && f.passed_late() => {
+                format!("{label} (flaky)")
+            }
+            _ => label,
+        }
     }
 
     /// The cause column: the short reason it did not pass, empty when none was found.
@@ -299,15 +316,20 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
     }
     let mut cells_by_key: BTreeMap<String, CellReport> = BTreeMap::new();
     for (key, mut attempts) in groups {
+        // Numbered attempts first, in their order; a log without a number (a cell's current
+        // log beside its kept attempts) after them.
         attempts.sort_by(|(a, x), (b, y)| {
-            a.cmp(b)
+            let rank = |n: &Option<u64>| n.unwrap_or(u64::MAX);
+            rank(a)
+                .cmp(&rank(b))
                 .then_with(|| x.classification.started.cmp(&y.classification.started))
                 .then_with(|| x.name.cmp(&y.name))
         });
         let count = attempts.len();
         let (_, mut last) = attempts.pop().expect("a group has a log");
+        let earlier: Vec<&ScannedLog> = attempts.iter().map(|(_, log)| log).collect();
         let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
-        let result = match last.classification.verdict {
+        let result = match last.classification.verdict.clone() {
             Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
             Verdict::Unknown { .. } if running => CellResult::Running(None),
             Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
@@ -317,6 +339,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
             // A cell that has not ended has no cause yet.
             last.why.cause = None;
         }
+        let flaky = flaky::Flaky::of(&earlier, &last, &result);
         cells_by_key.insert(
             key.clone(),
             CellReport {
@@ -328,6 +351,8 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                 evidence: last.classification.evidence,
                 why: last.why,
                 canaries: last.classification.canaries,
+                flaky,
+                facts: last.classification.facts,
             },
         );
     }
@@ -345,6 +370,8 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                     evidence: None,
                     why: Default::default(),
                     canaries: Vec::new(),
+                    flaky: None,
+                    facts: Default::default(),
                 });
                 cell.index_values = values.clone();
                 cells.push(cell);

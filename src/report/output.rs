@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::diff;
+use super::flaky::Flaky;
 use super::insights::{Insight, Property, Term};
 use super::{Blind, CanaryRun, CellReport, Pivot, Report, SummaryRow};
 use crate::export::{json_bytes, Export, OutputFormat};
@@ -67,16 +68,51 @@ impl CsvCaseClash {
     }
 }
 
-/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `log`, `evidence`, then
-/// why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`, `failed_count`; then what
-/// the sanitizer could see: `canaries` (`name:seen|missed|error`), `blind` (`yes|no|unknown`).
+/// The facts of a cell, after what it came to: how long it took (in all and per stage, in
+/// seconds), regrtest's totals, and the compiler and source it was built with (named apart
+/// from the axes a definition has: `compiler`).
+const FACT_COLUMNS: [&str; 7] = [
+    "seconds",
+    "stage_seconds",
+    "tests_run",
+    "tests_failed",
+    "tests_skipped",
+    "compiler_version",
+    "source_id",
+];
+
+fn fact_columns(cell: &CellReport) -> [String; 7] {
+    let facts = &cell.facts;
+    let totals = cell.why.totals;
+    let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+    [
+        count(facts.total_seconds()),
+        (facts.seconds.iter())
+            .map(|(stage, n)| format!("{stage}={n}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        count(totals.map(|t| t.run)),
+        count(totals.map(|t| t.failed)),
+        count(totals.map(|t| t.skipped)),
+        facts.values.get("compiler").cloned().unwrap_or_default(),
+        facts.values.get("source").cloned().unwrap_or_default(),
+    ]
+}
+
+/// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `flaky`, `log`,
+/// `evidence`, then why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`,
+/// `failed_count`; then what the sanitizer could see: `canaries` (`name:seen|missed|error`),
+/// `blind` (`yes|no|unknown`); then the cell's facts ([`FACT_COLUMNS`]).
 pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
-    header.extend(["result", "stage", "outcome", "attempts", "log", "evidence"]);
+    header.extend([
+        "result", "stage", "outcome", "attempts", "flaky", "log", "evidence",
+    ]);
     header.extend(["cause", "cause_evidence", "failed_tests", "failed_count"]);
     header.extend(["canaries", "blind"]);
+    header.extend(FACT_COLUMNS);
     if let Some((a, b)) = crate::export::case_clash(&header) {
         return Err(CsvCaseClash {
             columns: (a.to_string(), b.to_string()),
@@ -99,6 +135,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
                 .unwrap_or_default(),
         );
         row.push(cell.attempts.to_string());
+        row.push(cell.flaky.as_ref().map(Flaky::text).unwrap_or_default());
         row.push(cell.log.clone().unwrap_or_default());
         row.push(cell.evidence_text());
         row.push(cell.cause_text().to_owned());
@@ -107,6 +144,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
         row.push(failed_count(cell));
         row.push(cell.canaries_text());
         row.push(cell.blind().map_or("", Blind::name).to_owned());
+        row.extend(fact_columns(cell));
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
@@ -148,6 +186,8 @@ struct JsonCell<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     attempts: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flaky: Option<&'a Flaky>,
     log: Option<&'a str>,
     evidence: Option<JsonEvidence<'a>>,
     cause: Option<JsonCause<'a>>,
@@ -159,6 +199,20 @@ struct JsonCell<'a> {
     canaries: &'a [CanaryRun],
     #[serde(skip_serializing_if = "Option::is_none")]
     blind: Option<Blind>,
+    facts: JsonFacts<'a>,
+}
+
+/// A cell's facts in JSON: stage durations in seconds, regrtest's totals, compiler, source.
+#[derive(Serialize)]
+struct JsonFacts<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<u64>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    stage_seconds: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tests: Option<crate::logs::cause::TestTotals>,
+    #[serde(flatten)]
+    values: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -189,6 +243,7 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
             _ => None,
         },
         attempts: cell.attempts,
+        flaky: cell.flaky.as_ref(),
         log: cell.log.as_deref(),
         evidence: cell.evidence.as_ref().map(|e| JsonEvidence {
             line: e.line,
@@ -206,6 +261,14 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
         failed_count: (!cell.why.failed_tests.is_empty()).then_some(cell.why.failed_tests.len()),
         canaries: &cell.canaries,
         blind: cell.blind(),
+        facts: JsonFacts {
+            seconds: cell.facts.total_seconds(),
+            stage_seconds: (cell.facts.seconds.iter())
+                .map(|(stage, n)| (stage.clone(), serde_json::Value::from(*n)))
+                .collect(),
+            tests: cell.why.totals,
+            values: &cell.facts.values,
+        },
     }
 }
 
@@ -303,7 +366,7 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     // Key, result and attempts always; then the axes that fit (left to right) with enough
     // evidence left to read; the CSV has them all.
     let mut fixed = widest(&|c| c.key.clone(), "key")
-        + widest(&|c| c.result.label(), "result")
+        + widest(&|c| c.shown_result(), "result")
         + widest(&|c| c.attempts.to_string(), "attempts");
     axes.retain(|&a| {
         let w = widest(&|c| c.index_values[a].clone(), &report.index_columns[a]);
@@ -325,7 +388,7 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
             let mut row = vec![c.key.clone()];
             row.extend(axes.iter().map(|&a| c.index_values[a].clone()));
             row.extend([
-                c.result.label(),
+                c.shown_result(),
                 c.attempts.to_string(),
                 clip(
                     match &c.why.cause {
@@ -343,6 +406,13 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let mut out = table(&header, &rows, &numeric);
     out.push('\n');
     out.push_str(&summary_table(&report.summary()));
+    let flaky = report.cells.iter().filter(|c| c.flaky.is_some()).count();
+    if flaky > 0 {
+        out.push_str(&format!(
+            "flaky: {flaky} cell(s) passed only after a failed attempt or regrtest re-run, or \
+             had a test that did (the `flaky` column)\n"
+        ));
+    }
     if let Some(p) = pivot {
         out.push('\n');
         out.push_str(&pivot_table(p));

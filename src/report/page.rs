@@ -72,6 +72,11 @@ struct PageCell<'a> {
     findings: Vec<String>,
     /// The canaries its sanitizer missed: what a clean result there cannot mean.
     missed: Vec<&'a str>,
+    /// Why it is flaky (an earlier attempt, regrtest's re-run), when it is.
+    flaky: Option<String>,
+    /// How long it took (`1h02m`), and each stage's seconds for the title.
+    took: Option<String>,
+    stages: String,
 }
 
 /// A canary some cells' sanitizers missed, for the section at the top of the page.
@@ -416,6 +421,15 @@ fn chart_markup(report: &Report, title: &str) -> Result<String> {
         .to_owned())
 }
 
+/// `42s`, `3m05s`, `1h02m`: a cell's time at a glance.
+fn took(seconds: u64) -> String {
+    match (seconds / 3600, seconds / 60 % 60, seconds % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
+    }
+}
+
 /// What the rows of the cells table are made with.
 struct CellRows<'a> {
     columns: &'a [String],
@@ -464,6 +478,12 @@ impl<'a> CellRows<'a> {
             evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
             findings: self.findings(c, file),
             missed: c.missed_canaries().collect(),
+            flaky: c.flaky.as_ref().map(super::flaky::Flaky::text),
+            took: c.facts.total_seconds().map(took),
+            stages: (c.facts.seconds.iter())
+                .map(|(stage, n)| format!("{stage} {}", took(*n)))
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 
@@ -551,6 +571,8 @@ mod tests {
                     }),
                     why: Default::default(),
                     canaries: Vec::new(),
+                    flaky: None,
+                    facts: Default::default(),
                 },
                 CellReport {
                     key: "build_002.sh".into(),
@@ -561,6 +583,8 @@ mod tests {
                     evidence: None,
                     why: Default::default(),
                     canaries: Vec::new(),
+                    flaky: None,
+                    facts: Default::default(),
                 },
             ],
             logs: 1,

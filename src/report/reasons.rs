@@ -27,14 +27,32 @@ pub struct Reason {
     pub example: String,
     /// The example's cause line: `log:line`.
     pub at: String,
+    /// The command that runs the example cell again.
+    pub repro: String,
 }
 
 /// One failing test: the cells where regrtest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TestRow {
     pub test: String,
+    /// Cells where it failed: still failing after regrtest's re-run, then those where it
+    /// passed on the re-run (flaky).
     pub cells: Vec<String>,
+    /// Of `cells`, those where it passed on regrtest's re-run.
+    pub flaky: Vec<String>,
+    /// Cells that ran it (a progress line names it, or it failed there).
+    pub ran: usize,
     pub shared: Vec<(String, String)>,
+}
+
+impl TestRow {
+    /// `3 of 11 (1 flaky)`: cells where it failed of the cells that ran it.
+    pub fn failed_in(&self) -> String {
+        match self.flaky.len() {
+            0 => format!("{} of {}", self.cells.len(), self.ran),
+            n => format!("{} of {} ({n} flaky)", self.cells.len(), self.ran),
+        }
+    }
 }
 
 /// Cells that ran and did not pass (Unknown and Missing have no result to explain).
@@ -138,6 +156,7 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
                 results: results.into_values().collect(),
                 shared: shared(report, &cells),
                 example: example.key.clone(),
+                repro: repro_command(&example.key),
                 at: match &example.why.cause {
                     Some(c) => format!(
                         "{}:{}",
@@ -157,22 +176,47 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
     out
 }
 
-/// Every failing test regrtest lists, with its cells, most cells first.
+/// `matrix repro CELL`: the one command that runs a cell again (its id quoted for a shell when
+/// it needs to be).
+pub fn repro_command(cell: &str) -> String {
+    format!(
+        "matrix repro {}",
+        shlex::try_quote(cell).unwrap_or_else(|_| cell.into())
+    )
+}
+
+/// Every test regrtest lists as failed (or as passing only on its re-run), with the cells it
+/// failed in and how many cells ran it, most cells first.
 pub fn tests(report: &Report) -> Vec<TestRow> {
-    let mut by_test: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    let mut by_test: BTreeMap<&str, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
     for (i, cell) in report.cells.iter().enumerate() {
         for test in &cell.why.failed_tests {
-            by_test.entry(test).or_default().insert(i);
+            by_test.entry(test).or_default().0.insert(i);
+        }
+        for test in &cell.why.flaky_tests {
+            by_test.entry(test).or_default().1.insert(i);
         }
     }
+    let ran = |test: &str, cell: &CellReport| {
+        let named = |list: &[String]| list.iter().any(|t| t == test);
+        cell.why
+            .ran_tests
+            .binary_search_by(|t| t.as_str().cmp(test))
+            .is_ok()
+            || named(&cell.why.failed_tests)
+            || named(&cell.why.flaky_tests)
+    };
     let mut out: Vec<TestRow> = by_test
         .into_iter()
-        .map(|(test, at)| {
+        .map(|(test, (failed, flaky))| {
+            let at: Vec<usize> = failed.iter().chain(flaky.iter()).copied().collect();
             let cells: Vec<&CellReport> = at.iter().map(|&i| &report.cells[i]).collect();
             TestRow {
                 test: test.to_owned(),
                 shared: shared(report, &cells),
                 cells: cells.iter().map(|c| c.key.clone()).collect(),
+                flaky: flaky.iter().map(|&i| report.cells[i].key.clone()).collect(),
+                ran: report.cells.iter().filter(|c| ran(test, c)).count(),
             }
         })
         .collect();
@@ -252,8 +296,8 @@ impl Export for TestsView<'_> {
     }
 }
 
-pub const REASONS_HEADER: [&str; 8] = [
-    "reason", "kind", "finding", "cells", "results", "shared", "example", "at",
+pub const REASONS_HEADER: [&str; 9] = [
+    "reason", "kind", "finding", "cells", "results", "shared", "example", "at", "repro",
 ];
 
 pub fn reasons_csv(reasons: &[Reason]) -> Result<Vec<u8>> {
@@ -274,6 +318,7 @@ pub fn reasons_csv(reasons: &[Reason]) -> Result<Vec<u8>> {
             &pairs(&r.shared),
             &r.example,
             &r.at,
+            &r.repro,
         ])?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
@@ -357,13 +402,24 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
 
 pub fn tests_csv(rows: &[TestRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["test", "cells", "shared", "cell_keys"])?;
+    w.write_record([
+        "test",
+        "cells",
+        "ran",
+        "flaky",
+        "shared",
+        "cell_keys",
+        "flaky_keys",
+    ])?;
     for r in rows {
         w.write_record([
             r.test.as_str(),
             &r.cells.len().to_string(),
+            &r.ran.to_string(),
+            &r.flaky.len().to_string(),
             &pairs(&r.shared),
             &r.cells.join(" "),
+            &r.flaky.join(" "),
         ])?;
     }
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
@@ -376,7 +432,7 @@ pub fn tests_json(rows: &[TestRow]) -> Result<Vec<u8>> {
 }
 
 pub fn tests_table(rows: &[TestRow]) -> Vec<u8> {
-    let header: Vec<String> = ["test", "cells", "shared", "first cells"]
+    let header: Vec<String> = ["test", "failed in", "shared", "first cells"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -389,7 +445,7 @@ pub fn tests_table(rows: &[TestRow]) -> Vec<u8> {
             }
             vec![
                 r.test.clone(),
-                r.cells.len().to_string(),
+                r.failed_in(),
                 pairs(&r.shared),
                 first.join(" "),
             ]
@@ -429,8 +485,11 @@ mod tests {
                     report_words: None,
                 }),
                 failed_tests: tests.iter().map(|t| t.to_string()).collect(),
+                ..Why::default()
             },
             canaries: Vec::new(),
+            flaky: None,
+            facts: Default::default(),
         }
     }
 

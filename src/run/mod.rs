@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::engine::{self, CellLaunch, Engine};
+use crate::report::filter::ResultFilter;
 use crate::report::{CellResult, Outcome, Report};
 use cache::LocalSource;
 use jobs::Parallelism;
@@ -85,6 +86,8 @@ pub struct RunOptions {
     pub stop_grace: Duration,
     pub keep_work: bool,
     pub resume: bool,
+    /// With `resume`: finished cells whose result is one of these run again.
+    pub rerun: Vec<ResultFilter>,
     pub cache: PathBuf,
     pub sources: Vec<LocalSource>,
     /// A container's memory limit, in the engine's notation.
@@ -194,7 +197,8 @@ fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
 }
 
 /// With `--resume`, the results of the cells an earlier run finished; returns the cells left to
-/// run and how many were kept.
+/// run and how many were kept. A cell runs again when its log has no finish marker (the run
+/// was killed) or its result is one `rerun` names; its log is then kept as an attempt.
 fn keep_finished<'a>(
     dir: &RunDir,
     jobs: &'a [CellJob],
@@ -205,11 +209,20 @@ fn keep_finished<'a>(
     let mut resumed = 0;
     for job in jobs {
         let log = dir.log(&job.id);
-        if options.resume && results::finished(&log) {
-            results.add(&job.id, &log, &log_rel(&job.id))?;
-            resumed += 1;
-        } else {
+        if !options.resume || !log.exists() {
             todo.push(job);
+            continue;
+        }
+        let previous = results::finished_result(&log);
+        let again = previous
+            .as_ref()
+            .is_none_or(|result| options.rerun.iter().any(|f| f.matches(result)));
+        if again {
+            dir.keep_as_attempt(&job.id)?;
+            todo.push(job);
+        } else {
+            results.add_cell(dir, &job.id)?;
+            resumed += 1;
         }
     }
     Ok((todo, resumed))
@@ -351,10 +364,6 @@ fn enforce_time(options: &RunOptions, cell: &mut Running, progress: &Progress) {
     }
 }
 
-fn log_rel(cell: &str) -> String {
-    format!("logs/{cell}.log")
-}
-
 fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
     let launch = CellLaunch {
         cell: job.id.clone(),
@@ -494,7 +503,7 @@ fn finish(
         progress.abandoned(&id);
         return Ok(());
     }
-    let result = results.add(&id, &dir.log(&id), &log_rel(&id))?;
+    let result = results.add_cell(dir, &id)?;
     results.write()?;
     let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
     progress.finished(&id, &result.label(), passed, cell.started.elapsed());

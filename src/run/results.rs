@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::rundir::RunDir;
 use crate::export::{Export, OutputFormat};
 use crate::logs::{Index, ScannedLog};
 use crate::output::write_atomic;
@@ -13,6 +14,8 @@ use crate::report::{self, output, CellResult, Report, Verdict};
 
 pub struct Results {
     index: Index,
+    /// Every log read, by its path in the run directory: a cell's attempts are grouped by the
+    /// report, as for any log directory.
     logs: BTreeMap<String, ScannedLog>,
     path: PathBuf,
 }
@@ -34,16 +37,21 @@ impl Results {
         })
     }
 
-    /// Reads a finished cell's log (`rel` is its path in the run directory) and returns what it
-    /// says.
-    pub fn add(&mut self, cell: &str, log: &Path, rel: &str) -> Result<CellResult> {
+    /// Reads a log (`rel` is its path in the run directory) and returns what it says.
+    pub fn add(&mut self, log: &Path, rel: &str) -> Result<CellResult> {
         let scanned = crate::logs::scan_one(log, rel)?;
-        let result = match &scanned.classification.verdict {
-            Verdict::Result { stage, outcome } => CellResult::Result(*stage, *outcome),
-            Verdict::Unknown { reason } => CellResult::Unknown(reason.clone()),
-        };
-        self.logs.insert(cell.to_string(), scanned);
+        let result = result_of(&scanned.classification.verdict);
+        self.logs.insert(rel.to_string(), scanned);
         Ok(result)
+    }
+
+    /// Reads a finished cell's log and its earlier attempts; returns what its log says.
+    pub fn add_cell(&mut self, dir: &RunDir, cell: &str) -> Result<CellResult> {
+        for (_, attempt) in dir.attempt_logs(cell) {
+            let rel = relative(dir, &attempt);
+            self.add(&attempt, &rel)?;
+        }
+        self.add(&dir.log(cell), &relative(dir, &dir.log(cell)))
     }
 
     pub fn report(&self) -> Report {
@@ -71,9 +79,29 @@ impl Results {
     }
 }
 
+fn result_of(verdict: &Verdict) -> CellResult {
+    match verdict {
+        Verdict::Result { stage, outcome } => CellResult::Result(*stage, *outcome),
+        Verdict::Unknown { reason } => CellResult::Unknown(reason.clone()),
+    }
+}
+
+/// `path` inside the run directory, as results.csv names it (`logs/attempts/1/x.log`).
+fn relative(dir: &RunDir, path: &Path) -> String {
+    let rel = path.strip_prefix(&dir.root).unwrap_or(path);
+    rel.to_string_lossy().into_owned()
+}
+
 /// Whether a log ends with the script's finish marker: the cell ran to a result.
 pub fn finished(log: &Path) -> bool {
-    crate::logs::scan_one(log, "").is_ok_and(|s| s.classification.cell.is_some())
+    finished_result(log).is_some()
+}
+
+/// The result of a log that ends with the script's finish marker; `None` for a log without
+/// one (the cell is running, or its run was killed) or one that cannot be read.
+pub fn finished_result(log: &Path) -> Option<CellResult> {
+    let scanned = crate::logs::scan_one(log, "").ok()?;
+    (scanned.classification.finished).then(|| result_of(&scanned.classification.verdict))
 }
 
 /// The `ID` of /etc/os-release (`debian`, `fedora`), for the results of a host run.
@@ -117,19 +145,20 @@ mod tests {
             b"id,script,image,python\na,scripts/a.sh,img,3.13.5\nb,scripts/b.sh,img,3.13.5\n";
         let mut results =
             Results::new(index, "host", "debian-12", tmp.path().join("results.csv")).unwrap();
-        let result = results.add("a", &log, "logs/a.log").unwrap();
+        let result = results.add(&log, "logs/a.log").unwrap();
         assert_eq!(result.label(), "Tests. Failed");
         results.write().unwrap();
         let csv = std::fs::read_to_string(tmp.path().join("results.csv")).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "key,script,image,python,engine,host_os,result,stage,outcome,attempts,log,evidence,\
-             cause,cause_evidence,failed_tests,failed_count,canaries,blind"
+            "key,script,image,python,engine,host_os,result,stage,outcome,attempts,flaky,log,\
+             evidence,cause,cause_evidence,failed_tests,failed_count,canaries,blind,seconds,\
+             stage_seconds,tests_run,tests_failed,tests_skipped,compiler_version,source_id"
         );
         assert!(
             lines[1].starts_with(
-                "a,scripts/a.sh,img,3.13.5,host,debian-12,Tests. Failed,Tests,Failed,1,logs/a.log,"
+                "a,scripts/a.sh,img,3.13.5,host,debian-12,Tests. Failed,Tests,Failed,1,,logs/a.log,"
             ),
             "{}",
             lines[1]

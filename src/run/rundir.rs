@@ -88,7 +88,11 @@ impl RunDir {
     }
 
     pub fn index(&self) -> PathBuf {
-        self.root.join("index.csv")
+        Self::index_of(&self.root)
+    }
+    /// The index of the run directory `root`, before it is opened.
+    pub fn index_of(root: &Path) -> PathBuf {
+        root.join("index.csv")
     }
     pub fn results(&self) -> PathBuf {
         self.root.join("results.csv")
@@ -104,6 +108,46 @@ impl RunDir {
     }
     pub fn log(&self, cell: &str) -> PathBuf {
         self.logs().join(format!("{cell}.log"))
+    }
+    /// Earlier attempts of cells run again (`--rerun`, or an unfinished log on `--resume`):
+    /// `logs/attempts/N/<cell>.log`, inside `logs/` so that `report RUNDIR/logs` reads them as
+    /// attempts of the cell, under the cell's own file name.
+    pub fn attempts(&self) -> PathBuf {
+        self.logs().join("attempts")
+    }
+    /// The cell's earlier attempts, oldest first: their number and path.
+    pub fn attempt_logs(&self, cell: &str) -> Vec<(u64, PathBuf)> {
+        let mut found: Vec<(u64, PathBuf)> = fs::read_dir(self.attempts())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let n = entry.file_name().to_str()?.parse::<u64>().ok()?;
+                let log = entry.path().join(format!("{cell}.log"));
+                log.is_file().then_some((n, log))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+    /// Moves the cell's log to its next attempt's place; returns where it went.
+    pub fn keep_as_attempt(&self, cell: &str) -> Result<PathBuf> {
+        let next = self.attempt_logs(cell).last().map_or(1, |(n, _)| n + 1);
+        let to = self
+            .attempts()
+            .join(next.to_string())
+            .join(format!("{cell}.log"));
+        let parent = to.parent().expect("an attempt has a directory");
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create directory {}", parent.display()))?;
+        fs::rename(self.log(cell), &to).with_context(|| {
+            format!(
+                "cannot keep {} as {}",
+                self.log(cell).display(),
+                to.display()
+            )
+        })?;
+        Ok(to)
     }
     /// Logs of cells the user interrupted: kept for reading, outside `logs/`, so the cell is
     /// not a result and `--resume` runs it again.

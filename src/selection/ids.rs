@@ -1,14 +1,14 @@
 //! Cells named by id: the `id=…` filters of `--only` / `--except` and the lists of a cells file
 //! (`--cells FILE`), each an exact id or a `*` glob of ids, and which cells they keep.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::cell::Cell;
 
-/// The pseudo-axis of a filter that names cells by id (`--only id=ID,…`): no axis is called so.
-pub const ID_AXIS: &str = "id";
+pub use crate::definition::ID_AXIS;
 
 /// One id, or a glob of ids (`*-tsan-*`), as the user wrote it and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,33 @@ impl CellList {
         CellList::parse(path, &text)
     }
 
+    /// The cells of an index `matrix render` or `run` wrote: its `id` column.
+    pub fn from_index(path: &Path) -> Result<CellList> {
+        let bytes = crate::input::read_bytes(path, "index", crate::input::limit::TABLE)?;
+        let mut reader = csv::Reader::from_reader(&bytes[..]);
+        let column = (reader.headers())
+            .with_context(|| format!("{}: cannot read the header", path.display()))?
+            .iter()
+            .position(|h| h == "id")
+            .with_context(|| format!("{}: the index has no `id` column", path.display()))?;
+        let mut ids = Vec::new();
+        for record in reader.records() {
+            let record = record.with_context(|| format!("cannot read {}", path.display()))?;
+            let line = record.position().map_or(0, |p| p.line());
+            ids.push(IdPattern {
+                text: glob::Pattern::escape(record.get(column).unwrap_or_default()),
+                origin: Some(format!("{}:{line}", path.display())),
+            });
+        }
+        if ids.is_empty() {
+            bail!("{}: the index lists no cell", path.display());
+        }
+        Ok(CellList {
+            path: path.to_path_buf(),
+            ids,
+        })
+    }
+
     pub fn parse(path: &Path, text: &str) -> Result<CellList> {
         let mut ids = Vec::new();
         for (number, line) in text.lines().enumerate() {
@@ -78,41 +105,59 @@ impl CellList {
     }
 }
 
-/// Compiled patterns of one filter or list: a cell matches when one of them does.
+/// Compiled patterns of one filter or list: a cell matches when one of them does. Exact ids
+/// are looked up, globs tried in turn, so a list of every cell of a large run stays fast.
 pub struct IdMatcher {
-    patterns: Vec<(IdPattern, glob::Pattern)>,
+    exact: HashSet<String>,
+    globs: Vec<(IdPattern, glob::Pattern)>,
+    patterns: Vec<IdPattern>,
 }
 
 impl IdMatcher {
     /// Every pattern compiled; a malformed glob is an error naming it.
     pub fn new(patterns: &[IdPattern]) -> Result<IdMatcher> {
-        let compiled = patterns
-            .iter()
-            .map(|p| match glob::Pattern::new(&p.text) {
-                Ok(glob) => Ok((p.clone(), glob)),
+        let mut matcher = IdMatcher {
+            exact: HashSet::new(),
+            globs: Vec::new(),
+            patterns: patterns.to_vec(),
+        };
+        for p in patterns {
+            if !p.is_glob() {
+                matcher.exact.insert(p.text.clone());
+                continue;
+            }
+            match glob::Pattern::new(&p.text) {
+                Ok(glob) => matcher.globs.push((p.clone(), glob)),
                 Err(err) => bail!("{}: not a glob of cell ids: {}", p.describe(), err.msg),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(IdMatcher { patterns: compiled })
+            }
+        }
+        Ok(matcher)
     }
 
     pub fn matches(&self, id: &str) -> bool {
-        self.patterns.iter().any(|(_, glob)| glob.matches(id))
+        self.exact.contains(id) || self.globs.iter().any(|(_, glob)| glob.matches(id))
     }
 
     /// The first pattern that matches none of `cells`, if any: a typo, or a cell that other
     /// filters (or the rules) leave out.
     pub fn unmatched<'a>(&'a self, cells: &[Cell]) -> Option<&'a IdPattern> {
+        let ids: HashSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
         self.patterns
             .iter()
-            .find(|(_, glob)| !cells.iter().any(|c| glob.matches(&c.id)))
-            .map(|(pattern, _)| pattern)
+            .find(|p| !self.names_any_of(p, &ids, cells))
     }
 
     /// Whether `pattern` (one of this matcher's) matches one of `cells`.
     pub fn names_any(&self, pattern: &IdPattern, cells: &[Cell]) -> bool {
-        self.patterns
-            .iter()
+        let ids: HashSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+        self.names_any_of(pattern, &ids, cells)
+    }
+
+    fn names_any_of(&self, pattern: &IdPattern, ids: &HashSet<&str>, cells: &[Cell]) -> bool {
+        if !pattern.is_glob() {
+            return ids.contains(pattern.text.as_str());
+        }
+        (self.globs.iter())
             .filter(|(p, _)| p == pattern)
             .any(|(_, glob)| cells.iter().any(|c| glob.matches(&c.id)))
     }

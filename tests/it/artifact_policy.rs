@@ -35,8 +35,9 @@ fn report_reads_each_log_once_and_stays_inside() {
         .assert()
         .success()
         .stdout(predicate::eq(
-            "key,result,stage,outcome,attempts,log,evidence,cause,cause_evidence,failed_tests,failed_count,canaries,blind\n\
-             build_001.sh,Compilation. Failed,Compilation,Failed,1,run1/build_001-1.sh.txt,make: *** [Makefile:1: all] Error 2,,,,,,\n",
+            "key,result,stage,outcome,attempts,flaky,log,evidence,cause,cause_evidence,failed_tests,failed_count,canaries,blind,\
+             seconds,stage_seconds,tests_run,tests_failed,tests_skipped,compiler_version,source_id\n\
+             build_001.sh,Compilation. Failed,Compilation,Failed,1,,run1/build_001-1.sh.txt,make: *** [Makefile:1: all] Error 2,,,,,,,,,,,,,\n",
         ))
         .stderr(predicate::str::contains("skipping s.log: a symlink to"))
         .stderr(predicate::str::contains("outside the directory read"))

@@ -180,8 +180,9 @@ fn legacy_logs_of_every_kind() {
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(
         text.starts_with(
-            "key,compiler,sanitizer,result,stage,outcome,attempts,log,evidence,\
-             cause,cause_evidence,failed_tests,failed_count,canaries,blind\n"
+            "key,compiler,sanitizer,result,stage,outcome,attempts,flaky,log,evidence,\
+             cause,cause_evidence,failed_tests,failed_count,canaries,blind,seconds,stage_seconds,\
+             tests_run,tests_failed,tests_skipped,compiler_version,source_id\n"
         ),
         "{text}"
     );
@@ -195,24 +196,29 @@ fn legacy_logs_of_every_kind() {
     for (script, _, expected) in legacy_cases() {
         let row = get(&format!("{script}.sh"));
         assert_eq!(&row[3], expected, "{script}: {row:?}");
-        assert!(!row[8].is_empty(), "{script} has evidence");
+        assert!(!row[9].is_empty(), "{script} has evidence");
     }
     let retried = get("build_020.sh");
     assert_eq!((&retried[3], &retried[6]), ("Tests. Passed", "2"));
-    assert_eq!(&retried[7], "build_020-2.sh.txt.zip!build_020-2.sh.txt");
+    // Passed after a timeout, and regrtest passed only on its re-run: flaky twice over.
+    assert_eq!(
+        &retried[7],
+        "earlier attempts: Tests. Timeout; regrtest: FAILURE then SUCCESS"
+    );
+    assert_eq!(&retried[8], "build_020-2.sh.txt.zip!build_020-2.sh.txt");
     assert_eq!(&get("build_030.sh")[3], "Unknown");
-    assert!(get("build_030.sh")[8].contains("empty"));
+    assert!(get("build_030.sh")[9].contains("empty"));
     assert_eq!(&get("build_031.sh")[3], "Unknown");
     assert!(
-        get("build_031.sh")[8].contains("not a text log"),
+        get("build_031.sh")[9].contains("not a text log"),
         "{:?}",
         get("build_031.sh")
     );
     assert_eq!(&get("build_032.sh")[3], "Unknown");
-    assert!(get("build_032.sh")[8].contains("truncated"));
+    assert!(get("build_032.sh")[9].contains("truncated"));
     let missing = get("build_040.sh");
     assert_eq!(
-        (&missing[3], &missing[6], &missing[7]),
+        (&missing[3], &missing[6], &missing[8]),
         ("Missing", "0", "")
     );
     // The index's order, every index cell once.

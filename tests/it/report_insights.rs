@@ -137,9 +137,20 @@ fn varying_axes(all: &[Row], cells: &[&Row]) -> Vec<String> {
         .filter(|a| !not_axes.contains(&a.as_str()))
         .filter(|a| {
             let why = ["cause", "cause_evidence", "failed_tests", "failed_count"];
+            let facts = [
+                "flaky",
+                "seconds",
+                "stage_seconds",
+                "tests_run",
+                "tests_failed",
+                "tests_skipped",
+                "compiler_version",
+                "source_id",
+            ];
             ["attempts", "log", "evidence"]
                 .iter()
                 .chain(&why)
+                .chain(&facts)
                 .all(|x| x != a)
         })
         .filter(|a| cells.iter().any(|c| c[*a] != cells[0][*a]))

@@ -153,8 +153,9 @@ fn the_legacy_result_column_is_label_and_the_table_fits_the_width() {
         .to_owned();
     assert_eq!(
         header,
-        "key,Compiler,LDPreloadMode,BuildOption,label,result,stage,outcome,attempts,log,evidence,\
-         cause,cause_evidence,failed_tests,failed_count,canaries,blind"
+        "key,Compiler,LDPreloadMode,BuildOption,label,result,stage,outcome,attempts,flaky,log,\
+         evidence,cause,cause_evidence,failed_tests,failed_count,canaries,blind,seconds,\
+         stage_seconds,tests_run,tests_failed,tests_skipped,compiler_version,source_id"
     );
     let out = matrix()
         .current_dir(tmp.path())

@@ -33,8 +33,11 @@ fi
 cp Makefile.in Makefile
 "#;
 
+/// `./python -m test`: prints its arguments (and FAKE_TEST_OUTPUT, `\n` for line breaks) and
+/// exits with FAKE_TEST_STATUS.
 const FAKE_PYTHON: &str = r#"#!/bin/sh
 echo "ran-tests $*"
+if [ -n "${FAKE_TEST_OUTPUT:-}" ]; then printf '%b\n' "$FAKE_TEST_OUTPUT"; fi
 exit "${FAKE_TEST_STATUS:-0}"
 "#;
 
@@ -49,14 +52,16 @@ fi
 [ "$1" = --version ] && echo 'gcc (Fake) 14.1.0'
 "#;
 
-struct Sandbox {
+/// A fake CPython source, a fake gcc and the built-in definition without checksums: `matrix
+/// run --engine host` of [`SELECTION`] in seconds (the run tests of other files use it too).
+pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     config: PathBuf,
 }
 
 impl Sandbox {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         let tree = root.join("tree").join(format!("Python-{VERSION}"));
@@ -105,20 +110,40 @@ impl Sandbox {
     }
 
     fn command_on(&self, engine: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+        self.command_selecting(engine, &SELECTION, args, env)
+    }
+
+    /// `matrix run` of the cells `selection` names (none: the run's own, when resuming).
+    pub(crate) fn command_selecting(
+        &self,
+        engine: &str,
+        selection: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Command {
+        let mut command = self.command_of("run", env);
+        command
+            .args(["--engine", engine])
+            .args(selection)
+            .args(args);
+        command
+    }
+
+    /// `matrix --config … SUBCOMMAND --cache … --source …` (`run` or `repro`) with the fake
+    /// gcc first on PATH.
+    pub(crate) fn command_of(&self, subcommand: &str, env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
         command
             .current_dir(&self.root)
             .arg("--config")
             .arg(&self.config)
-            .args(["run", "--engine", engine, "--cache"])
+            .args([subcommand, "--cache"])
             .arg(self.root.join("cache"))
             .arg("--source")
             .arg(format!(
                 "{VERSION}={}",
                 self.root.join(format!("Python-{VERSION}.tgz")).display()
             ))
-            .args(SELECTION)
-            .args(args)
             .env(
                 "PATH",
                 format!(
@@ -133,7 +158,7 @@ impl Sandbox {
         command
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    pub(crate) fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         self.command(args, env).output().unwrap()
     }
 
@@ -143,6 +168,11 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
+    }
+
+    /// results.csv's rows, by column name.
+    pub(crate) fn result_rows(&self, run: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        common::csv_rows(&fs::read(self.root.join(run).join("results.csv")).unwrap())
     }
 
     /// `(cell, result)` of results.csv.
@@ -187,7 +217,7 @@ impl Sandbox {
     }
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

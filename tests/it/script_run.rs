@@ -123,6 +123,19 @@ impl Sandbox {
         Sandbox { _dir: dir, root }
     }
 
+    /// The SHA-256 of the cached tarball (there is one), as `sha256sum` gives it.
+    fn tarball_sha256(&self) -> String {
+        let tarball = fs::read_dir(self.root.join("cache"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let out = Command::new("sha256sum").arg(&tarball).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split_whitespace().next().unwrap().to_string()
+    }
+
     pub(crate) fn run(&self, script: &str, env: &[(&str, &str)]) -> Output {
         self.command(script, env).output().unwrap()
     }
@@ -236,6 +249,11 @@ fn a_passing_cell_runs_every_stage_with_the_spec_flags() {
         markers(&out.stdout),
         [
             "event=stage-start stage=setup",
+            &format!(
+                "event=fact name=source value=sha256:{}",
+                sandbox.tarball_sha256()
+            ),
+            "event=fact name=compiler value=gcc (Fake) 14.1.0",
             "event=stage-end stage=setup status=0",
             "event=stage-start stage=configure",
             "event=stage-end stage=configure status=0",

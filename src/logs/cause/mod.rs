@@ -8,12 +8,15 @@
 
 mod decide;
 mod reader;
+mod regrtest;
 mod text;
 
 use serde::Serialize;
 
 use super::classify::{Classification, Evidence, Outcome, Verdict};
 use crate::sanitizer::{LogReports, RawReport, Recognizer};
+use regrtest::RegrtestReader;
+pub use regrtest::TestTotals;
 pub use text::normalise;
 use text::{evidence, finder, RUNTIME_ERROR, SANITIZER};
 
@@ -72,7 +75,17 @@ impl Cause {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Why {
     pub cause: Option<Cause>,
+    /// The tests regrtest's last summary lists as failed.
     pub failed_tests: Vec<String>,
+    /// Tests that failed and then passed when regrtest ran them again (`N re-run tests:` not
+    /// failed again): flaky, whatever the cell's result.
+    pub flaky_tests: Vec<String>,
+    /// regrtest's `Total tests:` counts.
+    pub totals: Option<TestTotals>,
+    /// Every test a progress line of the tests stage names (sorted): what "ran it" means.
+    pub ran_tests: Vec<String>,
+    /// regrtest's verdict when its re-run changed it (`FAILURE then SUCCESS`).
+    pub regrtest_changed: Option<String>,
 }
 
 /// A line that may be a cause, with its evidence.
@@ -142,8 +155,9 @@ impl Kept {
 pub struct CauseReader {
     recognizer: Recognizer,
     slots: [Slot; 3],
-    /// regrtest's `N tests failed:` block being read, and the last complete one.
-    failed_block: Option<Vec<String>>,
+    /// regrtest's summaries, totals and progress.
+    regrtest: RegrtestReader,
+    /// The failed tests of regrtest's last summary, once the log is read (for the cause).
     failed_tests: Vec<String>,
     /// The reports the recognizer emitted on the current line (reused: no allocation a line).
     emitted: Vec<RawReport>,
@@ -167,9 +181,6 @@ impl CauseReader {
         for report in emitted {
             self.attach(report);
         }
-        if let Some(block) = self.failed_block.take() {
-            self.failed_tests = block;
-        }
         for slot in &mut self.slots {
             slot.checking = slot.checking_kept.get().map(|(line, raw)| Candidate {
                 ev: evidence(line, raw),
@@ -182,6 +193,8 @@ impl CauseReader {
                 finding: None,
             });
         }
+        let tests = std::mem::take(&mut self.regrtest).finish();
+        self.failed_tests = tests.failed.clone();
         let cause = match &classification.verdict {
             Verdict::Result { stage, outcome } if *outcome != Outcome::Passed => self
                 .decide(*stage, *outcome, raw_header)
@@ -190,7 +203,11 @@ impl CauseReader {
         };
         let why = Why {
             cause,
-            failed_tests: self.failed_tests,
+            failed_tests: tests.failed,
+            flaky_tests: tests.flaky,
+            totals: tests.totals,
+            ran_tests: tests.run,
+            regrtest_changed: tests.changed,
         };
         (why, self.found)
     }

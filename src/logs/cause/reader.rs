@@ -30,7 +30,7 @@ impl CauseReader {
                 self.attach(report);
             }
         }
-        self.failed_tests_line(raw);
+        self.regrtest.line(raw);
         if let Some(stage) = stage {
             self.stage_line(stage, line_no, raw, marked, &seen);
         }
@@ -72,6 +72,11 @@ impl CauseReader {
         }
         if (first.is_ascii_digit() || first == b'[') && is_regrtest_progress(raw) {
             self.slots[stage as usize].running_kept.keep(line_no, raw);
+            if stage == Stage::Tests {
+                if let Some(test) = crate::sanitizer::regrtest::regrtest_test(raw) {
+                    self.regrtest.ran(test);
+                }
+            }
             return;
         }
         let slot = &mut self.slots[stage as usize];
@@ -118,26 +123,6 @@ impl CauseReader {
                     text: normalise(strip_pid(&text)),
                     finding: None,
                 });
-            }
-        }
-    }
-
-    /// regrtest's summary: `11 tests failed:` then indented lines of names.
-    fn failed_tests_line(&mut self, raw: &[u8]) {
-        if let Some(block) = &mut self.failed_block {
-            if raw.starts_with(b"    ") && !raw.trim_ascii().is_empty() {
-                let text = String::from_utf8_lossy(raw);
-                block.extend(text.split_whitespace().map(str::to_owned));
-                return;
-            }
-            self.failed_tests = self.failed_block.take().unwrap_or_default();
-        }
-        if raw.first().is_some_and(u8::is_ascii_digit)
-            && (raw.ends_with(b" tests failed:") || raw.ends_with(b" test failed:"))
-        {
-            let digits = raw.iter().take_while(|b| b.is_ascii_digit()).count();
-            if raw[digits..].starts_with(b" test") {
-                self.failed_block = Some(Vec::new());
             }
         }
     }

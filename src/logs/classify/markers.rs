@@ -64,6 +64,7 @@ impl Classifier {
         if self.started.is_none() {
             self.started = time.map(str::to_owned);
         }
+        self.facts.marker(event, stage, time, rest);
         let ev = evidence(line_no, text);
         let parsed_stage = stage.and_then(MarkerStage::parse);
         match (event, parsed_stage, status) {

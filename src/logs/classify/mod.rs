@@ -9,6 +9,7 @@
 //! say), [`markers`] (the engine for logs with `::matrix::` markers), [`legacy`] (the engine
 //! for logs without).
 
+mod facts;
 mod legacy;
 mod markers;
 mod phrases;
@@ -16,6 +17,7 @@ mod types;
 
 use std::collections::VecDeque;
 
+pub use facts::Facts;
 use markers::{MarkerStage, Markers};
 use phrases::*;
 pub(crate) use phrases::{bare_signal, job_status};
@@ -98,6 +100,7 @@ pub struct Classifier {
     /// The canaries' deliberate reports land here, where no verdict looks.
     canary_stage: StageEvidence,
     canaries: Vec<CanaryRun>,
+    facts: facts::FactsReader,
     /// The last non-blank lines, raw (buffers reused: no allocation per line).
     tail: VecDeque<(u64, Vec<u8>)>,
     /// The tail as evidence, made once all lines are in.
@@ -312,10 +315,12 @@ impl Classifier {
                 .or_else(|| self.cell_env.clone().filter(|_| markers)),
             started: self.started.clone(),
             markers,
+            finished: self.markers.finish.is_some(),
             unfinished: markers
                 && self.markers.finish.is_none()
                 && (self.markers.current.is_some() || self.markers.last_end.is_some()),
             canaries: std::mem::take(&mut self.canaries),
+            facts: std::mem::take(&mut self.facts).finish(),
         }
     }
 

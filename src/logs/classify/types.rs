@@ -112,11 +112,15 @@ pub struct Classification {
     pub started: Option<String>,
     /// Whether the log carried `::matrix::` markers.
     pub markers: bool,
+    /// The log ends with the script's finish marker: the cell ran to a result.
+    pub finished: bool,
     /// Markers say a stage started and there is no finish marker: the cell is still running,
     /// or its pod was killed (which one, the log's age tells).
     pub unfinished: bool,
     /// The canaries the cell ran, in the order it ran them.
     pub canaries: Vec<CanaryRun>,
+    /// Stage durations and the script's `event=fact` values.
+    pub facts: super::Facts,
 }
 
 /// What one canary of a cell showed (a `::matrix:: event=canary` marker).
@@ -164,8 +168,10 @@ impl Classification {
             cell: None,
             started: None,
             markers: false,
+            finished: false,
             unfinished: false,
             canaries: Vec::new(),
+            facts: Default::default(),
         }
     }
 }

@@ -38,11 +38,14 @@ pub enum Property {
     /// Every cell ran this canary and its sanitizer missed it: their clean results do not
     /// mean no bug of that class. Listed first.
     Blind(String),
+    /// Every cell is flaky: it passed only after an earlier attempt or a regrtest re-run
+    /// failed, or a test of it did.
+    Flaky,
 }
 
 impl Property {
     /// The JSON name: `none-reached-tests`, `none-passed`, `all-same-result`, `unstable`,
-    /// `finding`, `blind`.
+    /// `finding`, `blind`, `flaky`.
     pub fn name(&self) -> &'static str {
         match self {
             Property::NoneReachedTests => "none-reached-tests",
@@ -51,6 +54,7 @@ impl Property {
             Property::Unstable => "unstable",
             Property::Finding(_) => "finding",
             Property::Blind(_) => "blind",
+            Property::Flaky => "flaky",
         }
     }
 
@@ -138,6 +142,7 @@ impl Insight {
             ),
             Property::Finding(id) => format!("all {n} cells have finding {id}"),
             Property::Blind(canary) => format!("{canary} missed in {n} of {n} cells"),
+            Property::Flaky => format!("flaky in {n} of {n} cells"),
         }
     }
 }
@@ -216,6 +221,7 @@ struct Stats {
     findings: BTreeMap<String, usize>,
     /// canary → cells whose sanitizer missed it
     missed: BTreeMap<String, usize>,
+    flaky: usize,
 }
 
 impl Stats {
@@ -227,6 +233,7 @@ impl Stats {
         for canary in cell.missed_canaries() {
             *self.missed.entry(canary.to_owned()).or_default() += 1;
         }
+        self.flaky += usize::from(cell.flaky.is_some());
         if let CellResult::Result(stage, outcome) = cell.result {
             self.reached += usize::from(stage == Stage::Tests);
             self.passed += usize::from(stage == Stage::Tests && outcome == Outcome::Passed);
@@ -266,6 +273,9 @@ impl Stats {
                 .filter(|(_, &n)| n == self.cells)
                 .map(|(canary, _)| Property::Blind(canary.clone())),
         );
+        if self.flaky == self.cells {
+            out.push(Property::Flaky);
+        }
         out
     }
 }

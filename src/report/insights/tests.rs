@@ -14,6 +14,8 @@ fn cell(values: &[&str], result: CellResult) -> CellReport {
         evidence: None,
         why: Default::default(),
         canaries: Vec::new(),
+        flaky: None,
+        facts: Default::default(),
     }
 }
 
@@ -77,6 +79,7 @@ fn holds(
         Property::Blind(canary) => these
             .iter()
             .all(|c| c.missed_canaries().any(|m| m == canary)),
+        Property::Flaky => these.iter().all(|c| c.flaky.is_some()),
     };
     (ok, these.len())
 }
@@ -98,6 +101,7 @@ fn all_properties(cells: &[CellReport], findings: &CellFindings) -> Vec<Property
             .iter()
             .flat_map(|c| c.missed_canaries().map(|m| Property::Blind(m.to_owned()))),
     );
+    ps.push(Property::Flaky);
     ps.sort();
     ps.dedup();
     ps
@@ -194,14 +198,14 @@ proptest! {
     #[test]
     fn insights_are_exactly_the_brute_force_ones(
         rows in proptest::collection::vec(
-            (0..3usize, 0..2usize, 0..3usize, 0..5usize, 0..16u8), 1..40),
+            (0..3usize, 0..2usize, 0..3usize, 0..5usize, 0..32u8), 1..40),
         depth in 0..4usize,
         min_cells in 1..5usize,
     ) {
         let columns: Vec<String> = ["compiler", "preload", "option", "script"]
             .iter().map(|s| s.to_string()).collect();
         // Each cell has findings f1 and f2 by the low bits of its fifth number, and missed
-        // the canaries c1 and c2 by its high bits (else saw them).
+        // the canaries c1 and c2 by its next bits (else saw them), and is flaky by bit 4.
         let findings: CellFindings = rows.iter().enumerate().map(|(n, row)| {
             let ids = ["f1", "f2"].iter().enumerate()
                 .filter(|(bit, _)| row.4 & (1 << bit) != 0)
@@ -221,6 +225,12 @@ proptest! {
                 name: name.to_string(),
                 result: if bits & (4 << i) != 0 { CanaryResult::Missed } else { CanaryResult::Seen },
             }).collect();
+            if bits & 16 != 0 {
+                cell.flaky = Some(crate::report::flaky::Flaky {
+                    tests: vec!["test_os".into()],
+                    ..Default::default()
+                });
+            }
             cell
         }).collect();
         let limits = Limits { depth, min_cells };
