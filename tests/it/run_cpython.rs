@@ -239,3 +239,142 @@ fn run_cpython_ci_tsan_cell_sees_the_data_race() {
         "the tree's suppression file, by absolute path: {log}"
     );
 }
+
+impl Real {
+    /// results.csv of the run directory `name`, by column.
+    fn rows(&self, name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+        common::csv_rows(&std::fs::read(self.dir.path().join(name).join("results.csv")).unwrap())
+    }
+
+    /// `matrix ARGS` with this test's definition, cache and source, in its directory.
+    fn matrix(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
+        command
+            .current_dir(self.dir.path())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .arg("--cache")
+            .arg(self.dir.path().join("cache"))
+            .arg("--source")
+            .arg(format!("{VERSION}={}", self.tarball.display()));
+        command
+    }
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_rerun_of_a_timed_out_cell_gives_its_fresh_result_and_keeps_the_attempt() {
+    let Some(real) = Real::new("run_cpython_rerun") else {
+        return;
+    };
+    let cell = "amd64-u24.04-py3.13.5-gcc-default";
+    let first = real.run(
+        "rerun",
+        &["sanitizer=none", "configure=default"],
+        &["--deadline", "60s"],
+    );
+    assert!(first[0].1.ends_with(". Timeout"), "{first:?}");
+    // The run's own cells, again, with the definition's deadline: what a fresh run of this
+    // cell gives (`run_cpython_plain…`: Tests. Passed), and the timed-out log kept.
+    let start = Instant::now();
+    let out = real
+        .matrix(&[
+            "run", "--engine", "host", "--out", "rerun", "--rerun", "timeout",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("rerun: {:.0?}\n{stderr}", start.elapsed());
+    assert!(out.status.success(), "{stderr}");
+    let rows = real.rows("rerun");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0]["key"].as_str(), rows[0]["result"].as_str()),
+        (cell, "Tests. Passed")
+    );
+    assert_eq!(rows[0]["attempts"], "2");
+    assert_eq!(
+        rows[0]["flaky"],
+        format!("earlier attempts: {}", first[0].1)
+    );
+    let attempt = real
+        .dir
+        .path()
+        .join("rerun/logs/attempts/1")
+        .join(format!("{cell}.log"));
+    assert!(std::fs::read_to_string(attempt)
+        .unwrap()
+        .contains(" status=143 "));
+    // What the cell's markers and regrtest say of it.
+    assert_eq!(rows[0]["source_id"], format!("sha256:{TARBALL_SHA256}"));
+    assert!(
+        rows[0]["compiler_version"].starts_with("gcc"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(
+        rows[0]["stage_seconds"].starts_with("setup="),
+        "{:?}",
+        rows[0]
+    );
+    assert!(
+        rows[0]["stage_seconds"].contains(" compile="),
+        "{:?}",
+        rows[0]
+    );
+    assert!(
+        rows[0]["tests_run"].parse::<u64>().unwrap() > 0,
+        "{:?}",
+        rows[0]
+    );
+}
+
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_repro_of_a_cell_and_a_shell_in_its_built_tree() {
+    let Some(real) = Real::new("run_cpython_repro") else {
+        return;
+    };
+    let cell = "amd64-u24.04-py3.13.5-gcc-debug";
+    let start = Instant::now();
+    let mut child = real
+        .matrix(&[
+            "repro", "--engine", "host", "--shell", "--out", "repro", cell,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"./python -c 'import sys; print(\"pydebug\", hasattr(sys, \"gettotalrefcount\"))'\n\
+              matrix_tests; echo \"tests exit $?\"\nexit\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("repro: {:.0?}\n{stderr}", start.elapsed());
+    assert!(out.status.success(), "{stderr}");
+    // The same result as the fresh run of this cell (`run_cpython_plain…`): its selection
+    // names a missing test module.
+    let rows = real.rows("repro");
+    assert_eq!(
+        (rows[0]["key"].as_str(), rows[0]["result"].as_str()),
+        (cell, "Tests. Failed")
+    );
+    assert!(
+        stdout.contains("pydebug True"),
+        "the shell is in the built debug tree: {stdout}"
+    );
+    assert!(
+        stdout.contains("test_matrix_no_such_module") && stdout.contains("tests exit 2"),
+        "matrix_tests runs the cell's own test command and arguments: {stdout}"
+    );
+}
