@@ -409,8 +409,7 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let flaky = report.cells.iter().filter(|c| c.flaky.is_some()).count();
     if flaky > 0 {
         out.push_str(&format!(
-            "flaky: {flaky} cell(s) passed only after a failed attempt or regrtest re-run, or \
-             had a test that did (the `flaky` column)\n"
+            "flaky: {flaky} cell(s), not plain passes (the `flaky` column says why)\n"
         ));
     }
     if let Some(p) = pivot {

@@ -187,6 +187,8 @@ struct Headline {
     missing: usize,
     /// Cells whose sanitizer missed a canary.
     blind: usize,
+    /// Flaky cells (most of them counted as passed too).
+    flaky: usize,
 }
 
 fn headline(report: &Report) -> Headline {
@@ -199,9 +201,11 @@ fn headline(report: &Report) -> Headline {
         unknown: 0,
         missing: 0,
         blind: 0,
+        flaky: 0,
     };
     for cell in &report.cells {
         h.blind += usize::from(cell.blind() == Some(super::Blind::Yes));
+        h.flaky += usize::from(cell.flaky.is_some());
         match &cell.result {
             CellResult::Result(stage, outcome) => {
                 if *outcome == super::Outcome::Passed {
@@ -777,5 +781,32 @@ mod tests {
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
         assert!(!html.contains("Blind cells"), "{html}");
         assert!(!html.contains("blind cells</a>"), "{html}");
+    }
+
+    #[test]
+    fn flaky_cells_are_marked_counted_and_timed_on_both_pages() {
+        let mut r = report();
+        r.cells[0].result = CellResult::Result(Stage::Tests, Outcome::Passed);
+        r.cells[0].flaky = Some(crate::report::flaky::Flaky {
+            attempts: vec!["Tests. Failed".into()],
+            ..Default::default()
+        });
+        r.cells[0].facts.seconds = vec![("setup".into(), 4), ("compile".into(), 3720)];
+        let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
+        assert!(html.contains("<b>1</b><span><a href=\"#cells\""), "{html}");
+        assert!(
+            html.contains("flaky: earlier attempts: Tests. Failed</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("title=\"setup 4s, compile 1h02m\">took 1h02m</span>"),
+            "{html}"
+        );
+        let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &page(&r, &[], &[])).unwrap();
+        assert!(adoc.contains("*1 flaky*"), "{adoc}");
+        assert!(
+            adoc.contains("(flaky: pass:c[earlier attempts: Tests. Failed])"),
+            "{adoc}"
+        );
     }
 }

@@ -397,6 +397,12 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
         "{} reasons, {total} failed cells\n",
         reasons.len()
     ));
+    if let Some(first) = reasons.first() {
+        out.push_str(&format!(
+            "reproduce a reason's example cell: {} (each reason's in the CSV/JSON `repro`)\n",
+            first.repro
+        ));
+    }
     out.into_bytes()
 }
 
