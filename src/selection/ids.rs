@@ -229,4 +229,26 @@ mod tests {
             .to_string();
         assert!(err.contains("names no cell"), "{err}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_cells_file_parses_or_names_its_line_and_its_ids_read_back(text in "[a-z0-9*#, \t\n.-]{0,200}") {
+            let path = Path::new("f.txt");
+            match CellList::parse(path, &text) {
+                Ok(list) => {
+                    for id in &list.ids {
+                        proptest::prop_assert!(!id.text.is_empty());
+                        proptest::prop_assert!(!id.text.contains([' ', '\t', ',', '#']));
+                    }
+                    let again: Vec<&str> = list.ids.iter().map(|p| p.text.as_str()).collect();
+                    let reread = CellList::parse(path, &again.join("\n")).unwrap();
+                    proptest::prop_assert_eq!(
+                        reread.ids.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
+                        again
+                    );
+                }
+                Err(err) => proptest::prop_assert!(err.to_string().starts_with("f.txt")),
+            }
+        }
+    }
 }
