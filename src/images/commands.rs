@@ -442,6 +442,11 @@ impl Scanner {
 
     /// A redirection: its target is a file, not a command. Leaves `i` after the target.
     fn redirection(&mut self) {
+        // `2>&1`: digits just before the operator are a file descriptor, not a word.
+        let frame = top(&mut self.stack);
+        if frame.plain && frame.word.bytes().all(|b| b.is_ascii_digit()) {
+            frame.word.clear();
+        }
         self.finish_word();
         while matches!(self.chars.get(self.i + 1), Some('<' | '>' | '&')) {
             self.i += 1;
@@ -517,6 +522,26 @@ mod tests {
         let not_a_wrapper = "#!/bin/bash\nrun() {\n    \"${WRAP[@]}\" -v &\n}\nrun make\n";
         assert_eq!(commands(not_a_wrapper), ["bash"]);
     }
+
+    #[test]
+    fn a_file_descriptor_before_a_redirection_is_no_command() {
+        assert_eq!(
+            commands(
+                "exec 2>&1
+exec >&- 2>&-
+ls 2>/dev/null
+"
+            ),
+            ["ls"]
+        );
+        assert_eq!(
+            commands(
+                "exec > >(exec tee -a -- f) 2>&1
+"
+            ),
+            ["tee"]
+        );
+    }
     use crate::definition::Matrix;
     use crate::expand::{expand, ValueMask};
     use crate::plan::BuildPlan;
@@ -578,6 +603,7 @@ mod tests {
                 "sha256sum",
                 "sort",
                 "tar",
+                "tee",
                 "timeout",
                 "wc"
             ]
