@@ -16,6 +16,7 @@ mod axes;
 mod check;
 mod completions;
 mod explain;
+mod fetch;
 mod findings;
 mod format;
 mod images;
@@ -82,6 +83,8 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     /// Run the cells' build scripts on this machine and classify their logs into results.
     Run(run::RunArgs),
+    /// Gather a run on Argo (its Workflows) into a run directory `matrix report` reads.
+    Fetch(fetch::FetchArgs),
 }
 
 /// `--tests 'ARGS'`, shared by the commands that render scripts for running.
@@ -309,6 +312,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Report(args) => report::run(cli, args),
         Command::Findings(args) => findings::run(cli, args),
         Command::Run(args) => run::run(cli, args),
+        Command::Fetch(args) => fetch::run(cli, args),
     }
 }
 
