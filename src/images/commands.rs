@@ -442,9 +442,14 @@ impl Scanner {
 
     /// A redirection: its target is a file, not a command. Leaves `i` after the target.
     fn redirection(&mut self) {
-        // `2>&1`: digits just before the operator are a file descriptor, not a word.
+        // `2>&1`, `{fd}<>`: digits or `{name}` just before the operator are a file
+        // descriptor, not a word.
         let frame = top(&mut self.stack);
-        if frame.plain && frame.word.bytes().all(|b| b.is_ascii_digit()) {
+        let name = (frame.word.strip_prefix('{')).and_then(|w| w.strip_suffix('}'));
+        let named = name.is_some_and(|n| {
+            !n.is_empty() && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+        });
+        if frame.plain && (named || frame.word.bytes().all(|b| b.is_ascii_digit())) {
             frame.word.clear();
         }
         self.finish_word();
@@ -526,21 +531,12 @@ mod tests {
     #[test]
     fn a_file_descriptor_before_a_redirection_is_no_command() {
         assert_eq!(
-            commands(
-                "exec 2>&1
-exec >&- 2>&-
-ls 2>/dev/null
-"
-            ),
+            commands("exec 2>&1\nexec >&- 2>&-\nls 2>/dev/null\n"),
             ["ls"]
         );
-        assert_eq!(
-            commands(
-                "exec > >(exec tee -a -- f) 2>&1
-"
-            ),
-            ["tee"]
-        );
+        assert_eq!(commands("exec > >(exec tee -a -- f) 2>&1\n"), ["tee"]);
+        let named = "exec {nap}<> <(:)\nread -t 1 -u \"$nap\" _\n";
+        assert_eq!(commands(named), Vec::<String>::new());
     }
     use crate::definition::Matrix;
     use crate::expand::{expand, ValueMask};
