@@ -30,6 +30,7 @@ pub mod engine;
 pub mod expand;
 pub mod explain;
 pub mod export;
+pub mod fetch;
 pub mod finding;
 pub mod findings;
 pub mod grammar;

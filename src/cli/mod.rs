@@ -18,6 +18,7 @@ mod axes;
 mod check;
 mod completions;
 mod explain;
+mod fetch;
 mod findings;
 mod format;
 mod images;
@@ -88,6 +89,8 @@ pub enum Command {
     /// Run exactly one cell again in a run directory of its own; --shell opens a shell in its
     /// built tree with its environment.
     Repro(repro::ReproArgs),
+    /// Gather a run on Argo (its Workflows) into a run directory `matrix report` reads.
+    Fetch(fetch::FetchArgs),
 }
 
 /// `--tests 'ARGS'`, shared by the commands that render scripts for running.
@@ -337,6 +340,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Findings(args) => findings::run(cli, args),
         Command::Run(args) => run::run(cli, args),
         Command::Repro(args) => repro::run(cli, args),
+        Command::Fetch(args) => fetch::run(cli, args),
     }
 }
 

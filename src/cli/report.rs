@@ -18,8 +18,9 @@ use crate::output::write_atomic;
 use crate::report::output::{CsvCaseClash, DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons};
+use crate::run::rundir::RUN_MARKER;
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
-use crate::{findings, sarif};
+use crate::{fetch, findings, sarif};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -330,8 +331,14 @@ impl<'a> Settings<'a> {
             .as_deref()
             .map(findings::known::Catalog::read)
             .transpose()?;
-        let index = args.index.as_deref().map(Index::from_file).transpose()?;
-        let live = args.live.resolve(cli)?;
+        let index = index_path(args)
+            .as_deref()
+            .map(Index::from_file)
+            .transpose()?;
+        let live = match fetched_run_is_over(args.logdir.as_deref())? {
+            true => None,
+            false => args.live.resolve(cli)?,
+        };
         check_insights_and_by(args, index.as_ref())?;
         let format = format::or_by_terminal(args.format);
         check_by_is_shown(args, format, page)?;
@@ -361,6 +368,29 @@ fn check_chart_name(chart: &Path) -> Result<()> {
             chart.display()
         ),
     }
+}
+
+/// `--index`, else a run directory's own `index.csv` (`matrix run`'s, `matrix fetch`'s).
+fn index_path(args: &ReportArgs) -> Option<PathBuf> {
+    args.index.clone().or_else(|| {
+        let dir = args.logdir.as_deref()?;
+        let index = dir.join("index.csv");
+        (dir.join(RUN_MARKER).is_file() && index.is_file()).then_some(index)
+    })
+}
+
+/// Whether LOGDIR is a run `matrix fetch` gathered in which no pod was running: its logs were
+/// written when fetched, so their times say nothing of whether the cells still run, and a log
+/// that stops inside a stage is of a killed pod (as with --finished). Cells not started have
+/// no log, so they do not count.
+fn fetched_run_is_over(logdir: Option<&Path>) -> Result<bool> {
+    let Some(dir) = logdir.filter(|d| d.join(fetch::record::FETCH_RECORD).is_file()) else {
+        return Ok(false);
+    };
+    let running = fetch::status::Fate::Running.name();
+    Ok(fetch::record::read(dir)?
+        .values()
+        .all(|r| r.fate != running))
 }
 
 /// No file written (chart, pages) may be one read (logs, index, templates, SARIF).
@@ -446,7 +476,10 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
     // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page
     // lists them: the reports come from the same pass that classifies the logs.
     let with_findings = args.insights || settings.page;
-    let (report, found) = read_report(logdir, index, settings.live, with_findings)?;
+    let (mut report, found) = read_report(logdir, index, settings.live, with_findings)?;
+    if logdir.join(fetch::record::FETCH_RECORD).is_file() {
+        report.apply_pod_ends(&fetch::record::pod_ends(logdir)?);
+    }
     let statuses: Option<BTreeMap<String, &'static str>> = settings
         .known
         .as_ref()

@@ -442,6 +442,16 @@ impl Scanner {
 
     /// A redirection: its target is a file, not a command. Leaves `i` after the target.
     fn redirection(&mut self) {
+        // `2>&1`, `{fd}<>`: digits or `{name}` just before the operator are a file
+        // descriptor, not a word.
+        let frame = top(&mut self.stack);
+        let name = (frame.word.strip_prefix('{')).and_then(|w| w.strip_suffix('}'));
+        let named = name.is_some_and(|n| {
+            !n.is_empty() && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+        });
+        if frame.plain && (named || frame.word.bytes().all(|b| b.is_ascii_digit())) {
+            frame.word.clear();
+        }
         self.finish_word();
         while matches!(self.chars.get(self.i + 1), Some('<' | '>' | '&')) {
             self.i += 1;
@@ -517,6 +527,17 @@ mod tests {
         let not_a_wrapper = "#!/bin/bash\nrun() {\n    \"${WRAP[@]}\" -v &\n}\nrun make\n";
         assert_eq!(commands(not_a_wrapper), ["bash"]);
     }
+
+    #[test]
+    fn a_file_descriptor_before_a_redirection_is_no_command() {
+        assert_eq!(
+            commands("exec 2>&1\nexec >&- 2>&-\nls 2>/dev/null\n"),
+            ["ls"]
+        );
+        assert_eq!(commands("exec > >(exec tee -a -- f) 2>&1\n"), ["tee"]);
+        let named = "exec {nap}<> <(:)\nread -t 1 -u \"$nap\" _\n";
+        assert_eq!(commands(named), Vec::<String>::new());
+    }
     use crate::definition::Matrix;
     use crate::expand::{expand, ValueMask};
     use crate::plan::BuildPlan;
@@ -578,6 +599,7 @@ mod tests {
                 "sha256sum",
                 "sort",
                 "tar",
+                "tee",
                 "timeout",
                 "wc"
             ]

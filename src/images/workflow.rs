@@ -139,9 +139,10 @@ fn build_template(
         }),
         volumes: vec![Volume {
             name: "docker-config".into(),
-            secret: SecretVolumeSource {
+            secret: Some(SecretVolumeSource {
                 secret_name: options.docker_config_secret.clone(),
-            },
+            }),
+            empty_dir: None,
         }],
         container: Some(ContainerTemplate {
             image: options.buildkit_image.clone(),

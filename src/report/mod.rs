@@ -120,6 +120,7 @@ impl CellReport {
         match (&self.result, &self.evidence) {
             (CellResult::Unknown(reason), Some(ev)) => format!("{reason} (last line: {})", ev.text),
             (CellResult::Unknown(reason), None) => reason.clone(),
+            (CellResult::Missing, Some(ev)) => format!("no log for this cell: {}", ev.text),
             (CellResult::Missing, _) => "no log for this cell".into(),
             (CellResult::Running(_), Some(ev)) => format!("still running (last line: {})", ev.text),
             (CellResult::Running(_), None) => "still running".into(),
@@ -296,6 +297,58 @@ impl Report {
                 })
                 .collect(),
         })
+    }
+}
+
+/// How a cell's pod ended, as the cluster saw it (`matrix fetch`'s record): what the log of a
+/// pod killed from outside cannot say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodEnd {
+    /// Why the cell has no log, when it has none.
+    pub absent: Option<String>,
+    /// The node's message when the pod was OOM-killed (`OOMKilled (exit code 137)`).
+    pub oom_killed: Option<String>,
+}
+
+impl Report {
+    /// Joins what the pods' ends say: a `Missing` cell's evidence is why it has no log, and a
+    /// log that stops inside a stage (read as killed at the deadline) is of an OOM-killed pod
+    /// when its node says so.
+    pub fn apply_pod_ends(&mut self, ends: &BTreeMap<String, PodEnd>) {
+        for cell in &mut self.cells {
+            let Some(end) = ends.get(&cell.key) else {
+                continue;
+            };
+            match (&cell.result, end) {
+                (
+                    CellResult::Missing,
+                    PodEnd {
+                        absent: Some(reason),
+                        ..
+                    },
+                ) => {
+                    cell.evidence = Some(Evidence {
+                        line: 0,
+                        text: reason.clone(),
+                    });
+                }
+                (
+                    CellResult::Result(stage, Outcome::Timeout),
+                    PodEnd {
+                        oom_killed: Some(message),
+                        ..
+                    },
+                ) => {
+                    cell.result = CellResult::Result(*stage, Outcome::Oom);
+                    let line = cell.evidence.as_ref().map_or(0, |e| e.line);
+                    cell.evidence = Some(Evidence {
+                        line,
+                        text: format!("the pod was {message}"),
+                    });
+                }
+                _ => {}
+            }
+        }
     }
 }
 

@@ -20,14 +20,28 @@ pub const LABEL_PREFIX: &str = "matrix.cpython";
 pub const RESULT_FILE: &str = "/tmp/matrix-result.json";
 /// Where analyzer cells collect SARIF files (the script's `MATRIX_ARTIFACT_DIR` default).
 pub const ARTIFACT_DIR: &str = "/sarif-data";
+/// The emptyDir volume holding the script's own copy of its output (`MATRIX_LOG_FILE`). The
+/// wait container mounts the main container's volumes, so it can save a file there as an
+/// artifact even when the main container was killed before its own exit steps.
+pub const LOG_VOLUME: &str = "matrix-log";
+pub const LOG_DIR: &str = "/matrix-log";
+/// The log file, and the output artifact holding it (stored as it is, not as a tarball).
+pub const LOG_FILE: &str = "/matrix-log/matrix.log";
+pub const LOG_ARTIFACT: &str = "log";
+/// The output artifact of analyzer cells' SARIF files.
+pub const SARIF_ARTIFACT: &str = "sarif-data";
+/// The output parameter holding the script's result line.
+pub const RESULT_PARAM: &str = "result";
 
 const ENTRY_TEMPLATE: &str = "matrix";
-const CELLS_TEMPLATE: &str = "cells";
-const BUILD_TEMPLATE: &str = "build";
+/// The template looping over a group's cells (what `matrix fetch` reads the cells from).
+pub const CELLS_TEMPLATE: &str = "cells";
+/// The template every cell's pod runs.
+pub const BUILD_TEMPLATE: &str = "build";
 /// The `cells` template's parameter holding its cells as a JSON list.
-const CELLS_PARAM: &str = "cells";
+pub const CELLS_PARAM: &str = "cells";
 /// The parameter holding the cell id.
-const CELL_PARAM: &str = "cell";
+pub const CELL_PARAM: &str = "cell";
 /// A group's cells go into one step while their JSON list stays under this share of the budget.
 const UNIT_SHARE: usize = 4;
 /// Bytes of indentation a line of a step gains inside a document, for the size estimate.
@@ -193,23 +207,7 @@ fn build_template(
             parameters: factored.names.iter().map(Parameter::named).collect(),
             artifacts: Vec::new(),
         }),
-        outputs: Some(Outputs {
-            parameters: vec![Parameter {
-                name: "result".into(),
-                value: None,
-                // Empty when the pod was killed (OOM, deadline) before the script's exit trap.
-                value_from: Some(ValueFrom {
-                    path: RESULT_FILE.into(),
-                    default: String::new(),
-                }),
-            }],
-            // Only analyzer cells collect files; for the others the directory does not exist.
-            artifacts: vec![Artifact {
-                name: "sarif-data".into(),
-                path: ARTIFACT_DIR.into(),
-                optional: true,
-            }],
-        }),
+        outputs: Some(outputs()),
         metadata: Some(PodMetadata { labels }),
         node_selector,
         active_deadline_seconds: Some(options.deadline_seconds.to_string()),
@@ -232,6 +230,11 @@ fn build_template(
                     value: Some(RESULT_FILE.into()),
                     value_from: None,
                 },
+                EnvVar {
+                    name: "MATRIX_LOG_FILE".into(),
+                    value: Some(LOG_FILE.into()),
+                    value_from: None,
+                },
                 // `make -j` follows the CPU request, not the node's core count.
                 EnvVar {
                     name: "MATRIX_JOBS".into(),
@@ -245,10 +248,54 @@ fn build_template(
                     }),
                 },
             ],
+            volume_mounts: vec![VolumeMount {
+                name: LOG_VOLUME.into(),
+                mount_path: LOG_DIR.into(),
+                read_only: false,
+            }],
             resources: Resources { requests, limits },
             source: factored.script.to_template(&factored.names, placeholder),
         }),
+        volumes: vec![Volume {
+            name: LOG_VOLUME.into(),
+            secret: None,
+            empty_dir: Some(EmptyDirVolumeSource {}),
+        }],
         ..Template::default()
+    }
+}
+
+/// The cell's result line, its SARIF files and its log.
+fn outputs() -> Outputs {
+    Outputs {
+        parameters: vec![Parameter {
+            name: RESULT_PARAM.into(),
+            value: None,
+            // Empty when the pod was killed (OOM, deadline) before the script's exit trap.
+            value_from: Some(ValueFrom {
+                path: RESULT_FILE.into(),
+                default: String::new(),
+            }),
+        }],
+        artifacts: vec![
+            // Only analyzer cells collect files; for the others the directory does not exist.
+            Artifact {
+                name: SARIF_ARTIFACT.into(),
+                path: ARTIFACT_DIR.into(),
+                optional: true,
+                archive: None,
+            },
+            // Optional: a pod that never started its script has none. Stored as it is, so
+            // that `argo cp` and the artifact repository hold the log itself.
+            Artifact {
+                name: LOG_ARTIFACT.into(),
+                path: LOG_FILE.into(),
+                optional: true,
+                archive: Some(ArchiveStrategy {
+                    none: NoneStrategy {},
+                }),
+            },
+        ],
     }
 }
 
@@ -499,8 +546,10 @@ fn document(
         artifact_repository_ref: options.artifact_repository_ref.clone(),
         archive_logs: true,
         pod_gc: PodGc {
-            // Logs are archived and results are outputs: finished pods need not linger.
-            strategy: "OnPodCompletion",
+            // A passed cell's log, result and files are its outputs: its pod goes at once. A
+            // failed cell's pod stays until the Workflow's TTL deletes it with the Workflow
+            // (its owner), so `argo logs` can still read the log its artifact may lack.
+            strategy: "OnPodSuccess",
         },
         ttl_strategy: TtlStrategy {
             seconds_after_completion: options.ttl_seconds,

@@ -157,12 +157,20 @@ pub struct VolumeMount {
     pub read_only: bool,
 }
 
-/// A pod volume; only secret volumes are emitted.
+/// A pod volume: a secret, or an emptyDir (scratch space its containers share).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Volume {
     pub name: String,
-    pub secret: SecretVolumeSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretVolumeSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<EmptyDirVolumeSource>,
 }
+
+/// `emptyDir: {}`: the node's default medium, no size limit of its own.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EmptyDirVolumeSource {}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -231,7 +239,19 @@ pub struct Artifact {
     pub name: String,
     pub path: String,
     pub optional: bool,
+    /// How the file is stored; Argo's default (absent) is a gzipped tarball.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveStrategy>,
 }
+
+/// Only `none: {}` is emitted: the file is stored as it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveStrategy {
+    pub none: NoneStrategy,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NoneStrategy {}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PodMetadata {
@@ -279,10 +299,13 @@ pub struct ContinueOn {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScriptTemplate {
     pub image: String,
     pub command: Vec<String>,
     pub env: Vec<EnvVar>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
     pub resources: Resources,
     pub source: String,
 }

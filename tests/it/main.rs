@@ -14,6 +14,7 @@ mod cover;
 mod cover_cli;
 mod csv_columns;
 mod exit_status;
+mod fetch;
 mod finding_shape;
 mod findings_cli;
 mod findings_corpus;

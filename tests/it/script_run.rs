@@ -474,6 +474,25 @@ fn a_real_gcc_builds_a_real_asan_binary_with_the_scripts_flags() {
 /// suite blocks for a day, so a script that waited for it is told from one that did not by
 /// whether it ends at all, not by how fast.
 #[test]
+fn with_a_log_file_the_whole_output_is_in_it_too() {
+    let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    let sandbox = Sandbox::new("3.12.4");
+    let file = sandbox.root.join("matrix.log");
+    let out = sandbox.run(
+        &script,
+        &[
+            ("FAKE_TEST_STATUS", "2"),
+            ("MATRIX_LOG_FILE", file.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // stderr joins stdout, in order, in both.
+    assert!(out.stderr.is_empty());
+    assert_eq!(fs::read(&file).unwrap(), out.stdout);
+    assert_eq!(classified(&cell.id, &out.stdout), "Tests. Failed");
+}
+
+#[test]
 fn a_term_signal_records_the_stage_it_interrupts() {
     use crate::common;
 
@@ -492,8 +511,10 @@ fn a_term_signal_records_the_stage_it_interrupts() {
         .unwrap();
     assert!(status.success());
     let (cell, script) = script_for("amd64-u24.04-py3.12.4-gcc-default");
+    // With the script's own log file, as in an Argo pod: it must hold the end too.
+    let file = sandbox.root.join("matrix.log");
     let mut child = sandbox
-        .command(&script, &[])
+        .command(&script, &[("MATRIX_LOG_FILE", file.to_str().unwrap())])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -526,4 +547,6 @@ fn a_term_signal_records_the_stage_it_interrupts() {
         classified(&cell.id, log.join("\n").as_bytes()),
         "Tests. Timeout"
     );
+    let in_file = self::markers(&fs::read(&file).unwrap());
+    assert_eq!(in_file.last(), markers.last());
 }
