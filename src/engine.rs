@@ -129,6 +129,22 @@ pub struct CellLaunch {
     /// Without the engine's seccomp filter: its default profile refuses `personality(2)`,
     /// which `setarch -R` (TSan's ASLR precondition) calls.
     pub unconfined: bool,
+    /// The source's name in the cache when the run made it (`MATRIX_SOURCE_FILE`, a checkout's
+    /// tarball), and its identity (`MATRIX_SOURCE_ID`): the script is `matrix render`'s, so
+    /// what only the run knows reaches it by environment.
+    pub source_file: Option<String>,
+    pub source_id: String,
+}
+
+impl CellLaunch {
+    /// The run's source variables, for host and container runs alike.
+    fn source_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![("MATRIX_SOURCE_ID", self.source_id.clone())];
+        if let Some(file) = &self.source_file {
+            env.push(("MATRIX_SOURCE_FILE", file.clone()));
+        }
+        env
+    }
 }
 
 /// Paths inside a container.
@@ -148,7 +164,8 @@ impl Engine {
                     .env("MATRIX_CACHE_DIR", &launch.cache_dir)
                     .env("MATRIX_WORK_DIR", &launch.work_dir)
                     .env("MATRIX_ARTIFACT_DIR", &launch.artifact_dir)
-                    .env("MATRIX_JOBS", launch.jobs.to_string());
+                    .env("MATRIX_JOBS", launch.jobs.to_string())
+                    .envs(launch.source_env());
                 command
             }
             Engine::Container(tool) => {
@@ -223,10 +240,11 @@ fn container_args(launch: &CellLaunch) -> Vec<String> {
         format!("--env=MATRIX_WORK_DIR={IN_WORK}"),
         format!("--env=MATRIX_ARTIFACT_DIR={IN_ARTIFACTS}"),
         format!("--env=MATRIX_JOBS={}", launch.jobs),
-        launch.image.clone(),
-        "bash".into(),
-        IN_SCRIPT.into(),
     ]);
+    for (name, value) in launch.source_env() {
+        args.push(format!("--env={name}={value}"));
+    }
+    args.extend([launch.image.clone(), "bash".into(), IN_SCRIPT.into()]);
     args
 }
 
@@ -269,6 +287,8 @@ mod tests {
             image: "ghcr.io/x/build-cpython:ubuntu-24.04".into(),
             memory: "16g".into(),
             unconfined: false,
+            source_file: Some("Python-main-0123456789abcdef.tar".into()),
+            source_id: "git:0123456789abcdef0123456789abcdef01234567+dirty".into(),
         }
     }
 
@@ -303,6 +323,8 @@ mod tests {
                 "--env=MATRIX_WORK_DIR=/matrix/work",
                 "--env=MATRIX_ARTIFACT_DIR=/matrix/artifacts",
                 "--env=MATRIX_JOBS=2",
+                "--env=MATRIX_SOURCE_ID=git:0123456789abcdef0123456789abcdef01234567+dirty",
+                "--env=MATRIX_SOURCE_FILE=Python-main-0123456789abcdef.tar",
                 "ghcr.io/x/build-cpython:ubuntu-24.04",
                 "bash",
                 "/matrix/script.sh",
@@ -320,6 +342,7 @@ mod tests {
             .collect();
         assert!(env.contains(&"MATRIX_JOBS=2".to_string()), "{env:?}");
         assert!(env.contains(&"MATRIX_WORK_DIR=/run/work/c".to_string()));
+        assert!(env.contains(&"MATRIX_SOURCE_FILE=Python-main-0123456789abcdef.tar".to_string()));
         assert!(Engine::Host
             .stop_command("c", Duration::from_secs(1))
             .is_none());

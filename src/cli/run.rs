@@ -1,6 +1,7 @@
 //! `matrix run`: renders the selected cells, runs their scripts on this machine and prints the
 //! results' summary; the work itself is [`crate::run`]'s.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::grammar::parse_duration;
 use crate::index::index_csv;
 use crate::render::{Renderer, SourceView};
 use crate::report::{output, CellResult, Outcome, Stage};
-use crate::run::cache::{default_cache_dir, LocalSource};
+use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
@@ -68,7 +69,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 
-    /// Use a local tarball for a CPython version instead of downloading it (repeatable).
+    /// The source of a CPython version instead of its download (repeatable): a tarball, a git
+    /// checkout or an unpacked source tree; a branch version (`main`, `3.14`) needs one.
     #[arg(long, value_name = "VERSION=PATH")]
     pub source: Vec<LocalSource>,
 
@@ -176,6 +178,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
+    let sources = prepare_sources(&settings, &jobs)?;
+    // Only now, when nothing refused the start, is there a run directory.
     let dir = RunDir::open(&settings.out, settings.resume, flag)?;
     let options = RunOptions {
         engine,
@@ -185,7 +189,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         keep_work: settings.keep_work,
         resume: settings.resume,
         cache: settings.cache.clone(),
-        sources: settings.sources.clone(),
+        sources,
         memory: settings.memory.clone(),
         name: flag,
     };
@@ -292,6 +296,18 @@ fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
         }
     }
     RunDir::check(&args.out, args.resume, flag)
+}
+
+/// Every selected version's source in the cache, with its identity: `--source`'s tarballs and
+/// checkouts, else downloads. Resumed cells count too, so a `--source` is checked against the
+/// whole selection.
+fn prepare_sources(settings: &Settings, jobs: &[CellJob]) -> Result<BTreeMap<String, Prepared>> {
+    let mut sources: Vec<SourceView> = jobs.iter().map(|j| j.source.clone()).collect();
+    sources.sort_by(|a, b| a.version.cmp(&b.version));
+    sources.dedup_by(|a, b| a.version == b.version);
+    cache::prepare(&settings.cache, &sources, &settings.sources, flag, &|m| {
+        eprintln!("matrix run: {m}")
+    })
 }
 
 /// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`

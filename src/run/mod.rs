@@ -1,9 +1,10 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
 //! Submodules: [`process`] (a cell's processes), [`jobs`]
-//! (parallelism), [`cache`] (sources), [`rundir`] (layout), [`results`], [`progress`].
+//! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`results`], [`progress`].
 
 pub mod cache;
+pub mod checkout;
 pub mod jobs;
 pub mod process;
 pub mod progress;
@@ -22,7 +23,7 @@ use anyhow::{Context, Result};
 
 use crate::engine::{self, CellLaunch, Engine};
 use crate::report::{CellResult, Outcome, Report};
-use cache::LocalSource;
+use cache::Prepared;
 use jobs::Parallelism;
 use process::CellProcess;
 use progress::Progress;
@@ -86,7 +87,9 @@ pub struct RunOptions {
     pub keep_work: bool,
     pub resume: bool,
     pub cache: PathBuf,
-    pub sources: Vec<LocalSource>,
+    /// Each version's source, ready in the cache ([`cache::prepare`], before the run
+    /// directory is made): what a cell unpacks and its identity.
+    pub sources: std::collections::BTreeMap<String, Prepared>,
     /// A container's memory limit, in the engine's notation.
     pub memory: String,
     /// How messages name a setting ([`Setting::plain`] when the caller has no better name).
@@ -159,8 +162,6 @@ pub fn run(
             name(Setting::Engine)
         ));
     }
-    prepare_sources(jobs, options, &progress)?;
-
     let signals = Arc::new(AtomicUsize::new(0));
     let _listener = listen_for_signals(signals.clone())?;
     let interrupted = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
@@ -213,22 +214,6 @@ fn keep_finished<'a>(
         }
     }
     Ok((todo, resumed))
-}
-
-/// Fills the source cache with the tarball of every selected version.
-fn prepare_sources(jobs: &[CellJob], options: &RunOptions, progress: &Progress) -> Result<()> {
-    // Every selected version, so a --source is checked against the selection, resumed or not.
-    let mut sources: Vec<crate::render::SourceView> =
-        jobs.iter().map(|j| j.source.clone()).collect();
-    sources.sort_by(|a, b| a.version.cmp(&b.version));
-    sources.dedup_by(|a, b| a.version == b.version);
-    cache::prepare(
-        &options.cache,
-        &sources,
-        &options.sources,
-        options.name,
-        &|m| progress.say(m),
-    )
 }
 
 /// Runs the cells of `todo`, at most `parallelism.cells` at a time, until all are done or
@@ -356,6 +341,7 @@ fn log_rel(cell: &str) -> String {
 }
 
 fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
+    let source = options.sources.get(&job.source.version);
     let launch = CellLaunch {
         cell: job.id.clone(),
         container: engine::container_name(&dir.root, &job.id),
@@ -367,6 +353,8 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         image: job.image.clone(),
         memory: options.memory.clone(),
         unconfined: job.unconfined,
+        source_file: source.and_then(|s| s.file.clone()),
+        source_id: source.map(|s| s.id.clone()).unwrap_or_default(),
     };
     for d in [&launch.work_dir, &launch.artifact_dir] {
         fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
