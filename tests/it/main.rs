@@ -38,6 +38,7 @@ mod report_running;
 mod rule_engine;
 mod run_cli;
 mod run_cpython;
+mod run_sources;
 mod sarif_cli;
 mod sarif_corpus;
 mod script_run;
