@@ -80,6 +80,29 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether the engine has `image` here (the host has every image: it uses none); the
+    /// error says what to do.
+    pub fn has_image(&self, image: &str) -> Result<(), String> {
+        let Engine::Container(tool) = self else {
+            return Ok(());
+        };
+        let output = Command::new(tool.program())
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start {}: {e}", tool.program()))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "image {image}, which {} does not have: build it with `matrix images build`, or \
+             pull it",
+            tool.program()
+        ))
+    }
+}
+
 /// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`].
 fn probe(tool: ContainerTool) -> Result<(), String> {
     let mut child = Command::new(tool.program())

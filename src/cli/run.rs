@@ -14,11 +14,13 @@ use crate::definition::workflow::DEFAULT_DEADLINE;
 use crate::definition::Matrix;
 use crate::engine::{engine_memory, Engine, EngineChoice};
 use crate::grammar::parse_duration;
+use crate::images::verify;
 use crate::index::index_csv;
-use crate::render::{Renderer, SourceView};
+use crate::render::{Renderer, Script, SourceView};
 use crate::report::{output, CellResult, Outcome, Stage};
 use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
+use crate::run::preflight::{run_bash, Missing, Preflight};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
 
@@ -105,9 +107,19 @@ pub struct RunArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
+    #[arg(long, help = format!(
+        "Run every cell of the definition when it has more than {UNSELECTED_LIMIT} and no \
+         selection (--only, --except, --cover) narrows them"
+    ))]
+    pub all: bool,
+
     #[command(flatten)]
     pub tests: super::TestsArg,
 }
+
+/// More cells than this, with no selection, need `--all`: a few dozen cells are an evening's
+/// run of one machine, the whole matrix more likely a missing `--only`.
+pub const UNSELECTED_LIMIT: usize = 40;
 
 /// `--fail-on`'s values, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +190,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
+    preflight(&settings, &scripts, &jobs, &engine)?;
     let sources = prepare_sources(&settings, &jobs)?;
     // Only now, when nothing refused the start, is there a run directory.
     let dir = RunDir::open(&settings.out, settings.resume, flag)?;
@@ -263,6 +276,7 @@ impl Settings {
             None => default_cache_dir(flag)?,
         };
         let registry = (args.registry.clone()).unwrap_or_else(|| matrix.image.registry.clone());
+        check_all(args, cells.len())?;
         Ok(Settings {
             out: args.out.clone(),
             resume: args.resume,
@@ -298,6 +312,38 @@ fn check_out(cli: &Cli, args: &RunArgs) -> Result<()> {
     RunDir::check(&args.out, args.resume, flag)
 }
 
+/// What the cells need of `engine`, checked before any source is prepared or cell started; on
+/// the host, the probes of `matrix images verify` answered here.
+fn preflight(
+    settings: &Settings,
+    scripts: &[Script],
+    jobs: &[CellJob],
+    engine: &Engine,
+) -> Result<()> {
+    let images: Vec<String> = jobs.iter().map(|j| j.image.clone()).collect();
+    let host_programs = || -> Result<Missing> {
+        let plan = verify::plan(&settings.matrix, &settings.cells, scripts)?;
+        let script = verify::script(settings.renderer.templates(), &plan)?;
+        let answers = verify::parse_answers(&run_bash(&script)?, plan.probes.len())?;
+        let mut missing = Missing::new();
+        for shortfall in verify::shortfalls(&plan, &answers) {
+            for what in shortfall.missing {
+                missing
+                    .entry(what)
+                    .or_default()
+                    .push(shortfall.cell.clone());
+            }
+        }
+        Ok(missing)
+    };
+    Preflight {
+        matrix: &settings.matrix,
+        cells: &settings.cells,
+        images: &images,
+    }
+    .check(engine, host_programs)
+}
+
 /// Every selected version's source in the cache, with its identity: `--source`'s tarballs and
 /// checkouts, else downloads. Resumed cells count too, so a `--source` is checked against the
 /// whole selection.
@@ -308,6 +354,23 @@ fn prepare_sources(settings: &Settings, jobs: &[CellJob]) -> Result<BTreeMap<Str
     cache::prepare(&settings.cache, &sources, &settings.sources, flag, &|m| {
         eprintln!("matrix run: {m}")
     })
+}
+
+/// Whether the flags select cells at all: any of them is a choice the user made.
+fn selects(selection: &SelectionArgs) -> bool {
+    !selection.only.is_empty() || !selection.except.is_empty() || selection.cover.cover.is_some()
+}
+
+/// A run of more than [`UNSELECTED_LIMIT`] cells nobody selected needs `--all`.
+fn check_all(args: &RunArgs, cells: usize) -> Result<()> {
+    if cells > UNSELECTED_LIMIT && !selects(&args.selection) && !args.all {
+        bail!(
+            "no selection, and the definition has {cells} cells (more than \
+             {UNSELECTED_LIMIT}): add --all to run them all, or choose some with --only, \
+             --except or --cover"
+        );
+    }
+    Ok(())
 }
 
 /// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`

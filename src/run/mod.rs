@@ -1,11 +1,12 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
-//! Submodules: [`process`] (a cell's processes), [`jobs`]
+//! Submodules: [`process`] (a cell's processes), [`preflight`], [`jobs`]
 //! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`results`], [`progress`].
 
 pub mod cache;
 pub mod checkout;
 pub mod jobs;
+pub mod preflight;
 pub mod process;
 pub mod progress;
 pub mod results;

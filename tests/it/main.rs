@@ -26,6 +26,7 @@ mod images_consistency;
 mod images_dockerfiles;
 mod images_real;
 mod images_workflow;
+mod preflight;
 mod readme;
 mod report_causes;
 mod report_cli;

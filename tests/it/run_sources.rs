@@ -324,3 +324,21 @@ fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     String::from_utf8(out.stdout).unwrap()[..64].to_string()
 }
+
+#[test]
+fn a_run_of_the_whole_matrix_without_a_selection_asks_for_all() {
+    let s = Sources::new();
+    let out = crate::common::matrix()
+        .current_dir(&s.root)
+        .args(["run", "--engine", "host", "--out", "run"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    assert!(
+        err.contains("no selection, and the definition has ")
+            && err.contains("(more than 40): add --all"),
+        "{err}"
+    );
+    assert!(!s.root.join("run").exists());
+}
