@@ -342,3 +342,105 @@ fn a_run_of_the_whole_matrix_without_a_selection_asks_for_all() {
     );
     assert!(!s.root.join("run").exists());
 }
+
+/// The real 3.13.5 tree, unpacked from `../shared/cpython/`, given as a directory: one gcc debug
+/// build without a sanitizer, a smoke selection, and the tree's identity in the log. Ignored by
+/// a plain `cargo test` (minutes); `cargo test --test it -- --ignored run_cpython` runs it.
+#[test]
+#[ignore = "builds CPython for real (minutes); run with -- --ignored run_cpython"]
+fn run_cpython_from_an_unpacked_tree_records_the_trees_identity() {
+    let test = "run_cpython_from_an_unpacked_tree";
+    let Some(tarball) = crate::common::shared(test, "cpython/Python-3.13.5.tar.xz") else {
+        return;
+    };
+    let s = Sources::new();
+    let unpacked = s.root.join("unpacked");
+    fs::create_dir_all(&unpacked).unwrap();
+    let status = Command::new("tar")
+        .arg("-xf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // 3.13.5 on the python axis, without a checksum: a tree has none (its identity is the
+    // SHA-256 of the tarball made of it), and the definition's would be python.org's .tgz's.
+    let mut raw: serde_yaml::Value =
+        serde_yaml::from_str(&fs::read_to_string(&s.config).unwrap()).unwrap();
+    let axes = raw["axes"].as_sequence_mut().unwrap();
+    let python = axes.iter_mut().find(|a| a["name"] == "python").unwrap();
+    python["values"]
+        .as_sequence_mut()
+        .unwrap()
+        .push("3.13.5".into());
+    fs::write(&s.config, serde_yaml::to_string(&raw).unwrap()).unwrap();
+    let source = format!("3.13.5={}", unpacked.join("Python-3.13.5").display());
+    let start = std::time::Instant::now();
+    let out = crate::common::matrix()
+        .current_dir(&s.root)
+        .arg("--config")
+        .arg(&s.config)
+        .args([
+            "run", "--engine", "host", "--out", "real", "--cache", "cache",
+        ])
+        .args(["--only", "platform=amd64", "--only", "os=ubuntu-24.04"])
+        .args(["--only", "python=3.13.5", "--only", "compiler=gcc"])
+        .args(["--only", "sanitizer=none", "--only", "configure=debug"])
+        .args(["--source", &source, "--tests", "test_int test_bool"])
+        .output()
+        .unwrap();
+    eprintln!("{test}: {:.0?}\n{}", start.elapsed(), stderr(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cell = "amd64-u24.04-py3.13.5-gcc-debug";
+    assert_eq!(s.result("real", cell), "Tests. Passed");
+    let made: Vec<PathBuf> = fs::read_dir(s.root.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".tar"))
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let log = s.log("real", cell);
+    assert!(
+        log.contains(&format!(
+            "Source of CPython 3.13.5: tree:{}\n",
+            sha256(&made[0])
+        )),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_cell_that_fails_before_configure_is_setup_failed_with_its_cause() {
+    let s = Sources::new();
+    // A branch's tarball whose top directory is not Python-main: the script cannot enter it.
+    let other = s.root.join("other");
+    fake_tree(&other.join("cpython-main"), "x");
+    let tarball = s.root.join("cpython-main.tgz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&other)
+        .arg("cpython-main")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let source = format!("main={}", tarball.display());
+    let out = s.run("setup", &["--only", "python=main", "--source", &source]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(s.result("setup", MAIN_CELL), "Setup. Failed");
+    let mut reader = csv::Reader::from_path(s.root.join("setup").join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cause = header
+        .iter()
+        .zip(row.iter())
+        .find(|(h, _)| *h == "cause")
+        .map(|(_, v)| v.to_string())
+        .expect("a cause column");
+    assert!(
+        cause.contains("failed during setup") && cause.contains("Python-main"),
+        "{cause}"
+    );
+}

@@ -14,6 +14,8 @@ impl CauseReader {
     ) -> Option<Cause> {
         let slot = &self.slots[stage as usize];
         let (kind, c) = self.killed(stage, outcome, slot).or_else(|| match stage {
+            // No tool's words before configure: the script's last line says it.
+            Stage::Setup => None,
             Stage::Configure => configure_cause(slot),
             Stage::Compilation => compilation_cause(slot),
             Stage::Tests => self.tests_cause(slot, outcome, headers),
@@ -228,6 +230,7 @@ pub(super) fn killed_last_words(
     let what = match outcome {
         Outcome::Timeout => "deadline hit",
         Outcome::Oom => "killed (OOM)",
+        _ if stage == Stage::Setup => "failed",
         _ => return None,
     };
     let ev = classification.evidence.as_ref()?;
@@ -235,7 +238,11 @@ pub(super) fn killed_last_words(
         return None;
     }
     Some(Cause {
-        kind: CauseKind::Killed,
+        kind: if what == "failed" {
+            CauseKind::Setup
+        } else {
+            CauseKind::Killed
+        },
         text: clip(&format!(
             "{what} during {} (last line: {})",
             stage.name().to_lowercase(),

@@ -12,7 +12,7 @@ mod text;
 
 use serde::Serialize;
 
-use super::classify::{Classification, Evidence, Outcome, Verdict};
+use super::classify::{Classification, Evidence, Outcome, Stage, Verdict};
 use crate::sanitizer::{LogReports, RawReport, Recognizer};
 pub use text::normalise;
 use text::{evidence, finder, RUNTIME_ERROR, SANITIZER};
@@ -35,6 +35,8 @@ pub enum CauseKind {
     Killed,
     /// The tests regrtest lists as failed.
     Tests,
+    /// The script's own error before configure (no source, a failed download): its last line.
+    Setup,
 }
 
 /// A cell's cause: the short normalised reason, the raw line it came from, and the finding
@@ -141,7 +143,7 @@ impl Kept {
 #[derive(Debug, Default)]
 pub struct CauseReader {
     recognizer: Recognizer,
-    slots: [Slot; 3],
+    slots: [Slot; Stage::ALL.len()],
     /// regrtest's `N tests failed:` block being read, and the last complete one.
     failed_block: Option<Vec<String>>,
     failed_tests: Vec<String>,

@@ -129,6 +129,18 @@ impl Classifier {
                         Some(ev.clone()),
                     )
                 }
+                Some(MarkerStage::Setup) if *status != 0 && *status != 130 => {
+                    // Before configure: the script's own error (its last words) is the cause.
+                    let outcome = Outcome::from_status(*status);
+                    let last = self.last_line().unwrap_or_else(|| ev.clone());
+                    return (
+                        Verdict::Result {
+                            stage: Stage::Setup,
+                            outcome,
+                        },
+                        Some(last),
+                    );
+                }
                 Some(MarkerStage::Setup) | None => {
                     if *status == 0 {
                         return unknown(
