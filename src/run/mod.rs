@@ -123,6 +123,9 @@ struct Running {
     stopping: Option<Instant>,
     /// Stopped by the user: the log is no result.
     interrupted: bool,
+    /// The log as the script writes it (the same open file, so the same offset): what the run
+    /// itself says about the cell goes between the script's lines, never over them.
+    log: fs::File,
     log_offset: u64,
     log_tail: Vec<u8>,
     /// The stage last shown.
@@ -322,11 +325,20 @@ fn look_at_running(
 fn enforce_time(options: &RunOptions, cell: &mut Running, progress: &Progress) {
     match cell.stopping {
         None if cell.started.elapsed() >= options.deadline => {
+            let deadline = progress::format_duration(options.deadline);
             progress.say(&format!(
-                "{}: deadline of {} reached, stopping it",
-                cell.job.id,
-                progress::format_duration(options.deadline)
+                "{}: deadline of {deadline} reached, stopping it",
+                cell.job.id
             ));
+            // In the log too: the Timeout it becomes is the run's doing, not the build's.
+            let _ = std::io::Write::write_fmt(
+                &mut cell.log,
+                format_args!(
+                    "\nmatrix run: the deadline of {deadline} was reached: stopping the cell \
+                     (TERM, then KILL after {})\n",
+                    progress::format_duration(options.stop_grace)
+                ),
+            );
             stop(options, cell);
         }
         Some(at) if at.elapsed() >= options.stop_grace => {
@@ -383,6 +395,9 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         started: Instant::now(),
         stopping: None,
         interrupted: false,
+        log: log
+            .try_clone()
+            .with_context(|| format!("cannot write to {}", log_path.display()))?,
         log_offset: 0,
         log_tail: Vec::new(),
         stage: None,

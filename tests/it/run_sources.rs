@@ -9,8 +9,15 @@ use std::process::{Command, Output};
 
 use crate::common::write_executable;
 
-const CONFIGURE: &str =
-    "#!/bin/sh\necho \"configure: fake $(cat VERSION)\"\ncp Makefile.in Makefile\n";
+/// Says which tree it is; with FAKE_SLEEP, takes that long (a child of its own, as configure's
+/// compiler runs are).
+const CONFIGURE: &str = r#"#!/bin/sh
+echo "configure: fake $(cat VERSION)"
+if [ -n "${FAKE_SLEEP:-}" ]; then
+    sleep "$FAKE_SLEEP"
+fi
+cp Makefile.in Makefile
+"#;
 const FAKE_PYTHON: &str = "#!/bin/sh\necho \"ran-tests $*\"\n";
 const FAKE_GCC: &str = "#!/bin/sh\n[ \"$1\" = --version ] && echo 'gcc (Fake) 14.1.0'\nexit 0\n";
 /// One cell per version: gcc, no sanitizer, default configure.
@@ -443,4 +450,64 @@ fn a_cell_that_fails_before_configure_is_setup_failed_with_its_cause() {
         cause.contains("failed during setup") && cause.contains("Python-main"),
         "{cause}"
     );
+}
+
+#[test]
+fn a_deadline_the_run_enforces_is_written_into_the_log() {
+    let s = Sources::new();
+    let tree = s.root.join("slow");
+    fake_tree(&tree, "slow");
+    let source = format!("main={}", tree.display());
+    let out = crate::common::matrix()
+        .current_dir(&s.root)
+        .arg("--config")
+        .arg(&s.config)
+        .args([
+            "run", "--engine", "host", "--out", "late", "--cache", "cache",
+        ])
+        .args(SELECTION)
+        .args([
+            "--only",
+            "python=main",
+            "--source",
+            &source,
+            "--deadline",
+            "2s",
+        ])
+        .env("FAKE_SLEEP", "60")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                s.root.join("bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(s.result("late", MAIN_CELL), "Configure. Timeout");
+    let log = s.log("late", MAIN_CELL);
+    assert!(
+        log.contains("\nmatrix run: the deadline of 2s was reached: stopping the cell"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_failed_download_leaves_no_run_directory() {
+    let s = Sources::new();
+    let mut raw: serde_yaml::Value =
+        serde_yaml::from_str(&fs::read_to_string(&s.config).unwrap()).unwrap();
+    raw["source"]["base_url"] = "file:///nonexistent/matrix-test".into();
+    fs::write(&s.config, serde_yaml::to_string(&raw).unwrap()).unwrap();
+    let out = s.run("offline", &["--only", "python=3.12.4"]);
+    let err = stderr(&out);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    assert!(
+        err.contains("cannot download file:///nonexistent/matrix-test/3.12.4/Python-3.12.4.tgz")
+            && err.contains("--source 3.12.4=PATH"),
+        "{err}"
+    );
+    assert!(!s.root.join("offline").exists());
 }
