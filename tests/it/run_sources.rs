@@ -437,15 +437,7 @@ fn a_cell_that_fails_before_configure_is_setup_failed_with_its_cause() {
     let out = s.run("setup", &["--only", "python=main", "--source", &source]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(s.result("setup", MAIN_CELL), "Setup. Failed");
-    let mut reader = csv::Reader::from_path(s.root.join("setup").join("results.csv")).unwrap();
-    let header = reader.headers().unwrap().clone();
-    let row = reader.records().next().unwrap().unwrap();
-    let cause = header
-        .iter()
-        .zip(row.iter())
-        .find(|(h, _)| *h == "cause")
-        .map(|(_, v)| v.to_string())
-        .expect("a cause column");
+    let cause = column(&s, "setup", "cause");
     assert!(
         cause.contains("failed during setup") && cause.contains("Python-main"),
         "{cause}"
@@ -492,6 +484,17 @@ fn a_deadline_the_run_enforces_is_written_into_the_log() {
         log.contains("\nmatrix run: the deadline of 2s was reached: stopping the cell"),
         "{log}"
     );
+    let cause = column(&s, "late", "cause");
+    assert_eq!(cause, "deadline of 2s hit (matrix run) during configure");
+}
+
+/// A column of the first row of a run's results.csv.
+fn column(s: &Sources, out: &str, name: &str) -> String {
+    let mut reader = csv::Reader::from_path(s.root.join(out).join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let at = header.iter().position(|h| h == name).expect("the column");
+    row[at].to_string()
 }
 
 #[test]

@@ -34,10 +34,11 @@ impl CauseReader {
         if !matches!(outcome, Outcome::Timeout | Outcome::Oom) || slot.signal.is_some() {
             return None;
         }
-        let what = if outcome == Outcome::Oom {
-            "killed (OOM)"
-        } else {
-            "deadline hit"
+        let what = match (&self.run_deadline, outcome) {
+            (_, Outcome::Oom) => "killed (OOM)".to_string(),
+            // The run says which deadline it enforced.
+            (Some(d), _) => format!("deadline of {} hit (matrix run)", d.text),
+            (None, _) => "deadline hit".to_string(),
         };
         // The test may have run in another stage's slot (a PGO training run of make).
         let test = self
@@ -52,10 +53,19 @@ impl CauseReader {
             };
             return Some((CauseKind::Killed, c));
         }
-        let check = slot
-            .checking
-            .as_ref()
-            .filter(|_| stage == Stage::Configure)?;
+        let check = slot.checking.as_ref().filter(|_| stage == Stage::Configure);
+        let Some(check) = check else {
+            // Nothing was running that the log names: the run's own line is the cause.
+            let d = self
+                .run_deadline
+                .as_ref()
+                .filter(|_| outcome == Outcome::Timeout)?;
+            let c = Candidate {
+                text: format!("{what} during {}", stage.name().to_lowercase()),
+                ..d.clone()
+            };
+            return Some((CauseKind::Killed, c));
+        };
         let what_ran = check.ev.text.split("...").next().unwrap_or("").trim();
         let c = Candidate {
             text: format!("{what} while {}", normalise(what_ran)),

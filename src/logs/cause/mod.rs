@@ -151,6 +151,8 @@ pub struct CauseReader {
     emitted: Vec<RawReport>,
     /// Every report of the log, by signature (for `findings` from the same pass).
     found: LogReports,
+    /// `matrix run`'s own line saying it enforced the cell's deadline: the deadline's words.
+    run_deadline: Option<Candidate>,
 }
 
 impl CauseReader {
