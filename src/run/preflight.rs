@@ -52,7 +52,7 @@ impl Preflight<'_> {
         }
         let lines: Vec<String> = missing
             .iter()
-            .map(|(what, cells)| format!("  {what}: {}", cell_list(cells)))
+            .map(|(what, cells)| format!("  {what}; needed by {}", cell_list(cells)))
             .collect();
         bail!(
             "preflight ({}): {} thing(s) the cells need are missing, so no cell was started:\n{}",

@@ -77,3 +77,46 @@ fn which(program: &str) -> std::path::PathBuf {
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("{program} not on PATH"))
 }
+
+/// A podman that answers `info` and has no image at all.
+const FAKE_PODMAN: &str = r#"#!/bin/sh
+case "$1" in
+    info) exit 0 ;;
+    image) echo "Error: no such image" >&2; exit 125 ;;
+    *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+"#;
+
+#[test]
+fn a_container_engine_without_the_cells_images_starts_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    write_executable(&bin.join("podman"), FAKE_PODMAN);
+    let out = crate::common::matrix()
+        .current_dir(root)
+        .args([
+            "run", "--engine", "podman", "--out", "run", "--cache", "cache",
+        ])
+        .args(["--only", "platform=amd64", "--only", "python=3.12.4"])
+        .args(["--only", "compiler=gcc", "--only", "sanitizer=none"])
+        .args(["--only", "configure=debug"])
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    // Both OSes' images, each with its cells, in one error.
+    assert!(
+        err.contains("preflight (podman): 2 thing(s)")
+            && err.contains(":ubuntu-24.04, which podman does not have")
+            && err.contains("needed by cell(s) amd64-u24.04-py3.12.4-gcc-debug")
+            && err.contains("matrix images build"),
+        "{err}"
+    );
+    assert!(!root.join("run").exists() && !root.join("cache").exists());
+}
