@@ -71,7 +71,9 @@ impl Preflight<'_> {
             .and_then(|t| t.trim().parse::<u32>().ok());
         for cell in self.cells {
             let plan = BuildPlan::for_cell(self.matrix, cell)?;
-            let tsan = (plan.compile_flags.iter()).any(|f| f == "-fsanitize=thread");
+            // The definition's flags, or CPython's own configure option (cpython-ci's cells).
+            let tsan = (plan.compile_flags.iter()).any(|f| f == "-fsanitize=thread")
+                || (plan.configure_args.iter()).any(|a| a == "--with-thread-sanitizer");
             if !tsan {
                 continue;
             }
