@@ -206,6 +206,15 @@ fn check_rules_and_checksums(matrix: &Matrix, report: &mut CheckReport) {
     // A tarball without a checksum is trusted as downloaded.
     let version_axis = &matrix.axes[matrix.source.version_axis];
     for value in &version_axis.values {
+        if value.version.as_ref().is_some_and(|v| v.is_branch()) {
+            // A branch has no tarball to check: its source is a checkout given at run time.
+            report.warning(format!(
+                "{}={} is a branch: only `matrix run --source {}=DIR` can build it (its \
+                 scripts elsewhere, Argo's included, stop in setup for want of a source)",
+                version_axis.name, value.name, value.name
+            ));
+            continue;
+        }
         if !matrix.source.sha256.contains_key(&value.name) {
             report.warning(format!(
                 "source.sha256 gives no checksum for {}={}: its tarball is used unchecked",

@@ -80,6 +80,29 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether the engine has `image` here (the host has every image: it uses none); the
+    /// error says what to do.
+    pub fn has_image(&self, image: &str) -> Result<(), String> {
+        let Engine::Container(tool) = self else {
+            return Ok(());
+        };
+        let output = Command::new(tool.program())
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start {}: {e}", tool.program()))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "image {image}, which {} does not have: build it with `matrix images build`, or \
+             pull it",
+            tool.program()
+        ))
+    }
+}
+
 /// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`].
 fn probe(tool: ContainerTool) -> Result<(), String> {
     let mut child = Command::new(tool.program())
@@ -129,6 +152,22 @@ pub struct CellLaunch {
     /// Without the engine's seccomp filter: its default profile refuses `personality(2)`,
     /// which `setarch -R` (TSan's ASLR precondition) calls.
     pub unconfined: bool,
+    /// The source's name in the cache when the run made it (`MATRIX_SOURCE_FILE`, a checkout's
+    /// tarball), and its identity (`MATRIX_SOURCE_ID`): the script is `matrix render`'s, so
+    /// what only the run knows reaches it by environment.
+    pub source_file: Option<String>,
+    pub source_id: String,
+}
+
+impl CellLaunch {
+    /// The run's source variables, for host and container runs alike.
+    fn source_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![("MATRIX_SOURCE_ID", self.source_id.clone())];
+        if let Some(file) = &self.source_file {
+            env.push(("MATRIX_SOURCE_FILE", file.clone()));
+        }
+        env
+    }
 }
 
 /// Paths inside a container.
@@ -151,7 +190,8 @@ impl Engine {
                     .env("MATRIX_CACHE_DIR", &launch.cache_dir)
                     .env("MATRIX_WORK_DIR", &launch.work_dir)
                     .env("MATRIX_ARTIFACT_DIR", &launch.artifact_dir)
-                    .env("MATRIX_JOBS", launch.jobs.to_string());
+                    .env("MATRIX_JOBS", launch.jobs.to_string())
+                    .envs(launch.source_env());
                 command
             }
             Engine::Container(tool) => {
@@ -253,8 +293,11 @@ fn container_args(launch: &CellLaunch, run: &[&str]) -> Vec<String> {
         format!("--env=MATRIX_WORK_DIR={IN_WORK}"),
         format!("--env=MATRIX_ARTIFACT_DIR={IN_ARTIFACTS}"),
         format!("--env=MATRIX_JOBS={}", launch.jobs),
-        launch.image.clone(),
     ]);
+    for (name, value) in launch.source_env() {
+        args.push(format!("--env={name}={value}"));
+    }
+    args.push(launch.image.clone());
     args.extend(run.iter().map(|word| word.to_string()));
     args
 }
@@ -304,6 +347,8 @@ mod tests {
             image: "ghcr.io/x/build-cpython:ubuntu-24.04".into(),
             memory: "16g".into(),
             unconfined: false,
+            source_file: Some("Python-main-0123456789abcdef.tar".into()),
+            source_id: "git:0123456789abcdef0123456789abcdef01234567+dirty".into(),
         }
     }
 
@@ -342,6 +387,8 @@ mod tests {
                 "--env=MATRIX_WORK_DIR=/matrix/work",
                 "--env=MATRIX_ARTIFACT_DIR=/matrix/artifacts",
                 "--env=MATRIX_JOBS=2",
+                "--env=MATRIX_SOURCE_ID=git:0123456789abcdef0123456789abcdef01234567+dirty",
+                "--env=MATRIX_SOURCE_FILE=Python-main-0123456789abcdef.tar",
                 "ghcr.io/x/build-cpython:ubuntu-24.04",
                 "bash",
                 "/matrix/script.sh",
@@ -380,6 +427,7 @@ mod tests {
             .collect();
         assert!(env.contains(&"MATRIX_JOBS=2".to_string()), "{env:?}");
         assert!(env.contains(&"MATRIX_WORK_DIR=/run/work/c".to_string()));
+        assert!(env.contains(&"MATRIX_SOURCE_FILE=Python-main-0123456789abcdef.tar".to_string()));
         assert!(Engine::Host
             .stop_command("c", Duration::from_secs(1))
             .is_none());

@@ -48,6 +48,8 @@ pub struct AxisValuePair<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceView {
     pub version: String,
+    /// Empty for a branch (`main`, `3.14`): python.org has no tarball of it, its source is
+    /// given at run time (`matrix run --source`).
     pub url: String,
     /// The tarball's file name in the source cache (the last part of `url`).
     pub file: String,
@@ -60,7 +62,7 @@ impl SourceView {
     pub fn of(matrix: &Matrix, cell: &Cell) -> Self {
         let axis = &matrix.axes[matrix.source.version_axis];
         let value = &axis.values[cell.values[matrix.source.version_axis]];
-        let release_dir = value.version.as_ref().expect("version axis").release_dir();
+        let version = value.version.as_ref().expect("version axis");
         let format = matrix
             .source
             .format
@@ -68,8 +70,14 @@ impl SourceView {
             .copied()
             .unwrap_or_default();
         let file = format!("Python-{}{}", value.name, format.extension());
+        let url = if version.is_branch() {
+            String::new()
+        } else {
+            let release_dir = version.release_dir();
+            format!("{}/{release_dir}/{file}", matrix.source.base_url)
+        };
         SourceView {
-            url: format!("{}/{release_dir}/{file}", matrix.source.base_url),
+            url,
             file,
             version: value.name.clone(),
             sha256: matrix
@@ -79,6 +87,11 @@ impl SourceView {
                 .cloned()
                 .unwrap_or_default(),
         }
+    }
+
+    /// A branch: its source can only come from `--source`.
+    pub fn is_branch(&self) -> bool {
+        self.url.is_empty()
     }
 }
 

@@ -1,5 +1,7 @@
-//! The stages of a build (Configure, Compilation, Tests): what a log's markers, a result and a
-//! sanitizer report are about. Below `report` and `sanitizer`, which both name them.
+//! The stages of a build (Setup, Configure, Compilation, Tests): what a log's markers, a result
+//! and a sanitizer report are about. Below `report` and `sanitizer`, which both name them.
+//! Setup is everything a cell's script does before configure (getting and unpacking the
+//! source, finding the sanitizer runtimes): a failure there is the cell's, with its cause.
 
 use std::fmt;
 
@@ -8,16 +10,23 @@ use serde::Serialize;
 /// The stage a result is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Stage {
+    Setup,
     Configure,
     Compilation,
     Tests,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Configure, Stage::Compilation, Stage::Tests];
+    pub const ALL: [Stage; 4] = [
+        Stage::Setup,
+        Stage::Configure,
+        Stage::Compilation,
+        Stage::Tests,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Setup => "Setup",
             Stage::Configure => "Configure",
             Stage::Compilation => "Compilation",
             Stage::Tests => "Tests",

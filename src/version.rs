@@ -1,5 +1,7 @@
-//! CPython version strings (`3.12.4`, `3.13.0b4`, `3.15.0rc2`): parsing, ordering, and the
-//! release directory python.org files them under.
+//! CPython version strings (`3.12.4`, `3.13.0b4`, `3.15.0rc2`) and branches (`main`, `3.14`):
+//! parsing, ordering, and the release directory python.org files releases under. A branch is
+//! a version whose source is a checkout given at run time: `3.14` orders as 3.14, `main` after
+//! every release.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -26,15 +28,18 @@ impl Phase {
 /// A CPython version: release numbers and an optional pre-release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
-    /// `[major, minor]` or `[major, minor, micro]`, as written.
+    /// `[major, minor]` or `[major, minor, micro]`, as written; empty for `main`.
     pub release: Vec<u32>,
     pub pre: Option<(Phase, u32)>,
 }
 
+/// The development branch's name: newer than every release.
+pub const MAIN: &str = "main";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not a CPython version: expected MAJOR.MINOR[.MICRO] with an optional \
-     a/b/rc pre-release suffix and no leading zeros, like 3.12.4 or 3.13.0b4"
+     a/b/rc pre-release suffix and no leading zeros, like 3.12.4 or 3.13.0b4, or `main`"
 )]
 pub struct VersionError(pub String);
 
@@ -43,6 +48,12 @@ impl FromStr for Version {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bad = || VersionError(text.to_string());
+        if text == MAIN {
+            return Ok(Version {
+                release: Vec::new(),
+                pre: None,
+            });
+        }
         let split = text
             .find(|c: char| c.is_ascii_alphabetic())
             .unwrap_or(text.len());
@@ -92,7 +103,16 @@ impl Version {
             .join(".")
     }
 
+    /// A branch (`main`, `3.14`): no release of python.org, so no download and no checksum.
+    pub fn is_branch(&self) -> bool {
+        self.release.len() != 3
+    }
+
     fn padded_release(&self) -> [u32; 3] {
+        if self.release.is_empty() {
+            // `main`: after every release.
+            return [u32::MAX; 3];
+        }
         let mut out = [0; 3];
         for (slot, value) in out.iter_mut().zip(&self.release) {
             *slot = *value;
@@ -105,7 +125,12 @@ impl Version {
     /// pre-release is "at least 3.13", which is what a feature gate like `--disable-gil` means.
     pub fn cmp_to_bound(&self, bound: &Version) -> Ordering {
         if bound.pre.is_none() {
-            let n = bound.release.len();
+            // `main` as a bound: only `main` is at least it.
+            let n = if bound.release.is_empty() {
+                3
+            } else {
+                bound.release.len()
+            };
             return self.padded_release()[..n].cmp(&bound.padded_release()[..n]);
         }
         self.cmp(bound)
@@ -133,6 +158,9 @@ impl PartialOrd for Version {
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.release.is_empty() {
+            return f.write_str(MAIN);
+        }
         let numbers: Vec<String> = self.release.iter().map(u32::to_string).collect();
         write!(f, "{}", numbers.join("."))?;
         if let Some((phase, n)) = self.pre {
@@ -164,7 +192,7 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_version() {
         for text in [
-            "", "3", "3.", "3.13.0.1", "3.13.0x1", "3.13.0b", "v3.12", "3.12.4 ", "main",
+            "", "3", "3.", "3.13.0.1", "3.13.0x1", "3.13.0b", "v3.12", "3.12.4 ", "Main",
         ] {
             assert!(text.parse::<Version>().is_err(), "{text:?} parsed");
         }
@@ -193,6 +221,18 @@ mod tests {
         assert_eq!(v("3.12.4").cmp_to_bound(&v("3.13")), Ordering::Less);
         assert_eq!(v("3.14.0").cmp_to_bound(&v("3.13")), Ordering::Greater);
         assert_eq!(v("3.13.0b4").cmp_to_bound(&v("3.13.0rc1")), Ordering::Less);
+    }
+
+    #[test]
+    fn main_is_newest_and_a_minor_branch_is_its_minor() {
+        assert_eq!(v("main").to_string(), "main");
+        assert!(v("main").is_branch() && v("3.14").is_branch() && !v("3.14.0").is_branch());
+        assert!(v("main") > v("3.99.9"));
+        assert_eq!(v("main").cmp_to_bound(&v("3.14")), Ordering::Greater);
+        assert_eq!(v("3.14").cmp_to_bound(&v("3.14")), Ordering::Equal);
+        assert_eq!(v("3.14").cmp_to_bound(&v("3.15")), Ordering::Less);
+        assert_eq!(v("3.14").cmp_to_bound(&v("main")), Ordering::Less);
+        assert!("mainline".parse::<Version>().is_err());
     }
 
     #[test]

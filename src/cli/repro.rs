@@ -101,6 +101,7 @@ fn run_args(args: &ReproArgs, out: PathBuf) -> RunArgs {
         keep_work: args.keep_work || args.shell,
         resume: false,
         rerun: Vec::new(),
+        all: false,
         fail_on: Vec::new(),
         templates: args.templates.clone(),
         registry: args.registry.clone(),
@@ -164,6 +165,9 @@ fn shell(cli: &Cli, args: &ReproArgs, out: &Path) -> Result<()> {
         image: cell.image(&matrix, &registry),
         memory: engine_memory(&matrix.workflow.memory_limit.text)?,
         unconfined: crate::plan::BuildPlan::for_cell(&matrix, &cell)?.unconfined,
+        // The shell runs no script: the source is unpacked in the work directory already.
+        source_file: None,
+        source_id: String::new(),
     };
     std::fs::create_dir_all(&launch.artifact_dir)?;
     let engine = Engine::choose(args.engine.into(), "--engine")?;

@@ -1,6 +1,7 @@
 //! `matrix run`: renders the selected cells, runs their scripts on this machine and prints the
 //! results' summary; the work itself is [`crate::run`]'s.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,12 +14,14 @@ use crate::definition::workflow::DEFAULT_DEADLINE;
 use crate::definition::Matrix;
 use crate::engine::{engine_memory, Engine, EngineChoice};
 use crate::grammar::parse_duration;
+use crate::images::verify;
 use crate::index::index_csv;
-use crate::render::{Renderer, SourceView};
+use crate::render::{Renderer, Script, SourceView};
 use crate::report::filter::ResultFilter;
 use crate::report::output;
-use crate::run::cache::{default_cache_dir, LocalSource};
+use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
+use crate::run::preflight::{run_bash, Missing, Preflight};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
 use crate::selection::{select_cells, CellList, Selection};
@@ -70,7 +73,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 
-    /// Use a local tarball for a CPython version instead of downloading it (repeatable).
+    /// The source of a CPython version instead of its download (repeatable): a tarball, a git
+    /// checkout or an unpacked source tree; a branch version (`main`, `3.14`) needs one.
     #[arg(long, value_name = "VERSION=PATH")]
     pub source: Vec<LocalSource>,
 
@@ -112,9 +116,19 @@ pub struct RunArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
+    #[arg(long, help = format!(
+        "Run every cell of the definition when it has more than {UNSELECTED_LIMIT} and no \
+         selection (--only, --except, --cover) narrows them"
+    ))]
+    pub all: bool,
+
     #[command(flatten)]
     pub tests: super::TestsArg,
 }
+
+/// More cells than this, with no selection, need `--all`: a few dozen cells are an evening's
+/// run of one machine, the whole matrix more likely a missing `--only`.
+pub const UNSELECTED_LIMIT: usize = 40;
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let settings = Settings::resolve(cli, args)?;
@@ -129,6 +143,9 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
+    preflight(&settings, &scripts, &jobs, &engine)?;
+    let sources = prepare_sources(&settings, &jobs)?;
+    // Only now, when nothing refused the start, is there a run directory.
     let dir = RunDir::open(&settings.out, settings.resume, flag)?;
     let options = RunOptions {
         rerun: settings.rerun.clone(),
@@ -139,7 +156,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         keep_work: settings.keep_work,
         resume: settings.resume,
         cache: settings.cache.clone(),
-        sources: settings.sources.clone(),
+        sources,
         memory: settings.memory.clone(),
         name: flag,
     };
@@ -222,6 +239,7 @@ impl Settings {
             None => default_cache_dir(flag)?,
         };
         let registry = (args.registry.clone()).unwrap_or_else(|| matrix.image.registry.clone());
+        check_all(args, cells.len(), resume)?;
         Ok(Settings {
             out: args.out.clone(),
             resume,
@@ -285,6 +303,65 @@ fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<()> {
         );
     }
     RunDir::check(&args.out, resume, flag)
+}
+
+/// What the cells need of `engine`, checked before any source is prepared or cell started; on
+/// the host, the probes of `matrix images verify` answered here.
+fn preflight(
+    settings: &Settings,
+    scripts: &[Script],
+    jobs: &[CellJob],
+    engine: &Engine,
+) -> Result<()> {
+    let images: Vec<String> = jobs.iter().map(|j| j.image.clone()).collect();
+    let host_programs = || -> Result<Missing> {
+        let plan = verify::plan(&settings.matrix, &settings.cells, scripts)?;
+        let script = verify::script(settings.renderer.templates(), &plan)?;
+        let answers = verify::parse_answers(&run_bash(&script)?, plan.probes.len())?;
+        let mut missing = Missing::new();
+        for shortfall in verify::shortfalls(&plan, &answers) {
+            for what in shortfall.missing {
+                missing
+                    .entry(what)
+                    .or_default()
+                    .push(shortfall.cell.clone());
+            }
+        }
+        Ok(missing)
+    };
+    Preflight {
+        matrix: &settings.matrix,
+        cells: &settings.cells,
+        images: &images,
+    }
+    .check(engine, host_programs)
+}
+
+/// Every selected version's source in the cache, with its identity: `--source`'s tarballs and
+/// checkouts, else downloads. Resumed cells count too, so a `--source` is checked against the
+/// whole selection.
+fn prepare_sources(settings: &Settings, jobs: &[CellJob]) -> Result<BTreeMap<String, Prepared>> {
+    let mut sources: Vec<SourceView> = jobs.iter().map(|j| j.source.clone()).collect();
+    sources.sort_by(|a, b| a.version.cmp(&b.version));
+    sources.dedup_by(|a, b| a.version == b.version);
+    cache::prepare(&settings.cache, &sources, &settings.sources, flag, &|m| {
+        eprintln!("matrix run: {m}")
+    })
+}
+
+/// Whether the flags select cells at all: any of them is a choice the user made.
+/// A run of more than [`UNSELECTED_LIMIT`] cells nobody selected needs `--all`; a run that
+/// continues one (`--resume`, `--rerun`) has the cells of its own index.
+fn check_all(args: &RunArgs, cells: usize, resume: bool) -> Result<()> {
+    let continues = resume && RunDir::index_of(&args.out).is_file();
+    if cells > UNSELECTED_LIMIT && args.selection.is_empty() && !args.all && !continues {
+        bail!(
+            "no selection, and the definition has {cells} cells (more than \
+             {UNSELECTED_LIMIT}): add --all to run them all, or choose some with --only, \
+             --except, --cells or --cover"
+        );
+    }
+    Ok(())
 }
 
 /// A cell's deadline in seconds: `--deadline`, else the definition's `workflow.deadline`

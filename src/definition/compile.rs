@@ -117,6 +117,17 @@ fn compile_source(raw: &RawSource, axes: &[Axis]) -> Result<SourceSpec> {
                 axis.name
             );
         }
+        let branch = axis.values.iter().find(|v| &v.name == version);
+        if branch
+            .and_then(|v| v.version.as_ref())
+            .is_some_and(Version::is_branch)
+        {
+            bail!(
+                "source.sha256 gives a checksum for `{version}`, a branch: its source is a \
+                 checkout given with `matrix run --source {version}=DIR`, which has no fixed \
+                 checksum; remove the entry"
+            );
+        }
         if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
             bail!("source.sha256 for `{version}` is not 64 hexadecimal digits: `{digest}`");
         }
@@ -197,19 +208,15 @@ fn compile_axis(raw: &RawAxis) -> Result<Axis> {
         }
         let version = match raw.kind {
             AxisKind::Plain => None,
-            AxisKind::Version => Some(
-                name.parse::<Version>()
-                    .ok()
-                    .filter(|v| v.release.len() == 3)
-                    .with_context(|| {
-                        format!(
-                            "axis `{}` is of kind version, and `{name}` is not a CPython release: \
-                             expected MAJOR.MINOR.MICRO with an optional a/b/rc suffix and no \
-                             leading zeros, like 3.12.4 or 3.13.0b4 (python.org has no other)",
-                            raw.name
-                        )
-                    })?,
-            ),
+            AxisKind::Version => Some(name.parse::<Version>().ok().with_context(|| {
+                format!(
+                    "axis `{}` is of kind version, and `{name}` is not a CPython release or \
+                         branch: expected MAJOR.MINOR.MICRO with an optional a/b/rc suffix and \
+                         no leading zeros, like 3.12.4 or 3.13.0b4, or a branch (`main`, \
+                         `3.14`) whose checkout `matrix run --source` gives",
+                    raw.name
+                )
+            })?),
         };
         let token = raw_value.id_token();
         let id_token = if token.is_empty() {

@@ -315,24 +315,33 @@ mod tests {
     }
 
     #[test]
-    fn a_version_axis_rejects_a_non_version() {
-        let err = with_builtin(|raw| raw.axes[2].values.push(RawValue::Plain("main".into())))
-            .unwrap_err();
-        assert!(format!("{err:#}").contains("`main` is not a CPython release"));
-        for not_a_release in ["3.12", "3.12.04", "3.13.0b04", "03.12.4"] {
+    fn a_version_axis_rejects_a_non_version_and_takes_branches() {
+        for not_a_version in ["trunk", "3", "3.12.04", "3.13.0b04", "03.12.4"] {
             let err = with_builtin(|raw| {
-                raw.axes[2].values[0] = RawValue::Plain(not_a_release.into());
+                raw.axes[2].values[0] = RawValue::Plain(not_a_version.into());
                 raw.source.sha256.clear();
                 raw.source.format.clear();
             })
             .unwrap_err();
             assert!(
                 format!("{err:#}").contains(&format!(
-                    "`{not_a_release}` is not a CPython release: expected MAJOR.MINOR.MICRO"
+                    "`{not_a_version}` is not a CPython release or branch: expected \
+                     MAJOR.MINOR.MICRO"
                 )),
                 "{err:#}"
             );
         }
+        with_builtin(|raw| {
+            raw.axes[2].values.push(RawValue::Plain("main".into()));
+            raw.axes[2].values.push(RawValue::Plain("3.14".into()));
+        })
+        .unwrap();
+        let err = with_builtin(|raw| {
+            raw.axes[2].values.push(RawValue::Plain("main".into()));
+            raw.source.sha256.insert("main".into(), "0".repeat(64));
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("`main`, a branch"), "{err:#}");
     }
 
     #[test]

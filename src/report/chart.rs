@@ -31,7 +31,8 @@ fn colour(result: &CellResult) -> RGBColor {
                 Outcome::Aborted => (216, 67, 21),
                 Outcome::Oom => (69, 90, 100),
             },
-            *stage as u8,
+            // Setup as light as Configure.
+            (*stage as u8).saturating_sub(1),
         ),
         CellResult::Running(_) => ((21, 101, 192), 2),
         CellResult::Unknown(_) => ((117, 117, 117), 2),

@@ -16,8 +16,8 @@ use super::{CellReport, CellResult, Outcome, Report, Stage};
 pub struct Side {
     pub key: String,
     pub result: String,
-    /// How far the cell got (Configure 0, Compilation 1, Tests 2, Tests. Passed 3); none for
-    /// Unknown and Missing.
+    /// How far the cell got (Setup 0, Configure 1, Compilation 2, Tests 3, Tests. Passed 4);
+    /// none for Unknown and Missing.
     pub level: Option<u8>,
     pub index: BTreeMap<String, String>,
 }
@@ -62,12 +62,12 @@ pub struct Row {
 
 fn level(stage: Stage, outcome: Outcome) -> u8 {
     match (stage, outcome) {
-        (Stage::Tests, Outcome::Passed) => 3,
+        (Stage::Tests, Outcome::Passed) => Stage::ALL.len() as u8,
         (stage, _) => stage as u8,
     }
 }
 
-/// A result label's level (`Tests. Passed` → 3), read back from a results file.
+/// A result label's level (`Tests. Passed` → 4, `Setup. Failed` → 0), read back from a results file.
 fn level_of_label(label: &str) -> Option<u8> {
     let (stage, outcome) = label.split_once(". ")?;
     let stage = Stage::ALL.into_iter().find(|s| s.name() == stage)?;
@@ -629,7 +629,7 @@ mod tests {
         )
         .unwrap();
         let sides = sides_of_file(&p).unwrap();
-        assert_eq!(sides["c1"].level, Some(2));
+        assert_eq!(sides["c1"].level, Some(3));
         assert_eq!(sides["c1"].index["compiler"], "gcc");
         std::fs::write(&p, "a,b\n1,2\n").unwrap();
         let err = sides_of_file(&p).unwrap_err().to_string();

@@ -399,7 +399,7 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
     ));
     if let Some(first) = reasons.first() {
         out.push_str(&format!(
-            "reproduce the first reason's example (CSV and JSON: `repro`):\n  {}\n",
+            "reproduce the first example (CSV, JSON: `repro`):\n  {}\n",
             first.repro
         ));
     }

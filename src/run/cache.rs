@@ -1,6 +1,7 @@
 //! The source cache shared by every cell: where it is, `--source VERSION=PATH` placing a local
-//! tarball in it, and one download per tarball before any cell starts. Files appear in the
-//! cache only by rename, so no cell sees half a tarball.
+//! tarball or a checkout made into one ([`checkout`]) in it, one download per tarball, and each
+//! version's source identity, all before any cell starts. Files appear in the cache only by
+//! rename, so no cell sees half a tarball.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,10 +11,11 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 
-use super::Setting;
+use super::{checkout, Setting};
 use crate::render::SourceView;
 
-/// A local tarball standing in for a version's download: `VERSION=PATH`.
+/// A local source standing in for a version's download: `VERSION=PATH`, PATH a tarball, a git
+/// checkout or an unpacked source tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalSource {
     pub version: String,
@@ -29,10 +31,22 @@ impl FromStr for LocalSource {
                 path: PathBuf::from(path),
             }),
             _ => Err(format!(
-                "`{text}` is not VERSION=PATH (e.g. 3.13.5=/srv/Python-3.13.5.tar.xz)"
+                "`{text}` is not VERSION=PATH (e.g. 3.13.5=/srv/Python-3.13.5.tar.xz, or \
+                 main=~/cpython for a checkout)"
             )),
         }
     }
+}
+
+/// A version's source, ready in the cache before any cell starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// Its name in the cache when it is not the definition's tarball (a checkout made into a
+    /// tarball, a branch's tarball): the script unpacks it instead, unchecked, as the run
+    /// checked it. `None`: the script's own file, checked by the script.
+    pub file: Option<String>,
+    /// `sha256:<hex>`, `git:<commit>[+dirty]` or `tree:<sha256 of the tarball made of it>`.
+    pub id: String,
 }
 
 /// `$XDG_CACHE_HOME/matrix/sources`, else `~/.cache/matrix/sources`: the source cache when the
@@ -52,98 +66,204 @@ pub fn default_cache_dir(name: fn(Setting) -> String) -> Result<PathBuf> {
     }
 }
 
-/// Makes every source of `sources` present in `cache`: a local file is copied in (after its
-/// checksum is checked), a missing tarball is downloaded once. `say` reports each step; `name`
-/// names the setting that gives a local file ([`Setting::Source`]).
+/// Makes every source of `sources` present in `cache` and says what each is: a local file is
+/// copied in (after its checksum is checked), a local directory made into a tarball, a missing
+/// tarball downloaded once. Everything a flag gets wrong is refused before any of that work.
+/// `say` reports each step; `name` names the setting that gives a local source
+/// ([`Setting::Source`]).
 pub fn prepare(
     cache: &Path,
     sources: &[SourceView],
     local: &[LocalSource],
     name: fn(Setting) -> String,
     say: &dyn Fn(&str),
-) -> Result<()> {
-    fs::create_dir_all(cache)
-        .with_context(|| format!("cannot create the source cache {}", cache.display()))?;
+) -> Result<BTreeMap<String, Prepared>> {
     let by_version: BTreeMap<&str, &SourceView> =
         sources.iter().map(|s| (s.version.as_str(), s)).collect();
-    let flag = name(Setting::Source);
+    check_local(&by_version, local, name)?;
+    fs::create_dir_all(cache)
+        .with_context(|| format!("cannot create the source cache {}", cache.display()))?;
+    let mut prepared = BTreeMap::new();
     for given in local {
-        let Some(source) = by_version.get(given.version.as_str()) else {
-            bail!(
-                "{flag} {}={}: no selected cell builds CPython {} (the selected versions: {})",
-                given.version,
-                given.path.display(),
-                given.version,
-                by_version.keys().copied().collect::<Vec<_>>().join(", ")
-            );
+        let source = by_version[given.version.as_str()];
+        let what = format!(
+            "{} {}={}",
+            name(Setting::Source),
+            given.version,
+            given.path.display()
+        );
+        let ready = if given.path.is_dir() {
+            from_directory(cache, source, &given.path, &what, say)?
+        } else {
+            from_tarball(cache, source, &given.path, &what, say)?
         };
-        if !given.path.is_file() {
-            bail!(
-                "{flag} {}={}: no such file",
-                given.version,
-                given.path.display()
-            );
-        }
-        if !source.sha256.is_empty() {
-            let digest = sha256(&given.path)?;
-            if digest != source.sha256 {
-                bail!(
-                    "{flag} {}={}: its SHA-256 is {digest}, but the matrix definition gives \
-                     {} for {}",
-                    given.version,
-                    given.path.display(),
-                    source.sha256,
-                    source.file
-                );
-            }
-        }
-        let target = cache.join(&source.file);
-        if target.is_file() && same_contents(&given.path, &target)? {
-            continue;
-        }
-        say(&format!(
-            "copying {} into the source cache as {}",
-            given.path.display(),
-            source.file
-        ));
-        place(cache, &source.file, |tmp| {
-            fs::copy(&given.path, tmp)
-                .map(|_| ())
-                .with_context(|| format!("cannot copy {}", given.path.display()))
-        })?;
+        prepared.insert(given.version.clone(), ready);
     }
     for source in by_version.values() {
-        let given = local.iter().any(|l| l.version == source.version);
-        let target = cache.join(&source.file);
-        if given || fs::metadata(&target).is_ok_and(|m| m.len() > 0) {
-            continue;
+        if !prepared.contains_key(&source.version) {
+            let ready = download(cache, source, name, say)?;
+            prepared.insert(source.version.clone(), ready);
         }
-        say(&format!("downloading {}", source.url));
-        place(cache, &source.file, |tmp| {
-            let status = Command::new("curl")
-                .args([
-                    "--fail",
-                    "--silent",
-                    "--show-error",
-                    "--location",
-                    "--retry",
-                    "3",
-                ])
-                .arg("--output")
-                .arg(tmp)
-                .arg(&source.url)
-                .status()
-                .context("cannot run curl to download the sources")?;
-            if !status.success() {
-                bail!(
-                    "cannot download {} (curl {status}); on a machine without network, give the \
-                     tarball with {flag} {}=PATH",
-                    source.url,
-                    source.version
-                );
-            }
-            Ok(())
+    }
+    Ok(prepared)
+}
+
+/// Every `--source` names a selected version and a file or directory; every selected branch
+/// has one. All that is wrong is said at once.
+fn check_local(
+    by_version: &BTreeMap<&str, &SourceView>,
+    local: &[LocalSource],
+    name: fn(Setting) -> String,
+) -> Result<()> {
+    let flag = name(Setting::Source);
+    let mut wrong = Vec::new();
+    for given in local {
+        let what = format!("{flag} {}={}", given.version, given.path.display());
+        if !by_version.contains_key(given.version.as_str()) {
+            wrong.push(format!(
+                "{what}: no selected cell builds CPython {} (the selected versions: {})",
+                given.version,
+                by_version.keys().copied().collect::<Vec<_>>().join(", ")
+            ));
+        } else if local.iter().filter(|l| l.version == given.version).count() > 1 {
+            wrong.push(format!(
+                "{what}: {flag} gives {} more than once",
+                given.version
+            ));
+        } else if !given.path.is_file() && !given.path.is_dir() {
+            wrong.push(format!(
+                "{what}: no such file or directory (give a tarball, a git checkout or an \
+                 unpacked source tree)"
+            ));
+        }
+    }
+    for source in by_version.values().filter(|s| s.is_branch()) {
+        if !local.iter().any(|l| l.version == source.version) {
+            wrong.push(format!(
+                "CPython {0} is a branch, which python.org has no tarball of: give its \
+                 checkout with {flag} {0}=DIR",
+                source.version
+            ));
+        }
+    }
+    wrong.dedup();
+    match wrong.len() {
+        0 => Ok(()),
+        1 => bail!("{}", wrong[0]),
+        _ => bail!("the sources cannot be used:\n  {}", wrong.join("\n  ")),
+    }
+}
+
+/// A local tarball: checked against the definition's checksum and copied in under the
+/// definition's name; a branch's (no checksum, no name of its own) under a name of its SHA-256.
+fn from_tarball(
+    cache: &Path,
+    source: &SourceView,
+    path: &Path,
+    what: &str,
+    say: &dyn Fn(&str),
+) -> Result<Prepared> {
+    let digest = sha256(path)?;
+    if !source.sha256.is_empty() && digest != source.sha256 {
+        bail!(
+            "{what}: its SHA-256 is {digest}, but the matrix definition gives {} for {}",
+            source.sha256,
+            source.file
+        );
+    }
+    let file = if source.is_branch() {
+        let given = path.file_name().unwrap_or_default().to_string_lossy();
+        format!("Python-{}-{}-{given}", source.version, &digest[..16])
+    } else {
+        source.file.clone()
+    };
+    let target = cache.join(&file);
+    if !(target.is_file() && same_contents(path, &target)?) {
+        say(&format!(
+            "copying {} into the source cache as {file}",
+            path.display()
+        ));
+        place(cache, &file, |tmp| {
+            fs::copy(path, tmp)
+                .map(|_| ())
+                .with_context(|| format!("cannot copy {}", path.display()))
         })?;
+    }
+    Ok(Prepared {
+        file: source.is_branch().then_some(file),
+        id: format!("sha256:{digest}"),
+    })
+}
+
+/// A checkout or unpacked tree: made into a tarball in the cache ([`checkout`]).
+fn from_directory(
+    cache: &Path,
+    source: &SourceView,
+    dir: &Path,
+    what: &str,
+    say: &dyn Fn(&str),
+) -> Result<Prepared> {
+    let tree = checkout::read(dir, what)?;
+    say(&format!(
+        "making a tarball of {} ({} files) in the source cache",
+        dir.display(),
+        tree.files.len()
+    ));
+    let tmp = tempfile::Builder::new()
+        .prefix(".checkout.tmp-")
+        .tempfile_in(cache)
+        .with_context(|| format!("cannot create a temporary file in {}", cache.display()))?;
+    checkout::write_tarball(dir, &tree, &source.version, tmp.path())?;
+    let digest = sha256(tmp.path())?;
+    let file = format!("Python-{}-{}.tar", source.version, &digest[..16]);
+    tmp.persist(cache.join(&file))
+        .with_context(|| format!("cannot write {}", cache.join(&file).display()))?;
+    Ok(Prepared {
+        file: Some(file),
+        id: tree.identity(&digest),
+    })
+}
+
+/// The definition's tarball, downloaded unless the cache has it.
+fn download(
+    cache: &Path,
+    source: &SourceView,
+    name: fn(Setting) -> String,
+    say: &dyn Fn(&str),
+) -> Result<Prepared> {
+    let target = cache.join(&source.file);
+    if !fs::metadata(&target).is_ok_and(|m| m.len() > 0) {
+        say(&format!("downloading {}", source.url));
+        place(cache, &source.file, |tmp| curl(&source.url, tmp)).map_err(|e| {
+            anyhow::anyhow!(
+                "{e:#}; on a machine without network, give the tarball with {} {}=PATH",
+                name(Setting::Source),
+                source.version
+            )
+        })?;
+    }
+    // The script checks the definition's checksum; without one, the identity is the file's.
+    let digest = if source.sha256.is_empty() {
+        sha256(&target)?
+    } else {
+        source.sha256.clone()
+    };
+    Ok(Prepared {
+        file: None,
+        id: format!("sha256:{digest}"),
+    })
+}
+
+fn curl(url: &str, to: &Path) -> Result<()> {
+    let status = Command::new("curl")
+        .args(["--fail", "--silent", "--show-error", "--location"])
+        .args(["--retry", "3", "--output"])
+        .arg(to)
+        .arg(url)
+        .status()
+        .context("cannot run curl to download the sources")?;
+    if !status.success() {
+        bail!("cannot download {url} (curl {status})");
     }
     Ok(())
 }

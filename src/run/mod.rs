@@ -1,10 +1,12 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
-//! Submodules: [`process`] (a cell's processes), [`jobs`]
-//! (parallelism), [`cache`] (sources), [`rundir`] (layout), [`results`], [`progress`].
+//! Submodules: [`process`] (a cell's processes), [`preflight`], [`jobs`]
+//! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`results`], [`progress`].
 
 pub mod cache;
+pub mod checkout;
 pub mod jobs;
+pub mod preflight;
 pub mod process;
 pub mod progress;
 pub mod results;
@@ -23,7 +25,7 @@ use anyhow::{Context, Result};
 use crate::engine::{self, CellLaunch, Engine};
 use crate::report::filter::ResultFilter;
 use crate::report::{CellResult, Outcome, Report};
-use cache::LocalSource;
+use cache::Prepared;
 use jobs::Parallelism;
 use process::CellProcess;
 use progress::Progress;
@@ -89,7 +91,9 @@ pub struct RunOptions {
     /// With `resume`: finished cells whose result is one of these run again.
     pub rerun: Vec<ResultFilter>,
     pub cache: PathBuf,
-    pub sources: Vec<LocalSource>,
+    /// Each version's source, ready in the cache ([`cache::prepare`], before the run
+    /// directory is made): what a cell unpacks and its identity.
+    pub sources: std::collections::BTreeMap<String, Prepared>,
     /// A container's memory limit, in the engine's notation.
     pub memory: String,
     /// How messages name a setting ([`Setting::plain`] when the caller has no better name).
@@ -122,6 +126,9 @@ struct Running {
     stopping: Option<Instant>,
     /// Stopped by the user: the log is no result.
     interrupted: bool,
+    /// The log as the script writes it (the same open file, so the same offset): what the run
+    /// itself says about the cell goes between the script's lines, never over them.
+    log: fs::File,
     log_offset: u64,
     log_tail: Vec<u8>,
     /// The stage last shown.
@@ -162,8 +169,6 @@ pub fn run(
             name(Setting::Engine)
         ));
     }
-    prepare_sources(jobs, options, &progress)?;
-
     let signals = Arc::new(AtomicUsize::new(0));
     let _listener = listen_for_signals(signals.clone())?;
     let interrupted = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
@@ -226,22 +231,6 @@ fn keep_finished<'a>(
         }
     }
     Ok((todo, resumed))
-}
-
-/// Fills the source cache with the tarball of every selected version.
-fn prepare_sources(jobs: &[CellJob], options: &RunOptions, progress: &Progress) -> Result<()> {
-    // Every selected version, so a --source is checked against the selection, resumed or not.
-    let mut sources: Vec<crate::render::SourceView> =
-        jobs.iter().map(|j| j.source.clone()).collect();
-    sources.sort_by(|a, b| a.version.cmp(&b.version));
-    sources.dedup_by(|a, b| a.version == b.version);
-    cache::prepare(
-        &options.cache,
-        &sources,
-        &options.sources,
-        options.name,
-        &|m| progress.say(m),
-    )
 }
 
 /// Runs the cells of `todo`, at most `parallelism.cells` at a time, until all are done or
@@ -349,11 +338,20 @@ fn look_at_running(
 fn enforce_time(options: &RunOptions, cell: &mut Running, progress: &Progress) {
     match cell.stopping {
         None if cell.started.elapsed() >= options.deadline => {
+            let deadline = progress::format_duration(options.deadline);
             progress.say(&format!(
-                "{}: deadline of {} reached, stopping it",
-                cell.job.id,
-                progress::format_duration(options.deadline)
+                "{}: deadline of {deadline} reached, stopping it",
+                cell.job.id
             ));
+            // In the log too: the Timeout it becomes is the run's doing, not the build's.
+            let _ = std::io::Write::write_fmt(
+                &mut cell.log,
+                format_args!(
+                    "\nmatrix run: the deadline of {deadline} was reached: stopping the cell \
+                     (TERM, then KILL after {})\n",
+                    progress::format_duration(options.stop_grace)
+                ),
+            );
             stop(options, cell);
         }
         Some(at) if at.elapsed() >= options.stop_grace => {
@@ -365,6 +363,7 @@ fn enforce_time(options: &RunOptions, cell: &mut Running, progress: &Progress) {
 }
 
 fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
+    let source = options.sources.get(&job.source.version);
     let launch = CellLaunch {
         cell: job.id.clone(),
         container: engine::container_name(&dir.root, &job.id),
@@ -376,6 +375,8 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         image: job.image.clone(),
         memory: options.memory.clone(),
         unconfined: job.unconfined,
+        source_file: source.and_then(|s| s.file.clone()),
+        source_id: source.map(|s| s.id.clone()).unwrap_or_default(),
     };
     for d in [&launch.work_dir, &launch.artifact_dir] {
         fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
@@ -403,6 +404,9 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         started: Instant::now(),
         stopping: None,
         interrupted: false,
+        log: log
+            .try_clone()
+            .with_context(|| format!("cannot write to {}", log_path.display()))?,
         log_offset: 0,
         log_tail: Vec::new(),
         stage: None,

@@ -201,8 +201,8 @@ fn an_unwritable_artifact_directory_fails_setup_not_the_compilation() {
         &[("MATRIX_ARTIFACT_DIR", "/proc/nope")],
     );
     let row = report_row(ASAN_CELL, &out.stdout);
-    assert_eq!(row["result"], "Unknown", "{row:?}");
-    assert!(row["evidence"].contains("setup"), "{row:?}");
+    assert_eq!(row["result"], "Setup. Failed", "{row:?}");
+    assert!(row["cause"].starts_with("failed during setup"), "{row:?}");
 }
 
 #[test]

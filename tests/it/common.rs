@@ -267,10 +267,14 @@ pub fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
-/// A file or directory under `../shared/` (beside the project), or `None` after [`skip`] when
-/// it is not there.
+/// A file or directory under `../shared/` (beside the project; `MATRIX_SHARED_DIR` stands for
+/// it in a checkout that is not beside it, such as a git worktree), or `None` after [`skip`]
+/// when it is not there.
 pub fn shared(test: &str, relative: &str) -> Option<PathBuf> {
-    let path = project_root().join("../shared").join(relative);
+    let root = std::env::var_os("MATRIX_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("../shared"));
+    let path = root.join(relative);
     if path.exists() {
         Some(path)
     } else {

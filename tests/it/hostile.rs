@@ -93,7 +93,7 @@ fn unquoted_numbers_and_non_canonical_versions_are_explained() {
     refused(
         tmp.path(),
         &["--config", "zero.yaml", "list"],
-        "`3.12.04` is not a CPython release",
+        "`3.12.04` is not a CPython release or branch",
     );
 }
 

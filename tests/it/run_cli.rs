@@ -41,10 +41,11 @@ if [ -n "${FAKE_TEST_OUTPUT:-}" ]; then printf '%b\n' "$FAKE_TEST_OUTPUT"; fi
 exit "${FAKE_TEST_STATUS:-0}"
 "#;
 
-/// With FAKE_HANG_CC, `gcc --version` ignores TERM and hangs: the script waits for a
-/// foreground command before it runs its TERM trap, so such a cell does not stop on TERM.
+/// With FAKE_HANG_CC, `gcc --version` in a cell ignores TERM and hangs: the script waits for a
+/// foreground command before it runs its TERM trap, so such a cell does not stop on TERM. (Not
+/// in the run's preflight, which has no MATRIX_CELL: that one would refuse to start.)
 const FAKE_GCC: &str = r#"#!/bin/sh
-if [ -n "${FAKE_HANG_CC:-}" ]; then
+if [ -n "${FAKE_HANG_CC:-}" ] && [ -n "${MATRIX_CELL:-}" ]; then
     trap '' TERM
     echo "fake gcc hangs"
     sleep 300

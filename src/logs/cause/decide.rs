@@ -14,6 +14,8 @@ impl CauseReader {
     ) -> Option<Cause> {
         let slot = &self.slots[stage as usize];
         let (kind, c) = self.killed(stage, outcome, slot).or_else(|| match stage {
+            // No tool's words before configure: the script's last line says it.
+            Stage::Setup => None,
             Stage::Configure => configure_cause(slot),
             Stage::Compilation => compilation_cause(slot),
             Stage::Tests => self.tests_cause(slot, outcome, headers),
@@ -32,10 +34,11 @@ impl CauseReader {
         if !matches!(outcome, Outcome::Timeout | Outcome::Oom) || slot.signal.is_some() {
             return None;
         }
-        let what = if outcome == Outcome::Oom {
-            "killed (OOM)"
-        } else {
-            "deadline hit"
+        let what = match (&self.run_deadline, outcome) {
+            (_, Outcome::Oom) => "killed (OOM)".to_string(),
+            // The run says which deadline it enforced.
+            (Some(d), _) => format!("deadline of {} hit (matrix run)", d.text),
+            (None, _) => "deadline hit".to_string(),
         };
         // The test may have run in another stage's slot (a PGO training run of make).
         let test = self
@@ -50,10 +53,19 @@ impl CauseReader {
             };
             return Some((CauseKind::Killed, c));
         }
-        let check = slot
-            .checking
-            .as_ref()
-            .filter(|_| stage == Stage::Configure)?;
+        let check = slot.checking.as_ref().filter(|_| stage == Stage::Configure);
+        let Some(check) = check else {
+            // Nothing was running that the log names: the run's own line is the cause.
+            let d = self
+                .run_deadline
+                .as_ref()
+                .filter(|_| outcome == Outcome::Timeout)?;
+            let c = Candidate {
+                text: format!("{what} during {}", stage.name().to_lowercase()),
+                ..d.clone()
+            };
+            return Some((CauseKind::Killed, c));
+        };
         let what_ran = check.ev.text.split("...").next().unwrap_or("").trim();
         let c = Candidate {
             text: format!("{what} while {}", normalise(what_ran)),
@@ -228,6 +240,7 @@ pub(super) fn killed_last_words(
     let what = match outcome {
         Outcome::Timeout => "deadline hit",
         Outcome::Oom => "killed (OOM)",
+        _ if stage == Stage::Setup => "failed",
         _ => return None,
     };
     let ev = classification.evidence.as_ref()?;
@@ -235,7 +248,11 @@ pub(super) fn killed_last_words(
         return None;
     }
     Some(Cause {
-        kind: CauseKind::Killed,
+        kind: if what == "failed" {
+            CauseKind::Setup
+        } else {
+            CauseKind::Killed
+        },
         text: clip(&format!(
             "{what} during {} (last line: {})",
             stage.name().to_lowercase(),

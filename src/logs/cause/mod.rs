@@ -13,7 +13,7 @@ mod text;
 
 use serde::Serialize;
 
-use super::classify::{Classification, Evidence, Outcome, Verdict};
+use super::classify::{Classification, Evidence, Outcome, Stage, Verdict};
 use crate::sanitizer::{LogReports, RawReport, Recognizer};
 use regrtest::RegrtestReader;
 pub use regrtest::TestTotals;
@@ -38,6 +38,8 @@ pub enum CauseKind {
     Killed,
     /// The tests regrtest lists as failed.
     Tests,
+    /// The script's own error before configure (no source, a failed download): its last line.
+    Setup,
 }
 
 /// A cell's cause: the short normalised reason, the raw line it came from, and the finding
@@ -154,7 +156,7 @@ impl Kept {
 #[derive(Debug, Default)]
 pub struct CauseReader {
     recognizer: Recognizer,
-    slots: [Slot; 3],
+    slots: [Slot; Stage::ALL.len()],
     /// regrtest's summaries, totals and progress.
     regrtest: RegrtestReader,
     /// The failed tests of regrtest's last summary, once the log is read (for the cause).
@@ -163,6 +165,8 @@ pub struct CauseReader {
     emitted: Vec<RawReport>,
     /// Every report of the log, by signature (for `findings` from the same pass).
     found: LogReports,
+    /// `matrix run`'s own line saying it enforced the cell's deadline: the deadline's words.
+    run_deadline: Option<Candidate>,
 }
 
 impl CauseReader {

@@ -13,6 +13,9 @@ use super::{Candidate, CauseReader, Slot};
 use crate::sanitizer::regrtest::is_regrtest_progress;
 use crate::sanitizer::{RawReport, Signature};
 
+/// How `matrix run` says in a cell's log that it stopped the cell at its deadline.
+const RUN_DEADLINE: &[u8] = b"matrix run: the deadline of ";
+
 impl CauseReader {
     /// Takes the line the classifier just took. `marked` false says the line holds none of
     /// the classifier's phrases nor `error:`, `undefined reference` or `: runtime error:` (the
@@ -21,6 +24,14 @@ impl CauseReader {
         let (raw, marked) = (seen.text, seen.marked);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line_no = classifier.lines();
+        if let Some(rest) = raw.strip_prefix(RUN_DEADLINE) {
+            let words = String::from_utf8_lossy(rest);
+            self.run_deadline = Some(Candidate {
+                ev: evidence(line_no, raw),
+                text: words.split(" was reached").next().unwrap_or("").to_string(),
+                finding: None,
+            });
+        }
         let stage = classifier.stage();
         let emitted = &mut self.emitted;
         self.recognizer

@@ -109,58 +109,84 @@ impl Classifier {
     /// Logs of our own scripts: the markers and statuses decide; the tools' words only say
     /// which kind of failure a non-zero status was when the status alone cannot.
     pub(super) fn decide_markers(&self, ends_mid_line: bool) -> (Verdict, Option<Evidence>) {
-        let m = &self.markers;
-        if let Some((stage, status, ev)) = &m.finish {
-            let stage = match stage {
-                Some(MarkerStage::Result(stage)) => *stage,
-                Some(MarkerStage::Collect) if *status == 0 => {
-                    return self.passed_marker(ev);
-                }
-                Some(MarkerStage::Collect) => {
-                    return unknown(
-                        format!(
-                        "the build passed but collecting its artifacts failed (status {status})"
-                    ),
-                        Some(ev.clone()),
-                    )
-                }
-                Some(MarkerStage::Canaries) => {
-                    return unknown(
-                        format!("the build passed, but the script stopped while running its canaries (status {status})"),
-                        Some(ev.clone()),
-                    )
-                }
-                Some(MarkerStage::Setup) | None => {
-                    if *status == 0 {
-                        return unknown(
-                            "the script finished without running any stage",
-                            Some(ev.clone()),
-                        );
-                    }
-                    return unknown(
-                        format!("the build failed before configure (setup, status {status})"),
-                        Some(self.last_line().unwrap_or_else(|| ev.clone())),
-                    );
-                }
-            };
-            if *status == 0 {
+        match &self.markers.finish {
+            Some((stage, status, ev)) => self.decide_finished(*stage, *status, ev),
+            None => self.decide_unfinished(ends_mid_line),
+        }
+    }
+
+    /// A log with the finish marker: the stage it names and its status decide.
+    fn decide_finished(
+        &self,
+        stage: Option<MarkerStage>,
+        status: i64,
+        ev: &Evidence,
+    ) -> (Verdict, Option<Evidence>) {
+        let stage = match stage {
+            Some(MarkerStage::Result(stage)) => stage,
+            Some(MarkerStage::Collect) if status == 0 => {
                 return self.passed_marker(ev);
             }
-            if *status == 130 {
-                return unknown("the build was interrupted (SIGINT)", Some(ev.clone()));
+            Some(MarkerStage::Collect) => {
+                return unknown(
+                    format!(
+                    "the build passed but collecting its artifacts failed (status {status})"
+                ),
+                    Some(ev.clone()),
+                )
             }
-            let by_status = Outcome::from_status(*status);
-            let (outcome, decided) = if by_status == Outcome::Failed {
-                match self.refine(stage) {
-                    Some((outcome, ev)) => (outcome, ev),
-                    None => (Outcome::Failed, ev.clone()),
+            Some(MarkerStage::Canaries) => {
+                return unknown(
+                    format!("the build passed, but the script stopped while running its canaries (status {status})"),
+                    Some(ev.clone()),
+                )
+            }
+            Some(MarkerStage::Setup) if status != 0 && status != 130 => {
+                // Before configure: the script's own error (its last words) is the cause.
+                let outcome = Outcome::from_status(status);
+                let last = self.last_line().unwrap_or_else(|| ev.clone());
+                return (
+                    Verdict::Result {
+                        stage: Stage::Setup,
+                        outcome,
+                    },
+                    Some(last),
+                );
+            }
+            Some(MarkerStage::Setup) | None => {
+                if status == 0 {
+                    return unknown(
+                        "the script finished without running any stage",
+                        Some(ev.clone()),
+                    );
                 }
-            } else {
-                (by_status, ev.clone())
-            };
-            return (Verdict::Result { stage, outcome }, Some(decided));
+                return unknown(
+                    format!("the build failed before configure (setup, status {status})"),
+                    Some(self.last_line().unwrap_or_else(|| ev.clone())),
+                );
+            }
+        };
+        if status == 0 {
+            return self.passed_marker(ev);
         }
-        // No finish marker: the pod was killed, or the log was cut.
+        if status == 130 {
+            return unknown("the build was interrupted (SIGINT)", Some(ev.clone()));
+        }
+        let by_status = Outcome::from_status(status);
+        let (outcome, decided) = if by_status == Outcome::Failed {
+            match self.refine(stage) {
+                Some((outcome, ev)) => (outcome, ev),
+                None => (Outcome::Failed, ev.clone()),
+            }
+        } else {
+            (by_status, ev.clone())
+        };
+        (Verdict::Result { stage, outcome }, Some(decided))
+    }
+
+    /// No finish marker: the pod was killed, or the log was cut.
+    fn decide_unfinished(&self, ends_mid_line: bool) -> (Verdict, Option<Evidence>) {
+        let m = &self.markers;
         let inside = m
             .current
             .or_else(|| m.last_end.as_ref().map(|(s, _, _)| *s));

@@ -94,7 +94,7 @@ pub struct Classifier {
     /// Whether bash's `set -x` trace names the stages; if not, tool output does.
     traced: bool,
     /// Evidence per result stage, filled for whichever stage the log is in.
-    stages: [StageEvidence; 3],
+    stages: [StageEvidence; Stage::ALL.len()],
     /// Lines outside any result stage (setup) are kept here.
     outside: StageEvidence,
     /// The canaries' deliberate reports land here, where no verdict looks.
@@ -394,6 +394,8 @@ impl Classifier {
     fn refine(&self, stage: Stage) -> Option<(Outcome, Evidence)> {
         let s = &self.stages[stage.index()];
         match stage {
+            // The script's own commands: its status says all.
+            Stage::Setup => None,
             Stage::Configure => {
                 if let Some((ev, o)) = &s.job_status {
                     return Some((*o, ev.clone()));

@@ -268,3 +268,24 @@ fn canaries_count_in_their_stage_only_and_never_decide() {
         verdict(cut)
     );
 }
+
+#[test]
+fn a_script_that_fails_before_configure_is_setup_failed_with_its_last_words() {
+    let log = format!(
+        "{M} event=stage-start stage=setup time=t\n\
+         error: CPython main is a branch, which python.org has no tarball of\n\
+         {M} event=stage-end stage=setup status=1 time=t\n\
+         {M} event=finish cell=amd64-x stage=setup status=1 time=t\n"
+    );
+    let c = classify(&log);
+    assert_eq!(verdict(&log), "Setup. Failed");
+    assert!(c
+        .evidence
+        .unwrap()
+        .text
+        .starts_with("error: CPython main is a branch"));
+    // A deadline in setup is setup's timeout; Ctrl-C there is no result.
+    let stopped = log.replace("status=1", "status=143");
+    assert_eq!(verdict(&stopped), "Setup. Timeout");
+    assert!(verdict(&log.replace("status=1", "status=130")).starts_with("Unknown:"));
+}
