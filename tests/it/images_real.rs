@@ -58,7 +58,7 @@ provides:
   bash: { commands: [bash] }
   coreutils:
     commands: [cat, cp, env, head, mkdir, mv, nproc, readlink, rm, rmdir, sha256sum, sort,
-               timeout, wc]
+               tee, timeout, wc]
   curl: { commands: [curl] }
   findutils: { commands: [find] }
   grep: { commands: [grep] }
