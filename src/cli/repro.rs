@@ -105,14 +105,19 @@ fn run_args(args: &ReproArgs, out: PathBuf) -> RunArgs {
         fail_on: Vec::new(),
         templates: args.templates.clone(),
         registry: args.registry.clone(),
-        selection: SelectionArgs {
-            only: vec![Filter {
-                axis: ID_AXIS.to_string(),
-                values: vec![args.cell.clone()],
-            }],
-            ..SelectionArgs::default()
-        },
+        selection: only_cell(&args.cell),
         tests: args.tests.clone(),
+    }
+}
+
+/// The selection of exactly the cell `id`.
+fn only_cell(id: &str) -> SelectionArgs {
+    SelectionArgs {
+        only: vec![Filter {
+            axis: ID_AXIS.to_string(),
+            values: vec![id.to_string()],
+        }],
+        ..SelectionArgs::default()
     }
 }
 
@@ -138,33 +143,27 @@ fn shell(cli: &Cli, args: &ReproArgs, out: &Path) -> Result<()> {
         );
     }
     let matrix = cli.load_matrix()?;
-    let cell = super::SelectionArgs {
-        only: vec![Filter {
-            axis: ID_AXIS.to_string(),
-            values: vec![args.cell.clone()],
-        }],
-        ..SelectionArgs::default()
-    }
-    .cells(&matrix)?
-    .remove(0);
+    let cells = only_cell(&args.cell).cells(&matrix)?;
     let registry = args
         .registry
         .clone()
         .unwrap_or_else(|| matrix.image.registry.clone());
+    // The image and seccomp choice exactly as the run that built it made them.
+    let job = super::run::cell_jobs(&matrix, &cells, &registry)?.remove(0);
     let launch = CellLaunch {
-        cell: cell.id.clone(),
-        container: format!("{}-shell", crate::engine::container_name(out, &cell.id)),
-        script: std::path::absolute(dir.script(&cell.id))?,
+        cell: job.id.clone(),
+        container: format!("{}-shell", crate::engine::container_name(out, &job.id)),
+        script: std::path::absolute(dir.script(&job.id))?,
         cache_dir: std::path::absolute(match &args.cache {
             Some(cache) => cache.clone(),
             None => crate::run::cache::default_cache_dir(super::run::flag)?,
         })?,
         work_dir: work.clone(),
-        artifact_dir: std::path::absolute(dir.artifacts(&cell.id))?,
+        artifact_dir: std::path::absolute(dir.artifacts(&job.id))?,
         jobs: 1,
-        image: cell.image(&matrix, &registry),
+        image: job.image,
         memory: engine_memory(&matrix.workflow.memory_limit.text)?,
-        unconfined: crate::plan::BuildPlan::for_cell(&matrix, &cell)?.unconfined,
+        unconfined: job.unconfined,
         // The shell runs no script: the source is unpacked in the work directory already.
         source_file: None,
         source_id: String::new(),

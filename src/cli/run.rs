@@ -375,7 +375,7 @@ fn deadline(args: &RunArgs, matrix: &Matrix) -> Result<u64> {
 
 /// What the run needs of each cell: its id, image, source and whether its container keeps
 /// the engine's seccomp filter.
-fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Result<Vec<CellJob>> {
+pub(super) fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Result<Vec<CellJob>> {
     cells
         .iter()
         .map(|cell| {

@@ -92,11 +92,6 @@ fn relative(dir: &RunDir, path: &Path) -> String {
     rel.to_string_lossy().into_owned()
 }
 
-/// Whether a log ends with the script's finish marker: the cell ran to a result.
-pub fn finished(log: &Path) -> bool {
-    finished_result(log).is_some()
-}
-
 /// The result of a log that ends with the script's finish marker; `None` for a log without
 /// one (the cell is running, or its run was killed) or one that cannot be read.
 pub fn finished_result(log: &Path) -> Option<CellResult> {
@@ -140,7 +135,7 @@ mod tests {
              ::matrix:: event=finish cell=a stage=tests status=2 time=T\n",
         )
         .unwrap();
-        assert!(finished(&log));
+        assert!(finished_result(&log).is_some());
         let index =
             b"id,script,image,python\na,scripts/a.sh,img,3.13.5\nb,scripts/b.sh,img,3.13.5\n";
         let mut results =
@@ -175,7 +170,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("a.log");
         std::fs::write(&log, "::matrix:: event=stage-start stage=compile time=T\n").unwrap();
-        assert!(!finished(&log));
-        assert!(!finished(&tmp.path().join("absent.log")));
+        assert!(finished_result(&log).is_none());
+        assert!(finished_result(&tmp.path().join("absent.log")).is_none());
     }
 }

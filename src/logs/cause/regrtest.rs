@@ -133,9 +133,7 @@ impl RegrtestReader {
 
     /// A progress line of the tests stage names a test that ran.
     pub fn ran(&mut self, test: String) {
-        if !self.run.contains(&test) {
-            self.run.insert(test);
-        }
+        self.run.insert(test);
     }
 
     pub fn finish(mut self) -> RegrtestAccount {
