@@ -138,6 +138,9 @@ pub struct CellLaunch {
     pub cell: String,
     /// The container's name ([`container_name`]).
     pub container: String,
+    /// The run directory, canonical ([`canonical_run`]): containers carry it as the label
+    /// [`RUN_LABEL`], so `podman ps --filter label=…` finds one run's containers and no other's.
+    pub run_dir: PathBuf,
     /// The rendered script, as `matrix render` writes it.
     pub script: PathBuf,
     pub cache_dir: PathBuf,
@@ -257,11 +260,19 @@ impl Engine {
 /// directory, however it is spelled (`run`, `./run/`, a symlink), gives the same names, so a
 /// `--resume` finds what an interrupted attempt left.
 pub fn container_name(run_root: &Path, cell: &str) -> String {
-    let root = std::fs::canonicalize(run_root)
-        .or_else(|_| std::path::absolute(run_root))
-        .unwrap_or_else(|_| run_root.to_path_buf());
+    let root = canonical_run(run_root);
     let run = crate::finding::short_id([root.to_string_lossy().as_ref()]);
     format!("matrix-run-{cell}-{run}")
+}
+
+/// The label every cell container carries: its run directory's canonical path.
+pub const RUN_LABEL: &str = "io.github.cpython-matrix.run";
+
+/// A run directory as one spelling: canonical where it exists, else absolute.
+pub fn canonical_run(run_root: &Path) -> PathBuf {
+    std::fs::canonicalize(run_root)
+        .or_else(|_| std::path::absolute(run_root))
+        .unwrap_or_else(|_| run_root.to_path_buf())
 }
 
 /// `run` arguments for podman and docker alike: the pod's limits and the three mounts, then the
@@ -274,6 +285,7 @@ fn container_args(launch: &CellLaunch, run: &[&str]) -> Vec<String> {
         "run".into(),
         "--rm".into(),
         format!("--name={}", launch.container),
+        format!("--label={RUN_LABEL}={}", launch.run_dir.display()),
         format!("--memory={}", launch.memory),
         format!("--cpus={}", launch.jobs),
     ];
@@ -339,6 +351,7 @@ mod tests {
         CellLaunch {
             cell: "amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug".into(),
             container: "matrix-run-amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug-0123abcd".into(),
+            run_dir: "/run".into(),
             script: "/run/scripts/c.sh".into(),
             cache_dir: "/home/u/.cache/matrix/sources".into(),
             work_dir: "/run/work/c".into(),
@@ -364,7 +377,7 @@ mod tests {
             &script,
         );
         assert!(!confined.iter().any(|a| a.starts_with("--security-opt")));
-        assert_eq!(unconfined[5], "--security-opt=seccomp=unconfined");
+        assert_eq!(unconfined[6], "--security-opt=seccomp=unconfined");
         assert_eq!(unconfined.len(), confined.len() + 1);
     }
 
@@ -377,6 +390,7 @@ mod tests {
                 "run",
                 "--rm",
                 "--name=matrix-run-amd64-u24.04-py3.13.5-gcc-asan-shared-pre-debug-0123abcd",
+                "--label=io.github.cpython-matrix.run=/run",
                 "--memory=16g",
                 "--cpus=2",
                 "--volume=/home/u/.cache/matrix/sources:/matrix/cache:rw",

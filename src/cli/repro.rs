@@ -153,6 +153,7 @@ fn shell(cli: &Cli, args: &ReproArgs, out: &Path) -> Result<()> {
     let launch = CellLaunch {
         cell: job.id.clone(),
         container: format!("{}-shell", crate::engine::container_name(out, &job.id)),
+        run_dir: crate::engine::canonical_run(out),
         script: std::path::absolute(dir.script(&job.id))?,
         cache_dir: std::path::absolute(match &args.cache {
             Some(cache) => cache.clone(),

@@ -367,6 +367,7 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
     let launch = CellLaunch {
         cell: job.id.clone(),
         container: engine::container_name(&dir.root, &job.id),
+        run_dir: engine::canonical_run(&dir.root),
         script: absolute(dir.script(&job.id))?,
         cache_dir: absolute(options.cache.clone())?,
         work_dir: absolute(dir.work(&job.id))?,

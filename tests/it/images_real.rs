@@ -128,10 +128,13 @@ fn setup(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
     Some((dir, config))
 }
 
-/// The names of the containers, running or not, whose name contains `name`.
-fn containers(name: &str) -> String {
-    let filter = format!("name={name}");
+/// The names of the containers, running or not, of the run in `run` (by the label `matrix run`
+/// gives them): another run's leftovers on this machine are not this test's.
+fn containers(run: &Path) -> String {
+    let run = std::fs::canonicalize(run).unwrap();
+    let filter = format!("label=io.github.cpython-matrix.run={}", run.display());
     let output = podman(&["ps", "--all", "--filter", &filter, "--format", "{{.Names}}"]);
+    assert!(output.status.success(), "{output:?}");
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
@@ -361,7 +364,7 @@ fn images_real_asan_preload_cells_pass_in_their_image() {
     assert!(log.contains("VERSION_CODENAME=bookworm"), "{log}");
     assert!(log.contains("/usr/lib/llvm-14/lib/clang/"), "{log}");
     // Containers are removed when their cells end.
-    assert_eq!(containers("matrix-run-amd64-d12-py3.13.5-"), "");
+    assert_eq!(containers(&out), "");
 }
 
 #[test]
@@ -421,7 +424,7 @@ fn images_real_a_deadline_stops_the_container_and_records_the_timeout() {
         results.contains(&format!("{cell},")) && results.contains(&format!(",{stage}. Timeout,")),
         "{stage}: {results}"
     );
-    assert_eq!(containers(&format!("matrix-run-{cell}")), "");
+    assert_eq!(containers(&out), "");
 }
 
 #[test]
@@ -480,5 +483,5 @@ fn images_real_ctrl_c_stops_and_removes_the_container() {
     assert!(out
         .join("interrupted/amd64-d12-py3.13.5-gcc-release.log")
         .exists());
-    assert_eq!(containers("matrix-run-amd64-d12-py3.13.5-gcc-release"), "");
+    assert_eq!(containers(&out), "");
 }
