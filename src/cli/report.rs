@@ -204,8 +204,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     run_logdir(&settings, logdir).map_err(|err| {
         super::with_flags(err, |clash: CsvCaseClash| {
             anyhow::anyhow!(
-                "{}: rename the index's column, or use --format json, where the index's columns \
-                 are apart from the report's",
+                "{}: rename one of them in the index, or use --format json",
                 clash.clash()
             )
         })

@@ -212,6 +212,17 @@ pub struct SummaryRow {
     pub percent: f64,
 }
 
+/// How the report names an index column: as the index does, unless that is a name of the
+/// report's own columns (`cause`, `log`, …), which would make two columns one for a reader of
+/// the CSV: then `index_` and the index's name (`index_cause`).
+pub fn index_column_name(column: &str) -> String {
+    if output::is_own_column(column) {
+        format!("index_{column}")
+    } else {
+        column.to_owned()
+    }
+}
+
 /// Counts of results per combination of some index columns.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pivot {
@@ -434,7 +445,7 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                 c.index_values = vec![String::new(); width];
                 c
             }));
-            index.columns.clone()
+            index.columns.iter().map(|c| index_column_name(c)).collect()
         }
         None => {
             cells.extend(cells_by_key.into_values());

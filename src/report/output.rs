@@ -49,8 +49,7 @@ impl Export for ReportView<'_> {
 /// report's). The caller says how to ask for another format (the command line: `--format`).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{}: rename the index's column, or write JSON, where the index's columns are apart from \
-     the report's",
+    "{}: rename one of the index's columns, or write JSON",
     self.clash()
 )]
 pub struct CsvCaseClash {
@@ -62,8 +61,8 @@ impl CsvCaseClash {
     pub fn clash(&self) -> String {
         let (a, b) = &self.columns;
         format!(
-            "the CSV would have the columns {a:?} and {b:?}, whose names differ only by case \
-             (readers that ignore case take one for the other)"
+            "the index has the columns {a:?} and {b:?}, whose names differ only by case \
+             (readers of the CSV that ignore case take one for the other)"
         )
     }
 }
@@ -99,6 +98,32 @@ fn fact_columns(cell: &CellReport) -> [String; 7] {
     ]
 }
 
+/// The columns after the index's: what the cell came to, why, and what its sanitizer could see.
+const RESULT_COLUMNS: [&str; 13] = [
+    "result",
+    "stage",
+    "outcome",
+    "attempts",
+    "flaky",
+    "log",
+    "evidence",
+    "cause",
+    "cause_evidence",
+    "failed_tests",
+    "failed_count",
+    "canaries",
+    "blind",
+];
+
+/// Whether an index column would clash with (or differ only by case from) a column of the
+/// report's own: such a column is shown under another name ([`super::index_column_name`]).
+pub fn is_own_column(name: &str) -> bool {
+    std::iter::once("key")
+        .chain(RESULT_COLUMNS)
+        .chain(FACT_COLUMNS)
+        .any(|own| own.eq_ignore_ascii_case(name))
+}
+
 /// `key`, the index columns, `result`, `stage`, `outcome`, `attempts`, `flaky`, `log`,
 /// `evidence`, then why: `cause`, `cause_evidence` (`log:line: text`), `failed_tests`,
 /// `failed_count`; then what the sanitizer could see: `canaries` (`name:seen|missed|error`),
@@ -107,11 +132,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
-    header.extend([
-        "result", "stage", "outcome", "attempts", "flaky", "log", "evidence",
-    ]);
-    header.extend(["cause", "cause_evidence", "failed_tests", "failed_count"]);
-    header.extend(["canaries", "blind"]);
+    header.extend(RESULT_COLUMNS);
     header.extend(FACT_COLUMNS);
     if let Some((a, b)) = crate::export::case_clash(&header) {
         return Err(CsvCaseClash {

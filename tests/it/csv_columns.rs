@@ -133,25 +133,26 @@ fn no_csv_output_has_two_columns_differing_only_by_case() {
 }
 
 #[test]
-fn an_index_or_values_that_would_clash_are_refused_in_csv_only() {
+fn an_index_or_values_that_would_clash_are_renamed_or_refused_in_csv_only() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    // An index column named like one the report adds.
+    // Index columns named like ones the report adds (as the shared corpus's `cause`) are shown
+    // as `index_…`, in every format.
     fixture(
         dir,
-        "Compiler,Stage,Extra,script_name,Result",
+        "Compiler,Stage,cause,script_name,Result",
         ["debug", "release"],
     );
-    matrix()
-        .current_dir(dir)
-        .args(["report", "logs", "--index", "labels.csv", "--format", "csv"])
-        .assert()
-        .failure()
-        .stdout("")
-        .stderr(
-            predicate::str::contains("\"Stage\" and \"stage\"")
-                .and(predicate::str::contains("rename the index's column")),
-        );
+    let csv = run(
+        dir,
+        &["report", "logs", "--index", "labels.csv", "--format", "csv"],
+    );
+    let columns = header(&csv);
+    assert_eq!(
+        columns[..5],
+        ["key", "Compiler", "index_Stage", "index_cause", "label"]
+    );
+    assert!(columns.contains(&"stage".to_owned()) && columns.contains(&"cause".to_owned()));
     let json: serde_json::Value = serde_json::from_slice(&run(
         dir,
         &[
@@ -164,7 +165,25 @@ fn an_index_or_values_that_would_clash_are_refused_in_csv_only() {
         ],
     ))
     .unwrap();
-    assert_eq!(json["cells"][0]["index"]["Stage"], "debug");
+    assert_eq!(json["cells"][0]["index"]["index_Stage"], "debug");
+
+    // Two index columns of their own that differ only by case: refused in CSV, named.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fixture(
+        dir,
+        "Compiler,Extra,EXTRA,script_name,Result",
+        ["debug", "release"],
+    );
+    matrix()
+        .current_dir(dir)
+        .args(["report", "logs", "--index", "labels.csv", "--format", "csv"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "the index has the columns \"Extra\" and \"EXTRA\", whose names differ only by case",
+        ).and(predicate::str::contains("rename one of them in the index, or use --format json")));
 
     // Values that differ only by case, as the columns of a findings pivot.
     let tmp = tempfile::tempdir().unwrap();

@@ -55,3 +55,34 @@ fn arm64_hwasan_agrees_with_labels() {
 fn amd64_other_dev_agrees_with_labels() {
     agreement("amd64-other-dev");
 }
+
+/// The real 3.13.5 set's index has a `cause` column of its own, as the report does: the CSV keeps
+/// both (the index's as `index_cause`), and the report agrees with each label and each cause.
+#[test]
+fn real_3_13_5_keeps_its_own_cause_beside_the_reports() {
+    let set = "real-3.13.5";
+    let Some(tmp) = common::corpus(&format!("{set} causes"), set, &[]) else {
+        return;
+    };
+    let root = tmp.path().join(set);
+    let out = matrix()
+        .arg("report")
+        .arg(root.join("logs"))
+        .arg("--index")
+        .arg(root.join("labels.csv"))
+        .args(["--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let rows: Vec<std::collections::HashMap<String, String>> =
+        reader.deserialize().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row["label"], row["result"], "{row:?}");
+        assert_eq!(row["index_cause"], row["cause"], "{row:?}");
+    }
+    assert!(rows.iter().any(|row| !row["cause"].is_empty()));
+}
