@@ -340,7 +340,7 @@ impl<'a> Settings<'a> {
         };
         check_insights_and_by(args, index.as_ref())?;
         let format = format::or_by_terminal(args.format);
-        check_by_is_shown(args, format, page)?;
+        check_by_is_shown(args, args.format, page)?;
         Ok(Settings {
             args,
             templates,
@@ -450,8 +450,15 @@ fn check_insights_and_by(args: &ReportArgs, index: Option<&Index>) -> Result<()>
     Ok(())
 }
 
-/// --by is refused where it would change nothing, before any file is written.
-fn check_by_is_shown(args: &ReportArgs, format: OutputFormat, page: bool) -> Result<()> {
+/// --by is refused where it would change nothing, before any file is written. A page shows
+/// it: then only an explicit `--format csv` is refused, not the CSV a pipe or a cron job gets
+/// by default (the page is what such a job asked for).
+fn check_by_is_shown(args: &ReportArgs, format: Option<OutputFormat>, page: bool) -> Result<()> {
+    let format = match format {
+        Some(format) => format,
+        None if page => return Ok(()),
+        None => format::or_by_terminal(None),
+    };
     if !args.by.is_empty() && args.insights && !page {
         bail!(
             "--by with --insights: the insights are conditions over every axis and have no \
@@ -617,7 +624,8 @@ fn view(
     }
     ReportView {
         report,
-        pivot,
+        // A CSV (one row per cell) beside a page that shows the pivot.
+        pivot: pivot.filter(|_| format != OutputFormat::Csv),
         width: terminal_width(),
     }
     .export(format)

@@ -233,4 +233,19 @@ fn by_with_csv_is_refused_before_any_page_is_written() {
         .success();
     let html = fs::read_to_string(tmp.path().join("p.html")).unwrap();
     assert!(html.contains("class=\"heatmap\""));
+    fs::remove_file(tmp.path().join("p.html")).unwrap();
+    // Without --format, in a pipe or a cron job (stdout is not a terminal here), the page is
+    // what was asked for: it is written, and stdout has the cells' CSV.
+    let csv = matrix()
+        .current_dir(tmp.path())
+        .args(["report", "run #1", "--index", "labels.csv"])
+        .args(["--by", "python", "--html", "p.html"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(csv).unwrap().starts_with("key,"));
+    let html = fs::read_to_string(tmp.path().join("p.html")).unwrap();
+    assert!(html.contains("class=\"heatmap\""));
 }
