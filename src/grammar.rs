@@ -157,6 +157,16 @@ pub fn check_registry(what: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// The reserved top-level domain a registry's host ends in (`.invalid`, `.example`, `.test`:
+/// RFC 2606 names that never resolve), when it does: a placeholder no pod can pull from.
+pub fn placeholder_registry(registry: &str) -> Option<&'static str> {
+    let host = registry.split('/').next().unwrap_or(registry);
+    let host = host.split(':').next().unwrap_or(host);
+    [".invalid", ".example", ".test"]
+        .into_iter()
+        .find(|tld| host.to_ascii_lowercase().ends_with(tld))
+}
+
 /// An image's repository name below the registry: lowercase path components (`build-cpython`,
 /// `cpython-matrix/build`).
 pub fn check_repository(what: &str, text: &str) -> Result<()> {
@@ -372,6 +382,18 @@ fn is_repository_path(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reserved_domain_is_a_placeholder_registry() {
+        let placeholder = placeholder_registry;
+        assert_eq!(
+            placeholder("registry.example.invalid/cpython-matrix"),
+            Some(".invalid")
+        );
+        assert_eq!(placeholder("r.test:5000/x"), Some(".test"));
+        assert_eq!(placeholder("ghcr.io/example.invalid"), None);
+        assert_eq!(placeholder("localhost:5000"), None);
+    }
 
     #[test]
     fn durations_parse_with_units() {

@@ -159,6 +159,13 @@ impl WorkflowArgs {
 pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let matrix = cli.load_matrix()?;
     let options = Options::resolve(&args.overrides(), &matrix)?;
+    if let Some(tld) = crate::grammar::placeholder_registry(&options.registry) {
+        eprintln!(
+            "warning: the registry `{}` is a placeholder (`{tld}` never resolves): every pod \
+             would fail to pull its image; give --registry or the definition's image.registry",
+            options.registry
+        );
+    }
     let renderer = Renderer::load(args.templates.as_deref())?.with_test_args(args.tests.args()?);
     let cells = args.selection.cells(&matrix)?;
     // Only the compact form of the scripts is kept: 100,000 full scripts take a gigabyte.

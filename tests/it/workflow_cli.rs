@@ -471,3 +471,22 @@ fn a_script_too_large_for_a_pod_is_refused() {
     ]);
     assert!(err.contains("Kubernetes allows in one annotation"), "{err}");
 }
+
+#[test]
+fn the_placeholder_registry_is_warned_of_and_a_real_one_is_not() {
+    let selection = ["workflow", "--only", "sanitizer=analyzer"];
+    crate::common::matrix()
+        .args(selection)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "warning: the registry `registry.example.invalid/cpython-matrix` is a placeholder \
+             (`.invalid` never resolves): every pod would fail to pull its image",
+        ));
+    crate::common::matrix()
+        .args(selection)
+        .args(["--registry", "ghcr.io/me"])
+        .assert()
+        .success()
+        .stderr("");
+}
