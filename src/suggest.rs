@@ -1,10 +1,16 @@
 //! "Did you mean ...?" for names a user typed: the closest known name, when one is close.
 
 /// ` (did you mean `x`?)` when one of `known` is close to `typed`, else the empty string.
+/// Case is ignored in the comparison (`ASan` is close to `asan`): names here are lowercase by
+/// grammar, and a person types them as the projects spell them.
 pub fn did_you_mean<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let typed = typed.to_lowercase();
     known
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(typed, candidate), candidate))
+        .map(|candidate| {
+            let score = strsim::jaro_winkler(&typed, &candidate.to_lowercase());
+            (score, candidate)
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, best)| format!(" (did you mean `{best}`?)"))
@@ -34,6 +40,14 @@ mod tests {
             " (did you mean `compiler`?)"
         );
         assert_eq!(did_you_mean("zzz", ["platform", "compiler"]), "");
+        assert_eq!(
+            did_you_mean("ASan", ["none", "asan", "hwasan", "tsan"]),
+            " (did you mean `asan`?)"
+        );
+        assert_eq!(
+            did_you_mean("TSAN", ["none", "asan", "hwasan", "tsan"]),
+            " (did you mean `tsan`?)"
+        );
     }
 
     #[test]

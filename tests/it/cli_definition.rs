@@ -295,6 +295,15 @@ fn explain_names_the_rule_that_excludes_a_combination() {
         .stderr(predicate::str::contains(
             "unknown axis `compilr` (did you mean `compiler`?)",
         ));
+    // Case is no typo's measure: ASan is asan.
+    dir.matrix()
+        .args(["list", "--only", "sanitizer=ASan"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "unknown value `ASan` for axis `sanitizer` (did you mean `asan`?)",
+        ));
 }
 
 #[test]
