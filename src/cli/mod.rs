@@ -331,7 +331,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Axes(args) => axes::run(cli, args),
         Command::Explain(args) => explain::run(cli, args),
         Command::Check(args) => check::run(cli, args),
-        Command::Init(args) => init::run(args),
+        Command::Init(args) => init::run(cli, args),
         Command::Completions(args) => completions::run(args),
         Command::Man => completions::man(),
         Command::Images(args) => images::run(cli, args),

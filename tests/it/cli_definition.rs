@@ -45,8 +45,63 @@ fn init_refuses_to_overwrite_without_force() {
         fs::read_to_string(dir.path().join("matrix.yaml")).unwrap(),
         BUILTIN
     );
-    dir.matrix().args(["init", "sub.yaml"]).assert().success();
+    dir.matrix()
+        .args(["init", "sub.yaml"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "edit it, then `matrix --config sub.yaml check`: commands pick up a definition by \
+             themselves only as ./matrix.yaml",
+        ));
     assert!(dir.path().join("sub.yaml").is_file());
+}
+
+#[test]
+fn init_with_config_copies_that_definition_or_refuses_a_contradiction() {
+    let dir = TestContext::new();
+    let mine = BUILTIN.replacen("# ", "# mine: ", 1);
+    dir.write("mine.yaml", &mine);
+    dir.matrix()
+        .args(["--config", "mine.yaml", "init", "copy.yaml"])
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("copy.yaml")).unwrap(),
+        mine
+    );
+    let refused: [(&[&str], &str); 3] = [
+        (
+            &[
+                "--config",
+                "mine.yaml",
+                "init",
+                "other.yaml",
+                "--profile",
+                "cpython-ci",
+            ],
+            "--config mine.yaml and --profile cpython-ci: init writes one definition; give either",
+        ),
+        (
+            &["--config", "mine.yaml", "init", "mine.yaml", "--force"],
+            "--config mine.yaml is the file init would write (mine.yaml)",
+        ),
+        (&["--config", "copy.yaml", "init", "bad.yaml"], "copy.yaml"),
+    ];
+    dir.write("copy.yaml", "axes: 3\n");
+    for (args, message) in refused {
+        dir.matrix()
+            .args(args)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+    assert_eq!(
+        fs::read_to_string(dir.path().join("mine.yaml")).unwrap(),
+        mine
+    );
+    assert!(!dir.path().join("other.yaml").exists() && !dir.path().join("bad.yaml").exists());
 }
 
 #[test]
