@@ -127,11 +127,11 @@ pub struct ImagesArgs {
     pub base_from: Option<String>,
 
     /// With the old --build or --verify: their --only.
-    #[arg(long, hide = true, value_name = "AXIS=V1[,V2...]")]
+    #[arg(long, hide = true, value_name = "AXIS=V1[,V2...]", add = super::completions::selection_completer())]
     pub only: Vec<Filter>,
 
     /// With the old --build or --verify: their --except.
-    #[arg(long, hide = true, value_name = "AXIS=V1[,V2...]")]
+    #[arg(long, hide = true, value_name = "AXIS=V1[,V2...]", add = super::completions::selection_completer())]
     pub except: Vec<Filter>,
 }
 
@@ -166,11 +166,11 @@ pub struct EngineArgs {
 
     /// Only the images (and cells) of cells whose AXIS has one of the values (repeatable),
     /// e.g. --only os=debian-12.
-    #[arg(long, value_name = "AXIS=V1[,V2...]")]
+    #[arg(long, value_name = "AXIS=V1[,V2...]", add = super::completions::selection_completer())]
     pub only: Vec<Filter>,
 
     /// Drop cells whose AXIS has one of the values (repeatable).
-    #[arg(long, value_name = "AXIS=V1[,V2...]")]
+    #[arg(long, value_name = "AXIS=V1[,V2...]", add = super::completions::selection_completer())]
     pub except: Vec<Filter>,
 }
 

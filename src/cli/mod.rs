@@ -24,6 +24,7 @@ mod format;
 mod images;
 mod init;
 mod list;
+mod man;
 mod progress;
 mod render;
 mod report;
@@ -74,8 +75,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write a page per command with --out DIR.
+    Man(man::ManArgs),
     /// Write the build images' Dockerfiles (one per OS) after checking them against the matrix.
     Images(images::ImagesArgs),
     /// Distinct GCC -fanalyzer findings per CPython version from a directory of SARIF files.
@@ -122,12 +123,12 @@ impl TestsArg {
 pub struct SelectionArgs {
     /// Keep only cells whose AXIS has one of the values (repeatable; all must hold);
     /// `id=ID[,ID...]` keeps cells by id, `*` globs allowed (`id=*-tsan-*`).
-    #[arg(long, value_name = "AXIS=V1[,V2...]")]
+    #[arg(long, value_name = "AXIS=V1[,V2...]", add = completions::selection_completer())]
     pub only: Vec<Filter>,
 
     /// Drop cells whose AXIS has one of the values (repeatable); `id=ID[,ID...]` drops cells
     /// by id.
-    #[arg(long, value_name = "AXIS=V1[,V2...]")]
+    #[arg(long, value_name = "AXIS=V1[,V2...]", add = completions::selection_completer())]
     pub except: Vec<Filter>,
 
     /// Keep only the cells FILE names: one id (or `*` glob) a line, `#` comments (repeatable;
@@ -228,18 +229,23 @@ impl Cli {
 
     /// The definition to work on: `--config`, else `./matrix.yaml`, else the built-in one.
     pub fn load_matrix(&self) -> Result<Matrix> {
-        let local = Path::new(LOCAL_DEFINITION);
-        let matrix = match &self.config {
-            Some(path) => Matrix::from_file(path)?,
-            // Anything by that name counts, so a dangling link or a directory called
-            // matrix.yaml is an error instead of a silent fall-back to the built-in matrix.
-            None if local.symlink_metadata().is_ok() => Matrix::from_file(local)?,
-            None => Matrix::builtin()?,
-        };
+        let matrix = load_definition(self.config.as_deref())?;
         if self.verbose {
             eprintln!("matrix: using the matrix definition {}", matrix.origin);
         }
         Ok(matrix)
+    }
+}
+
+/// `config`, else `./matrix.yaml`, else the built-in definition.
+pub fn load_definition(config: Option<&Path>) -> Result<Matrix> {
+    let local = Path::new(LOCAL_DEFINITION);
+    match config {
+        Some(path) => Matrix::from_file(path),
+        // Anything by that name counts, so a dangling link or a directory called
+        // matrix.yaml is an error instead of a silent fall-back to the built-in matrix.
+        None if local.symlink_metadata().is_ok() => Matrix::from_file(local),
+        None => Matrix::builtin(),
     }
 }
 
@@ -297,6 +303,7 @@ fn exit_status_help() -> String {
 /// error. Every error is printed here, once. Nothing reaches stdout unless the command
 /// succeeded or is a report of what it found ([`Failed`]).
 pub fn main() -> ExitCode {
+    completions::complete_from_env();
     let cli = Cli::parse();
     let (stdout, status) = match run(&cli) {
         Ok(stdout) => (stdout, ExitCode::SUCCESS),
@@ -333,7 +340,7 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Check(args) => check::run(cli, args),
         Command::Init(args) => init::run(cli, args),
         Command::Completions(args) => completions::run(args),
-        Command::Man => completions::man(),
+        Command::Man(args) => man::run(args),
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
         Command::Report(args) => report::run(cli, args),

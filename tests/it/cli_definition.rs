@@ -567,11 +567,172 @@ fn list_and_axes_respect_the_selection() {
     assert!(axes.ends_with("259 cells\n"));
 }
 
+/// What real bash completes for the command line `words` (the last word is the one being
+/// completed), with the script `matrix completions bash` printed, and this build's `matrix`
+/// first on PATH.
+fn bash_completes(dir: &TestContext, words: &[&str]) -> Vec<String> {
+    let bin = assert_cmd::cargo::cargo_bin("matrix");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source reg.sh; COMP_WORDS=({}); COMP_CWORD={}; COMP_TYPE=9; \
+         _clap_complete_matrix matrix {} {}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        quoted.join(" "),
+        words.len() - 1,
+        quoted[words.len() - 1],
+        quoted[words.len() - 2],
+    );
+    let output = std::process::Command::new("bash")
+        .args(["--norc", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completions_offer_axes_values_and_cell_ids_of_the_definition_in_use() {
+    let dir = TestContext::new();
+    dir.write("reg.sh", dir.stdout(&["completions", "bash"]));
+    let complete = |words: &[&str]| bash_completes(&dir, words);
+    assert_eq!(
+        complete(&["matrix", "list", "--only", "comp"]),
+        ["compiler="]
+    );
+    assert_eq!(
+        complete(&["matrix", "render", "--except", "sanitizer="]),
+        [
+            "sanitizer=none",
+            "sanitizer=asan",
+            "sanitizer=hwasan",
+            "sanitizer=tsan",
+            "sanitizer=analyzer"
+        ]
+    );
+    // A comma list is completed at its last item.
+    assert_eq!(
+        complete(&["matrix", "workflow", "--only", "compiler=gcc,clang-"]),
+        ["compiler=gcc,clang-19"]
+    );
+    let ids = complete(&["matrix", "run", "--only", "id=arm64-u24.04-py3.12.4-gcc-hw"]);
+    let listed: Vec<String> = dir
+        .stdout(&["list"])
+        .lines()
+        .filter(|id| id.starts_with("arm64-u24.04-py3.12.4-gcc-hw"))
+        .map(|id| format!("id={id}"))
+        .collect();
+    assert!(ids.len() > 3, "{ids:?}");
+    assert_eq!(ids, listed);
+    // --config on the line is the definition completed from.
+    dir.matrix()
+        .args(["init", "--profile", "cpython-ci", "ci.yaml"])
+        .assert()
+        .success();
+    assert_eq!(
+        complete(&[
+            "matrix",
+            "--config",
+            "ci.yaml",
+            "list",
+            "--only",
+            "sanitizer="
+        ]),
+        ["sanitizer=asan", "sanitizer=tsan", "sanitizer=ubsan"]
+    );
+    // Other shells get their registration too.
+    for shell in ["zsh", "fish"] {
+        let script = dir.stdout(&["completions", shell]);
+        assert!(
+            script.contains("COMPLETE=") || script.contains("COMPLETE "),
+            "{shell}: {script}"
+        );
+    }
+}
+
+#[test]
+fn man_writes_a_page_per_command_with_examples_exit_status_and_files() {
+    let dir = TestContext::new();
+    dir.matrix()
+        .args(["man", "--out", "man1"])
+        .assert()
+        .success()
+        .stdout("");
+    let mut pages: Vec<String> = fs::read_dir(dir.path().join("man1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".1"))
+        .collect();
+    pages.sort();
+    // matrix(1), each command's and each subcommand's (report diff, findings show, images
+    // build and verify).
+    for page in [
+        "matrix.1",
+        "matrix-run.1",
+        "matrix-report.1",
+        "matrix-report-diff.1",
+        "matrix-findings-show.1",
+        "matrix-images-verify.1",
+        "matrix-man.1",
+    ] {
+        assert!(pages.contains(&page.to_owned()), "{page}: {pages:?}");
+    }
+    assert_eq!(pages.len(), 21, "{pages:?}");
+    let groff = crate::common::tool("man pages", "groff", "apt-get install groff-base", &[]);
+    for page in &pages {
+        let text = fs::read_to_string(dir.path().join("man1").join(page)).unwrap();
+        let name = page.trim_end_matches(".1");
+        assert!(text.contains(&format!(".TH {name} 1")), "{page}");
+        for section in [".SH EXAMPLES", ".SH \"EXIT STATUS\""] {
+            assert!(text.contains(section), "{page} lacks {section}");
+        }
+        if let Some(groff) = &groff {
+            // As man(1) reads it (-k: preconv for the UTF-8), with every warning on.
+            let output = std::process::Command::new(groff)
+                .args(["-k", "-man", "-ww", "-z"])
+                .arg(dir.path().join("man1").join(page))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{page}");
+        }
+    }
+    let run = fs::read_to_string(dir.path().join("man1/matrix-run.1")).unwrap();
+    assert!(
+        run.contains(".SH FILES") && run.contains("logs/attempts/N"),
+        "{run}"
+    );
+    assert!(
+        run.contains("matrix run \\-\\-out runs/tonight \\-\\-resume"),
+        "{run}"
+    );
+    // The directory is replaced as a whole, and only when matrix wrote it.
+    dir.write("mine/notes.txt", "mine");
+    dir.matrix()
+        .args(["man", "--out", "mine"])
+        .assert()
+        .failure()
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "choose another --out, or give --force",
+        ));
+    assert!(dir.path().join("mine/notes.txt").exists());
+}
+
 #[test]
 fn completions_and_man_page_are_generated() {
     let dir = TestContext::new();
     let bash = dir.stdout(&["completions", "bash"]);
-    assert!(bash.contains("render") && bash.contains("--only"));
+    assert!(bash.contains("_clap_complete_matrix") && bash.contains("COMPLETE=\"bash\""));
     let man = dir.stdout(&["man"]);
     assert!(
         man.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n") && !man.contains(".SH EXTRA"),
