@@ -96,11 +96,18 @@ pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> S
 }
 
 /// `text` broken at spaces into lines of at most `width` characters; a word longer than that
-/// gets a line of its own.
+/// is broken into lines of `width` characters (no text is lost, no line is wider).
 pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    let words = text.split_whitespace().flat_map(|word| {
+        let chars: Vec<char> = word.chars().collect();
+        let pieces: Vec<String> = chars.chunks(width).map(|c| c.iter().collect()).collect();
+        pieces
+    });
+    for word in words {
+        let word = word.as_str();
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut line));
         }
@@ -123,7 +130,7 @@ mod tests {
     fn words_wrap_at_the_width() {
         assert_eq!(
             wrap_words("aa bb  cc dddddddd e", 5),
-            ["aa bb", "cc", "dddddddd", "e"]
+            ["aa bb", "cc", "ddddd", "ddd e"]
         );
         assert_eq!(wrap_words("", 5), Vec::<String>::new());
         assert_eq!(wrap_words("aa bb", 5), ["aa bb"]);

@@ -331,8 +331,9 @@ pub fn reasons_json(reasons: &[Reason]) -> Result<Vec<u8>> {
 }
 
 /// The reasons as a table that fits `width` columns: the shared values, the example cell and
-/// its log:line are left out in that order (they are in CSV and JSON) and the reason is cut
-/// with `…` before a line wraps.
+/// its log:line are left out in that order (they are in CSV and JSON), and a reason too long
+/// for the room left wraps onto lines of its own (indented), never cut: two reasons are never
+/// printed alike.
 pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
     let mut header: Vec<String> = ["reason", "cells", "results", "shared", "example", "at"]
         .iter()
@@ -342,7 +343,7 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
         .iter()
         .map(|r| {
             vec![
-                clip(&r.reason, 72),
+                r.reason.clone(),
                 r.cells.to_string(),
                 results_text(&r.results),
                 clip(&pairs(&r.shared), 60),
@@ -387,9 +388,7 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
     let others = line(&rows, &header) - widest(&rows, &header, 0);
     if others + widest(&rows, &header, 0) > width {
         let room = width.saturating_sub(others).max(20);
-        for row in &mut rows {
-            row[0] = clip(&row[0], room);
-        }
+        rows = wrap_first_column(rows, room);
     }
     let mut out = crate::table::with_header(&header, &rows, &right);
     let total: usize = reasons.iter().map(|r| r.cells).sum();
@@ -404,6 +403,29 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
         ));
     }
     out.into_bytes()
+}
+
+/// Each row whose first column is wider than `room` as several: the first with the other
+/// columns, then the rest of the text indented by two, the other columns empty.
+fn wrap_first_column(rows: Vec<Vec<String>>, room: usize) -> Vec<Vec<String>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        if row[0].chars().count() <= room {
+            out.push(row);
+            continue;
+        }
+        let visible = crate::table::visible(&row[0]).into_owned();
+        let mut lines = crate::table::wrap_words(&visible, room.saturating_sub(2)).into_iter();
+        row[0] = lines.next().unwrap_or_default();
+        let blank = vec![String::new(); row.len() - 1];
+        out.push(row);
+        for line in lines {
+            let mut continued = vec![format!("  {line}")];
+            continued.extend(blank.iter().cloned());
+            out.push(continued);
+        }
+    }
+    out
 }
 
 pub fn tests_csv(rows: &[TestRow]) -> Result<Vec<u8>> {

@@ -86,3 +86,71 @@ fn real_3_13_5_keeps_its_own_cause_beside_the_reports() {
     }
     assert!(rows.iter().any(|row| !row["cause"].is_empty()));
 }
+
+/// `report --reasons` of the arm64 corpus on an 80-column terminal: every line fits, and each
+/// of its reasons reads whole (a reason too long for its column continues on indented lines),
+/// so no two are printed alike; the CSV has each reason uncut.
+#[test]
+fn arm64_reasons_fit_80_columns_and_are_told_apart() {
+    let set = "arm64-hwasan";
+    let Some(tmp) = common::corpus(&format!("{set} reasons"), set, &[]) else {
+        return;
+    };
+    let root = tmp.path().join(set);
+    let report = |format: &str| {
+        let output = matrix()
+            .env("COLUMNS", "80")
+            .arg("report")
+            .arg(root.join("logs"))
+            .arg("--index")
+            .arg(root.join("labels.csv"))
+            .args(["--reasons", "--format", format])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(output).unwrap()
+    };
+    let csv = report("csv");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let reasons: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[0].to_string())
+        .collect();
+    assert_eq!(reasons.len(), 19, "{csv}");
+    assert!(reasons.iter().all(|r| !r.ends_with('…')), "{reasons:?}");
+    let table = report("table");
+    assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    // The table's reasons, each line of the reason column joined with its continuations.
+    let width = table
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("  ")
+        .next()
+        .unwrap()
+        .len();
+    let mut shown: Vec<String> = Vec::new();
+    for line in table
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.contains(" reasons, "))
+    {
+        let column: String = line.chars().take(width).collect();
+        match column.strip_prefix("  ") {
+            Some(rest) => {
+                let last = shown.last_mut().unwrap();
+                // A word broken at the column's edge continues without a space.
+                let joined = format!("{last} {}", rest.trim_end());
+                *last = if reasons.iter().any(|r| r.starts_with(&joined)) {
+                    joined
+                } else {
+                    format!("{last}{}", rest.trim_end())
+                };
+            }
+            None => shown.push(column.trim_end().to_string()),
+        }
+    }
+    assert_eq!(shown, reasons, "{table}");
+}

@@ -10,8 +10,9 @@ use memchr::memmem::Finder;
 use super::super::Evidence;
 use crate::sanitizer::RawReport;
 
-/// Longest cause text kept.
-const CAUSE_CHARS: usize = 160;
+/// Longest cause text kept: more than a log line's evidence (400 characters) and the words
+/// around it, so a cause is cut only when its line was; tables fold it, CSV and JSON keep it.
+const CAUSE_CHARS: usize = 1000;
 
 pub(super) fn needles() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
