@@ -95,6 +95,49 @@ pub fn with_header(header: &[String], rows: &[Vec<String>], right: &[bool]) -> S
     align(&all, right)
 }
 
+/// The table of `header` and `rows` as [`with_header`] writes it when every line fits `width`;
+/// else the columns from `fold_from` on leave the table and follow each row as indented
+/// `name: value` lines, wrapped to the width (empty values left out): nothing is cut.
+pub fn fit(
+    header: &[String],
+    rows: &[Vec<String>],
+    right: &[bool],
+    width: usize,
+    fold_from: usize,
+) -> String {
+    let wide = with_header(header, rows, right);
+    if wide.lines().all(|l| l.chars().count() <= width) {
+        return wide;
+    }
+    let kept: Vec<Vec<String>> = rows.iter().map(|r| r[..fold_from].to_vec()).collect();
+    let table = with_header(&header[..fold_from], &kept, &right[..fold_from]);
+    let mut lines = table.lines();
+    let mut out = String::new();
+    for line in lines.by_ref().take(2) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    for (line, row) in lines.zip(rows) {
+        out.push_str(line);
+        out.push('\n');
+        for (name, value) in header[fold_from..].iter().zip(&row[fold_from..]) {
+            if value.is_empty() {
+                continue;
+            }
+            let text = format!("{name}: {}", visible(value));
+            // A field's own continuation lines are indented further than the next field.
+            for (n, part) in wrap_words(&text, width.saturating_sub(4).max(20))
+                .iter()
+                .enumerate()
+            {
+                let indent = if n == 0 { "  " } else { "    " };
+                out.push_str(&format!("{indent}{part}\n"));
+            }
+        }
+    }
+    out
+}
+
 /// `text` broken at spaces into lines of at most `width` characters; a word longer than that
 /// is broken into lines of `width` characters (no text is lost, no line is wider).
 pub fn wrap_words(text: &str, width: usize) -> Vec<String> {

@@ -358,6 +358,7 @@ pub fn run(_cli: &Cli, args: &FindingsArgs) -> Result<Vec<u8>> {
                     findings: &found,
                     cells,
                     statuses: None,
+                    width: super::format::terminal_width(),
                 }
                 .export(format),
             }
@@ -389,6 +390,7 @@ fn listing_with_catalog(
         findings: &found,
         cells,
         statuses: Some(&statuses),
+        width: super::format::terminal_width(),
     }
     .export(format)?;
     if known.fail_on_new && news > 0 {

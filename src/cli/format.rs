@@ -50,6 +50,16 @@ pub fn or_by_terminal(format: Option<OutputFormat>) -> OutputFormat {
     })
 }
 
+/// The width tables fit: `COLUMNS` when set, else the terminal's, else unlimited.
+pub fn terminal_width() -> usize {
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return n;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map_or(usize::MAX, |(_, cols)| cols as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

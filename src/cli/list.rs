@@ -7,7 +7,8 @@ use super::{align, Cli, SelectionArgs};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// A table of ids and axis values instead of ids alone.
+    /// A table of ids and axis values instead of ids alone (on a terminal too narrow for it:
+    /// each id, then its AXIS=VALUE pairs on indented lines).
     #[arg(long)]
     pub long: bool,
 
@@ -34,5 +35,20 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<Vec<u8>> {
             .chain(cell.pairs(&matrix).map(|(_, v)| v.to_string()))
             .collect()
     }));
-    Ok(align(&rows).into_bytes())
+    let table = align(&rows);
+    let width = super::format::terminal_width();
+    if table.lines().all(|line| line.chars().count() <= width) {
+        return Ok(table.into_bytes());
+    }
+    let mut out = String::new();
+    for cell in &cells {
+        out.push_str(&format!("{}\n", cell.id));
+        let pairs: Vec<String> = (cell.pairs(&matrix))
+            .map(|(axis, value)| format!("{axis}={value}"))
+            .collect();
+        for line in crate::table::wrap_words(&pairs.join(" "), width.saturating_sub(2).max(20)) {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    Ok(out.into_bytes())
 }

@@ -610,15 +610,16 @@ fn view(
 ) -> Result<Vec<u8>> {
     let (args, format) = (settings.args, settings.format);
     if args.reasons {
-        return ReasonsView(&reasons::reasons(report), terminal_width()).export(format);
+        return ReasonsView(&reasons::reasons(report), super::format::terminal_width())
+            .export(format);
     }
     if args.tests {
-        return TestsView(&reasons::tests(report)).export(format);
+        return TestsView(&reasons::tests(report), super::format::terminal_width()).export(format);
     }
     if args.insights {
         return InsightsView {
             insights: found,
-            width: terminal_width(),
+            width: super::format::terminal_width(),
         }
         .export(format);
     }
@@ -626,7 +627,7 @@ fn view(
         report,
         // A CSV (one row per cell) beside a page that shows the pivot.
         pivot: pivot.filter(|_| format != OutputFormat::Csv),
-        width: terminal_width(),
+        width: super::format::terminal_width(),
     }
     .export(format)
 }
@@ -709,7 +710,7 @@ fn run_diff(settings: &DiffSettings) -> Result<Vec<u8>> {
         .iter()
         .filter(|r| settings.all || r.change != diff::Change::Unchanged)
         .collect();
-    let width = terminal_width();
+    let width = super::format::terminal_width();
     let out = if settings.insights {
         DiffInsightsView { shared, width }.export(format)?
     } else {
@@ -746,14 +747,4 @@ fn deadline_seconds(cli: &Cli, flag: Option<&str>) -> Result<u64> {
         return Ok(cli.load_matrix()?.workflow.deadline_seconds);
     }
     Ok(WorkflowDefaults::builtin().deadline_seconds)
-}
-
-/// The width tables are cut to: `COLUMNS` when set, else the terminal's, else unlimited.
-fn terminal_width() -> usize {
-    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        return n;
-    }
-    console::Term::stdout()
-        .size_checked()
-        .map_or(usize::MAX, |(_, cols)| cols as usize)
 }

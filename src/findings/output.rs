@@ -23,6 +23,8 @@ pub struct Listing<'a> {
     /// Each finding's status against a catalog (`--known`): a `status` column, and the table
     /// lists new and regressed findings first.
     pub statuses: Option<&'a BTreeMap<String, Status>>,
+    /// The terminal's width for the table (`usize::MAX` when not a terminal).
+    pub width: usize,
 }
 
 impl Export for Listing<'_> {
@@ -42,7 +44,12 @@ impl Export for Listing<'_> {
     }
 
     fn table(&self) -> Result<Vec<u8>> {
-        Ok(to_table(self.findings, self.cells, self.statuses))
+        Ok(to_table(
+            self.findings,
+            self.cells,
+            self.statuses,
+            self.width,
+        ))
     }
 }
 
@@ -272,7 +279,12 @@ fn to_json(
 
 /// A table for a terminal: a summary line (with a catalog, the count of each status), then
 /// one line per signature (or per cell), a status column first with a catalog.
-fn to_table(f: &Findings, cells: bool, statuses: Option<&BTreeMap<String, Status>>) -> Vec<u8> {
+fn to_table(
+    f: &Findings,
+    cells: bool,
+    statuses: Option<&BTreeMap<String, Status>>,
+    width: usize,
+) -> Vec<u8> {
     let mut out = format!(
         "{} reports, {} distinct findings in {} logs\n",
         f.reports,
@@ -311,7 +323,9 @@ fn to_table(f: &Findings, cells: bool, statuses: Option<&BTreeMap<String, Status
     if statuses.is_some() {
         right.insert(0, false);
     }
-    out.push_str(&crate::table::with_header(&header, &rows, &right));
+    // The frames and what the finding's cells share follow their row when the line is too wide.
+    let fold_from = header.len() - 2;
+    out.push_str(&crate::table::fit(&header, &rows, &right, width, fold_from));
     out.into_bytes()
 }
 

@@ -340,7 +340,38 @@ pub fn summary_table(summary: &[SummaryRow]) -> String {
     )
 }
 
-pub fn pivot_table(pivot: &Pivot) -> String {
+/// The pivot as a terminal shows it: one row per combination and a column per result when
+/// that fits `width`, else turned: a row per combination and result it has, then its total.
+pub fn pivot_table(pivot: &Pivot, width: usize) -> String {
+    let wide = wide_pivot_table(pivot);
+    if wide.lines().all(|line| line.chars().count() <= width) {
+        return wide;
+    }
+    let mut header = pivot.by.clone();
+    header.extend(["result".into(), "cells".into()]);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for row in &pivot.rows {
+        let counted = (pivot.results.iter().zip(&row.counts)).filter(|(_, &n)| n > 0);
+        for (n, (result, count)) in counted.enumerate() {
+            // The combination is named on its first line only: the eye groups the rest.
+            let mut line = if n == 0 {
+                row.values.clone()
+            } else {
+                vec![String::new(); row.values.len()]
+            };
+            line.extend([result.clone(), count.to_string()]);
+            rows.push(line);
+        }
+        let mut total = vec![String::new(); row.values.len()];
+        total.extend(["total".into(), row.total.to_string()]);
+        rows.push(total);
+    }
+    let mut numeric = vec![false; pivot.by.len() + 1];
+    numeric.push(true);
+    table(&header, &rows, &numeric)
+}
+
+fn wide_pivot_table(pivot: &Pivot) -> String {
     let mut header = pivot.by.clone();
     header.extend(pivot.results.iter().cloned());
     header.push("total".into());
@@ -435,7 +466,7 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     }
     if let Some(p) = pivot {
         out.push('\n');
-        out.push_str(&pivot_table(p));
+        out.push_str(&pivot_table(p, width));
     }
     out.into_bytes()
 }

@@ -276,7 +276,7 @@ impl Export for ReasonsView<'_> {
 }
 
 /// `report --tests` in each format.
-pub struct TestsView<'a>(pub &'a [TestRow]);
+pub struct TestsView<'a>(pub &'a [TestRow], pub usize);
 
 impl Export for TestsView<'_> {
     const WHAT: &'static str = "the failing tests";
@@ -292,7 +292,7 @@ impl Export for TestsView<'_> {
     }
 
     fn table(&self) -> Result<Vec<u8>> {
-        Ok(tests_table(self.0))
+        Ok(tests_table(self.0, self.1))
     }
 }
 
@@ -388,7 +388,7 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
     let others = line(&rows, &header) - widest(&rows, &header, 0);
     if others + widest(&rows, &header, 0) > width {
         let room = width.saturating_sub(others).max(20);
-        rows = wrap_first_column(rows, room);
+        rows = wrap_column(rows, 0, room);
     }
     let mut out = crate::table::with_header(&header, &rows, &right);
     let total: usize = reasons.iter().map(|r| r.cells).sum();
@@ -405,23 +405,23 @@ pub fn reasons_table(reasons: &[Reason], width: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Each row whose first column is wider than `room` as several: the first with the other
+/// Each row whose column `column` is wider than `room` as several: the first with the other
 /// columns, then the rest of the text indented by two, the other columns empty.
-fn wrap_first_column(rows: Vec<Vec<String>>, room: usize) -> Vec<Vec<String>> {
+fn wrap_column(rows: Vec<Vec<String>>, column: usize, room: usize) -> Vec<Vec<String>> {
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
-        if row[0].chars().count() <= room {
+        if row[column].chars().count() <= room {
             out.push(row);
             continue;
         }
-        let visible = crate::table::visible(&row[0]).into_owned();
+        let visible = crate::table::visible(&row[column]).into_owned();
         let mut lines = crate::table::wrap_words(&visible, room.saturating_sub(2)).into_iter();
-        row[0] = lines.next().unwrap_or_default();
-        let blank = vec![String::new(); row.len() - 1];
+        row[column] = lines.next().unwrap_or_default();
+        let blank = vec![String::new(); row.len()];
         out.push(row);
         for line in lines {
-            let mut continued = vec![format!("  {line}")];
-            continued.extend(blank.iter().cloned());
+            let mut continued = blank.clone();
+            continued[column] = format!("  {line}");
             out.push(continued);
         }
     }
@@ -459,7 +459,9 @@ pub fn tests_json(rows: &[TestRow]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn tests_table(rows: &[TestRow]) -> Vec<u8> {
+/// The failing tests as a table that fits `width` columns: when it would not, the values a
+/// test's cells share and its first cells follow its row on lines of their own.
+pub fn tests_table(rows: &[TestRow], width: usize) -> Vec<u8> {
     let header: Vec<String> = ["test", "failed in", "shared", "first cells"]
         .iter()
         .map(|s| s.to_string())
@@ -479,7 +481,8 @@ pub fn tests_table(rows: &[TestRow]) -> Vec<u8> {
             ]
         })
         .collect();
-    crate::table::with_header(&header, &body, &[false, true, false, false]).into_bytes()
+    let right = [false, true, false, false];
+    crate::table::fit(&header, &body, &right, width, 2).into_bytes()
 }
 
 #[cfg(test)]

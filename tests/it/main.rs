@@ -49,6 +49,7 @@ mod script_run;
 mod scripts;
 mod select_ids;
 mod structure;
+mod terminal_80;
 mod toolchain;
 mod workflow_cli;
 mod workflow_scale;
