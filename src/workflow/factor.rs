@@ -203,6 +203,9 @@ fn shape_column(column: &[&str], factored: &mut Factored, free_name: &str) -> Ve
     if let Some(pieces) = shape_by_tokens(column, factored) {
         return pieces;
     }
+    if let Some(pieces) = shape_assignment(column, factored) {
+        return pieces;
+    }
     // Text around one free field: the longest common prefix and suffix stay text.
     let mut prefix = common_prefix(column);
     // Cut at a token boundary so the field holds whole words (readable manifests), and never
@@ -225,6 +228,63 @@ fn shape_column(column: &[&str], factored: &mut Factored, free_name: &str) -> Ve
         Piece::Field(field),
         Piece::Text(suffix.to_string()),
     ]
+}
+
+/// A column of shell assignments to one variable (`CC_ENV=(…)`, `export CFLAGS=…`) whose
+/// values differ: one free field holding each cell's whole value, named after the variable
+/// (`cc-env`, `cflags`), so Argo's inputs read as what they are, not as fragments cut where
+/// the cells happen to differ. `None` when the lines are not such assignments or the name is
+/// taken.
+fn shape_assignment(column: &[&str], factored: &mut Factored) -> Option<Vec<Piece>> {
+    let (start, variable) = assignment(column[0])?;
+    let prefix = &column[0][..start];
+    let newline = column[0].ends_with('\n');
+    let all_alike = column
+        .iter()
+        .all(|line| line.starts_with(prefix) && line.ends_with('\n') == newline);
+    if !all_alike || prefix.ends_with('{') {
+        return None;
+    }
+    let name = variable.to_ascii_lowercase().replace('_', "-");
+    let reserved = ["cell", "cells", "image"];
+    if reserved.contains(&name.as_str()) || factored.names.contains(&name) {
+        return None;
+    }
+    let suffix = if newline { "\n" } else { "" };
+    let field = factored.names.len();
+    factored.names.push(name);
+    factored.values.push_field(
+        column
+            .iter()
+            .map(|line| &line[start..line.len() - suffix.len()]),
+    );
+    Some(vec![
+        Piece::Text(prefix.to_string()),
+        Piece::Field(field),
+        Piece::Text(suffix.to_string()),
+    ])
+}
+
+/// Where the value of a shell assignment starts in `line` (`NAME=` after optional
+/// indentation and `export `/`local `/`readonly `), and the variable's name.
+fn assignment(line: &str) -> Option<(usize, &str)> {
+    let trimmed = line.trim_start();
+    let mut rest = trimmed;
+    for keyword in ["export ", "local ", "readonly "] {
+        if let Some(after) = rest.strip_prefix(keyword) {
+            rest = after.trim_start();
+        }
+    }
+    let end = rest.find('=')?;
+    let name = &rest[..end];
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    let valid = (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return None;
+    }
+    Some((line.len() - rest.len() + end + 1, name))
 }
 
 /// Characters of Kubernetes label values, which cell ids and axis values are made of.
@@ -399,8 +459,28 @@ mod tests {
                 Piece::Text("\nz\n".into()),
             ]
         );
-        assert_eq!(f.names, ["id", "line-3"]);
+        assert_eq!(f.names, ["id", "v"]);
         assert_eq!(f.values.row(1), ["c1", "22"]);
+    }
+
+    #[test]
+    fn an_assignment_is_one_field_named_after_its_variable() {
+        let scripts = [
+            "CC_ENV=('CC=gcc' 'CXX=g++')\n  export CFLAGS=-O0\n",
+            "CC_ENV=('CC=clang' 'CXX=clang++')\n  export CFLAGS=-O2 -g\n",
+        ];
+        let f = run(&scripts);
+        assert_eq!(f.names, ["id", "cc-env", "cflags"]);
+        assert_eq!(f.values.row(0)[1..], ["('CC=gcc' 'CXX=g++')", "-O0"]);
+        for (c, s) in scripts.iter().enumerate() {
+            assert_eq!(f.script.instantiate(&f.values.row(c)), *s);
+        }
+        // Not an assignment, or a name taken: the part that differs, by line.
+        let f = run(&["echo a b\n", "echo a c\n"]);
+        assert_eq!(f.names, ["id", "line-1"]);
+        assert_eq!(assignment("  local X_1=a"), Some((12, "X_1")));
+        assert_eq!(assignment("1X=a"), None);
+        assert_eq!(assignment("echo x=y"), None);
     }
 
     #[test]
