@@ -28,7 +28,8 @@ fn colour(result: &CellResult) -> RGBColor {
                 Outcome::Failed => (198, 40, 40),
                 Outcome::Timeout => (239, 160, 0),
                 Outcome::SegmentationFault => (106, 27, 154),
-                Outcome::Aborted => (216, 67, 21),
+                // Brown: a deep orange beside Failed's red read as the same result.
+                Outcome::Aborted => (121, 85, 72),
                 Outcome::Oom => (69, 90, 100),
             },
             // Setup as light as Configure.

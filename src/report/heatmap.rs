@@ -1,5 +1,6 @@
 //! The results heat map of the report page: cells counted per row and column of index axes
-//! (`--by ROWS…,COLUMN`), each square coloured by its dominant result as the chart colours it.
+//! (`--by ROWS…,COLUMN`), each square showing the share of every result it holds in the chart's
+//! colours (a square coloured by its most common result alone hid the other 75 % of it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +40,18 @@ pub struct Square {
     pub dark_text: bool,
     /// `3 Tests. Failed, 1 Configure. Failed`, most first.
     pub mix: String,
+    /// Each result's share of the square, most first: a bar of these widths and colours.
+    pub segments: Vec<Segment>,
+}
+
+/// One result's part of a square.
+#[derive(Debug, Clone, Serialize)]
+pub struct Segment {
+    pub result: String,
+    pub cells: usize,
+    /// Its share of the square's cells in percent, to one decimal (`37.5`).
+    pub percent: String,
+    pub colour: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +107,6 @@ pub fn build(report: &Report, by: &[String]) -> Result<HeatMap> {
     }
     let columns: Vec<String> = columns.into_iter().collect();
     let mut rows: Vec<HeatRow> = Vec::new();
-    let mut dominant_results: BTreeSet<((usize, usize), String)> = BTreeSet::new();
     for ((row, col), mix) in &counts {
         if rows.last().is_none_or(|r| &r.values != row) {
             rows.push(HeatRow {
@@ -106,7 +118,6 @@ pub fn build(report: &Report, by: &[String]) -> Result<HeatMap> {
         // Most cells first; a tie goes to the result that stops earlier (it is the one to fix).
         ordered.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.rank().cmp(&b.0.rank())));
         let (top, dominant) = ordered[0];
-        dominant_results.insert((top.rank(), top.label()));
         let at = columns.binary_search(col).expect("column listed");
         rows.last_mut().expect("row pushed").squares[at] = Some(Square {
             cells: mix.values().sum(),
@@ -119,11 +130,16 @@ pub fn build(report: &Report, by: &[String]) -> Result<HeatMap> {
                 .map(|(r, n)| format!("{n} {}", r.label()))
                 .collect::<Vec<_>>()
                 .join(", "),
+            segments: segments(&ordered),
         });
     }
+    // Every result some square holds is in a bar, so in the legend.
+    let shown: BTreeSet<String> = (counts.values())
+        .flat_map(|mix| mix.keys().map(CellResult::label))
+        .collect();
     let legend = legend(report)
         .into_iter()
-        .filter(|s| dominant_results.iter().any(|(_, l)| *l == s.result))
+        .filter(|s| shown.contains(&s.result))
         .collect();
     Ok(HeatMap {
         rows_by: if rows_by.is_empty() {
@@ -140,6 +156,20 @@ pub fn build(report: &Report, by: &[String]) -> Result<HeatMap> {
         rows,
         legend,
     })
+}
+
+/// A square's results as the parts of its bar, in the order given (most cells first).
+fn segments(ordered: &[(&CellResult, usize)]) -> Vec<Segment> {
+    let total: usize = ordered.iter().map(|(_, n)| n).sum();
+    ordered
+        .iter()
+        .map(|&(result, cells)| Segment {
+            result: result.label(),
+            cells,
+            percent: format!("{:.1}", cells as f64 * 100.0 / total.max(1) as f64),
+            colour: chart::css_colour(result),
+        })
+        .collect()
 }
 
 /// Every result of the report with its colour, in result order.
@@ -198,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn squares_count_cells_and_take_the_dominant_colour() {
+    fn squares_count_cells_and_show_each_results_share() {
         let map = build(&report(), &["compiler".into(), "sanitizer".into()]).unwrap();
         assert_eq!(map.columns, ["asan", "tsan"]);
         assert_eq!(map.column_by.as_deref(), Some("sanitizer"));
@@ -208,6 +238,21 @@ mod tests {
         assert_eq!((gcc_asan.cells, gcc_asan.dominant), (3, 2));
         assert_eq!(gcc_asan.result, "Configure. Failed");
         assert_eq!(gcc_asan.mix, "2 Configure. Failed, 1 Tests. Failed");
+        // The bar: every result's share, most first, in its colour.
+        let bar: Vec<(&str, usize, &str)> = (gcc_asan.segments.iter())
+            .map(|s| (s.result.as_str(), s.cells, s.percent.as_str()))
+            .collect();
+        assert_eq!(
+            bar,
+            [
+                ("Configure. Failed", 2, "66.7"),
+                ("Tests. Failed", 1, "33.3")
+            ]
+        );
+        assert_eq!(
+            gcc_asan.segments[1].colour,
+            chart::css_colour(&CellResult::Result(Stage::Tests, Outcome::Failed))
+        );
         assert_eq!(
             gcc_asan.colour,
             chart::css_colour(&CellResult::Result(Stage::Configure, Outcome::Failed))
