@@ -46,6 +46,7 @@ pub mod rules;
 pub mod run;
 pub mod sanitizer;
 pub mod sarif;
+pub mod spreadsheet;
 pub mod selection;
 pub mod stage;
 pub mod suggest;
