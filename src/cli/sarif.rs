@@ -80,7 +80,7 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
     })?;
     super::progress::warn(&loaded.warnings);
     for skipped in &loaded.skipped {
-        eprintln!("warning: skipped {skipped}");
+        eprintln!("warning: skipped {}", crate::table::visible(&skipped.to_string()));
     }
     let analysis = Analysis::from_loaded(&loaded);
     let listed: Vec<sarif::Finding> = analysis

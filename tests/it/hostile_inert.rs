@@ -72,3 +72,71 @@ fn asciidoc_page_keeps_cell_ids_and_index_values_literal() {
     }
 }
 
+/// A cell a spreadsheet would run: a formula's first character, not a plain number.
+fn runs_in_a_spreadsheet(cell: &str) -> bool {
+    let number = cell.trim_start_matches(['-', '+']).parse::<f64>().is_ok();
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number
+}
+
+#[test]
+fn report_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    evil_run(tmp.path());
+    // A cell whose id is a formula, from its finish marker.
+    fs::write(tmp.path().join("logs/c3.log"), failed_log("=1+2")).unwrap();
+    let output_of = |args: &[&str]| {
+        let out = matrix().current_dir(tmp.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let first = output_of(&["report", "logs", "--index", "idx.csv", "--format", "csv"]);
+    let rows = crate::common::csv_rows(&first);
+    for value in rows.iter().flat_map(|row| row.values()) {
+        assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
+    }
+    let evil = rows.iter().find(|r| r["key"] == EVIL_ID).unwrap();
+    assert_eq!(evil["sanitizer"], format!("'{EVIL_SANITIZER}"));
+    assert_eq!(evil["compiler"], format!("'{EVIL_COMPILER}"));
+    assert!(rows.iter().any(|r| r["key"] == "'=1+2"));
+
+    // Its columns cut into an index, as they are in the file: the same report again.
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "compiler", "sanitizer"]).unwrap();
+    for r in &rows {
+        w.write_record([&r["key"], &r["compiler"], &r["sanitizer"]]).unwrap();
+    }
+    fs::write(tmp.path().join("cut.csv"), w.into_inner().unwrap()).unwrap();
+    let again = output_of(&["report", "logs", "--index", "cut.csv", "--format", "csv"]);
+    assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&first));
+
+    // Compared with itself as an earlier run, every cell is matched and unchanged: the diff
+    // read the keys back as they were.
+    fs::write(tmp.path().join("results.csv"), &first).unwrap();
+    let args = ["report", "diff", "results.csv", "logs", "--index", "idx.csv", "--all"];
+    let diff = output_of(&[&args[..], &["--format", "json"]].concat());
+    let diff: serde_json::Value = serde_json::from_slice(&diff).unwrap();
+    assert_eq!(diff["summary"]["unchanged"], 3, "{diff}");
+    let diff = output_of(&[&args[..], &["--format", "csv"]].concat());
+    for row in crate::common::csv_rows(&diff) {
+        for value in row.values() {
+            assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
+        }
+    }
+}
+
+#[test]
+fn names_from_a_log_directory_print_escaped_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    evil_run(tmp.path());
+    let name = "f\u{1b}]0;PWN\u{7}.log";
+    fs::write(tmp.path().join("logs").join(name), failed_log("x\u{1b}[2J")).unwrap();
+    let out = matrix()
+        .current_dir(tmp.path())
+        .args(["report", "logs", "--index", "idx.csv", "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("warning:"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
+    assert!(stderr.contains("\\x1b"), "{stderr:?}");
+}
