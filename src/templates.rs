@@ -1,7 +1,7 @@
 //! The template registry: every minijinja template (build scripts, Dockerfiles, report pages),
 //! the one environment they render in, its escaping by file type, and `--templates DIR`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 use minijinja::value::{Value, ValueKind};
@@ -227,13 +227,13 @@ impl Templates {
         let root: PathBuf = dir.to_path_buf();
         let mut env = environment();
         env.set_loader(move |name| {
-            let path = root.join(name);
-            if path.symlink_metadata().is_err() {
+            let refused = |why: String| Error::new(ErrorKind::InvalidOperation, why);
+            let Some(path) = path_in(&root, name).map_err(refused)? else {
                 return Ok(builtin(name).map(String::from));
-            }
+            };
             crate::input::read_text(&path, "template", crate::input::limit::TEMPLATE)
                 .map(Some)
-                .map_err(|err| Error::new(ErrorKind::InvalidOperation, format!("{err:#}")))
+                .map_err(|err| refused(format!("{err:#}")))
         });
         Ok(Templates {
             env,
@@ -262,6 +262,39 @@ impl Templates {
             .render(context)
             .map_err(|err| anyhow::anyhow!(describe(&err)))
     }
+}
+
+/// Where template `name` (one `--templates` replaces, or one a template includes) is in `root`,
+/// `None` when it is not there (the built-in one of that name is used). Templates come from
+/// `root` and the built-ins only: an absolute name, a `..`, or a link that resolves outside
+/// `root` is refused, naming the template and where it leads.
+fn path_in(root: &Path, name: &str) -> Result<Option<PathBuf>, String> {
+    let relative = Path::new(name);
+    let plain = (relative.components()).all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !plain || relative.is_absolute() {
+        return Err(format!(
+            "template `{}` is not a name inside the template directory {}: templates come from \
+             it and the built-in ones only (no absolute path, no `..`)",
+            name.escape_debug(),
+            root.display()
+        ));
+    }
+    let path = root.join(relative);
+    if path.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let cannot = |err: std::io::Error| format!("template `{}`: {err}", path.display());
+    let (real, inside) = (path.canonicalize().map_err(cannot)?, root.canonicalize().map_err(cannot)?);
+    if !real.starts_with(&inside) {
+        return Err(format!(
+            "template `{}` in {} leads to {}, outside the template directory: a template there \
+             may link only to files inside it",
+            name.escape_debug(),
+            root.display(),
+            real.display()
+        ));
+    }
+    Ok(Some(path))
 }
 
 fn builtin(name: &str) -> Option<&'static str> {
