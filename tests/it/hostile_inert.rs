@@ -140,3 +140,149 @@ fn names_from_a_log_directory_print_escaped_on_stderr() {
     assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
     assert!(stderr.contains("\\x1b"), "{stderr:?}");
 }
+
+/// The built-in definition with `from` replaced by `to` once, written as `m.yaml` in `dir`.
+fn edited(dir: &Path, from: &str, to: &str) {
+    let text = crate::common::replace_once(crate::common::BUILTIN_DEFINITION, from, to);
+    fs::write(dir.join("m.yaml"), text).unwrap();
+}
+
+/// The line (1-based) of `needle`'s first occurrence in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).unwrap()].matches('\n').count() + 1
+}
+
+#[test]
+fn a_key_twice_in_a_definition_mapping_is_refused_with_both_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let builtin = crate::common::BUILTIN_DEFINITION;
+    // A rule's condition: last one wins would change which cells exist.
+    edited(
+        tmp.path(),
+        "if: { compiler: clang-19 }",
+        "if: { compiler: clang-19, compiler: gcc }",
+    );
+    let line = line_of(builtin, "if: { compiler: clang-19 }");
+    let err = crate::common::refused(&["--config", tmp.path().join("m.yaml").to_str().unwrap(), "list"]);
+    assert!(err.contains(&format!("m.yaml:{line}:")), "{err}");
+    assert!(err.contains("key \"compiler\" is given twice"), "{err}");
+    assert!(err.contains(&format!("first at {}:{line}:", tmp.path().join("m.yaml").display())), "{err}");
+    // A checksum given twice: the second would replace the first.
+    let first = "    3.12.4: 01b3c1c082196f3b33168d344a9c85fb07bfe0e7ecfe77fee4443420d1ce2ad9\n";
+    edited(tmp.path(), first, &format!("{first}{}", first.replace("01b3", "ffff")));
+    let line = line_of(builtin, first);
+    let err = crate::common::refused(&["--config", tmp.path().join("m.yaml").to_str().unwrap(), "list"]);
+    assert!(err.contains(&format!("m.yaml:{}:", line + 1)), "{err}");
+    assert!(err.contains(&format!("first at {}:{line}:", tmp.path().join("m.yaml").display())), "{err}");
+    assert!(err.contains("key \"3.12.4\""), "{err}");
+}
+
+#[test]
+fn templates_come_from_their_directory_and_the_builtins_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let outside = d.join("secret.txt");
+    fs::write(&outside, "SECRET-CONTENTS\n").unwrap();
+    for (name, template, error) in [
+        (
+            "absolute",
+            format!("{{% include \"{}\" %}}\n", outside.display()),
+            format!("template `{}` is not a name inside the template directory", outside.display()),
+        ),
+        (
+            "dotdot",
+            "{% include \"../secret.txt\" %}\n".to_owned(),
+            "template `../secret.txt` is not a name inside the template directory".to_owned(),
+        ),
+    ] {
+        let dir = d.join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("cell.sh.j2"), template).unwrap();
+        let out = matrix()
+            .current_dir(d)
+            .args(["render", "--templates", name, "--out", "out"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(out.stdout.is_empty() && stderr.contains(&error), "{stderr}");
+        assert!(stderr.contains("cell.sh.j2"), "the include's place is named: {stderr}");
+        assert!(!d.join("out").exists());
+    }
+    // A link out of the directory, as a template or as an include.
+    let dir = d.join("linked");
+    fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("cell.sh.j2")).unwrap();
+    let err = crate::common::refused(&[
+        "render", "--templates", dir.to_str().unwrap(), "--out", d.join("out").to_str().unwrap(),
+    ]);
+    assert!(err.contains("template `cell.sh.j2` in") && err.contains("outside the template directory"), "{err}");
+    assert!(!err.contains("SECRET-CONTENTS"), "{err}");
+    // A link inside it is fine.
+    let dir = d.join("inside");
+    fs::create_dir(&dir).unwrap();
+    let builtin = include_str!("../../templates/cell.sh.j2");
+    fs::write(dir.join("real.j2"), builtin).unwrap();
+    std::os::unix::fs::symlink("real.j2", dir.join("cell.sh.j2")).unwrap();
+    matrix()
+        .current_dir(d)
+        .args(["render", "--templates", "inside", "--out", "out2"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn base_url_may_not_hold_expressions_or_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = "  base_url: https://www.python.org/ftp/python\n";
+    for (to, error) in [
+        (
+            "  base_url: \"https://www.python.org/{{workflow.name}}\"\n",
+            "source.base_url `https://www.python.org/{{workflow.name}}` holds `{{`",
+        ),
+        (
+            "  base_url: https://me:hunter2@mirror.example/python\n",
+            "source.base_url `https://…@mirror.example/python` carries credentials",
+        ),
+    ] {
+        edited(tmp.path(), base, to);
+        let err = crate::common::refused(&["--config", tmp.path().join("m.yaml").to_str().unwrap(), "list"]);
+        assert!(err.contains(error), "{err}");
+        assert!(!err.contains("hunter2"), "the password is not repeated: {err}");
+    }
+}
+
+#[test]
+fn a_deadline_is_at_most_what_activedeadlineseconds_holds() {
+    for deadline in ["9223372036854775808", "106751991167301d", "99999999999999999999999"] {
+        let err = crate::common::refused(&["workflow", "--deadline", deadline]);
+        assert!(err.contains("9223372036854775807 seconds"), "{err}");
+    }
+    let yaml = crate::common::stdout_of(&["workflow", "--deadline", "9223372036854775807"]);
+    assert!(yaml.contains("activeDeadlineSeconds: '9223372036854775807'"), "{yaml}");
+}
+
+#[test]
+fn a_log_from_the_future_is_not_running_forever() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let unfinished = format!("{M} event=stage-start stage=configure time=t\n");
+    for (name, ahead) in [("soon.log", 60), ("later.log", 3600), ("far.log", 100 * 365 * 86_400)] {
+        let path = logs.join(name);
+        fs::write(&path, &unfinished).unwrap();
+        let when = std::time::SystemTime::now() + std::time::Duration::from_secs(ahead);
+        fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+    }
+    let out = crate::common::stdout_of(&["report", logs.to_str().unwrap(), "--format", "csv"]);
+    let results: std::collections::BTreeMap<String, String> = crate::common::csv_rows(out.as_bytes())
+        .into_iter()
+        .map(|r| (r["key"].clone(), r["result"].clone()))
+        .collect();
+    // A minute ahead is another machine's clock: written just now, still running.
+    assert!(results["soon"].starts_with("Running"), "{results:?}");
+    // Further ahead says nothing about when it was written: not running, its unfinished result.
+    for far in ["later", "far"] {
+        assert!(!results[far].starts_with("Running"), "{results:?}");
+    }
+}
