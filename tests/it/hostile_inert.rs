@@ -286,3 +286,32 @@ fn a_log_from_the_future_is_not_running_forever() {
         assert!(!results[far].starts_with("Running"), "{results:?}");
     }
 }
+
+#[test]
+fn findings_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    crate::findings_cli::logdir(&logs);
+    // The use-after-free's cell is named like a formula.
+    fs::rename(logs.join("build_003-1.sh.txt"), logs.join("@SUM(1)-1.sh.txt")).unwrap();
+    let csv = crate::common::stdout_in(tmp.path(), &["findings", "logs", "--format", "csv"]);
+    let rows = crate::common::csv_rows(csv.as_bytes());
+    for value in rows.iter().flat_map(|row| row.values()) {
+        assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
+    }
+    assert!(csv.contains("'@SUM(1)"), "{csv}");
+    // Read back as the old side of a diff, it is the same findings in the same cells.
+    fs::write(tmp.path().join("old.csv"), &csv).unwrap();
+    let diff = crate::common::stdout_in(
+        tmp.path(),
+        &["findings", "--diff", "old.csv", "logs", "--format", "json"],
+    );
+    let diff: serde_json::Value = serde_json::from_str(&diff).unwrap();
+    let sides = diff.as_array().unwrap();
+    assert_eq!(sides.len(), 2, "{diff}");
+    for side in sides {
+        assert_eq!(side["status"], "persisting", "{diff}");
+        assert_eq!(side["old_cells"], side["new_cells"], "{diff}");
+    }
+}
