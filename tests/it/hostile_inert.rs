@@ -90,7 +90,7 @@ fn report_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
         out.stdout
     };
     let first = output_of(&["report", "logs", "--index", "idx.csv", "--format", "csv"]);
-    let rows = crate::common::csv_rows(&first);
+    let rows = crate::common::csv_cells(&first);
     for value in rows.iter().flat_map(|row| row.values()) {
         assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
     }
@@ -117,7 +117,7 @@ fn report_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
     let diff: serde_json::Value = serde_json::from_slice(&diff).unwrap();
     assert_eq!(diff["summary"]["unchanged"], 3, "{diff}");
     let diff = output_of(&[&args[..], &["--format", "csv"]].concat());
-    for row in crate::common::csv_rows(&diff) {
+    for row in crate::common::csv_cells(&diff) {
         for value in row.values() {
             assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
         }
@@ -296,7 +296,7 @@ fn findings_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
     // The use-after-free's cell is named like a formula.
     fs::rename(logs.join("build_003-1.sh.txt"), logs.join("@SUM(1)-1.sh.txt")).unwrap();
     let csv = crate::common::stdout_in(tmp.path(), &["findings", "logs", "--format", "csv"]);
-    let rows = crate::common::csv_rows(csv.as_bytes());
+    let rows = crate::common::csv_cells(csv.as_bytes());
     for value in rows.iter().flat_map(|row| row.values()) {
         assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
     }
