@@ -315,3 +315,29 @@ fn findings_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
         assert_eq!(side["old_cells"], side["new_cells"], "{diff}");
     }
 }
+
+#[test]
+fn suppression_files_hold_only_the_entries_the_reports_name() {
+    use crate::findings_cli::{log, tsan_race};
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    // A cell whose name would end the comment and start an entry that silences every race.
+    fs::write(logs.join("a\nrace:*-1.sh.txt"), log("3.12.4", &tsan_race("3.12.4", 1))).unwrap();
+    // A report whose functions are wildcards.
+    let wild = tsan_race("3.13.0b4", 2).replace("free_threadstate", "*").replace("take_gil", "*");
+    fs::write(logs.join("b-1.sh.txt"), log("3.13.0b4", &wild)).unwrap();
+    let out = crate::common::stdout_in(tmp.path(), &["findings", "logs", "--suppressions", "tsan"]);
+    for line in out.lines() {
+        let entry = line.split_once(':').filter(|_| !line.starts_with('#'));
+        let ok = line.is_empty()
+            || (line.starts_with('#') && !line.contains('\r'))
+            || entry.is_some_and(|(kind, pattern)| {
+                kind.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    && !pattern.is_empty()
+                    && !pattern.contains(|c: char| c == '*' || c.is_whitespace())
+            });
+        assert!(ok, "{line:?} in\n{out}");
+    }
+    assert!(out.contains("# cells: a\\nrace:*"), "{out}");
+}
