@@ -159,7 +159,7 @@ fn format_words(
 /// escapes (`\n`, `\x1b`) first: AsciiDoc splits blocks at line breaks *before* it sees the
 /// macro, so a value's own `\n\n++++` would open a raw HTML block. A trailing backslash would
 /// escape the closing `]`, so it gets a space after it.
-fn adoc_literal(value: String) -> String {
+pub fn adoc_literal(value: String) -> String {
     if value.is_empty() {
         return value;
     }
@@ -171,7 +171,7 @@ fn adoc_literal(value: String) -> String {
 /// [`adoc_literal`] in an AsciiDoc table cell: `|` is escaped for the table (which unescapes
 /// it before the macro sees it). Both `cell` and `litcell` are this: every value a page shows
 /// comes from outside (logs, indexes, SARIF), so none may reach the page as markup.
-fn adoc_literal_cell(value: String) -> String {
+pub fn adoc_literal_cell(value: String) -> String {
     adoc_literal(value.replace('|', "\\|"))
 }
 

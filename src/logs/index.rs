@@ -30,7 +30,7 @@ impl Index {
             .headers()
             .with_context(|| format!("{what}: cannot read the CSV header"))?
             .iter()
-            .map(str::to_owned)
+            .map(|name| crate::spreadsheet::original(name).to_owned())
             .collect();
         let Some(key_col) = KEY_COLUMNS
             .iter()

@@ -145,7 +145,7 @@ pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
         .headers()
         .with_context(|| format!("{what}: cannot read the CSV header"))?
         .iter()
-        .map(str::to_owned)
+        .map(|name| crate::spreadsheet::original(name).to_owned())
         .collect();
     let (Some(key), Some(result)) = (
         header.iter().position(|h| h == "key"),
