@@ -270,7 +270,8 @@ impl Templates {
 /// `root` is refused, naming the template and where it leads.
 fn path_in(root: &Path, name: &str) -> Result<Option<PathBuf>, String> {
     let relative = Path::new(name);
-    let plain = (relative.components()).all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let plain =
+        (relative.components()).all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if !plain || relative.is_absolute() {
         return Err(format!(
             "template `{}` is not a name inside the template directory {}: templates come from \
@@ -284,7 +285,10 @@ fn path_in(root: &Path, name: &str) -> Result<Option<PathBuf>, String> {
         return Ok(None);
     }
     let cannot = |err: std::io::Error| format!("template `{}`: {err}", path.display());
-    let (real, inside) = (path.canonicalize().map_err(cannot)?, root.canonicalize().map_err(cannot)?);
+    let (real, inside) = (
+        path.canonicalize().map_err(cannot)?,
+        root.canonicalize().map_err(cannot)?,
+    );
     if !real.starts_with(&inside) {
         return Err(format!(
             "template `{}` in {} leads to {}, outside the template directory: a template there \

@@ -308,7 +308,10 @@ pub fn main() -> ExitCode {
             Err(err) => {
                 // Errors name files and values from outside (a log's name, a cell id): they
                 // print as what they are, never as terminal escapes.
-                eprintln!("error: {}", crate::table::visible_lines(&format!("{err:#}")));
+                eprintln!(
+                    "error: {}",
+                    crate::table::visible_lines(&format!("{err:#}"))
+                );
                 return ExitCode::from(EXIT_COULD_NOT_RUN);
             }
         },

@@ -216,7 +216,10 @@ mod tests {
     #[test]
     fn a_key_twice_in_a_flow_mapping_names_both_places() {
         let err = refused("rules:\n  - if: { compiler: clang-19, compiler: gcc }\n");
-        assert!(err.starts_with("m.yaml:2:") && err.contains("key \"compiler\""), "{err}");
+        assert!(
+            err.starts_with("m.yaml:2:") && err.contains("key \"compiler\""),
+            "{err}"
+        );
         assert!(err.contains("first at m.yaml:2:"), "{err}");
     }
 
@@ -224,7 +227,10 @@ mod tests {
     fn a_key_twice_in_a_block_mapping_names_both_lines() {
         let text = "source:\n  sha256:\n    3.12.4: aa\n    3.13.0: bb\n    3.12.4: cc\n";
         let err = refused(text);
-        assert!(err.starts_with("m.yaml:5:") && err.contains("key \"3.12.4\""), "{err}");
+        assert!(
+            err.starts_with("m.yaml:5:") && err.contains("key \"3.12.4\""),
+            "{err}"
+        );
         assert!(err.contains("first at m.yaml:3:"), "{err}");
     }
 

@@ -151,7 +151,9 @@ fn entries(finding: &Finding, which: Sanitizer) -> Vec<String> {
 /// (they would end the entry), no `*` (the runtimes read it as "anything": `race:*` silences
 /// every race).
 fn plain(name: &str) -> bool {
-    !name.chars().any(|c| c.is_control() || c.is_whitespace() || c == '*')
+    !name
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '*')
 }
 
 /// The suppression type of a TSan report kind (`tsan_suppressions.cpp`); none for reports no

@@ -176,11 +176,24 @@ proptest! {
 /// Text a cell may hold: formula starts, quotes, separators, line breaks, markup, any char.
 fn cell_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
-        Just("=".to_owned()), Just("+".to_owned()), Just("-".to_owned()), Just("@".to_owned()),
-        Just("'".to_owned()), Just("\t".to_owned()), Just("\r".to_owned()), Just("\n".to_owned()),
-        Just(",".to_owned()), Just("\"".to_owned()), Just("]".to_owned()), Just("|".to_owned()),
-        Just("\\".to_owned()), Just("+++".to_owned()), Just("pass:[".to_owned()),
-        Just("1".to_owned()), Just(".5".to_owned()), any::<char>().prop_map(String::from),
+        Just("=".to_owned()),
+        Just("+".to_owned()),
+        Just("-".to_owned()),
+        Just("@".to_owned()),
+        Just("'".to_owned()),
+        Just("\t".to_owned()),
+        Just("\r".to_owned()),
+        Just("\n".to_owned()),
+        Just(",".to_owned()),
+        Just("\"".to_owned()),
+        Just("]".to_owned()),
+        Just("|".to_owned()),
+        Just("\\".to_owned()),
+        Just("+++".to_owned()),
+        Just("pass:[".to_owned()),
+        Just("1".to_owned()),
+        Just(".5".to_owned()),
+        any::<char>().prop_map(String::from),
     ];
     proptest::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat())
 }
@@ -199,7 +212,8 @@ fn a_catalog() -> impl Strategy<Value = Vec<u8>> {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(matrix::findings::known::HEADER).unwrap();
             for (id, status, link, note, seen) in rows {
-                w.write_record([&id, &status, &link, &note, &seen, &seen]).unwrap();
+                w.write_record([&id, &status, &link, &note, &seen, &seen])
+                    .unwrap();
             }
             w.into_inner().unwrap()
         }),

@@ -32,7 +32,8 @@ fn evil_run(dir: &Path) {
     fs::write(dir.join("logs/c2.log"), failed_log("c2")).unwrap();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["id", "compiler", "sanitizer"]).unwrap();
-    w.write_record([EVIL_ID, EVIL_COMPILER, EVIL_SANITIZER]).unwrap();
+    w.write_record([EVIL_ID, EVIL_COMPILER, EVIL_SANITIZER])
+        .unwrap();
     w.write_record(["c2", "gcc", "-asan"]).unwrap();
     fs::write(dir.join("idx.csv"), w.into_inner().unwrap()).unwrap();
 }
@@ -61,14 +62,28 @@ fn asciidoc_page_keeps_cell_ids_and_index_values_literal() {
         .arg(tmp.path().join("page.adoc"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let html = String::from_utf8(out.stdout).unwrap();
     for injected in ["<script>", "<b>evil", "<i>title"] {
-        assert!(!html.contains(injected), "{injected} reached the page:\n{html}");
+        assert!(
+            !html.contains(injected),
+            "{injected} reached the page:\n{html}"
+        );
     }
-    let escaped = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     for shown in [EVIL_ID, EVIL_COMPILER, "+++<i>title</i>+++"] {
-        assert!(html.contains(&escaped(shown)), "{shown} not shown as it is:\n{html}");
+        assert!(
+            html.contains(&escaped(shown)),
+            "{shown} not shown as it is:\n{html}"
+        );
     }
 }
 
@@ -85,14 +100,25 @@ fn report_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
     // A cell whose id is a formula, from its finish marker.
     fs::write(tmp.path().join("logs/c3.log"), failed_log("=1+2")).unwrap();
     let output_of = |args: &[&str]| {
-        let out = matrix().current_dir(tmp.path()).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = matrix()
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let first = output_of(&["report", "logs", "--index", "idx.csv", "--format", "csv"]);
     let rows = crate::common::csv_cells(&first);
     for value in rows.iter().flat_map(|row| row.values()) {
-        assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
+        assert!(
+            !runs_in_a_spreadsheet(value),
+            "{value:?} would run as a formula"
+        );
     }
     let evil = rows.iter().find(|r| r["key"] == EVIL_ID).unwrap();
     assert_eq!(evil["sanitizer"], format!("'{EVIL_SANITIZER}"));
@@ -103,23 +129,38 @@ fn report_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["id", "compiler", "sanitizer"]).unwrap();
     for r in &rows {
-        w.write_record([&r["key"], &r["compiler"], &r["sanitizer"]]).unwrap();
+        w.write_record([&r["key"], &r["compiler"], &r["sanitizer"]])
+            .unwrap();
     }
     fs::write(tmp.path().join("cut.csv"), w.into_inner().unwrap()).unwrap();
     let again = output_of(&["report", "logs", "--index", "cut.csv", "--format", "csv"]);
-    assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&first));
+    assert_eq!(
+        String::from_utf8_lossy(&again),
+        String::from_utf8_lossy(&first)
+    );
 
     // Compared with itself as an earlier run, every cell is matched and unchanged: the diff
     // read the keys back as they were.
     fs::write(tmp.path().join("results.csv"), &first).unwrap();
-    let args = ["report", "diff", "results.csv", "logs", "--index", "idx.csv", "--all"];
+    let args = [
+        "report",
+        "diff",
+        "results.csv",
+        "logs",
+        "--index",
+        "idx.csv",
+        "--all",
+    ];
     let diff = output_of(&[&args[..], &["--format", "json"]].concat());
     let diff: serde_json::Value = serde_json::from_slice(&diff).unwrap();
     assert_eq!(diff["summary"]["unchanged"], 3, "{diff}");
     let diff = output_of(&[&args[..], &["--format", "csv"]].concat());
     for row in crate::common::csv_cells(&diff) {
         for value in row.values() {
-            assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
+            assert!(
+                !runs_in_a_spreadsheet(value),
+                "{value:?} would run as a formula"
+            );
         }
     }
 }
@@ -137,7 +178,10 @@ fn names_from_a_log_directory_print_escaped_on_stderr() {
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("warning:"), "{stderr}");
-    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
     assert!(stderr.contains("\\x1b"), "{stderr:?}");
 }
 
@@ -163,17 +207,41 @@ fn a_key_twice_in_a_definition_mapping_is_refused_with_both_lines() {
         "if: { compiler: clang-19, compiler: gcc }",
     );
     let line = line_of(builtin, "if: { compiler: clang-19 }");
-    let err = crate::common::refused(&["--config", tmp.path().join("m.yaml").to_str().unwrap(), "list"]);
+    let err = crate::common::refused(&[
+        "--config",
+        tmp.path().join("m.yaml").to_str().unwrap(),
+        "list",
+    ]);
     assert!(err.contains(&format!("m.yaml:{line}:")), "{err}");
     assert!(err.contains("key \"compiler\" is given twice"), "{err}");
-    assert!(err.contains(&format!("first at {}:{line}:", tmp.path().join("m.yaml").display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "first at {}:{line}:",
+            tmp.path().join("m.yaml").display()
+        )),
+        "{err}"
+    );
     // A checksum given twice: the second would replace the first.
     let first = "    3.12.4: 01b3c1c082196f3b33168d344a9c85fb07bfe0e7ecfe77fee4443420d1ce2ad9\n";
-    edited(tmp.path(), first, &format!("{first}{}", first.replace("01b3", "ffff")));
+    edited(
+        tmp.path(),
+        first,
+        &format!("{first}{}", first.replace("01b3", "ffff")),
+    );
     let line = line_of(builtin, first);
-    let err = crate::common::refused(&["--config", tmp.path().join("m.yaml").to_str().unwrap(), "list"]);
+    let err = crate::common::refused(&[
+        "--config",
+        tmp.path().join("m.yaml").to_str().unwrap(),
+        "list",
+    ]);
     assert!(err.contains(&format!("m.yaml:{}:", line + 1)), "{err}");
-    assert!(err.contains(&format!("first at {}:{line}:", tmp.path().join("m.yaml").display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "first at {}:{line}:",
+            tmp.path().join("m.yaml").display()
+        )),
+        "{err}"
+    );
     assert!(err.contains("key \"3.12.4\""), "{err}");
 }
 
@@ -187,7 +255,10 @@ fn templates_come_from_their_directory_and_the_builtins_only() {
         (
             "absolute",
             format!("{{% include \"{}\" %}}\n", outside.display()),
-            format!("template `{}` is not a name inside the template directory", outside.display()),
+            format!(
+                "template `{}` is not a name inside the template directory",
+                outside.display()
+            ),
         ),
         (
             "dotdot",
@@ -206,7 +277,10 @@ fn templates_come_from_their_directory_and_the_builtins_only() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(out.stdout.is_empty() && stderr.contains(&error), "{stderr}");
-        assert!(stderr.contains("cell.sh.j2"), "the include's place is named: {stderr}");
+        assert!(
+            stderr.contains("cell.sh.j2"),
+            "the include's place is named: {stderr}"
+        );
         assert!(!d.join("out").exists());
     }
     // A link out of the directory, as a template or as an include.
@@ -214,9 +288,16 @@ fn templates_come_from_their_directory_and_the_builtins_only() {
     fs::create_dir(&dir).unwrap();
     std::os::unix::fs::symlink(&outside, dir.join("cell.sh.j2")).unwrap();
     let err = crate::common::refused(&[
-        "render", "--templates", dir.to_str().unwrap(), "--out", d.join("out").to_str().unwrap(),
+        "render",
+        "--templates",
+        dir.to_str().unwrap(),
+        "--out",
+        d.join("out").to_str().unwrap(),
     ]);
-    assert!(err.contains("template `cell.sh.j2` in") && err.contains("outside the template directory"), "{err}");
+    assert!(
+        err.contains("template `cell.sh.j2` in") && err.contains("outside the template directory"),
+        "{err}"
+    );
     assert!(!err.contains("SECRET-CONTENTS"), "{err}");
     // A link inside it is fine.
     let dir = d.join("inside");
@@ -246,20 +327,34 @@ fn base_url_may_not_hold_expressions_or_credentials() {
         ),
     ] {
         edited(tmp.path(), base, to);
-        let err = crate::common::refused(&["--config", tmp.path().join("m.yaml").to_str().unwrap(), "list"]);
+        let err = crate::common::refused(&[
+            "--config",
+            tmp.path().join("m.yaml").to_str().unwrap(),
+            "list",
+        ]);
         assert!(err.contains(error), "{err}");
-        assert!(!err.contains("hunter2"), "the password is not repeated: {err}");
+        assert!(
+            !err.contains("hunter2"),
+            "the password is not repeated: {err}"
+        );
     }
 }
 
 #[test]
 fn a_deadline_is_at_most_what_activedeadlineseconds_holds() {
-    for deadline in ["9223372036854775808", "106751991167301d", "99999999999999999999999"] {
+    for deadline in [
+        "9223372036854775808",
+        "106751991167301d",
+        "99999999999999999999999",
+    ] {
         let err = crate::common::refused(&["workflow", "--deadline", deadline]);
         assert!(err.contains("9223372036854775807 seconds"), "{err}");
     }
     let yaml = crate::common::stdout_of(&["workflow", "--deadline", "9223372036854775807"]);
-    assert!(yaml.contains("activeDeadlineSeconds: '9223372036854775807'"), "{yaml}");
+    assert!(
+        yaml.contains("activeDeadlineSeconds: '9223372036854775807'"),
+        "{yaml}"
+    );
 }
 
 #[test]
@@ -268,17 +363,27 @@ fn a_log_from_the_future_is_not_running_forever() {
     let logs = tmp.path().join("logs");
     fs::create_dir(&logs).unwrap();
     let unfinished = format!("{M} event=stage-start stage=configure time=t\n");
-    for (name, ahead) in [("soon.log", 60), ("later.log", 3600), ("far.log", 100 * 365 * 86_400)] {
+    for (name, ahead) in [
+        ("soon.log", 60),
+        ("later.log", 3600),
+        ("far.log", 100 * 365 * 86_400),
+    ] {
         let path = logs.join(name);
         fs::write(&path, &unfinished).unwrap();
         let when = std::time::SystemTime::now() + std::time::Duration::from_secs(ahead);
-        fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
     }
     let out = crate::common::stdout_of(&["report", logs.to_str().unwrap(), "--format", "csv"]);
-    let results: std::collections::BTreeMap<String, String> = crate::common::csv_rows(out.as_bytes())
-        .into_iter()
-        .map(|r| (r["key"].clone(), r["result"].clone()))
-        .collect();
+    let results: std::collections::BTreeMap<String, String> =
+        crate::common::csv_rows(out.as_bytes())
+            .into_iter()
+            .map(|r| (r["key"].clone(), r["result"].clone()))
+            .collect();
     // A minute ahead is another machine's clock: written just now, still running.
     assert!(results["soon"].starts_with("Running"), "{results:?}");
     // Further ahead says nothing about when it was written: not running, its unfinished result.
@@ -294,11 +399,18 @@ fn findings_csv_cells_cannot_run_as_formulas_and_read_back_exact() {
     fs::create_dir(&logs).unwrap();
     crate::findings_cli::logdir(&logs);
     // The use-after-free's cell is named like a formula.
-    fs::rename(logs.join("build_003-1.sh.txt"), logs.join("@SUM(1)-1.sh.txt")).unwrap();
+    fs::rename(
+        logs.join("build_003-1.sh.txt"),
+        logs.join("@SUM(1)-1.sh.txt"),
+    )
+    .unwrap();
     let csv = crate::common::stdout_in(tmp.path(), &["findings", "logs", "--format", "csv"]);
     let rows = crate::common::csv_cells(csv.as_bytes());
     for value in rows.iter().flat_map(|row| row.values()) {
-        assert!(!runs_in_a_spreadsheet(value), "{value:?} would run as a formula");
+        assert!(
+            !runs_in_a_spreadsheet(value),
+            "{value:?} would run as a formula"
+        );
     }
     assert!(csv.contains("'@SUM(1)"), "{csv}");
     // Read back as the old side of a diff, it is the same findings in the same cells.
@@ -323,9 +435,15 @@ fn suppression_files_hold_only_the_entries_the_reports_name() {
     let logs = tmp.path().join("logs");
     fs::create_dir(&logs).unwrap();
     // A cell whose name would end the comment and start an entry that silences every race.
-    fs::write(logs.join("a\nrace:*-1.sh.txt"), log("3.12.4", &tsan_race("3.12.4", 1))).unwrap();
+    fs::write(
+        logs.join("a\nrace:*-1.sh.txt"),
+        log("3.12.4", &tsan_race("3.12.4", 1)),
+    )
+    .unwrap();
     // A report whose functions are wildcards.
-    let wild = tsan_race("3.13.0b4", 2).replace("free_threadstate", "*").replace("take_gil", "*");
+    let wild = tsan_race("3.13.0b4", 2)
+        .replace("free_threadstate", "*")
+        .replace("take_gil", "*");
     fs::write(logs.join("b-1.sh.txt"), log("3.13.0b4", &wild)).unwrap();
     let out = crate::common::stdout_in(tmp.path(), &["findings", "logs", "--suppressions", "tsan"]);
     for line in out.lines() {
