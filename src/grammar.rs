@@ -253,17 +253,28 @@ pub fn parse_duration(text: &str) -> Result<u64> {
     let bad = || {
         anyhow::anyhow!(
             "`{text}` is not a duration: use a positive number of seconds or numbers with units \
-             d, h, m, s (e.g. 4h, 90m, 1h30m)"
+             d, h, m, s (e.g. 4h, 90m, 1h30m), at most {MAX_DURATION_SECONDS} seconds"
         )
     };
     let text = text.trim();
+    let seconds = parse_seconds(text).ok_or_else(bad)?;
+    if seconds > MAX_DURATION_SECONDS {
+        bail!(
+            "`{text}` is longer than the longest duration, {MAX_DURATION_SECONDS} seconds (a \
+             Kubernetes activeDeadlineSeconds is a signed 64-bit number)"
+        );
+    }
+    Ok(seconds)
+}
+
+/// The longest duration: Kubernetes reads `activeDeadlineSeconds` as an int64.
+pub const MAX_DURATION_SECONDS: u64 = i64::MAX as u64;
+
+/// The seconds of a duration, `None` when it is not one (or is 0: a deadline of 0 would kill
+/// every pod at once) or overflows.
+fn parse_seconds(text: &str) -> Option<u64> {
     if let Ok(seconds) = text.parse::<u64>() {
-        // A deadline of 0 would kill every pod at once (and `0s` is refused below).
-        return if seconds == 0 {
-            Err(bad())
-        } else {
-            Ok(seconds)
-        };
+        return (seconds > 0).then_some(seconds);
     }
     let mut total: u64 = 0;
     let mut number = String::new();
@@ -277,18 +288,13 @@ pub fn parse_duration(text: &str) -> Result<u64> {
             'h' => 3_600,
             'm' => 60,
             's' => 1,
-            _ => return Err(bad()),
+            _ => return None,
         };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
+        let n: u64 = number.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
         number.clear();
     }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(total)
+    (number.is_empty() && total > 0).then_some(total)
 }
 
 /// `build-cpython` or `build-cpython-`: a DNS label prefix (of Argo's `generateName`);

@@ -47,6 +47,7 @@ pub mod run;
 pub mod sanitizer;
 pub mod sarif;
 pub mod selection;
+pub mod spreadsheet;
 pub mod stage;
 pub mod suggest;
 pub mod table;

@@ -26,6 +26,17 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`visible`] for a message of several lines: its line breaks stay, every other control
+/// character is escaped. For stderr, where a file name from a log directory (`f\x1b]0;PWN\x07.log`)
+/// or a cell id from a log's marker must print as what it is.
+pub fn visible_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && c.is_control()) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<Cow<str>> = text.split('\n').map(visible).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 /// Pads columns to their widest cell (two spaces apart); the last column is not padded, so no
 /// line ends in spaces.
 pub fn align(rows: &[Vec<String>], right: &[bool]) -> String {

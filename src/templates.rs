@@ -1,7 +1,7 @@
 //! The template registry: every minijinja template (build scripts, Dockerfiles, report pages),
 //! the one environment they render in, its escaping by file type, and `--templates DIR`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 use minijinja::value::{Value, ValueKind};
@@ -43,7 +43,7 @@ const SHELL: AutoEscape = AutoEscape::Custom("shell");
 
 /// Escaping follows the output's type: shell words for scripts, HTML for pages, none for
 /// Dockerfiles (their values are checked against a plain alphabet when the definition
-/// compiles) and AsciiDoc (its table cells go through the `cell` filter).
+/// compiles) and AsciiDoc (every value goes through its `lit` or `cell` filter).
 fn auto_escape_for(name: &str) -> AutoEscape {
     let name = name.strip_suffix(".j2").unwrap_or(name);
     if name.ends_with(".sh") {
@@ -152,30 +152,27 @@ fn format_words(
     }
 }
 
-/// A table cell of AsciiDoc: `|` would end the cell, `{` start an attribute reference.
-fn adoc_cell(value: String) -> String {
-    value
-        .replace('|', "\\|")
-        .replace('{', "\\{")
-        .replace('\n', " ")
-}
-
-/// Log text kept literal in AsciiDoc: a `pass:c[…]` macro shows `*`, `+`, `_` and backticks
-/// as they are (only `<`, `>`, `&` are escaped for the output); `]` would end the macro.
-/// A trailing backslash would escape the closing `]`, so it gets a space after it.
-fn adoc_literal(value: String) -> String {
+/// Text kept literal in AsciiDoc, whatever it holds (a log line, a cell id from a finish
+/// marker, an index value): a `pass:c[…]` macro shows `*`, `+`, `_`, backticks, `pass:[`,
+/// `+++` and `{attr}` as they are (only `<`, `>`, `&` are escaped for the output); `]` would
+/// end the macro, so it is escaped. Line breaks and other control characters are written as
+/// escapes (`\n`, `\x1b`) first: AsciiDoc splits blocks at line breaks *before* it sees the
+/// macro, so a value's own `\n\n++++` would open a raw HTML block. A trailing backslash would
+/// escape the closing `]`, so it gets a space after it.
+pub fn adoc_literal(value: String) -> String {
     if value.is_empty() {
         return value;
     }
+    let value = crate::table::visible(&value);
     let space = if value.ends_with('\\') { " " } else { "" };
     format!("pass:c[{}{space}]", value.replace(']', "\\]"))
 }
 
-/// Log text kept literal in an AsciiDoc table cell: [`adoc_literal`] on one line with `|`
-/// escaped for the table (which unescapes it before the macro sees it). Not `lit | cell`:
-/// `cell`'s `\{` would show its backslash inside the macro.
-fn adoc_literal_cell(value: String) -> String {
-    adoc_literal(value.replace('\n', " ").replace('|', "\\|"))
+/// [`adoc_literal`] in an AsciiDoc table cell: `|` is escaped for the table (which unescapes
+/// it before the macro sees it). Both `cell` and `litcell` are this: every value a page shows
+/// comes from outside (logs, indexes, SARIF), so none may reach the page as markup.
+pub fn adoc_literal_cell(value: String) -> String {
+    adoc_literal(value.replace('|', "\\|"))
 }
 
 /// Every template, built-in or from `--templates DIR`, in one environment.
@@ -230,13 +227,13 @@ impl Templates {
         let root: PathBuf = dir.to_path_buf();
         let mut env = environment();
         env.set_loader(move |name| {
-            let path = root.join(name);
-            if path.symlink_metadata().is_err() {
+            let refused = |why: String| Error::new(ErrorKind::InvalidOperation, why);
+            let Some(path) = path_in(&root, name).map_err(refused)? else {
                 return Ok(builtin(name).map(String::from));
-            }
+            };
             crate::input::read_text(&path, "template", crate::input::limit::TEMPLATE)
                 .map(Some)
-                .map_err(|err| Error::new(ErrorKind::InvalidOperation, format!("{err:#}")))
+                .map_err(|err| refused(format!("{err:#}")))
         });
         Ok(Templates {
             env,
@@ -267,6 +264,43 @@ impl Templates {
     }
 }
 
+/// Where template `name` (one `--templates` replaces, or one a template includes) is in `root`,
+/// `None` when it is not there (the built-in one of that name is used). Templates come from
+/// `root` and the built-ins only: an absolute name, a `..`, or a link that resolves outside
+/// `root` is refused, naming the template and where it leads.
+fn path_in(root: &Path, name: &str) -> Result<Option<PathBuf>, String> {
+    let relative = Path::new(name);
+    let plain =
+        (relative.components()).all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !plain || relative.is_absolute() {
+        return Err(format!(
+            "template `{}` is not a name inside the template directory {}: templates come from \
+             it and the built-in ones only (no absolute path, no `..`)",
+            name.escape_debug(),
+            root.display()
+        ));
+    }
+    let path = root.join(relative);
+    if path.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let cannot = |err: std::io::Error| format!("template `{}`: {err}", path.display());
+    let (real, inside) = (
+        path.canonicalize().map_err(cannot)?,
+        root.canonicalize().map_err(cannot)?,
+    );
+    if !real.starts_with(&inside) {
+        return Err(format!(
+            "template `{}` in {} leads to {}, outside the template directory: a template there \
+             may link only to files inside it",
+            name.escape_debug(),
+            root.display(),
+            real.display()
+        ));
+    }
+    Ok(Some(path))
+}
+
 fn builtin(name: &str) -> Option<&'static str> {
     BUILTIN
         .iter()
@@ -288,7 +322,7 @@ fn environment() -> Environment<'static> {
     // of running forever. A build script takes about 5,000 instructions and a report page of
     // 100,000 cells about 20 million; this allows ten times that, about 2 s of work.
     env.set_fuel(Some(FUEL));
-    env.add_filter("cell", adoc_cell);
+    env.add_filter("cell", adoc_literal_cell);
     env.add_filter("lit", adoc_literal);
     env.add_filter("litcell", adoc_literal_cell);
     env
@@ -403,7 +437,7 @@ mod tests {
         );
         assert_eq!(
             render_str("p.adoc.j2", "{{ s|cell }}", ctx.clone()).unwrap(),
-            "<a b>\\|\\{x}"
+            "pass:c[<a b>\\|{x}]"
         );
         let lit = minijinja::context! { s => "a *b* +c+ [x]" };
         assert_eq!(

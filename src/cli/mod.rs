@@ -309,11 +309,16 @@ pub fn main() -> ExitCode {
         Ok(stdout) => (stdout, ExitCode::SUCCESS),
         Err(err) => match err.downcast::<Failed>() {
             Ok(failed) => {
-                eprintln!("error: {}", failed.summary);
+                eprintln!("error: {}", crate::table::visible_lines(&failed.summary));
                 (failed.stdout, ExitCode::from(EXIT_FOUND))
             }
             Err(err) => {
-                eprintln!("error: {err:#}");
+                // Errors name files and values from outside (a log's name, a cell id): they
+                // print as what they are, never as terminal escapes.
+                eprintln!(
+                    "error: {}",
+                    crate::table::visible_lines(&format!("{err:#}"))
+                );
                 return ExitCode::from(EXIT_COULD_NOT_RUN);
             }
         },

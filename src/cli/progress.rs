@@ -39,6 +39,6 @@ impl Drop for Bar {
 /// Prints what the reader skipped, one line each.
 pub fn warn(warnings: &[Warning]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::table::visible(&w.to_string()));
     }
 }

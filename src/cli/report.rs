@@ -574,7 +574,8 @@ fn warn_unlisted(index: &Index, report: &report::Report) {
         eprintln!(
             "warning: {} log(s) are of cells the index does not list (first: {first}); \
              they are reported with empty index columns",
-            extra.len()
+            extra.len(),
+            first = crate::table::visible(first)
         );
     }
 }

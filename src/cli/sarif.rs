@@ -80,7 +80,10 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
     })?;
     super::progress::warn(&loaded.warnings);
     for skipped in &loaded.skipped {
-        eprintln!("warning: skipped {skipped}");
+        eprintln!(
+            "warning: skipped {}",
+            crate::table::visible(&skipped.to_string())
+        );
     }
     let analysis = Analysis::from_loaded(&loaded);
     let listed: Vec<sarif::Finding> = analysis
@@ -111,7 +114,8 @@ pub fn run(_cli: &Cli, args: &SarifArgs) -> Result<Vec<u8>> {
         // CSV has no place for it, and a count that silently leaves results out is not honest.
         for (version, n) in &view.unlocated {
             eprintln!(
-                "note: {version}: {} without a source location not listed (--unlocated lists them)",
+                "note: {}: {} without a source location not listed (--unlocated lists them)",
+                crate::table::visible(&version.to_string()),
                 counted(*n, "distinct result")
             );
         }

@@ -464,11 +464,29 @@ fn compile_canaries(raw: &[RawCanary], axes: &[Axis]) -> Result<Vec<Canary>> {
 }
 
 /// Tarballs are fetched from `source.base_url` and run as root in the build: only https, or a
-/// local mirror given as an absolute `file://` path.
+/// local mirror given as an absolute `file://` path. It is written into every script (and so
+/// every log), and Argo reads `{{` in a manifest as an expression: no credentials, no `{{`.
 fn check_base_url(url: &str) -> Result<()> {
+    if url.contains("{{") {
+        bail!(
+            "source.base_url `{}` holds `{{{{`, which Argo would read as an expression in every \
+             manifest: give the URL itself",
+            url.escape_debug()
+        );
+    }
     let ok = match url.split_once("://") {
         Some(("https", rest)) => {
             let host = rest.split('/').next().unwrap_or("");
+            if let Some((_, after)) = host.rsplit_once('@') {
+                // Said without the credentials: an error message is copied into issues.
+                bail!(
+                    "source.base_url `https://…@{}{}` carries credentials (`user:password@`): \
+                     they would be in every script and every log; give a URL the builds may \
+                     fetch without them (a mirror of the tarballs, or file:///path)",
+                    after.escape_debug(),
+                    rest[host.len()..].escape_debug()
+                );
+            }
             !host.is_empty() && !rest.contains(char::is_whitespace)
         }
         Some(("file", rest)) => rest.starts_with('/'),

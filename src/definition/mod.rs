@@ -18,6 +18,7 @@ mod canary;
 mod compile;
 pub mod images;
 mod raw;
+mod unique_keys;
 pub mod workflow;
 
 pub use alphabet::MAX_LABEL_LEN;

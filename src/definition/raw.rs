@@ -395,6 +395,7 @@ impl RawDefinition {
     /// Parses YAML; `origin` names the text in errors (a path, or the built-in name).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self> {
         check_nesting(text, origin)?;
+        super::unique_keys::check(text, origin)?;
         serde_yaml::from_str(text).map_err(|err| match err.location() {
             Some(at) => anyhow::anyhow!(
                 "{origin}:{}:{}: {}",

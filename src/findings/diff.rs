@@ -120,8 +120,12 @@ pub fn from_file(path: &Path) -> Result<Vec<Side>> {
         );
     }
     let mut sides = Vec::new();
-    for (n, row) in reader.deserialize::<Side>().enumerate() {
-        sides.push(row.with_context(|| format!("{what}, row {}", n + 2))?);
+    let names = csv::StringRecord::from(header);
+    for (n, row) in reader.records().enumerate() {
+        let row = row
+            .and_then(|row| crate::spreadsheet::record(&row).deserialize::<Side>(Some(&names)))
+            .with_context(|| format!("{what}, row {}", n + 2))?;
+        sides.push(row);
     }
     Ok(sides)
 }
@@ -266,12 +270,12 @@ impl Export for [Change] {
         &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
 
     fn csv(&self) -> Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = crate::spreadsheet::Writer::new();
         w.write_record(DIFF_HEADER)?;
         for c in self {
             w.write_record(row(c))?;
         }
-        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+        w.into_inner()
     }
 
     fn json(&self) -> Result<Vec<u8>> {

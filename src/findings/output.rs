@@ -85,12 +85,12 @@ fn join(set: &BTreeSet<String>) -> String {
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::spreadsheet::Writer::new();
     w.write_record(header)?;
     for row in rows {
         w.write_record(&row)?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner()
 }
 
 /// The CSV header of one row per signature (a `status` column follows with `--known`); `--diff`

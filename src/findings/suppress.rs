@@ -9,6 +9,7 @@ use super::known::Catalog;
 use super::{Finding, Findings};
 use crate::sanitizer::signature::UNKNOWN_SITE;
 use crate::sanitizer::Rule;
+use crate::table::visible;
 
 /// Whose suppression file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,17 +77,20 @@ pub fn suppressions(
     out
 }
 
-/// `# <id> <kind>: <frames>`, then the cells and the catalog's link.
+/// `# <id> <kind>: <frames>`, then the cells and the catalog's link. Each value from outside
+/// (a log's name, a report's text, the catalog) has its control characters escaped: a line
+/// break in a cell's name would end the comment and start an entry (`race:*`).
 fn comment(finding: &Finding, catalog: Option<&Catalog>) -> String {
     let s = &finding.signature;
     let mut text = format!(
         "# {} {}: {} ({} reports)\n",
-        finding.id,
-        s.kind,
-        s.frames_text(),
+        visible(&finding.id),
+        visible(&s.kind),
+        visible(&s.frames_text()),
         finding.reports
     );
-    let cells: Vec<&str> = finding.cells.iter().map(|c| c.cell.as_str()).collect();
+    let cells: Vec<std::borrow::Cow<str>> =
+        finding.cells.iter().map(|c| visible(&c.cell)).collect();
     let more = cells.len().saturating_sub(CELLS_SHOWN);
     let _ = write!(
         text,
@@ -99,7 +103,7 @@ fn comment(finding: &Finding, catalog: Option<&Catalog>) -> String {
     text.push('\n');
     if let Some(entry) = catalog.and_then(|c| c.entry_of(finding)) {
         if !entry.link.is_empty() {
-            let _ = writeln!(text, "# {}", entry.link);
+            let _ = writeln!(text, "# {}", visible(&entry.link));
         }
     }
     text
@@ -108,10 +112,9 @@ fn comment(finding: &Finding, catalog: Option<&Catalog>) -> String {
 /// The suppression lines of one finding.
 fn entries(finding: &Finding, which: Sanitizer) -> Vec<String> {
     let s = &finding.signature;
-    let names = s
-        .frames
-        .iter()
-        .filter(|name| name.as_str() != UNKNOWN_SITE && !name.is_empty() && !name.contains('/'));
+    let names = s.frames.iter().filter(|name| {
+        name.as_str() != UNKNOWN_SITE && !name.is_empty() && !name.contains('/') && plain(name)
+    });
     match which {
         Sanitizer::Tsan => {
             let Some(kind) = tsan_type(&s.kind) else {
@@ -134,12 +137,23 @@ fn entries(finding: &Finding, which: Sanitizer) -> Vec<String> {
                     .iter()
                     .any(|(_, c)| *c == s.kind);
             match (checked, s.frames.first()) {
-                (true, Some(file)) if !file.is_empty() => vec![format!("{}:{file}", s.kind)],
+                (true, Some(file)) if !file.is_empty() && plain(file) => {
+                    vec![format!("{}:{file}", s.kind)]
+                }
                 _ => Vec::new(),
             }
         }
         Sanitizer::Lsan => names.take(1).map(|f| format!("leak:{f}")).collect(),
     }
+}
+
+/// Whether a name from a report may be a suppression pattern as it is: no line break or space
+/// (they would end the entry), no `*` (the runtimes read it as "anything": `race:*` silences
+/// every race).
+fn plain(name: &str) -> bool {
+    !name
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '*')
 }
 
 /// The suppression type of a TSan report kind (`tsan_suppressions.cpp`); none for reports no

@@ -30,7 +30,7 @@ impl Index {
             .headers()
             .with_context(|| format!("{what}: cannot read the CSV header"))?
             .iter()
-            .map(str::to_owned)
+            .map(|name| crate::spreadsheet::original(name).to_owned())
             .collect();
         let Some(key_col) = KEY_COLUMNS
             .iter()
@@ -65,6 +65,8 @@ impl Index {
         for (n, record) in csv.records().enumerate() {
             let record = record.with_context(|| format!("{what}: bad CSV record"))?;
             let line = record.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+            // A results CSV of `matrix report` given as an index: its values as they were.
+            let record = crate::spreadsheet::record(&record);
             let key = record.get(key_col).unwrap_or("").to_owned();
             if key.is_empty() {
                 bail!(

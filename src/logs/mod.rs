@@ -16,4 +16,4 @@ pub use classify::{
     CanaryResult, CanaryRun, Classification, Evidence, Facts, Outcome, Stage, Verdict,
 };
 pub use index::Index;
-pub use scan::{key_of, scan_dir, scan_one, Live, Read, Scanned, ScannedLog};
+pub use scan::{key_of, scan_dir, scan_one, Live, Read, Scanned, ScannedLog, CLOCK_SKEW};

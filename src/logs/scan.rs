@@ -34,15 +34,27 @@ pub struct ScannedLog {
 impl ScannedLog {
     /// Whether the log is of a cell still running: it started a stage, has no finish marker,
     /// and was written to less than `deadline` before `now` (a cell past its deadline is
-    /// stopped, so an older unfinished log is of a pod that was killed).
+    /// stopped, so an older unfinished log is of a pod that was killed). A time up to
+    /// [`CLOCK_SKEW`] ahead of `now` is another machine's clock, so age zero; one further ahead
+    /// is no time at all (a copied or touched file): it would keep the cell running until that
+    /// date, so the log is judged as an unfinished one that no longer runs.
     pub fn is_running(&self, deadline: Duration, now: SystemTime) -> bool {
+        let age = |modified: SystemTime| match now.duration_since(modified) {
+            Ok(age) => Some(age),
+            Err(ahead) if ahead.duration() <= CLOCK_SKEW => Some(Duration::ZERO),
+            Err(_) => None,
+        };
         self.classification.unfinished
             && self
                 .modified
-                .and_then(|m| now.duration_since(m).ok().or(Some(Duration::ZERO)))
+                .and_then(age)
                 .is_some_and(|age| age < deadline)
     }
 }
+
+/// How far ahead of this machine's clock a log's time may be and still count as written now:
+/// clocks of machines kept by NTP differ by seconds, a misconfigured one by minutes.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// What tells a running cell from a killed one: the deadline a cell runs under, and the time
 /// now. `None` in [`crate::report::build`] for logs known to be finished (`matrix run`'s results).

@@ -145,7 +145,7 @@ pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
         .headers()
         .with_context(|| format!("{what}: cannot read the CSV header"))?
         .iter()
-        .map(str::to_owned)
+        .map(|name| crate::spreadsheet::original(name).to_owned())
         .collect();
     let (Some(key), Some(result)) = (
         header.iter().position(|h| h == "key"),
@@ -160,6 +160,7 @@ pub fn sides_of_file(path: &Path) -> Result<BTreeMap<String, Side>> {
     for record in reader.records() {
         let record = record.with_context(|| format!("{what}: bad CSV record"))?;
         let line = record.position().map_or(0, |p| p.line());
+        let record = crate::spreadsheet::record(&record);
         let label = record.get(result).unwrap_or("").to_owned();
         let index = (key + 1..result)
             .map(|c| (header[c].clone(), record.get(c).unwrap_or("").to_owned()))

@@ -582,8 +582,12 @@ mod tests {
             "Compilation. Timeout"
         );
         assert_eq!(result(marker_log(true, now)).label(), "Compilation. Failed");
-        // A clock behind the file's time (another machine's mtime) is no age at all.
-        assert!(marker_log(false, now + hour).is_running(4 * hour, now));
+        // A clock a little behind the file's time (another machine's mtime) is no age at all;
+        // a time far in the future is none: not running forever.
+        let skew = crate::logs::CLOCK_SKEW;
+        assert!(marker_log(false, now + skew).is_running(4 * hour, now));
+        assert!(!marker_log(false, now + skew + hour).is_running(4 * hour, now));
+        assert!(!marker_log(false, now + 100 * 365 * 24 * hour).is_running(4 * hour, now));
         // Without `live` (finished runs) nothing is Running.
         assert_eq!(
             build(vec![marker_log(false, now)], None, None).cells[0]

@@ -129,7 +129,7 @@ pub fn is_own_column(name: &str) -> bool {
 /// `failed_count`; then what the sanitizer could see: `canaries` (`name:seen|missed|error`),
 /// `blind` (`yes|no|unknown`); then the cell's facts ([`FACT_COLUMNS`]).
 pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(report.cells.len() * 160));
+    let mut w = crate::spreadsheet::Writer::new();
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(RESULT_COLUMNS);
@@ -168,7 +168,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
         row.extend(fact_columns(cell));
         w.write_record(&row)?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner()
 }
 
 /// The count of failed tests, empty when regrtest listed none.
@@ -498,7 +498,7 @@ impl Export for InsightsView<'_> {
 /// Insights as CSV: `condition,property,cells,results` (the condition's terms joined by ` ∧ `,
 /// empty for every cell; `results` as `28 Configure. Failed, 2 Tests. Failed`).
 fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::spreadsheet::Writer::new();
     w.write_record(["condition", "property", "cells", "results"])?;
     for i in insights {
         w.write_record([
@@ -508,7 +508,7 @@ fn insights_csv(insights: &[Insight]) -> Result<Vec<u8>> {
             i.results_text(),
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner()
 }
 
 #[derive(Serialize)]
@@ -606,7 +606,7 @@ impl Export for DiffView<'_> {
 /// The comparison as CSV: `key,old,new,change` (a cell of one run has the other side empty;
 /// the key is the new run's).
 fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::spreadsheet::Writer::new();
     w.write_record(["key", "old", "new", "change"])?;
     for r in rows {
         let result =
@@ -618,7 +618,7 @@ fn diff_csv(rows: &[&diff::Row]) -> Result<Vec<u8>> {
             r.change.name().into(),
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner()
 }
 
 #[derive(Serialize)]
@@ -726,7 +726,7 @@ impl Export for DiffInsightsView<'_> {
     /// `change,condition,cells,of`: the kind of change, the terms all its cells share, how
     /// many cells changed so, and how many cells of either run meet the condition.
     fn csv(&self) -> Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = crate::spreadsheet::Writer::new();
         w.write_record(["change", "condition", "cells", "of"])?;
         for s in self.shared {
             w.write_record([
@@ -736,7 +736,7 @@ impl Export for DiffInsightsView<'_> {
                 s.of.to_string(),
             ])?;
         }
-        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+        w.into_inner()
     }
 
     fn json(&self) -> Result<Vec<u8>> {

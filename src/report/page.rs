@@ -669,7 +669,7 @@ mod tests {
         let r = report();
         let f = [finding()];
         let adoc = render(&Templates::builtin(), Kind::AsciiDoc, &page(&r, &f, &[])).unwrap();
-        assert!(adoc.starts_with("= Run <1>"), "{adoc}");
+        assert!(adoc.starts_with("= pass:c[Run <1>]"), "{adoc}");
         assert!(adoc.contains("gcc\\|x"), "{adoc}");
         let evidence = adoc.lines().find(|l| l.contains("alert")).unwrap();
         assert!(evidence.contains("a\\|b"), "{evidence}");

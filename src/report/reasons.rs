@@ -301,7 +301,7 @@ pub const REASONS_HEADER: [&str; 9] = [
 ];
 
 pub fn reasons_csv(reasons: &[Reason]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::spreadsheet::Writer::new();
     w.write_record(REASONS_HEADER)?;
     for r in reasons {
         let kind = r
@@ -321,7 +321,7 @@ pub fn reasons_csv(reasons: &[Reason]) -> Result<Vec<u8>> {
             &r.repro,
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner()
 }
 
 pub fn reasons_json(reasons: &[Reason]) -> Result<Vec<u8>> {
@@ -429,7 +429,7 @@ fn wrap_column(rows: Vec<Vec<String>>, column: usize, room: usize) -> Vec<Vec<St
 }
 
 pub fn tests_csv(rows: &[TestRow]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::spreadsheet::Writer::new();
     w.write_record([
         "test",
         "cells",
@@ -450,7 +450,7 @@ pub fn tests_csv(rows: &[TestRow]) -> Result<Vec<u8>> {
             &r.flaky.join(" "),
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner()
 }
 
 pub fn tests_json(rows: &[TestRow]) -> Result<Vec<u8>> {

@@ -50,7 +50,7 @@ impl Export for View<'_> {
 
 /// One row per finding: `version,uri,line,rule,message,builds`.
 fn findings_csv(findings: &[Finding]) -> Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut out = crate::spreadsheet::Writer::new();
     out.write_record(["version", "uri", "line", "rule", "message", "builds"])?;
     for f in findings {
         out.write_record([
@@ -62,13 +62,13 @@ fn findings_csv(findings: &[Finding]) -> Result<Vec<u8>> {
             f.builds.len().to_string(),
         ])?;
     }
-    Ok(out.into_inner()?)
+    out.into_inner()
 }
 
 /// The counts in long form: `by,key,version,findings` with `by` one of `version`, `rule`,
 /// `file` (for `version` rows the key is the version itself).
 fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut out = crate::spreadsheet::Writer::new();
     out.write_record(["by", "key", "version", "findings"])?;
     for (version, n) in &summary.by_version {
         out.write_record(["version", &version.text, &version.text, &n.to_string()])?;
@@ -80,7 +80,7 @@ fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
             }
         }
     }
-    Ok(out.into_inner()?)
+    out.into_inner()
 }
 
 #[derive(Serialize)]

@@ -348,8 +348,22 @@ pub fn report_of_log(cell: &str, log: &[u8]) -> Vec<std::collections::BTreeMap<S
     csv_rows(stdout_of(&["report", dir, "--format", "csv"]).as_bytes())
 }
 
-/// The rows of a CSV output, each a map from column name to value.
+/// The rows of a CSV output, each a map from column name to the value it stands for, as
+/// `matrix` reads its own CSV back (a formula-like cell's leading `'` taken away; see
+/// `matrix::spreadsheet`).
 pub fn csv_rows(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
+    csv_cells(bytes)
+        .into_iter()
+        .map(|row| {
+            (row.into_iter())
+                .map(|(k, v)| (k, matrix::spreadsheet::original(&v).to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The rows of a CSV output, each a map from column name to the cell as it is in the file.
+pub fn csv_cells(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers().unwrap().clone();
     reader

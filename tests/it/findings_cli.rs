@@ -9,7 +9,7 @@ use predicates::prelude::*;
 
 use crate::common::matrix;
 
-fn tsan_race(version: &str, pid: u32) -> String {
+pub(crate) fn tsan_race(version: &str, pid: u32) -> String {
     format!(
         "==================\n\
          WARNING: ThreadSanitizer: data race (pid={pid})\n\
@@ -35,7 +35,7 @@ READ of size 8 at 0x602 thread T0\n\
 SUMMARY: AddressSanitizer: heap-use-after-free Modules/gcmodule.c:2000:5 in PyObject_GC_Del\n\
 ==77==ABORTING\n";
 
-fn log(version: &str, body: &str) -> String {
+pub(crate) fn log(version: &str, body: &str) -> String {
     format!(
         "+ ./configure\nchecking for gcc... gcc\n+ make\n+ ./python -m test -j2\n== CPython {version}\n\
          0:00:01 load avg: 1.0 [ 1/3] test_threading\n{body}0:00:02 load avg: 1.0 [ 2/3] test_os\n"

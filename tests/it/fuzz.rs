@@ -1,6 +1,9 @@
 //! Fuzz-style properties over arbitrary and mutated bytes for every parser of outside input:
-//! the definition loader, the log classifier, the sanitizer-report recognizer and the SARIF
-//! reader. Each gives a result or an error, never a panic. CI runs proptest's default 256
+//! the definition loader, the log classifier, the sanitizer-report recognizer, the SARIF
+//! reader and the known-findings catalog. Each gives a result or an error, never a panic. And
+//! for the writers that outside text reaches: CSV cells read back as they were written and
+//! none runs as a spreadsheet formula; AsciiDoc text is one passthrough with nothing escaping
+//! it. CI runs proptest's default 256
 //! cases each; the large run is `PROPTEST_CASES=100000 cargo test --release --test it fuzz::`
 //! (README, "Hostile input").
 
@@ -98,4 +101,122 @@ proptest! {
     fn fuzz_sarif_reader(bytes in a_sarif_document()) {
         let _ = matrix::sarif::model::parse(&bytes);
     }
+
+    /// Arbitrary values through the CSV writer of `report`, `findings` and `sarif`: valid CSV
+    /// whose cells read back as the values, and none a spreadsheet would run.
+    #[test]
+    fn fuzz_csv_writer(
+        rows in proptest::collection::vec(proptest::collection::vec(cell_text(), 3), 1..6),
+    ) {
+        let mut w = matrix::spreadsheet::Writer::new();
+        // A header first, as every output has (a reader drops a byte-order mark before it).
+        w.write_record(["a", "b", "c"]).unwrap();
+        for row in &rows {
+            w.write_record(row).unwrap();
+        }
+        let bytes = w.into_inner().unwrap();
+        let mut reader = csv::Reader::from_reader(&bytes[..]);
+        let mut back = Vec::new();
+        for record in reader.records() {
+            let record = record.unwrap();
+            for cell in record.iter() {
+                let number = cell.trim_start_matches(['-', '+']).parse::<f64>().is_ok();
+                prop_assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']) || number,
+                    "{cell:?} would run as a formula"
+                );
+            }
+            back.push(matrix::spreadsheet::record(&record).iter().map(str::to_owned).collect::<Vec<_>>());
+        }
+        prop_assert_eq!(back, rows);
+    }
+
+    /// Arbitrary text as the page's AsciiDoc shows it: one `pass:c[…]` that nothing inside
+    /// ends early (every `]` escaped, no trailing backslash), on one line, and in a table cell
+    /// no bare `|`.
+    #[test]
+    fn fuzz_asciidoc_literal(text in cell_text()) {
+        for (cell, out) in [
+            (false, matrix::templates::adoc_literal(text.clone())),
+            (true, matrix::templates::adoc_literal_cell(text.clone())),
+        ] {
+            if text.is_empty() {
+                prop_assert_eq!(out, "");
+                continue;
+            }
+            let inner = out.strip_prefix("pass:c[").and_then(|t| t.strip_suffix(']'));
+            prop_assert!(inner.is_some(), "{out:?}");
+            let inner = inner.unwrap();
+            prop_assert!(!inner.chars().any(char::is_control), "{out:?}");
+            prop_assert!(!inner.ends_with('\\'), "{out:?}");
+            let bytes = inner.as_bytes();
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b']' || (cell && b == b'|') {
+                    prop_assert!(i > 0 && bytes[i - 1] == b'\\', "bare {} in {out:?}", b as char);
+                }
+            }
+        }
+    }
+
+    /// Arbitrary and CSV-shaped bytes as a known-findings catalog: an error naming the file, or
+    /// a catalog that writes and reads back as itself.
+    #[test]
+    fn fuzz_known_findings_catalog(bytes in a_catalog()) {
+        use matrix::findings::known::Catalog;
+        match Catalog::parse(&bytes, "known.csv") {
+            Err(err) => prop_assert!(format!("{err:#}").contains("known.csv"), "{err:#}"),
+            Ok(catalog) => {
+                let again = Catalog::parse(&catalog.to_csv().unwrap(), "again.csv").unwrap();
+                prop_assert_eq!(again.entries, catalog.entries);
+            }
+        }
+    }
+}
+
+/// Text a cell may hold: formula starts, quotes, separators, line breaks, markup, any char.
+fn cell_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("=".to_owned()),
+        Just("+".to_owned()),
+        Just("-".to_owned()),
+        Just("@".to_owned()),
+        Just("'".to_owned()),
+        Just("\t".to_owned()),
+        Just("\r".to_owned()),
+        Just("\n".to_owned()),
+        Just(",".to_owned()),
+        Just("\"".to_owned()),
+        Just("]".to_owned()),
+        Just("|".to_owned()),
+        Just("\\".to_owned()),
+        Just("+++".to_owned()),
+        Just("pass:[".to_owned()),
+        Just("1".to_owned()),
+        Just(".5".to_owned()),
+        any::<char>().prop_map(String::from),
+    ];
+    proptest::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat())
+}
+
+/// A catalog's header and rows of arbitrary cells, or arbitrary bytes.
+fn a_catalog() -> impl Strategy<Value = Vec<u8>> {
+    let row = (
+        "[0-9a-f]{0,8}",
+        "(open|fixed|ignored|flaky|[a-z]{0,5})",
+        cell_text(),
+        cell_text(),
+        "(20[0-9]{2}-[0-9]{2}-[0-9]{2})?",
+    );
+    prop_oneof![
+        proptest::collection::vec(row, 0..5).prop_map(|rows| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(matrix::findings::known::HEADER).unwrap();
+            for (id, status, link, note, seen) in rows {
+                w.write_record([&id, &status, &link, &note, &seen, &seen])
+                    .unwrap();
+            }
+            w.into_inner().unwrap()
+        }),
+        proptest::collection::vec(any::<u8>(), 0..200),
+    ]
 }

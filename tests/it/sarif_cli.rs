@@ -158,12 +158,12 @@ fn csv_lists_distinct_findings_sorted_with_build_counts() {
     corpus_like(dir.path());
     let expected = "\
 version,uri,line,rule,message,builds
-3.12.4,Include/object.h,220,-Wanalyzer-null-dereference,dereference of NULL 'ob',1
-3.12.4,Objects/listobject.c,120,-Wanalyzer-null-dereference,dereference of NULL 'op',2
-3.12.4,Python/ceval.c,7,-Wanalyzer-malloc-leak,leak of 'buf',1
-3.13.0b4,\"Modules/a,b.c\",3,-Wanalyzer-malloc-leak,\"leak of \"\"q\"\", again\",1
-3.13.0b4,Objects/listobject.c,130,-Wanalyzer-null-dereference,dereference of NULL 'op',1
-3.13.0b4,Objects/listobject.c,140,-Wanalyzer-null-dereference,dereference of NULL 'op',1
+3.12.4,Include/object.h,220,'-Wanalyzer-null-dereference,dereference of NULL 'ob',1
+3.12.4,Objects/listobject.c,120,'-Wanalyzer-null-dereference,dereference of NULL 'op',2
+3.12.4,Python/ceval.c,7,'-Wanalyzer-malloc-leak,leak of 'buf',1
+3.13.0b4,\"Modules/a,b.c\",3,'-Wanalyzer-malloc-leak,\"leak of \"\"q\"\", again\",1
+3.13.0b4,Objects/listobject.c,130,'-Wanalyzer-null-dereference,dereference of NULL 'op',1
+3.13.0b4,Objects/listobject.c,140,'-Wanalyzer-null-dereference,dereference of NULL 'op',1
 ";
     matrix()
         .arg("sarif")
@@ -184,7 +184,7 @@ fn unlocated_results_are_listed_on_request() {
     let out = stdout_of(&["--format", "csv", "--unlocated"], dir.path());
     assert_eq!(out.lines().count(), 1 + 7);
     assert!(out.contains(
-        "3.12.4,,,-Wanalyzer-use-of-pointer-in-stale-stack-frame,stale frame,1\n3.13.0b4,"
+        "3.12.4,,,'-Wanalyzer-use-of-pointer-in-stale-stack-frame,stale frame,1\n3.13.0b4,"
     ));
 }
 
@@ -211,10 +211,10 @@ fn summary_counts_per_version_rule_and_file() {
 by,key,version,findings
 version,3.12.4,3.12.4,3
 version,3.13.0b4,3.13.0b4,3
-rule,-Wanalyzer-malloc-leak,3.12.4,1
-rule,-Wanalyzer-malloc-leak,3.13.0b4,1
-rule,-Wanalyzer-null-dereference,3.12.4,2
-rule,-Wanalyzer-null-dereference,3.13.0b4,2
+rule,'-Wanalyzer-malloc-leak,3.12.4,1
+rule,'-Wanalyzer-malloc-leak,3.13.0b4,1
+rule,'-Wanalyzer-null-dereference,3.12.4,2
+rule,'-Wanalyzer-null-dereference,3.13.0b4,2
 file,Include/object.h,3.12.4,1
 file,\"Modules/a,b.c\",3.13.0b4,1
 file,Objects/listobject.c,3.12.4,1
@@ -242,8 +242,8 @@ fn diff_lists_what_the_second_version_adds() {
         ),
         "\
 version,uri,line,rule,message,builds
-3.13.0b4,\"Modules/a,b.c\",3,-Wanalyzer-malloc-leak,\"leak of \"\"q\"\", again\",1
-3.13.0b4,Objects/listobject.c,140,-Wanalyzer-null-dereference,dereference of NULL 'op',1
+3.13.0b4,\"Modules/a,b.c\",3,'-Wanalyzer-malloc-leak,\"leak of \"\"q\"\", again\",1
+3.13.0b4,Objects/listobject.c,140,'-Wanalyzer-null-dereference,dereference of NULL 'op',1
 "
     );
     let back = stdout_of(
@@ -253,8 +253,8 @@ version,uri,line,rule,message,builds
     assert_eq!(
         back.lines().skip(1).collect::<Vec<_>>(),
         [
-            "3.12.4,Include/object.h,220,-Wanalyzer-null-dereference,dereference of NULL 'ob',1",
-            "3.12.4,Python/ceval.c,7,-Wanalyzer-malloc-leak,leak of 'buf',1",
+            "3.12.4,Include/object.h,220,'-Wanalyzer-null-dereference,dereference of NULL 'ob',1",
+            "3.12.4,Python/ceval.c,7,'-Wanalyzer-malloc-leak,leak of 'buf',1",
         ]
     );
     let table = stdout_of(
