@@ -45,6 +45,9 @@ pub struct Page<'a> {
 /// The longest evidence a page shows of a line; the log link has the rest.
 const EVIDENCE_CHARS: usize = 400;
 
+/// How many of a cell's failed tests its row names; CSV and JSON have them all.
+const TESTS_SHOWN: usize = 8;
+
 #[derive(Serialize)]
 struct PageAxis<'a> {
     name: &'a str,
@@ -69,6 +72,12 @@ struct PageCell<'a> {
     href: Option<Value>,
     line: Option<u64>,
     evidence: String,
+    /// Why it failed (the cause's words), when a cause was found: the first thing read.
+    cause: Option<String>,
+    /// The tests regrtest's last summary lists as failed, the first [`TESTS_SHOWN`].
+    failed_tests: Vec<&'a str>,
+    /// How many more failed than are listed.
+    more_tests: usize,
     findings: Vec<String>,
     /// The canaries its sanitizer missed: what a clean result there cannot mean.
     missed: Vec<&'a str>,
@@ -480,6 +489,11 @@ impl<'a> CellRows<'a> {
             },
             line: c.evidence.as_ref().map(|e| e.line),
             evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
+            cause: (c.why.cause.as_ref()).map(|cause| clip(&cause.text, EVIDENCE_CHARS)),
+            failed_tests: (self.tests_not_in_cause(c).iter().take(TESTS_SHOWN))
+                .map(String::as_str)
+                .collect(),
+            more_tests: (self.tests_not_in_cause(c).len()).saturating_sub(TESTS_SHOWN),
             findings: self.findings(c, file),
             missed: c.missed_canaries().collect(),
             flaky: c.flaky.as_ref().map(super::flaky::Flaky::text),
@@ -488,6 +502,21 @@ impl<'a> CellRows<'a> {
                 .map(|(stage, n)| format!("{stage} {}", took(*n)))
                 .collect::<Vec<_>>()
                 .join(", "),
+        }
+    }
+
+    /// The cell's failed tests, unless its cause already names them (`11 tests failed: …`).
+    fn tests_not_in_cause<'c>(&self, c: &'c super::CellReport) -> &'c [String] {
+        let tests = &c.why.failed_tests;
+        let named = |cause: &crate::logs::cause::Cause| {
+            tests
+                .first()
+                .is_some_and(|t| cause.text.contains(t.as_str()))
+        };
+        if c.why.cause.as_ref().is_some_and(named) {
+            &[]
+        } else {
+            tests
         }
     }
 
@@ -650,10 +679,13 @@ mod tests {
         let f = [finding()];
         let by = ["compiler".to_owned()];
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &f, &by)).unwrap();
+        // The log's `<script>` is text; the one script element is the page's own (sorting and
+        // filtering the cells), after every value.
         assert!(
-            html.contains("&lt;script&gt;") && !html.contains("<script>"),
+            html.contains("&lt;script&gt;") && html.matches("<script>").count() == 1,
             "{html}"
         );
+        assert!(html.rfind("<script>") > html.rfind("<tr class="));
         assert!(html.contains("<svg") && html.contains("Run &lt;1&gt;"));
         assert!(html.contains("href=\"../logs/run%20%231/build_001-1.sh.txt\""));
         assert!(
@@ -661,7 +693,7 @@ mod tests {
         );
         assert!(html.contains("class=\"heatmap\""), "{html}");
         // The legacy label sits beside our result; the label is not an axis.
-        assert!(html.contains("(label)</span></th>"));
+        assert!(html.contains("(label where it differs)</span></th>"));
     }
 
     #[test]
