@@ -673,7 +673,7 @@ pub(super) fn no_logs(logdir: &Path) -> String {
 }
 
 /// The located findings of the SARIF files under `dir`, as `matrix sarif` lists them.
-fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
+fn read_sarif(dir: &Path) -> Result<Vec<page::StaticFinding>> {
     // Nothing is skipped here: the page's findings would be incomplete.
     let loaded = sarif::load(dir, false).map_err(|err| {
         super::with_flags(err, |unreadable: sarif::Unreadable| {
@@ -682,12 +682,44 @@ fn read_sarif(dir: &Path) -> Result<Vec<Finding>> {
     })?;
     super::progress::warn(&loaded.warnings);
     let analysis = sarif::Analysis::from_loaded(&loaded);
-    Ok(analysis
-        .findings
-        .iter()
-        .filter(|f| f.located())
-        .map(sarif::format::shared_finding)
-        .collect())
+    Ok(static_findings(&analysis.findings))
+}
+
+/// The page's static findings: one per shared id (the same finding in several versions is one
+/// row), with its versions in release order, its builds and functions merged, in the order
+/// the analysis lists them first.
+fn static_findings(found: &[sarif::Finding]) -> Vec<page::StaticFinding> {
+    let mut rows: Vec<page::StaticFinding> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in found.iter().filter(|f| f.located()) {
+        let shared = sarif::format::shared_finding(f);
+        let row = *at.entry(shared.id.clone()).or_insert_with(|| {
+            rows.push(page::StaticFinding {
+                finding: crate::finding::Finding {
+                    cells: Vec::new(),
+                    reports: 0,
+                    ..shared.clone()
+                },
+                versions: Vec::new(),
+                functions: Vec::new(),
+            });
+            rows.len() - 1
+        });
+        let row = &mut rows[row];
+        row.versions.push(f.version.text.clone());
+        row.finding.reports += shared.reports;
+        for build in shared.cells {
+            if !row.finding.cells.contains(&build) {
+                row.finding.cells.push(build);
+            }
+        }
+        for function in &f.functions {
+            if !row.functions.contains(function) {
+                row.functions.push(function.clone());
+            }
+        }
+    }
+    rows
 }
 
 /// `matrix report diff OLD NEW`: the changed cells (all with --all), a summary on stderr, and

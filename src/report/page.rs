@@ -33,13 +33,22 @@ pub struct Page<'a> {
     /// The sanitizer findings of the logs (`matrix findings`), when they were read.
     pub findings: Option<&'a [Finding]>,
     /// The SARIF findings of `--sarif DIR`.
-    pub sarif: Option<&'a [Finding]>,
+    pub sarif: Option<&'a [StaticFinding]>,
     /// Each sanitizer finding's status against a known-findings catalog (`new`, `regressed`,
     /// `known`, `ignored`), when one was given: new and regressed ones come first, the others
     /// are folded away.
     pub statuses: Option<&'a BTreeMap<String, &'static str>>,
     /// The logs' directory as a relative link from the page's own (`../logs/`), when known.
     pub log_base: Option<String>,
+}
+
+/// A static analyzer's finding as the page lists it: the shared shape (its id is the same in
+/// every version), the versions that have it and the functions its location is in.
+#[derive(Debug, Clone)]
+pub struct StaticFinding {
+    pub finding: Finding,
+    pub versions: Vec<String>,
+    pub functions: Vec<String>,
 }
 
 /// The longest evidence a page shows of a line; the log link has the rest.
@@ -183,6 +192,9 @@ struct PageFinding<'a> {
     more_cells: usize,
     /// Against the catalog, when one was given.
     status: Option<&'static str>,
+    /// A static finding's versions and functions (`3.12.4, 3.13.0b4`); empty for reports.
+    versions: String,
+    functions: String,
 }
 
 #[derive(Serialize)]
@@ -291,6 +303,8 @@ fn page_finding(f: &Finding) -> PageFinding<'_> {
         first_cells: f.cells.iter().take(SHOWN).map(String::as_str).collect(),
         more_cells: f.cells.len().saturating_sub(SHOWN),
         status: None,
+        versions: String::new(),
+        functions: String::new(),
     }
 }
 
@@ -314,7 +328,7 @@ fn findings_by_cell(page: &Page) -> BTreeMap<String, Vec<String>> {
         .findings
         .unwrap_or_default()
         .iter()
-        .chain(page.sarif.unwrap_or_default())
+        .chain(page.sarif.unwrap_or_default().iter().map(|s| &s.finding))
     {
         for cell in &f.cells {
             let ids = by_cell.entry(node_dir(cell).to_owned()).or_default();
@@ -392,7 +406,15 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
         Some(heatmap::build(report, page.by)?)
     };
     let (findings, known_findings) = split_known(page);
-    let sarif: Option<Vec<PageFinding>> = page.sarif.map(|f| f.iter().map(page_finding).collect());
+    let sarif: Option<Vec<PageFinding>> = page.sarif.map(|found| {
+        (found.iter())
+            .map(|s| PageFinding {
+                versions: s.versions.join(", "),
+                functions: s.functions.join(", "),
+                ..page_finding(&s.finding)
+            })
+            .collect()
+    });
     let megabytes = format!("{:.1}", report.bytes as f64 / 1e6);
     let text = templates
         .render(

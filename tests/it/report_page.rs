@@ -136,32 +136,45 @@ fn asciidoc_shows_log_text_as_it_is() {
 fn sarif_findings_join_the_page() {
     let tmp = tempfile::tempdir().unwrap();
     fixture(tmp.path());
-    let sarif = tmp
-        .path()
-        .join("sarif/build_003/sarif-data/src/Python-3.13.0b4/a.c.sarif");
-    fs::create_dir_all(sarif.parent().unwrap()).unwrap();
-    fs::write(
-        &sarif,
-        crate::sarif_cli::log(
-            "3.13.0b4",
-            &[(
-                Some("Objects/a.c"),
-                12,
-                "-Wanalyzer-null-dereference",
-                "dereference of NULL 'p'",
-                "f",
-            )],
-        ),
-    )
-    .unwrap();
+    // The same finding in two versions' builds (the line moved), one row on the page.
+    for (build, version, line) in [("build_003", "3.13.0b4", 12), ("build_001", "3.12.4", 10)] {
+        let sarif = tmp.path().join(format!(
+            "sarif/{build}/sarif-data/src/Python-{version}/a.c.sarif"
+        ));
+        fs::create_dir_all(sarif.parent().unwrap()).unwrap();
+        fs::write(
+            &sarif,
+            crate::sarif_cli::log(
+                version,
+                &[(
+                    Some("Objects/a.c"),
+                    line,
+                    "-Wanalyzer-null-dereference",
+                    "dereference of NULL 'p'",
+                    "f",
+                )],
+            ),
+        )
+        .unwrap();
+    }
     fs::create_dir(tmp.path().join("site")).unwrap();
     page(tmp.path(), &["--sarif", "sarif"]);
     let html = fs::read_to_string(tmp.path().join("site/page.html")).unwrap();
     assert!(html.contains("Static analysis (SARIF)"), "{html}");
-    let row = html
+    assert!(
+        html.contains("<b>1</b><span><a href=\"#static\">static findings</a>"),
+        "{html}"
+    );
+    let rows: Vec<&str> = html
         .split("<tr id=\"finding-")
-        .find(|r| r.contains("-Wanalyzer-null-dereference"))
-        .expect("the SARIF finding is listed");
+        .filter(|r| r.contains("-Wanalyzer-null-dereference"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{html}");
+    let row = rows[0];
+    assert!(
+        row.contains("<td class=\"mono\">f</td>") && row.contains("<td>3.12.4, 3.13.0b4</td>"),
+        "{row}"
+    );
     let id = &row[..8];
     let cell = html
         .split("<tr class=")
