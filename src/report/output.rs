@@ -404,7 +404,8 @@ const MIN_EVIDENCE: usize = 40;
 
 fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let refs: Vec<&CellReport> = report.cells.iter().collect();
-    let mut axes = super::insights::axis_columns(&report.index_columns, &refs);
+    let differing = super::insights::axis_columns(&report.index_columns, &refs);
+    let mut axes = differing.clone();
     let widest = |column: &dyn Fn(&CellReport) -> String, name: &str| {
         report
             .cells
@@ -455,7 +456,13 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
         .collect();
     let mut numeric = vec![false; header.len()];
     numeric[header.len() - 2] = true;
-    let mut out = table(&header, &rows, &numeric);
+    // A cell id names its values already (`amd64-f40-py3.12.4-gcc-…`); a legacy script name
+    // (`build_001.sh`) names none, so its axis values that found no column go under its row.
+    let legacy = report.cells.iter().any(|c| c.key.ends_with(".sh"));
+    let left_out: Vec<usize> = (differing.into_iter())
+        .filter(|a| legacy && !axes.contains(a))
+        .collect();
+    let mut out = with_axis_lines(&table(&header, &rows, &numeric), report, &left_out, width);
     out.push('\n');
     out.push_str(&summary_table(&report.summary()));
     let flaky = report.cells.iter().filter(|c| c.flaky.is_some()).count();
@@ -469,6 +476,33 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
         out.push_str(&pivot_table(p, width));
     }
     out.into_bytes()
+}
+
+/// The cells table with, under each cell's row, its values of the axes that differ across the
+/// run but found no room as columns (`Compiler=gcc SanLinksMethod=shared`), indented and
+/// wrapped to `width`: a narrow terminal still says which cell is which.
+fn with_axis_lines(table: &str, report: &Report, left_out: &[usize], width: usize) -> String {
+    if left_out.is_empty() {
+        return table.to_string();
+    }
+    let mut lines = table.lines();
+    let mut out = String::new();
+    for line in lines.by_ref().take(2) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    for (line, cell) in lines.zip(&report.cells) {
+        out.push_str(line);
+        out.push('\n');
+        let pairs: Vec<String> = (left_out.iter())
+            .map(|&a| format!("{}={}", report.index_columns[a], cell.index_values[a]))
+            .collect();
+        let text = crate::table::visible(&pairs.join(" ")).into_owned();
+        for part in crate::table::wrap_words(&text, width.saturating_sub(2).max(20)) {
+            out.push_str(&format!("  {part}\n"));
+        }
+    }
+    out
 }
 
 /// The insights as `matrix report --insights` prints them; the text lines fit `width`.
