@@ -400,7 +400,7 @@ fn members(
                 }
             }
         }
-        Container::Zip => zip_members(opened, want, visit, &mut out),
+        Container::Zip => zip_members(opened, want, visit, &mut out, ZIP_INFLATED_LIMIT),
     }
     out
 }
@@ -411,12 +411,13 @@ fn members(
 pub const ZIP_INFLATED_LIMIT: u64 = 4 << 30;
 
 /// The members of a zip archive, after [`zip_layout_failure`] finds nothing wrong, inflated to
-/// at most [`ZIP_INFLATED_LIMIT`] bytes together.
+/// at most `limit` bytes together ([`ZIP_INFLATED_LIMIT`]).
 fn zip_members(
     opened: File,
     want: &dyn Fn(&str) -> bool,
     visit: &mut dyn MemberSink,
     out: &mut Members,
+    limit: u64,
 ) {
     let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
         Ok(a) => a,
@@ -427,11 +428,11 @@ fn zip_members(
             return;
         }
     };
-    if let Some(reason) = zip_layout_failure(&mut archive) {
+    if let Some(reason) = zip_layout_failure(&mut archive, limit) {
         out.failures.push(ReadFailure::Archive(reason));
         return;
     }
-    let mut left = ZIP_INFLATED_LIMIT;
+    let mut left = limit;
     for i in 0..archive.len() {
         let entry = match archive.by_index(i) {
             Ok(e) => e,
@@ -456,10 +457,8 @@ fn zip_members(
             out.visited += 1;
             if bounded.over {
                 out.failures.push(ReadFailure::Archive(zip_bomb(
-                    &format!(
-                        "its members inflate to more than {}",
-                        crate::input::human_size(ZIP_INFLATED_LIMIT)
-                    ),
+                    &format!("its members inflate to more than {limit} bytes"),
+                    limit,
                     "reading stopped there",
                 )));
                 return;
@@ -471,7 +470,10 @@ fn zip_members(
 /// Why a zip archive is refused before any member is read: two entries whose data overlap
 /// (a zip bomb's trick: many entries, one stream), or members declared larger than
 /// [`ZIP_INFLATED_LIMIT`] together.
-fn zip_layout_failure<R: Read + io::Seek>(archive: &mut zip::ZipArchive<R>) -> Option<String> {
+fn zip_layout_failure<R: Read + io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    limit: u64,
+) -> Option<String> {
     let mut spans = Vec::with_capacity(archive.len());
     let mut declared = 0u64;
     for i in 0..archive.len() {
@@ -491,15 +493,17 @@ fn zip_layout_failure<R: Read + io::Seek>(archive: &mut zip::ZipArchive<R>) -> O
                 "its entries {:?} and {:?} share bytes {}..{}",
                 pair[0].2, pair[1].2, pair[1].0, pair[0].1
             ),
+            limit,
             UNREAD,
         ));
     }
-    if declared > ZIP_INFLATED_LIMIT {
+    if declared > limit {
         return Some(zip_bomb(
             &format!(
                 "its members say they inflate to {declared} bytes, more than {}",
-                crate::input::human_size(ZIP_INFLATED_LIMIT)
+                crate::input::human_size(limit)
             ),
+            limit,
             UNREAD,
         ));
     }
@@ -509,11 +513,11 @@ fn zip_layout_failure<R: Read + io::Seek>(archive: &mut zip::ZipArchive<R>) -> O
 const UNREAD: &str = "none of its members was read";
 
 /// The failure of a zip archive refused: `why`, the limits, and what was read of it.
-fn zip_bomb(why: &str, read: &str) -> String {
+fn zip_bomb(why: &str, limit: u64, read: &str) -> String {
     format!(
         "refused as a zip bomb: {why} (one archive's members may inflate to {} together, \
          and no two entries may share data); {read}",
-        crate::input::human_size(ZIP_INFLATED_LIMIT)
+        crate::input::human_size(limit)
     )
 }
 
@@ -580,6 +584,46 @@ fn one_or_pods(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zip_members_that_inflate_past_the_limit_stop_there() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for name in ["a.log", "b.log"] {
+            zw.start_file(name, opts).unwrap();
+            zw.write_all(&[b'a'; 6000]).unwrap();
+        }
+        let path = d.path().join("z.zip");
+        std::fs::write(&path, zw.finish().unwrap().into_inner()).unwrap();
+        let read = |limit: u64| {
+            let mut out = Members::default();
+            let mut bytes = Vec::new();
+            let mut visit = |_: Option<&str>, r: &mut dyn Read| {
+                let _ = r.read_to_end(&mut bytes);
+            };
+            let opened = File::open(&path).unwrap();
+            zip_members(
+                opened,
+                &|_| true,
+                &mut OneByOne(&mut visit),
+                &mut out,
+                limit,
+            );
+            let failures: Vec<String> = out.failures.iter().map(|f| f.to_string()).collect();
+            (bytes.len(), failures)
+        };
+        assert_eq!(read(12_000), (12_000, vec![]));
+        // Said to be 12,000 bytes together: refused unread.
+        let (n, failures) = read(11_999);
+        assert_eq!(n, 0);
+        assert!(
+            failures[0].contains("say they inflate to 12000 bytes"),
+            "{failures:?}"
+        );
+    }
 
     fn names(walk: &Walk) -> Vec<&str> {
         walk.files.iter().map(|f| f.rel.as_str()).collect()

@@ -31,16 +31,33 @@ pub fn within<T>(limit: usize, what: &str, work: impl FnOnce() -> T) -> T {
          whose values grow without bound); nothing was written\n",
         limit >> 20
     );
-    let saved = (USED.get(), LIMIT.get(), MESSAGE.get());
-    USED.set(0);
-    MESSAGE.set((message.as_ptr(), message.len()));
-    LIMIT.set(limit);
-    let result = work();
-    LIMIT.set(saved.1);
-    USED.set(saved.0);
-    MESSAGE.set(saved.2);
-    drop(message);
-    result
+    let _budget = Budget::set(limit, &message);
+    work()
+}
+
+/// A thread's budget while it lives; what was set before comes back when it is dropped, also
+/// when the work panics (the message it points to is about to be freed).
+struct Budget {
+    saved: (isize, usize, (*const u8, usize)),
+}
+
+impl Budget {
+    fn set(limit: usize, message: &str) -> Budget {
+        let saved = (USED.get(), LIMIT.get(), MESSAGE.get());
+        USED.set(0);
+        MESSAGE.set((message.as_ptr(), message.len()));
+        LIMIT.set(limit);
+        Budget { saved }
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        let (used, limit, message) = self.saved;
+        LIMIT.set(limit);
+        USED.set(used);
+        MESSAGE.set(message);
+    }
 }
 
 /// Counts `bytes` (negative when freed) against this thread's budget.

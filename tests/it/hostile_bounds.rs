@@ -30,8 +30,12 @@ fn measured(dir: &Path, args: &[&str], mib: u64) -> Measured {
     let err = dir.join(".measured.err");
     let start = Instant::now();
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("matrix"));
+    // The data limit counts thread stacks and malloc arenas, which grow with the cores: two
+    // of each, whatever the machine.
     command
         .current_dir(dir)
+        .env("RAYON_NUM_THREADS", "2")
+        .env("MALLOC_ARENA_MAX", "2")
         .args(args)
         .stdin(Stdio::null())
         .stdout(fs::File::create(&out).unwrap())
