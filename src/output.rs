@@ -140,7 +140,7 @@ impl Drop for Known {
 }
 
 /// Removes every staging directory being filled: the process is about to end without
-/// unwinding (a render past its memory budget, see [`crate::memory`]), so their guards never
+/// unwinding (a render past its memory budget: `memory.rs`), so their guards never
 /// run. Another thread may hold the list for an instant; after a few tries it is left.
 pub fn remove_staged() {
     for _ in 0..100 {

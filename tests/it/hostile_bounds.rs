@@ -145,7 +145,8 @@ fn template_refused(template: &str, errors: &[&str]) -> Measured {
         [".measured.err", ".measured.out", "tpl"],
         "nothing staged is left"
     );
-    assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
+    // Seconds in a release build; the test's debug build on a loaded machine takes longer.
+    assert!(run.took < Duration::from_secs(60), "took {:?}", run.took);
     run
 }
 
