@@ -400,38 +400,154 @@ fn members(
                 }
             }
         }
-        Container::Zip => {
-            let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
-                Ok(a) => a,
-                Err(err) => {
-                    out.failures.push(ReadFailure::Archive(format!(
-                        "cannot read the zip archive: {err}"
-                    )));
-                    return out;
-                }
+        Container::Zip => zip_members(opened, want, visit, &mut out, ZIP_INFLATED_LIMIT),
+    }
+    out
+}
+
+/// The bytes all members of one zip archive may inflate to together. A real archive of logs
+/// holds at most a few of hundreds of MB; a zip bomb (one small deflate stream of a GiB that
+/// every entry points at, or one entry of a ratio of a thousand) is stopped here.
+pub const ZIP_INFLATED_LIMIT: u64 = 4 << 30;
+
+/// The members of a zip archive, after [`zip_layout_failure`] finds nothing wrong, inflated to
+/// at most `limit` bytes together ([`ZIP_INFLATED_LIMIT`]).
+fn zip_members(
+    opened: File,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn MemberSink,
+    out: &mut Members,
+    limit: u64,
+) {
+    let mut archive = match zip::ZipArchive::new(BufReader::new(opened)) {
+        Ok(a) => a,
+        Err(err) => {
+            out.failures.push(ReadFailure::Archive(format!(
+                "cannot read the zip archive: {err}"
+            )));
+            return;
+        }
+    };
+    if let Some(reason) = zip_layout_failure(&mut archive, limit) {
+        out.failures.push(ReadFailure::Archive(reason));
+        return;
+    }
+    let mut left = limit;
+    for i in 0..archive.len() {
+        let entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(err) => {
+                out.failures.push(ReadFailure::Member(format!(
+                    "cannot read member {i} of the zip archive: {err}"
+                )));
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let member = entry.name().to_owned();
+        if want(&member) {
+            let mut bounded = Inflated {
+                inner: entry,
+                left: &mut left,
+                over: false,
             };
-            for i in 0..archive.len() {
-                let mut entry = match archive.by_index(i) {
-                    Ok(e) => e,
-                    Err(err) => {
-                        out.failures.push(ReadFailure::Member(format!(
-                            "cannot read member {i} of the zip archive: {err}"
-                        )));
-                        continue;
-                    }
-                };
-                if entry.is_dir() {
-                    continue;
-                }
-                let member = entry.name().to_owned();
-                if want(&member) {
-                    visit.member(Some(&member), &mut entry);
-                    out.visited += 1;
-                }
+            visit.member(Some(&member), &mut bounded);
+            out.visited += 1;
+            if bounded.over {
+                out.failures.push(ReadFailure::Archive(zip_bomb(
+                    &format!("its members inflate to more than {limit} bytes"),
+                    limit,
+                    "reading stopped there",
+                )));
+                return;
             }
         }
     }
-    out
+}
+
+/// Why a zip archive is refused before any member is read: two entries whose data overlap
+/// (a zip bomb's trick: many entries, one stream), or members declared larger than
+/// [`ZIP_INFLATED_LIMIT`] together.
+fn zip_layout_failure<R: Read + io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    limit: u64,
+) -> Option<String> {
+    let mut spans = Vec::with_capacity(archive.len());
+    let mut declared = 0u64;
+    for i in 0..archive.len() {
+        // Raw: the local header is read for where the data starts, nothing is inflated.
+        let Ok(entry) = archive.by_index_raw(i) else {
+            continue;
+        };
+        let start = entry.header_start();
+        let end = entry.data_start().saturating_add(entry.compressed_size());
+        declared = declared.saturating_add(entry.size());
+        spans.push((start, end, entry.name().to_owned()));
+    }
+    spans.sort();
+    if let Some(pair) = spans.windows(2).find(|pair| pair[1].0 < pair[0].1) {
+        return Some(zip_bomb(
+            &format!(
+                "its entries {:?} and {:?} share bytes {}..{}",
+                pair[0].2, pair[1].2, pair[1].0, pair[0].1
+            ),
+            limit,
+            UNREAD,
+        ));
+    }
+    if declared > limit {
+        return Some(zip_bomb(
+            &format!(
+                "its members say they inflate to {declared} bytes, more than {}",
+                crate::input::human_size(limit)
+            ),
+            limit,
+            UNREAD,
+        ));
+    }
+    None
+}
+
+const UNREAD: &str = "none of its members was read";
+
+/// The failure of a zip archive refused: `why`, the limits, and what was read of it.
+fn zip_bomb(why: &str, limit: u64, read: &str) -> String {
+    format!(
+        "refused as a zip bomb: {why} (one archive's members may inflate to {} together, \
+         and no two entries may share data); {read}",
+        crate::input::human_size(limit)
+    )
+}
+
+/// A zip member's reader that stops with an error when the archive's inflated budget `left`
+/// is spent.
+struct Inflated<'a, R> {
+    inner: R,
+    left: &'a mut u64,
+    /// Whether the budget ran out: the reader's error is then this.
+    over: bool,
+}
+
+impl<R: Read> Read for Inflated<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if *self.left == 0 {
+            // One byte more tells a member that ends exactly at the budget from a bomb.
+            let n = self.inner.read(&mut [0u8; 1])?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.over = true;
+            return Err(io::Error::other("the zip archive inflates past its limit"));
+        }
+        let room = buf
+            .len()
+            .min(usize::try_from(*self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..room])?;
+        *self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// A plain (or gzipped) file is one member, unless it is the output of `argo logs`: then each
@@ -468,6 +584,46 @@ fn one_or_pods(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zip_members_that_inflate_past_the_limit_stop_there() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for name in ["a.log", "b.log"] {
+            zw.start_file(name, opts).unwrap();
+            zw.write_all(&[b'a'; 6000]).unwrap();
+        }
+        let path = d.path().join("z.zip");
+        std::fs::write(&path, zw.finish().unwrap().into_inner()).unwrap();
+        let read = |limit: u64| {
+            let mut out = Members::default();
+            let mut bytes = Vec::new();
+            let mut visit = |_: Option<&str>, r: &mut dyn Read| {
+                let _ = r.read_to_end(&mut bytes);
+            };
+            let opened = File::open(&path).unwrap();
+            zip_members(
+                opened,
+                &|_| true,
+                &mut OneByOne(&mut visit),
+                &mut out,
+                limit,
+            );
+            let failures: Vec<String> = out.failures.iter().map(|f| f.to_string()).collect();
+            (bytes.len(), failures)
+        };
+        assert_eq!(read(12_000), (12_000, vec![]));
+        // Said to be 12,000 bytes together: refused unread.
+        let (n, failures) = read(11_999);
+        assert_eq!(n, 0);
+        assert!(
+            failures[0].contains("say they inflate to 12000 bytes"),
+            "{failures:?}"
+        );
+    }
 
     fn names(walk: &Walk) -> Vec<&str> {
         walk.files.iter().map(|f| f.rel.as_str()).collect()

@@ -118,7 +118,7 @@ pub fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-fn human_size(bytes: u64) -> String {
+pub fn human_size(bytes: u64) -> String {
     if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
         format!("{} MiB", bytes >> 20)
     } else {

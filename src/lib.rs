@@ -38,6 +38,7 @@ pub mod images;
 pub mod index;
 pub mod input;
 pub mod logs;
+pub mod memory;
 pub mod output;
 pub mod plan;
 pub mod render;

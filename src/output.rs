@@ -104,6 +104,7 @@ pub fn write_dir_with(
         .into_owned();
     // Removed when dropped: on every early return below, nothing staged is left behind.
     let staging = temp_dir_in(&parent, &format!(".{base}.tmp-"))?;
+    let _known = Known::new(staging.path());
     let marker = format!("This directory holds {what} written by `matrix`. It is replaced as a whole on the next run.\n");
     write_file(staging.path(), MARKER_FILE, marker.as_bytes(), false)?;
     fill(&Staged {
@@ -111,6 +112,46 @@ pub fn write_dir_with(
         previous: existing.then_some(dir),
     })?;
     swap_in(dir, staging, existing, &parent, &base)
+}
+
+/// The staging directories being filled, for [`remove_staged`].
+static STAGED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A staging directory in [`STAGED`] while it lives.
+struct Known(PathBuf);
+
+impl Known {
+    fn new(path: &Path) -> Self {
+        let mut staged = STAGED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        staged.push(path.to_path_buf());
+        Known(path.to_path_buf())
+    }
+}
+
+impl Drop for Known {
+    fn drop(&mut self) {
+        let mut staged = STAGED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        staged.retain(|path| *path != self.0);
+    }
+}
+
+/// Removes every staging directory being filled: the process is about to end without
+/// unwinding (a render past its memory budget: `memory.rs`), so their guards never
+/// run. Another thread may hold the list for an instant; after a few tries it is left.
+pub fn remove_staged() {
+    for _ in 0..100 {
+        if let Ok(staged) = STAGED.try_lock() {
+            for path in staged.iter() {
+                let _ = fs::remove_dir_all(path);
+            }
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Refuses to replace `dir` when it holds one of `keep` or the working directory.

@@ -127,29 +127,52 @@ fn format_words(
     }
     let write = |out: &mut Output<'_>, text: &str| out.write_str(text).map_err(Error::from);
     match value.kind() {
-        ValueKind::String => write(out, &word(value.as_str().unwrap_or_default())?),
+        ValueKind::String => {
+            let text = value.as_str().unwrap_or_default();
+            refuse_oversized(text.len())?;
+            write(out, &word(text)?)
+        }
         ValueKind::Bool => write(out, if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => write(out, &value.to_string()),
         ValueKind::Seq | ValueKind::Iterable => {
-            let mut words = Vec::new();
-            for item in value.try_iter()? {
-                match item.kind() {
-                    ValueKind::String | ValueKind::Number => words.push(word(&item.to_string())?),
+            // Word by word into the output, whose bound stops a list repeated ten million
+            // times after its first megabytes, before the words would fill memory.
+            for (n, item) in value.try_iter()?.enumerate() {
+                let text = match item.kind() {
+                    ValueKind::String | ValueKind::Number => item.to_string(),
                     kind => {
                         return Err(Error::new(
                             ErrorKind::InvalidOperation,
                             format!("a list in a shell script may hold strings only, not {kind}"),
                         ))
                     }
-                }
+                };
+                refuse_oversized(text.len())?;
+                write(out, if n == 0 { "" } else { " " })?;
+                write(out, &word(&text)?)?;
             }
-            write(out, &words.join(" "))
+            Ok(())
         }
         kind => Err(Error::new(
             ErrorKind::InvalidOperation,
             format!("cannot put a {kind} into a shell script"),
         )),
     }
+}
+
+/// A value longer than a whole script may be is refused before it is quoted (a copy as long).
+fn refuse_oversized(len: usize) -> Result<(), Error> {
+    if len > SMALL.output {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "a value of {} MiB, more than the {} MiB a script may have",
+                len >> 20,
+                SMALL.output >> 20
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Text kept literal in AsciiDoc, whatever it holds (a log line, a cell id from a finish
@@ -251,16 +274,100 @@ impl Templates {
         Ok(())
     }
 
-    /// Renders template `name` with `context`; errors carry the template, line and cause.
+    /// Renders template `name` with `context`; errors carry the template, line and cause. The
+    /// render is bounded by [`Limits::of`] the template, in output and in memory.
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String> {
         let template = self
             .env
             .get_template(name)
             .map_err(|err| anyhow::anyhow!(describe(&err)))
             .with_context(|| format!("cannot load {}", self.what))?;
-        template
-            .render(context)
-            .map_err(|err| anyhow::anyhow!(describe(&err)))
+        let limits = Limits::of(name);
+        let mut out = Bounded::new(limits.output);
+        let what = format!("rendering {name} (of the {})", self.what);
+        let rendered = crate::memory::within(limits.memory, &what, || {
+            template.render_captured_to(context, &mut out).map(drop)
+        });
+        match rendered {
+            Ok(()) => String::from_utf8(out.bytes)
+                .with_context(|| format!("{name} rendered bytes that are not UTF-8")),
+            // The write that failed carries no line: minijinja replaces its error with the
+            // writer's.
+            Err(_) if out.overflowed => anyhow::bail!(
+                "{name}: the output is over {} MiB, the most one render of it may write (a \
+                 template that writes without bound; {})",
+                limits.output >> 20,
+                self.what
+            ),
+            Err(err) => Err(anyhow::anyhow!(describe(&err))),
+        }
+    }
+}
+
+/// How much one render may produce and allocate. A build script is about 10 KB and takes a
+/// few hundred KB to render; a report page of 100,000 cells is tens of MB. The limits leave
+/// ample room above that while keeping a runaway template's memory to a few hundred MB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of output.
+    pub output: usize,
+    /// Bytes allocated and not freed during the render, output included.
+    pub memory: usize,
+}
+
+/// The limits of scripts, Dockerfiles and other small outputs.
+pub const SMALL: Limits = Limits {
+    output: 16 << 20,
+    memory: 128 << 20,
+};
+
+/// The limits of report pages, which grow with the cells reported.
+pub const PAGE: Limits = Limits {
+    output: 512 << 20,
+    memory: 2 << 30,
+};
+
+impl Limits {
+    /// The limits of template `name`.
+    pub fn of(name: &str) -> Limits {
+        if name == HTML_REPORT_TEMPLATE || name == ADOC_REPORT_TEMPLATE {
+            PAGE
+        } else {
+            SMALL
+        }
+    }
+}
+
+/// A render's output, refused past `limit` bytes.
+struct Bounded {
+    bytes: Vec<u8>,
+    limit: usize,
+    /// Whether a write was refused: the render's error is then this limit.
+    overflowed: bool,
+}
+
+impl Bounded {
+    fn new(limit: usize) -> Self {
+        Bounded {
+            bytes: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other("output limit reached"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

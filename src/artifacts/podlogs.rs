@@ -3,6 +3,8 @@
 //! spooled to one temporary file so that memory stays bounded however long the logs are.
 
 use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -129,14 +131,18 @@ fn timestamp_len(text: &[u8]) -> Option<usize> {
 /// The spool: one unnamed temporary file holding every pod's lines in chunks, in the order
 /// they filled up, and what of each pod still waits in memory. One file, not one a pod: making
 /// a file costs the file system more than writing a chunk (ext4 spent half of a run creating
-/// 244 of them).
+/// 244 of them). What it keeps of each pod is small and of fixed size besides its name (a
+/// million one-line pods must fit): its chunks are a list threaded through one array.
 struct Spool {
     file: File,
     /// Where the next chunk goes.
     end: u64,
-    /// The pods in the order they first appeared, and where each name is.
-    pods: Vec<(String, Pod)>,
-    index: HashMap<String, usize>,
+    /// The pods by name, in the order they first appeared.
+    pods: IndexMap<Box<str>, Pod>,
+    /// Every pod's chunks: `(offset, length, next)`, `next` the pod's following chunk.
+    chunks: Vec<Chunk>,
+    /// The pod of each name that was used again (a second log under one name): its latest.
+    reused: HashMap<Box<str>, usize>,
     /// The pod that [`Spool::add`] adds to (lines come in runs of one pod's).
     current: Option<usize>,
     /// The memory of all pods' buffers (their capacity: a buffer written out keeps it, so that
@@ -145,39 +151,99 @@ struct Spool {
     limits: Limits,
 }
 
-#[derive(Default)]
+/// No chunk (the end of a pod's list).
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Chunk {
+    offset: u64,
+    len: u32,
+    next: u32,
+}
+
 struct Pod {
-    /// `(offset, length)` of each chunk in the spool file, in order.
-    chunks: Vec<(u64, usize)>,
+    /// The first and last of the pod's chunks in [`Spool::chunks`].
+    first: u32,
+    last: u32,
+    /// Whether its log has started (its setup stage's marker was seen): another start under
+    /// its name is another pod's log.
+    started: bool,
     /// The lines after the last chunk.
     waiting: Vec<u8>,
 }
+
+impl Default for Pod {
+    fn default() -> Self {
+        Pod {
+            first: NONE,
+            last: NONE,
+            started: false,
+            waiting: Vec::new(),
+        }
+    }
+}
+
+/// The line every log of a built-in script starts with (its first stage), after `pod: `.
+const LOG_START: &[u8] = b"::matrix:: event=stage-start stage=setup ";
 
 impl Spool {
     fn new(limits: Limits) -> io::Result<Self> {
         Ok(Spool {
             file: tempfile::tempfile()?,
             end: 0,
-            pods: Vec::new(),
-            index: HashMap::new(),
+            pods: IndexMap::new(),
+            chunks: Vec::new(),
+            reused: HashMap::new(),
             current: None,
             held: 0,
             limits,
         })
     }
 
-    /// The pod the next lines are `pod`'s.
-    fn select(&mut self, pod: &str) {
+    /// The pod the next lines are `pod`'s; `text` is the first of them. A log that starts
+    /// under the name of a pod whose log has started is another pod's (Argo gave two pods one
+    /// name): it is kept apart as `pod (2)`, `pod (3)`, … rather than mixed into the first.
+    fn select(&mut self, pod: &str, text: &[u8]) {
+        let starts = text.starts_with(LOG_START);
         // Lines come in runs of one pod's: most lines name the current pod.
-        if self.current.is_some_and(|at| self.pods[at].0 == pod) {
-            return;
-        }
-        let next = self.pods.len();
-        let at = *self.index.entry(pod.to_owned()).or_insert(next);
-        if at == next {
-            self.pods.push((pod.to_owned(), Pod::default()));
-        }
+        let at = match self.current {
+            Some(at) if !starts && self.name_of(at) == pod => return,
+            _ => self.latest(pod),
+        };
+        let at = match at {
+            Some(at) if starts && self.pods[at].started => self.again(pod),
+            Some(at) => at,
+            None => self.pods.insert_full(pod.into(), Pod::default()).0,
+        };
+        self.pods[at].started |= starts;
         self.current = Some(at);
+    }
+
+    /// The name `argo logs` gave the pod at `at` (without the ` (2)` of a name used again).
+    fn name_of(&self, at: usize) -> &str {
+        let (name, _) = self.pods.get_index(at).expect("a pod");
+        name.split_once(" (").map_or(name, |(argo, _)| argo)
+    }
+
+    /// The latest pod named `pod`, if any.
+    fn latest(&self, pod: &str) -> Option<usize> {
+        self.reused
+            .get(pod)
+            .copied()
+            .or_else(|| self.pods.get_index_of(pod))
+    }
+
+    /// A new pod for another log under the name `pod`.
+    fn again(&mut self, pod: &str) -> usize {
+        let mut n = 2;
+        while self.pods.contains_key(format!("{pod} ({n})").as_str()) {
+            n += 1;
+        }
+        let at = (self.pods)
+            .insert_full(format!("{pod} ({n})").into(), Pod::default())
+            .0;
+        self.reused.insert(pod.into(), at);
+        at
     }
 
     /// Adds `text` to the end of the current pod's log.
@@ -186,31 +252,64 @@ impl Spool {
         let Some(at) = self.current else {
             return Ok(());
         };
-        let entry = &mut self.pods[at].1;
+        let entry = &mut self.pods[at];
         let before = entry.waiting.capacity();
         entry.waiting.extend_from_slice(text);
         self.held += entry.waiting.capacity() - before;
         if entry.waiting.len() >= self.limits.chunk {
-            write_chunk(&mut self.file, &mut self.end, entry)?;
+            self.write_out(at)?;
         }
         if self.held > self.limits.held {
-            // The largest buffers first, down to half the limit: the pods that stopped writing
-            // lines give their memory back, and chunks stay as large as they can be. Not the
-            // current pod's: it is writing, and its buffer is at most a chunk and a piece.
-            let mut largest: Vec<usize> = (0..self.pods.len())
-                .filter(|&i| i != at && self.pods[i].1.waiting.capacity() > 0)
-                .collect();
-            largest.sort_unstable_by_key(|&i| std::cmp::Reverse(self.pods[i].1.waiting.capacity()));
-            for i in largest {
-                if self.held <= self.limits.held / 2 {
-                    break;
-                }
-                let entry = &mut self.pods[i].1;
-                write_chunk(&mut self.file, &mut self.end, entry)?;
-                self.held -= entry.waiting.capacity();
-                entry.waiting = Vec::new();
-            }
+            self.free_largest(at)?;
         }
+        Ok(())
+    }
+
+    /// Writes out the largest buffers, down to half the limit: the pods that stopped writing
+    /// lines give their memory back, and chunks stay as large as they can be. Not the current
+    /// pod's (`at`): it is writing, and its buffer is at most a chunk and a piece.
+    fn free_largest(&mut self, at: usize) -> io::Result<()> {
+        let mut largest: Vec<u32> = (0..self.pods.len())
+            .filter(|&i| i != at && self.pods[i].waiting.capacity() > 0)
+            .map(|i| i as u32)
+            .collect();
+        largest
+            .sort_unstable_by_key(|&i| std::cmp::Reverse(self.pods[i as usize].waiting.capacity()));
+        for i in largest {
+            if self.held <= self.limits.held / 2 {
+                break;
+            }
+            self.write_out(i as usize)?;
+            let entry = &mut self.pods[i as usize];
+            self.held -= entry.waiting.capacity();
+            entry.waiting = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Writes what waits of the pod at `at` to the spool file as its next chunk.
+    fn write_out(&mut self, at: usize) -> io::Result<()> {
+        let pod = &mut self.pods[at];
+        if pod.waiting.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&pod.waiting)?;
+        let chunk = u32::try_from(self.chunks.len())
+            .ok()
+            .filter(|&n| n != NONE)
+            .ok_or_else(|| io::Error::other("more than 4 billion chunks in the spool"))?;
+        self.chunks.push(Chunk {
+            offset: self.end,
+            len: pod.waiting.len() as u32,
+            next: NONE,
+        });
+        match pod.last {
+            NONE => pod.first = chunk,
+            last => self.chunks[last as usize].next = chunk,
+        }
+        pod.last = chunk;
+        self.end += pod.waiting.len() as u64;
+        pod.waiting.clear();
         Ok(())
     }
 
@@ -218,45 +317,37 @@ impl Spool {
     fn reader<'a>(&'a self, pod: &'a Pod) -> PodReader<'a> {
         PodReader {
             file: &self.file,
-            chunks: &pod.chunks,
+            chunks: &self.chunks,
+            next: pod.first,
             at: 0,
             waiting: &pod.waiting,
         }
     }
 }
 
-fn write_chunk(file: &mut File, end: &mut u64, pod: &mut Pod) -> io::Result<()> {
-    if pod.waiting.is_empty() {
-        return Ok(());
-    }
-    file.write_all(&pod.waiting)?;
-    pod.chunks.push((*end, pod.waiting.len()));
-    *end += pod.waiting.len() as u64;
-    pod.waiting.clear();
-    Ok(())
-}
-
 /// One pod's log read back from the spool.
 pub(super) struct PodReader<'a> {
     file: &'a File,
-    /// The chunks not read yet; the first is read from `at` on.
-    chunks: &'a [(u64, usize)],
+    chunks: &'a [Chunk],
+    /// The chunk being read ([`NONE`] after the last), from `at` on.
+    next: u32,
     at: usize,
     waiting: &'a [u8],
 }
 
 impl Read for PodReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while let Some(&(offset, length)) = self.chunks.first() {
+        while let Some(chunk) = self.chunks.get(self.next as usize) {
+            let length = chunk.len as usize;
             if self.at == length {
-                self.chunks = &self.chunks[1..];
+                self.next = chunk.next;
                 self.at = 0;
                 continue;
             }
             let want = buf.len().min(length - self.at);
             let n = self
                 .file
-                .read_at(&mut buf[..want], offset + self.at as u64)?;
+                .read_at(&mut buf[..want], chunk.offset + self.at as u64)?;
             if n == 0 && want > 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -307,10 +398,11 @@ fn split_within(
         // A pod missing lines it had would be read as a log that says something else.
         Err(Stopped::Write(err)) => return (None, Some(spool_error("write", err))),
     };
-    let mut order: Vec<usize> = (0..spool.pods.len())
-        .filter(|&i| want(&spool.pods[i].0))
+    let name = |i: u32| spool.pods.get_index(i as usize).expect("a pod").0;
+    let mut order: Vec<u32> = (0..spool.pods.len() as u32)
+        .filter(|&i| want(name(i)))
         .collect();
-    order.sort_unstable_by(|&a, &b| spool.pods[a].0.cmp(&spool.pods[b].0));
+    order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
     (Some(Spooled { spool, order }), failure)
 }
 
@@ -319,7 +411,7 @@ fn split_within(
 pub(super) struct Spooled {
     spool: Spool,
     /// The pods wanted, in name order.
-    order: Vec<usize>,
+    order: Vec<u32>,
 }
 
 impl Spooled {
@@ -329,7 +421,9 @@ impl Spooled {
 
     /// The `i`th pod's name and a reader of its log.
     pub(super) fn pod(&self, i: usize) -> (&str, PodReader<'_>) {
-        let (name, pod) = &self.spool.pods[self.order[i]];
+        let (name, pod) = (self.spool.pods)
+            .get_index(self.order[i] as usize)
+            .expect("a pod");
         (name, self.spool.reader(pod))
     }
 }
@@ -365,12 +459,12 @@ fn spool_lines(reader: impl Read, format: Format, spool: &mut Spool) -> Result<(
         } else {
             match split_line(&piece, complete) {
                 Some((name, rest, c)) => {
-                    spool.select(name);
                     coloured = c;
                     text = rest;
                     if format.timestamps {
                         text = &text[timestamp_len(text).unwrap_or(0)..];
                     }
+                    spool.select(name, text);
                 }
                 // A line of no pod (sniffing saw pods first, so there is one before it).
                 None => coloured = false,
@@ -548,7 +642,7 @@ mod tests {
         // ran one at a time gives them: the idle ones give their memory back.
         let line = [b'x'; 1200];
         for pod in 0..300 {
-            spool.select(&format!("wf-a-{pod}"));
+            spool.select(&format!("wf-a-{pod}"), b"");
             spool
                 .add(&line[..if pod % 2 == 0 { 1200 } else { 150 }])
                 .unwrap();
@@ -556,14 +650,46 @@ mod tests {
             assert!(spool.held <= limits.held, "{} bytes held", spool.held);
         }
         // One pod writing on and on: its buffer is written out chunk after chunk, and kept.
-        spool.select("wf-busy-1");
+        spool.select("wf-busy-1", b"");
         spool.add(&line).unwrap();
         let buffer = spool.pods.last().unwrap().1.waiting.as_ptr();
         for _ in 0..50 {
             spool.add(&line).unwrap();
             assert_eq!(spool.pods.last().unwrap().1.waiting.as_ptr(), buffer);
         }
-        assert!(spool.pods.last().unwrap().1.chunks.len() >= 50);
+        assert!(spool.chunks.len() >= 50);
+    }
+
+    #[test]
+    fn a_second_log_under_one_pod_name_is_kept_apart() {
+        let start = "::matrix:: event=stage-start stage=setup time=t";
+        let mut text = String::new();
+        for run in 1..=3 {
+            text.push_str(&format!(
+                "wf-build-1: {start}
+wf-build-2: other {run}
+"
+            ));
+            text.push_str(&format!(
+                "wf-build-1: MATRIX_CELL=c{run}
+"
+            ));
+        }
+        let pods = split_all(text.as_bytes());
+        let names: Vec<&str> = pods.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "wf-build-1",
+                "wf-build-1 (2)",
+                "wf-build-1 (3)",
+                "wf-build-2"
+            ]
+        );
+        for (run, (_, log)) in pods.iter().take(3).enumerate() {
+            assert_eq!(*log, format!("{start}\nMATRIX_CELL=c{}\n", run + 1));
+        }
+        assert_eq!(pods[3].1, "other 1\nother 2\nother 3\n");
     }
 
     #[test]

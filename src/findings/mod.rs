@@ -15,6 +15,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use crate::artifacts::{self, Progress, Warning};
+use crate::logs::read::{read_line_capped, MAX_LINE};
 use crate::logs::{self, Index, ScannedLog};
 pub use crate::sanitizer::{Frame, Signature};
 use crate::sanitizer::{InLog, LogReports};
@@ -389,12 +390,9 @@ pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
         let mut lines = std::io::BufReader::new(reader);
         let mut line = Vec::new();
         let mut n = 0u64;
-        loop {
-            line.clear();
-            match std::io::BufRead::read_until(&mut lines, b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
+        // Each line is read up to the length the scan saw of it: a line of gigabytes before
+        // or inside the report costs no more memory than a short one.
+        while let Ok(len @ 1..) = read_line_capped(&mut lines, &mut line, MAX_LINE) {
             n += 1;
             if n > example.end {
                 break;
@@ -405,6 +403,11 @@ pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
                 let body = line.strip_suffix(b"\n").unwrap_or(&line);
                 let body: Vec<u8> = body.iter().copied().filter(|&b| b != 0).collect();
                 text.push_str(&crate::table::visible(&String::from_utf8_lossy(&body)));
+                // What of the line was not kept (its newline is in both or neither).
+                let cut = len - line.len() as u64;
+                if cut > 0 {
+                    text.push_str(&format!(" [… {cut} more bytes of this line not shown]"));
+                }
                 text.push('\n');
             }
         }

@@ -13,11 +13,48 @@ use super::classify::{Classification, Classifier, TAIL_LINES};
 use crate::artifacts::{self, ArtifactFile, Container, ReadFailure, Warning};
 
 /// Longest prefix of a line the classifier sees; the rest of a longer line is skipped.
-const MAX_LINE: usize = 8 * 1024;
+pub const MAX_LINE: usize = 8 * 1024;
 /// How much of a log is read at once.
 const READ_SIZE: usize = 128 * 1024;
 /// How much of the start of a log is checked for binary data.
 const SNIFF: usize = 8 * 1024;
+
+/// Reads one line of `reader` into `line` (cleared first), keeping at most `keep` bytes of it
+/// and its newline; the rest is read and dropped, so a line of gigabytes costs no memory.
+/// Returns the whole line's length with its newline, 0 at the end.
+pub fn read_line_capped(
+    reader: &mut impl io::BufRead,
+    line: &mut Vec<u8>,
+    keep: usize,
+) -> io::Result<u64> {
+    line.clear();
+    let mut total = 0u64;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (piece, done) = match memchr::memchr(b'\n', buf) {
+            Some(at) => (&buf[..=at], true),
+            None => (buf, false),
+        };
+        let room = keep.saturating_sub(line.len());
+        line.extend_from_slice(&piece[..piece.len().min(room)]);
+        if done && line.last() != Some(&b'\n') {
+            line.push(b'\n');
+        }
+        let used = piece.len();
+        total += used as u64;
+        reader.consume(used);
+        if done {
+            return Ok(total);
+        }
+    }
+}
 
 /// A file under LOGDIR that holds one or more logs.
 #[derive(Debug, Clone)]

@@ -376,7 +376,11 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                 key = index.rows[row].0.clone();
             }
         }
-        groups.entry(key).or_default().push((attempt, log));
+        // Nearly every cell has one log: a group grown by `push` alone would hold room for
+        // four (a ScannedLog is about 600 bytes), which at a million pods is gigabytes.
+        (groups.entry(key))
+            .or_insert_with(|| Vec::with_capacity(1))
+            .push((attempt, log));
     }
     let mut cells_by_key: BTreeMap<String, CellReport> = BTreeMap::new();
     for (key, mut attempts) in groups {
