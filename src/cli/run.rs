@@ -22,6 +22,7 @@ use crate::report::output;
 use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
 use crate::run::preflight::{run_bash, Missing, Preflight};
+use crate::run::lock::RunLock;
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
 use crate::selection::{select_cells, CellList, Selection};
@@ -131,7 +132,7 @@ pub struct RunArgs {
 pub const UNSELECTED_LIMIT: usize = 40;
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
-    let settings = Settings::resolve(cli, args)?;
+    let mut settings = Settings::resolve(cli, args)?;
     let scripts = settings
         .renderer
         .render_all(&settings.matrix, &settings.cells)?;
@@ -146,7 +147,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     preflight(&settings, &scripts, &jobs, &engine)?;
     let sources = prepare_sources(&settings, &jobs)?;
     // Only now, when nothing refused the start, is there a run directory.
-    let dir = RunDir::open(&settings.out, settings.resume, flag)?;
+    let dir = RunDir::open(&settings.out, settings.resume, flag, settings.lock.take())?;
     let options = RunOptions {
         rerun: settings.rerun.clone(),
         engine,
@@ -210,6 +211,9 @@ struct Settings {
     /// `--registry`, else the definition's `image.registry`.
     registry: String,
     engine: EngineChoice,
+    /// The lock of an existing run directory, taken when it was checked: a second `run` in
+    /// it is refused before it renders anything.
+    lock: Option<RunLock>,
 }
 
 impl Settings {
@@ -225,7 +229,7 @@ impl Settings {
             .map(|t| ResultFilter::parse(t, "--rerun"))
             .collect::<Result<Vec<_>>>()?;
         let resume = args.resume || !rerun.is_empty();
-        check_out(cli, args, resume)?;
+        let lock = check_out(cli, args, resume)?;
         let matrix = cli.load_matrix()?;
         let deadline = deadline(args, &matrix)?;
         let memory = engine_memory(&matrix.workflow.memory_limit.text)
@@ -256,6 +260,7 @@ impl Settings {
             registry,
             engine: args.engine.into(),
             matrix,
+            lock,
         })
     }
 }
@@ -283,8 +288,8 @@ fn cells(args: &RunArgs, matrix: &Matrix, resume: bool) -> Result<Vec<Cell>> {
 
 /// Before anything is rendered or any engine asked: where the run would write is a directory
 /// of its own (holding none of the inputs) that `--resume` (or `--rerun`) may or may not
-/// continue.
-fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<()> {
+/// continue. An existing run directory is locked here, for the whole run.
+fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<Option<RunLock>> {
     for (input, what) in cli.inputs(args.templates.as_deref()) {
         if crate::output::holds(&args.out, input)? {
             bail!(
@@ -302,7 +307,14 @@ fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<()> {
             args.out.display()
         );
     }
-    RunDir::check(&args.out, resume, flag)
+    RunDir::check(&args.out, resume, flag)?;
+    if !args.out.join(crate::run::rundir::RUN_MARKER).is_file() {
+        return Ok(None);
+    }
+    let lock = RunLock::acquire(&args.out, &flag(Setting::Out))?;
+    // Checked again under the lock: the run that held it may have changed the directory.
+    RunDir::check(&args.out, resume, flag)?;
+    Ok(Some(lock))
 }
 
 /// What the cells need of `engine`, checked before any source is prepared or cell started; on

@@ -1,11 +1,13 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
 //! Submodules: [`process`] (a cell's processes), [`preflight`], [`jobs`]
-//! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`results`], [`progress`].
+//! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`lock`] (one run
+//! at a time in a directory), [`results`], [`progress`].
 
 pub mod cache;
 pub mod checkout;
 pub mod jobs;
+pub mod lock;
 pub mod preflight;
 pub mod process;
 pub mod progress;

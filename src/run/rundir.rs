@@ -6,14 +6,42 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::lock::{RunLock, LOCK_FILE};
 use super::Setting;
 
 /// Present in every run directory; what resuming and a new run check for.
 pub const RUN_MARKER: &str = ".matrix-run";
 
+/// What a run keeps in its directory under fixed names: each must be what the run made (a
+/// file or a directory), never a symbolic link, which the run would follow to write or delete
+/// outside the directory.
+const LAYOUT: [&str; 9] = [
+    "index.csv",
+    "results.csv",
+    "scripts",
+    "logs",
+    "artifacts",
+    "work",
+    "interrupted",
+    "running",
+    LOCK_FILE,
+];
+/// The directories of [`LAYOUT`] whose entries the run writes, deletes or moves by name.
+const LAYOUT_DIRS: [&str; 7] = [
+    "scripts",
+    "logs",
+    "logs/attempts",
+    "artifacts",
+    "work",
+    "interrupted",
+    "running",
+];
+
 #[derive(Debug, Clone)]
 pub struct RunDir {
     pub root: PathBuf,
+    /// The lock this process holds on the directory for as long as it uses it ([`RunLock`]).
+    _lock: Option<std::sync::Arc<RunLock>>,
 }
 
 impl RunDir {
@@ -43,10 +71,11 @@ impl RunDir {
             Ok(_) => {}
         }
         let is_run = root.join(RUN_MARKER).is_file();
+        // A lock file alone is what a start that was refused after locking leaves.
         let is_empty = fs::read_dir(root)
             .with_context(|| format!("{out} {}: cannot read it", root.display()))?
-            .next()
-            .is_none();
+            .flatten()
+            .all(|entry| entry.file_name() == LOCK_FILE);
         if !is_empty && !is_run {
             bail!(
                 "{out} {}: the directory exists and is not a run directory (it has no {RUN_MARKER}); \
@@ -61,15 +90,46 @@ impl RunDir {
                 root.display()
             );
         }
+        if is_run {
+            check_no_links(root, &out)?;
+        }
         Ok(())
+    }
+
+    /// A directory for its paths alone (`matrix repro --shell` reading what a run left),
+    /// neither checked nor locked.
+    pub fn unlocked(root: &Path) -> RunDir {
+        RunDir {
+            root: root.to_path_buf(),
+            _lock: None,
+        }
     }
 
     /// Prepares `root` for a run: a new or empty directory, or (with `resume`) a run directory;
     /// `name` as for [`check`](RunDir::check).
-    pub fn open(root: &Path, resume: bool, name: fn(Setting) -> String) -> Result<RunDir> {
+    /// `held` is the directory's lock when the caller took it already (while checking an
+    /// existing run); otherwise it is taken here, before anything is written into the
+    /// directory, and the directory is checked again under it.
+    pub fn open(
+        root: &Path,
+        resume: bool,
+        name: fn(Setting) -> String,
+        held: Option<RunLock>,
+    ) -> Result<RunDir> {
         Self::check(root, resume, name)?;
+        let lock = match held {
+            Some(lock) => lock,
+            None => {
+                fs::create_dir_all(root)
+                    .with_context(|| format!("cannot create directory {}", root.display()))?;
+                let lock = RunLock::acquire(root, &name(Setting::Out))?;
+                Self::check(root, resume, name)?;
+                lock
+            }
+        };
         let dir = RunDir {
             root: root.to_path_buf(),
+            _lock: Some(std::sync::Arc::new(lock)),
         };
         for sub in [
             dir.logs(),
@@ -162,6 +222,41 @@ impl RunDir {
     }
 }
 
+/// Refuses a run directory where a name the run writes, deletes or moves is a symbolic link
+/// (`work` linked to a home directory would have the run delete in it), naming the first.
+fn check_no_links(root: &Path, out: &str) -> Result<()> {
+    let is_link = |path: &Path| fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink());
+    let link = LAYOUT
+        .iter()
+        .map(|name| root.join(name))
+        .find(|path| is_link(path))
+        .or_else(|| {
+            LAYOUT_DIRS.iter().find_map(|sub| {
+                let dir = root.join(sub);
+                if is_link(&dir) {
+                    return None;
+                }
+                fs::read_dir(&dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .find(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+                    .map(|e| e.path())
+            })
+        });
+    if let Some(link) = link {
+        bail!(
+            "{out} {}: {} is a symbolic link (to {}): a run writes, moves and deletes inside its \
+             directory and never follows a link out of it; replace the link by what it points \
+             to, or give another directory",
+            root.display(),
+            link.display(),
+            fs::read_link(&link).map_or_else(|_| "?".into(), |t| t.display().to_string())
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,18 +267,19 @@ mod tests {
         let foreign = tmp.path().join("foreign");
         fs::create_dir(&foreign).unwrap();
         fs::write(foreign.join("notes.txt"), "mine").unwrap();
-        let err = RunDir::open(&foreign, true, Setting::plain)
+        let err = RunDir::open(&foreign, true, Setting::plain, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("not a run directory"), "{err}");
 
         let run = tmp.path().join("run");
-        RunDir::open(&run, false, Setting::plain).unwrap();
+        let first = RunDir::open(&run, false, Setting::plain, None).unwrap();
+        drop(first);
         assert!(run.join(RUN_MARKER).is_file() && run.join("logs").is_dir());
-        let err = RunDir::open(&run, false, Setting::plain)
+        let err = RunDir::open(&run, false, Setting::plain, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("add `resume` to rerun"), "{err}");
-        RunDir::open(&run, true, Setting::plain).unwrap();
+        RunDir::open(&run, true, Setting::plain, None).unwrap();
     }
 }

@@ -22,6 +22,7 @@ mod findings_memory;
 mod fuzz;
 mod help;
 mod hostile;
+mod hostile_run;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;

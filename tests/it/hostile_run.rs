@@ -1,0 +1,86 @@
+//! `matrix run`'s lifecycle against a hostile trial (issue 27): what a killed or hung-up run
+//! leaves running, two runs in one directory, a resume with another selection, links inside
+//! the run directory, refused starts, engine failures, the engine probe. On the fake CPython
+//! of [`crate::run_cli`], in seconds.
+
+use std::fs;
+
+use crate::common;
+use crate::run_cli::{signal, stderr, wait_for_exit, Sandbox};
+
+/// One cell (gcc debug), the sandbox's fastest run.
+const ONE: [&str; 2] = ["--only", "configure=debug"];
+
+/// Asserts `out` is a refusal: exit 2, nothing on stdout, `needle` in its error; returns it.
+fn refusal(out: &std::process::Output, needle: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty(), "a refusal printed on stdout: {err}");
+    assert!(err.contains(needle), "{needle:?} not in: {err}");
+    err
+}
+
+#[test]
+fn a_second_run_in_a_locked_run_directory_is_refused_naming_the_first() {
+    let sb = Sandbox::new();
+    let mut first = sb.spawn(&["--out", "run", "-j", "1", ONE[0], ONE[1]], &[("FAKE_SLEEP", "300")]);
+    sb.wait_for_configure("run", &mut first);
+    let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
+    let err = refusal(&out, "another `matrix` works in this run directory");
+    assert!(err.contains(&format!("pid={}", first.id())), "{err}");
+    assert!(err.contains("started=") && err.contains("command="), "{err}");
+    // The first run was not disturbed: its cell is still configuring, in its own log.
+    assert!(first.try_wait().unwrap().is_none(), "the first run ended");
+    signal(&first, libc::SIGINT);
+    assert!(!wait_for_exit(&mut first).success());
+    common::assert_no_processes_inside(&sb.root);
+    // Once the first has ended, the lock is free.
+    let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn links_inside_a_run_directory_are_refused_and_nothing_outside_is_touched() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["--out", "run", ONE[0], ONE[1], "--keep-work"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = sb.root.join("run");
+    let outside = sb.root.join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("precious"), "mine").unwrap();
+    let cell = &sb.results("run")[0].0;
+    for name in [
+        "work".to_string(),
+        "logs".into(),
+        "scripts".into(),
+        "artifacts".into(),
+        format!("work/{cell}"),
+        format!("logs/{cell}.log"),
+        "results.csv".into(),
+    ] {
+        let path = run.join(&name);
+        let aside = sb.root.join("aside");
+        if path.exists() {
+            fs::rename(&path, &aside).unwrap();
+        }
+        let target = if name.ends_with(".log") || name.ends_with(".csv") {
+            outside.join("precious")
+        } else {
+            outside.clone()
+        };
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let out = sb.run(&["--out", "run", "--rerun", "any", ONE[0], ONE[1]], &[]);
+        let err = refusal(&out, "is a symbolic link");
+        assert!(err.contains(&format!("run/{name} is")), "{name}: {err}");
+        assert_eq!(
+            fs::read_to_string(outside.join("precious")).unwrap(),
+            "mine",
+            "{name}"
+        );
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 1, "{name}");
+        fs::remove_file(&path).unwrap();
+        if aside.exists() {
+            fs::rename(&aside, &path).unwrap();
+        }
+    }
+}
