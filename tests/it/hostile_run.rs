@@ -84,3 +84,26 @@ fn links_inside_a_run_directory_are_refused_and_nothing_outside_is_touched() {
         }
     }
 }
+
+/// A podman whose `info` never answers, and leaves a helper of its own behind (as a client
+/// stuck on its engine may).
+const HANGING_PODMAN: &str = r#"#!/bin/sh
+if [ "$1" = info ]; then
+    sleep 300 &
+    sleep 300
+fi
+exit 0
+"#;
+
+#[test]
+fn an_engine_probe_that_does_not_answer_is_killed_with_everything_it_started() {
+    let sb = Sandbox::new();
+    common::write_executable(&sb.root.join("bin/podman"), HANGING_PODMAN);
+    let out = sb
+        .command_on("podman", &["--out", "run", ONE[0], ONE[1]], &[])
+        .output()
+        .unwrap();
+    refusal(&out, "--engine podman: podman does not answer (`podman info` gave no answer in 15s)");
+    assert!(!sb.root.join("run").exists(), "a refused start made its run directory");
+    common::assert_no_processes_inside(&sb.root);
+}
