@@ -1,12 +1,14 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
-//! Submodules: [`process`] (a cell's processes), [`preflight`], [`jobs`]
+//! Submodules: [`process`] (a cell's processes), [`leftovers`] (what a killed run left
+//! running), [`preflight`], [`jobs`]
 //! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`lock`] (one run
 //! at a time in a directory), [`results`], [`progress`].
 
 pub mod cache;
 pub mod checkout;
 pub mod jobs;
+pub mod leftovers;
 pub mod lock;
 pub mod preflight;
 pub mod process;
@@ -152,10 +154,17 @@ pub fn run(
         &host_os,
         dir.results(),
     )?;
+    let mut progress_lines = Vec::new();
+    if options.resume {
+        progress_lines = stop_leftovers(dir, options)?;
+    }
     let (todo, resumed) = keep_finished(dir, jobs, options, &mut results)?;
     results.write()?;
 
     let mut progress = Progress::new(todo.len());
+    for line in progress_lines {
+        progress.say(&line);
+    }
     let name = options.name;
     if resumed > 0 {
         progress.say(&format!(
@@ -201,6 +210,38 @@ fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
             .collect::<Vec<_>>(),
     )?;
     crate::output::write_atomic(&dir.index(), rendered.index_csv)
+}
+
+/// With `--resume`, before anything else: the cells an earlier run was running when it was
+/// killed are stopped for good ([`leftovers`]), their logs set aside (the stage the kill
+/// stopped is no result) and their work directories removed, so they run again from the
+/// start. Returns what to say about them.
+fn stop_leftovers(dir: &RunDir, options: &RunOptions) -> Result<Vec<String>> {
+    let root = canonical_root(dir)?;
+    let left = leftovers::stop_all(dir, |cell| {
+        vec![
+            format!("MATRIX_WORK_DIR={}", root.join("work").join(cell).display()),
+            format!("--name={}", engine::container_name(&dir.root, cell)),
+        ]
+    })?;
+    let mut lines = Vec::new();
+    for cell in left {
+        stop_engine(options, &engine::container_name(&dir.root, &cell.cell), true);
+        if dir.log(&cell.cell).exists() {
+            set_aside(dir, &cell.cell);
+        }
+        if !options.keep_work {
+            leftovers::remove_work(dir, &cell.cell)?;
+        }
+        lines.push(format!(
+            "{}: was running when an earlier `matrix run` was killed; {} process(es) of it \
+             were left and are stopped now, its log is set aside in {}, and it runs again",
+            cell.cell,
+            cell.killed,
+            dir.root.join("interrupted").display()
+        ));
+    }
+    Ok(lines)
 }
 
 /// With `--resume`, the results of the cells an earlier run finished; returns the cells left to
@@ -288,6 +329,20 @@ fn abandon_all(
     for cell in running.drain(..) {
         cell.process.kill_all();
         stop_engine(options, &cell.container, true);
+        let sid = cell.process.sid();
+        drop(cell.process);
+        // Its processes are gone (KILL, reaped) before their directory is: a dying compiler
+        // would otherwise write into it again.
+        let start = Instant::now();
+        while !process::session_members(sid).is_empty() && start.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !options.keep_work {
+            let _ = leftovers::remove_work(dir, &cell.job.id);
+        }
+        let _ = fs::remove_dir(dir.artifacts(&cell.job.id));
+        leftovers::forget(dir, &cell.job.id);
         set_aside(dir, &cell.job.id);
         progress.abandoned(&cell.job.id);
     }
@@ -371,7 +426,9 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         container: engine::container_name(&dir.root, &job.id),
         script: absolute(dir.script(&job.id))?,
         cache_dir: absolute(options.cache.clone())?,
-        work_dir: absolute(dir.work(&job.id))?,
+        // Canonical: it is also the mark by which a later `--resume` knows the cell's
+        // processes ([`stop_leftovers`]), whatever spelling of the directory either used.
+        work_dir: canonical_root(dir)?.join("work").join(&job.id),
         artifact_dir: absolute(dir.artifacts(&job.id))?,
         jobs: options.parallelism.jobs_per_cell,
         image: job.image.clone(),
@@ -399,6 +456,7 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
             options.engine.name()
         )
     })?;
+    leftovers::record(dir, &job.id, process.sid())?;
     Ok(Running {
         job: job.clone(),
         container: launch.container,
@@ -413,6 +471,10 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         log_tail: Vec::new(),
         stage: None,
     })
+}
+
+fn canonical_root(dir: &RunDir) -> Result<PathBuf> {
+    fs::canonicalize(&dir.root).with_context(|| format!("cannot resolve {}", dir.root.display()))
 }
 
 fn absolute(path: PathBuf) -> Result<PathBuf> {
@@ -490,17 +552,9 @@ fn finish(
     }
     stop_engine(options, &cell.container, true);
     drop(cell.process);
+    leftovers::forget(dir, &id);
     if !options.keep_work {
-        let work = dir.work(&id);
-        fs::remove_dir_all(&work)
-            .or_else(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .with_context(|| format!("cannot delete the work directory {}", work.display()))?;
+        leftovers::remove_work(dir, &id)?;
     }
     // Only analyzer cells leave artifacts; an empty directory says nothing.
     let _ = fs::remove_dir(dir.artifacts(&id));
@@ -525,10 +579,12 @@ fn set_aside(dir: &RunDir, cell: &str) {
     let _ = fs::rename(dir.log(cell), to);
 }
 
-/// Counts SIGINT and SIGTERM into `received` from a thread of its own.
+/// Counts SIGINT, SIGTERM and SIGHUP into `received` from a thread of its own. A hang-up (the
+/// terminal or the ssh session of the run went away) stops the run as TERM does: by
+/// default it would kill `matrix` alone and leave the cells running.
 fn listen_for_signals(received: Arc<AtomicUsize>) -> Result<SignalListener> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
         .context("cannot install the Ctrl-C handler")?;
     let handle = signals.handle();
     std::thread::spawn(move || {

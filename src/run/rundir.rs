@@ -214,6 +214,13 @@ impl RunDir {
     pub fn interrupted_log(&self, cell: &str) -> PathBuf {
         self.root.join("interrupted").join(format!("{cell}.log"))
     }
+    /// The records of running cells ([`super::leftovers`]).
+    pub fn running_dir(&self) -> PathBuf {
+        self.root.join("running")
+    }
+    pub fn running(&self, cell: &str) -> PathBuf {
+        self.running_dir().join(cell)
+    }
     pub fn artifacts(&self, cell: &str) -> PathBuf {
         self.root.join("artifacts").join(cell)
     }

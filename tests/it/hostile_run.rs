@@ -107,3 +107,82 @@ fn an_engine_probe_that_does_not_answer_is_killed_with_everything_it_started() {
     assert!(!sb.root.join("run").exists(), "a refused start made its run directory");
     common::assert_no_processes_inside(&sb.root);
 }
+
+#[test]
+fn a_hang_up_stops_the_run_as_term_does() {
+    let sb = Sandbox::new();
+    let mut child = sb.spawn(&["--out", "run", "-j", "2"], &[("FAKE_SLEEP", "300")]);
+    sb.wait_for_configure("run", &mut child);
+    signal(&child, libc::SIGHUP);
+    let status = wait_for_exit(&mut child);
+    assert_eq!(status.code(), Some(2), "{status:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("interrupted"), "{err}");
+    common::assert_no_processes_inside(&sb.root);
+    assert!(sb.results("run").iter().all(|(_, r)| r == "Missing"));
+    assert_eq!(fs::read_dir(sb.root.join("run/interrupted")).unwrap().count(), 2);
+    assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 0);
+}
+
+/// SIGKILL to `matrix run` while its cell is configuring; returns the cell's id.
+fn kill_while_configuring(sb: &Sandbox, env: &[(&str, &str)], needle: &str) -> String {
+    let mut child = sb.spawn(&["--out", "run", "-j", "1", ONE[0], ONE[1]], env);
+    sb.wait_for("run", &mut child, needle);
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    let running: Vec<_> = fs::read_dir(sb.root.join("run/running"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(running.len(), 1, "the running cell is recorded: {running:?}");
+    running[0].clone()
+}
+
+#[test]
+fn a_killed_run_takes_its_cells_with_it_and_resume_runs_them_again() {
+    let sb = Sandbox::new();
+    let cell = kill_while_configuring(
+        &sb,
+        &[("FAKE_SLEEP", "300")],
+        "configure: checking for a fake compiler",
+    );
+    // Nothing of the cell outlives matrix (its configure would sleep for 5 minutes).
+    common::assert_no_processes_inside(&sb.root);
+    // The stage the kill stopped is no result: the cell runs again, its log set aside.
+    let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{cell}: was running when an earlier `matrix run` was killed"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sb.results("run"), [(cell.clone(), "Tests. Passed".to_string())]);
+    let aside = fs::read_to_string(sb.root.join("run/interrupted").join(format!("{cell}.log")))
+        .unwrap();
+    assert!(aside.contains("stage=configure status=143"), "{aside}");
+    assert_eq!(fs::read_dir(sb.root.join("run/running")).unwrap().count(), 0);
+    assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 0);
+}
+
+#[test]
+fn resume_stops_what_a_killed_run_left_that_ignores_term() {
+    let sb = Sandbox::new();
+    let cell = kill_while_configuring(&sb, &[("FAKE_HANG_CC", "1")], "fake gcc hangs");
+    // The cell ignores TERM: it is still there when the run is resumed.
+    assert!(!common::processes_inside(&sb.root).is_empty());
+    let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{cell}: was running when an earlier `matrix run` was killed; 3 process(es)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(common::processes_inside(&sb.root).is_empty());
+    assert_eq!(sb.results("run"), [(cell, "Tests. Passed".to_string())]);
+}
