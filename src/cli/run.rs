@@ -144,6 +144,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
+    check_mounts(&settings, &engine)?;
     preflight(&settings, &scripts, &jobs, &engine)?;
     let sources = prepare_sources(&settings, &jobs)?;
     // Only now, when nothing refused the start, is there a run directory.
@@ -317,6 +318,31 @@ fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<Option<RunLock>>
     Ok(Some(lock))
 }
 
+/// A container engine mounts the run directory's and the cache's paths with `--volume
+/// SOURCE:TARGET:OPTIONS`, which has no way to write a `:` inside SOURCE (podman says
+/// `incorrect volume format` for every cell): such a path is refused before anything runs.
+fn check_mounts(settings: &Settings, engine: &Engine) -> Result<()> {
+    let Engine::Container(tool) = engine else {
+        return Ok(());
+    };
+    for (path, setting) in [(&settings.out, Setting::Out), (&settings.cache, Setting::Cache)] {
+        let full = std::path::absolute(path)
+            .with_context(|| format!("cannot resolve {}", path.display()))?;
+        if full.to_string_lossy().contains(':') {
+            bail!(
+                "{} {}: {} mounts it into each cell's container as `--volume {}:...`, which \
+                 cannot hold a `:` in the path; give a path without `:`, or {} host",
+                flag(setting),
+                full.display(),
+                tool.program(),
+                full.display(),
+                flag(Setting::Engine)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// What the cells need of `engine`, checked before any source is prepared or cell started; on
 /// the host, the probes of `matrix images verify` answered here.
 fn preflight(
@@ -406,6 +432,11 @@ pub(super) fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Resu
 fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Result<Vec<u8>> {
     let summary = output::summary_table(&outcome.report.summary()).into_bytes();
     let results = dir.results();
+    if let Some(failure) = &outcome.engine_failure {
+        // The results of what finished are written; the cell the engine failed is Missing.
+        eprint!("{}", String::from_utf8_lossy(&summary));
+        bail!("{failure}");
+    }
     if let Some(stopped) = outcome.interrupted {
         // The results of what finished are written; the rest shows as Missing.
         eprint!("{}", String::from_utf8_lossy(&summary));

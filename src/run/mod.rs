@@ -111,6 +111,9 @@ pub struct RunOutcome {
     pub resumed: usize,
     /// Set when Ctrl-C or TERM stopped the run: how many cells were stopped unfinished.
     pub interrupted: Option<usize>,
+    /// Set when the container engine could not run a cell ([`engine_failure`]): what
+    /// happened, to which cell, and what to do. The run stopped there.
+    pub engine_failure: Option<String>,
 }
 
 /// The files of a run that come from rendering: the scripts (as `matrix render` writes them)
@@ -182,13 +185,14 @@ pub fn run(
     }
     let signals = Arc::new(AtomicUsize::new(0));
     let _listener = listen_for_signals(signals.clone())?;
-    let interrupted = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
+    let ended = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
     progress.finish();
     let report = results.write()?;
     Ok(RunOutcome {
         report,
         resumed,
-        interrupted,
+        interrupted: ended.interrupted,
+        engine_failure: ended.engine_failure,
     })
 }
 
@@ -276,10 +280,19 @@ fn keep_finished<'a>(
     Ok((todo, resumed))
 }
 
+/// How the schedule ended, when it did not end by running every cell.
+#[derive(Default)]
+struct Ended {
+    /// Interrupted: how many cells were stopped unfinished.
+    interrupted: Option<usize>,
+    /// The engine could not run a cell: why.
+    engine_failure: Option<String>,
+}
+
 /// Runs the cells of `todo`, at most `parallelism.cells` at a time, until all are done or
-/// the signals counted in `signals` stop the run: the first Ctrl-C (or TERM) stops the running
-/// cells and starts no more, the second kills them at once. Returns, for an interrupted run,
-/// how many cells were stopped unfinished.
+/// the signals counted in `signals` stop the run: the first Ctrl-C (or TERM, or HUP) stops the
+/// running cells and starts no more, the second kills them at once. An engine that cannot run
+/// a cell stops the run the same way: its other cells would meet the same fault.
 fn schedule(
     dir: &RunDir,
     todo: Vec<&CellJob>,
@@ -287,10 +300,11 @@ fn schedule(
     signals: &AtomicUsize,
     results: &mut Results,
     progress: &mut Progress,
-) -> Result<Option<usize>> {
+) -> Result<Ended> {
     let mut pending = todo.into_iter();
     let mut running: Vec<Running> = Vec::new();
     let mut interrupted: Option<usize> = None;
+    let mut engine_failure: Option<String> = None;
     loop {
         let received = signals.load(Ordering::SeqCst);
         if received >= 2 {
@@ -300,22 +314,39 @@ fn schedule(
             break;
         }
         if received == 1 && interrupted.is_none() {
-            interrupted = Some(stop_all(options, &mut running, progress));
+            interrupted = Some(stop_all(
+                options,
+                &mut running,
+                progress,
+                ("interrupted", " (Ctrl-C again kills them at once)"),
+            ));
         }
-        look_at_running(dir, options, &mut running, results, progress)?;
-        if interrupted.is_none() {
+        if let Some(failure) = look_at_running(dir, options, &mut running, results, progress)? {
+            if engine_failure.is_none() {
+                if !running.is_empty() {
+                    let why = ("engine failure", " (the engine could not run a cell: see below)");
+                    stop_all(options, &mut running, progress, why);
+                }
+                engine_failure = Some(failure);
+            }
+        }
+        if interrupted.is_none() && engine_failure.is_none() {
             while running.len() < options.parallelism.cells {
                 let Some(job) = pending.next() else { break };
                 running.push(start(dir, job, options)?);
                 progress.started(&job.id);
             }
         }
-        if running.is_empty() && (interrupted.is_some() || pending.len() == 0) {
+        let halted = interrupted.is_some() || engine_failure.is_some();
+        if running.is_empty() && (halted || pending.len() == 0) {
             break;
         }
         std::thread::sleep(TICK);
     }
-    Ok(interrupted)
+    Ok(Ended {
+        interrupted,
+        engine_failure,
+    })
 }
 
 /// Kills every running cell at once and sets its log aside; returns how many there were.
@@ -350,10 +381,15 @@ fn abandon_all(
 }
 
 /// Stops every running cell (TERM, then KILL after the grace period), as interrupted: its log
-/// is no result. Returns how many there were.
-fn stop_all(options: &RunOptions, running: &mut [Running], progress: &Progress) -> usize {
+/// is no result. `why` is said first, then `more`. Returns how many there were.
+fn stop_all(
+    options: &RunOptions,
+    running: &mut [Running],
+    progress: &Progress,
+    (why, more): (&str, &str),
+) -> usize {
     progress.say(&format!(
-        "interrupted: stopping {} running cell(s) (Ctrl-C again kills them at once)",
+        "{why}: stopping {} running cell(s){more}",
         running.len()
     ));
     for cell in running.iter_mut() {
@@ -364,14 +400,16 @@ fn stop_all(options: &RunOptions, running: &mut [Running], progress: &Progress) 
 }
 
 /// One look at each running cell: the stage its log reached, whether it ended (then its
-/// result is taken), and whether it is past its deadline or its grace period.
+/// result is taken), and whether it is past its deadline or its grace period. Returns the
+/// first engine failure among the cells that ended.
 fn look_at_running(
     dir: &RunDir,
     options: &RunOptions,
     running: &mut Vec<Running>,
     results: &mut Results,
     progress: &mut Progress,
-) -> Result<()> {
+) -> Result<Option<String>> {
+    let mut failure = None;
     let mut index = 0;
     while index < running.len() {
         let cell = &mut running[index];
@@ -380,15 +418,16 @@ fn look_at_running(
             .process
             .try_wait()
             .with_context(|| format!("cannot wait for cell {}", cell.job.id))?;
-        if status.is_some() {
+        if let Some(status) = status {
             let cell = running.swap_remove(index);
-            finish(dir, cell, options, results, progress)?;
+            let failed = finish(dir, cell, status, options, results, progress)?;
+            failure = failure.or(failed);
             continue;
         }
         enforce_time(options, cell, progress);
         index += 1;
     }
-    Ok(())
+    Ok(failure)
 }
 
 /// TERM to a cell past its deadline; KILL to one still there after the grace period.
@@ -538,13 +577,17 @@ fn follow_log(dir: &RunDir, cell: &mut Running, progress: &mut Progress) {
     cell.log_tail = text.split_off(keep);
 }
 
+/// Takes the end of a cell whose script (or engine client) exited with `status`: cleans up
+/// after it and records its result, or, when the engine could not run it at all, returns why
+/// ([`engine_failure`]) and records nothing.
 fn finish(
     dir: &RunDir,
     cell: Running,
+    status: std::process::ExitStatus,
     options: &RunOptions,
     results: &mut Results,
     progress: &mut Progress,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let id = cell.job.id.clone();
     // The script has exited; nothing it started may outlive it.
     if !cell.process.leftovers().is_empty() {
@@ -558,16 +601,63 @@ fn finish(
     }
     // Only analyzer cells leave artifacts; an empty directory says nothing.
     let _ = fs::remove_dir(dir.artifacts(&id));
-    if cell.interrupted {
+    let failure = engine_failure(dir, &cell.job, options, status);
+    if cell.interrupted || failure.is_some() {
         set_aside(dir, &id);
         progress.abandoned(&id);
-        return Ok(());
+        return Ok(failure);
     }
     let result = results.add_cell(dir, &id)?;
     results.write()?;
     let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
     progress.finished(&id, &result.label(), passed, cell.started.elapsed());
-    Ok(())
+    Ok(None)
+}
+
+/// podman's and docker's own exit statuses for "the engine failed" (125: the container could
+/// not be made, a bad mount or a missing image), "the command cannot be invoked" (126) and
+/// "the command was not found" (127) in the image.
+const ENGINE_STATUSES: [i32; 3] = [125, 126, 127];
+
+/// Whether a container cell ended without its script having run: the engine's client
+/// exited with one of [`ENGINE_STATUSES`] and the log has none of the script's markers
+/// (its first line is one). Such a log is no result of the cell but an infrastructure error,
+/// said with what the engine printed, the cell, its image and what to do.
+fn engine_failure(
+    dir: &RunDir,
+    job: &CellJob,
+    options: &RunOptions,
+    status: std::process::ExitStatus,
+) -> Option<String> {
+    let Engine::Container(tool) = options.engine else {
+        return None;
+    };
+    let code = status.code().filter(|c| ENGINE_STATUSES.contains(c))?;
+    let mut head = Vec::new();
+    let log = dir.log(&job.id);
+    fs::File::open(&log)
+        .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
+        .ok()?;
+    if memchr::memmem::find(&head, b"::matrix:: ").is_some() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let said: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let said = said[said.len().saturating_sub(5)..].join(" / ");
+    let program = tool.program();
+    Some(format!(
+        "cell {}: {program} could not run its script (`{program} run` exited {code} before the \
+         script's first line: {}); image {}. This is the engine's fault or the machine's, not \
+         a result of the cell: check that the image is there (`matrix images build`, `{program} \
+         image inspect`) and that {program} can mount the run directory and the source cache, \
+         then `matrix run {} --out {}` runs the cells again (the engine's output is in {})",
+        job.id,
+        if said.is_empty() { "it printed nothing" } else { said.as_str() },
+        job.image,
+        (options.name)(Setting::Resume),
+        dir.root.display(),
+        dir.interrupted_log(&job.id).display()
+    ))
 }
 
 /// Moves an interrupted cell's log out of `logs/`: it is no result, and `--resume` reruns it.

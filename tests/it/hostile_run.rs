@@ -186,3 +186,48 @@ fn resume_stops_what_a_killed_run_left_that_ignores_term() {
     assert!(common::processes_inside(&sb.root).is_empty());
     assert_eq!(sb.results("run"), [(cell, "Tests. Passed".to_string())]);
 }
+
+/// A podman that answers and has every image, but cannot make a container: what podman says
+/// of a mount it cannot parse.
+const FAILING_PODMAN: &str = r#"#!/bin/sh
+case "$1" in
+    run)
+        echo "Error: incorrect volume format, should be [host-dir:]ctr-dir[:option]" >&2
+        exit 125 ;;
+esac
+exit 0
+"#;
+
+#[test]
+fn an_engine_that_cannot_run_a_cell_is_an_infrastructure_error_not_a_result() {
+    let sb = Sandbox::new();
+    common::write_executable(&sb.root.join("bin/podman"), FAILING_PODMAN);
+    let out = sb
+        .command_on("podman", &["--out", "run", "-j", "1", "--only", "configure=debug,release"], &[])
+        .output()
+        .unwrap();
+    let err = refusal(&out, "podman could not run its script (`podman run` exited 125");
+    assert!(err.contains("Error: incorrect volume format"), "{err}");
+    assert!(
+        err.contains("error: cell amd64-u24.04-py3.13.0b4-gcc-") && err.contains("image "),
+        "{err}"
+    );
+    assert!(err.contains("--resume --out run"), "{err}");
+    // No cell result: the failed cell and the one never started are Missing, not Unknown.
+    let results = sb.results("run");
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|(_, r)| r == "Missing"), "{results:?}");
+}
+
+#[test]
+fn a_path_a_container_engine_cannot_mount_is_refused_before_anything_runs() {
+    let sb = Sandbox::new();
+    common::write_executable(&sb.root.join("bin/podman"), FAILING_PODMAN);
+    let out = sb
+        .command_on("podman", &["--out", "run:1", ONE[0], ONE[1]], &[])
+        .output()
+        .unwrap();
+    let err = refusal(&out, "--out ");
+    assert!(err.contains("run:1: podman mounts it") && err.contains("cannot hold a `:`"), "{err}");
+    assert!(!sb.root.join("run:1").exists());
+}
