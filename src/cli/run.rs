@@ -270,10 +270,15 @@ impl Settings {
 /// index (so `--resume` and `--rerun` continue the run that was started, whatever its flags).
 fn cells(args: &RunArgs, matrix: &Matrix, resume: bool) -> Result<Vec<Cell>> {
     let index = RunDir::index_of(&args.out);
-    if !resume || !args.selection.is_empty() || !index.is_file() {
+    if !resume || !index.is_file() {
         return args.selection.cells(matrix);
     }
     let list = CellList::from_index(&index)?;
+    if !args.selection.is_empty() {
+        let cells = args.selection.cells(matrix)?;
+        same_cells(args, &list, &cells)?;
+        return Ok(cells);
+    }
     let selection = Selection {
         cells: vec![list],
         ..Selection::default()
@@ -285,6 +290,36 @@ fn cells(args: &RunArgs, matrix: &Matrix, resume: bool) -> Result<Vec<Cell>> {
             args.out.display()
         )
     })
+}
+
+/// A selection given to `--resume` or `--rerun` must be the run's own cells: the run's
+/// index, scripts and results describe one set of cells, and a resume that ran others would
+/// have to rewrite them (dropping the earlier cells' rows and scripts) or mix two runs in one.
+/// Another selection is refused, naming what differs.
+fn same_cells(args: &RunArgs, run: &CellList, selected: &[Cell]) -> Result<()> {
+    use std::collections::BTreeSet;
+    let theirs: BTreeSet<&str> = run.ids.iter().map(|p| p.text.as_str()).collect();
+    // The index's ids are read as patterns matching exactly themselves.
+    let escaped: Vec<String> = selected.iter().map(|c| glob::Pattern::escape(&c.id)).collect();
+    let ours: BTreeSet<&str> = escaped.iter().map(String::as_str).collect();
+    let added: Vec<&str> = ours.difference(&theirs).copied().collect();
+    let left_out: Vec<&str> = theirs.difference(&ours).copied().collect();
+    if added.is_empty() && left_out.is_empty() {
+        return Ok(());
+    }
+    let first = |ids: &[&str]| ids.first().map_or(String::new(), |id| format!(" (first: {id})"));
+    bail!(
+        "--resume: the selection is not the cells of the run in {}: it adds {} cell(s){} and \
+         leaves out {} of its {} cell(s){}. A resume continues the run it was started as: \
+         leave out --only/--except/--cells/--cover to take the run's own cells (its index.csv), \
+         or run other cells into another --out",
+        args.out.display(),
+        added.len(),
+        first(&added),
+        left_out.len(),
+        theirs.len(),
+        first(&left_out)
+    )
 }
 
 /// Before anything is rendered or any engine asked: where the run would write is a directory

@@ -231,3 +231,28 @@ fn a_path_a_container_engine_cannot_mount_is_refused_before_anything_runs() {
     assert!(err.contains("run:1: podman mounts it") && err.contains("cannot hold a `:`"), "{err}");
     assert!(!sb.root.join("run:1").exists());
 }
+
+#[test]
+fn resume_with_another_selection_is_refused_and_the_run_is_left_as_it_was() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["--out", "run", ONE[0], ONE[1]], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = sb.root.join("run");
+    let before = |name: &str| fs::read(run.join(name)).unwrap();
+    let (index, results) = (before("index.csv"), before("results.csv"));
+    let scripts = fs::read_dir(run.join("scripts")).unwrap().count();
+    for other in [
+        ["--only", "configure=debug,release"],
+        ["--only", "configure=release"],
+    ] {
+        let out = sb.run(&["--out", "run", "--resume", other[0], other[1]], &[]);
+        let err = refusal(&out, "--resume: the selection is not the cells of the run in run");
+        assert!(err.contains("it adds 1 cell(s) (first: amd64-u24.04-py3.13.0b4-gcc-"), "{err}");
+        assert_eq!(before("index.csv"), index);
+        assert_eq!(before("results.csv"), results);
+        assert_eq!(fs::read_dir(run.join("scripts")).unwrap().count(), scripts);
+    }
+    // The run's own cells, named again or not at all, continue it.
+    let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
