@@ -149,14 +149,19 @@ pub fn run(
     rendered: &Rendered<'_>,
     options: &RunOptions,
 ) -> Result<RunOutcome> {
-    write_rendered(dir, rendered)?;
     let host_os = results::host_os_id();
-    let mut results = Results::new(
-        rendered.index_csv,
-        options.engine.name(),
-        &host_os,
-        dir.results(),
-    )?;
+    let set_up = (|| -> Result<Results> {
+        write_rendered(dir, rendered)?;
+        let results = Results::new(
+            rendered.index_csv,
+            options.engine.name(),
+            &host_os,
+            dir.results(),
+        )?;
+        results.write()?;
+        Ok(results)
+    })();
+    let mut results = set_up.inspect_err(|_| dir.undo_start())?;
     let mut progress_lines = Vec::new();
     if options.resume {
         progress_lines = stop_leftovers(dir, options)?;

@@ -42,6 +42,17 @@ pub struct RunDir {
     pub root: PathBuf,
     /// The lock this process holds on the directory for as long as it uses it ([`RunLock`]).
     _lock: Option<std::sync::Arc<RunLock>>,
+    /// What opening it made, which a failed start removes ([`RunDir::undo_start`]).
+    made: Made,
+}
+
+/// What [`RunDir::open`] made: nothing (the run existed), the contents of an empty directory
+/// the user gave, or the directory itself.
+#[derive(Debug, Clone, Copy)]
+enum Made {
+    Nothing,
+    Contents,
+    Directory,
 }
 
 impl RunDir {
@@ -102,6 +113,7 @@ impl RunDir {
         RunDir {
             root: root.to_path_buf(),
             _lock: None,
+            made: Made::Nothing,
         }
     }
 
@@ -117,6 +129,13 @@ impl RunDir {
         held: Option<RunLock>,
     ) -> Result<RunDir> {
         Self::check(root, resume, name)?;
+        let made = if root.join(RUN_MARKER).is_file() {
+            Made::Nothing
+        } else if fs::symlink_metadata(root).is_ok() {
+            Made::Contents
+        } else {
+            Made::Directory
+        };
         let lock = match held {
             Some(lock) => lock,
             None => {
@@ -130,21 +149,52 @@ impl RunDir {
         let dir = RunDir {
             root: root.to_path_buf(),
             _lock: Some(std::sync::Arc::new(lock)),
+            made,
         };
-        for sub in [
-            dir.logs(),
-            dir.root.join("artifacts"),
-            dir.root.join("work"),
-        ] {
+        match dir.lay_out() {
+            Ok(()) => Ok(dir),
+            Err(err) => {
+                dir.undo_start();
+                Err(err)
+            }
+        }
+    }
+
+    /// The directories and the marker of a run.
+    fn lay_out(&self) -> Result<()> {
+        for sub in [self.logs(), self.root.join("artifacts"), self.root.join("work")] {
             fs::create_dir_all(&sub)
                 .with_context(|| format!("cannot create directory {}", sub.display()))?;
         }
+        let marker = self.root.join(RUN_MARKER);
         fs::write(
-            dir.root.join(RUN_MARKER),
+            &marker,
             "This directory holds a `matrix run`: its scripts, logs and results.\n",
         )
-        .with_context(|| format!("cannot write {}", dir.root.join(RUN_MARKER).display()))?;
-        Ok(dir)
+        .with_context(|| format!("cannot write {}", marker.display()))
+    }
+
+    /// Removes what this run made of a new run directory, when its start fails before any cell
+    /// ran (a full disk writing the scripts): a refused start leaves nothing, so the next start
+    /// is not told to `--resume` a run that never began. A run directory that existed (a
+    /// resume) is left as it is.
+    pub fn undo_start(&self) {
+        match self.made {
+            Made::Nothing => {}
+            Made::Directory => {
+                let _ = fs::remove_dir_all(&self.root);
+            }
+            Made::Contents => {
+                for entry in fs::read_dir(&self.root).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        fs::remove_dir_all(&path)
+                    } else {
+                        fs::remove_file(&path)
+                    };
+                }
+            }
+        }
     }
 
     pub fn index(&self) -> PathBuf {

@@ -256,3 +256,132 @@ fn resume_with_another_selection_is_refused_and_the_run_is_left_as_it_was() {
     let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// `command` (the sandbox's `matrix run`) with `--source 3.13.0b4=PATH` instead of the
+/// sandbox's tarball.
+fn with_source(command: &std::process::Command, path: &std::path::Path) -> std::process::Command {
+    let args: Vec<std::ffi::OsString> = command.get_args().map(|a| a.to_owned()).collect();
+    let at = args.iter().position(|a| a == "--source").unwrap();
+    let mut with = std::process::Command::new(command.get_program());
+    if let Some(dir) = command.get_current_dir() {
+        with.current_dir(dir);
+    }
+    for (k, v) in command.get_envs() {
+        if let Some(v) = v {
+            with.env(k, v);
+        }
+    }
+    with.args(&args[..at])
+        .arg("--source")
+        .arg(format!("3.13.0b4={}", path.display()))
+        .args(&args[at + 2..]);
+    with
+}
+
+/// The sandbox's `matrix run` of one cell into `out`.
+fn one_cell(sb: &Sandbox, out: &str) -> std::process::Command {
+    sb.command_on("host", &["--out", out, ONE[0], ONE[1]], &[])
+}
+
+#[test]
+fn a_source_that_is_no_file_or_tree_is_refused_naming_what_it_is_and_leaves_nothing() {
+    let sb = Sandbox::new();
+    let fifo = sb.root.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let dangling = sb.root.join("dangling");
+    std::os::unix::fs::symlink(sb.root.join("nowhere"), &dangling).unwrap();
+    let empty = sb.root.join("empty-dir");
+    fs::create_dir(&empty).unwrap();
+    for (path, what) in [
+        (fifo, "a named pipe, not a file or a directory"),
+        ("/dev/null".into(), "a character device, not a file or a directory"),
+        (sb.root.join("missing.tgz"), "no such file or directory"),
+        (dangling, "a symbolic link to nothing"),
+        (empty, "has no `configure`: give the top directory of a CPython checkout"),
+    ] {
+        let out = with_source(&one_cell(&sb, "run"), &path).output().unwrap();
+        let err = refusal(&out, what);
+        assert!(err.contains(&format!("--source 3.13.0b4={}", path.display())), "{err}");
+        assert!(!sb.root.join("run").exists(), "{}: a refused start left its run directory", path.display());
+    }
+}
+
+/// Runs `command` with its files limited to `bytes` (RLIMIT_FSIZE; writing past it fails with
+/// EFBIG, SIGXFSZ ignored), as on a disk that fills up.
+fn with_file_size_limit(command: &mut std::process::Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit and signal are async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn a_start_that_fails_writing_its_run_directory_leaves_none() {
+    let sb = Sandbox::new();
+    // The source is in the cache already, so the first write of the run is its directory.
+    let out = sb.run(&["--out", "first", ONE[0], ONE[1]], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for made_by_run in [true, false] {
+        if !made_by_run {
+            // An empty directory the user made: it stays, and stays empty.
+            fs::create_dir(sb.root.join("run")).unwrap();
+        }
+        let mut command = one_cell(&sb, "run");
+        // The marker and the lock fit; a script (10 KB) does not.
+        with_file_size_limit(&mut command, 4096);
+        let out = command.output().unwrap();
+        refusal(&out, "File too large");
+        if made_by_run {
+            assert!(!sb.root.join("run").exists(), "{}", stderr(&out));
+        } else {
+            assert_eq!(fs::read_dir(sb.root.join("run")).unwrap().count(), 0);
+        }
+        // Nothing asks for --resume: the next start is a start.
+        let out = sb.run(&["--out", "run", ONE[0], ONE[1]], &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        fs::remove_dir_all(sb.root.join("run")).unwrap();
+    }
+}
+
+#[test]
+fn a_large_source_is_compared_with_the_cached_copy_without_reading_it_into_memory() {
+    let sb = Sandbox::new();
+    // Two sparse files of 1 GiB of zeros: the same bytes, one given and one in the cache.
+    const SIZE: u64 = 1 << 30;
+    let given = sb.root.join("big.tgz");
+    fs::File::create(&given).unwrap().set_len(SIZE).unwrap();
+    fs::create_dir_all(sb.root.join("cache")).unwrap();
+    fs::File::create(sb.root.join("cache/Python-3.13.0b4.tgz")).unwrap().set_len(SIZE).unwrap();
+    let mut command = with_source(&one_cell(&sb, "run"), &given);
+    // Half the file's size of address space: reading it whole cannot fit.
+    // SAFETY: setrlimit is async-signal-safe.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: SIZE / 2,
+                rlim_max: SIZE / 2,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.code().is_some(), "matrix died of a signal: {err}");
+    assert!(!err.contains("memory allocation"), "{err}");
+    // Nothing was copied: the cached copy was found to be the same.
+    assert!(!err.contains("copying"), "{err}");
+    // The zeros are no tarball: the cell fails in its setup, which is a result.
+    assert!(sb.root.join("run/results.csv").is_file(), "{err}");
+}
