@@ -16,7 +16,7 @@ use crate::engine::{engine_memory, Engine, EngineChoice};
 use crate::grammar::parse_duration;
 use crate::images::verify;
 use crate::index::index_csv;
-use crate::render::{Renderer, Script, SourceView};
+use crate::render::{Renderer, SourceView, RENDER_PART};
 use crate::report::filter::ResultFilter;
 use crate::report::output;
 use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
@@ -133,9 +133,8 @@ pub const UNSELECTED_LIMIT: usize = 40;
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let mut settings = Settings::resolve(cli, args)?;
-    let scripts = settings
-        .renderer
-        .render_all(&settings.matrix, &settings.cells)?;
+    // The scripts are rendered a part at a time where they are needed (the host's preflight,
+    // the run directory), never all at once: 100,000 cells' scripts are a gigabyte.
     let index = index_csv(
         &settings.matrix,
         &settings.cells,
@@ -145,7 +144,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
     check_mounts(&settings, &engine)?;
-    preflight(&settings, &scripts, &jobs, &engine)?;
+    preflight(&settings, &jobs, &engine)?;
     let sources = prepare_sources(&settings, &jobs)?;
     // Only now, when nothing refused the start, is there a run directory.
     let dir = RunDir::open(&settings.out, settings.resume, flag, settings.lock.take())?;
@@ -174,7 +173,9 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         &dir,
         &jobs,
         &Rendered {
-            scripts: &scripts,
+            renderer: &settings.renderer,
+            matrix: &settings.matrix,
+            cells: &settings.cells,
             index_csv: &index,
         },
         &options,
@@ -380,15 +381,15 @@ fn check_mounts(settings: &Settings, engine: &Engine) -> Result<()> {
 
 /// What the cells need of `engine`, checked before any source is prepared or cell started; on
 /// the host, the probes of `matrix images verify` answered here.
-fn preflight(
-    settings: &Settings,
-    scripts: &[Script],
-    jobs: &[CellJob],
-    engine: &Engine,
-) -> Result<()> {
+fn preflight(settings: &Settings, jobs: &[CellJob], engine: &Engine) -> Result<()> {
     let images: Vec<String> = jobs.iter().map(|j| j.image.clone()).collect();
     let host_programs = || -> Result<Missing> {
-        let plan = verify::plan(&settings.matrix, &settings.cells, scripts)?;
+        let mut per_cell = verify::CellProbes::new();
+        for part in settings.cells.chunks(RENDER_PART) {
+            let scripts = settings.renderer.render_all(&settings.matrix, part)?;
+            verify::add_cells(&mut per_cell, &settings.matrix, part, &scripts)?;
+        }
+        let plan = verify::assemble(per_cell);
         let script = verify::script(settings.renderer.templates(), &plan)?;
         let answers = verify::parse_answers(&run_bash(&script)?, plan.probes.len())?;
         let mut missing = Missing::new();

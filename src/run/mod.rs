@@ -116,10 +116,12 @@ pub struct RunOutcome {
     pub engine_failure: Option<String>,
 }
 
-/// The files of a run that come from rendering: the scripts (as `matrix render` writes them)
-/// and the index.
+/// The files of a run that come from rendering: the scripts (as `matrix render` writes them,
+/// rendered here a part at a time as they are written) and the index.
 pub struct Rendered<'a> {
-    pub scripts: &'a [crate::render::Script],
+    pub renderer: &'a crate::render::Renderer,
+    pub matrix: &'a crate::definition::Matrix,
+    pub cells: &'a [crate::cell::Cell],
     pub index_csv: &'a [u8],
 }
 
@@ -201,22 +203,29 @@ pub fn run(
     })
 }
 
-/// Writes the rendered scripts and the index into the run directory.
+/// Renders the scripts into the run directory, [`crate::render::RENDER_PART`] at a time (as
+/// `matrix render` writes them, so memory holds one part), then writes the index.
 fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
-    crate::output::write_dir(
+    crate::output::write_dir_with(
         &dir.scripts(),
         false,
         "the build scripts of a run",
         &[],
-        &rendered
-            .scripts
-            .iter()
-            .map(|s| crate::output::OutputFile {
-                name: &s.file_name,
-                contents: s.text.as_bytes(),
-                executable: true,
-            })
-            .collect::<Vec<_>>(),
+        |staged| {
+            for part in rendered.cells.chunks(crate::render::RENDER_PART) {
+                let scripts = rendered.renderer.render_all(rendered.matrix, part)?;
+                staged.write(
+                    &(scripts.iter())
+                        .map(|s| crate::output::OutputFile {
+                            name: &s.file_name,
+                            contents: s.text.as_bytes(),
+                            executable: true,
+                        })
+                        .collect::<Vec<_>>(),
+                )?;
+            }
+            Ok(())
+        },
     )?;
     crate::output::write_atomic(&dir.index(), rendered.index_csv)
 }
