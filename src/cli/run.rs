@@ -21,8 +21,8 @@ use crate::report::filter::ResultFilter;
 use crate::report::output;
 use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
-use crate::run::preflight::{run_bash, Missing, Preflight};
 use crate::run::lock::RunLock;
+use crate::run::preflight::{run_bash, Missing, Preflight};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
 use crate::selection::{select_cells, CellList, Selection};
@@ -301,14 +301,20 @@ fn same_cells(args: &RunArgs, run: &CellList, selected: &[Cell]) -> Result<()> {
     use std::collections::BTreeSet;
     let theirs: BTreeSet<&str> = run.ids.iter().map(|p| p.text.as_str()).collect();
     // The index's ids are read as patterns matching exactly themselves.
-    let escaped: Vec<String> = selected.iter().map(|c| glob::Pattern::escape(&c.id)).collect();
+    let escaped: Vec<String> = selected
+        .iter()
+        .map(|c| glob::Pattern::escape(&c.id))
+        .collect();
     let ours: BTreeSet<&str> = escaped.iter().map(String::as_str).collect();
     let added: Vec<&str> = ours.difference(&theirs).copied().collect();
     let left_out: Vec<&str> = theirs.difference(&ours).copied().collect();
     if added.is_empty() && left_out.is_empty() {
         return Ok(());
     }
-    let first = |ids: &[&str]| ids.first().map_or(String::new(), |id| format!(" (first: {id})"));
+    let first = |ids: &[&str]| {
+        ids.first()
+            .map_or(String::new(), |id| format!(" (first: {id})"))
+    };
     bail!(
         "--resume: the selection is not the cells of the run in {}: it adds {} cell(s){} and \
          leaves out {} of its {} cell(s){}. A resume continues the run it was started as: \
@@ -361,7 +367,10 @@ fn check_mounts(settings: &Settings, engine: &Engine) -> Result<()> {
     let Engine::Container(tool) = engine else {
         return Ok(());
     };
-    for (path, setting) in [(&settings.out, Setting::Out), (&settings.cache, Setting::Cache)] {
+    for (path, setting) in [
+        (&settings.out, Setting::Out),
+        (&settings.cache, Setting::Cache),
+    ] {
         let full = std::path::absolute(path)
             .with_context(|| format!("cannot resolve {}", path.display()))?;
         if full.to_string_lossy().contains(':') {

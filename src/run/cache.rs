@@ -332,8 +332,10 @@ fn same_contents(a: &Path, b: &Path) -> Result<bool> {
     const BLOCK: usize = 1 << 20;
     let (mut ba, mut bb) = (vec![0u8; BLOCK], vec![0u8; BLOCK]);
     loop {
-        let n = read_full(&mut fa, &mut ba).with_context(|| format!("cannot read {}", a.display()))?;
-        let m = read_full(&mut fb, &mut bb).with_context(|| format!("cannot read {}", b.display()))?;
+        let n =
+            read_full(&mut fa, &mut ba).with_context(|| format!("cannot read {}", a.display()))?;
+        let m =
+            read_full(&mut fb, &mut bb).with_context(|| format!("cannot read {}", b.display()))?;
         if n != m || ba[..n] != bb[..m] {
             return Ok(false);
         }

@@ -25,8 +25,7 @@ pub fn record(dir: &RunDir, cell: &str, sid: i32) -> Result<()> {
     let path = dir.running(cell);
     fs::create_dir_all(dir.running_dir())
         .with_context(|| format!("cannot create directory {}", dir.running_dir().display()))?;
-    fs::write(&path, format!("{sid}\n"))
-        .with_context(|| format!("cannot write {}", path.display()))
+    fs::write(&path, format!("{sid}\n")).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Removes the record of a cell whose end the run has taken.
@@ -86,11 +85,8 @@ pub fn stop_all(dir: &RunDir, marks: impl Fn(&str) -> Vec<String>) -> Result<Vec
 /// lists of words, so a mark is matched as a whole word).
 fn holds(pid: i32, mark: &str) -> bool {
     ["environ", "cmdline"].iter().any(|file| {
-        fs::read(format!("/proc/{pid}/{file}")).is_ok_and(|bytes| {
-            bytes
-                .split(|&b| b == 0)
-                .any(|word| word == mark.as_bytes())
-        })
+        fs::read(format!("/proc/{pid}/{file}"))
+            .is_ok_and(|bytes| bytes.split(|&b| b == 0).any(|word| word == mark.as_bytes()))
     })
 }
 
@@ -107,8 +103,9 @@ fn alive(pid: i32) -> bool {
 pub fn remove_work(dir: &RunDir, cell: &str) -> Result<()> {
     let work = dir.work(cell);
     match fs::remove_dir_all(&work) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e)
-            .with_context(|| format!("cannot delete the work directory {}", work.display())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot delete the work directory {}", work.display()))
+        }
         _ => Ok(()),
     }
 }
@@ -121,7 +118,8 @@ mod tests {
     fn a_mark_is_a_whole_word_of_the_environment_or_command_line() {
         let me = std::process::id() as i32;
         let cmdline = fs::read(format!("/proc/{me}/cmdline")).unwrap();
-        let first = String::from_utf8_lossy(cmdline.split(|&b| b == 0).next().unwrap()).into_owned();
+        let first =
+            String::from_utf8_lossy(cmdline.split(|&b| b == 0).next().unwrap()).into_owned();
         assert!(holds(me, &first));
         assert!(!holds(me, &first[..first.len() - 1]));
         assert!(!holds(me, "MATRIX_WORK_DIR=/nowhere/at/all"));

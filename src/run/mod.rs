@@ -244,7 +244,11 @@ fn stop_leftovers(dir: &RunDir, options: &RunOptions) -> Result<Vec<String>> {
     })?;
     let mut lines = Vec::new();
     for cell in left {
-        stop_engine(options, &engine::container_name(&dir.root, &cell.cell), true);
+        stop_engine(
+            options,
+            &engine::container_name(&dir.root, &cell.cell),
+            true,
+        );
         if dir.log(&cell.cell).exists() {
             set_aside(dir, &cell.cell);
         }
@@ -338,7 +342,10 @@ fn schedule(
         if let Some(failure) = look_at_running(dir, options, &mut running, results, progress)? {
             if engine_failure.is_none() {
                 if !running.is_empty() {
-                    let why = ("engine failure", " (the engine could not run a cell: see below)");
+                    let why = (
+                        "engine failure",
+                        " (the engine could not run a cell: see below)",
+                    );
                     stop_all(options, &mut running, progress, why);
                 }
                 engine_failure = Some(failure);
@@ -656,7 +663,11 @@ fn engine_failure(
         return None;
     }
     let text = String::from_utf8_lossy(&head);
-    let said: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let said: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let said = said[said.len().saturating_sub(5)..].join(" / ");
     let program = tool.program();
     Some(format!(
@@ -666,7 +677,11 @@ fn engine_failure(
          image inspect`) and that {program} can mount the run directory and the source cache, \
          then `matrix run {} --out {}` runs the cells again (the engine's output is in {})",
         job.id,
-        if said.is_empty() { "it printed nothing" } else { said.as_str() },
+        if said.is_empty() {
+            "it printed nothing"
+        } else {
+            said.as_str()
+        },
         job.image,
         (options.name)(Setting::Resume),
         dir.root.display(),

@@ -162,7 +162,11 @@ impl RunDir {
 
     /// The directories and the marker of a run.
     fn lay_out(&self) -> Result<()> {
-        for sub in [self.logs(), self.root.join("artifacts"), self.root.join("work")] {
+        for sub in [
+            self.logs(),
+            self.root.join("artifacts"),
+            self.root.join("work"),
+        ] {
             fs::create_dir_all(&sub)
                 .with_context(|| format!("cannot create directory {}", sub.display()))?;
         }

@@ -23,12 +23,18 @@ fn refusal(out: &std::process::Output, needle: &str) -> String {
 #[test]
 fn a_second_run_in_a_locked_run_directory_is_refused_naming_the_first() {
     let sb = Sandbox::new();
-    let mut first = sb.spawn(&["--out", "run", "-j", "1", ONE[0], ONE[1]], &[("FAKE_SLEEP", "300")]);
+    let mut first = sb.spawn(
+        &["--out", "run", "-j", "1", ONE[0], ONE[1]],
+        &[("FAKE_SLEEP", "300")],
+    );
     sb.wait_for_configure("run", &mut first);
     let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
     let err = refusal(&out, "another `matrix` works in this run directory");
     assert!(err.contains(&format!("pid={}", first.id())), "{err}");
-    assert!(err.contains("started=") && err.contains("command="), "{err}");
+    assert!(
+        err.contains("started=") && err.contains("command="),
+        "{err}"
+    );
     // The first run was not disturbed: its cell is still configuring, in its own log.
     assert!(first.try_wait().unwrap().is_none(), "the first run ended");
     signal(&first, libc::SIGINT);
@@ -103,8 +109,14 @@ fn an_engine_probe_that_does_not_answer_is_killed_with_everything_it_started() {
         .command_on("podman", &["--out", "run", ONE[0], ONE[1]], &[])
         .output()
         .unwrap();
-    refusal(&out, "--engine podman: podman does not answer (`podman info` gave no answer in 15s)");
-    assert!(!sb.root.join("run").exists(), "a refused start made its run directory");
+    refusal(
+        &out,
+        "--engine podman: podman does not answer (`podman info` gave no answer in 15s)",
+    );
+    assert!(
+        !sb.root.join("run").exists(),
+        "a refused start made its run directory"
+    );
     common::assert_no_processes_inside(&sb.root);
 }
 
@@ -121,7 +133,12 @@ fn a_hang_up_stops_the_run_as_term_does() {
     assert!(err.contains("interrupted"), "{err}");
     common::assert_no_processes_inside(&sb.root);
     assert!(sb.results("run").iter().all(|(_, r)| r == "Missing"));
-    assert_eq!(fs::read_dir(sb.root.join("run/interrupted")).unwrap().count(), 2);
+    assert_eq!(
+        fs::read_dir(sb.root.join("run/interrupted"))
+            .unwrap()
+            .count(),
+        2
+    );
     assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 0);
 }
 
@@ -136,7 +153,11 @@ fn kill_while_configuring(sb: &Sandbox, env: &[(&str, &str)], needle: &str) -> S
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(running.len(), 1, "the running cell is recorded: {running:?}");
+    assert_eq!(
+        running.len(),
+        1,
+        "the running cell is recorded: {running:?}"
+    );
     running[0].clone()
 }
 
@@ -160,11 +181,17 @@ fn a_killed_run_takes_its_cells_with_it_and_resume_runs_them_again() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(sb.results("run"), [(cell.clone(), "Tests. Passed".to_string())]);
-    let aside = fs::read_to_string(sb.root.join("run/interrupted").join(format!("{cell}.log")))
-        .unwrap();
+    assert_eq!(
+        sb.results("run"),
+        [(cell.clone(), "Tests. Passed".to_string())]
+    );
+    let aside =
+        fs::read_to_string(sb.root.join("run/interrupted").join(format!("{cell}.log"))).unwrap();
     assert!(aside.contains("stage=configure status=143"), "{aside}");
-    assert_eq!(fs::read_dir(sb.root.join("run/running")).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_dir(sb.root.join("run/running")).unwrap().count(),
+        0
+    );
     assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 0);
 }
 
@@ -203,10 +230,24 @@ fn an_engine_that_cannot_run_a_cell_is_an_infrastructure_error_not_a_result() {
     let sb = Sandbox::new();
     common::write_executable(&sb.root.join("bin/podman"), FAILING_PODMAN);
     let out = sb
-        .command_on("podman", &["--out", "run", "-j", "1", "--only", "configure=debug,release"], &[])
+        .command_on(
+            "podman",
+            &[
+                "--out",
+                "run",
+                "-j",
+                "1",
+                "--only",
+                "configure=debug,release",
+            ],
+            &[],
+        )
         .output()
         .unwrap();
-    let err = refusal(&out, "podman could not run its script (`podman run` exited 125");
+    let err = refusal(
+        &out,
+        "podman could not run its script (`podman run` exited 125",
+    );
     assert!(err.contains("Error: incorrect volume format"), "{err}");
     assert!(
         err.contains("error: cell amd64-u24.04-py3.13.0b4-gcc-") && err.contains("image "),
@@ -228,7 +269,10 @@ fn a_path_a_container_engine_cannot_mount_is_refused_before_anything_runs() {
         .output()
         .unwrap();
     let err = refusal(&out, "--out ");
-    assert!(err.contains("run:1: podman mounts it") && err.contains("cannot hold a `:`"), "{err}");
+    assert!(
+        err.contains("run:1: podman mounts it") && err.contains("cannot hold a `:`"),
+        "{err}"
+    );
     assert!(!sb.root.join("run:1").exists());
 }
 
@@ -246,8 +290,14 @@ fn resume_with_another_selection_is_refused_and_the_run_is_left_as_it_was() {
         ["--only", "configure=release"],
     ] {
         let out = sb.run(&["--out", "run", "--resume", other[0], other[1]], &[]);
-        let err = refusal(&out, "--resume: the selection is not the cells of the run in run");
-        assert!(err.contains("it adds 1 cell(s) (first: amd64-u24.04-py3.13.0b4-gcc-"), "{err}");
+        let err = refusal(
+            &out,
+            "--resume: the selection is not the cells of the run in run",
+        );
+        assert!(
+            err.contains("it adds 1 cell(s) (first: amd64-u24.04-py3.13.0b4-gcc-"),
+            "{err}"
+        );
         assert_eq!(before("index.csv"), index);
         assert_eq!(before("results.csv"), results);
         assert_eq!(fs::read_dir(run.join("scripts")).unwrap().count(), scripts);
@@ -287,22 +337,39 @@ fn one_cell(sb: &Sandbox, out: &str) -> std::process::Command {
 fn a_source_that_is_no_file_or_tree_is_refused_naming_what_it_is_and_leaves_nothing() {
     let sb = Sandbox::new();
     let fifo = sb.root.join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let dangling = sb.root.join("dangling");
     std::os::unix::fs::symlink(sb.root.join("nowhere"), &dangling).unwrap();
     let empty = sb.root.join("empty-dir");
     fs::create_dir(&empty).unwrap();
     for (path, what) in [
         (fifo, "a named pipe, not a file or a directory"),
-        ("/dev/null".into(), "a character device, not a file or a directory"),
+        (
+            "/dev/null".into(),
+            "a character device, not a file or a directory",
+        ),
         (sb.root.join("missing.tgz"), "no such file or directory"),
         (dangling, "a symbolic link to nothing"),
-        (empty, "has no `configure`: give the top directory of a CPython checkout"),
+        (
+            empty,
+            "has no `configure`: give the top directory of a CPython checkout",
+        ),
     ] {
         let out = with_source(&one_cell(&sb, "run"), &path).output().unwrap();
         let err = refusal(&out, what);
-        assert!(err.contains(&format!("--source 3.13.0b4={}", path.display())), "{err}");
-        assert!(!sb.root.join("run").exists(), "{}: a refused start left its run directory", path.display());
+        assert!(
+            err.contains(&format!("--source 3.13.0b4={}", path.display())),
+            "{err}"
+        );
+        assert!(
+            !sb.root.join("run").exists(),
+            "{}: a refused start left its run directory",
+            path.display()
+        );
     }
 }
 
@@ -314,7 +381,10 @@ fn with_file_size_limit(command: &mut std::process::Command, bytes: u64) {
     unsafe {
         command.pre_exec(move || {
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
             if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -359,7 +429,10 @@ fn a_large_source_is_compared_with_the_cached_copy_without_reading_it_into_memor
     let given = sb.root.join("big.tgz");
     fs::File::create(&given).unwrap().set_len(SIZE).unwrap();
     fs::create_dir_all(sb.root.join("cache")).unwrap();
-    fs::File::create(sb.root.join("cache/Python-3.13.0b4.tgz")).unwrap().set_len(SIZE).unwrap();
+    fs::File::create(sb.root.join("cache/Python-3.13.0b4.tgz"))
+        .unwrap()
+        .set_len(SIZE)
+        .unwrap();
     let mut command = with_source(&one_cell(&sb, "run"), &given);
     // Half the file's size of address space: reading it whole cannot fit.
     // SAFETY: setrlimit is async-signal-safe.
@@ -378,7 +451,10 @@ fn a_large_source_is_compared_with_the_cached_copy_without_reading_it_into_memor
     }
     let out = command.output().unwrap();
     let err = stderr(&out);
-    assert!(out.status.code().is_some(), "matrix died of a signal: {err}");
+    assert!(
+        out.status.code().is_some(),
+        "matrix died of a signal: {err}"
+    );
     assert!(!err.contains("memory allocation"), "{err}");
     // Nothing was copied: the cached copy was found to be the same.
     assert!(!err.contains("copying"), "{err}");
@@ -389,15 +465,19 @@ fn a_large_source_is_compared_with_the_cached_copy_without_reading_it_into_memor
 /// The peak resident memory of `command` in KiB, from `wait4(2)`: the child's own figure, not
 /// a sample, and not mixed with other tests' children.
 fn peak_rss_kib(command: &mut std::process::Command) -> (i64, std::process::Output) {
-    let child = command
+    // Reaped by wait4 below, which std's Child cannot do: it gives no resource usage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
     let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut err).unwrap();
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data, for which all zeros is a valid value.
+    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
     // SAFETY: wait4 on our own child, with valid pointers.
     assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
     let output = std::process::Output {
@@ -418,7 +498,10 @@ fn a_large_run_renders_its_scripts_a_part_at_a_time() {
     raw["source"].as_mapping_mut().unwrap().remove("sha256");
     for axis in raw["axes"].as_sequence_mut().unwrap() {
         if axis["name"] == "python" {
-            axis["values"] = versions.iter().map(|v| serde_yaml::Value::from(v.as_str())).collect();
+            axis["values"] = versions
+                .iter()
+                .map(|v| serde_yaml::Value::from(v.as_str()))
+                .collect();
         }
     }
     let config = sb.root.join("large.yaml");
@@ -429,10 +512,16 @@ fn a_large_run_renders_its_scripts_a_part_at_a_time() {
         .current_dir(&sb.root)
         .arg("--config")
         .arg(&config)
-        .args(["run", "--engine", "podman", "--all", "--out", "run", "-j", "1", "--cache", "cache"])
+        .args([
+            "run", "--engine", "podman", "--all", "--out", "run", "-j", "1", "--cache", "cache",
+        ])
         .env(
             "PATH",
-            format!("{}:{}", sb.root.join("bin").display(), std::env::var("PATH").unwrap()),
+            format!(
+                "{}:{}",
+                sb.root.join("bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
         );
     for version in &versions {
         command.arg("--source").arg(format!(
@@ -443,7 +532,10 @@ fn a_large_run_renders_its_scripts_a_part_at_a_time() {
     let (peak, out) = peak_rss_kib(&mut command);
     // The run got as far as its first cell (which the fake engine fails): everything was set up.
     refusal(&out, "podman could not run its script");
-    assert_eq!(fs::read_dir(sb.root.join("run/scripts")).unwrap().count(), 8_480 + 1);
+    assert_eq!(
+        fs::read_dir(sb.root.join("run/scripts")).unwrap().count(),
+        8_480 + 1
+    );
     // Measured: 237 MB with every script in memory, 65 MB a part at a time.
     assert!(peak < 150 * 1024, "peak RSS {peak} KiB");
 }

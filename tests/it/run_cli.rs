@@ -429,7 +429,10 @@ fn a_second_ctrl_c_kills_cells_that_ignore_term() {
     assert!(sb.root.join("run/results.csv").is_file());
     // An abandoned cell's work directory goes too (no --keep-work), as an ended cell's does.
     assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 0);
-    assert_eq!(fs::read_dir(sb.root.join("run/running")).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_dir(sb.root.join("run/running")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
