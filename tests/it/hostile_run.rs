@@ -5,7 +5,7 @@
 
 use std::fs;
 
-use crate::common;
+use crate::common::{self, PATIENCE};
 use crate::run_cli::{signal, stderr, wait_for_exit, Sandbox};
 
 /// One cell (gcc debug), the sandbox's fastest run.
@@ -169,7 +169,13 @@ fn a_killed_run_takes_its_cells_with_it_and_resume_runs_them_again() {
         &[("FAKE_SLEEP", "300")],
         "configure: checking for a fake compiler",
     );
-    // Nothing of the cell outlives matrix (its configure would sleep for 5 minutes).
+    // The cell's script got TERM when matrix died and recorded its stop by itself (nothing
+    // else will: the run that would have is gone), and nothing of it outlives matrix (its
+    // configure would sleep for 5 minutes).
+    let log = sb.root.join("run/logs").join(format!("{cell}.log"));
+    common::wait_until("the killed run's cell to record its stop", PATIENCE, || {
+        fs::read_to_string(&log).is_ok_and(|t| t.contains("::matrix:: event=finish"))
+    });
     common::assert_no_processes_inside(&sb.root);
     // The stage the kill stopped is no result: the cell runs again, its log set aside.
     let out = sb.run(&["--out", "run", "--resume", ONE[0], ONE[1]], &[]);
@@ -462,30 +468,43 @@ fn a_large_source_is_compared_with_the_cached_copy_without_reading_it_into_memor
     assert!(sb.root.join("run/results.csv").is_file(), "{err}");
 }
 
-/// The peak resident memory of `command` in KiB, from `wait4(2)`: the child's own figure, not
-/// a sample, and not mixed with other tests' children.
-fn peak_rss_kib(command: &mut std::process::Command) -> (i64, std::process::Output) {
-    // Reaped by wait4 below, which std's Child cannot do: it gives no resource usage.
-    #[allow(clippy::zombie_processes)]
+/// The peak resident memory of `command` in KiB, from the kernel's high-water mark of the
+/// process (`VmHWM`), read until it exits. Not `wait4`'s `ru_maxrss`, which also counts the
+/// memory of this test binary that the child was forked from. The peak read last is the
+/// peak of the run up to a moment at most 10 ms before its end: setting up (rendering) is
+/// seconds before it.
+fn peak_rss_kib(command: &mut std::process::Command) -> (u64, std::process::Output) {
     let mut child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id() as i32;
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    let mut status = 0;
-    // SAFETY: rusage is plain data, for which all zeros is a valid value.
-    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
-    // SAFETY: wait4 on our own child, with valid pointers.
-    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
-    let output = std::process::Output {
-        status: std::os::unix::process::ExitStatusExt::from_raw(status),
-        stdout: Vec::new(),
-        stderr: err.into_bytes(),
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut { stderr }, &mut text).unwrap();
+        text
+    });
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = fs::read_to_string(&status_file).ok().and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        }) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     };
-    (usage.ru_maxrss, output)
+    let output = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: reader.join().unwrap(),
+    };
+    (peak, output)
 }
 
 #[test]
