@@ -103,13 +103,18 @@ impl Engine {
     }
 }
 
-/// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`].
+/// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`]. It runs in a process group
+/// of its own, and a probe that does not answer is killed with its whole group: a client
+/// stuck on its engine may have started helpers (podman's conmon, a wrapper script's
+/// children) that would otherwise outlive the run.
 fn probe(tool: ContainerTool) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
     let mut child = Command::new(tool.program())
         .arg("info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .map_err(|err| format!("cannot start `{} info`: {err}", tool.program()))?;
     let start = Instant::now();
@@ -118,7 +123,10 @@ fn probe(tool: ContainerTool) -> Result<(), String> {
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => return Err(format!("`{} info` {status}", tool.program())),
             Ok(None) if start.elapsed() > PROBE_TIMEOUT => {
-                let _ = child.kill();
+                // SAFETY: plain syscall; the group is the probe's own (process_group(0)).
+                unsafe {
+                    libc::killpg(child.id() as i32, libc::SIGKILL);
+                }
                 let _ = child.wait();
                 return Err(format!(
                     "`{} info` gave no answer in {}s",

@@ -11,6 +11,10 @@ use crate::definition::Matrix;
 use crate::plan::BuildPlan;
 use crate::templates::{Templates, SCRIPT_TEMPLATE};
 
+/// Cells rendered (and written, or read) together: enough to keep every core busy, few enough
+/// that their scripts take a few megabytes. 100,000 scripts of 10 KB would be a gigabyte.
+pub const RENDER_PART: usize = 512;
+
 /// What a script template sees.
 #[derive(Debug, Serialize)]
 pub struct ScriptContext<'a> {
@@ -202,7 +206,8 @@ impl Renderer {
     }
 
     /// Renders every cell, planning each from the definition, on all cores; the order of the
-    /// result is the order of `cells`.
+    /// result is the order of `cells`. Many cells are rendered [`RENDER_PART`] at a time by
+    /// their callers, so their scripts are never all in memory at once.
     pub fn render_all(&self, matrix: &Matrix, cells: &[Cell]) -> Result<Vec<Script>> {
         use rayon::prelude::*;
         cells

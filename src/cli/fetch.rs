@@ -35,7 +35,7 @@ fn flag(setting: Setting) -> String {
 }
 
 pub fn run(_cli: &Cli, args: &FetchArgs) -> Result<Vec<u8>> {
-    let dir = RunDir::open(&args.out, true, flag)?;
+    let dir = RunDir::open(&args.out, true, flag, None)?;
     let argo = Argo {
         program: "argo".into(),
         namespace: args.namespace.clone(),

@@ -8,11 +8,7 @@ use clap::Args;
 use super::{Cli, SelectionArgs};
 use crate::index::index_csv;
 use crate::output::{write_dir_with, OutputFile};
-
-/// Cells rendered and written together: enough to keep every core busy, few enough that their
-/// scripts take a few megabytes.
-const RENDER_PART: usize = 512;
-use crate::render::Renderer;
+use crate::render::{Renderer, RENDER_PART};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {

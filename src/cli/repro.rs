@@ -131,9 +131,7 @@ fn free_dir(base: &Path, cell: &str) -> PathBuf {
 
 /// A shell in the cell's kept work directory, with the environment its script saved there.
 fn shell(cli: &Cli, args: &ReproArgs, out: &Path) -> Result<()> {
-    let dir = RunDir {
-        root: out.to_path_buf(),
-    };
+    let dir = RunDir::unlocked(out);
     let work = std::path::absolute(dir.work(&args.cell))?;
     if !work.join(CELL_ENV_FILE).is_file() {
         bail!(

@@ -16,11 +16,12 @@ use crate::engine::{engine_memory, Engine, EngineChoice};
 use crate::grammar::parse_duration;
 use crate::images::verify;
 use crate::index::index_csv;
-use crate::render::{Renderer, Script, SourceView};
+use crate::render::{Renderer, SourceView, RENDER_PART};
 use crate::report::filter::ResultFilter;
 use crate::report::output;
 use crate::run::cache::{self, default_cache_dir, LocalSource, Prepared};
 use crate::run::jobs::{parallelism, Machine, Parallelism};
+use crate::run::lock::RunLock;
 use crate::run::preflight::{run_bash, Missing, Preflight};
 use crate::run::rundir::RunDir;
 use crate::run::{self, CellJob, Rendered, RunOptions, Setting, STOP_GRACE};
@@ -131,10 +132,9 @@ pub struct RunArgs {
 pub const UNSELECTED_LIMIT: usize = 40;
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
-    let settings = Settings::resolve(cli, args)?;
-    let scripts = settings
-        .renderer
-        .render_all(&settings.matrix, &settings.cells)?;
+    let mut settings = Settings::resolve(cli, args)?;
+    // The scripts are rendered a part at a time where they are needed (the host's preflight,
+    // the run directory), never all at once: 100,000 cells' scripts are a gigabyte.
     let index = index_csv(
         &settings.matrix,
         &settings.cells,
@@ -143,10 +143,11 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
-    preflight(&settings, &scripts, &jobs, &engine)?;
+    check_mounts(&settings, &engine)?;
+    preflight(&settings, &jobs, &engine)?;
     let sources = prepare_sources(&settings, &jobs)?;
     // Only now, when nothing refused the start, is there a run directory.
-    let dir = RunDir::open(&settings.out, settings.resume, flag)?;
+    let dir = RunDir::open(&settings.out, settings.resume, flag, settings.lock.take())?;
     let options = RunOptions {
         rerun: settings.rerun.clone(),
         engine,
@@ -172,7 +173,9 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
         &dir,
         &jobs,
         &Rendered {
-            scripts: &scripts,
+            renderer: &settings.renderer,
+            matrix: &settings.matrix,
+            cells: &settings.cells,
             index_csv: &index,
         },
         &options,
@@ -210,6 +213,9 @@ struct Settings {
     /// `--registry`, else the definition's `image.registry`.
     registry: String,
     engine: EngineChoice,
+    /// The lock of an existing run directory, taken when it was checked: a second `run` in
+    /// it is refused before it renders anything.
+    lock: Option<RunLock>,
 }
 
 impl Settings {
@@ -225,7 +231,7 @@ impl Settings {
             .map(|t| ResultFilter::parse(t, "--rerun"))
             .collect::<Result<Vec<_>>>()?;
         let resume = args.resume || !rerun.is_empty();
-        check_out(cli, args, resume)?;
+        let lock = check_out(cli, args, resume)?;
         let matrix = cli.load_matrix()?;
         let deadline = deadline(args, &matrix)?;
         let memory = engine_memory(&matrix.workflow.memory_limit.text)
@@ -256,6 +262,7 @@ impl Settings {
             registry,
             engine: args.engine.into(),
             matrix,
+            lock,
         })
     }
 }
@@ -264,10 +271,15 @@ impl Settings {
 /// index (so `--resume` and `--rerun` continue the run that was started, whatever its flags).
 fn cells(args: &RunArgs, matrix: &Matrix, resume: bool) -> Result<Vec<Cell>> {
     let index = RunDir::index_of(&args.out);
-    if !resume || !args.selection.is_empty() || !index.is_file() {
+    if !resume || !index.is_file() {
         return args.selection.cells(matrix);
     }
     let list = CellList::from_index(&index)?;
+    if !args.selection.is_empty() {
+        let cells = args.selection.cells(matrix)?;
+        same_cells(args, &list, &cells)?;
+        return Ok(cells);
+    }
     let selection = Selection {
         cells: vec![list],
         ..Selection::default()
@@ -281,10 +293,46 @@ fn cells(args: &RunArgs, matrix: &Matrix, resume: bool) -> Result<Vec<Cell>> {
     })
 }
 
+/// A selection given to `--resume` or `--rerun` must be the run's own cells: the run's
+/// index, scripts and results describe one set of cells, and a resume that ran others would
+/// have to rewrite them (dropping the earlier cells' rows and scripts) or mix two runs in one.
+/// Another selection is refused, naming what differs.
+fn same_cells(args: &RunArgs, run: &CellList, selected: &[Cell]) -> Result<()> {
+    use std::collections::BTreeSet;
+    let theirs: BTreeSet<&str> = run.ids.iter().map(|p| p.text.as_str()).collect();
+    // The index's ids are read as patterns matching exactly themselves.
+    let escaped: Vec<String> = selected
+        .iter()
+        .map(|c| glob::Pattern::escape(&c.id))
+        .collect();
+    let ours: BTreeSet<&str> = escaped.iter().map(String::as_str).collect();
+    let added: Vec<&str> = ours.difference(&theirs).copied().collect();
+    let left_out: Vec<&str> = theirs.difference(&ours).copied().collect();
+    if added.is_empty() && left_out.is_empty() {
+        return Ok(());
+    }
+    let first = |ids: &[&str]| {
+        ids.first()
+            .map_or(String::new(), |id| format!(" (first: {id})"))
+    };
+    bail!(
+        "--resume: the selection is not the cells of the run in {}: it adds {} cell(s){} and \
+         leaves out {} of its {} cell(s){}. A resume continues the run it was started as: \
+         leave out --only/--except/--cells/--cover to take the run's own cells (its index.csv), \
+         or run other cells into another --out",
+        args.out.display(),
+        added.len(),
+        first(&added),
+        left_out.len(),
+        theirs.len(),
+        first(&left_out)
+    )
+}
+
 /// Before anything is rendered or any engine asked: where the run would write is a directory
 /// of its own (holding none of the inputs) that `--resume` (or `--rerun`) may or may not
-/// continue.
-fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<()> {
+/// continue. An existing run directory is locked here, for the whole run.
+fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<Option<RunLock>> {
     for (input, what) in cli.inputs(args.templates.as_deref()) {
         if crate::output::holds(&args.out, input)? {
             bail!(
@@ -302,20 +350,55 @@ fn check_out(cli: &Cli, args: &RunArgs, resume: bool) -> Result<()> {
             args.out.display()
         );
     }
-    RunDir::check(&args.out, resume, flag)
+    RunDir::check(&args.out, resume, flag)?;
+    if !args.out.join(crate::run::rundir::RUN_MARKER).is_file() {
+        return Ok(None);
+    }
+    let lock = RunLock::acquire(&args.out, &flag(Setting::Out))?;
+    // Checked again under the lock: the run that held it may have changed the directory.
+    RunDir::check(&args.out, resume, flag)?;
+    Ok(Some(lock))
+}
+
+/// A container engine mounts the run directory's and the cache's paths with `--volume
+/// SOURCE:TARGET:OPTIONS`, which has no way to write a `:` inside SOURCE (podman says
+/// `incorrect volume format` for every cell): such a path is refused before anything runs.
+fn check_mounts(settings: &Settings, engine: &Engine) -> Result<()> {
+    let Engine::Container(tool) = engine else {
+        return Ok(());
+    };
+    for (path, setting) in [
+        (&settings.out, Setting::Out),
+        (&settings.cache, Setting::Cache),
+    ] {
+        let full = std::path::absolute(path)
+            .with_context(|| format!("cannot resolve {}", path.display()))?;
+        if full.to_string_lossy().contains(':') {
+            bail!(
+                "{} {}: {} mounts it into each cell's container as `--volume {}:...`, which \
+                 cannot hold a `:` in the path; give a path without `:`, or {} host",
+                flag(setting),
+                full.display(),
+                tool.program(),
+                full.display(),
+                flag(Setting::Engine)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What the cells need of `engine`, checked before any source is prepared or cell started; on
 /// the host, the probes of `matrix images verify` answered here.
-fn preflight(
-    settings: &Settings,
-    scripts: &[Script],
-    jobs: &[CellJob],
-    engine: &Engine,
-) -> Result<()> {
+fn preflight(settings: &Settings, jobs: &[CellJob], engine: &Engine) -> Result<()> {
     let images: Vec<String> = jobs.iter().map(|j| j.image.clone()).collect();
     let host_programs = || -> Result<Missing> {
-        let plan = verify::plan(&settings.matrix, &settings.cells, scripts)?;
+        let mut per_cell = verify::CellProbes::new();
+        for part in settings.cells.chunks(RENDER_PART) {
+            let scripts = settings.renderer.render_all(&settings.matrix, part)?;
+            verify::add_cells(&mut per_cell, &settings.matrix, part, &scripts)?;
+        }
+        let plan = verify::assemble(per_cell);
         let script = verify::script(settings.renderer.templates(), &plan)?;
         let answers = verify::parse_answers(&run_bash(&script)?, plan.probes.len())?;
         let mut missing = Missing::new();
@@ -394,6 +477,11 @@ pub(super) fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Resu
 fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Result<Vec<u8>> {
     let summary = output::summary_table(&outcome.report.summary()).into_bytes();
     let results = dir.results();
+    if let Some(failure) = &outcome.engine_failure {
+        // The results of what finished are written; the cell the engine failed is Missing.
+        eprint!("{}", String::from_utf8_lossy(&summary));
+        bail!("{failure}");
+    }
     if let Some(stopped) = outcome.interrupted {
         // The results of what finished are written; the rest shows as Missing.
         eprint!("{}", String::from_utf8_lossy(&summary));

@@ -277,7 +277,7 @@ pub fn today() -> String {
 }
 
 /// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_date(days: u64) -> String {
+pub(crate) fn civil_date(days: u64) -> String {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;

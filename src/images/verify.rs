@@ -61,7 +61,22 @@ pub struct VerifyPlan {
 
 /// The probes of `cells`, whose rendered `scripts` are in the same order.
 pub fn plan(matrix: &Matrix, cells: &[Cell], scripts: &[Script]) -> Result<VerifyPlan> {
-    let mut per_cell: Vec<(String, BTreeSet<Probe>)> = Vec::new();
+    let mut per_cell = Vec::new();
+    add_cells(&mut per_cell, matrix, cells, scripts)?;
+    Ok(assemble(per_cell))
+}
+
+/// Each cell's probes, before they are gathered into a [`VerifyPlan`] ([`assemble`]): a caller
+/// with many cells adds them a part at a time, rendering each part's scripts just for this.
+pub type CellProbes = Vec<(String, BTreeSet<Probe>)>;
+
+/// Adds the probes of `cells`, whose rendered `scripts` are in the same order.
+pub fn add_cells(
+    per_cell: &mut CellProbes,
+    matrix: &Matrix,
+    cells: &[Cell],
+    scripts: &[Script],
+) -> Result<()> {
     for (cell, script) in cells.iter().zip(scripts) {
         let build = BuildPlan::for_cell(matrix, cell)?;
         let mut probes: BTreeSet<Probe> = needs(&build, &script.text)
@@ -84,6 +99,11 @@ pub fn plan(matrix: &Matrix, cells: &[Cell], scripts: &[Script]) -> Result<Verif
         }
         per_cell.push((cell.id.clone(), probes));
     }
+    Ok(())
+}
+
+/// The plan of every cell's probes: each distinct probe once, and each cell with its own.
+pub fn assemble(per_cell: CellProbes) -> VerifyPlan {
     let all: BTreeSet<&Probe> = per_cell.iter().flat_map(|(_, p)| p).collect();
     let probes: Vec<Probe> = all.into_iter().cloned().collect();
     let cells = per_cell
@@ -96,7 +116,7 @@ pub fn plan(matrix: &Matrix, cells: &[Cell], scripts: &[Script]) -> Result<Verif
             (id, indices)
         })
         .collect();
-    Ok(VerifyPlan { probes, cells })
+    VerifyPlan { probes, cells }
 }
 
 #[derive(Serialize)]

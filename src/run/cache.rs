@@ -130,10 +130,9 @@ fn check_local(
                 "{what}: {flag} gives {} more than once",
                 given.version
             ));
-        } else if !given.path.is_file() && !given.path.is_dir() {
+        } else if let Some(why) = unusable(&given.path) {
             wrong.push(format!(
-                "{what}: no such file or directory (give a tarball, a git checkout or an \
-                 unpacked source tree)"
+                "{what}: {why} (give a tarball, a git checkout or an unpacked source tree)"
             ));
         }
     }
@@ -151,6 +150,26 @@ fn check_local(
         0 => Ok(()),
         1 => bail!("{}", wrong[0]),
         _ => bail!("the sources cannot be used:\n  {}", wrong.join("\n  ")),
+    }
+}
+
+/// Why `path` cannot be a source, when it cannot: missing, unreadable, or neither a regular
+/// file nor a directory (a device or a named pipe would be read forever, or block).
+fn unusable(path: &Path) -> Option<String> {
+    match fs::metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Some(if fs::symlink_metadata(path).is_ok() {
+                "a symbolic link to nothing".to_string()
+            } else {
+                "no such file or directory".to_string()
+            })
+        }
+        Err(err) => Some(format!("cannot read it: {err}")),
+        Ok(meta) if meta.is_file() || meta.is_dir() => None,
+        Ok(meta) => Some(format!(
+            "{}, not a file or a directory",
+            crate::input::kind_of(&meta)
+        )),
     }
 }
 
@@ -302,12 +321,42 @@ fn sha256(path: &Path) -> Result<String> {
         .to_string())
 }
 
+/// Whether two files hold the same bytes, read a block at a time: a source tarball may be
+/// gigabytes, which must not all be in memory (twice) to be compared.
 fn same_contents(a: &Path, b: &Path) -> Result<bool> {
-    let (ma, mb) = (fs::metadata(a)?, fs::metadata(b)?);
-    if ma.len() != mb.len() {
+    let open = |p: &Path| fs::File::open(p).with_context(|| format!("cannot read {}", p.display()));
+    let (mut fa, mut fb) = (open(a)?, open(b)?);
+    if fa.metadata()?.len() != fb.metadata()?.len() {
         return Ok(false);
     }
-    Ok(fs::read(a)? == fs::read(b)?)
+    const BLOCK: usize = 1 << 20;
+    let (mut ba, mut bb) = (vec![0u8; BLOCK], vec![0u8; BLOCK]);
+    loop {
+        let n =
+            read_full(&mut fa, &mut ba).with_context(|| format!("cannot read {}", a.display()))?;
+        let m =
+            read_full(&mut fb, &mut bb).with_context(|| format!("cannot read {}", b.display()))?;
+        if n != m || ba[..n] != bb[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Fills `buf` from `file` as far as the file goes; returns how much it read.
+fn read_full(file: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]
@@ -384,6 +433,21 @@ mod tests {
                 && err.contains("no selected cell builds CPython 3.12.4"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn contents_are_compared_block_by_block() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        let mut bytes = vec![7u8; (1 << 20) * 2 + 5];
+        fs::write(&a, &bytes).unwrap();
+        fs::write(&b, &bytes).unwrap();
+        assert!(same_contents(&a, &b).unwrap());
+        *bytes.last_mut().unwrap() = 8;
+        fs::write(&b, &bytes).unwrap();
+        assert!(!same_contents(&a, &b).unwrap());
+        fs::write(&b, b"short").unwrap();
+        assert!(!same_contents(&a, &b).unwrap());
     }
 
     #[test]

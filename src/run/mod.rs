@@ -1,11 +1,15 @@
 //! `matrix run`: runs the selected cells' rendered scripts on this machine, a few at a time, in
 //! a run directory, and keeps `results.csv` (report's classification of their logs) current.
-//! Submodules: [`process`] (a cell's processes), [`preflight`], [`jobs`]
-//! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`results`], [`progress`].
+//! Submodules: [`process`] (a cell's processes), [`leftovers`] (what a killed run left
+//! running), [`preflight`], [`jobs`]
+//! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`lock`] (one run
+//! at a time in a directory), [`results`], [`progress`].
 
 pub mod cache;
 pub mod checkout;
 pub mod jobs;
+pub mod leftovers;
+pub mod lock;
 pub mod preflight;
 pub mod process;
 pub mod progress;
@@ -107,12 +111,17 @@ pub struct RunOutcome {
     pub resumed: usize,
     /// Set when Ctrl-C or TERM stopped the run: how many cells were stopped unfinished.
     pub interrupted: Option<usize>,
+    /// Set when the container engine could not run a cell ([`engine_failure`]): what
+    /// happened, to which cell, and what to do. The run stopped there.
+    pub engine_failure: Option<String>,
 }
 
-/// The files of a run that come from rendering: the scripts (as `matrix render` writes them)
-/// and the index.
+/// The files of a run that come from rendering: the scripts (as `matrix render` writes them,
+/// rendered here a part at a time as they are written) and the index.
 pub struct Rendered<'a> {
-    pub scripts: &'a [crate::render::Script],
+    pub renderer: &'a crate::render::Renderer,
+    pub matrix: &'a crate::definition::Matrix,
+    pub cells: &'a [crate::cell::Cell],
     pub index_csv: &'a [u8],
 }
 
@@ -142,18 +151,30 @@ pub fn run(
     rendered: &Rendered<'_>,
     options: &RunOptions,
 ) -> Result<RunOutcome> {
-    write_rendered(dir, rendered)?;
     let host_os = results::host_os_id();
-    let mut results = Results::new(
-        rendered.index_csv,
-        options.engine.name(),
-        &host_os,
-        dir.results(),
-    )?;
+    let set_up = (|| -> Result<Results> {
+        write_rendered(dir, rendered)?;
+        let results = Results::new(
+            rendered.index_csv,
+            options.engine.name(),
+            &host_os,
+            dir.results(),
+        )?;
+        results.write()?;
+        Ok(results)
+    })();
+    let mut results = set_up.inspect_err(|_| dir.undo_start())?;
+    let mut progress_lines = Vec::new();
+    if options.resume {
+        progress_lines = stop_leftovers(dir, options)?;
+    }
     let (todo, resumed) = keep_finished(dir, jobs, options, &mut results)?;
     results.write()?;
 
     let mut progress = Progress::new(todo.len());
+    for line in progress_lines {
+        progress.say(&line);
+    }
     let name = options.name;
     if resumed > 0 {
         progress.say(&format!(
@@ -171,34 +192,78 @@ pub fn run(
     }
     let signals = Arc::new(AtomicUsize::new(0));
     let _listener = listen_for_signals(signals.clone())?;
-    let interrupted = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
+    let ended = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
     progress.finish();
     let report = results.write()?;
     Ok(RunOutcome {
         report,
         resumed,
-        interrupted,
+        interrupted: ended.interrupted,
+        engine_failure: ended.engine_failure,
     })
 }
 
-/// Writes the rendered scripts and the index into the run directory.
+/// Renders the scripts into the run directory, [`crate::render::RENDER_PART`] at a time (as
+/// `matrix render` writes them, so memory holds one part), then writes the index.
 fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
-    crate::output::write_dir(
+    crate::output::write_dir_with(
         &dir.scripts(),
         false,
         "the build scripts of a run",
         &[],
-        &rendered
-            .scripts
-            .iter()
-            .map(|s| crate::output::OutputFile {
-                name: &s.file_name,
-                contents: s.text.as_bytes(),
-                executable: true,
-            })
-            .collect::<Vec<_>>(),
+        |staged| {
+            for part in rendered.cells.chunks(crate::render::RENDER_PART) {
+                let scripts = rendered.renderer.render_all(rendered.matrix, part)?;
+                staged.write(
+                    &(scripts.iter())
+                        .map(|s| crate::output::OutputFile {
+                            name: &s.file_name,
+                            contents: s.text.as_bytes(),
+                            executable: true,
+                        })
+                        .collect::<Vec<_>>(),
+                )?;
+            }
+            Ok(())
+        },
     )?;
     crate::output::write_atomic(&dir.index(), rendered.index_csv)
+}
+
+/// With `--resume`, before anything else: the cells an earlier run was running when it was
+/// killed are stopped for good ([`leftovers`]), their logs set aside (the stage the kill
+/// stopped is no result) and their work directories removed, so they run again from the
+/// start. Returns what to say about them.
+fn stop_leftovers(dir: &RunDir, options: &RunOptions) -> Result<Vec<String>> {
+    let root = canonical_root(dir)?;
+    let left = leftovers::stop_all(dir, |cell| {
+        vec![
+            format!("MATRIX_WORK_DIR={}", root.join("work").join(cell).display()),
+            format!("--name={}", engine::container_name(&dir.root, cell)),
+        ]
+    })?;
+    let mut lines = Vec::new();
+    for cell in left {
+        stop_engine(
+            options,
+            &engine::container_name(&dir.root, &cell.cell),
+            true,
+        );
+        if dir.log(&cell.cell).exists() {
+            set_aside(dir, &cell.cell);
+        }
+        if !options.keep_work {
+            leftovers::remove_work(dir, &cell.cell)?;
+        }
+        lines.push(format!(
+            "{}: was running when an earlier `matrix run` was killed; {} process(es) of it \
+             were left and are stopped now, its log is set aside in {}, and it runs again",
+            cell.cell,
+            cell.killed,
+            dir.root.join("interrupted").display()
+        ));
+    }
+    Ok(lines)
 }
 
 /// With `--resume`, the results of the cells an earlier run finished; returns the cells left to
@@ -233,10 +298,19 @@ fn keep_finished<'a>(
     Ok((todo, resumed))
 }
 
+/// How the schedule ended, when it did not end by running every cell.
+#[derive(Default)]
+struct Ended {
+    /// Interrupted: how many cells were stopped unfinished.
+    interrupted: Option<usize>,
+    /// The engine could not run a cell: why.
+    engine_failure: Option<String>,
+}
+
 /// Runs the cells of `todo`, at most `parallelism.cells` at a time, until all are done or
-/// the signals counted in `signals` stop the run: the first Ctrl-C (or TERM) stops the running
-/// cells and starts no more, the second kills them at once. Returns, for an interrupted run,
-/// how many cells were stopped unfinished.
+/// the signals counted in `signals` stop the run: the first Ctrl-C (or TERM, or HUP) stops the
+/// running cells and starts no more, the second kills them at once. An engine that cannot run
+/// a cell stops the run the same way: its other cells would meet the same fault.
 fn schedule(
     dir: &RunDir,
     todo: Vec<&CellJob>,
@@ -244,10 +318,11 @@ fn schedule(
     signals: &AtomicUsize,
     results: &mut Results,
     progress: &mut Progress,
-) -> Result<Option<usize>> {
+) -> Result<Ended> {
     let mut pending = todo.into_iter();
     let mut running: Vec<Running> = Vec::new();
     let mut interrupted: Option<usize> = None;
+    let mut engine_failure: Option<String> = None;
     loop {
         let received = signals.load(Ordering::SeqCst);
         if received >= 2 {
@@ -257,22 +332,42 @@ fn schedule(
             break;
         }
         if received == 1 && interrupted.is_none() {
-            interrupted = Some(stop_all(options, &mut running, progress));
+            interrupted = Some(stop_all(
+                options,
+                &mut running,
+                progress,
+                ("interrupted", " (Ctrl-C again kills them at once)"),
+            ));
         }
-        look_at_running(dir, options, &mut running, results, progress)?;
-        if interrupted.is_none() {
+        if let Some(failure) = look_at_running(dir, options, &mut running, results, progress)? {
+            if engine_failure.is_none() {
+                if !running.is_empty() {
+                    let why = (
+                        "engine failure",
+                        " (the engine could not run a cell: see below)",
+                    );
+                    stop_all(options, &mut running, progress, why);
+                }
+                engine_failure = Some(failure);
+            }
+        }
+        if interrupted.is_none() && engine_failure.is_none() {
             while running.len() < options.parallelism.cells {
                 let Some(job) = pending.next() else { break };
                 running.push(start(dir, job, options)?);
                 progress.started(&job.id);
             }
         }
-        if running.is_empty() && (interrupted.is_some() || pending.len() == 0) {
+        let halted = interrupted.is_some() || engine_failure.is_some();
+        if running.is_empty() && (halted || pending.len() == 0) {
             break;
         }
         std::thread::sleep(TICK);
     }
-    Ok(interrupted)
+    Ok(Ended {
+        interrupted,
+        engine_failure,
+    })
 }
 
 /// Kills every running cell at once and sets its log aside; returns how many there were.
@@ -286,6 +381,20 @@ fn abandon_all(
     for cell in running.drain(..) {
         cell.process.kill_all();
         stop_engine(options, &cell.container, true);
+        let sid = cell.process.sid();
+        drop(cell.process);
+        // Its processes are gone (KILL, reaped) before their directory is: a dying compiler
+        // would otherwise write into it again.
+        let start = Instant::now();
+        while !process::session_members(sid).is_empty() && start.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !options.keep_work {
+            let _ = leftovers::remove_work(dir, &cell.job.id);
+        }
+        let _ = fs::remove_dir(dir.artifacts(&cell.job.id));
+        leftovers::forget(dir, &cell.job.id);
         set_aside(dir, &cell.job.id);
         progress.abandoned(&cell.job.id);
     }
@@ -293,10 +402,15 @@ fn abandon_all(
 }
 
 /// Stops every running cell (TERM, then KILL after the grace period), as interrupted: its log
-/// is no result. Returns how many there were.
-fn stop_all(options: &RunOptions, running: &mut [Running], progress: &Progress) -> usize {
+/// is no result. `why` is said first, then `more`. Returns how many there were.
+fn stop_all(
+    options: &RunOptions,
+    running: &mut [Running],
+    progress: &Progress,
+    (why, more): (&str, &str),
+) -> usize {
     progress.say(&format!(
-        "interrupted: stopping {} running cell(s) (Ctrl-C again kills them at once)",
+        "{why}: stopping {} running cell(s){more}",
         running.len()
     ));
     for cell in running.iter_mut() {
@@ -307,14 +421,16 @@ fn stop_all(options: &RunOptions, running: &mut [Running], progress: &Progress) 
 }
 
 /// One look at each running cell: the stage its log reached, whether it ended (then its
-/// result is taken), and whether it is past its deadline or its grace period.
+/// result is taken), and whether it is past its deadline or its grace period. Returns the
+/// first engine failure among the cells that ended.
 fn look_at_running(
     dir: &RunDir,
     options: &RunOptions,
     running: &mut Vec<Running>,
     results: &mut Results,
     progress: &mut Progress,
-) -> Result<()> {
+) -> Result<Option<String>> {
+    let mut failure = None;
     let mut index = 0;
     while index < running.len() {
         let cell = &mut running[index];
@@ -323,15 +439,16 @@ fn look_at_running(
             .process
             .try_wait()
             .with_context(|| format!("cannot wait for cell {}", cell.job.id))?;
-        if status.is_some() {
+        if let Some(status) = status {
             let cell = running.swap_remove(index);
-            finish(dir, cell, options, results, progress)?;
+            let failed = finish(dir, cell, status, options, results, progress)?;
+            failure = failure.or(failed);
             continue;
         }
         enforce_time(options, cell, progress);
         index += 1;
     }
-    Ok(())
+    Ok(failure)
 }
 
 /// TERM to a cell past its deadline; KILL to one still there after the grace period.
@@ -370,7 +487,9 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         run_dir: engine::canonical_run(&dir.root),
         script: absolute(dir.script(&job.id))?,
         cache_dir: absolute(options.cache.clone())?,
-        work_dir: absolute(dir.work(&job.id))?,
+        // Canonical: it is also the mark by which a later `--resume` knows the cell's
+        // processes ([`stop_leftovers`]), whatever spelling of the directory either used.
+        work_dir: canonical_root(dir)?.join("work").join(&job.id),
         artifact_dir: absolute(dir.artifacts(&job.id))?,
         jobs: options.parallelism.jobs_per_cell,
         image: job.image.clone(),
@@ -398,6 +517,7 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
             options.engine.name()
         )
     })?;
+    leftovers::record(dir, &job.id, process.sid())?;
     Ok(Running {
         job: job.clone(),
         container: launch.container,
@@ -412,6 +532,10 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         log_tail: Vec::new(),
         stage: None,
     })
+}
+
+fn canonical_root(dir: &RunDir) -> Result<PathBuf> {
+    fs::canonicalize(&dir.root).with_context(|| format!("cannot resolve {}", dir.root.display()))
 }
 
 fn absolute(path: PathBuf) -> Result<PathBuf> {
@@ -475,13 +599,17 @@ fn follow_log(dir: &RunDir, cell: &mut Running, progress: &mut Progress) {
     cell.log_tail = text.split_off(keep);
 }
 
+/// Takes the end of a cell whose script (or engine client) exited with `status`: cleans up
+/// after it and records its result, or, when the engine could not run it at all, returns why
+/// ([`engine_failure`]) and records nothing.
 fn finish(
     dir: &RunDir,
     cell: Running,
+    status: std::process::ExitStatus,
     options: &RunOptions,
     results: &mut Results,
     progress: &mut Progress,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let id = cell.job.id.clone();
     // The script has exited; nothing it started may outlive it.
     if !cell.process.leftovers().is_empty() {
@@ -489,30 +617,77 @@ fn finish(
     }
     stop_engine(options, &cell.container, true);
     drop(cell.process);
+    leftovers::forget(dir, &id);
     if !options.keep_work {
-        let work = dir.work(&id);
-        fs::remove_dir_all(&work)
-            .or_else(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .with_context(|| format!("cannot delete the work directory {}", work.display()))?;
+        leftovers::remove_work(dir, &id)?;
     }
     // Only analyzer cells leave artifacts; an empty directory says nothing.
     let _ = fs::remove_dir(dir.artifacts(&id));
-    if cell.interrupted {
+    let failure = engine_failure(dir, &cell.job, options, status);
+    if cell.interrupted || failure.is_some() {
         set_aside(dir, &id);
         progress.abandoned(&id);
-        return Ok(());
+        return Ok(failure);
     }
     let result = results.add_cell(dir, &id)?;
     results.write()?;
     let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
     progress.finished(&id, &result.label(), passed, cell.started.elapsed());
-    Ok(())
+    Ok(None)
+}
+
+/// podman's and docker's own exit statuses for "the engine failed" (125: the container could
+/// not be made, a bad mount or a missing image), "the command cannot be invoked" (126) and
+/// "the command was not found" (127) in the image.
+const ENGINE_STATUSES: [i32; 3] = [125, 126, 127];
+
+/// Whether a container cell ended without its script having run: the engine's client
+/// exited with one of [`ENGINE_STATUSES`] and the log has none of the script's markers
+/// (its first line is one). Such a log is no result of the cell but an infrastructure error,
+/// said with what the engine printed, the cell, its image and what to do.
+fn engine_failure(
+    dir: &RunDir,
+    job: &CellJob,
+    options: &RunOptions,
+    status: std::process::ExitStatus,
+) -> Option<String> {
+    let Engine::Container(tool) = options.engine else {
+        return None;
+    };
+    let code = status.code().filter(|c| ENGINE_STATUSES.contains(c))?;
+    let mut head = Vec::new();
+    let log = dir.log(&job.id);
+    fs::File::open(&log)
+        .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
+        .ok()?;
+    if memchr::memmem::find(&head, b"::matrix:: ").is_some() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let said: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let said = said[said.len().saturating_sub(5)..].join(" / ");
+    let program = tool.program();
+    Some(format!(
+        "cell {}: {program} could not run its script (`{program} run` exited {code} before the \
+         script's first line: {}); image {}. This is the engine's fault or the machine's, not \
+         a result of the cell: check that the image is there (`matrix images build`, `{program} \
+         image inspect`) and that {program} can mount the run directory and the source cache, \
+         then `matrix run {} --out {}` runs the cells again (the engine's output is in {})",
+        job.id,
+        if said.is_empty() {
+            "it printed nothing"
+        } else {
+            said.as_str()
+        },
+        job.image,
+        (options.name)(Setting::Resume),
+        dir.root.display(),
+        dir.interrupted_log(&job.id).display()
+    ))
 }
 
 /// Moves an interrupted cell's log out of `logs/`: it is no result, and `--resume` reruns it.
@@ -524,10 +699,12 @@ fn set_aside(dir: &RunDir, cell: &str) {
     let _ = fs::rename(dir.log(cell), to);
 }
 
-/// Counts SIGINT and SIGTERM into `received` from a thread of its own.
+/// Counts SIGINT, SIGTERM and SIGHUP into `received` from a thread of its own. A hang-up (the
+/// terminal or the ssh session of the run went away) stops the run as TERM does: by
+/// default it would kill `matrix` alone and leave the cells running.
 fn listen_for_signals(received: Arc<AtomicUsize>) -> Result<SignalListener> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
         .context("cannot install the Ctrl-C handler")?;
     let handle = signals.handle();
     std::thread::spawn(move || {

@@ -21,11 +21,27 @@ impl CellProcess {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log.try_clone()?);
-        // SAFETY: setsid is async-signal-safe and touches nothing of the parent's state.
+        // The cell dies with `matrix`, however `matrix` ends (SIGKILL included): the kernel
+        // sends its leader TERM when the thread that started it (the run's, which lives as
+        // long as the run) exits. TERM, not KILL: the script's TERM trap stops its
+        // long command's process group and records the stage (podman's client proxies it to
+        // the container, whose script does the same). The parent-death signal is not
+        // inherited, so the script's trap is what reaches the rest; `--resume` kills what
+        // ignored it ([`super::leftovers`]).
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: setsid, prctl and getppid are async-signal-safe and touch nothing of the
+        // parent's state.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 if libc::setsid() == -1 {
                     return Err(io::Error::last_os_error());
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                // `matrix` died before the signal was asked for: there is nobody to run for.
+                if libc::getppid() != parent {
+                    return Err(io::Error::other("matrix run ended before the cell started"));
                 }
                 Ok(())
             });
@@ -33,6 +49,11 @@ impl CellProcess {
         let child = command.spawn()?;
         let sid = child.id() as i32;
         Ok(CellProcess { child, sid })
+    }
+
+    /// The session id of the cell's processes (its script's pid).
+    pub fn sid(&self) -> i32 {
+        self.sid
     }
 
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {

@@ -24,6 +24,7 @@ mod help;
 mod hostile;
 mod hostile_bounds;
 mod hostile_inert;
+mod hostile_run;
 mod images_cli;
 mod images_consistency;
 mod images_dockerfiles;

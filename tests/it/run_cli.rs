@@ -110,7 +110,7 @@ impl Sandbox {
         self.command_on("host", args, env)
     }
 
-    fn command_on(&self, engine: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+    pub(crate) fn command_on(&self, engine: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         self.command_selecting(engine, &SELECTION, args, env)
     }
 
@@ -163,7 +163,7 @@ impl Sandbox {
         self.command(args, env).output().unwrap()
     }
 
-    fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+    pub(crate) fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
         self.command(args, env)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -177,7 +177,7 @@ impl Sandbox {
     }
 
     /// `(cell, result)` of results.csv.
-    fn results(&self, run: &str) -> Vec<(String, String)> {
+    pub(crate) fn results(&self, run: &str) -> Vec<(String, String)> {
         let mut reader = csv::Reader::from_path(self.root.join(run).join("results.csv")).unwrap();
         let header = reader.headers().unwrap().clone();
         let col = header.iter().position(|h| h == "result").unwrap();
@@ -191,12 +191,12 @@ impl Sandbox {
     }
 
     /// Waits until some cell's log says it is configuring.
-    fn wait_for_configure(&self, run: &str, child: &mut Child) {
+    pub(crate) fn wait_for_configure(&self, run: &str, child: &mut Child) {
         self.wait_for(run, child, "configure: checking for a fake compiler")
     }
 
     /// Waits until some cell's log holds `needle`.
-    fn wait_for(&self, run: &str, child: &mut Child, needle: &str) {
+    pub(crate) fn wait_for(&self, run: &str, child: &mut Child, needle: &str) {
         let logs = self.root.join(run).join("logs");
         common::wait_until(&format!("a log holding {needle:?}"), PATIENCE, || {
             let found = fs::read_dir(&logs)
@@ -213,7 +213,7 @@ impl Sandbox {
     }
 
     /// The log of `cell` in run directory `run`.
-    fn log(&self, run: &str, cell: &str) -> String {
+    pub(crate) fn log(&self, run: &str, cell: &str) -> String {
         fs::read_to_string(self.root.join(run).join("logs").join(format!("{cell}.log"))).unwrap()
     }
 }
@@ -222,14 +222,14 @@ pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn signal(child: &Child, sig: i32) {
+pub(crate) fn signal(child: &Child, sig: i32) {
     // SAFETY: plain syscall on our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
 }
 
 /// Waits for `matrix run` to exit; kills it and fails after [`common::PATIENCE`], which only
 /// a run that does not stop at all reaches.
-fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
     common::exited_within_patience(child).unwrap_or_else(|| {
         let _ = child.kill();
         panic!("matrix run did not stop");
@@ -427,6 +427,12 @@ fn a_second_ctrl_c_kills_cells_that_ignore_term() {
     assert!(!status.success());
     common::assert_no_processes_inside(&sb.root);
     assert!(sb.root.join("run/results.csv").is_file());
+    // An abandoned cell's work directory goes too (no --keep-work), as an ended cell's does.
+    assert_eq!(fs::read_dir(sb.root.join("run/work")).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_dir(sb.root.join("run/running")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
