@@ -225,7 +225,7 @@ fn written_files_get_ordinary_permissions_and_keep_an_existing_mode() {
         .find("<h2 id=\"insights\">Insights</h2>")
         .expect("insights on the page");
     assert!(insights < html.find("<h2 id=\"results\">Results</h2>").unwrap());
-    assert!(html.contains("(label)</span></th>"));
+    assert!(html.contains("(label where it differs)</span></th>"));
 }
 
 #[test]
