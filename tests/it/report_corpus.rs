@@ -4,22 +4,29 @@
 
 use crate::common::{self, matrix};
 
+/// `matrix report ROOT/logs --index ROOT/labels.csv ARGS` (with `COLUMNS=80`, which only the
+/// table reads): its stdout, the command having succeeded.
+fn report(root: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    matrix()
+        .env("COLUMNS", "80")
+        .arg("report")
+        .arg(root.join("logs"))
+        .arg("--index")
+        .arg(root.join("labels.csv"))
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 fn agreement(set: &str) {
     let Some(tmp) = common::corpus(&format!("{set} agreement"), set, &[]) else {
         return;
     };
     let root = tmp.path().join(set);
-    let out = matrix()
-        .arg("report")
-        .arg(root.join("logs"))
-        .arg("--index")
-        .arg(root.join("labels.csv"))
-        .args(["--format", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = report(&root, &["--format", "csv"]);
     let mut reader = csv::Reader::from_reader(out.as_slice());
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -65,17 +72,7 @@ fn real_3_13_5_keeps_its_own_cause_beside_the_reports() {
         return;
     };
     let root = tmp.path().join(set);
-    let out = matrix()
-        .arg("report")
-        .arg(root.join("logs"))
-        .arg("--index")
-        .arg(root.join("labels.csv"))
-        .args(["--format", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = report(&root, &["--format", "csv"]);
     let mut reader = csv::Reader::from_reader(out.as_slice());
     let rows: Vec<std::collections::HashMap<String, String>> =
         reader.deserialize().map(Result::unwrap).collect();
@@ -98,19 +95,7 @@ fn arm64_reasons_fit_80_columns_and_are_told_apart() {
     };
     let root = tmp.path().join(set);
     let report = |format: &str| {
-        let output = matrix()
-            .env("COLUMNS", "80")
-            .arg("report")
-            .arg(root.join("logs"))
-            .arg("--index")
-            .arg(root.join("labels.csv"))
-            .args(["--reasons", "--format", format])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(output).unwrap()
+        String::from_utf8(report(&root, &["--reasons", "--format", format])).unwrap()
     };
     let csv = report("csv");
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
