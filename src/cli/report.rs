@@ -495,7 +495,7 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
                 .map(|(id, status)| (id, status.name()))
                 .collect()
         });
-    let (cell_findings, findings) = split_findings(found);
+    let (cell_findings, findings, report_texts) = split_findings(found, logdir, settings.page);
     let sarif_findings = args.sarif.as_deref().map(read_sarif).transpose()?;
     if let Some(index) = index {
         warn_unlisted(index, &report);
@@ -536,6 +536,7 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
             findings: findings.as_deref(),
             sarif: sarif_findings.as_deref(),
             statuses: statuses.as_ref(),
+            report_texts: &report_texts,
             log_base: None,
         },
     )?;
@@ -543,21 +544,37 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
 }
 
 /// The findings of the logs, when read: per cell, the ids of its findings (for the insights),
-/// and the findings as the page lists them.
+/// the findings as the page lists them, and for a page the report text of each of the first
+/// [`page::REPORT_TEXTS`] (most reports first), read from its example's log.
 fn split_findings(
     found: Option<findings::Findings>,
-) -> (insights::CellFindings, Option<Vec<Finding>>) {
-    match found {
-        Some(found) => {
-            let shapes = found
-                .findings
-                .iter()
-                .map(findings::output::shared_finding)
-                .collect::<Vec<Finding>>();
-            (found.per_cell(), Some(shapes))
+    logdir: &Path,
+    page: bool,
+) -> (
+    insights::CellFindings,
+    Option<Vec<Finding>>,
+    BTreeMap<String, String>,
+) {
+    let Some(found) = found else {
+        return (Default::default(), None, BTreeMap::new());
+    };
+    let shapes = (found.findings.iter())
+        .map(findings::output::shared_finding)
+        .collect::<Vec<Finding>>();
+    let mut texts = BTreeMap::new();
+    if page {
+        let shown = &found.findings[..found.findings.len().min(page::REPORT_TEXTS)];
+        let examples: Vec<&findings::Example> = shown.iter().map(|f| &f.example).collect();
+        // A log gone since the scan leaves its finding without a text, not the page unwritten.
+        if let Ok(read) = findings::report_texts(logdir, &examples) {
+            for (finding, text) in shown.iter().zip(read) {
+                if let Ok(text) = text {
+                    texts.insert(finding.id.clone(), text);
+                }
+            }
         }
-        None => (Default::default(), None),
     }
+    (found.per_cell(), Some(shapes), texts)
 }
 
 /// Warns of logs whose cells the index does not list (their index columns stay empty).

@@ -374,12 +374,29 @@ pub struct UnknownId {
 
 /// The lines `example.line..=example.end` of the example's log under `dir`, as they are.
 pub fn report_text(dir: &Path, example: &Example) -> Result<String> {
+    let walk = artifacts::walk(dir, |_| true)?;
+    report_text_in(dir, &walk.files, example)
+}
+
+/// [`report_text`] of each example, the directory walked once (a page shows many): each text,
+/// or why it could not be read.
+pub fn report_texts(dir: &Path, examples: &[&Example]) -> Result<Vec<Result<String>>> {
+    let walk = artifacts::walk(dir, |_| true)?;
+    Ok((examples.iter())
+        .map(|example| report_text_in(dir, &walk.files, example))
+        .collect())
+}
+
+fn report_text_in(
+    dir: &Path,
+    files: &[artifacts::ArtifactFile],
+    example: &Example,
+) -> Result<String> {
     let (file_rel, member) = match example.log.split_once('!') {
         Some((f, m)) => (f, Some(m)),
         None => (example.log.as_str(), None),
     };
-    let walk = artifacts::walk(dir, |_| true)?;
-    let Some(file) = walk.files.iter().find(|f| f.rel == file_rel) else {
+    let Some(file) = files.iter().find(|f| f.rel == file_rel) else {
         bail!("{}: the log is gone from {}", example.log, dir.display());
     };
     let mut text = String::new();

@@ -38,9 +38,18 @@ pub struct Page<'a> {
     /// `known`, `ignored`), when one was given: new and regressed ones come first, the others
     /// are folded away.
     pub statuses: Option<&'a BTreeMap<String, &'static str>>,
+    /// Each finding's report text as its example log has it, by id (the first
+    /// [`REPORT_TEXTS`] findings; the others say how to print theirs).
+    pub report_texts: &'a BTreeMap<String, String>,
     /// The logs' directory as a relative link from the page's own (`../logs/`), when known.
     pub log_base: Option<String>,
 }
+
+/// How many findings a page shows the report text of: each costs a read of its log.
+pub const REPORT_TEXTS: usize = 60;
+
+/// The most lines of a report a page shows; `matrix findings show` prints it whole.
+const REPORT_LINES: usize = 60;
 
 /// A static analyzer's finding as the page lists it: the shared shape (its id is the same in
 /// every version), the versions that have it and the functions its location is in.
@@ -195,6 +204,8 @@ struct PageFinding<'a> {
     /// A static finding's versions and functions (`3.12.4, 3.13.0b4`); empty for reports.
     versions: String,
     functions: String,
+    /// The report as its example log has it (its first [`REPORT_LINES`] lines), when read.
+    report: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -259,7 +270,12 @@ fn split_known<'a>(page: &Page<'a>) -> (Option<Vec<PageFinding<'a>>>, Vec<PageFi
     let Some(found) = page.findings else {
         return (None, Vec::new());
     };
-    let mut all: Vec<PageFinding> = found.iter().map(page_finding).collect();
+    let mut all: Vec<PageFinding> = (found.iter())
+        .map(|f| PageFinding {
+            report: page.report_texts.get(&f.id).map(|text| first_lines(text)),
+            ..page_finding(f)
+        })
+        .collect();
     let Some(statuses) = page.statuses else {
         return (Some(all), Vec::new());
     };
@@ -305,7 +321,18 @@ fn page_finding(f: &Finding) -> PageFinding<'_> {
         status: None,
         versions: String::new(),
         functions: String::new(),
+        report: None,
     }
+}
+
+/// A report's first [`REPORT_LINES`] lines, and how many more there are.
+fn first_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = lines[..lines.len().min(REPORT_LINES)].join("\n");
+    if lines.len() > REPORT_LINES {
+        out.push_str(&format!("\n[… {} more lines]", lines.len() - REPORT_LINES));
+    }
+    out
 }
 
 /// The directory of a pod's files: `argo cp` puts each artifact in `<node>/outputs/<name>/`.
@@ -691,9 +718,12 @@ mod tests {
             findings: Some(findings),
             sarif: None,
             statuses: None,
+            report_texts: &NO_TEXTS,
             log_base: Some("../logs/".into()),
         }
     }
+
+    static NO_TEXTS: BTreeMap<String, String> = BTreeMap::new();
 
     #[test]
     fn html_escapes_log_text_links_logs_and_findings() {
