@@ -492,6 +492,12 @@ fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Res
             settings.out.display()
         );
     }
+    eprintln!(
+        "matrix run: results in {}, logs in {}; `matrix report {}` reads them (--html for a page)",
+        results.display(),
+        dir.root.join("logs").display(),
+        settings.out.display()
+    );
     let failing: Vec<&str> = outcome
         .report
         .cells

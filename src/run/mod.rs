@@ -194,6 +194,7 @@ pub fn run(
     let _listener = listen_for_signals(signals.clone())?;
     let ended = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
     progress.finish();
+    results.none_running();
     let report = results.write()?;
     Ok(RunOutcome {
         report,
@@ -356,6 +357,8 @@ fn schedule(
                 let Some(job) = pending.next() else { break };
                 running.push(start(dir, job, options)?);
                 progress.started(&job.id);
+                results.started(&job.id);
+                results.write()?;
             }
         }
         let halted = interrupted.is_some() || engine_failure.is_some();
@@ -624,6 +627,7 @@ fn finish(
     // Only analyzer cells leave artifacts; an empty directory says nothing.
     let _ = fs::remove_dir(dir.artifacts(&id));
     let failure = engine_failure(dir, &cell.job, options, status);
+    results.ended(&id);
     if cell.interrupted || failure.is_some() {
         set_aside(dir, &id);
         progress.abandoned(&id);
@@ -632,7 +636,13 @@ fn finish(
     let result = results.add_cell(dir, &id)?;
     results.write()?;
     let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
-    progress.finished(&id, &result.label(), passed, cell.started.elapsed());
+    let cause = results.cause(&results::relative(dir, &dir.log(&id)));
+    let said = match cause {
+        // The line is an event; results.csv has the cause whole.
+        Some(cause) if !passed => format!("{}: {}", result.label(), clip(cause, 100)),
+        _ => result.label(),
+    };
+    progress.finished(&id, &said, passed, cell.started.elapsed());
     Ok(None)
 }
 
@@ -688,6 +698,14 @@ fn engine_failure(
         dir.root.display(),
         dir.interrupted_log(&job.id).display()
     ))
+}
+
+/// `text` cut to `chars` characters, the cut marked.
+fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Moves an interrupted cell's log out of `logs/`: it is no result, and `--resume` reruns it.

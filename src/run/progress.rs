@@ -13,6 +13,8 @@ pub struct Progress {
     done: usize,
     failed: usize,
     running: usize,
+    /// When the first cell started: the ETA is the rate since then applied to what is left.
+    since: Option<Instant>,
 }
 
 struct Live {
@@ -28,7 +30,7 @@ impl Progress {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let overall = multi.add(ProgressBar::new(total as u64));
             overall.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} (ETA {eta})")
+                ProgressStyle::with_template("{bar:20} {pos}/{len} {msg}")
                     .expect("valid progress template"),
             );
             overall.enable_steady_tick(Duration::from_secs(1));
@@ -44,19 +46,31 @@ impl Progress {
             done: 0,
             failed: 0,
             running: 0,
+            since: None,
         };
         progress.update_overall();
         progress
     }
 
+    /// What the bar says beside `done/total`: short enough for 80 columns at any count.
     fn counts(&self) -> String {
         format!(
-            "done {} / failed {} / running {} / left {}",
-            self.done,
+            "{} failed · {} running · ETA {}",
             self.failed,
             self.running,
-            self.total - self.done - self.running
+            self.eta()
         )
+    }
+
+    /// How long the rest should take at the rate cells have finished so far; `—` until one has
+    /// (a guess before then would be a number about nothing).
+    fn eta(&self) -> String {
+        let (Some(since), done @ 1..) = (self.since, self.done) else {
+            return "—".to_string();
+        };
+        let left = (self.total - self.done) as f64;
+        let per_cell = since.elapsed().as_secs_f64() / done as f64;
+        format_duration(Duration::from_secs_f64(per_cell * left))
     }
 
     fn update_overall(&self) {
@@ -76,6 +90,7 @@ impl Progress {
 
     pub fn started(&mut self, cell: &str) {
         self.running += 1;
+        self.since.get_or_insert_with(Instant::now);
         match &mut self.live {
             Some(live) => {
                 let bar = live
@@ -117,10 +132,17 @@ impl Progress {
         if !passed {
             self.failed += 1;
         }
+        let left = self.total - self.done;
+        let eta = if left > 0 {
+            format!(" (ETA {})", self.eta())
+        } else {
+            String::new()
+        };
         let line = format!(
-            "[{}/{}] {cell}: {result} in {}",
+            "[{}/{}] {cell}: {} in {}{eta}",
             self.done,
             self.total,
+            crate::table::visible(result),
             format_duration(elapsed)
         );
         if let Some(live) = &mut self.live {
@@ -187,6 +209,23 @@ fn say(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn there_is_no_eta_until_a_cell_has_finished() {
+        let mut progress = Progress::new(4);
+        assert_eq!(progress.eta(), "—");
+        progress.started("a");
+        assert_eq!(progress.eta(), "—");
+        progress.since = Some(Instant::now() - Duration::from_secs(60));
+        progress.finished("a", "Tests. Passed", true, Duration::from_secs(60));
+        // One cell a minute so far, three left.
+        assert_eq!(progress.eta(), "3m00s");
+        assert!(
+            progress.counts().chars().count() < 40,
+            "{}",
+            progress.counts()
+        );
+    }
 
     #[test]
     fn durations_read_as_hours_minutes_seconds() {

@@ -17,6 +17,8 @@ pub struct Results {
     /// Every log read, by its path in the run directory: a cell's attempts are grouped by the
     /// report, as for any log directory.
     logs: BTreeMap<String, ScannedLog>,
+    /// Cells started and not yet ended: `Running` in results.csv, not `Missing`.
+    running: std::collections::BTreeSet<String>,
     path: PathBuf,
 }
 
@@ -33,8 +35,24 @@ impl Results {
         Ok(Results {
             index,
             logs: BTreeMap::new(),
+            running: Default::default(),
             path,
         })
+    }
+
+    /// A cell started: it is `Running` until [`Results::ended`].
+    pub fn started(&mut self, cell: &str) {
+        self.running.insert(cell.to_string());
+    }
+
+    /// A cell ended, with a result or without (interrupted, set aside).
+    pub fn ended(&mut self, cell: &str) {
+        self.running.remove(cell);
+    }
+
+    /// No cell runs any more (the run is over, however it ended).
+    pub fn none_running(&mut self) {
+        self.running.clear();
     }
 
     /// Reads a log (`rel` is its path in the run directory) and returns what it says.
@@ -43,6 +61,12 @@ impl Results {
         let result = result_of(&scanned.classification.verdict);
         self.logs.insert(rel.to_string(), scanned);
         Ok(result)
+    }
+
+    /// Why the cell of the log read as `rel` ended as it did, in the cause's words.
+    pub fn cause(&self, rel: &str) -> Option<&str> {
+        let why = &self.logs.get(rel)?.why;
+        why.cause.as_ref().map(|cause| cause.text.as_str())
     }
 
     /// Reads a finished cell's log and its earlier attempts; returns what its log says.
@@ -55,11 +79,17 @@ impl Results {
     }
 
     pub fn report(&self) -> Report {
-        report::build(
+        let mut report = report::build(
             self.logs.values().cloned().collect(),
             Some(&self.index),
             None,
-        )
+        );
+        for cell in &mut report.cells {
+            if cell.result == CellResult::Missing && self.running.contains(&cell.key) {
+                cell.result = CellResult::Running(None);
+            }
+        }
+        report
     }
 
     /// Rewrites results.csv from every log added so far; cells without one are `Missing`.
@@ -87,7 +117,7 @@ fn result_of(verdict: &Verdict) -> CellResult {
 }
 
 /// `path` inside the run directory, as results.csv names it (`logs/attempts/1/x.log`).
-fn relative(dir: &RunDir, path: &Path) -> String {
+pub fn relative(dir: &RunDir, path: &Path) -> String {
     let rel = path.strip_prefix(&dir.root).unwrap_or(path);
     rel.to_string_lossy().into_owned()
 }
