@@ -378,6 +378,32 @@ fn index_path(args: &ReportArgs) -> Option<PathBuf> {
     })
 }
 
+/// What the run directory LOGDIR is (or whose `logs/` it is) says of its run, as the page's
+/// headline shows it; nothing for other log directories.
+fn about_the_run(logdir: &Path) -> Vec<(&'static str, String)> {
+    let run = [
+        Some(logdir),
+        logdir.parent().filter(|_| logdir.ends_with("logs")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|dir| dir.join(RUN_MARKER).is_file());
+    let Some((run, about)) =
+        run.and_then(|dir| Some((dir, crate::run::about::RunAbout::read(dir)?)))
+    else {
+        return Vec::new();
+    };
+    let place = std::fs::canonicalize(run).unwrap_or_else(|_| run.to_path_buf());
+    vec![
+        ("run", place.display().to_string()),
+        ("started", about.started),
+        ("on", about.host),
+        ("engine", about.engine),
+        ("definition", about.definition),
+        ("matrix", about.matrix),
+    ]
+}
+
 /// Whether LOGDIR is a run `matrix fetch` gathered in which no pod was running: its logs were
 /// written when fetched, so their times say nothing of whether the cells still run, and a log
 /// that stops inside a stage is of a killed pod (as with --finished). Cells not started have
@@ -536,6 +562,7 @@ fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
             findings: findings.as_deref(),
             sarif: sarif_findings.as_deref(),
             statuses: statuses.as_ref(),
+            about: &about_the_run(logdir),
             report_texts: &report_texts,
             log_base: None,
         },

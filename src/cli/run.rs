@@ -149,6 +149,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     // Only now, when nothing refused the start, is there a run directory.
     let dir = RunDir::open(&settings.out, settings.resume, flag, settings.lock.take())?;
     let options = RunOptions {
+        about: run::about::RunAbout::now(&settings.matrix.origin, engine.name()),
         rerun: settings.rerun.clone(),
         engine,
         parallelism: settings.parallelism,

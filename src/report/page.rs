@@ -38,6 +38,9 @@ pub struct Page<'a> {
     /// `known`, `ignored`), when one was given: new and regressed ones come first, the others
     /// are folded away.
     pub statuses: Option<&'a BTreeMap<String, &'static str>>,
+    /// What the run says of itself (`run.json`): labelled facts for the headline, in order
+    /// (`started`, `host`, …); empty when the logs are not a run directory's.
+    pub about: &'a [(&'static str, String)],
     /// Each finding's report text as its example log has it, by id (the first
     /// [`REPORT_TEXTS`] findings; the others say how to print theirs).
     pub report_texts: &'a BTreeMap<String, String>,
@@ -448,6 +451,7 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
             name,
             context! {
                 title => page.title,
+                about => page.about,
                 logs => report.logs,
                 megabytes,
                 headline => headline(report),
@@ -718,6 +722,7 @@ mod tests {
             findings: Some(findings),
             sarif: None,
             statuses: None,
+            about: &[],
             report_texts: &NO_TEXTS,
             log_base: Some("../logs/".into()),
         }

@@ -80,7 +80,7 @@ fn describe(holder: &str, path: &Path) -> String {
 }
 
 /// The time now as `2026-12-07T15:20:29Z`, for the holder's line.
-fn now_utc() -> String {
+pub(crate) fn now_utc() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

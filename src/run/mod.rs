@@ -5,6 +5,7 @@
 //! (parallelism), [`cache`] and [`checkout`] (sources), [`rundir`] (layout), [`lock`] (one run
 //! at a time in a directory), [`results`], [`progress`].
 
+pub mod about;
 pub mod cache;
 pub mod checkout;
 pub mod jobs;
@@ -86,6 +87,8 @@ pub struct CellJob {
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// What the run records of itself in `RUNDIR/run.json` (the first start's, kept on resume).
+    pub about: about::RunAbout,
     pub engine: Engine,
     pub parallelism: Parallelism,
     pub deadline: Duration,
@@ -161,6 +164,7 @@ pub fn run(
             dir.results(),
         )?;
         results.write()?;
+        options.about.record(&dir.root)?;
         Ok(results)
     })();
     let mut results = set_up.inspect_err(|_| dir.undo_start())?;

@@ -283,6 +283,30 @@ fn a_run_writes_scripts_logs_and_results_and_deletes_work_directories() {
         .join("cache")
         .join(format!("Python-{VERSION}.tgz"))
         .is_file());
+    // The run records itself, and the page of its logs says what it is of.
+    let about: serde_json::Value =
+        serde_json::from_slice(&fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(about["engine"], "host");
+    assert_eq!(about["matrix"], env!("CARGO_PKG_VERSION"));
+    assert!(about["started"].as_str().unwrap().ends_with('Z'), "{about}");
+    let page = sb.root.join("page.html");
+    let report = Command::new(assert_cmd::cargo::cargo_bin("matrix"))
+        .args(["report", "--format", "json", "--html"])
+        .arg(&page)
+        .arg(run.join("logs"))
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", stderr(&report));
+    let html = fs::read_to_string(&page).unwrap();
+    // The template engine writes each `/` of a value as `&#x2f;`.
+    let place = fs::canonicalize(&run).unwrap().display().to_string();
+    assert!(
+        html.contains(&format!(
+            "<span>run <b>{}</b></span>",
+            place.replace('/', "&#x2f;")
+        )) && html.contains("<span>engine <b>host</b></span>"),
+        "{html}"
+    );
 }
 
 #[test]
