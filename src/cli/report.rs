@@ -388,20 +388,29 @@ fn about_the_run(logdir: &Path) -> Vec<(&'static str, String)> {
     .into_iter()
     .flatten()
     .find(|dir| dir.join(RUN_MARKER).is_file());
-    let Some((run, about)) =
-        run.and_then(|dir| Some((dir, crate::run::about::RunAbout::read(dir)?)))
-    else {
+    let Some(run) = run else {
         return Vec::new();
     };
     let place = std::fs::canonicalize(run).unwrap_or_else(|_| run.to_path_buf());
-    vec![
-        ("run", place.display().to_string()),
-        ("started", about.started),
-        ("on", about.host),
-        ("engine", about.engine),
-        ("definition", about.definition),
-        ("matrix", about.matrix),
-    ]
+    let mut facts = vec![("run", place.display().to_string())];
+    if let Some(about) = crate::run::about::RunAbout::read(run) {
+        facts.extend([
+            ("started", about.started),
+            ("on", about.host),
+            ("engine", about.engine),
+            ("definition", about.definition),
+            ("matrix", about.matrix),
+        ]);
+    }
+    // A run `matrix fetch` gathered names the Workflows it came from.
+    let workflows: std::collections::BTreeSet<String> = fetch::record::read(run)
+        .map(|records| records.into_values().map(|r| r.workflow).collect())
+        .unwrap_or_default();
+    if !workflows.is_empty() {
+        let names: Vec<String> = workflows.into_iter().collect();
+        facts.push(("workflows", names.join(", ")));
+    }
+    facts
 }
 
 /// Whether LOGDIR is a run `matrix fetch` gathered in which no pod was running: its logs were
