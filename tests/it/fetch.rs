@@ -273,6 +273,27 @@ fn record_run(run: &mut Run) {
     run.record();
 }
 
+/// The page of the fetched run in `out` names the Workflow it came from.
+fn assert_page_names_the_workflow(out: &Path) {
+    let page = out.with_file_name("page.html");
+    let made = crate::common::matrix()
+        .args(["report", "--format", "json", "--finished", "--html"])
+        .arg(&page)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let html = fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(&format!("<span>workflows <b>{WORKFLOW}</b></span>")),
+        "{html}"
+    );
+}
+
 #[test]
 fn a_recorded_run_becomes_a_run_directory_whose_report_names_every_cell() {
     let tmp = tempfile::tempdir().unwrap();
@@ -336,24 +357,7 @@ fn a_recorded_run_becomes_a_run_directory_whose_report_names_every_cell() {
     );
     assert!(rows[&c[5]]["evidence"].contains("its pod was deleted (pod deleted)"));
     assert!(rows[&c[7]]["evidence"].contains("not started (the Workflow has no pod for it)"));
-    // The page of the fetched run names the Workflow it came from.
-    let page = tmp.path().join("page.html");
-    let made = crate::common::matrix()
-        .args(["report", "--format", "json", "--finished", "--html"])
-        .arg(&page)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let html = fs::read_to_string(&page).unwrap();
-    assert!(
-        html.contains(&format!("<span>workflows <b>{WORKFLOW}</b></span>")),
-        "{html}"
-    );
+    assert_page_names_the_workflow(&out);
 
     // The run ends; a second fetch adds the new log and fetches nothing it already has.
     run.node(6, "Succeeded", "", &result(&c[6], "tests", 0), &["log"]);
