@@ -218,4 +218,26 @@ impl Renderer {
             })
             .collect()
     }
+
+    /// Renders `cells` into `staged` a part at a time ([`RENDER_PART`]), each an executable
+    /// script: memory holds one part, not every script (`render --out`, `run`'s `scripts/`).
+    pub fn write_all(
+        &self,
+        matrix: &Matrix,
+        cells: &[Cell],
+        staged: &crate::output::Staged<'_>,
+    ) -> Result<()> {
+        for part in cells.chunks(RENDER_PART) {
+            let scripts = self.render_all(matrix, part)?;
+            let files: Vec<crate::output::OutputFile<'_>> = (scripts.iter())
+                .map(|s| crate::output::OutputFile {
+                    name: &s.file_name,
+                    contents: s.text.as_bytes(),
+                    executable: true,
+                })
+                .collect();
+            staged.write(&files)?;
+        }
+        Ok(())
+    }
 }

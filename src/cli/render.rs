@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::{Cli, SelectionArgs};
 use crate::index::index_csv;
-use crate::output::{write_dir_with, OutputFile};
-use crate::render::{Renderer, RENDER_PART};
+use crate::output::write_dir_with;
+use crate::render::Renderer;
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -49,21 +49,7 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<Vec<u8>> {
         args.force,
         "build scripts",
         &cli.inputs(args.templates.as_deref()),
-        |staged| {
-            for part in cells.chunks(RENDER_PART) {
-                let scripts = renderer.render_all(&matrix, part)?;
-                staged.write(
-                    &(scripts.iter())
-                        .map(|s| OutputFile {
-                            name: &s.file_name,
-                            contents: s.text.as_bytes(),
-                            executable: true,
-                        })
-                        .collect::<Vec<_>>(),
-                )?;
-            }
-            Ok(())
-        },
+        |staged| renderer.write_all(&matrix, &cells, staged),
     )
     .map_err(super::out_flags)?;
     Ok(index)

@@ -216,21 +216,7 @@ fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
         false,
         "the build scripts of a run",
         &[],
-        |staged| {
-            for part in rendered.cells.chunks(crate::render::RENDER_PART) {
-                let scripts = rendered.renderer.render_all(rendered.matrix, part)?;
-                staged.write(
-                    &(scripts.iter())
-                        .map(|s| crate::output::OutputFile {
-                            name: &s.file_name,
-                            contents: s.text.as_bytes(),
-                            executable: true,
-                        })
-                        .collect::<Vec<_>>(),
-                )?;
-            }
-            Ok(())
-        },
+        |staged| (rendered.renderer).write_all(rendered.matrix, rendered.cells, staged),
     )?;
     crate::output::write_atomic(&dir.index(), rendered.index_csv)
 }
