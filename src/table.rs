@@ -122,16 +122,9 @@ pub fn fit(
     }
     let kept: Vec<Vec<String>> = rows.iter().map(|r| r[..fold_from].to_vec()).collect();
     let table = with_header(&header[..fold_from], &kept, &right[..fold_from]);
-    let mut lines = table.lines();
-    let mut out = String::new();
-    for line in lines.by_ref().take(2) {
-        out.push_str(line);
-        out.push('\n');
-    }
-    for (line, row) in lines.zip(rows) {
-        out.push_str(line);
-        out.push('\n');
-        for (name, value) in header[fold_from..].iter().zip(&row[fold_from..]) {
+    with_lines_below(&table, |row| {
+        let mut lines = Vec::new();
+        for (name, value) in header[fold_from..].iter().zip(&rows[row][fold_from..]) {
             if value.is_empty() {
                 continue;
             }
@@ -142,11 +135,34 @@ pub fn fit(
                 .enumerate()
             {
                 let indent = if n == 0 { "  " } else { "    " };
-                out.push_str(&format!("{indent}{part}\n"));
+                lines.push(format!("{indent}{part}"));
             }
+        }
+        lines
+    })
+}
+
+/// `table` as [`with_header`] wrote it (its header, the rule, then a line per row), with the
+/// lines `below(row)` gives after each row's line.
+pub fn with_lines_below(table: &str, below: impl Fn(usize) -> Vec<String>) -> String {
+    let mut out = String::new();
+    for (n, line) in table.lines().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        for extra in n.checked_sub(2).map(&below).unwrap_or_default() {
+            out.push_str(&extra);
+            out.push('\n');
         }
     }
     out
+}
+
+/// `text` cut to `chars` characters, the cut marked with `…`.
+pub fn clip_chars(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 /// `text` broken at spaces into lines of at most `width` characters; a word longer than that

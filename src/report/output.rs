@@ -485,24 +485,16 @@ fn with_axis_lines(table: &str, report: &Report, left_out: &[usize], width: usiz
     if left_out.is_empty() {
         return table.to_string();
     }
-    let mut lines = table.lines();
-    let mut out = String::new();
-    for line in lines.by_ref().take(2) {
-        out.push_str(line);
-        out.push('\n');
-    }
-    for (line, cell) in lines.zip(&report.cells) {
-        out.push_str(line);
-        out.push('\n');
+    crate::table::with_lines_below(table, |row| {
+        let cell = &report.cells[row];
         let pairs: Vec<String> = (left_out.iter())
             .map(|&a| format!("{}={}", report.index_columns[a], cell.index_values[a]))
             .collect();
         let text = crate::table::visible(&pairs.join(" ")).into_owned();
-        for part in crate::table::wrap_words(&text, width.saturating_sub(2).max(20)) {
-            out.push_str(&format!("  {part}\n"));
-        }
-    }
-    out
+        (crate::table::wrap_words(&text, width.saturating_sub(2).max(20)).into_iter())
+            .map(|part| format!("  {part}"))
+            .collect()
+    })
 }
 
 /// The insights as `matrix report --insights` prints them; the text lines fit `width`.

@@ -13,6 +13,7 @@ use super::heatmap::{self, HeatMap};
 use super::insights::Insight;
 use super::{chart, CellResult, Pivot, Report, Stage};
 use crate::finding::Finding;
+use crate::table::clip_chars;
 use crate::templates::{Templates, ADOC_REPORT_TEMPLATE, HTML_REPORT_TEMPLATE};
 
 /// Which page to write.
@@ -258,13 +259,6 @@ fn headline(report: &Report) -> Headline {
         }
     }
     h
-}
-
-fn clip(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
 }
 
 /// The sanitizer findings as the page lists them: with a catalog, the news (new, regressed)
@@ -541,8 +535,8 @@ impl<'a> CellRows<'a> {
                 _ => None,
             },
             line: c.evidence.as_ref().map(|e| e.line),
-            evidence: clip(&c.evidence_text(), EVIDENCE_CHARS),
-            cause: (c.why.cause.as_ref()).map(|cause| clip(&cause.text, EVIDENCE_CHARS)),
+            evidence: clip_chars(&c.evidence_text(), EVIDENCE_CHARS),
+            cause: (c.why.cause.as_ref()).map(|cause| clip_chars(&cause.text, EVIDENCE_CHARS)),
             failed_tests: (self.tests_not_in_cause(c).iter().take(TESTS_SHOWN))
                 .map(String::as_str)
                 .collect(),

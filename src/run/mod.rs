@@ -629,7 +629,11 @@ fn finish(
     let cause = results.cause(&results::relative(dir, &dir.log(&id)));
     let said = match cause {
         // The line is an event; results.csv has the cause whole.
-        Some(cause) if !passed => format!("{}: {}", result.label(), clip(cause, 100)),
+        Some(cause) if !passed => format!(
+            "{}: {}",
+            result.label(),
+            crate::table::clip_chars(cause, 100)
+        ),
         _ => result.label(),
     };
     progress.finished(&id, &said, passed, cell.started.elapsed());
@@ -688,14 +692,6 @@ fn engine_failure(
         dir.root.display(),
         dir.interrupted_log(&job.id).display()
     ))
-}
-
-/// `text` cut to `chars` characters, the cut marked.
-fn clip(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
 }
 
 /// Moves an interrupted cell's log out of `logs/`: it is no result, and `--resume` reruns it.
