@@ -506,6 +506,7 @@ impl<'a> CellRows<'a> {
         let log = c.log.as_deref().unwrap_or("");
         // A log inside an archive (`run.zip!x.log`) links to the archive.
         let file = log.split('!').next().unwrap_or(log);
+        let failed_tests = self.tests_not_in_cause(c);
         PageCell {
             key: &c.key,
             axes: self
@@ -537,10 +538,10 @@ impl<'a> CellRows<'a> {
             line: c.evidence.as_ref().map(|e| e.line),
             evidence: clip_chars(&c.evidence_text(), EVIDENCE_CHARS),
             cause: (c.why.cause.as_ref()).map(|cause| clip_chars(&cause.text, EVIDENCE_CHARS)),
-            failed_tests: (self.tests_not_in_cause(c).iter().take(TESTS_SHOWN))
+            failed_tests: (failed_tests.iter().take(TESTS_SHOWN))
                 .map(String::as_str)
                 .collect(),
-            more_tests: (self.tests_not_in_cause(c).len()).saturating_sub(TESTS_SHOWN),
+            more_tests: failed_tests.len().saturating_sub(TESTS_SHOWN),
             findings: self.findings(c, file),
             missed: c.missed_canaries().collect(),
             flaky: c.flaky.as_ref().map(super::flaky::Flaky::text),
