@@ -108,45 +108,104 @@ fn blind_spots_table(raw: &RawDefinition) -> String {
     out
 }
 
-/// The byte range of the text between `// BEGIN name` and `// END name`.
-fn block(readme: &str, name: &str) -> std::ops::Range<usize> {
-    let begin = format!("// BEGIN {name}\n");
-    let end = format!("// END {name}\n");
-    let start = readme
+/// The byte range of the text between `// BEGIN name` and `// END name` (AsciiDoc), or
+/// `<!-- BEGIN name -->` and `<!-- END name -->` (Markdown).
+fn block(text: &str, name: &str, markdown: bool) -> std::ops::Range<usize> {
+    let (begin, end) = if markdown {
+        (
+            format!("<!-- BEGIN {name} -->\n"),
+            format!("<!-- END {name} -->\n"),
+        )
+    } else {
+        (format!("// BEGIN {name}\n"), format!("// END {name}\n"))
+    };
+    let start = text
         .find(&begin)
-        .unwrap_or_else(|| panic!("README.adoc lacks `{begin}`"))
+        .unwrap_or_else(|| panic!("the document lacks `{begin}`"))
         + begin.len();
-    let stop = readme[start..]
+    let stop = text[start..]
         .find(&end)
-        .unwrap_or_else(|| panic!("README.adoc lacks `{end}`"))
+        .unwrap_or_else(|| panic!("the document lacks `{end}`"))
         + start;
     start..stop
 }
 
-/// `UPDATE_README=1 cargo test --test readme` rewrites the blocks instead of failing.
-#[test]
-fn readme_tables_match_the_definition() {
-    let raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "built-in").unwrap();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.adoc");
-    let mut readme = std::fs::read_to_string(path).unwrap();
+/// Rewrites (under `UPDATE_README`) or checks each named block of the document at `path`.
+fn check_blocks(path: &std::path::Path, blocks: &[(&str, String)]) {
+    let markdown = path.extension().is_some_and(|e| e == "md");
+    let mut text = std::fs::read_to_string(path).unwrap();
     let update = std::env::var_os("UPDATE_README").is_some();
-    for (name, expected) in [
-        ("axes", axes_table(&raw)),
-        ("rules", rules_table(&raw)),
-        ("blind_spots", blind_spots_table(&raw)),
-    ] {
-        let range = block(&readme, name);
-        if readme[range.clone()] == expected {
+    for (name, expected) in blocks {
+        let range = block(&text, name, markdown);
+        if text[range.clone()] == *expected {
             continue;
         }
         assert!(
             update,
-            "README.adoc's {name} table differs from definition/matrix.yaml; run \
-             `UPDATE_README=1 cargo test --test readme` or replace the block with:\n{expected}"
+            "{}'s {name} block differs from what the current build gives; run \
+             `UPDATE_README=1 cargo test --test it readme` or replace the block with:\n{expected}",
+            path.display()
         );
-        readme.replace_range(range, &expected);
+        text.replace_range(range, expected);
     }
     if update {
-        std::fs::write(path, readme).unwrap();
+        std::fs::write(path, text).unwrap();
     }
+}
+
+/// `UPDATE_README=1 cargo test --test it readme` rewrites the blocks instead of failing.
+#[test]
+fn readme_tables_match_the_definition() {
+    let raw = RawDefinition::from_yaml(BUILTIN_DEFINITION, "built-in").unwrap();
+    let path = crate::common::project_root().join("README.adoc");
+    check_blocks(
+        &path,
+        &[
+            ("axes", axes_table(&raw)),
+            ("rules", rules_table(&raw)),
+            ("blind_spots", blind_spots_table(&raw)),
+        ],
+    );
+}
+
+/// The sizes `docs/PERFORMANCE.md` states are the current build's: the built-in matrix's
+/// cells, its rendered scripts and index, and its Workflow stream.
+fn sizes_table() -> String {
+    let ctx = crate::common::TestContext::new();
+    let index = ctx.stdout(&["render", "--out", "scripts"]);
+    let scripts: u64 = std::fs::read_dir(ctx.path().join("scripts"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let cells = index.lines().count() - 1;
+    let workflow = ctx.stdout(&["workflow"]);
+    let documents = workflow.matches("\nkind: Workflow\n").count();
+    let n = |v: u64| {
+        let digits = v.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    format!(
+        "| what | the current build |\n|---|---|\n\
+         | cells of the built-in matrix | {} |\n\
+         | `matrix render --out DIR`: the scripts, the CSV index | {} bytes, {} bytes |\n\
+         | `matrix workflow`: Workflows, bytes | {}, {} bytes |\n",
+        n(cells as u64),
+        n(scripts),
+        n(index.len() as u64),
+        n(documents as u64),
+        n(workflow.len() as u64),
+    )
+}
+
+#[test]
+fn performance_sizes_are_the_current_builds() {
+    let path = crate::common::project_root().join("docs/PERFORMANCE.md");
+    check_blocks(&path, &[("sizes", sizes_table())]);
 }

@@ -1,6 +1,6 @@
 //! Guards for the crate's structure (issues 9 and 23): no import cycle among the modules of
-//! `src/`, every import between top-level modules points down the layers the README draws
-//! ("How it is built"), and nothing outside `src/cli/` depends on the command line
+//! `src/`, every import between top-level modules points down the layers
+//! `docs/ARCHITECTURE.md` draws ("Layers"), and nothing outside `src/cli/` depends on the command line
 //! (`crate::cli`, `clap`). The
 //! checker reads the source as text (comments and string literals removed) and is tested on
 //! small synthetic trees so that each guard is seen to fail. How long a function may be is
@@ -406,14 +406,12 @@ fn cli_leaks(modules: &[Module]) -> Vec<String> {
         .collect()
 }
 
-/// The rows of the README's layer diagram ("How it is built"), top first: the top-level
+/// The rows of `docs/ARCHITECTURE.md`'s layer diagram ("Layers"), top first: the top-level
 /// modules each row names. A row is a line of the diagram's first column (before two spaces);
 /// arrows and the descriptions' continuation lines start with a space or `↓`.
-fn readme_layers(readme: &str) -> Vec<Vec<String>> {
-    let section = &readme[readme
-        .find("== How it is built")
-        .expect("no How it is built")..];
-    let block = section.split("\n----\n").nth(1).expect("no diagram");
+fn diagram_layers(doc: &str) -> Vec<Vec<String>> {
+    let section = &doc[doc.find("## Layers").expect("no ## Layers")..];
+    let block = section.split("\n```\n").nth(1).expect("no diagram");
     block
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with([' ', '↓']))
@@ -475,14 +473,14 @@ fn the_module_graph_has_no_cycle() {
 }
 
 #[test]
-fn imports_point_down_the_layers_the_readme_draws() {
-    let readme = fs::read_to_string(crate::common::project_root().join("README.adoc")).unwrap();
-    let layers = readme_layers(&readme);
+fn imports_point_down_the_layers_the_architecture_draws() {
+    let path = crate::common::project_root().join("docs/ARCHITECTURE.md");
+    let layers = diagram_layers(&fs::read_to_string(path).unwrap());
     assert!(layers.len() > 5, "{layers:?}");
     let wrong = layer_violations(&load(&project_src()), &layers);
     assert!(
         wrong.is_empty(),
-        "the README's diagram (How it is built) and the code disagree:\n{}",
+        "the diagram of docs/ARCHITECTURE.md (Layers) and the code disagree:\n{}",
         wrong.join("\n")
     );
 }
@@ -582,9 +580,8 @@ mod checker {
 
     #[test]
     fn an_import_up_or_across_the_layers_is_found() {
-        let diagram =
-            "== How it is built\n\n----\ncli/  the top\n  ↓\na · b/  side by side\n  ↓\nc\n----\n";
-        let layers = readme_layers(diagram);
+        let diagram = "## Layers\n\n```\ncli/  the top\n  ↓\na · b/  side by side\n  ↓\nc\n```\n";
+        let layers = diagram_layers(diagram);
         assert_eq!(layers, [vec!["cli"], vec!["a", "b"], vec!["c"]]);
         let (_d, m) = tree(&[
             (
