@@ -33,6 +33,12 @@ pub struct Finding {
     pub cells: Vec<String>,
     /// How many reports (sanitizer) or distinct results (SARIF, 1 per version) it stands for.
     pub reports: usize,
+    /// The CPython versions of its cells, oldest first: a sanitizer finding's from the index
+    /// (its `python` column, or a legacy index's `PythonVersion`). Left out of the JSON when
+    /// empty: without such an index, and for SARIF, whose findings are one per version and
+    /// say it in their own `version`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
     /// How the frames read when they are not one stack (` | ` between a race's two sites,
     /// ` in ` for UBSan's file and function); `None`: a stack, innermost first. Not part of the
     /// JSON shape: each command writes its own `frames` text.

@@ -198,6 +198,41 @@ pub fn adoc_literal_cell(value: String) -> String {
     adoc_literal(value.replace('|', "\\|"))
 }
 
+/// Text shown verbatim and folded in AsciiDoc (a sanitizer report): a collapsible block around
+/// a literal block, each delimiter longer than any line of the text made of its character
+/// alone, so no line of the text closes either. Control characters other than line breaks are
+/// written as escapes; a line that starts a preprocessor directive (`include::`, `ifdef::`,
+/// …), which AsciiDoc obeys even in a literal block, gets the backslash that makes it text.
+pub fn adoc_folded(value: String) -> String {
+    let lines: Vec<String> = value
+        .lines()
+        .map(|line| {
+            let line = crate::table::visible(line).into_owned();
+            let directive = ["include::", "ifdef::", "ifndef::", "ifeval::", "endif::"]
+                .iter()
+                .any(|d| line.starts_with(d));
+            if directive {
+                format!("\\{line}")
+            } else {
+                line
+            }
+        })
+        .collect();
+    let fence = |c: char| {
+        let longest = (lines.iter())
+            .filter(|l| !l.is_empty() && l.chars().all(|x| x == c))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        c.to_string().repeat(longest.max(3) + 1)
+    };
+    let (outer, inner) = (fence('='), fence('.'));
+    format!(
+        "[%collapsible]\n{outer}\n{inner}\n{}\n{inner}\n{outer}",
+        lines.join("\n")
+    )
+}
+
 /// Every template, built-in or from `--templates DIR`, in one environment.
 pub struct Templates {
     env: Environment<'static>,
@@ -432,6 +467,7 @@ fn environment() -> Environment<'static> {
     env.add_filter("cell", adoc_literal_cell);
     env.add_filter("lit", adoc_literal);
     env.add_filter("litcell", adoc_literal_cell);
+    env.add_filter("folded", adoc_folded);
     env
 }
 

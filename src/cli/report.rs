@@ -751,15 +751,15 @@ fn static_findings(found: &[sarif::Finding]) -> Vec<page::StaticFinding> {
                 finding: crate::finding::Finding {
                     cells: Vec::new(),
                     reports: 0,
+                    versions: Vec::new(),
                     ..shared.clone()
                 },
-                versions: Vec::new(),
                 functions: Vec::new(),
             });
             rows.len() - 1
         });
         let row = &mut rows[row];
-        row.versions.push(f.version.text.clone());
+        row.finding.versions.push(f.version.text.clone());
         row.finding.reports += shared.reports;
         for build in shared.cells {
             if !row.finding.cells.contains(&build) {

@@ -54,6 +54,9 @@ pub struct Finding {
     pub cells: Vec<CellFinding>,
     /// Index columns whose value all its cells share, where the run has more than one value.
     pub shared: Vec<(String, String)>,
+    /// The CPython versions of its cells (the index's [`VERSION_COLUMNS`]), oldest first;
+    /// empty without an index that has the column.
+    pub versions: Vec<String>,
     pub tests: BTreeSet<String>,
     /// The first report: the first log in path order, its first report there.
     pub example: Example,
@@ -131,6 +134,7 @@ pub fn from_logs(logs: Vec<(&ScannedLog, LogReports)>, index: Option<&Index>) ->
         .map(|(mut finding, cells)| {
             let cells = cells_in_order(cells, &cell_order);
             finding.shared = shared_values(&cells, &varying, &index_columns, &cell_values);
+            finding.versions = versions_of(&cells, &index_columns, &cell_values);
             finding.cells = cells;
             finding
         })
@@ -221,6 +225,7 @@ fn new_finding(signature: &Signature, seen: &InLog, example: &Example) -> Findin
         reports: 0,
         cells: Vec::new(),
         shared: Vec::new(),
+        versions: Vec::new(),
         tests: BTreeSet::new(),
         example: example.clone(),
         family: signature.family(),
@@ -289,6 +294,38 @@ fn cells_in_order(
         rank(a).cmp(&rank(b)).then_with(|| a.cell.cmp(&b.cell))
     });
     cells
+}
+
+/// The index columns that may hold a cell's CPython version: the built-in definition's axis
+/// (every index `render`, `run` and `fetch` write), then the original experiment's.
+pub const VERSION_COLUMNS: [&str; 2] = ["python", "PythonVersion"];
+
+/// The distinct values of `cells` in the index's first of [`VERSION_COLUMNS`], oldest first
+/// (a value that is no version sorts after the versions, by text).
+fn versions_of(
+    cells: &[CellFinding],
+    index_columns: &[String],
+    cell_values: &HashMap<String, Vec<String>>,
+) -> Vec<String> {
+    let column = VERSION_COLUMNS
+        .iter()
+        .find_map(|name| index_columns.iter().position(|c| c == name));
+    let Some(column) = column else {
+        return Vec::new();
+    };
+    let values: BTreeSet<&String> = (cells.iter())
+        .filter_map(|cell| cell_values.get(&cell.cell)?.get(column))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let mut versions: Vec<(Option<crate::version::Version>, &String)> =
+        values.into_iter().map(|v| (v.parse().ok(), v)).collect();
+    versions.sort_by(|(a, x), (b, y)| match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => x.cmp(y),
+    });
+    versions.into_iter().map(|(_, v)| v.clone()).collect()
 }
 
 /// The varying columns whose value all of `cells` share, with that value.

@@ -95,13 +95,14 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result
 
 /// The CSV header of one row per signature (a `status` column follows with `--known`); `--diff`
 /// reads files that start with its first six columns, and `legacy_ids` when they have it.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 18] = [
     "id",
     "tool",
     "kind",
     "frames",
     "reports",
     "cells",
+    "versions",
     "access",
     "shared",
     "first_cell",
@@ -129,6 +130,7 @@ fn to_csv(f: &Findings, statuses: Option<&BTreeMap<String, Status>>) -> Result<V
                 frames_text(x),
                 x.reports.to_string(),
                 x.cells.len().to_string(),
+                x.versions.join(" "),
                 x.access.clone().unwrap_or_default(),
                 shared_text(x),
                 x.cells.first().map(|c| c.cell.clone()).unwrap_or_default(),
@@ -229,6 +231,7 @@ pub fn shared_finding(x: &Finding) -> crate::finding::Finding {
         frames_text: matches!(x.signature.rule, Rule::Pair | Rule::Ubsan).then(|| frames_text(x)),
         cells: x.cells.iter().map(|c| c.cell.clone()).collect(),
         reports: x.reports,
+        versions: x.versions.clone(),
     }
 }
 

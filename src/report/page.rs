@@ -56,11 +56,10 @@ pub const REPORT_TEXTS: usize = 60;
 const REPORT_LINES: usize = 60;
 
 /// A static analyzer's finding as the page lists it: the shared shape (its id is the same in
-/// every version), the versions that have it and the functions its location is in.
+/// every version; its `versions` those that have it) and the functions its location is in.
 #[derive(Debug, Clone)]
 pub struct StaticFinding {
     pub finding: Finding,
-    pub versions: Vec<String>,
     pub functions: Vec<String>,
 }
 
@@ -205,7 +204,8 @@ struct PageFinding<'a> {
     more_cells: usize,
     /// Against the catalog, when one was given.
     status: Option<&'static str>,
-    /// A static finding's versions and functions (`3.12.4, 3.13.0b4`); empty for reports.
+    /// The versions it was seen in (`3.12.4, 3.13.0b4`): a report's cells' (empty without an
+    /// index), a static finding's builds'; and a static finding's functions.
     versions: String,
     functions: String,
     /// The report as its example log has it (its first [`REPORT_LINES`] lines), when read.
@@ -316,7 +316,7 @@ fn page_finding(f: &Finding) -> PageFinding<'_> {
         first_cells: f.cells.iter().take(SHOWN).map(String::as_str).collect(),
         more_cells: f.cells.len().saturating_sub(SHOWN),
         status: None,
-        versions: String::new(),
+        versions: f.versions.join(", "),
         functions: String::new(),
         report: None,
     }
@@ -433,7 +433,6 @@ pub fn render(templates: &Templates, kind: Kind, page: &Page) -> Result<String> 
     let sarif: Option<Vec<PageFinding>> = page.sarif.map(|found| {
         (found.iter())
             .map(|s| PageFinding {
-                versions: s.versions.join(", "),
                 functions: s.functions.join(", "),
                 ..page_finding(&s.finding)
             })
@@ -687,6 +686,7 @@ mod tests {
             }],
             cells: vec!["build_001.sh".into()],
             reports: 3,
+            versions: vec!["3.12.4".into()],
             frames_text: None,
         }
     }

@@ -159,6 +159,7 @@ pub fn shared_finding(f: &super::Finding) -> crate::finding::Finding {
         frames: Vec::new(),
         cells: f.builds.iter().cloned().collect(),
         reports: 1,
+        versions: Vec::new(),
         frames_text: None,
     }
 }

@@ -158,6 +158,30 @@ proptest! {
         }
     }
 
+    /// Arbitrary text as the page's folded report: a collapsible block around a literal one,
+    /// whose delimiters no line of the text repeats, with no control character and no line
+    /// AsciiDoc's preprocessor would obey.
+    #[test]
+    fn fuzz_asciidoc_folded(lines in proptest::collection::vec(
+        prop_oneof![cell_text(), "[=.]{0,8}", "(include|ifdef|ifndef|ifeval|endif)::[a-z/]{0,5}\\[\\]"],
+        0..8,
+    )) {
+        let out = matrix::templates::adoc_folded(lines.join("\n"));
+        let all: Vec<&str> = out.split('\n').collect();
+        prop_assert!(all.len() >= 5, "{out:?}");
+        prop_assert_eq!(all[0], "[%collapsible]");
+        let (outer, inner) = (all[1], all[2]);
+        prop_assert!(outer.len() >= 4 && outer.chars().all(|c| c == '='), "{out:?}");
+        prop_assert!(inner.len() >= 4 && inner.chars().all(|c| c == '.'), "{out:?}");
+        prop_assert_eq!(&all[all.len() - 2..], &[inner, outer]);
+        for line in &all[3..all.len() - 2] {
+            prop_assert!(*line != inner && *line != outer, "{line:?} closes a block: {out:?}");
+            prop_assert!(!line.chars().any(char::is_control), "{out:?}");
+            let directive = ["include::", "ifdef::", "ifndef::", "ifeval::", "endif::"];
+            prop_assert!(!directive.iter().any(|d| line.starts_with(d)), "{line:?}");
+        }
+    }
+
     /// Arbitrary and CSV-shaped bytes as a known-findings catalog: an error naming the file, or
     /// a catalog that writes and reads back as itself.
     #[test]

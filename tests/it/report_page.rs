@@ -132,6 +132,44 @@ fn asciidoc_shows_log_text_as_it_is() {
     assert!(!html.contains("root:"), "the include was followed");
 }
 
+/// A folded report keeps every line as it is: lines of the delimiters' own characters close
+/// neither block, a directive is not obeyed, markup stays text.
+#[test]
+fn asciidoc_folds_a_report_verbatim() {
+    let Some(asciidoctor) = tool(
+        "report_page::asciidoc_folds_a_report_verbatim",
+        "asciidoctor",
+        "apt-get install asciidoctor",
+        &[],
+    ) else {
+        return;
+    };
+    let report = "==1==ERROR: AddressSanitizer: heap-use-after-free\n....\n====\n\
+                  include::/etc/passwd[]\nifdef::backend-html5[]\n|a|b| *x* {attr} <script>\n\
+                  ......\n    #0 0x1 in f Objects/a.c:1";
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = format!(
+        "= T\n\n.Report\n{}\n\nafter\n",
+        matrix::templates::adoc_folded(report.into())
+    );
+    fs::write(tmp.path().join("r.adoc"), doc).unwrap();
+    let out = std::process::Command::new(asciidoctor)
+        .args(["-S", "secure", "-o", "-"])
+        .arg(tmp.path().join("r.adoc"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let html = String::from_utf8(out.stdout).unwrap();
+    let pre = &html[html.find("<pre>").expect("no <pre>") + 5..html.find("</pre>").unwrap()];
+    let shown = report.replace('<', "&lt;").replace('>', "&gt;");
+    assert_eq!(pre, shown);
+    assert!(html.contains("<details>"), "not folded: {html}");
+    assert!(
+        html.find("</details>").unwrap() < html.find("<p>after</p>").unwrap(),
+        "{html}"
+    );
+}
+
 #[test]
 fn sarif_findings_join_the_page() {
     let tmp = tempfile::tempdir().unwrap();
