@@ -397,10 +397,15 @@ fn wide_pivot_table(pivot: &Pivot) -> String {
 /// The table a person reads on a terminal: cells (key, the axis values with an index,
 /// result, attempts, evidence), then the summary and the pivot. The evidence is cut (with an
 /// ellipsis) so that each line fits `width` characters; axis columns that would leave it less
-/// than [`MIN_EVIDENCE`] are left out.
+/// than [`MIN_EVIDENCE`] are left out, and where key and result alone leave less (a run's
+/// cell ids are 40 to 60 characters), the evidence goes under each row, wrapped, up to
+/// [`EVIDENCE_LINES`] lines.
 /// The evidence is why a person reads the table: an axis column is dropped before the evidence
 /// shrinks below this many characters (at 80 columns, a 12-character cut showed nothing).
 const MIN_EVIDENCE: usize = 40;
+
+/// The most lines the evidence takes under a row; the CSV has it whole.
+const EVIDENCE_LINES: usize = 3;
 
 fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let refs: Vec<&CellReport> = report.cells.iter().collect();
@@ -416,11 +421,16 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
             .unwrap_or(0)
             + 2
     };
-    // Key, result and attempts always; then the axes that fit (left to right) with enough
-    // evidence left to read; the CSV has them all.
+    // Key and result always, attempts where a cell had more than one; then the axes that fit
+    // (left to right) with enough evidence left to read; the CSV has them all.
+    let attempts = report.cells.iter().any(|c| c.attempts > 1);
     let mut fixed = widest(&|c| c.key.clone(), "key")
         + widest(&|c| c.shown_result(), "result")
-        + widest(&|c| c.attempts.to_string(), "attempts");
+        + if attempts {
+            widest(&|c| c.attempts.to_string(), "attempts")
+        } else {
+            0
+        };
     axes.retain(|&a| {
         let w = widest(&|c| c.index_values[a].clone(), &report.index_columns[a]);
         let fits = fixed + w + MIN_EVIDENCE <= width;
@@ -429,40 +439,42 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
         }
         fits
     });
+    let room = width.saturating_sub(fixed);
+    let under = room < MIN_EVIDENCE;
     let mut header: Vec<String> = vec!["key".into()];
     header.extend(axes.iter().map(|&a| report.index_columns[a].clone()));
-    header.extend(["result", "attempts", "cause or evidence"].map(String::from));
-    let room = width.saturating_sub(fixed).max(10);
+    header.push("result".into());
+    header.extend(attempts.then(|| "attempts".to_string()));
+    header.extend((!under).then(|| "cause or evidence".to_string()));
     let rows: Vec<Vec<String>> = report
         .cells
         .iter()
         .map(|c| {
-            let evidence = c.evidence_text();
             let mut row = vec![c.key.clone()];
             row.extend(axes.iter().map(|&a| c.index_values[a].clone()));
-            row.extend([
-                c.shown_result(),
-                c.attempts.to_string(),
-                clip(
-                    match &c.why.cause {
-                        Some(cause) => &cause.text,
-                        None => &evidence,
-                    },
-                    room,
-                ),
-            ]);
+            row.push(c.shown_result());
+            row.extend(attempts.then(|| c.attempts.to_string()));
+            row.extend((!under).then(|| clip(&why_text(c), room)));
             row
         })
         .collect();
     let mut numeric = vec![false; header.len()];
-    numeric[header.len() - 2] = true;
+    if attempts {
+        numeric[2 + axes.len()] = true;
+    }
     // A cell id names its values already (`amd64-f40-py3.12.4-gcc-…`); a legacy script name
     // (`build_001.sh`) names none, so its axis values that found no column go under its row.
     let legacy = report.cells.iter().any(|c| c.key.ends_with(".sh"));
     let left_out: Vec<usize> = (differing.into_iter())
         .filter(|a| legacy && !axes.contains(a))
         .collect();
-    let mut out = with_axis_lines(&table(&header, &rows, &numeric), report, &left_out, width);
+    let below = Below {
+        report,
+        left_out: &left_out,
+        evidence: under,
+        width,
+    };
+    let mut out = below.lines_under(&table(&header, &rows, &numeric));
     out.push('\n');
     out.push_str(&summary_table(&report.summary()));
     let flaky = report.cells.iter().filter(|c| c.flaky.is_some()).count();
@@ -478,23 +490,55 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The cells table with, under each cell's row, its values of the axes that differ across the
-/// run but found no room as columns (`Compiler=gcc SanLinksMethod=shared`), indented and
-/// wrapped to `width`: a narrow terminal still says which cell is which.
-fn with_axis_lines(table: &str, report: &Report, left_out: &[usize], width: usize) -> String {
-    if left_out.is_empty() {
-        return table.to_string();
+/// What a table says of why a cell ended as it did: the cause, else the evidence.
+fn why_text(cell: &CellReport) -> String {
+    match &cell.why.cause {
+        Some(cause) => cause.text.clone(),
+        None => cell.evidence_text(),
     }
-    crate::table::with_lines_below(table, |row| {
-        let cell = &report.cells[row];
-        let pairs: Vec<String> = (left_out.iter())
-            .map(|&a| format!("{}={}", report.index_columns[a], cell.index_values[a]))
-            .collect();
-        let text = crate::table::visible(&pairs.join(" ")).into_owned();
-        (crate::table::wrap_words(&text, width.saturating_sub(2).max(20)).into_iter())
-            .map(|part| format!("  {part}"))
-            .collect()
-    })
+}
+
+/// What goes under each cell's row of a narrow table, indented and wrapped to `width`: its
+/// values of the axes that differ across the run but found no room as columns
+/// (`Compiler=gcc SanLinksMethod=shared`), so a narrow terminal still says which cell is
+/// which; and its cause or evidence when the row left it no room.
+struct Below<'a> {
+    report: &'a Report,
+    left_out: &'a [usize],
+    evidence: bool,
+    width: usize,
+}
+
+impl Below<'_> {
+    fn lines_under(&self, table: &str) -> String {
+        if self.left_out.is_empty() && !self.evidence {
+            return table.to_string();
+        }
+        let wrap = |text: &str| {
+            let text = crate::table::visible(text).into_owned();
+            crate::table::wrap_words(&text, self.width.saturating_sub(2).max(20))
+        };
+        crate::table::with_lines_below(table, |row| {
+            let cell = &self.report.cells[row];
+            let pairs: Vec<String> = (self.left_out.iter())
+                .map(|&a| format!("{}={}", self.report.index_columns[a], cell.index_values[a]))
+                .collect();
+            let mut lines = if pairs.is_empty() {
+                Vec::new()
+            } else {
+                wrap(&pairs.join(" "))
+            };
+            if self.evidence {
+                let mut why = wrap(&why_text(cell));
+                if why.len() > EVIDENCE_LINES {
+                    why.truncate(EVIDENCE_LINES);
+                    why[EVIDENCE_LINES - 1].push_str(" …");
+                }
+                lines.extend(why);
+            }
+            lines.into_iter().map(|part| format!("  {part}")).collect()
+        })
+    }
 }
 
 /// The insights as `matrix report --insights` prints them; the text lines fit `width`.

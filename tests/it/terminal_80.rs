@@ -95,3 +95,53 @@ fn report_and_findings_tables_of_the_arm64_corpus_fit_80_columns() {
         "{wide}"
     );
 }
+
+/// A run's own cells at 80 columns: their ids (up to 60 characters) name their values, so the
+/// row is id and result, and why each failed follows it whole on lines of its own.
+#[test]
+fn a_runs_cells_keep_their_cause_at_80_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let only = ["--only", "platform=amd64", "--only", "sanitizer=asan"];
+    let index = printed(
+        dir.path(),
+        None,
+        &[&["render", "--out", "s"][..], &only].concat(),
+    );
+    std::fs::write(dir.path().join("index.csv"), &index).unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    let cell = index.lines().nth(1).unwrap().split(',').next().unwrap();
+    let cause = "configure: error: no acceptable C compiler found in $PATH, \
+                 see config.log for the details of what it tried and why";
+    let m = "::matrix::";
+    std::fs::write(
+        dir.path().join(format!("logs/{cell}.log")),
+        format!(
+            "{m} event=stage-start stage=configure time=t\n{cause}\n\
+             {m} event=stage-end stage=configure status=1 time=t\n\
+             {m} event=finish cell={cell} stage=configure status=1 time=t\n"
+        ),
+    )
+    .unwrap();
+    let args = [
+        "report",
+        "logs",
+        "--index",
+        "index.csv",
+        "--format",
+        "table",
+    ];
+    let text = printed(dir.path(), Some("80"), &args);
+    assert_fits(&text, "report of a run's cells");
+    assert!(text.starts_with("key "), "{text}");
+    let row = text.lines().position(|l| l.starts_with(cell)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[row].trim_end().ends_with("Configure. Failed"),
+        "{text}"
+    );
+    let under: Vec<&str> = (lines[row + 1..].iter())
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim())
+        .collect();
+    assert_eq!(under.join(" "), cause, "{text}");
+}
