@@ -584,3 +584,20 @@ fn an_image_probe_that_does_not_answer_is_killed_with_everything_it_started() {
     assert!(start.elapsed() < common::PATIENCE, "{:?}", start.elapsed());
     common::assert_no_processes_inside(&sb.root);
 }
+
+#[test]
+fn what_a_cell_prints_reaches_the_progress_lines_escaped() {
+    let sb = Sandbox::new();
+    // The tests print a stage marker of their own, its name a terminal's title escape.
+    let marker = "::matrix:: event=stage-start stage=x\\033]0;PWN\\007 time=T";
+    let out = sb.run(
+        &["--out", "run", ONE[0], ONE[1]],
+        &[("FAKE_TEST_OUTPUT", marker)],
+    );
+    let err = stderr(&out);
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}'),
+        "a control character reached stderr: {err:?}"
+    );
+    assert!(err.contains(": x\\x1b]0;PWN\\x07"), "{err}");
+}
