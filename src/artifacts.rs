@@ -359,11 +359,12 @@ fn members(
     };
     match file.container {
         Container::Plain => one_or_pods(opened, want, visit, &mut out),
-        Container::Gzip => one_or_pods(
+        Container::Gzip => gzip_member(
             flate2::read::MultiGzDecoder::new(BufReader::new(opened)),
             want,
             visit,
             &mut out,
+            TAR_LIMITS.bytes,
         ),
         Container::TarGz => tar_members(
             flate2::read::GzDecoder::new(BufReader::new(opened)),
@@ -469,6 +470,30 @@ fn tar_bomb(why: &str, limits: TarLimits, visited: usize) -> String {
         crate::input::human_size(limits.bytes),
         limits.entries
     )
+}
+
+/// A gzipped file, inflated to at most `limit` bytes: past it the reading stops (what was
+/// read of it counts) with a failure naming the limit, as for a tar or zip archive.
+fn gzip_member(
+    reader: impl Read,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn MemberSink,
+    out: &mut Members,
+    limit: u64,
+) {
+    let mut left = limit;
+    let mut bounded = Inflated {
+        inner: reader,
+        left: &mut left,
+        over: false,
+    };
+    one_or_pods(&mut bounded, want, visit, out);
+    if bounded.over {
+        out.failures.push(ReadFailure::Archive(format!(
+            "refused as a gzip bomb: it inflates to more than {}; reading stopped there",
+            crate::input::human_size(limit)
+        )));
+    }
 }
 
 /// The bytes all members of one zip archive may inflate to together. A real archive of logs
@@ -716,6 +741,38 @@ mod tests {
         tar_members(tar, &|_| true, &mut OneByOne(&mut visit), &mut out, limits);
         let failures = out.failures.iter().map(|f| f.to_string()).collect();
         (bytes.len(), failures)
+    }
+
+    #[test]
+    fn a_gzipped_file_past_its_limit_stops_there_naming_it() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[b'a'; 5000]).unwrap();
+        let gz = gz.finish().unwrap();
+        let read = |limit: u64| {
+            let mut out = Members::default();
+            let mut bytes = Vec::new();
+            let mut visit = |_: Option<&str>, r: &mut dyn Read| {
+                let _ = r.read_to_end(&mut bytes);
+            };
+            let inflated = flate2::read::MultiGzDecoder::new(&gz[..]);
+            gzip_member(
+                inflated,
+                &|_| true,
+                &mut OneByOne(&mut visit),
+                &mut out,
+                limit,
+            );
+            let failures: Vec<String> = out.failures.iter().map(|f| f.to_string()).collect();
+            (bytes.len(), failures)
+        };
+        assert_eq!(read(5000), (5000, vec![]));
+        let (n, failures) = read(4000);
+        assert_eq!(n, 4000);
+        assert_eq!(
+            failures,
+            ["refused as a gzip bomb: it inflates to more than 4000 bytes; reading stopped there"]
+        );
     }
 
     #[test]
