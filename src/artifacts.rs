@@ -359,39 +359,78 @@ fn members(
     };
     match file.container {
         Container::Plain => one_or_pods(opened, want, visit, &mut out),
-        Container::Gzip => one_or_pods(
+        Container::Gzip => gzip_member(
             flate2::read::MultiGzDecoder::new(BufReader::new(opened)),
             want,
             visit,
             &mut out,
+            TAR_LIMITS.bytes,
         ),
-        Container::TarGz => {
-            let mut archive =
-                tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(opened)));
-            let entries = match archive.entries() {
-                Ok(e) => e,
-                Err(err) => {
-                    out.failures.push(ReadFailure::Archive(format!(
-                        "cannot read the archive: {err}"
-                    )));
-                    return out;
-                }
-            };
+        Container::TarGz => tar_members(
+            flate2::read::GzDecoder::new(BufReader::new(opened)),
+            want,
+            visit,
+            &mut out,
+            TAR_LIMITS,
+        ),
+        Container::Zip => zip_members(opened, want, visit, &mut out, ZIP_INFLATED_LIMIT),
+    }
+    out
+}
+
+/// What one tar archive may unpack to: the bytes of its tar stream (headers and members) and
+/// its entries. A gzipped tar of zeroes inflates a thousandfold, and skipping a member still
+/// inflates it; a real archive of logs is a few hundred MB of a few thousand files.
+#[derive(Debug, Clone, Copy)]
+pub struct TarLimits {
+    pub bytes: u64,
+    pub entries: u64,
+}
+
+pub const TAR_LIMITS: TarLimits = TarLimits {
+    bytes: ZIP_INFLATED_LIMIT,
+    entries: 100_000,
+};
+
+/// The members of a gzipped tar archive, its stream inflated to at most `limits.bytes` and
+/// at most `limits.entries` entries; a member whose header says it would pass the byte limit
+/// stops the reading before it is inflated.
+fn tar_members(
+    reader: impl Read,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn MemberSink,
+    out: &mut Members,
+    limits: TarLimits,
+) {
+    let mut left = limits.bytes;
+    let mut archive = tar::Archive::new(Inflated {
+        inner: reader,
+        left: &mut left,
+        over: false,
+    });
+    let mut refused = None;
+    match archive.entries() {
+        Err(err) => refused = Some(format!("cannot read the archive: {err}")),
+        Ok(entries) => {
+            let (mut count, mut declared) = (0u64, 0u64);
             for entry in entries {
                 let mut entry = match entry {
                     Ok(e) => e,
                     Err(err) => {
-                        out.failures.push(ReadFailure::Archive(format!(
-                            "cannot read the archive: {err}"
-                        )));
+                        refused = Some(format!("cannot read the archive: {err}"));
                         break;
                     }
                 };
+                count += 1;
+                declared = declared.saturating_add(entry.header().size().unwrap_or(u64::MAX));
+                if let Some(why) = tar_over(count, declared, limits) {
+                    refused = Some(tar_bomb(&why, limits, out.visited));
+                    break;
+                }
                 if !entry.header().entry_type().is_file() {
                     continue;
                 }
-                let member = entry
-                    .path()
+                let member = (entry.path())
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 if want(&member) {
@@ -400,9 +439,61 @@ fn members(
                 }
             }
         }
-        Container::Zip => zip_members(opened, want, visit, &mut out, ZIP_INFLATED_LIMIT),
     }
-    out
+    if archive.into_inner().over {
+        // The stream itself passed the limit (headers, long names): that is the reason.
+        let why = format!("it unpacks to more than {} bytes", limits.bytes);
+        refused = Some(tar_bomb(&why, limits, out.visited));
+    }
+    out.failures.extend(refused.map(ReadFailure::Archive));
+}
+
+/// Which of `limits` a tar archive of `entries` entries, whose headers declared `declared`
+/// bytes so far, is past.
+fn tar_over(entries: u64, declared: u64, limits: TarLimits) -> Option<String> {
+    if entries > limits.entries {
+        return Some(format!("it has more than {} entries", limits.entries));
+    }
+    (declared > limits.bytes).then(|| {
+        format!(
+            "its members say they unpack to more than {}",
+            crate::input::human_size(limits.bytes)
+        )
+    })
+}
+
+/// The failure of a tar archive refused: `why`, the limits, and what was read of it.
+fn tar_bomb(why: &str, limits: TarLimits, visited: usize) -> String {
+    format!(
+        "refused as a tar bomb: {why} (one archive may unpack to {} in at most {} entries); \
+         reading stopped there, after {visited} member(s)",
+        crate::input::human_size(limits.bytes),
+        limits.entries
+    )
+}
+
+/// A gzipped file, inflated to at most `limit` bytes: past it the reading stops (what was
+/// read of it counts) with a failure naming the limit, as for a tar or zip archive.
+fn gzip_member(
+    reader: impl Read,
+    want: &dyn Fn(&str) -> bool,
+    visit: &mut dyn MemberSink,
+    out: &mut Members,
+    limit: u64,
+) {
+    let mut left = limit;
+    let mut bounded = Inflated {
+        inner: reader,
+        left: &mut left,
+        over: false,
+    };
+    one_or_pods(&mut bounded, want, visit, out);
+    if bounded.over {
+        out.failures.push(ReadFailure::Archive(format!(
+            "refused as a gzip bomb: it inflates to more than {}; reading stopped there",
+            crate::input::human_size(limit)
+        )));
+    }
 }
 
 /// The bytes all members of one zip archive may inflate to together. A real archive of logs
@@ -521,8 +612,8 @@ fn zip_bomb(why: &str, limit: u64, read: &str) -> String {
     )
 }
 
-/// A zip member's reader that stops with an error when the archive's inflated budget `left`
-/// is spent.
+/// A reader (a zip member, a tar stream) that stops with an error when the archive's inflated
+/// budget `left` is spent.
 struct Inflated<'a, R> {
     inner: R,
     left: &'a mut u64,
@@ -539,7 +630,7 @@ impl<R: Read> Read for Inflated<'_, R> {
                 return Ok(0);
             }
             self.over = true;
-            return Err(io::Error::other("the zip archive inflates past its limit"));
+            return Err(io::Error::other("the archive inflates past its limit"));
         }
         let room = buf
             .len()
@@ -621,6 +712,115 @@ mod tests {
         assert_eq!(n, 0);
         assert!(
             failures[0].contains("say they inflate to 12000 bytes"),
+            "{failures:?}"
+        );
+    }
+
+    /// A tar of `files` (name, size of `a`s), as bytes.
+    fn tar_of(files: &[(&str, usize)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, size) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(*size as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, name, &vec![b'a'; *size][..])
+                .unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    /// The bytes of members read and the failures of reading `tar` under `limits`.
+    fn read_tar(tar: &[u8], limits: TarLimits) -> (usize, Vec<String>) {
+        let mut out = Members::default();
+        let mut bytes = Vec::new();
+        let mut visit = |_: Option<&str>, r: &mut dyn Read| {
+            let _ = r.read_to_end(&mut bytes);
+        };
+        tar_members(tar, &|_| true, &mut OneByOne(&mut visit), &mut out, limits);
+        let failures = out.failures.iter().map(|f| f.to_string()).collect();
+        (bytes.len(), failures)
+    }
+
+    #[test]
+    fn a_gzipped_file_past_its_limit_stops_there_naming_it() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[b'a'; 5000]).unwrap();
+        let gz = gz.finish().unwrap();
+        let read = |limit: u64| {
+            let mut out = Members::default();
+            let mut bytes = Vec::new();
+            let mut visit = |_: Option<&str>, r: &mut dyn Read| {
+                let _ = r.read_to_end(&mut bytes);
+            };
+            let inflated = flate2::read::MultiGzDecoder::new(&gz[..]);
+            gzip_member(
+                inflated,
+                &|_| true,
+                &mut OneByOne(&mut visit),
+                &mut out,
+                limit,
+            );
+            let failures: Vec<String> = out.failures.iter().map(|f| f.to_string()).collect();
+            (bytes.len(), failures)
+        };
+        assert_eq!(read(5000), (5000, vec![]));
+        let (n, failures) = read(4000);
+        assert_eq!(n, 4000);
+        assert_eq!(
+            failures,
+            ["refused as a gzip bomb: it inflates to more than 4000 bytes; reading stopped there"]
+        );
+    }
+
+    #[test]
+    fn a_tar_past_its_entry_or_byte_limit_stops_there_naming_the_limit() {
+        let tar = tar_of(&[("a.log", 3000), ("b.log", 3000), ("c.log", 3000)]);
+        let roomy = TarLimits {
+            bytes: 1 << 20,
+            entries: 3,
+        };
+        assert_eq!(read_tar(&tar, roomy), (9000, vec![]));
+        let (n, failures) = read_tar(
+            &tar,
+            TarLimits {
+                entries: 2,
+                ..roomy
+            },
+        );
+        assert_eq!(n, 6000);
+        assert_eq!(
+            failures,
+            [
+                "refused as a tar bomb: it has more than 2 entries (one archive may unpack to \
+              1 MiB in at most 2 entries); reading stopped there, after 2 member(s)"
+            ]
+        );
+        // The third header says it passes 8,000 bytes: refused before it is inflated.
+        let (n, failures) = read_tar(
+            &tar,
+            TarLimits {
+                bytes: 8000,
+                ..roomy
+            },
+        );
+        assert_eq!(n, 6000);
+        assert!(
+            failures[0].contains("its members say they unpack to more than 8000 bytes"),
+            "{failures:?}"
+        );
+        // Headers count too: a stream past the limit stops, whatever its headers say.
+        let (_, failures) = read_tar(
+            &tar,
+            TarLimits {
+                bytes: 6500,
+                ..roomy
+            },
+        );
+        assert!(
+            failures[0].starts_with("refused as a tar bomb: it unpacks to more than 6500 bytes"),
             "{failures:?}"
         );
     }

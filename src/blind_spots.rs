@@ -97,7 +97,7 @@ impl Export for BlindSpotsReport {
         &[OutputFormat::Csv, OutputFormat::Json, OutputFormat::Table];
 
     fn csv(&self) -> Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = crate::spreadsheet::Writer::new();
         w.write_record(CSV_HEADER)?;
         for spot in &self.blind_spots {
             w.write_record([
@@ -107,7 +107,7 @@ impl Export for BlindSpotsReport {
                 &spot.hides.join(" "),
             ])?;
         }
-        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+        w.into_inner()
     }
 
     fn json(&self) -> Result<Vec<u8>> {

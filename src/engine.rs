@@ -40,7 +40,8 @@ pub enum Engine {
     Container(ContainerTool),
 }
 
-/// How long `podman info` / `docker info` may take to answer before the engine counts as absent.
+/// How long `podman info` / `docker info` may take to answer before the engine counts as absent,
+/// and `image inspect` before the run refuses to start.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Engine {
@@ -82,17 +83,16 @@ impl Engine {
 
 impl Engine {
     /// Whether the engine has `image` here (the host has every image: it uses none); the
-    /// error says what to do.
+    /// error says what to do. Bounded like the probe: an engine that answered `info` can
+    /// still hang on its storage (a lock a killed podman left), and a run must not hang with it.
     pub fn has_image(&self, image: &str) -> Result<(), String> {
         let Engine::Container(tool) = self else {
             return Ok(());
         };
-        let output = Command::new(tool.program())
-            .args(["image", "inspect", "--format", "{{.Id}}", image])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot start {}: {e}", tool.program()))?;
-        if output.status.success() {
+        let mut command = Command::new(tool.program());
+        command.args(["image", "inspect", "--format", "{{.Id}}", image]);
+        let what = format!("`{} image inspect {image}`", tool.program());
+        if wait_bounded(command, &what)?.success() {
             return Ok(());
         }
         Err(format!(
@@ -103,39 +103,47 @@ impl Engine {
     }
 }
 
-/// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`]. It runs in a process group
-/// of its own, and a probe that does not answer is killed with its whole group: a client
-/// stuck on its engine may have started helpers (podman's conmon, a wrapper script's
-/// children) that would otherwise outlive the run.
+/// Runs `<tool> info` and waits for it at most [`PROBE_TIMEOUT`].
 fn probe(tool: ContainerTool) -> Result<(), String> {
+    let mut command = Command::new(tool.program());
+    command.arg("info");
+    let what = format!("`{} info`", tool.program());
+    match wait_bounded(command, &what)? {
+        status if status.success() => Ok(()),
+        status => Err(format!("{what} {status}")),
+    }
+}
+
+/// Runs `command` (`what` names it in errors), its output discarded, and waits for it at most
+/// [`PROBE_TIMEOUT`]. It runs in a process group of its own, and one that does not answer is
+/// killed with its whole group: a client stuck on its engine may have started helpers
+/// (podman's conmon, a wrapper script's children) that would otherwise outlive the run.
+fn wait_bounded(mut command: Command, what: &str) -> Result<std::process::ExitStatus, String> {
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(tool.program())
-        .arg("info")
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .map_err(|err| format!("cannot start `{} info`: {err}", tool.program()))?;
+        .map_err(|err| format!("cannot start {what}: {err}"))?;
     let start = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(format!("`{} info` {status}", tool.program())),
+            Ok(Some(status)) => return Ok(status),
             Ok(None) if start.elapsed() > PROBE_TIMEOUT => {
-                // SAFETY: plain syscall; the group is the probe's own (process_group(0)).
+                // SAFETY: plain syscall; the group is the child's own (process_group(0)).
                 unsafe {
                     libc::killpg(child.id() as i32, libc::SIGKILL);
                 }
                 let _ = child.wait();
                 return Err(format!(
-                    "`{} info` gave no answer in {}s",
-                    tool.program(),
+                    "{what} gave no answer in {}s",
                     PROBE_TIMEOUT.as_secs()
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(err) => return Err(err.to_string()),
+            Err(err) => return Err(format!("{what}: {err}")),
         }
     }
 }

@@ -5,14 +5,16 @@ use anyhow::Result;
 use crate::cell::Cell;
 use crate::definition::Matrix;
 
-/// The index as CSV bytes: `id,script,image,<one column per axis>`.
+/// The index as CSV bytes: `id,script,image,<one column per axis>`, each cell neutralised for
+/// spreadsheets like every CSV `matrix` writes (axis values never start with a formula
+/// character, but the `--out` path in `script` may).
 pub fn index_csv(
     matrix: &Matrix,
     cells: &[Cell],
     script_dir: &str,
     registry: &str,
 ) -> Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(cells.len() * 128));
+    let mut writer = crate::spreadsheet::Writer::new();
     let mut header = vec!["id", "script", "image"];
     header.extend(matrix.axis_names());
     writer.write_record(&header)?;
@@ -28,7 +30,7 @@ pub fn index_csv(
         row.extend(cell.pairs(matrix).map(|(_, value)| value));
         writer.write_record(&row)?;
     }
-    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    writer.into_inner()
 }
 
 #[cfg(test)]

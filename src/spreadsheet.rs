@@ -1,5 +1,5 @@
-//! CSV cells a spreadsheet cannot run: every CSV `report`, `report diff`, `findings` and
-//! `sarif` write goes through [`Writer`], which neutralises a cell a spreadsheet would read as a
+//! CSV cells a spreadsheet cannot run: every CSV `report`, `report diff`, `findings`, `sarif`,
+//! `explain --blind-spots`, `render`/`run` (the index) and `fetch` write goes through [`Writer`], which neutralises a cell a spreadsheet would read as a
 //! formula (OWASP's CSV injection advice: a `'` in front), and every CSV `matrix` reads back
 //! goes through [`original`], which takes that `'` away, so a round trip is exact.
 //!
@@ -58,12 +58,15 @@ pub fn record(record: &csv::StringRecord) -> csv::StringRecord {
 /// A `csv::Writer` into memory whose every cell goes through [`neutral`].
 pub struct Writer {
     inner: csv::Writer<Vec<u8>>,
+    /// Whether [`Writer::serialize`] has written its header (the field names) yet.
+    header_written: bool,
 }
 
 impl Writer {
     pub fn new() -> Self {
         Writer {
             inner: csv::Writer::from_writer(Vec::new()),
+            header_written: false,
         }
     }
 
@@ -80,6 +83,25 @@ impl Writer {
             })
             .collect();
         self.inner.write_record(&fields)
+    }
+
+    /// Writes `value` as `csv::Writer::serialize` would (its field names as the header before
+    /// the first row), every cell through [`neutral`]: serde's fields are written by csv into
+    /// a scratch buffer and read back, so the columns stay exactly what serde makes of them.
+    pub fn serialize<S: serde::Serialize>(&mut self, value: S) -> anyhow::Result<()> {
+        let mut scratch = csv::WriterBuilder::new()
+            .has_headers(!self.header_written)
+            .from_writer(Vec::new());
+        scratch.serialize(value)?;
+        let bytes = scratch.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.header_written = true;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&bytes[..]);
+        for record in reader.byte_records() {
+            self.write_record(&record?)?;
+        }
+        Ok(())
     }
 
     pub fn into_inner(self) -> anyhow::Result<Vec<u8>> {

@@ -429,7 +429,8 @@ fn prepare_sources(settings: &Settings, jobs: &[CellJob]) -> Result<BTreeMap<Str
     sources.sort_by(|a, b| a.version.cmp(&b.version));
     sources.dedup_by(|a, b| a.version == b.version);
     cache::prepare(&settings.cache, &sources, &settings.sources, flag, &|m| {
-        eprintln!("matrix run: {m}")
+        // Names of sources and what a download printed: escaped, as every message is.
+        eprintln!("matrix run: {}", crate::table::visible_lines(m))
     })
 }
 

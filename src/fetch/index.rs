@@ -1,5 +1,6 @@
 //! The run directory's `index.csv` as fetch builds it: `id,image,<axis>…` from the Workflows'
-//! cells, merged with the rows an earlier fetch wrote (a cell fetched again is replaced).
+//! cells, merged with the rows an earlier fetch wrote (a cell fetched again is replaced). Its
+//! values come from a Workflow, so its cells are neutralised for spreadsheets like every CSV.
 
 use std::path::Path;
 
@@ -22,11 +23,17 @@ impl Rows {
         }
         let bytes = crate::input::read_bytes(path, "index", crate::input::limit::TABLE)?;
         let mut reader = csv::Reader::from_reader(&bytes[..]);
-        let header: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
+        // Cells as written (a leading `'` from the spreadsheet rule) or by hand, read alike.
+        let header: Vec<String> = (reader.headers()?.iter())
+            .map(|name| crate::spreadsheet::original(name).to_owned())
+            .collect();
         let mut rows = IndexMap::new();
         for row in reader.records() {
             let row = row.with_context(|| format!("{}: cannot read a row", path.display()))?;
-            let values: Vec<String> = row.iter().map(str::to_owned).collect();
+            let values: Vec<String> = row
+                .iter()
+                .map(|cell| crate::spreadsheet::original(cell).to_owned())
+                .collect();
             rows.insert(values[0].clone(), values);
         }
         Ok(Rows { header, rows })
@@ -55,12 +62,33 @@ impl Rows {
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut writer = crate::spreadsheet::Writer::new();
         writer.write_record(&self.header)?;
         for row in self.rows.values() {
             writer.write_record(row)?;
         }
-        let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bytes = writer.into_inner()?;
         crate::output::write_atomic(path, &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_from_a_workflow_cannot_run_as_formulas_and_read_back_exact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("index.csv");
+        let row = ["c1", "@reg/img", "=1+1", "-O2"].map(String::from).to_vec();
+        let rows = Rows {
+            header: ["id", "image", "a", "b"].map(String::from).to_vec(),
+            rows: IndexMap::from([("c1".to_string(), row.clone())]),
+        };
+        rows.write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "id,image,a,b\nc1,'@reg/img,'=1+1,'-O2\n");
+        let again = Rows::read(&path).unwrap();
+        assert_eq!((again.header, again.rows), (rows.header, rows.rows));
     }
 }

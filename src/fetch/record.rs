@@ -49,14 +49,22 @@ pub fn read(dir: &Path) -> Result<BTreeMap<String, Record>> {
     }
     let bytes = crate::input::read_bytes(&path, "fetch record", crate::input::limit::TABLE)?;
     let mut reader = csv::Reader::from_reader(&bytes[..]);
+    let names = (reader.headers())
+        .with_context(|| format!("{}: cannot read the header", path.display()))?
+        .clone();
     let mut records = BTreeMap::new();
-    for row in reader.deserialize() {
-        let record: Record = row.with_context(|| {
-            format!(
-                "{}: not a record `matrix fetch` wrote (delete it, and fetch again)",
-                path.display()
-            )
-        })?;
+    for row in reader.records() {
+        // A node's message and a result come from the cluster: written neutralised for
+        // spreadsheets, read back as they were.
+        let row = row.map(|row| crate::spreadsheet::record(&row));
+        let record: Record = row
+            .and_then(|row| row.deserialize(Some(&names)))
+            .with_context(|| {
+                format!(
+                    "{}: not a record `matrix fetch` wrote (delete it, and fetch again)",
+                    path.display()
+                )
+            })?;
         records.insert(record.cell.clone(), record);
     }
     Ok(records)
@@ -64,11 +72,11 @@ pub fn read(dir: &Path) -> Result<BTreeMap<String, Record>> {
 
 /// Writes every record (by a rename: a reader never sees half of it).
 pub fn write(dir: &Path, records: &BTreeMap<String, Record>) -> Result<()> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = crate::spreadsheet::Writer::new();
     for record in records.values() {
         writer.serialize(record)?;
     }
-    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bytes = writer.into_inner()?;
     crate::output::write_atomic(&dir.join(FETCH_RECORD), &bytes)
 }
 
@@ -86,4 +94,34 @@ pub fn pod_ends(dir: &Path) -> Result<BTreeMap<String, PodEnd>> {
             (r.cell, end)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_from_the_cluster_cannot_run_as_formulas_and_read_back_exact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let record = Record {
+            cell: "c1".into(),
+            workflow: "wf".into(),
+            node: "wf-1".into(),
+            phase: "Failed".into(),
+            fate: "oom-killed".into(),
+            message: "=HYPERLINK(\"http://x\",\"y\")".into(),
+            log: LogSource::ArgoLogs,
+            result: "+ make".into(),
+            absent: "-3".into(),
+        };
+        let records = BTreeMap::from([("c1".to_string(), record)]);
+        write(tmp.path(), &records).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join(FETCH_RECORD)).unwrap();
+        assert_eq!(
+            text,
+            "cell,workflow,node,phase,fate,message,log,result,absent\n\
+             c1,wf,wf-1,Failed,oom-killed,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",argo-logs,'+ make,-3\n"
+        );
+        assert_eq!(read(tmp.path()).unwrap(), records);
+    }
 }

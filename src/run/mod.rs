@@ -157,7 +157,7 @@ pub fn run(
     let host_os = results::host_os_id();
     let set_up = (|| -> Result<Results> {
         write_rendered(dir, rendered)?;
-        let results = Results::new(
+        let mut results = Results::new(
             rendered.index_csv,
             options.engine.name(),
             &host_os,
@@ -348,9 +348,11 @@ fn schedule(
                 running.push(start(dir, job, options)?);
                 progress.started(&job.id);
                 results.started(&job.id);
-                results.write()?;
             }
         }
+        // One write for whatever started and ended in this look (at most one a second):
+        // a write per cell start and end rebuilds results.csv twice per cell.
+        results.flush()?;
         let halted = interrupted.is_some() || engine_failure.is_some();
         if running.is_empty() && (halted || pending.len() == 0) {
             break;
@@ -624,7 +626,6 @@ fn finish(
         return Ok(failure);
     }
     let result = results.add_cell(dir, &id)?;
-    results.write()?;
     let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
     let cause = results.cause(&results::relative(dir, &dir.log(&id)));
     let said = match cause {

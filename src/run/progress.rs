@@ -119,7 +119,7 @@ impl Progress {
         match &self.live {
             Some(live) => {
                 if let Some(bar) = live.cells.get(cell) {
-                    bar.set_message(stage.to_string());
+                    bar.set_message(crate::table::visible(stage).into_owned());
                 }
             }
             None => say(&format!("{cell}: {stage}")),
@@ -201,8 +201,11 @@ pub fn since(start: Instant) -> String {
 
 /// One line on stderr. A reader that went away (a closed pipe) must not stop the run: the cells
 /// still have to be stopped properly and their results written, so write errors are ignored.
+/// Control characters are escaped: a line may hold a stage name from a cell's log, a file
+/// name or what a program printed, none of which may act on the terminal.
 fn say(text: &str) {
     use std::io::Write;
+    let text = crate::table::visible_lines(text);
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 

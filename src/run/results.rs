@@ -1,8 +1,14 @@
 //! `RUNDIR/results.csv`: report's classification of the run's logs joined with the run's index,
-//! rewritten whenever a cell finishes, with the engine and host recorded in every row.
+//! with the engine and host recorded in every row. Each write rebuilds the whole file (the
+//! report of every log), so writing per cell start and end is quadratic in the cells: changes
+//! are batched, written once per look at the running cells, and no sooner after the last write
+//! than [`WRITE_SHARE`] times what it took. A small run's file follows every look (a write takes
+//! milliseconds); a large run's spends at most about a tenth of its time rewriting it, and the
+//! file is that much behind. Every write is a rename: a reader sees one whole file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -20,7 +26,14 @@ pub struct Results {
     /// Cells started and not yet ended: `Running` in results.csv, not `Missing`.
     running: std::collections::BTreeSet<String>,
     path: PathBuf,
+    /// Whether something changed since results.csv was last written.
+    dirty: bool,
+    /// When results.csv was last written, and how long that took.
+    written: Option<(Instant, Duration)>,
 }
+
+/// [`Results::flush`] waits this many times the last write's time before it writes again.
+pub const WRITE_SHARE: u32 = 10;
 
 impl Results {
     /// `index_csv` is the run's `index.csv`; `engine` and `host_os` become two more columns.
@@ -37,22 +50,27 @@ impl Results {
             logs: BTreeMap::new(),
             running: Default::default(),
             path,
+            dirty: true,
+            written: None,
         })
     }
 
     /// A cell started: it is `Running` until [`Results::ended`].
     pub fn started(&mut self, cell: &str) {
         self.running.insert(cell.to_string());
+        self.dirty = true;
     }
 
     /// A cell ended, with a result or without (interrupted, set aside).
     pub fn ended(&mut self, cell: &str) {
         self.running.remove(cell);
+        self.dirty = true;
     }
 
     /// No cell runs any more (the run is over, however it ended).
     pub fn none_running(&mut self) {
         self.running.clear();
+        self.dirty = true;
     }
 
     /// Reads a log (`rel` is its path in the run directory) and returns what it says.
@@ -60,6 +78,7 @@ impl Results {
         let scanned = crate::logs::scan_one(log, rel)?;
         let result = result_of(&scanned.classification.verdict);
         self.logs.insert(rel.to_string(), scanned);
+        self.dirty = true;
         Ok(result)
     }
 
@@ -92,8 +111,20 @@ impl Results {
         report
     }
 
-    /// Rewrites results.csv from every log added so far; cells without one are `Missing`.
-    pub fn write(&self) -> Result<Report> {
+    /// Writes results.csv when something changed and the last write is [`WRITE_SHARE`] times
+    /// its own time ago; returns whether it wrote. The run calls it once per look at its cells.
+    pub fn flush(&mut self) -> Result<bool> {
+        let due = (self.written).is_none_or(|(at, took)| at.elapsed() >= took * WRITE_SHARE);
+        if !(self.dirty && due) {
+            return Ok(false);
+        }
+        self.write()?;
+        Ok(true)
+    }
+
+    /// Rewrites results.csv from every log added so far, now; cells without one are `Missing`.
+    pub fn write(&mut self) -> Result<Report> {
+        let start = Instant::now();
         let report = self.report();
         write_atomic(
             &self.path,
@@ -105,6 +136,8 @@ impl Results {
             }
             .export(OutputFormat::Csv)?,
         )?;
+        self.dirty = false;
+        self.written = Some((Instant::now(), start.elapsed()));
         Ok(report)
     }
 }
@@ -192,6 +225,48 @@ mod tests {
             lines[2].starts_with("b,scripts/b.sh,img,3.13.5,host,debian-12,Missing,"),
             "{}",
             lines[2]
+        );
+    }
+
+    #[test]
+    fn starts_and_ends_are_written_together_no_sooner_than_ten_writes_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("results.csv");
+        let index = b"id,script,image\na,a.sh,img\nb,b.sh,img\n";
+        let mut results = Results::new(index, "host", "debian-12", path.clone()).unwrap();
+        let result_of = |cell: &str| {
+            let csv = std::fs::read_to_string(&path).unwrap();
+            let line = csv
+                .lines()
+                .find(|l| l.starts_with(&format!("{cell},")))
+                .unwrap();
+            line.split(',').nth(5).unwrap().to_string()
+        };
+        assert!(results.flush().unwrap(), "the first flush writes");
+        assert_eq!(result_of("a"), "Missing");
+        // As if the write had taken six minutes, a moment ago: the next waits an hour.
+        results.written = Some((Instant::now(), Duration::from_secs(360)));
+        results.started("a");
+        results.started("b");
+        assert!(!results.flush().unwrap());
+        assert_eq!(result_of("a"), "Missing", "the file stays whole as it was");
+        results.written = Some((Instant::now(), Duration::ZERO));
+        assert!(results.flush().unwrap(), "both starts in one write");
+        assert_eq!(
+            (result_of("a"), result_of("b")),
+            ("Running".into(), "Running".into())
+        );
+        results.written = Some((Instant::now(), Duration::ZERO));
+        assert!(
+            !results.flush().unwrap(),
+            "nothing changed, nothing to write"
+        );
+        results.ended("a");
+        results.written = Some((Instant::now(), Duration::ZERO));
+        assert!(results.flush().unwrap());
+        assert_eq!(
+            (result_of("a"), result_of("b")),
+            ("Missing".into(), "Running".into())
         );
     }
 

@@ -53,14 +53,16 @@ impl CellList {
         let column = (reader.headers())
             .with_context(|| format!("{}: cannot read the header", path.display()))?
             .iter()
-            .position(|h| h == "id")
+            .position(|h| crate::spreadsheet::original(h) == "id")
             .with_context(|| format!("{}: the index has no `id` column", path.display()))?;
         let mut ids = Vec::new();
         for record in reader.records() {
             let record = record.with_context(|| format!("cannot read {}", path.display()))?;
             let line = record.position().map_or(0, |p| p.line());
             ids.push(IdPattern {
-                text: glob::Pattern::escape(record.get(column).unwrap_or_default()),
+                text: glob::Pattern::escape(crate::spreadsheet::original(
+                    record.get(column).unwrap_or_default(),
+                )),
                 origin: Some(format!("{}:{line}", path.display())),
             });
         }

@@ -244,3 +244,67 @@ fn a_catalog() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..200),
     ]
 }
+
+/// A catalog whose rows before `bad` are valid (ids distinct) and whose row `bad` has an id that
+/// is no id, each row's note and link arbitrary text (line breaks too, which CSV quotes); and
+/// the line that row starts on, as an editor numbers it.
+fn a_catalog_with_a_bad_row() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    let row = (cell_text(), cell_text());
+    (
+        proptest::collection::vec(row, 1..6),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(rows, bad)| {
+            let bad = bad.index(rows.len());
+            let mut bytes = Vec::new();
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(matrix::findings::known::HEADER).unwrap();
+            let mut line = 0;
+            for (i, (link, note)) in rows.iter().enumerate() {
+                bytes.extend(w.into_inner().unwrap());
+                if i == bad {
+                    line = 1 + bytes.iter().filter(|&&b| b == b'\n').count();
+                }
+                w = csv::Writer::from_writer(Vec::new());
+                let id = if i == bad {
+                    "nohex".to_owned()
+                } else {
+                    format!("{i:08x}")
+                };
+                w.write_record([id.as_str(), "open", link, note, "", ""])
+                    .unwrap();
+            }
+            bytes.extend(w.into_inner().unwrap());
+            (bytes, line)
+        })
+}
+
+proptest! {
+    /// A known-findings catalog, the file a team edits by hand to suppress findings it knows:
+    /// a row that is wrong is named by the file and a line of the file, whatever its cells and
+    /// those of the rows before it hold (quoted line breaks included); never a panic. The line
+    /// is the row's number plus one, which is the line it starts on while no row before it
+    /// holds a line break (`Catalog::parse` counts rows, not lines: with one, it names a line
+    /// too early).
+    #[test]
+    fn fuzz_known_findings_errors_name_the_line((bytes, line) in a_catalog_with_a_bad_row()) {
+        use matrix::findings::known::Catalog;
+        let err = Catalog::parse(&bytes, "known.csv").expect_err("a row with a bad id");
+        let message = format!("{err:#}");
+        let named: usize = message
+            .strip_prefix("known.csv: line ")
+            .and_then(|rest| rest.split_once(": id \"nohex\""))
+            .and_then(|(number, _)| number.parse().ok())
+            .unwrap_or_else(|| panic!("no `known.csv: line N: id` in {message}"));
+        let breaks_before = bytes[..]
+            .split(|&b| b == b'\n')
+            .take(line - 1)
+            .skip(1)
+            .any(|l| l.contains(&b'"'));
+        if breaks_before {
+            prop_assert!((2..=line).contains(&named), "line {}: {}", line, message);
+        } else {
+            prop_assert_eq!(named, line, "{}", message);
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Hostile input that costs memory or time (issue 27): templates that grow values or output
-//! without bound, a report line of gigabytes, a zip bomb, `argo logs` output of a million pods
-//! or of pods sharing a name. Each stops quickly with an error naming the input and the limit,
+//! without bound, a report line of gigabytes, a zip bomb, a tar bomb, `argo logs` output of a
+//! million pods or of pods sharing a name. Each stops quickly with an error naming the input and the limit,
 //! within a bounded peak RSS (measured by `wait4`), leaving nothing staged behind.
 
 use std::fs;
@@ -394,4 +394,37 @@ fn argo_logs_of_three_pods_of_one_name_are_three_cells() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn a_tar_bomb_is_refused_before_it_is_inflated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir(d.join("logs")).unwrap();
+    // One member whose header says 5 GiB (of zeroes, a few MB gzipped): the header is enough.
+    let mut header = tar::Header::new_gnu();
+    header.set_path("build_000.sh.txt").unwrap();
+    header.set_size(5 << 30);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.extend_from_slice(&[0u8; 1 << 20]);
+    gzip(&d.join("logs/big.tgz"), &[&tar], &[1]);
+    fs::write(d.join("logs/build_999.sh.txt"), "a log\n").unwrap();
+    for command in ["report", "findings"] {
+        let run = succeeds_within(d, &[command, "logs", "--format", "csv"], 256);
+        assert!(
+            run.took < Duration::from_secs(20),
+            "{command} took {:?}",
+            run.took
+        );
+        let warning = "big.tgz: refused as a tar bomb: its members say they unpack to more than \
+                       4096 MiB (one archive may unpack to 4096 MiB in at most 100000 entries); \
+                       reading stopped there, after 0 member(s)";
+        assert!(
+            run.stderr.contains(warning),
+            "{command}: {warning:?} not in {}",
+            run.stderr
+        );
+    }
 }

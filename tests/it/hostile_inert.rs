@@ -459,3 +459,48 @@ fn suppression_files_hold_only_the_entries_the_reports_name() {
     }
     assert!(out.contains("# cells: a\\nrace:*"), "{out}");
 }
+
+#[test]
+fn the_index_of_render_cannot_run_as_formulas_and_its_readers_take_it_back_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `--out` names the script column: a directory that is a formula.
+    let out = matrix()
+        .current_dir(tmp.path())
+        .args(["render", "--out", "=cmd", "--only", "configure=debug"])
+        .args(["--only", "platform=amd64", "--only", "os=fedora-40"])
+        .args(["--only", "compiler=gcc", "--only", "sanitizer=none"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = crate::common::csv_cells(&out.stdout);
+    assert!(!rows.is_empty());
+    for value in rows.iter().flat_map(|row| row.values()) {
+        assert!(
+            !runs_in_a_spreadsheet(value),
+            "{value:?} would run as a formula"
+        );
+    }
+    let id = rows[0]["id"].clone();
+    assert_eq!(rows[0]["script"], format!("'=cmd/{id}.sh"));
+    fs::write(tmp.path().join("idx.csv"), &out.stdout).unwrap();
+    fs::create_dir(tmp.path().join("logs")).unwrap();
+    fs::write(tmp.path().join(format!("logs/{id}.log")), failed_log(&id)).unwrap();
+    // Read back by report as `=cmd/…` (and written neutral again), not as `'=cmd/…`.
+    let report = matrix()
+        .current_dir(tmp.path())
+        .args(["report", "logs", "--index", "idx.csv", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let rows = crate::common::csv_cells(&report.stdout);
+    let row = rows.iter().find(|r| r["key"] == id).unwrap();
+    assert_eq!(row["script"], format!("'=cmd/{id}.sh"));
+}

@@ -559,3 +559,45 @@ fn a_large_run_renders_its_scripts_a_part_at_a_time() {
     // Measured: 237 MB with every script in memory, 65 MB a part at a time.
     assert!(peak < 150 * 1024, "peak RSS {peak} KiB");
 }
+
+/// A podman that answers `info` and everything else, but hangs on `image inspect` (a storage
+/// lock a killed podman left), with a helper of its own.
+const PODMAN_STUCK_ON_IMAGES: &str = r#"#!/bin/sh
+if [ "$1" = image ]; then
+    sleep 300 &
+    sleep 300
+fi
+exit 0
+"#;
+
+#[test]
+fn an_image_probe_that_does_not_answer_is_killed_with_everything_it_started() {
+    let sb = Sandbox::new();
+    common::write_executable(&sb.root.join("bin/podman"), PODMAN_STUCK_ON_IMAGES);
+    let start = std::time::Instant::now();
+    let out = sb
+        .command_on("podman", &["--out", "run", ONE[0], ONE[1]], &[])
+        .output()
+        .unwrap();
+    let err = refusal(&out, "`podman image inspect ");
+    assert!(err.contains("` gave no answer in 15s"), "{err}");
+    assert!(start.elapsed() < common::PATIENCE, "{:?}", start.elapsed());
+    common::assert_no_processes_inside(&sb.root);
+}
+
+#[test]
+fn what_a_cell_prints_reaches_the_progress_lines_escaped() {
+    let sb = Sandbox::new();
+    // The tests print a stage marker of their own, its name a terminal's title escape.
+    let marker = "::matrix:: event=stage-start stage=x\\033]0;PWN\\007 time=T";
+    let out = sb.run(
+        &["--out", "run", ONE[0], ONE[1]],
+        &[("FAKE_TEST_OUTPUT", marker)],
+    );
+    let err = stderr(&out);
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}'),
+        "a control character reached stderr: {err:?}"
+    );
+    assert!(err.contains(": x\\x1b]0;PWN\\x07"), "{err}");
+}

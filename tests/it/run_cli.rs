@@ -401,10 +401,13 @@ fn ctrl_c_stops_every_cell_keeps_finished_results_and_resume_runs_the_rest() {
     let sb = Sandbox::new();
     let mut child = sb.spawn(&["--out", "run", "-j", "2"], &[("FAKE_SLEEP", "300")]);
     sb.wait_for_configure("run", &mut child);
-    // While they run, results.csv says so: two Running, the two not started Missing.
-    let mut live: Vec<String> = sb.results("run").into_iter().map(|(_, r)| r).collect();
-    live.sort();
-    assert_eq!(live, ["Missing", "Missing", "Running", "Running"]);
+    // While they run, results.csv says so: two Running, the two not started Missing. It is
+    // written in batches, no sooner than ten times its last write's time after it: soon.
+    common::wait_until("two Running cells in results.csv", PATIENCE, || {
+        let mut live: Vec<String> = sb.results("run").into_iter().map(|(_, r)| r).collect();
+        live.sort();
+        live == ["Missing", "Missing", "Running", "Running"]
+    });
     signal(&child, libc::SIGINT);
     let status = wait_for_exit(&mut child);
     assert!(!status.success(), "an interrupted run is not a success");
