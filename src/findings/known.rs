@@ -138,22 +138,28 @@ impl Catalog {
                 HEADER.join(",")
             );
         }
+        let header = csv::StringRecord::from(header);
         let mut catalog = Catalog::default();
-        for row in reader.deserialize::<Row>() {
-            let row = row.map_err(|err| {
-                let line = err.position().map_or(0, |p| p.line());
-                anyhow::anyhow!("{what}: line {line}: {err}")
-            })?;
-            let line = catalog.entries.len() + 2;
+        // The line each row starts on, as an editor numbers it: a quoted cell may hold line
+        // breaks, so rows and lines are not the same count.
+        let mut lines: Vec<u64> = Vec::new();
+        for record in reader.records() {
+            let at = |err: &csv::Error| err.position().map_or(0, csv::Position::line);
+            let record =
+                record.map_err(|err| anyhow::anyhow!("{what}: line {}: {err}", at(&err)))?;
+            let line = record.position().map_or(0, csv::Position::line);
+            let row: Row = (record.deserialize(Some(&header)))
+                .map_err(|err| anyhow::anyhow!("{what}: line {line}: {err}"))?;
             let entry =
                 entry_of(row).map_err(|why| anyhow::anyhow!("{what}: line {line}: {why}"))?;
             if let Some(&first) = catalog.at.get(&entry.id) {
                 bail!(
                     "{what}: line {line}: id {} is already on line {}; an id has one row",
                     entry.id,
-                    first + 2
+                    lines[first]
                 );
             }
+            lines.push(line);
             catalog.push(entry);
         }
         Ok(catalog)
@@ -330,6 +336,14 @@ mod tests {
         assert!(e.contains("line 1: the header is \"id,state\""), "{e}");
         let e = err(&format!("{head}0123abcd,open\n"));
         assert!(e.starts_with("k.csv: line 2: "), "{e}");
+        // A note of two lines: the rows after it start a line later than their number says.
+        let e = err(&format!(
+            "{head}0123abcd,open,,\"two\nlines\",,\n0123ABCD,fixed,,,,\n"
+        ));
+        assert!(
+            e.contains("line 4: id 0123abcd is already on line 2"),
+            "{e}"
+        );
     }
 
     #[test]
