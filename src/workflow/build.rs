@@ -1,6 +1,7 @@
 //! Assembling the Argo documents: the `build` script template every cell runs, the `cells`
 //! template that loops over a group's cells, the entry template with one step per group, and
-//! the split of the groups into as many documents as the size budget needs.
+//! the split of the groups into as many documents as the size budget needs, each given to a
+//! [`Sink`] as soon as it is made.
 
 use std::collections::BTreeMap;
 
