@@ -17,6 +17,7 @@ use crate::render::Renderer;
 use crate::selection::{select_cells, Selection};
 use crate::workflow::compact::{Scripts, RENDER_PART};
 use crate::workflow::schema::ArgoSchema;
+use crate::workflow::{Part, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -336,22 +337,59 @@ fn check_workflow(
     options: &CheckOptions,
     report: &mut CheckReport,
 ) -> Result<()> {
-    match crate::workflow::build(matrix, cells, scripts, &options.workflow) {
-        Ok(emitted) => {
-            report.workflow_documents = emitted.documents.len();
-            if let Some(schema) = &options.argo_schema {
-                report.argo_schema = true;
-                for (number, document) in emitted.documents.iter().enumerate() {
-                    let value = serde_json::to_value(document)?;
-                    for violation in schema.violations(&value, 20)? {
-                        report.error(format!("workflow document {}: {violation}", number + 1));
-                    }
-                }
+    let mut documents = Documents {
+        schema: options.argo_schema.as_ref(),
+        count: 0,
+        violations: Vec::new(),
+        failed: false,
+    };
+    match crate::workflow::stream(matrix, cells, scripts, &options.workflow, &mut documents) {
+        Ok(count) => {
+            report.workflow_documents = count;
+            report.argo_schema = documents.schema.is_some();
+            for violation in documents.violations {
+                report.error(violation);
             }
         }
+        // The schema could not be applied: no finding of the workflow's, the check's failure.
+        Err(err) if documents.failed => return Err(err),
         Err(err) => report.error(format!("workflow: {err:#}")),
     }
     Ok(())
+}
+
+/// What the check keeps of the workflow documents as they are made: how many, and what Argo's
+/// schema says of each (the documents themselves are not kept: a million cells' take
+/// gigabytes).
+struct Documents<'a> {
+    schema: Option<&'a ArgoSchema>,
+    count: usize,
+    violations: Vec<String>,
+    /// Validating a document failed (not the document: the validation).
+    failed: bool,
+}
+
+impl Sink for Documents<'_> {
+    fn document(&mut self, part: Part<'_>) -> Result<()> {
+        self.count += 1;
+        let Some(schema) = self.schema else {
+            return Ok(());
+        };
+        let violations = serde_json::to_value(part.document)
+            .map_err(anyhow::Error::from)
+            .and_then(|value| schema.violations(&value, 20));
+        self.failed = violations.is_err();
+        for violation in violations? {
+            (self.violations).push(format!("workflow document {}: {violation}", self.count));
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        self.count = 0;
+        self.violations.clear();
+        Ok(())
+    }
 }
 
 /// The images: every program, compiler and runtime a script uses comes from a package its

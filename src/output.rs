@@ -1,7 +1,7 @@
 //! Writing output all at once: a directory of generated files into a temporary directory beside
 //! the target, a single file through a temporary file beside it; renamed into place only when
 //! every byte is written, so a failure leaves no half-written output and never touches what was
-//! there.
+//! there; stdout too large to hold in memory through a [`Spool`].
 
 use std::fs;
 use std::io::Write;
@@ -9,6 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+
+pub mod spool;
+
+pub use spool::Spool;
 
 /// Present in every directory `matrix` writes; its presence is what allows replacing one.
 pub const MARKER_FILE: &str = ".matrix-output";

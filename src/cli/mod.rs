@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cell::Cell;
 use crate::definition::Matrix;
-use crate::output::NotReplaced;
+use crate::output::{NotReplaced, Spool};
 use crate::selection::{
     select_cells, CellList, CoverRequest, Filter, FilterError, Selection, Side,
 };
@@ -310,7 +310,7 @@ pub fn main() -> ExitCode {
         Err(err) => match err.downcast::<Failed>() {
             Ok(failed) => {
                 eprintln!("error: {}", crate::table::visible_lines(&failed.summary));
-                (failed.stdout, ExitCode::from(EXIT_FOUND))
+                (Stdout::Bytes(failed.stdout), ExitCode::from(EXIT_FOUND))
             }
             Err(err) => {
                 // Errors name files and values from outside (a log's name, a cell id): they
@@ -323,7 +323,12 @@ pub fn main() -> ExitCode {
             }
         },
     };
-    match std::io::stdout().lock().write_all(&stdout) {
+    let mut out = std::io::stdout().lock();
+    let written = match stdout {
+        Stdout::Bytes(bytes) => out.write_all(&bytes),
+        Stdout::Spooled(spool) => spool.copy_to(&mut out).map(drop),
+    };
+    match written.and_then(|()| out.flush()) {
         Ok(()) => status,
         // A closed pipe (`matrix render | head`) is the reader's choice, not an error.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => status,
@@ -334,11 +339,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// What a command prints on stdout once it has succeeded.
+pub enum Stdout {
+    Bytes(Vec<u8>),
+    /// Too large to hold in memory (a million cells' workflow): written to a spool as made.
+    Spooled(Spool),
+}
+
 /// Runs a command and returns what it prints on stdout.
-pub fn run(cli: &Cli) -> Result<Vec<u8>> {
-    match &cli.command {
+pub fn run(cli: &Cli) -> Result<Stdout> {
+    let bytes = match &cli.command {
+        Command::Workflow(args) => return workflow::run(cli, args).map(Stdout::Spooled),
         Command::Render(args) => render::run(cli, args),
-        Command::Workflow(args) => workflow::run(cli, args),
         Command::List(args) => list::run(cli, args),
         Command::Axes(args) => axes::run(cli, args),
         Command::Explain(args) => explain::run(cli, args),
@@ -353,7 +365,8 @@ pub fn run(cli: &Cli) -> Result<Vec<u8>> {
         Command::Run(args) => run::run(cli, args),
         Command::Repro(args) => repro::run(cli, args),
         Command::Fetch(args) => fetch::run(cli, args),
-    }
+    };
+    bytes.map(Stdout::Bytes)
 }
 
 /// The one note on stderr of a command spelt the old way (a mode that became a command of its

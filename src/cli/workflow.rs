@@ -1,9 +1,10 @@
 //! `matrix workflow`: Argo Workflows manifests for the selected cells on stdout, ready for
 //! `argo submit -`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::{Cli, SelectionArgs};
@@ -11,11 +12,12 @@ use crate::definition::workflow::{
     DEFAULT_CPU, DEFAULT_DEADLINE, DEFAULT_GENERATE_NAME, DEFAULT_MEMORY, DEFAULT_MEMORY_LIMIT,
     DEFAULT_PARALLELISM, DEFAULT_RETRY_LIMIT, DEFAULT_TTL,
 };
+use crate::output::Spool;
 use crate::render::Renderer;
 use crate::workflow::build::OverBudget;
 use crate::workflow::compact::Scripts;
 use crate::workflow::options::DEFAULT_MAX_BYTES;
-use crate::workflow::{build, Emitted, Kind, Options, Overrides, Setting};
+use crate::workflow::{stream, Kind, Options, Overrides, Part, Setting, Sink};
 
 #[derive(Debug, Args)]
 pub struct WorkflowArgs {
@@ -156,7 +158,7 @@ impl WorkflowArgs {
     }
 }
 
-pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
+pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Spool> {
     let matrix = cli.load_matrix()?;
     let options = Options::resolve(&args.overrides(), &matrix)?;
     if let Some(tld) = crate::grammar::placeholder_registry(&options.registry) {
@@ -170,20 +172,24 @@ pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Vec<u8>> {
     let cells = args.selection.cells(&matrix)?;
     // Only the compact form of the scripts is kept: 100,000 full scripts take a gigabyte.
     let scripts = Scripts::render(&renderer, &matrix, &cells)?;
-    let emitted = build(&matrix, &cells, scripts, &options).map_err(|err| {
+    // The stream is written out a document at a time: a million cells' is 200 MB.
+    let mut spool = Spool::new()?;
+    stream(&matrix, &cells, scripts, &options, &mut spool).map_err(|err| {
         super::with_flags(err, |over: OverBudget| {
             anyhow::anyhow!("{over}; raise --max-bytes")
         })
     })?;
-    drop(cells);
-    // Each document's text is moved out as it is appended: the stream is not held twice.
-    let Emitted {
-        documents, texts, ..
-    } = emitted;
-    drop(documents);
-    let mut stdout = Vec::with_capacity(texts.iter().map(String::len).sum());
-    for text in texts {
-        stdout.extend_from_slice(text.as_bytes());
+    Ok(spool)
+}
+
+/// The stream goes to stdout's spool as its documents are made.
+impl Sink for Spool {
+    fn document(&mut self, part: Part<'_>) -> Result<()> {
+        (self.write_all(part.text.as_bytes()))
+            .context("cannot write the workflow to its temporary file")
     }
-    Ok(stdout)
+
+    fn restart(&mut self) -> Result<()> {
+        self.clear()
+    }
 }

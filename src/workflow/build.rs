@@ -1,6 +1,7 @@
 //! Assembling the Argo documents: the `build` script template every cell runs, the `cells`
 //! template that loops over a group's cells, the entry template with one step per group, and
-//! the split of the groups into as many documents as the size budget needs.
+//! the split of the groups into as many documents as the size budget needs, each given to a
+//! [`Sink`] as soon as it is made.
 
 use std::collections::BTreeMap;
 
@@ -47,14 +48,35 @@ const UNIT_SHARE: usize = 4;
 /// Bytes of indentation a line of a step gains inside a document, for the size estimate.
 const INDENT_PER_LINE: usize = 12;
 
-/// The emitted stream and what it holds.
-#[derive(Debug, Clone)]
+/// Where the documents go, each as soon as it is made and measured: nothing of a document is
+/// kept once it is given, so a million cells' stream is never in memory at once.
+pub trait Sink {
+    /// The next document of the stream.
+    fn document(&mut self, part: Part<'_>) -> Result<()>;
+    /// Every document given so far is void: one came out over the size budget, and the stream
+    /// is given again from its first document, split finer.
+    fn restart(&mut self) -> Result<()>;
+}
+
+/// One document of the stream as a [`Sink`] receives it.
+pub struct Part<'a> {
+    pub document: &'a Document,
+    /// Its YAML text, `---` line included.
+    pub text: &'a str,
+    /// The cells it holds (indices into the cells given to [`stream`]), in order.
+    pub cells: &'a [usize],
+}
+
+/// The emitted stream and what it holds, all in memory: for small selections and tests.
+#[derive(Debug, Clone, Default)]
 pub struct Emitted {
     pub documents: Vec<Document>,
     /// Cell ids per document, in order.
     pub cells: Vec<Vec<String>>,
     /// The YAML text of each document, `---` line included.
     pub texts: Vec<String>,
+    /// The ids of all cells, to name each document's.
+    ids: Vec<String>,
 }
 
 impl Emitted {
@@ -64,10 +86,29 @@ impl Emitted {
     }
 }
 
-/// A group's cells, or part of them: one step of the entry template.
+impl Sink for Emitted {
+    fn document(&mut self, part: Part<'_>) -> Result<()> {
+        self.documents.push(part.document.clone());
+        self.texts.push(part.text.to_string());
+        (self.cells).push(part.cells.iter().map(|&c| self.ids[c].clone()).collect());
+        Ok(())
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        self.documents.clear();
+        self.cells.clear();
+        self.texts.clear();
+        Ok(())
+    }
+}
+
+/// A group's cells, or part of them: one step of the entry template. The step itself is made
+/// only when its document is (its list of cells is most of the stream's bytes), and measured
+/// once before, for the split.
 struct Unit {
-    cells: Vec<usize>,
-    step: WorkflowStep,
+    group: usize,
+    /// Its cells: these positions of its group's.
+    range: std::ops::Range<usize>,
     estimate: usize,
 }
 
@@ -82,14 +123,32 @@ pub struct OverBudget {
     pub max_bytes: usize,
 }
 
-/// The manifests for `cells`, whose rendered scripts are `scripts` (same order). The scripts
-/// are dropped once factored, before the documents are made.
+/// The manifests for `cells`, whose rendered scripts are `scripts` (same order), all in memory.
 pub fn build(
     matrix: &Matrix,
     cells: &[Cell],
     scripts: Scripts,
     options: &Options,
 ) -> Result<Emitted> {
+    let mut emitted = Emitted {
+        ids: cells.iter().map(|c| c.id.clone()).collect(),
+        ..Emitted::default()
+    };
+    stream(matrix, cells, scripts, options, &mut emitted)?;
+    emitted.ids = Vec::new();
+    Ok(emitted)
+}
+
+/// The manifests for `cells`, whose rendered scripts are `scripts` (same order), given to
+/// `sink` a document at a time; how many documents the stream has. The scripts are dropped
+/// once factored, before the documents are made.
+pub fn stream(
+    matrix: &Matrix,
+    cells: &[Cell],
+    scripts: Scripts,
+    options: &Options,
+    sink: &mut dyn Sink,
+) -> Result<usize> {
     assert_eq!(cells.len(), scripts.len());
     let axis_params = axis_parameter_names(matrix)?;
     let mut known_names = vec![CELL_PARAM.to_string()];
@@ -137,9 +196,17 @@ pub fn build(
         );
     }
     let cells_template = cells_template(&factored, &grouping);
-    let units = units(&factored, &grouping, options.max_bytes)?;
-    let templates = vec![build_template, cells_template];
-    pack(matrix, cells, options, &templates, units)
+    let mut steps = Steps::new(&factored, &grouping);
+    let units = steps.units(options.max_bytes)?;
+    let packer = Packer {
+        matrix,
+        cells,
+        options,
+        templates: vec![build_template, cells_template],
+        steps: &steps,
+        units: &units,
+    };
+    packer.pack(sink)
 }
 
 /// Argo parameter names (`[-a-zA-Z0-9_]+`) for the axes: the axis name, `.` read as `_`.
@@ -347,252 +414,299 @@ fn cells_template(factored: &Factored, grouping: &Grouping) -> Template {
     }
 }
 
-/// The steps of the entry template: each group, cut so that no step's cell list is large.
-fn units(factored: &Factored, grouping: &Grouping, max_bytes: usize) -> Result<Vec<Unit>> {
-    let leaf: Vec<usize> = (0..factored.names.len())
-        .filter(|&f| !grouping.hoisted[f])
-        .collect();
-    let item = |c: usize| -> serde_json::Value {
-        let map: serde_json::Map<String, serde_json::Value> = leaf
-            .iter()
+/// Makes the steps of the entry template: each group, cut so that no step's cell list is large.
+struct Steps<'a> {
+    factored: &'a Factored,
+    grouping: &'a Grouping,
+    /// The fields each cell carries in its group's list (the others are the group's).
+    leaf: Vec<usize>,
+    /// Digits of the steps' numbers (`cells-001`), set once the units are known.
+    width: usize,
+}
+
+impl<'a> Steps<'a> {
+    fn new(factored: &'a Factored, grouping: &'a Grouping) -> Self {
+        let leaf = (0..factored.names.len())
+            .filter(|&f| !grouping.hoisted[f])
+            .collect();
+        Steps {
+            factored,
+            grouping,
+            leaf,
+            width: 1,
+        }
+    }
+
+    /// Cell `c`'s item in its group's list: its own fields.
+    fn item(&self, c: usize) -> serde_json::Value {
+        let factored = self.factored;
+        let map: serde_json::Map<String, serde_json::Value> = (self.leaf.iter())
             .map(|&f| {
-                (
-                    factored.names[f].clone(),
-                    serde_json::Value::String(factored.values.get(c, f).to_string()),
-                )
+                let value = factored.values.get(c, f).to_string();
+                (factored.names[f].clone(), serde_json::Value::String(value))
             })
             .collect();
         serde_json::Value::Object(map)
-    };
-    let limit = max_bytes / UNIT_SHARE;
-    let mut units = Vec::new();
-    for (g, members) in grouping.groups.iter().enumerate() {
-        let mut chunk: Vec<usize> = Vec::new();
-        let mut chunk_bytes = 2;
-        for &c in members {
-            let bytes = serde_json::to_string(&item(c))?.len() + 1;
-            if !chunk.is_empty() && chunk_bytes + bytes > limit {
-                units.push((g, std::mem::take(&mut chunk)));
-                chunk_bytes = 2;
-            }
-            chunk.push(c);
-            chunk_bytes += bytes;
-        }
-        units.push((g, chunk));
     }
-    let width = units.len().to_string().len();
-    units
-        .into_iter()
-        .enumerate()
-        .map(|(u, (group, cells))| {
-            let list: Vec<serde_json::Value> = cells.iter().map(|&c| item(c)).collect();
-            let first = grouping.groups[group][0];
-            for &c in &cells {
-                for f in (0..factored.names.len()).filter(|&f| grouping.hoisted[f]) {
-                    if factored.values.id(c, f) != factored.values.id(first, f) {
-                        bail!(
-                            "internal error: cells of one group differ in `{}`",
-                            factored.names[f]
-                        );
-                    }
+
+    fn cells(&self, unit: &Unit) -> &'a [usize] {
+        &self.grouping.groups[unit.group][unit.range.clone()]
+    }
+
+    /// The units, each measured as a step; the steps themselves are made again when needed.
+    fn units(&mut self, max_bytes: usize) -> Result<Vec<Unit>> {
+        let limit = max_bytes / UNIT_SHARE;
+        let mut units = Vec::new();
+        for (group, members) in self.grouping.groups.iter().enumerate() {
+            let mut start = 0;
+            let mut chunk_bytes = 2;
+            for (at, &c) in members.iter().enumerate() {
+                let bytes = serde_json::to_string(&self.item(c))?.len() + 1;
+                if at > start && chunk_bytes + bytes > limit {
+                    units.push(Unit::new(group, start..at));
+                    start = at;
+                    chunk_bytes = 2;
+                }
+                chunk_bytes += bytes;
+            }
+            units.push(Unit::new(group, start..members.len()));
+        }
+        self.width = units.len().to_string().len();
+        for (u, unit) in units.iter_mut().enumerate() {
+            self.check_group(unit)?;
+            let text = serde_yaml::to_string(&self.step(u, unit)?)?;
+            unit.estimate = text.len() + INDENT_PER_LINE * text.lines().count();
+        }
+        Ok(units)
+    }
+
+    /// Every cell of a unit has its group's values of the group fields.
+    fn check_group(&self, unit: &Unit) -> Result<()> {
+        let (factored, hoisted) = (self.factored, &self.grouping.hoisted);
+        let first = self.grouping.groups[unit.group][0];
+        for &c in self.cells(unit) {
+            for f in (0..factored.names.len()).filter(|&f| hoisted[f]) {
+                if factored.values.id(c, f) != factored.values.id(first, f) {
+                    bail!(
+                        "internal error: cells of one group differ in `{}`",
+                        factored.names[f]
+                    );
                 }
             }
-            let mut parameters: Vec<Parameter> = factored
-                .names
-                .iter()
-                .enumerate()
-                .filter(|(f, _)| grouping.hoisted[*f])
-                .map(|(f, name)| {
-                    Parameter::with_value(name, factored.values.get(first, f).to_string())
-                })
-                .collect();
-            parameters.push(Parameter::with_value(
-                CELLS_PARAM,
-                serde_json::to_string(&list)?,
-            ));
-            let step = WorkflowStep {
-                name: format!("cells-{:0width$}", u + 1),
-                template: CELLS_TEMPLATE.into(),
-                arguments: Some(Arguments { parameters }),
-                with_param: None,
-                continue_on: None,
-            };
-            let text = serde_yaml::to_string(&step)?;
-            let estimate = text.len() + INDENT_PER_LINE * text.lines().count();
-            Ok(Unit {
-                cells,
-                step,
-                estimate,
-            })
+        }
+        Ok(())
+    }
+
+    /// Unit number `u`'s step: its group's fields, and the list of its cells' own.
+    fn step(&self, u: usize, unit: &Unit) -> Result<WorkflowStep> {
+        let factored = self.factored;
+        let first = self.grouping.groups[unit.group][0];
+        let list: Vec<serde_json::Value> = self.cells(unit).iter().map(|&c| self.item(c)).collect();
+        let mut parameters: Vec<Parameter> = (factored.names.iter().enumerate())
+            .filter(|(f, _)| self.grouping.hoisted[*f])
+            .map(|(f, name)| Parameter::with_value(name, factored.values.get(first, f).to_string()))
+            .collect();
+        parameters.push(Parameter::with_value(
+            CELLS_PARAM,
+            serde_json::to_string(&list)?,
+        ));
+        Ok(WorkflowStep {
+            name: format!("cells-{:0width$}", u + 1, width = self.width),
+            template: CELLS_TEMPLATE.into(),
+            arguments: Some(Arguments { parameters }),
+            with_param: None,
+            continue_on: None,
         })
-        .collect()
+    }
 }
 
-/// Puts the units into as few documents as the budget allows, in order.
-fn pack(
-    matrix: &Matrix,
-    cells: &[Cell],
-    options: &Options,
-    templates: &[Template],
-    units: Vec<Unit>,
-) -> Result<Emitted> {
-    let empty = document(matrix, cells, options, templates, Vec::new(), &[], (1, 1))?;
-    let base = serde_yaml::to_string(&empty)?.len();
-    let mut target = options.max_bytes;
-    for _attempt in 0..8 {
-        let mut parts: Vec<Vec<&Unit>> = vec![Vec::new()];
+impl Unit {
+    fn new(group: usize, range: std::ops::Range<usize>) -> Self {
+        Unit {
+            group,
+            range,
+            estimate: 0,
+        }
+    }
+}
+
+/// Puts the units into documents and gives them to a sink.
+struct Packer<'a> {
+    matrix: &'a Matrix,
+    cells: &'a [Cell],
+    options: &'a Options,
+    /// The templates every document carries after its entry template.
+    templates: Vec<Template>,
+    steps: &'a Steps<'a>,
+    units: &'a [Unit],
+}
+
+impl Packer<'_> {
+    /// Puts the units into as few documents as the budget allows, in order; how many.
+    ///
+    /// A document's size is known only once it is written out, and a document over the budget
+    /// makes the whole stream split again, finer: the documents go to the sink as they are
+    /// made, and the sink starts over then (with the default budget it never has to).
+    fn pack(&self, sink: &mut dyn Sink) -> Result<usize> {
+        let max_bytes = self.options.max_bytes;
+        let empty = self.document(Vec::new(), &[], (1, 1))?;
+        let base = serde_yaml::to_string(&empty)?.len();
+        let mut target = max_bytes;
+        for attempt in 0..8 {
+            if attempt > 0 {
+                sink.restart()?;
+            }
+            let parts = self.split(base, target);
+            let mut over = 0;
+            for (i, part) in parts.iter().enumerate() {
+                let members: Vec<usize> = (part.clone())
+                    .flat_map(|u| self.steps.cells(&self.units[u]).iter().copied())
+                    .collect();
+                let steps = (part.clone())
+                    .map(|u| self.steps.step(u, &self.units[u]))
+                    .collect::<Result<Vec<_>>>()?;
+                let doc = self.document(steps, &members, (i + 1, parts.len()))?;
+                super::yaml11::check(&doc)?;
+                let text = format!("---\n{}", serde_yaml::to_string(&doc)?);
+                over = over.max(text.len().saturating_sub(max_bytes));
+                // Past a document over the budget the rest are only measured: the stream is
+                // made again.
+                if over == 0 {
+                    sink.document(Part {
+                        document: &doc,
+                        text: &text,
+                        cells: &members,
+                    })?;
+                }
+            }
+            if over == 0 {
+                return Ok(parts.len());
+            }
+            let alone_too_large = |p: &std::ops::Range<usize>| {
+                p.len() == 1 && self.units[p.start].estimate + base > max_bytes
+            };
+            if parts.iter().any(alone_too_large) {
+                break;
+            }
+            target = target.saturating_sub(over + 1024);
+        }
+        Err(OverBudget { max_bytes }.into())
+    }
+
+    /// The units of each document (ranges of unit numbers), by their estimated sizes, each
+    /// document's under `target` unless one unit alone is over it.
+    fn split(&self, base: usize, target: usize) -> Vec<std::ops::Range<usize>> {
+        let mut parts = Vec::new();
+        let mut start = 0;
         let mut size = base;
-        for unit in &units {
-            let current = parts.last_mut().expect("one part");
-            if !current.is_empty() && size + unit.estimate > target {
-                parts.push(Vec::new());
+        for (u, unit) in self.units.iter().enumerate() {
+            if u > start && size + unit.estimate > target {
+                parts.push(start..u);
+                start = u;
                 size = base;
             }
-            parts.last_mut().expect("one part").push(unit);
             size += unit.estimate;
         }
-        let total = parts.len();
-        let mut emitted = Emitted {
-            documents: Vec::new(),
-            cells: Vec::new(),
-            texts: Vec::new(),
-        };
-        let mut over = 0;
-        for (i, part) in parts.iter().enumerate() {
-            let members: Vec<usize> = part.iter().flat_map(|u| u.cells.iter().copied()).collect();
-            let steps: Vec<WorkflowStep> = part.iter().map(|u| u.step.clone()).collect();
-            let doc = document(
-                matrix,
-                cells,
-                options,
-                templates,
-                steps,
-                &members,
-                (i + 1, total),
-            )?;
-            super::yaml11::check(&doc)?;
-            let text = format!("---\n{}", serde_yaml::to_string(&doc)?);
-            over = over.max(text.len().saturating_sub(options.max_bytes));
-            emitted
-                .cells
-                .push(members.iter().map(|&c| cells[c].id.clone()).collect());
-            emitted.documents.push(doc);
-            emitted.texts.push(text);
-        }
-        if over == 0 {
-            return Ok(emitted);
-        }
-        if parts
-            .iter()
-            .any(|p| p.len() == 1 && p[0].estimate + base > options.max_bytes)
-        {
-            break;
-        }
-        target = target.saturating_sub(over + 1024);
+        parts.push(start..self.units.len());
+        parts
     }
-    Err(OverBudget {
-        max_bytes: options.max_bytes,
-    }
-    .into())
-}
 
-/// One document holding `steps` (covering cells `members`), part `part.0` of `part.1`.
-fn document(
-    matrix: &Matrix,
-    cells: &[Cell],
-    options: &Options,
-    templates: &[Template],
-    steps: Vec<WorkflowStep>,
-    members: &[usize],
-    part: (usize, usize),
-) -> Result<Document> {
-    let (index, total) = part;
-    let width = total.to_string().len();
-    let mut labels = BTreeMap::new();
-    if total > 1 {
-        labels.insert(
-            format!("{LABEL_PREFIX}/part"),
-            format!("{index:0width$}-of-{total:0width$}"),
-        );
-    }
-    // Axes whose value every cell of the document shares: `argo list -l` can filter on them.
-    for (a, axis) in matrix.axes.iter().enumerate() {
-        let mut values = members.iter().map(|&c| cells[c].values[a]);
-        if let Some(first) = values.next() {
-            if values.all(|v| v == first) {
-                labels.insert(
-                    format!("{LABEL_PREFIX}/{}", axis.name),
-                    axis.values[first].name.clone(),
-                );
+    /// One document holding `steps` (covering cells `members`), part `part.0` of `part.1`.
+    fn document(
+        &self,
+        steps: Vec<WorkflowStep>,
+        members: &[usize],
+        part: (usize, usize),
+    ) -> Result<Document> {
+        let (matrix, cells, options) = (self.matrix, self.cells, self.options);
+        let (index, total) = part;
+        let width = total.to_string().len();
+        let mut labels = BTreeMap::new();
+        if total > 1 {
+            labels.insert(
+                format!("{LABEL_PREFIX}/part"),
+                format!("{index:0width$}-of-{total:0width$}"),
+            );
+        }
+        // Axes whose value every cell of the document shares: `argo list -l` can filter on them.
+        for (a, axis) in matrix.axes.iter().enumerate() {
+            let mut values = members.iter().map(|&c| cells[c].values[a]);
+            if let Some(first) = values.next() {
+                if values.all(|v| v == first) {
+                    labels.insert(
+                        format!("{LABEL_PREFIX}/{}", axis.name),
+                        axis.values[first].name.clone(),
+                    );
+                }
             }
         }
+        let prefix = if total > 1 {
+            format!("{}{index:0width$}-", options.generate_name)
+        } else {
+            options.generate_name.clone()
+        };
+        let mut all_templates = vec![Template {
+            name: ENTRY_TEMPLATE.into(),
+            fail_fast: Some(false),
+            steps: vec![steps],
+            ..Template::default()
+        }];
+        all_templates.extend(self.templates.iter().cloned());
+        let spec = WorkflowSpec {
+            entrypoint: ENTRY_TEMPLATE.into(),
+            parallelism: options.parallelism,
+            service_account_name: options.service_account.clone(),
+            artifact_repository_ref: options.artifact_repository_ref.clone(),
+            archive_logs: true,
+            pod_gc: PodGc {
+                // A passed cell's log, result and files are its outputs: its pod goes at once. A
+                // failed cell's pod stays until the Workflow's TTL deletes it with the Workflow
+                // (its owner), so `argo logs` can still read the log its artifact may lack.
+                strategy: "OnPodSuccess",
+            },
+            ttl_strategy: TtlStrategy {
+                seconds_after_completion: options.ttl_seconds,
+            },
+            templates: all_templates,
+        };
+        let fixed_name = prefix.trim_end_matches('-').to_string();
+        let metadata = |name: Option<String>, generate_name: Option<String>| ObjectMeta {
+            name,
+            generate_name,
+            namespace: options.namespace.clone(),
+            labels: labels.clone(),
+        };
+        Ok(match options.kind {
+            Kind::Workflow => Document {
+                api_version: API_VERSION,
+                kind: "Workflow",
+                metadata: metadata(None, Some(prefix)),
+                spec: DocumentSpec::Workflow(spec),
+            },
+            Kind::WorkflowTemplate => Document {
+                api_version: API_VERSION,
+                kind: "WorkflowTemplate",
+                metadata: metadata(Some(fixed_name), None),
+                spec: DocumentSpec::Workflow(spec),
+            },
+            Kind::CronWorkflow => Document {
+                api_version: API_VERSION,
+                kind: "CronWorkflow",
+                metadata: metadata(Some(fixed_name), None),
+                spec: DocumentSpec::Cron(CronWorkflowSpec {
+                    schedules: vec![options
+                        .schedule
+                        .clone()
+                        .context("a CronWorkflow needs a schedule")?],
+                    // A nightly run still going when the next is due is not doubled.
+                    concurrency_policy: "Forbid",
+                    workflow_metadata: ObjectMeta {
+                        labels,
+                        ..ObjectMeta::default()
+                    },
+                    workflow_spec: spec,
+                }),
+            },
+        })
     }
-    let prefix = if total > 1 {
-        format!("{}{index:0width$}-", options.generate_name)
-    } else {
-        options.generate_name.clone()
-    };
-    let mut all_templates = vec![Template {
-        name: ENTRY_TEMPLATE.into(),
-        fail_fast: Some(false),
-        steps: vec![steps],
-        ..Template::default()
-    }];
-    all_templates.extend(templates.iter().cloned());
-    let spec = WorkflowSpec {
-        entrypoint: ENTRY_TEMPLATE.into(),
-        parallelism: options.parallelism,
-        service_account_name: options.service_account.clone(),
-        artifact_repository_ref: options.artifact_repository_ref.clone(),
-        archive_logs: true,
-        pod_gc: PodGc {
-            // A passed cell's log, result and files are its outputs: its pod goes at once. A
-            // failed cell's pod stays until the Workflow's TTL deletes it with the Workflow
-            // (its owner), so `argo logs` can still read the log its artifact may lack.
-            strategy: "OnPodSuccess",
-        },
-        ttl_strategy: TtlStrategy {
-            seconds_after_completion: options.ttl_seconds,
-        },
-        templates: all_templates,
-    };
-    let fixed_name = prefix.trim_end_matches('-').to_string();
-    let metadata = |name: Option<String>, generate_name: Option<String>| ObjectMeta {
-        name,
-        generate_name,
-        namespace: options.namespace.clone(),
-        labels: labels.clone(),
-    };
-    Ok(match options.kind {
-        Kind::Workflow => Document {
-            api_version: API_VERSION,
-            kind: "Workflow",
-            metadata: metadata(None, Some(prefix)),
-            spec: DocumentSpec::Workflow(spec),
-        },
-        Kind::WorkflowTemplate => Document {
-            api_version: API_VERSION,
-            kind: "WorkflowTemplate",
-            metadata: metadata(Some(fixed_name), None),
-            spec: DocumentSpec::Workflow(spec),
-        },
-        Kind::CronWorkflow => Document {
-            api_version: API_VERSION,
-            kind: "CronWorkflow",
-            metadata: metadata(Some(fixed_name), None),
-            spec: DocumentSpec::Cron(CronWorkflowSpec {
-                schedules: vec![options
-                    .schedule
-                    .clone()
-                    .context("a CronWorkflow needs a schedule")?],
-                // A nightly run still going when the next is due is not doubled.
-                concurrency_policy: "Forbid",
-                workflow_metadata: ObjectMeta {
-                    labels,
-                    ..ObjectMeta::default()
-                },
-                workflow_spec: spec,
-            }),
-        },
-    })
 }

@@ -16,5 +16,5 @@ pub mod schema;
 pub mod types;
 pub mod yaml11;
 
-pub use build::{build, Emitted};
+pub use build::{build, stream, Emitted, Part, Sink};
 pub use options::{Kind, Options, Overrides, Setting};

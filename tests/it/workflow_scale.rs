@@ -1,6 +1,7 @@
 //! A 10,000-cell synthetic matrix (the built-in one with many more CPython versions) splits into
 //! documents that each stay within the budget, name-sorted, holding every cell exactly once, and
-//! each cell's script factored back is byte for byte its rendered script.
+//! each cell's script factored back is byte for byte its rendered script; the documents reach a
+//! sink one at a time, as they are made.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,7 @@ use matrix::render::Renderer;
 use matrix::workflow::compact::{Scripts, Values};
 use matrix::workflow::factor::factor;
 use matrix::workflow::options::{Kind, Options, DEFAULT_MAX_BYTES};
-use matrix::workflow::{build, types::DocumentSpec};
+use matrix::workflow::{build, stream, types::DocumentSpec, Part, Sink};
 
 fn options(matrix: &Matrix) -> Options {
     Options {
@@ -142,4 +143,76 @@ fn factoring_ten_thousand_scripts_gives_each_back_exactly() {
     }
     // What differs between cells is small next to the script.
     assert!(middle * 10 < texts[0].len(), "{middle}");
+}
+
+/// Records what reaches a sink, and refuses the documents after the first `accept`.
+struct Recorder {
+    accept: usize,
+    texts: Vec<String>,
+    restarts: usize,
+}
+
+impl Sink for Recorder {
+    fn document(&mut self, part: Part<'_>) -> anyhow::Result<()> {
+        if self.texts.len() == self.accept {
+            anyhow::bail!("sink full after {} documents", self.accept);
+        }
+        assert!(
+            part.text.len() <= DEFAULT_MAX_BYTES,
+            "{} bytes",
+            part.text.len()
+        );
+        self.texts.push(part.text.to_string());
+        Ok(())
+    }
+
+    fn restart(&mut self) -> anyhow::Result<()> {
+        self.restarts += 1;
+        self.texts.clear();
+        Ok(())
+    }
+}
+
+#[test]
+fn documents_reach_the_sink_one_at_a_time_as_they_are_made() {
+    let (matrix, cells) = synthetic(10_000);
+    let scripts = Renderer::builtin()
+        .unwrap()
+        .render_all(&matrix, &cells)
+        .unwrap();
+    let mut all = Recorder {
+        accept: usize::MAX,
+        texts: Vec::new(),
+        restarts: 0,
+    };
+    let count = stream(
+        &matrix,
+        &cells,
+        Scripts::of(&scripts),
+        &options(&matrix),
+        &mut all,
+    )
+    .unwrap();
+    assert!(count > 2);
+    assert_eq!((all.texts.len(), all.restarts), (count, 0));
+    let emitted = build(&matrix, &cells, Scripts::of(&scripts), &options(&matrix)).unwrap();
+    assert_eq!(all.texts, emitted.texts);
+    // The sink's error on the second document ends the stream: the first was given before
+    // the second was made, and nothing after it was made.
+    let mut two = Recorder {
+        accept: 1,
+        texts: Vec::new(),
+        restarts: 0,
+    };
+    let err = stream(
+        &matrix,
+        &cells,
+        Scripts::of(&scripts),
+        &options(&matrix),
+        &mut two,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(err, "sink full after 1 documents");
+    assert_eq!(two.texts, emitted.texts[..1]);
 }
