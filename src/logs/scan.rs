@@ -23,8 +23,9 @@ pub struct ScannedLog {
     pub parent: Option<String>,
     pub bytes: u64,
     pub classification: Classification,
-    /// Why it ended as it did (read with [`Read::CausesAndReports`]; empty otherwise).
-    pub why: cause::Why,
+    /// Why it ended as it did (read with [`Read::CausesAndReports`]; empty otherwise): empty
+    /// in most logs, so [`super::Sparse`].
+    pub why: super::Sparse<cause::Why>,
     /// When the file was last modified: plain files only (an archive holds finished logs).
     pub modified: Option<SystemTime>,
     /// Its sanitizer and fatal-error reports by signature.
@@ -104,7 +105,13 @@ pub fn scan_dir(dir: &Path, read: Read, progress: Progress) -> Result<Scanned> {
     scanned.sort_by_key(|(i, _)| *i);
     let mut logs = Vec::new();
     for (_, one) in scanned {
-        logs.extend(one.logs);
+        // The first file's logs are taken whole, not copied (an `argo logs` file is all of
+        // them).
+        if logs.is_empty() {
+            logs = one.logs;
+        } else {
+            logs.extend(one.logs);
+        }
         warnings.extend(one.warnings);
     }
     Ok(Scanned { logs, warnings })
@@ -178,7 +185,7 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
                 parent: one.parent,
                 bytes: one.bytes,
                 classification,
-                why,
+                why: why.into(),
                 modified,
                 reports,
             }
@@ -199,7 +206,7 @@ pub fn scan_one(path: &Path, rel: &str) -> Result<ScannedLog> {
         parent: None,
         bytes,
         classification,
-        why,
+        why: why.into(),
         modified: None,
         reports: Default::default(),
     })
