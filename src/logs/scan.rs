@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
-use super::{cause, read as logs, Classification};
+use super::{cause, read as logs, Classification, Sparse};
 use crate::artifacts::{self, Progress, Warning};
 use crate::sanitizer::{LogReports, Recognizer};
 
@@ -117,19 +117,21 @@ pub fn scan_dir(dir: &Path, read: Read, progress: Progress) -> Result<Scanned> {
     Ok(Scanned { logs, warnings })
 }
 
-/// One log's pass of `read`: its bytes, and what it says.
+/// One log's pass of `read`: its bytes, and what it says. Its cause is made [`Sparse`] here,
+/// as each log is read: every log's result is held until the last is read (a million pods'),
+/// and those of most logs name no cause.
 fn pass(
     reader: &mut dyn std::io::Read,
     read: Read,
-) -> (u64, (Classification, cause::Why, LogReports)) {
+) -> (u64, (Classification, Sparse<cause::Why>, LogReports)) {
     match read {
         Read::CausesAndReports => {
             let (bytes, classification, why, reports) = cause::scan_with_reports(reader);
-            (bytes, (classification, why, reports))
+            (bytes, (classification, why.into(), reports))
         }
         Read::Reports => {
             let (bytes, (classification, reports)) = reports_only(reader);
-            (bytes, (classification, cause::Why::default(), reports))
+            (bytes, (classification, Sparse::default(), reports))
         }
     }
 }
@@ -163,7 +165,7 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
         |reason| {
             let value = (
                 Classification::unknown(reason.clone()),
-                cause::Why::default(),
+                Sparse::default(),
                 LogReports::default(),
             );
             (value, Some(reason))
@@ -185,7 +187,7 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
                 parent: one.parent,
                 bytes: one.bytes,
                 classification,
-                why: why.into(),
+                why,
                 modified,
                 reports,
             }

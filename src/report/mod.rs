@@ -459,7 +459,7 @@ fn cell_of(key: String, mut attempts: Vec<ScannedLog>, live: Option<Live>) -> Ce
         why: last.why,
         canaries: last.classification.canaries,
         flaky,
-        facts: last.classification.facts.into(),
+        facts: last.classification.facts,
     }
 }
 
