@@ -366,25 +366,31 @@ impl Report {
 /// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
 /// unfinished log written to within the deadline is [`CellResult::Running`].
 ///
-/// The logs are ordered by cell and attempt in place and each cell is made from its run of
-/// logs as they are taken out: no map of groups or of cells beside them (at a million pods,
-/// each copy of every log or cell is most of a gigabyte).
-pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
+/// The logs are put in cell and attempt order in place, and the cells made from the last
+/// one back, the list of logs shrinking as the list of cells grows: no map of groups or of
+/// cells beside them, and never every log and every cell at once (at a million pods, each
+/// copy of every log or cell is hundreds of megabytes).
+pub fn build(mut scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
     let bytes = scanned.iter().map(|l| l.bytes).sum();
     let logs = scanned.len();
-    let order = attempt_order(&scanned, index);
-    let mut slots: Vec<Option<ScannedLog>> = scanned.into_iter().map(Some).collect();
-    let groups = order.chunk_by(|a, b| a.key == b.key).count();
-    let mut cells = Vec::with_capacity(groups);
-    let mut order = order.into_iter().peekable();
-    while let Some(first) = order.next() {
-        let mut attempts = vec![slots[first.at].take().expect("each log once")];
-        while let Some(next) = order.next_if(|next| next.key == first.key) {
-            attempts.push(slots[next.at].take().expect("each log once"));
+    let mut keys = in_attempt_order(&mut scanned, index);
+    // As many as there are cells: a list grown by doubling holds room for up to twice them.
+    let mut cells = Vec::with_capacity(keys.chunk_by(|a, b| a == b).count());
+    while let Some(key) = keys.pop() {
+        let mut attempts = vec![scanned.pop().expect("a log per key")];
+        while keys.last() == Some(&key) {
+            keys.pop();
+            attempts.push(scanned.pop().expect("a log per key"));
         }
-        cells.push(cell_of(first.key, attempts, live));
+        attempts.reverse();
+        cells.push(cell_of(key, attempts, live));
+        // The memory of the logs taken goes back as the cells take theirs.
+        if scanned.capacity() > scanned.len() + scanned.len() / 4 + 64 {
+            scanned.shrink_to_fit();
+            keys.shrink_to_fit();
+        }
     }
-    drop(slots);
+    cells.reverse();
     let index_columns = match index {
         Some(index) => {
             join_index(&mut cells, index);
@@ -397,6 +403,29 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
         cells,
         logs,
         bytes,
+    }
+}
+
+/// Puts `scanned` in the order of [`attempt_order`], in place; returns the key of each log.
+fn in_attempt_order(scanned: &mut [ScannedLog], index: Option<&Index>) -> Vec<String> {
+    let order = attempt_order(scanned, index);
+    // Where each log goes; each cycle of the permutation is followed once.
+    let mut place = vec![0; order.len()];
+    for (to, placed) in order.iter().enumerate() {
+        place[placed.at] = to;
+    }
+    permute(scanned, &mut place);
+    order.into_iter().map(|placed| placed.key).collect()
+}
+
+/// Moves the item at each `i` of `items` to `place[i]` (a permutation), in place.
+fn permute<T>(items: &mut [T], place: &mut [usize]) {
+    for at in 0..items.len() {
+        while place[at] != at {
+            let to = place[at];
+            items.swap(at, to);
+            place.swap(at, to);
+        }
     }
 }
 
@@ -502,14 +531,7 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
             next += 1;
         }
     }
-    // Each cycle of the permutation is followed once: every swap puts one cell in its place.
-    for at in 0..cells.len() {
-        while place[at] != at {
-            let to = place[at];
-            cells.swap(at, to);
-            place.swap(at, to);
-        }
-    }
+    permute(cells, &mut place);
 }
 
 #[cfg(test)]
