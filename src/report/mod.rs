@@ -605,6 +605,43 @@ mod tests {
             .contains("compiler"));
     }
 
+    #[test]
+    fn cells_come_in_index_order_then_unlisted_by_key_whatever_order_the_logs_come_in() {
+        let names = [
+            "e.log",
+            "b.log",
+            "x-2.sh.txt",
+            "a.log",
+            "x-1.sh.txt",
+            "d.log",
+        ];
+        let logs = names.iter().map(|n| log(n, None, None)).collect();
+        let index = Index::from_reader(
+            "script_name,n\nd,1\nmissing,2\nx.sh,3\nb,4\n".as_bytes(),
+            "t",
+        )
+        .unwrap();
+        let r = build(logs, Some(&index), None);
+        let cells: Vec<(&str, &str, usize, Option<&str>)> = (r.cells.iter())
+            .map(|c| {
+                let n = c.index_values[0].as_str();
+                (c.key.as_str(), n, c.attempts, c.log.as_deref())
+            })
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("d", "1", 1, Some("d.log")),
+                ("missing", "2", 0, None),
+                ("x.sh", "3", 2, Some("x-2.sh.txt")),
+                ("b", "4", 1, Some("b.log")),
+                ("a", "", 1, Some("a.log")),
+                ("e", "", 1, Some("e.log")),
+            ]
+        );
+        assert_eq!(r.logs, 6);
+    }
+
     /// A marker log, stopped in `compile`, with a finish marker or not.
     fn marker_log(finished: bool, modified: SystemTime) -> ScannedLog {
         const M: &str = "::matrix::";
@@ -681,16 +718,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 3") && err.contains("twice"), "{err}");
-    }
-}
-#[cfg(test)]
-mod sizes_tmp {
-    #[test]
-    fn sizes_tmp() {
-        use std::mem::size_of;
-        eprintln!("ScannedLog {} Classification {} Why {} LogReports {} CellReport {} Facts {} Flaky {} CellResult {} Evidence {} Verdict {}",
-            size_of::<crate::logs::ScannedLog>(), size_of::<crate::logs::Classification>(), size_of::<crate::logs::cause::Why>(),
-            size_of::<crate::sanitizer::LogReports>(), size_of::<super::CellReport>(), size_of::<crate::logs::Facts>(),
-            size_of::<super::flaky::Flaky>(), size_of::<super::CellResult>(), size_of::<super::Evidence>(), size_of::<super::Verdict>());
     }
 }
