@@ -340,7 +340,13 @@ impl<R: Send> MemberSink for Mapped<'_, R> {
                 scan(Some(name), &mut reader)
             })
             .collect();
-        self.results.extend(scanned);
+        // Taken whole when it is all there is (a plain file of pods): extending an empty list
+        // copies every result into a second one.
+        if self.results.is_empty() {
+            self.results = scanned;
+        } else {
+            self.results.extend(scanned);
+        }
     }
 }
 

@@ -11,9 +11,11 @@ pub mod classify;
 pub mod index;
 pub mod read;
 pub mod scan;
+pub mod sparse;
 
 pub use classify::{
     CanaryResult, CanaryRun, Classification, Evidence, Facts, Outcome, Stage, Verdict,
 };
 pub use index::Index;
 pub use scan::{key_of, scan_dir, scan_one, Live, Read, Scanned, ScannedLog, CLOCK_SKEW};
+pub use sparse::Sparse;

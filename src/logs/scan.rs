@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
-use super::{cause, read as logs, Classification};
+use super::{cause, read as logs, Classification, Sparse};
 use crate::artifacts::{self, Progress, Warning};
 use crate::sanitizer::{LogReports, Recognizer};
 
@@ -23,8 +23,9 @@ pub struct ScannedLog {
     pub parent: Option<String>,
     pub bytes: u64,
     pub classification: Classification,
-    /// Why it ended as it did (read with [`Read::CausesAndReports`]; empty otherwise).
-    pub why: cause::Why,
+    /// Why it ended as it did (read with [`Read::CausesAndReports`]; empty otherwise): empty
+    /// in most logs, so [`super::Sparse`].
+    pub why: super::Sparse<cause::Why>,
     /// When the file was last modified: plain files only (an archive holds finished logs).
     pub modified: Option<SystemTime>,
     /// Its sanitizer and fatal-error reports by signature.
@@ -104,25 +105,33 @@ pub fn scan_dir(dir: &Path, read: Read, progress: Progress) -> Result<Scanned> {
     scanned.sort_by_key(|(i, _)| *i);
     let mut logs = Vec::new();
     for (_, one) in scanned {
-        logs.extend(one.logs);
+        // The first file's logs are taken whole, not copied (an `argo logs` file is all of
+        // them).
+        if logs.is_empty() {
+            logs = one.logs;
+        } else {
+            logs.extend(one.logs);
+        }
         warnings.extend(one.warnings);
     }
     Ok(Scanned { logs, warnings })
 }
 
-/// One log's pass of `read`: its bytes, and what it says.
+/// One log's pass of `read`: its bytes, and what it says. Its cause is made [`Sparse`] here,
+/// as each log is read: every log's result is held until the last is read (a million pods'),
+/// and those of most logs name no cause.
 fn pass(
     reader: &mut dyn std::io::Read,
     read: Read,
-) -> (u64, (Classification, cause::Why, LogReports)) {
+) -> (u64, (Classification, Sparse<cause::Why>, LogReports)) {
     match read {
         Read::CausesAndReports => {
             let (bytes, classification, why, reports) = cause::scan_with_reports(reader);
-            (bytes, (classification, why, reports))
+            (bytes, (classification, why.into(), reports))
         }
         Read::Reports => {
             let (bytes, (classification, reports)) = reports_only(reader);
-            (bytes, (classification, cause::Why::default(), reports))
+            (bytes, (classification, Sparse::default(), reports))
         }
     }
 }
@@ -156,7 +165,7 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
         |reason| {
             let value = (
                 Classification::unknown(reason.clone()),
-                cause::Why::default(),
+                Sparse::default(),
                 LogReports::default(),
             );
             (value, Some(reason))
@@ -199,7 +208,7 @@ pub fn scan_one(path: &Path, rel: &str) -> Result<ScannedLog> {
         parent: None,
         bytes,
         classification,
-        why,
+        why: why.into(),
         modified: None,
         reports: Default::default(),
     })

@@ -89,13 +89,13 @@ pub struct CellReport {
     pub log: Option<String>,
     pub evidence: Option<Evidence>,
     /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
-    pub why: crate::logs::cause::Why,
+    pub why: crate::logs::Sparse<crate::logs::cause::Why>,
     /// The canaries the deciding attempt ran: what its sanitizer could see.
     pub canaries: Vec<CanaryRun>,
     /// Why a pass is not a plain pass (or which tests were flaky in a failing cell).
     pub flaky: Option<flaky::Flaky>,
     /// The deciding attempt's stage durations and script facts.
-    pub facts: crate::logs::Facts,
+    pub facts: crate::logs::Sparse<crate::logs::Facts>,
 }
 
 impl CellReport {
@@ -365,73 +365,150 @@ impl Report {
 
 /// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
 /// unfinished log written to within the deadline is [`CellResult::Running`].
-pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
+///
+/// The logs are put in cell and attempt order in place, and the cells made from the last
+/// one back, the list of logs shrinking as the list of cells grows: no map of groups or of
+/// cells beside them, and never every log and every cell at once (at a million pods, each
+/// copy of every log or cell is hundreds of megabytes).
+pub fn build(mut scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
     let bytes = scanned.iter().map(|l| l.bytes).sum();
     let logs = scanned.len();
-    let mut groups: BTreeMap<String, Vec<(Option<u64>, ScannedLog)>> = BTreeMap::new();
-    for log in scanned {
-        let (mut key, attempt) = key_of(&log);
-        if let Some(index) = index {
-            if let Some(row) = index.find(&key) {
-                key = index.rows[row].0.clone();
-            }
+    let mut keys = in_attempt_order(&mut scanned, index);
+    // As many as there are cells: a list grown by doubling holds room for up to twice them.
+    let mut cells = Vec::with_capacity(keys.chunk_by(|a, b| a == b).count());
+    while let Some(key) = keys.pop() {
+        let mut attempts = vec![scanned.pop().expect("a log per key")];
+        while keys.last() == Some(&key) {
+            keys.pop();
+            attempts.push(scanned.pop().expect("a log per key"));
         }
-        // Nearly every cell has one log: a group grown by `push` alone would hold room for
-        // four (a ScannedLog is about 600 bytes), which at a million pods is gigabytes.
-        (groups.entry(key))
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push((attempt, log));
-    }
-    let mut cells_by_key: BTreeMap<String, CellReport> = BTreeMap::new();
-    for (key, mut attempts) in groups {
-        // Numbered attempts first, in their order; a log without a number (a cell's current
-        // log beside its kept attempts) after them.
-        attempts.sort_by(|(a, x), (b, y)| {
-            let rank = |n: &Option<u64>| n.unwrap_or(u64::MAX);
-            rank(a)
-                .cmp(&rank(b))
-                .then_with(|| x.classification.started.cmp(&y.classification.started))
-                .then_with(|| x.name.cmp(&y.name))
-        });
-        let count = attempts.len();
-        let (_, mut last) = attempts.pop().expect("a group has a log");
-        let earlier: Vec<&ScannedLog> = attempts.iter().map(|(_, log)| log).collect();
-        let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
-        let result = match last.classification.verdict.clone() {
-            Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
-            Verdict::Unknown { .. } if running => CellResult::Running(None),
-            Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
-            Verdict::Unknown { reason } => CellResult::Unknown(reason),
-        };
-        if running {
-            // A cell that has not ended has no cause yet.
-            last.why.cause = None;
+        attempts.reverse();
+        cells.push(cell_of(key, attempts, live));
+        // The memory of the logs taken goes back as the cells take theirs.
+        if scanned.capacity() > scanned.len() + scanned.len() / 4 + 64 {
+            scanned.shrink_to_fit();
+            keys.shrink_to_fit();
         }
-        let flaky = flaky::Flaky::of(&earlier, &last, &result);
-        cells_by_key.insert(
-            key.clone(),
-            CellReport {
-                key,
-                index_values: Vec::new(),
-                result,
-                attempts: count,
-                log: Some(last.name),
-                evidence: last.classification.evidence,
-                why: last.why,
-                canaries: last.classification.canaries,
-                flaky,
-                facts: last.classification.facts,
-            },
-        );
     }
-    let mut cells = Vec::with_capacity(cells_by_key.len());
+    cells.reverse();
     let index_columns = match index {
         Some(index) => {
-            // The index's order first, then logs of cells it does not list.
-            for (key, values) in &index.rows {
-                let mut cell = cells_by_key.remove(key).unwrap_or_else(|| CellReport {
+            join_index(&mut cells, index);
+            index.columns.iter().map(|c| index_column_name(c)).collect()
+        }
+        None => Vec::new(),
+    };
+    Report {
+        index_columns,
+        cells,
+        logs,
+        bytes,
+    }
+}
+
+/// Puts `scanned` in the order of [`attempt_order`], in place; returns the key of each log.
+fn in_attempt_order(scanned: &mut [ScannedLog], index: Option<&Index>) -> Vec<String> {
+    let order = attempt_order(scanned, index);
+    // Where each log goes; each cycle of the permutation is followed once.
+    let mut place = vec![0; order.len()];
+    for (to, placed) in order.iter().enumerate() {
+        place[placed.at] = to;
+    }
+    permute(scanned, &mut place);
+    order.into_iter().map(|placed| placed.key).collect()
+}
+
+/// Moves the item at each `i` of `items` to `place[i]` (a permutation), in place.
+fn permute<T>(items: &mut [T], place: &mut [usize]) {
+    for at in 0..items.len() {
+        while place[at] != at {
+            let to = place[at];
+            items.swap(at, to);
+            place.swap(at, to);
+        }
+    }
+}
+
+/// Where a log goes: its cell's key, its attempt number, and its place in the logs given.
+struct Placed {
+    key: String,
+    attempt: Option<u64>,
+    at: usize,
+}
+
+/// The logs in cell order (by key), each cell's attempts in order: numbered attempts first, in
+/// their order; a log without a number (a cell's current log beside its kept attempts) after
+/// them; then by start time, name, and the order they were given in.
+fn attempt_order(scanned: &[ScannedLog], index: Option<&Index>) -> Vec<Placed> {
+    let mut order: Vec<Placed> = (scanned.iter().enumerate())
+        .map(|(at, log)| {
+            let (mut key, attempt) = key_of(log);
+            if let Some(row) = index.and_then(|index| index.find(&key).map(|r| &index.rows[r])) {
+                key.clone_from(&row.0);
+            }
+            Placed { key, attempt, at }
+        })
+        .collect();
+    let rank = |n: Option<u64>| n.unwrap_or(u64::MAX);
+    order.sort_unstable_by(|a, b| {
+        let (x, y) = (&scanned[a.at], &scanned[b.at]);
+        (a.key.cmp(&b.key))
+            .then_with(|| rank(a.attempt).cmp(&rank(b.attempt)))
+            .then_with(|| x.classification.started.cmp(&y.classification.started))
+            .then_with(|| x.name.cmp(&y.name))
+            .then_with(|| a.at.cmp(&b.at))
+    });
+    order
+}
+
+/// The cell of `key` from its logs, oldest attempt first: the last one decides.
+fn cell_of(key: String, mut attempts: Vec<ScannedLog>, live: Option<Live>) -> CellReport {
+    let count = attempts.len();
+    let mut last = attempts.pop().expect("a group has a log");
+    let earlier: Vec<&ScannedLog> = attempts.iter().collect();
+    let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
+    let result = match last.classification.verdict.clone() {
+        Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
+        Verdict::Unknown { .. } if running => CellResult::Running(None),
+        Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
+        Verdict::Unknown { reason } => CellResult::Unknown(reason),
+    };
+    if running && last.why.cause.is_some() {
+        // A cell that has not ended has no cause yet.
+        last.why.cause = None;
+    }
+    let flaky = flaky::Flaky::of(&earlier, &last, &result);
+    CellReport {
+        key,
+        index_values: Vec::new(),
+        result,
+        attempts: count,
+        log: Some(last.name),
+        evidence: last.classification.evidence,
+        why: last.why,
+        canaries: last.classification.canaries,
+        flaky,
+        facts: last.classification.facts,
+    }
+}
+
+/// Puts `cells` (in key order) in the index's order, with a `Missing` cell for each row
+/// without logs, then the cells the index does not list in key order; each listed cell gets
+/// its row's values. Moved in place: a second list of the cells would double their memory.
+fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
+    let listed = cells.len();
+    // Where each cell goes; cells the index does not list after the rows, in key order.
+    let mut place: Vec<usize> = vec![usize::MAX; listed];
+    for (row, (key, values)) in index.rows.iter().enumerate() {
+        match cells[..listed].binary_search_by(|c| c.key.as_str().cmp(key)) {
+            Ok(at) => {
+                cells[at].index_values.clone_from(values);
+                place[at] = row;
+            }
+            Err(_) => {
+                cells.push(CellReport {
                     key: key.clone(),
-                    index_values: Vec::new(),
+                    index_values: values.clone(),
                     result: CellResult::Missing,
                     attempts: 0,
                     log: None,
@@ -441,27 +518,20 @@ pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>
                     flaky: None,
                     facts: Default::default(),
                 });
-                cell.index_values = values.clone();
-                cells.push(cell);
+                place.push(row);
             }
-            let width = index.columns.len();
-            cells.extend(cells_by_key.into_values().map(|mut c| {
-                c.index_values = vec![String::new(); width];
-                c
-            }));
-            index.columns.iter().map(|c| index_column_name(c)).collect()
         }
-        None => {
-            cells.extend(cells_by_key.into_values());
-            Vec::new()
-        }
-    };
-    Report {
-        index_columns,
-        cells,
-        logs,
-        bytes,
     }
+    let width = index.columns.len();
+    let mut next = index.rows.len();
+    for (at, cell) in cells[..listed].iter_mut().enumerate() {
+        if place[at] == usize::MAX {
+            cell.index_values = vec![String::new(); width];
+            place[at] = next;
+            next += 1;
+        }
+    }
+    permute(cells, &mut place);
 }
 
 #[cfg(test)]
@@ -535,6 +605,43 @@ mod tests {
             .contains("compiler"));
     }
 
+    #[test]
+    fn cells_come_in_index_order_then_unlisted_by_key_whatever_order_the_logs_come_in() {
+        let names = [
+            "e.log",
+            "b.log",
+            "x-2.sh.txt",
+            "a.log",
+            "x-1.sh.txt",
+            "d.log",
+        ];
+        let logs = names.iter().map(|n| log(n, None, None)).collect();
+        let index = Index::from_reader(
+            "script_name,n\nd,1\nmissing,2\nx.sh,3\nb,4\n".as_bytes(),
+            "t",
+        )
+        .unwrap();
+        let r = build(logs, Some(&index), None);
+        let cells: Vec<(&str, &str, usize, Option<&str>)> = (r.cells.iter())
+            .map(|c| {
+                let n = c.index_values[0].as_str();
+                (c.key.as_str(), n, c.attempts, c.log.as_deref())
+            })
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("d", "1", 1, Some("d.log")),
+                ("missing", "2", 0, None),
+                ("x.sh", "3", 2, Some("x-2.sh.txt")),
+                ("b", "4", 1, Some("b.log")),
+                ("a", "", 1, Some("a.log")),
+                ("e", "", 1, Some("e.log")),
+            ]
+        );
+        assert_eq!(r.logs, 6);
+    }
+
     /// A marker log, stopped in `compile`, with a finish marker or not.
     fn marker_log(finished: bool, modified: SystemTime) -> ScannedLog {
         const M: &str = "::matrix::";
@@ -555,7 +662,7 @@ mod tests {
             parent: None,
             bytes,
             classification,
-            why,
+            why: why.into(),
             modified: Some(modified),
             reports: Default::default(),
         }

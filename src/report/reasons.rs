@@ -517,7 +517,8 @@ mod tests {
                 }),
                 failed_tests: tests.iter().map(|t| t.to_string()).collect(),
                 ..Why::default()
-            },
+            }
+            .into(),
             canaries: Vec::new(),
             flaky: None,
             facts: Default::default(),

@@ -90,6 +90,20 @@ pub struct Why {
     pub regrtest_changed: Option<String>,
 }
 
+impl super::sparse::Empty for Why {
+    fn empty() -> &'static Self {
+        static EMPTY: Why = Why {
+            cause: None,
+            failed_tests: Vec::new(),
+            flaky_tests: Vec::new(),
+            totals: None,
+            ran_tests: Vec::new(),
+            regrtest_changed: None,
+        };
+        &EMPTY
+    }
+}
+
 /// A line that may be a cause, with its evidence.
 #[derive(Debug, Clone)]
 struct Candidate {

@@ -19,6 +19,16 @@ pub struct Facts {
     pub values: BTreeMap<String, String>,
 }
 
+impl crate::logs::sparse::Empty for Facts {
+    fn empty() -> &'static Self {
+        static EMPTY: Facts = Facts {
+            seconds: Vec::new(),
+            values: BTreeMap::new(),
+        };
+        &EMPTY
+    }
+}
+
 impl Facts {
     /// Seconds of the stage of that marker name, when it ended.
     pub fn seconds_of(&self, stage: &str) -> Option<u64> {

@@ -320,7 +320,7 @@ impl Classifier {
                 && self.markers.finish.is_none()
                 && (self.markers.current.is_some() || self.markers.last_end.is_some()),
             canaries: std::mem::take(&mut self.canaries),
-            facts: std::mem::take(&mut self.facts).finish(),
+            facts: std::mem::take(&mut self.facts).finish().into(),
         }
     }
 

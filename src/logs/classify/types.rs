@@ -119,8 +119,9 @@ pub struct Classification {
     pub unfinished: bool,
     /// The canaries the cell ran, in the order it ran them.
     pub canaries: Vec<CanaryRun>,
-    /// Stage durations and the script's `event=fact` values.
-    pub facts: super::Facts,
+    /// Stage durations and the script's `event=fact` values: [`crate::logs::Sparse`], as most logs
+    /// print none and every log's result is held until the report is built.
+    pub facts: crate::logs::Sparse<super::Facts>,
 }
 
 /// What one canary of a cell showed (a `::matrix:: event=canary` marker).
