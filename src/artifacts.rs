@@ -696,21 +696,8 @@ mod tests {
         let path = d.path().join("z.zip");
         std::fs::write(&path, zw.finish().unwrap().into_inner()).unwrap();
         let read = |limit: u64| {
-            let mut out = Members::default();
-            let mut bytes = Vec::new();
-            let mut visit = |_: Option<&str>, r: &mut dyn Read| {
-                let _ = r.read_to_end(&mut bytes);
-            };
             let opened = File::open(&path).unwrap();
-            zip_members(
-                opened,
-                &|_| true,
-                &mut OneByOne(&mut visit),
-                &mut out,
-                limit,
-            );
-            let failures: Vec<String> = out.failures.iter().map(|f| f.to_string()).collect();
-            (bytes.len(), failures)
+            read_whole(|sink, out| zip_members(opened, &|_| true, sink, out, limit))
         };
         assert_eq!(read(12_000), (12_000, vec![]));
         // Said to be 12,000 bytes together: refused unread.
@@ -737,16 +724,22 @@ mod tests {
         builder.into_inner().unwrap()
     }
 
-    /// The bytes of members read and the failures of reading `tar` under `limits`.
-    fn read_tar(tar: &[u8], limits: TarLimits) -> (usize, Vec<String>) {
+    /// The bytes of members read, and the failures, when `walk` hands every member of an
+    /// artifact to a sink that reads each whole.
+    fn read_whole(walk: impl FnOnce(&mut dyn MemberSink, &mut Members)) -> (usize, Vec<String>) {
         let mut out = Members::default();
         let mut bytes = Vec::new();
         let mut visit = |_: Option<&str>, r: &mut dyn Read| {
             let _ = r.read_to_end(&mut bytes);
         };
-        tar_members(tar, &|_| true, &mut OneByOne(&mut visit), &mut out, limits);
+        walk(&mut OneByOne(&mut visit), &mut out);
         let failures = out.failures.iter().map(|f| f.to_string()).collect();
         (bytes.len(), failures)
+    }
+
+    /// The bytes of members read and the failures of reading `tar` under `limits`.
+    fn read_tar(tar: &[u8], limits: TarLimits) -> (usize, Vec<String>) {
+        read_whole(|sink, out| tar_members(tar, &|_| true, sink, out, limits))
     }
 
     #[test]
@@ -756,21 +749,8 @@ mod tests {
         gz.write_all(&[b'a'; 5000]).unwrap();
         let gz = gz.finish().unwrap();
         let read = |limit: u64| {
-            let mut out = Members::default();
-            let mut bytes = Vec::new();
-            let mut visit = |_: Option<&str>, r: &mut dyn Read| {
-                let _ = r.read_to_end(&mut bytes);
-            };
             let inflated = flate2::read::MultiGzDecoder::new(&gz[..]);
-            gzip_member(
-                inflated,
-                &|_| true,
-                &mut OneByOne(&mut visit),
-                &mut out,
-                limit,
-            );
-            let failures: Vec<String> = out.failures.iter().map(|f| f.to_string()).collect();
-            (bytes.len(), failures)
+            read_whole(|sink, out| gzip_member(inflated, &|_| true, sink, out, limit))
         };
         assert_eq!(read(5000), (5000, vec![]));
         let (n, failures) = read(4000);

@@ -462,21 +462,24 @@ fn suppression_files_hold_only_the_entries_the_reports_name() {
 
 #[test]
 fn the_index_of_render_cannot_run_as_formulas_and_its_readers_take_it_back_exact() {
-    let tmp = tempfile::tempdir().unwrap();
+    let ctx = crate::common::TestContext::new();
     // `--out` names the script column: a directory that is a formula.
-    let out = matrix()
-        .current_dir(tmp.path())
-        .args(["render", "--out", "=cmd", "--only", "configure=debug"])
-        .args(["--only", "platform=amd64", "--only", "os=fedora-40"])
-        .args(["--only", "compiler=gcc", "--only", "sanitizer=none"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = crate::common::csv_cells(&out.stdout);
+    let index = ctx.stdout(&[
+        "render",
+        "--out",
+        "=cmd",
+        "--only",
+        "configure=debug",
+        "--only",
+        "platform=amd64",
+        "--only",
+        "os=fedora-40",
+        "--only",
+        "compiler=gcc",
+        "--only",
+        "sanitizer=none",
+    ]);
+    let rows = crate::common::csv_cells(index.as_bytes());
     assert!(!rows.is_empty());
     for value in rows.iter().flat_map(|row| row.values()) {
         assert!(
@@ -486,21 +489,11 @@ fn the_index_of_render_cannot_run_as_formulas_and_its_readers_take_it_back_exact
     }
     let id = rows[0]["id"].clone();
     assert_eq!(rows[0]["script"], format!("'=cmd/{id}.sh"));
-    fs::write(tmp.path().join("idx.csv"), &out.stdout).unwrap();
-    fs::create_dir(tmp.path().join("logs")).unwrap();
-    fs::write(tmp.path().join(format!("logs/{id}.log")), failed_log(&id)).unwrap();
+    ctx.write("idx.csv", &index);
+    ctx.write(format!("logs/{id}.log"), failed_log(&id));
     // Read back by report as `=cmd/…` (and written neutral again), not as `'=cmd/…`.
-    let report = matrix()
-        .current_dir(tmp.path())
-        .args(["report", "logs", "--index", "idx.csv", "--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
-    let rows = crate::common::csv_cells(&report.stdout);
+    let report = ctx.stdout(&["report", "logs", "--index", "idx.csv", "--format", "csv"]);
+    let rows = crate::common::csv_cells(report.as_bytes());
     let row = rows.iter().find(|r| r["key"] == id).unwrap();
     assert_eq!(row["script"], format!("'=cmd/{id}.sh"));
 }
