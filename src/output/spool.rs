@@ -1,5 +1,5 @@
 //! A command's stdout held until the command has succeeded, in an unnamed temporary file
-//! instead of memory: `matrix workflow` of a million cells prints 200 MB. As with stdout kept
+//! instead of memory: `matrix workflow` of a million cells prints 324 MB. As with stdout kept
 //! in memory, nothing reaches stdout on an error, and the file is gone with the process.
 
 use std::fs::File;
