@@ -55,17 +55,25 @@ pub fn record(record: &csv::StringRecord) -> csv::StringRecord {
     record.iter().map(original).collect()
 }
 
-/// A `csv::Writer` into memory whose every cell goes through [`neutral`].
-pub struct Writer {
-    inner: csv::Writer<Vec<u8>>,
+/// A `csv::Writer` (into memory unless made [`Writer::from_writer`]) whose every cell goes
+/// through [`neutral`].
+pub struct Writer<W: std::io::Write = Vec<u8>> {
+    inner: csv::Writer<W>,
     /// Whether [`Writer::serialize`] has written its header (the field names) yet.
     header_written: bool,
 }
 
-impl Writer {
+impl Writer<Vec<u8>> {
     pub fn new() -> Self {
+        Writer::from_writer(Vec::new())
+    }
+}
+
+impl<W: std::io::Write> Writer<W> {
+    /// A writer into `out` (a file, a spool): a large CSV need not be held in memory.
+    pub fn from_writer(out: W) -> Self {
         Writer {
-            inner: csv::Writer::from_writer(Vec::new()),
+            inner: csv::Writer::from_writer(out),
             header_written: false,
         }
     }
@@ -104,7 +112,8 @@ impl Writer {
         Ok(())
     }
 
-    pub fn into_inner(self) -> anyhow::Result<Vec<u8>> {
+    /// Flushes the rows and gives back what they were written into.
+    pub fn into_inner(self) -> anyhow::Result<W> {
         self.inner.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
     }
 }

@@ -360,7 +360,7 @@ pub fn run(cli: &Cli) -> Result<Stdout> {
         Command::Man(args) => man::run(args),
         Command::Images(args) => images::run(cli, args),
         Command::Sarif(args) => sarif::run(cli, args),
-        Command::Report(args) => report::run(cli, args),
+        Command::Report(args) => return report::run(cli, args),
         Command::Findings(args) => findings::run(cli, args),
         Command::Run(args) => run::run(cli, args),
         Command::Repro(args) => repro::run(cli, args),

@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
-use super::{format, Cli};
+use super::{format, Cli, Stdout};
 use crate::definition::workflow::{WorkflowDefaults, DEFAULT_DEADLINE};
 use crate::export::{Export, OutputFormat};
 use crate::finding::Finding;
 use crate::grammar::parse_duration;
 use crate::logs::{self, Index};
-use crate::output::write_atomic;
+use crate::output::{write_atomic, Spool};
 use crate::report::output::{CsvCaseClash, DiffInsightsView, DiffView, InsightsView, ReportView};
 use crate::report::reasons::{ReasonsView, TestsView};
 use crate::report::{self, chart, diff, insights, page, reasons};
@@ -184,9 +184,9 @@ pub struct DiffArgs {
     pub live: LiveArgs,
 }
 
-pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
+pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Stdout> {
     if let Some(ReportCommand::Diff(diff)) = &args.command {
-        return run_diff(&DiffSettings::resolve(cli, diff)?);
+        return run_diff(&DiffSettings::resolve(cli, diff)?).map(Stdout::Bytes);
     }
     if args.diff.is_some() {
         super::deprecated("matrix report --diff", "matrix report diff");
@@ -195,7 +195,8 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> Result<Vec<u8>> {
     if let Some(sides) = &args.diff {
         return run_diff(&DiffSettings::of_old_spelling(
             settings, &sides[0], &sides[1],
-        ));
+        ))
+        .map(Stdout::Bytes);
     }
     let logdir = args
         .logdir
@@ -511,7 +512,7 @@ fn check_by_is_shown(args: &ReportArgs, format: Option<OutputFormat>, page: bool
 
 /// The report of one log directory: the files asked for (chart, pages) are written, then the
 /// view asked for is returned.
-fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Vec<u8>> {
+fn run_logdir(settings: &Settings<'_>, logdir: &Path) -> Result<Stdout> {
     let args = settings.args;
     let index = settings.index.as_ref();
     // Insights (printed, or on a page) speak of each cell's sanitizer findings, and the page
@@ -661,26 +662,38 @@ fn view(
     report: &report::Report,
     pivot: Option<&report::Pivot>,
     found: &[insights::Insight],
-) -> Result<Vec<u8>> {
+) -> Result<Stdout> {
     let (args, format) = (settings.args, settings.format);
-    if args.reasons {
-        return ReasonsView(&reasons::reasons(report), super::format::terminal_width())
-            .export(format);
-    }
-    if args.tests {
-        return TestsView(&reasons::tests(report), super::format::terminal_width()).export(format);
-    }
-    if args.insights {
-        return InsightsView {
+    let printed = if args.reasons {
+        ReasonsView(&reasons::reasons(report), super::format::terminal_width()).export(format)
+    } else if args.tests {
+        TestsView(&reasons::tests(report), super::format::terminal_width()).export(format)
+    } else if args.insights {
+        InsightsView {
             insights: found,
             width: super::format::terminal_width(),
         }
-        .export(format);
-    }
+        .export(format)
+    } else if format == OutputFormat::Csv {
+        // A row per cell: at a million cells hundreds of megabytes, spooled as written
+        // instead of held (the pivot goes to the page, never into the CSV).
+        let spool = report::output::write_csv(report, Spool::new())?;
+        return Ok(Stdout::Spooled(spool));
+    } else {
+        return cells_view(report, pivot, format).map(Stdout::Bytes);
+    };
+    printed.map(Stdout::Bytes)
+}
+
+/// The cells (and the `--by` pivot) as JSON or a table.
+fn cells_view(
+    report: &report::Report,
+    pivot: Option<&report::Pivot>,
+    format: OutputFormat,
+) -> Result<Vec<u8>> {
     ReportView {
         report,
-        // A CSV (one row per cell) beside a page that shows the pivot.
-        pivot: pivot.filter(|_| format != OutputFormat::Csv),
+        pivot,
         width: super::format::terminal_width(),
     }
     .export(format)

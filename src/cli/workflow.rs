@@ -173,7 +173,7 @@ pub fn run(cli: &Cli, args: &WorkflowArgs) -> Result<Spool> {
     // Only the compact form of the scripts is kept: 100,000 full scripts take a gigabyte.
     let scripts = Scripts::render(&renderer, &matrix, &cells)?;
     // The stream is written out a document at a time: a million cells' is 200 MB.
-    let mut spool = Spool::new()?;
+    let mut spool = Spool::new();
     stream(&matrix, &cells, scripts, &options, &mut spool).map_err(|err| {
         super::with_flags(err, |over: OverBudget| {
             anyhow::anyhow!("{over}; raise --max-bytes")

@@ -129,7 +129,13 @@ pub fn is_own_column(name: &str) -> bool {
 /// `failed_count`; then what the sanitizer could see: `canaries` (`name:seen|missed|error`),
 /// `blind` (`yes|no|unknown`); then the cell's facts ([`FACT_COLUMNS`]).
 pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
-    let mut w = crate::spreadsheet::Writer::new();
+    write_csv(report, Vec::new())
+}
+
+/// [`to_csv`] into `out`, a row at a time: a report of a million cells is written without
+/// its text in memory (`matrix report`'s stdout spool). Gives `out` back.
+pub fn write_csv<W: std::io::Write>(report: &Report, out: W) -> Result<W> {
+    let mut w = crate::spreadsheet::Writer::from_writer(out);
     let mut header = vec!["key"];
     header.extend(report.index_columns.iter().map(String::as_str));
     header.extend(RESULT_COLUMNS);

@@ -490,3 +490,24 @@ fn the_placeholder_registry_is_warned_of_and_a_real_one_is_not() {
         .success()
         .stderr("");
 }
+
+/// The stream is spooled to a temporary file; without a usable `TMPDIR` it is held in memory
+/// instead, and the output is the same.
+#[test]
+fn without_a_temporary_directory_the_stream_is_the_same() {
+    let args = [
+        "workflow",
+        "--only",
+        "platform=amd64",
+        "--only",
+        "sanitizer=analyzer",
+    ];
+    let spooled = stdout_of(&args);
+    let out = matrix()
+        .env("TMPDIR", "/nonexistent/tmp")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), spooled);
+}
