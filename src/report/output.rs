@@ -498,9 +498,9 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
 
 /// What a table says of why a cell ended as it did: the cause, else the evidence.
 fn why_text(cell: &CellReport) -> String {
-    match &cell.why.cause {
-        Some(cause) => cause.text.clone(),
-        None => cell.evidence_text(),
+    match cell.cause_text() {
+        "" => cell.evidence_text(),
+        cause => cause.to_owned(),
     }
 }
 
