@@ -15,7 +15,7 @@ use crate::explain::slice_report;
 use crate::images::consistency::CellNeeds;
 use crate::render::Renderer;
 use crate::selection::{select_cells, Selection};
-use crate::workflow::compact::{Scripts, RENDER_PART};
+use crate::workflow::compact::{self, Scripts, RENDER_PART};
 use crate::workflow::schema::ArgoSchema;
 use crate::workflow::{Part, Sink};
 
@@ -306,14 +306,15 @@ fn render_scripts(
             }
         };
         let shaped = shaper.render_all(matrix, part)?;
-        for (script, shape) in rendered.iter().zip(&shaped) {
+        for ((script, shape), cell) in rendered.iter().zip(&shaped).zip(part) {
             if shapes.add(&shape.text, &script.file_name) {
                 let path = dir.path().join(&script.file_name);
                 std::fs::write(&path, &script.text)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 paths.push(path);
             }
-            scripts.push(script);
+            let known = compact::known_values(matrix, cell);
+            scripts.push(script, &known, compact::family(matrix, cell));
         }
         if matrix.images.is_some() {
             needs.add(matrix, part, &rendered)?;

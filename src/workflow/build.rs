@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
 
-use super::compact::{Scripts, Values};
+use super::compact::Scripts;
 use super::factor::{factor, Factored};
 use super::group::{self, Grouping};
 use super::options::{Kind, Options, POD_TEMPLATE_LIMIT};
@@ -151,31 +151,23 @@ pub fn stream(
 ) -> Result<usize> {
     assert_eq!(cells.len(), scripts.len());
     let axis_params = axis_parameter_names(matrix)?;
+    // The known fields, in the order of the scripts' known values (`compact::known_values`).
     let mut known_names = vec![CELL_PARAM.to_string()];
     known_names.extend(axis_params.iter().cloned());
-    let known = Values::new(cells.len(), known_names.len(), |c, f| match f {
-        0 => cells[c].id.as_str(),
-        _ => matrix.axes[f - 1].values[cells[c].values[f - 1]]
-            .name
-            .as_str(),
-    });
-    let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
-    let images: Vec<String> = cells
-        .iter()
-        .map(|c| c.image(matrix, &options.registry))
+    // A cell's image depends only on its value of the image's axis: one string per value.
+    let tag_axis = matrix.image.tag_axis;
+    let images: Vec<String> = (matrix.axes[tag_axis].values.iter())
+        .map(|value| matrix.image.reference(&options.registry, &value.name))
         .collect();
-    let image_refs: Vec<&str> = images.iter().map(String::as_str).collect();
+    let longest = scripts.longest().map(|(len, name)| (len, name.to_string()));
     let factored = factor(
-        &ids,
+        |c| cells[c].id.as_str(),
         known_names,
-        known,
-        &scripts,
-        &image_refs,
+        scripts,
+        |c| images[cells[c].values[tag_axis]].as_str(),
         "script-line-",
     )?;
-    let longest = scripts.longest().map(|(len, name)| (len, name.to_string()));
-    drop(image_refs);
-    drop((scripts, images, ids));
+    drop(images);
     check_names(&factored.names)?;
 
     // The cell id is unique per cell: grouping by it would make one group per cell.

@@ -6,9 +6,11 @@
 //! constant stays text. A line that cannot be explained that way becomes text around a new free
 //! field holding the part that differs. Nothing here knows what the templates contain.
 
+use std::borrow::Cow;
+
 use anyhow::{bail, Result};
 
-use super::compact::{Scripts, Values};
+use super::compact::{is_label_char, tokens, Scripts, Values};
 
 /// Part of a shaped text: literal text, or the value of a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,130 +101,186 @@ pub fn substitution_safe(text: &str) -> bool {
         .all(|b| b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
-/// Factors `scripts` and `images[c]` of cells named `ids[c]`, whose known fields are
-/// `known_names` with values `known`. Free fields are named `<free_prefix><line>`.
-pub fn factor(
-    ids: &[&str],
+/// One string per cell, made on demand: a line position of every script, or the images. A
+/// column of a million cells is read several times rather than held.
+struct Column<'c> {
+    cells: usize,
+    get: &'c dyn Fn(usize) -> Cow<'c, str>,
+}
+
+impl Column<'_> {
+    fn get(&self, c: usize) -> Cow<'_, str> {
+        (self.get)(c)
+    }
+}
+
+/// The fields while factoring: the known ones' values (given) and the free ones made so far.
+struct Fields<'k> {
+    known: &'k Values,
+    /// Every field's name: the known ones, then the free ones.
+    names: Vec<String>,
+    free: Values,
+}
+
+impl Fields<'_> {
+    /// A new free field named `name` holding `values`; its number.
+    fn push<S: AsRef<str>>(&mut self, name: String, values: impl Iterator<Item = S>) -> usize {
+        self.names.push(name);
+        self.free.push_field(values);
+        self.names.len() - 1
+    }
+}
+
+/// Factors `scripts` and the images (`image(c)`) of cells named `id(c)`, whose known fields
+/// (the scripts' known values) are `known_names`. Free fields are named
+/// `<free_prefix><line>`.
+pub fn factor<'a>(
+    id: impl Fn(usize) -> &'a str,
     known_names: Vec<String>,
-    known: Values,
-    scripts: &Scripts,
-    images: &[&str],
+    scripts: Scripts,
+    image: impl Fn(usize) -> &'a str,
     free_prefix: &str,
 ) -> Result<Factored> {
-    assert_eq!(ids.len(), scripts.len());
-    assert_eq!(ids.len(), images.len());
-    assert_eq!(ids.len(), known.cells());
-    assert_eq!(known_names.len(), known.fields());
-    if ids.is_empty() {
+    if scripts.is_empty() {
         bail!("no cells to put into a workflow: the selection is empty");
     }
-    let braces: Vec<bool> = (0..scripts.distinct_lines())
-        .map(|id| scripts.line(id as u32).contains("{{"))
+    assert_eq!(known_names.len(), scripts.known().fields());
+    check_braces(&scripts, &id)?;
+    let cells = scripts.len();
+    let mut fields = Fields {
+        known: scripts.known(),
+        names: known_names,
+        free: Values::new(cells, 0, |_, _| ""),
+    };
+    let script = shape_script(&scripts, &mut fields, free_prefix);
+    let get_image = |c: usize| Cow::Borrowed(image(c));
+    let images = Column {
+        cells,
+        get: &get_image,
+    };
+    let mut image_shape = Shape::default();
+    for piece in shape_column(&images, &mut fields, "image") {
+        image_shape.push(piece);
+    }
+    check(&script, &image_shape, &fields, &scripts, &id, &image)?;
+    let Fields { names, free, .. } = fields;
+    let known = scripts.known().fields();
+    let mut values = scripts.into_known();
+    values.append(free);
+    Ok(Factored {
+        names,
+        known,
+        script,
+        image: image_shape,
+        values,
+    })
+}
+
+/// Refuses a script with `{{`, which Argo would read as a variable reference.
+fn check_braces<'a>(scripts: &Scripts, id: &impl Fn(usize) -> &'a str) -> Result<()> {
+    // A known value is made of label characters: a skeleton has `{{` when its lines do.
+    let braces: Vec<bool> = (0..scripts.distinct_skeletons())
+        .map(|s| scripts.skeleton(s as u32).0.contains("{{"))
         .collect();
-    if braces.contains(&true) {
-        for (c, id) in ids.iter().enumerate() {
-            if let Some(at) = scripts.line_ids(c).iter().position(|&l| braces[l as usize]) {
-                let line = at + 1;
-                bail!(
-                    "the script of cell {id} has `{{{{` on line {line}: Argo would read it as a \
-                     variable reference and change the script; change the template so the \
-                     rendered script has no `{{{{`"
-                );
-            }
+    if !braces.contains(&true) {
+        return Ok(());
+    }
+    for c in 0..scripts.len() {
+        let lines = 0..scripts.line_count(c);
+        if let Some(at) = lines
+            .into_iter()
+            .position(|i| braces[scripts.skeleton_at(c, i) as usize])
+        {
+            bail!(
+                "the script of cell {} has `{{{{` on line {}: Argo would read it as a variable \
+                 reference and change the script; change the template so the rendered script \
+                 has no `{{{{`",
+                id(c),
+                at + 1
+            );
         }
     }
-    let mut factored = Factored {
-        known: known_names.len(),
-        names: known_names,
-        script: Shape::default(),
-        image: Shape::default(),
-        values: known,
-    };
+    Ok(())
+}
 
-    // Lines shared by every script at the start and at the end.
+/// The scripts' shape: the lines every script shares at the start and at the end are text, the
+/// others are shaped line by line (or, when the scripts differ in how many lines they have,
+/// as one field).
+fn shape_script(scripts: &Scripts, fields: &mut Fields<'_>, free_prefix: &str) -> Shape {
     let cells = scripts.len();
-    let first = scripts.line_ids(0);
+    let count = scripts.line_count(0);
     let shortest = (0..cells).map(|c| scripts.line_count(c)).min().unwrap_or(0);
-    let mut head = shortest;
-    let mut tail = shortest;
-    let mut even = true;
-    for c in 0..cells {
-        let lines = scripts.line_ids(c);
-        even &= lines.len() == first.len();
-        head = head.min(lines.iter().zip(&first).take_while(|(a, b)| a == b).count());
-        let common_tail = (lines.iter().rev().zip(first.iter().rev()))
-            .take_while(|(a, b)| a == b)
+    let even = (0..cells).all(|c| scripts.line_count(c) == count);
+    let (mut head, mut tail) = (shortest, shortest);
+    for c in 1..cells {
+        let n = scripts.line_count(c);
+        head = (0..head)
+            .take_while(|&i| scripts.same_line((c, i), (0, i)))
             .count();
-        tail = tail.min(common_tail);
+        tail = (0..tail)
+            .take_while(|&k| scripts.same_line((c, n - 1 - k), (0, count - 1 - k)))
+            .count();
     }
     let tail = tail.min(shortest - head);
-    let text_of = |ids: &[u32]| -> String { ids.iter().map(|&id| scripts.line(id)).collect() };
     let mut script = Shape::default();
-    script.push_text(&text_of(&first[..head]));
+    script.push_text(&scripts.text_of(0, 0..head));
     if even {
-        for i in head..first.len() - tail {
-            let column: Vec<&str> = (0..cells).map(|c| scripts.line_at(c, i)).collect();
+        for i in head..count - tail {
+            if (1..cells).all(|c| scripts.same_line((c, i), (0, i))) {
+                script.push_text(&scripts.line_at(0, i));
+                continue;
+            }
+            let get = |c: usize| scripts.line_at(c, i);
+            let column = Column { cells, get: &get };
             let name = format!("{free_prefix}{}", i + 1);
-            for piece in shape_column(&column, &mut factored, &name) {
+            for piece in shape_column(&column, fields, &name) {
                 script.push(piece);
             }
         }
     } else {
         // Cells differ in how many lines they have: the whole middle is one field.
-        let joined: Vec<String> = (0..cells)
-            .map(|c| {
-                let lines = scripts.line_ids(c);
-                text_of(&lines[head..lines.len() - tail])
-            })
-            .collect();
-        let column: Vec<&str> = joined.iter().map(String::as_str).collect();
+        let get = |c: usize| Cow::Owned(scripts.text_of(c, head..scripts.line_count(c) - tail));
+        let column = Column { cells, get: &get };
         let name = format!("{free_prefix}{}", head + 1);
-        for piece in shape_column(&column, &mut factored, &name) {
+        for piece in shape_column(&column, fields, &name) {
             script.push(piece);
         }
     }
-    script.push_text(&text_of(&first[first.len() - tail..]));
-    factored.script = script;
-
-    let mut image = Shape::default();
-    for piece in shape_column(images, &mut factored, "image") {
-        image.push(piece);
-    }
-    factored.image = image;
-
-    check(&factored, ids, scripts, images)?;
-    Ok(factored)
+    script.push_text(&scripts.text_of(0, count - tail..count));
+    script
 }
 
 /// Shapes one line position (or any set of strings, one per cell).
-fn shape_column(column: &[&str], factored: &mut Factored, free_name: &str) -> Vec<Piece> {
-    let first = column[0];
-    if column.iter().all(|s| *s == first) {
-        return vec![Piece::Text(first.to_string())];
+fn shape_column(column: &Column<'_>, fields: &mut Fields<'_>, free_name: &str) -> Vec<Piece> {
+    let first = column.get(0);
+    if (1..column.cells).all(|c| column.get(c) == first) {
+        return vec![Piece::Text(first.into_owned())];
     }
-    if let Some(pieces) = shape_by_tokens(column, factored) {
+    if let Some(pieces) = shape_by_tokens(column, fields) {
         return pieces;
     }
-    if let Some(pieces) = shape_assignment(column, factored) {
+    if let Some(pieces) = shape_assignment(column, fields) {
         return pieces;
     }
     // Text around one free field: the longest common prefix and suffix stay text.
-    let mut prefix = common_prefix(column);
+    let mut prefix = &first[..common_prefix(column)];
     // Cut at a token boundary so the field holds whole words (readable manifests), and never
     // leave `{` right before `{{...}}`, which would make `{{{`.
     while prefix.ends_with(is_label_char) || prefix.ends_with('{') {
         prefix = &prefix[..prefix.len() - 1];
     }
-    let rests: Vec<&str> = column.iter().map(|s| &s[prefix.len()..]).collect();
-    let mut suffix = common_suffix(&rests);
+    let start = prefix.len();
+    let first_rest = &first[start..];
+    let mut suffix = &first_rest[first_rest.len() - common_suffix(column, start)..];
     while suffix.starts_with(is_label_char) {
         suffix = &suffix[1..];
     }
-    let field = factored.names.len();
-    factored.names.push(free_name.to_string());
-    factored
-        .values
-        .push_field(rests.iter().map(|rest| &rest[..rest.len() - suffix.len()]));
+    let end = suffix.len();
+    let values = (0..column.cells).map(|c| {
+        let text = column.get(c);
+        text[start..text.len() - end].to_string()
+    });
+    let field = fields.push(free_name.to_string(), values);
     vec![
         Piece::Text(prefix.to_string()),
         Piece::Field(field),
@@ -235,29 +293,29 @@ fn shape_column(column: &[&str], factored: &mut Factored, free_name: &str) -> Ve
 /// (`cc-env`, `cflags`), so Argo's inputs read as what they are, not as fragments cut where
 /// the cells happen to differ. `None` when the lines are not such assignments or the name is
 /// taken.
-fn shape_assignment(column: &[&str], factored: &mut Factored) -> Option<Vec<Piece>> {
-    let (start, variable) = assignment(column[0])?;
-    let prefix = &column[0][..start];
-    let newline = column[0].ends_with('\n');
-    let all_alike = column
-        .iter()
-        .all(|line| line.starts_with(prefix) && line.ends_with('\n') == newline);
+fn shape_assignment(column: &Column<'_>, fields: &mut Fields<'_>) -> Option<Vec<Piece>> {
+    let first = column.get(0);
+    let (start, variable) = assignment(&first)?;
+    let prefix = &first[..start];
+    let newline = first.ends_with('\n');
+    let all_alike = (0..column.cells).all(|c| {
+        let line = column.get(c);
+        line.starts_with(prefix) && line.ends_with('\n') == newline
+    });
     if !all_alike || prefix.ends_with('{') {
         return None;
     }
     let name = variable.to_ascii_lowercase().replace('_', "-");
     let reserved = ["cell", "cells", "image"];
-    if reserved.contains(&name.as_str()) || factored.names.contains(&name) {
+    if reserved.contains(&name.as_str()) || fields.names.contains(&name) {
         return None;
     }
     let suffix = if newline { "\n" } else { "" };
-    let field = factored.names.len();
-    factored.names.push(name);
-    factored.values.push_field(
-        column
-            .iter()
-            .map(|line| &line[start..line.len() - suffix.len()]),
-    );
+    let values = (0..column.cells).map(|c| {
+        let line = column.get(c);
+        line[start..line.len() - suffix.len()].to_string()
+    });
+    let field = fields.push(name, values);
     Some(vec![
         Piece::Text(prefix.to_string()),
         Piece::Field(field),
@@ -287,42 +345,21 @@ fn assignment(line: &str) -> Option<(usize, &str)> {
     Some((line.len() - rest.len() + end + 1, name))
 }
 
-/// Characters of Kubernetes label values, which cell ids and axis values are made of.
-fn is_label_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
-}
-
-/// `text` as maximal runs of label characters and of other characters, in order.
-fn tokens(text: &str) -> Vec<(bool, &str)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut kind = None;
-    for (at, c) in text.char_indices() {
-        let label = is_label_char(c);
-        if kind.is_some_and(|k| k != label) {
-            out.push((kind.unwrap(), &text[start..at]));
-            start = at;
-        }
-        kind = Some(label);
-    }
-    if let Some(k) = kind {
-        out.push((k, &text[start..]));
-    }
-    out
-}
-
 /// The column explained by known fields alone, if every cell's string has the same token
 /// structure and each differing token always equals one known field. One cell is tokenized at
-/// a time: a column has a string per cell, and there may be 100,000 cells.
-fn shape_by_tokens(column: &[&str], factored: &Factored) -> Option<Vec<Piece>> {
-    let first = tokens(column[0]);
+/// a time: a column has a string per cell, and there may be a million cells.
+fn shape_by_tokens(column: &Column<'_>, fields: &Fields<'_>) -> Option<Vec<Piece>> {
+    let first_text = column.get(0);
+    let first = tokens(&first_text);
+    let known = fields.known.fields();
     // Per token of the first string: whether every cell has it; whether every cell's is made
     // of label characters; which known fields every cell's equals.
     let mut same = vec![true; first.len()];
     let mut label = vec![true; first.len()];
-    let mut candidates = vec![vec![true; factored.known]; first.len()];
-    for (c, text) in column.iter().enumerate() {
-        let tokens = tokens(text);
+    let mut candidates = vec![vec![true; known]; first.len()];
+    for c in 0..column.cells {
+        let text = column.get(c);
+        let tokens = tokens(&text);
         if tokens.len() != first.len() {
             return None;
         }
@@ -330,7 +367,7 @@ fn shape_by_tokens(column: &[&str], factored: &Factored) -> Option<Vec<Piece>> {
             same[j] &= *token == first[j];
             label[j] &= token.0;
             for (f, candidate) in candidates[j].iter_mut().enumerate() {
-                *candidate = *candidate && token.1 == factored.values.get(c, f);
+                *candidate = *candidate && token.1 == fields.known.get(c, f);
             }
         }
     }
@@ -354,10 +391,12 @@ fn shape_by_tokens(column: &[&str], factored: &Factored) -> Option<Vec<Piece>> {
     Some(pieces)
 }
 
-fn common_prefix<'a>(column: &[&'a str]) -> &'a str {
-    let first = column[0];
+/// The byte length of the longest prefix every string of `column` has.
+fn common_prefix(column: &Column<'_>) -> usize {
+    let first = column.get(0);
     let mut len = first.len();
-    for s in &column[1..] {
+    for c in 1..column.cells {
+        let s = column.get(c);
         len = first
             .char_indices()
             .zip(s.chars())
@@ -366,46 +405,77 @@ fn common_prefix<'a>(column: &[&'a str]) -> &'a str {
             .map_or(0, |((at, a), _)| at + a.len_utf8())
             .min(len);
     }
-    &first[..len]
+    len
 }
 
-fn common_suffix<'a>(column: &[&'a str]) -> &'a str {
-    let first = column[0];
+/// The byte length of the longest suffix every string of `column`, past its first `start`
+/// bytes, has.
+fn common_suffix(column: &Column<'_>, start: usize) -> usize {
+    let first = column.get(0);
+    let first = &first[start..];
     let mut len = first.len();
-    for s in &column[1..] {
+    for c in 1..column.cells {
+        let s = column.get(c);
         let common: usize = first
             .chars()
             .rev()
-            .zip(s.chars().rev())
+            .zip(s[start..].chars().rev())
             .take_while(|(a, b)| a == b)
             .map(|(a, _)| a.len_utf8())
             .sum();
         len = len.min(common);
     }
-    &first[first.len() - len..]
+    len
 }
 
 /// Proves the factoring: every cell's values put into the shapes give back its script and
 /// image exactly, and every value survives Argo's substitution.
-fn check(factored: &Factored, ids: &[&str], scripts: &Scripts, images: &[&str]) -> Result<()> {
-    let values = &factored.values;
-    let safe: Vec<bool> = values.distinct().map(substitution_safe).collect();
-    for (c, id) in ids.iter().enumerate() {
-        let row = values.row(c);
-        if factored.script.instantiate(&row) != scripts.text(c) {
+fn check<'a>(
+    script: &Shape,
+    image: &Shape,
+    fields: &Fields<'_>,
+    scripts: &Scripts,
+    id: &impl Fn(usize) -> &'a str,
+    image_of: &impl Fn(usize) -> &'a str,
+) -> Result<()> {
+    let (known, free) = (fields.known, &fields.free);
+    let k = known.fields();
+    let safe_known: Vec<bool> = known.distinct().map(substitution_safe).collect();
+    let safe_free: Vec<bool> = free.distinct().map(substitution_safe).collect();
+    for c in 0..scripts.len() {
+        let row: Vec<&str> = (0..fields.names.len())
+            .map(|f| {
+                if f < k {
+                    known.get(c, f)
+                } else {
+                    free.get(c, f - k)
+                }
+            })
+            .collect();
+        if script.instantiate(&row) != scripts.text(c) {
             bail!(
-                "internal error: the factored script of cell {id} differs from its rendered script"
+                "internal error: the factored script of cell {} differs from its rendered script",
+                id(c)
             );
         }
-        if factored.image.instantiate(&row) != images[c] {
-            bail!("internal error: the factored image of cell {id} differs from its image");
+        if image.instantiate(&row) != image_of(c) {
+            bail!(
+                "internal error: the factored image of cell {} differs from its image",
+                id(c)
+            );
         }
-        for (f, name) in factored.names.iter().enumerate() {
-            if !safe[values.id(c, f) as usize] {
+        for (f, name) in fields.names.iter().enumerate() {
+            let safe = if f < k {
+                safe_known[known.id(c, f) as usize]
+            } else {
+                safe_free[free.id(c, f - k) as usize]
+            };
+            if !safe {
                 bail!(
-                    "cell {id}: the value of `{name}` ({}) has a character Argo's parameter \
+                    "cell {}: the value of `{name}` ({}) has a character Argo's parameter \
                      substitution would not carry through unchanged (only printable ASCII, \
                      newline and tab are)",
+                    id(c),
                     row[f].escape_debug()
                 );
             }
@@ -419,28 +489,29 @@ mod tests {
     use super::*;
     use crate::render::Script;
 
-    fn compact(texts: &[&str]) -> Scripts {
-        let rendered: Vec<Script> = texts
-            .iter()
-            .map(|t| Script {
+    /// Scripts of cells whose known values are `known(c)`.
+    fn compact(texts: &[&str], known: impl Fn(usize) -> Vec<String>) -> Scripts {
+        let mut scripts = Scripts::default();
+        for (c, text) in texts.iter().enumerate() {
+            let script = Script {
                 file_name: "s.sh".into(),
-                text: t.to_string(),
-            })
-            .collect();
-        Scripts::of(&rendered)
+                text: text.to_string(),
+            };
+            let values = known(c);
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            scripts.push(&script, &values, 0);
+        }
+        scripts
     }
 
     fn run(scripts: &[&str]) -> Factored {
         let ids: Vec<String> = (0..scripts.len()).map(|i| format!("c{i}")).collect();
-        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let known: Vec<Vec<String>> = ids.iter().map(|id| vec![id.clone()]).collect();
-        let images = vec!["img"; scripts.len()];
+        let compacted = compact(scripts, |c| vec![ids[c].clone()]);
         factor(
-            &id_refs,
+            |c| ids[c].as_str(),
             vec!["id".into()],
-            Values::from_rows(&known),
-            &compact(scripts),
-            &images,
+            compacted,
+            |_| "img",
             "line-",
         )
         .unwrap()
@@ -502,22 +573,20 @@ mod tests {
     #[test]
     fn double_braces_and_control_characters_are_refused() {
         let err = factor(
-            &["c"],
+            |_| "c",
             vec![],
-            Values::from_rows(&[vec![]]),
-            &compact(&["ok\necho {{x}}\n"]),
-            &["i"],
+            compact(&["ok\necho {{x}}\n"], |_| vec![]),
+            |_| "i",
             "l",
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("cell c") && err.contains("line 2"), "{err}");
         let err = factor(
-            &["a", "b"],
+            |c| ["a", "b"][c],
             vec![],
-            Values::from_rows(&[vec![], vec![]]),
-            &compact(&["x\x1b\n", "y\n"]),
-            &["i", "i"],
+            compact(&["x\x1b\n", "y\n"], |_| vec![]),
+            |_| "i",
             "l",
         )
         .unwrap_err()

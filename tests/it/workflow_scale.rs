@@ -9,7 +9,7 @@ use matrix::cell::Cell;
 use matrix::definition::{Matrix, RawDefinition, RawValue, BUILTIN_DEFINITION};
 use matrix::expand::{expand, ValueMask};
 use matrix::render::Renderer;
-use matrix::workflow::compact::{Scripts, Values};
+use matrix::workflow::compact::Scripts;
 use matrix::workflow::factor::factor;
 use matrix::workflow::options::{Kind, Options, DEFAULT_MAX_BYTES};
 use matrix::workflow::{build, stream, types::DocumentSpec, Part, Sink};
@@ -57,15 +57,16 @@ fn synthetic(at_least: usize) -> (Matrix, Vec<Cell>) {
     }
 }
 
+/// The cells' scripts in the compact form `workflow` factors.
+fn compact(matrix: &Matrix, cells: &[Cell]) -> Scripts {
+    Scripts::render(&Renderer::builtin().unwrap(), matrix, cells).unwrap()
+}
+
 #[test]
 fn ten_thousand_cells_split_within_budget_and_each_appears_once() {
     let (matrix, cells) = synthetic(10_000);
     assert!(cells.len() >= 10_000);
-    let scripts = Renderer::builtin()
-        .unwrap()
-        .render_all(&matrix, &cells)
-        .unwrap();
-    let emitted = build(&matrix, &cells, Scripts::of(&scripts), &options(&matrix)).unwrap();
+    let emitted = build(&matrix, &cells, compact(&matrix, &cells), &options(&matrix)).unwrap();
     assert!(emitted.documents.len() > 1);
     let mut seen = BTreeSet::new();
     for (text, ids) in emitted.texts.iter().zip(&emitted.cells) {
@@ -112,22 +113,13 @@ fn factoring_ten_thousand_scripts_gives_each_back_exactly() {
         .map(|c| c.image(&matrix, "r.example"))
         .collect();
     let image_refs: Vec<&str> = images.iter().map(String::as_str).collect();
-    let known: Vec<Vec<String>> = cells
-        .iter()
-        .map(|c| {
-            let mut row = vec![c.id.clone()];
-            row.extend(c.pairs(&matrix).map(|(_, v)| v.to_string()));
-            row
-        })
-        .collect();
     let mut names = vec!["cell".to_string()];
     names.extend(matrix.axes.iter().map(|a| a.name.clone()));
     let factored = factor(
-        &ids,
+        |c| ids[c],
         names,
-        Values::from_rows(&known),
-        &Scripts::of(&scripts),
-        &image_refs,
+        compact(&matrix, &cells),
+        |c| image_refs[c],
         "line-",
     )
     .unwrap();
@@ -176,10 +168,6 @@ impl Sink for Recorder {
 #[test]
 fn documents_reach_the_sink_one_at_a_time_as_they_are_made() {
     let (matrix, cells) = synthetic(10_000);
-    let scripts = Renderer::builtin()
-        .unwrap()
-        .render_all(&matrix, &cells)
-        .unwrap();
     let mut all = Recorder {
         accept: usize::MAX,
         texts: Vec::new(),
@@ -188,14 +176,14 @@ fn documents_reach_the_sink_one_at_a_time_as_they_are_made() {
     let count = stream(
         &matrix,
         &cells,
-        Scripts::of(&scripts),
+        compact(&matrix, &cells),
         &options(&matrix),
         &mut all,
     )
     .unwrap();
     assert!(count > 2);
     assert_eq!((all.texts.len(), all.restarts), (count, 0));
-    let emitted = build(&matrix, &cells, Scripts::of(&scripts), &options(&matrix)).unwrap();
+    let emitted = build(&matrix, &cells, compact(&matrix, &cells), &options(&matrix)).unwrap();
     assert_eq!(all.texts, emitted.texts);
     // The sink's error on the second document ends the stream: the first was given before
     // the second was made, and nothing after it was made.
@@ -207,7 +195,7 @@ fn documents_reach_the_sink_one_at_a_time_as_they_are_made() {
     let err = stream(
         &matrix,
         &cells,
-        Scripts::of(&scripts),
+        compact(&matrix, &cells),
         &options(&matrix),
         &mut two,
     )
