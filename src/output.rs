@@ -337,6 +337,15 @@ fn lock_dir(dir: &Path) -> Result<fs::File> {
 /// half-written file. A symlink is written through (its target gets the contents, the link
 /// stays); anything but a regular file (a device, a FIFO, a directory) is refused.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomic_with(path, |file| Ok(file.write_all(contents)?))
+}
+
+/// [`write_atomic`] with the contents written by `write` into the temporary file (buffered),
+/// so a large file is never whole in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     let resolved = resolve_links(path)?;
     let path = resolved.as_path();
     if let Ok(meta) = fs::metadata(path) {
@@ -364,8 +373,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
             .set_permissions(mode)
             .with_context(|| format!("cannot set the mode of {}", path.display()))?;
     }
-    tmp.write_all(contents)
+    let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+    write(&mut buffered)
+        .and_then(|()| Ok(buffered.flush()?))
         .with_context(|| format!("cannot write {}", path.display()))?;
+    drop(buffered);
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

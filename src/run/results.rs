@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::rundir::RunDir;
-use crate::export::{Export, OutputFormat};
 use crate::logs::{Index, ScannedLog};
-use crate::output::write_atomic;
+use crate::output::write_atomic_with;
 use crate::report::{self, output, CellResult, Report, Verdict};
 
 pub struct Results {
@@ -126,16 +125,11 @@ impl Results {
     pub fn write(&mut self) -> Result<Report> {
         let start = Instant::now();
         let report = self.report();
-        write_atomic(
-            &self.path,
-            &output::ReportView {
-                report: &report,
-                pivot: None,
-                // CSV is not cut to a width.
-                width: usize::MAX,
-            }
-            .export(OutputFormat::Csv)?,
-        )?;
+        // A row at a time into the file: a million cells' CSV is never whole in memory.
+        write_atomic_with(&self.path, |file| {
+            output::write_csv(&report, file)?;
+            Ok(())
+        })?;
         self.dirty = false;
         self.written = Some((Instant::now(), start.elapsed()));
         Ok(report)
