@@ -160,7 +160,7 @@ fn shell(cli: &Cli, args: &ReproArgs, out: &Path) -> Result<()> {
         work_dir: work.clone(),
         artifact_dir: std::path::absolute(dir.artifacts(&job.id))?,
         jobs: 1,
-        image: job.image,
+        image: job.image.to_string(),
         memory: engine_memory(&matrix.workflow.memory_limit.text)?,
         unconfined: job.unconfined,
         // The shell runs no script: the source is unpacked in the work directory already.

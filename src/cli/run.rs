@@ -1,8 +1,9 @@
 //! `matrix run`: renders the selected cells, runs their scripts on this machine and prints the
 //! results' summary; the work itself is [`crate::run`]'s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -392,7 +393,7 @@ fn check_mounts(settings: &Settings, engine: &Engine) -> Result<()> {
 /// What the cells need of `engine`, checked before any source is prepared or cell started; on
 /// the host, the probes of `matrix images verify` answered here.
 fn preflight(settings: &Settings, jobs: &[CellJob], engine: &Engine) -> Result<()> {
-    let images: Vec<String> = jobs.iter().map(|j| j.image.clone()).collect();
+    let images: Vec<Arc<str>> = jobs.iter().map(|j| j.image.clone()).collect();
     let host_programs = || -> Result<Missing> {
         let mut per_cell = verify::CellProbes::new();
         for part in settings.cells.chunks(RENDER_PART) {
@@ -425,9 +426,11 @@ fn preflight(settings: &Settings, jobs: &[CellJob], engine: &Engine) -> Result<(
 /// checkouts, else downloads. Resumed cells count too, so a `--source` is checked against the
 /// whole selection.
 fn prepare_sources(settings: &Settings, jobs: &[CellJob]) -> Result<BTreeMap<String, Prepared>> {
-    let mut sources: Vec<SourceView> = jobs.iter().map(|j| j.source.clone()).collect();
-    sources.sort_by(|a, b| a.version.cmp(&b.version));
-    sources.dedup_by(|a, b| a.version == b.version);
+    // One per version, in version order: the jobs share them.
+    let by_version: BTreeMap<&str, &SourceView> = (jobs.iter())
+        .map(|j| (j.source.version.as_str(), &*j.source))
+        .collect();
+    let sources: Vec<SourceView> = by_version.into_values().cloned().collect();
     cache::prepare(&settings.cache, &sources, &settings.sources, flag, &|m| {
         // Names of sources and what a download printed: escaped, as every message is.
         eprintln!("matrix run: {}", crate::table::visible_lines(m))
@@ -461,13 +464,21 @@ fn deadline(args: &RunArgs, matrix: &Matrix) -> Result<u64> {
 /// What the run needs of each cell: its id, image, source and whether its container keeps
 /// the engine's seccomp filter.
 pub(super) fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Result<Vec<CellJob>> {
+    let mut images: HashMap<usize, Arc<str>> = HashMap::new();
+    let mut sources: HashMap<usize, Arc<SourceView>> = HashMap::new();
     cells
         .iter()
         .map(|cell| {
+            let tag = cell.values[matrix.image.tag_axis];
+            let version = cell.values[matrix.source.version_axis];
             Ok(CellJob {
                 id: cell.id.clone(),
-                image: cell.image(matrix, registry),
-                source: SourceView::of(matrix, cell),
+                image: (images.entry(tag))
+                    .or_insert_with(|| cell.image(matrix, registry).into())
+                    .clone(),
+                source: (sources.entry(version))
+                    .or_insert_with(|| Arc::new(SourceView::of(matrix, cell)))
+                    .clone(),
                 unconfined: crate::plan::BuildPlan::for_cell(matrix, cell)?.unconfined,
             })
         })

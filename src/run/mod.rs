@@ -79,8 +79,10 @@ impl Setting {
 #[derive(Debug, Clone)]
 pub struct CellJob {
     pub id: String,
-    pub image: String,
-    pub source: crate::render::SourceView,
+    /// Shared by the cells of one image and of one version: a million cells' jobs hold
+    /// each string once.
+    pub image: std::sync::Arc<str>,
+    pub source: std::sync::Arc<crate::render::SourceView>,
     /// Its container runs without the engine's seccomp filter (the plan's `unconfined`).
     pub unconfined: bool,
 }
@@ -487,7 +489,7 @@ fn start(dir: &RunDir, job: &CellJob, options: &RunOptions) -> Result<Running> {
         work_dir: canonical_root(dir)?.join("work").join(&job.id),
         artifact_dir: absolute(dir.artifacts(&job.id))?,
         jobs: options.parallelism.jobs_per_cell,
-        image: job.image.clone(),
+        image: job.image.to_string(),
         memory: options.memory.clone(),
         unconfined: job.unconfined,
         source_file: source.and_then(|s| s.file.clone()),

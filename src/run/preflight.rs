@@ -28,7 +28,7 @@ pub struct Preflight<'a> {
     pub matrix: &'a Matrix,
     pub cells: &'a [Cell],
     /// Each cell's image (container engines only).
-    pub images: &'a [String],
+    pub images: &'a [std::sync::Arc<str>],
 }
 
 impl Preflight<'_> {
@@ -102,14 +102,16 @@ impl Preflight<'_> {
 
     /// Each distinct image present in the engine.
     fn images(&self, engine: &Engine) -> Missing {
-        let mut by_image: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for (cell, image) in self.cells.iter().zip(self.images) {
-            by_image.entry(image).or_default().push(cell.id.clone());
+        // Cells by number: only a missing image's cells are named.
+        let mut by_image: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (c, image) in self.images.iter().enumerate() {
+            by_image.entry(image).or_default().push(c);
         }
         let mut missing = BTreeMap::new();
         for (image, cells) in by_image {
             if let Err(why) = engine.has_image(image) {
-                missing.insert(why, cells);
+                let ids = cells.iter().map(|&c| self.cells[c].id.clone()).collect();
+                missing.insert(why, ids);
             }
         }
         missing
