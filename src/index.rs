@@ -14,7 +14,19 @@ pub fn index_csv(
     script_dir: &str,
     registry: &str,
 ) -> Result<Vec<u8>> {
-    let mut writer = crate::spreadsheet::Writer::new();
+    write_index_csv(matrix, cells, script_dir, registry, Vec::new())
+}
+
+/// [`index_csv`] into `out`, a row at a time (a run's index of a million cells is never
+/// whole in memory); gives `out` back.
+pub fn write_index_csv<W: std::io::Write>(
+    matrix: &Matrix,
+    cells: &[Cell],
+    script_dir: &str,
+    registry: &str,
+    out: W,
+) -> Result<W> {
+    let mut writer = crate::spreadsheet::Writer::from_writer(out);
     let mut header = vec!["id", "script", "image"];
     header.extend(matrix.axis_names());
     writer.write_record(&header)?;

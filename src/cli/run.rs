@@ -16,7 +16,6 @@ use crate::definition::Matrix;
 use crate::engine::{engine_memory, Engine, EngineChoice};
 use crate::grammar::parse_duration;
 use crate::images::verify;
-use crate::index::index_csv;
 use crate::render::{Renderer, SourceView, RENDER_PART};
 use crate::report::filter::ResultFilter;
 use crate::report::output;
@@ -136,12 +135,6 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
     let mut settings = Settings::resolve(cli, args)?;
     // The scripts are rendered a part at a time where they are needed (the host's preflight,
     // the run directory), never all at once: 100,000 cells' scripts are a gigabyte.
-    let index = index_csv(
-        &settings.matrix,
-        &settings.cells,
-        "scripts",
-        &settings.registry,
-    )?;
     let jobs = cell_jobs(&settings.matrix, &settings.cells, &settings.registry)?;
     let engine = Engine::choose(settings.engine, &flag(Setting::Engine))?;
     check_mounts(&settings, &engine)?;
@@ -178,7 +171,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<Vec<u8>> {
             renderer: &settings.renderer,
             matrix: &settings.matrix,
             cells: &settings.cells,
-            index_csv: &index,
+            registry: &settings.registry,
         },
         &options,
     )?;
@@ -488,7 +481,7 @@ pub(super) fn cell_jobs(matrix: &Matrix, cells: &[Cell], registry: &str) -> Resu
 /// The summary of the results; an error (after the summary) when the run was interrupted or
 /// a cell's result is one `--fail-on` names.
 fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Result<Vec<u8>> {
-    let summary = output::summary_table(&outcome.report.summary()).into_bytes();
+    let summary = output::summary_table(&outcome.written.summary.rows()).into_bytes();
     let results = dir.results();
     if let Some(failure) = &outcome.engine_failure {
         // The results of what finished are written; the cell the engine failed is Missing.
@@ -511,17 +504,10 @@ fn conclude(settings: &Settings, dir: &RunDir, outcome: &run::RunOutcome) -> Res
         dir.root.join("logs").display(),
         settings.out.display()
     );
-    let failing: Vec<&str> = outcome
-        .report
-        .cells
-        .iter()
-        .filter(|c| settings.fail_on.iter().any(|f| f.matches(&c.result)))
-        .map(|c| c.key.as_str())
-        .collect();
-    if let Some(first) = failing.first() {
+    let (failing, first) = outcome.written.failing(&settings.fail_on);
+    if let Some(first) = first {
         let message = format!(
-            "--fail-on: {} cell(s) have a result it names (first: {first}); see {}",
-            failing.len(),
+            "--fail-on: {failing} cell(s) have a result it names (first: {first}); see {}",
             results.display()
         );
         return Err(Failed {

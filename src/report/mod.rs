@@ -99,6 +99,22 @@ pub struct CellReport {
 }
 
 impl CellReport {
+    /// A cell of the index without a log.
+    pub fn missing(key: String, index_values: Vec<String>) -> CellReport {
+        CellReport {
+            key,
+            index_values,
+            result: CellResult::Missing,
+            attempts: 0,
+            log: None,
+            evidence: None,
+            why: Default::default(),
+            canaries: Vec::new(),
+            flaky: None,
+            facts: Default::default(),
+        }
+    }
+
     /// The stage of the result, or the one a running cell is in.
     pub fn stage(&self) -> Option<Stage> {
         match self.result {
@@ -238,24 +254,40 @@ pub struct PivotRow {
     pub total: usize,
 }
 
-impl Report {
-    pub fn summary(&self) -> Vec<SummaryRow> {
-        let mut counts: BTreeMap<(usize, usize), (String, usize)> = BTreeMap::new();
-        for cell in &self.cells {
-            counts
-                .entry(cell.result.rank())
-                .or_insert_with(|| (cell.result.label(), 0))
-                .1 += 1;
-        }
-        let total = self.cells.len();
-        counts
-            .into_values()
+/// Counts of results, a cell at a time: the rows of [`Report::summary`].
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Per result's rank: the label of its first cell, and how many cells.
+    counts: BTreeMap<(usize, usize), (String, usize)>,
+    total: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, result: &CellResult) {
+        (self.counts.entry(result.rank()))
+            .or_insert_with(|| (result.label(), 0))
+            .1 += 1;
+        self.total += 1;
+    }
+
+    pub fn rows(&self) -> Vec<SummaryRow> {
+        (self.counts.values())
             .map(|(result, count)| SummaryRow {
-                result,
-                count,
-                percent: percent(count, total),
+                result: result.clone(),
+                count: *count,
+                percent: percent(*count, self.total),
             })
             .collect()
+    }
+}
+
+impl Report {
+    pub fn summary(&self) -> Vec<SummaryRow> {
+        let mut tally = Tally::default();
+        for cell in &self.cells {
+            tally.add(&cell.result);
+        }
+        tally.rows()
     }
 
     /// Counts per combination of the `by` index columns.
@@ -506,18 +538,7 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
                 place[at] = row;
             }
             Err(_) => {
-                cells.push(CellReport {
-                    key: key.clone(),
-                    index_values: values.clone(),
-                    result: CellResult::Missing,
-                    attempts: 0,
-                    log: None,
-                    evidence: None,
-                    why: Default::default(),
-                    canaries: Vec::new(),
-                    flaky: None,
-                    facts: Default::default(),
-                });
+                cells.push(CellReport::missing(key.clone(), values.clone()));
                 place.push(row);
             }
         }

@@ -135,19 +135,38 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>> {
 /// [`to_csv`] into `out`, a row at a time: a report of a million cells is written without
 /// its text in memory (`matrix report`'s stdout spool). Gives `out` back.
 pub fn write_csv<W: std::io::Write>(report: &Report, out: W) -> Result<W> {
-    let mut w = crate::spreadsheet::Writer::from_writer(out);
-    let mut header = vec!["key"];
-    header.extend(report.index_columns.iter().map(String::as_str));
-    header.extend(RESULT_COLUMNS);
-    header.extend(FACT_COLUMNS);
-    if let Some((a, b)) = crate::export::case_clash(&header) {
-        return Err(CsvCaseClash {
-            columns: (a.to_string(), b.to_string()),
-        }
-        .into());
-    }
-    w.write_record(&header)?;
+    let mut rows = CsvRows::new(out, &report.index_columns)?;
     for cell in &report.cells {
+        rows.row(cell)?;
+    }
+    rows.finish()
+}
+
+/// The CSV of [`to_csv`] a row at a time, for rows that are not all in one report (a run's
+/// results.csv: most of a large run's rows are cells without a log yet).
+pub struct CsvRows<W: std::io::Write> {
+    w: crate::spreadsheet::Writer<W>,
+}
+
+impl<W: std::io::Write> CsvRows<W> {
+    /// Writes the header, the index's columns named as a report names them.
+    pub fn new(out: W, index_columns: &[String]) -> Result<Self> {
+        let mut w = crate::spreadsheet::Writer::from_writer(out);
+        let mut header = vec!["key"];
+        header.extend(index_columns.iter().map(String::as_str));
+        header.extend(RESULT_COLUMNS);
+        header.extend(FACT_COLUMNS);
+        if let Some((a, b)) = crate::export::case_clash(&header) {
+            return Err(CsvCaseClash {
+                columns: (a.to_string(), b.to_string()),
+            }
+            .into());
+        }
+        w.write_record(&header)?;
+        Ok(CsvRows { w })
+    }
+
+    pub fn row(&mut self, cell: &CellReport) -> Result<()> {
         let mut row: Vec<String> = vec![cell.key.clone()];
         row.extend(cell.index_values.iter().cloned());
         row.push(cell.result.label());
@@ -172,9 +191,13 @@ pub fn write_csv<W: std::io::Write>(report: &Report, out: W) -> Result<W> {
         row.push(cell.canaries_text());
         row.push(cell.blind().map_or("", Blind::name).to_owned());
         row.extend(fact_columns(cell));
-        w.write_record(&row)?;
+        self.w.write_record(&row)?;
+        Ok(())
     }
-    w.into_inner()
+
+    pub fn finish(self) -> Result<W> {
+        self.w.into_inner()
+    }
 }
 
 /// The count of failed tests, empty when regrtest listed none.

@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 
 use crate::engine::{self, CellLaunch, Engine};
 use crate::report::filter::ResultFilter;
-use crate::report::{CellResult, Outcome, Report};
+use crate::report::{CellResult, Outcome};
 use cache::Prepared;
 use jobs::Parallelism;
 use process::CellProcess;
@@ -111,7 +111,8 @@ pub struct RunOptions {
 
 /// What a run came to.
 pub struct RunOutcome {
-    pub report: Report,
+    /// What the final results.csv holds.
+    pub written: results::Written,
     /// Cells skipped because a previous run finished them (`--resume`).
     pub resumed: usize,
     /// Set when Ctrl-C or TERM stopped the run: how many cells were stopped unfinished.
@@ -127,7 +128,8 @@ pub struct Rendered<'a> {
     pub renderer: &'a crate::render::Renderer,
     pub matrix: &'a crate::definition::Matrix,
     pub cells: &'a [crate::cell::Cell],
-    pub index_csv: &'a [u8],
+    /// The registry of the cells' images, for the index.
+    pub registry: &'a str,
 }
 
 struct Running {
@@ -159,12 +161,8 @@ pub fn run(
     let host_os = results::host_os_id();
     let set_up = (|| -> Result<Results> {
         write_rendered(dir, rendered)?;
-        let mut results = Results::new(
-            rendered.index_csv,
-            options.engine.name(),
-            &host_os,
-            dir.results(),
-        )?;
+        let mut results =
+            Results::new(dir.index(), options.engine.name(), &host_os, dir.results())?;
         results.write()?;
         options.about.record(&dir.root)?;
         Ok(results)
@@ -201,9 +199,9 @@ pub fn run(
     let ended = schedule(dir, todo, options, &signals, &mut results, &mut progress)?;
     progress.finish();
     results.none_running();
-    let report = results.write()?;
+    let written = results.write()?;
     Ok(RunOutcome {
-        report,
+        written,
         resumed,
         interrupted: ended.interrupted,
         engine_failure: ended.engine_failure,
@@ -220,7 +218,11 @@ fn write_rendered(dir: &RunDir, rendered: &Rendered<'_>) -> Result<()> {
         &[],
         |staged| (rendered.renderer).write_all(rendered.matrix, rendered.cells, staged),
     )?;
-    crate::output::write_atomic(&dir.index(), rendered.index_csv)
+    crate::output::write_atomic_with(&dir.index(), |file| {
+        let (matrix, cells) = (rendered.matrix, rendered.cells);
+        crate::index::write_index_csv(matrix, cells, "scripts", rendered.registry, file)?;
+        Ok(())
+    })
 }
 
 /// With `--resume`, before anything else: the cells an earlier run was running when it was

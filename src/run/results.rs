@@ -1,29 +1,38 @@
 //! `RUNDIR/results.csv`: report's classification of the run's logs joined with the run's index,
-//! with the engine and host recorded in every row. Each write rebuilds the whole file (the
-//! report of every log), so writing per cell start and end is quadratic in the cells: changes
-//! are batched, written once per look at the running cells, and no sooner after the last write
-//! than [`WRITE_SHARE`] times what it took. A small run's file follows every look (a write takes
-//! milliseconds); a large run's spends at most about a tenth of its time rewriting it, and the
-//! file is that much behind. Every write is a rename: a reader sees one whole file.
+//! with the engine and host recorded in every row. A write reports only the cells that have a
+//! log or were started, and streams the rest of the index from `RUNDIR/index.csv` as `Missing`
+//! rows, so a million-cell run holds neither its index nor a report of every cell. Writes are
+//! batched: once per look at the running cells, and no sooner after the last write than
+//! [`WRITE_SHARE`] times what it took. Every write is a rename: a reader sees one whole file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::rundir::RunDir;
-use crate::logs::{Index, ScannedLog};
+use crate::logs::index::{each_row, Index};
+use crate::logs::ScannedLog;
 use crate::output::write_atomic_with;
-use crate::report::{self, output, CellResult, Report, Verdict};
+use crate::report::filter::ResultFilter;
+use crate::report::{self, output, CellReport, CellResult, Report, Tally, Verdict};
+
+/// How the run's index is named in errors.
+const WHAT: &str = "the run's index";
 
 pub struct Results {
-    index: Index,
+    /// The run's `index.csv`, read again at each write.
+    index: PathBuf,
+    /// The values of the two columns added to the index's: the engine and the host's OS.
+    added: [String; 2],
     /// Every log read, by its path in the run directory: a cell's attempts are grouped by the
     /// report, as for any log directory.
     logs: BTreeMap<String, ScannedLog>,
     /// Cells started and not yet ended: `Running` in results.csv, not `Missing`.
-    running: std::collections::BTreeSet<String>,
+    running: BTreeSet<String>,
+    /// Cells started or with a log: the rows reported; the others are `Missing`.
+    touched: BTreeSet<String>,
     path: PathBuf,
     /// Whether something changed since results.csv was last written.
     dirty: bool,
@@ -34,20 +43,48 @@ pub struct Results {
 /// [`Results::flush`] waits this many times the last write's time before it writes again.
 pub const WRITE_SHARE: u32 = 10;
 
+/// What a write of results.csv held, counted a row at a time.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The rows' results, as a report's summary counts them.
+    pub summary: Tally,
+    /// Per result (its label): one such result, how many rows have it, and the first of them
+    /// (its row number and key).
+    by_result: BTreeMap<String, (CellResult, usize, (usize, String))>,
+    rows: usize,
+}
+
+impl Written {
+    fn count(&mut self, cell: &CellReport) {
+        self.summary.add(&cell.result);
+        let row = self.rows;
+        self.rows += 1;
+        (self.by_result.entry(cell.result.label()))
+            .or_insert_with(|| (cell.result.clone(), 0, (row, cell.key.clone())))
+            .1 += 1;
+    }
+
+    /// How many rows have a result one of `filters` names, and the key of the first.
+    pub fn failing(&self, filters: &[ResultFilter]) -> (usize, Option<&str>) {
+        let named = (self.by_result.values())
+            .filter(|(result, _, _)| filters.iter().any(|f| f.matches(result)));
+        let count = named.clone().map(|(_, n, _)| n).sum();
+        let first = named.map(|(_, _, first)| first).min();
+        (count, first.map(|(_, key)| key.as_str()))
+    }
+}
+
 impl Results {
-    /// `index_csv` is the run's `index.csv`; `engine` and `host_os` become two more columns.
-    pub fn new(index_csv: &[u8], engine: &str, host_os: &str, path: PathBuf) -> Result<Self> {
-        let mut index = Index::from_reader(index_csv, "the run's index")?;
-        index
-            .columns
-            .extend(["engine".to_string(), "host_os".to_string()]);
-        for (_, values) in &mut index.rows {
-            values.extend([engine.to_string(), host_os.to_string()]);
-        }
+    /// `index` is the run's `index.csv`; `engine` and `host_os` become two more columns.
+    pub fn new(index: PathBuf, engine: &str, host_os: &str, path: PathBuf) -> Result<Self> {
+        // Read once whole now, so that a write later finds it as it was checked.
+        each_row(open(&index)?, WHAT, |_| Ok(()))?;
         Ok(Results {
             index,
+            added: [engine.to_string(), host_os.to_string()],
             logs: BTreeMap::new(),
             running: Default::default(),
+            touched: Default::default(),
             path,
             dirty: true,
             written: None,
@@ -57,6 +94,7 @@ impl Results {
     /// A cell started: it is `Running` until [`Results::ended`].
     pub fn started(&mut self, cell: &str) {
         self.running.insert(cell.to_string());
+        self.touched.insert(cell.to_string());
         self.dirty = true;
     }
 
@@ -72,8 +110,9 @@ impl Results {
         self.dirty = true;
     }
 
-    /// Reads a log (`rel` is its path in the run directory) and returns what it says.
-    pub fn add(&mut self, log: &Path, rel: &str) -> Result<CellResult> {
+    /// Reads a log of `cell` (`rel` is its path in the run directory) and returns what it says.
+    fn add(&mut self, cell: &str, log: &Path, rel: &str) -> Result<CellResult> {
+        self.touched.insert(cell.to_string());
         let scanned = crate::logs::scan_one(log, rel)?;
         let result = result_of(&scanned.classification.verdict);
         self.logs.insert(rel.to_string(), scanned);
@@ -91,23 +130,30 @@ impl Results {
     pub fn add_cell(&mut self, dir: &RunDir, cell: &str) -> Result<CellResult> {
         for (_, attempt) in dir.attempt_logs(cell) {
             let rel = relative(dir, &attempt);
-            self.add(&attempt, &rel)?;
+            self.add(cell, &attempt, &rel)?;
         }
-        self.add(&dir.log(cell), &relative(dir, &dir.log(cell)))
+        self.add(cell, &dir.log(cell), &relative(dir, &dir.log(cell)))
     }
 
-    pub fn report(&self) -> Report {
-        let mut report = report::build(
-            self.logs.values().cloned().collect(),
-            Some(&self.index),
-            None,
-        );
+    /// The report of the cells started or with a log, in the index's order (then the logs'
+    /// cells the index does not list); every other row of the index is `Missing`.
+    fn report(&self) -> Result<Report> {
+        let keep = |key: &str| self.touched.contains(key);
+        let mut index = Index::from_reader_where(open(&self.index)?, WHAT, keep)?;
+        index
+            .columns
+            .extend(["engine".to_string(), "host_os".to_string()]);
+        for (_, values) in &mut index.rows {
+            values.extend(self.added.iter().cloned());
+        }
+        let logs = self.logs.values().cloned().collect();
+        let mut report = report::build(logs, Some(&index), None);
         for cell in &mut report.cells {
             if cell.result == CellResult::Missing && self.running.contains(&cell.key) {
                 cell.result = CellResult::Running(None);
             }
         }
-        report
+        Ok(report)
     }
 
     /// Writes results.csv when something changed and the last write is [`WRITE_SHARE`] times
@@ -121,19 +167,44 @@ impl Results {
         Ok(true)
     }
 
-    /// Rewrites results.csv from every log added so far, now; cells without one are `Missing`.
-    pub fn write(&mut self) -> Result<Report> {
+    /// Rewrites results.csv from every log added so far, now: a row per row of the index, in
+    /// its order, then the cells of logs it does not list. Returns what it wrote.
+    pub fn write(&mut self) -> Result<Written> {
         let start = Instant::now();
-        let report = self.report();
-        // A row at a time into the file: a million cells' CSV is never whole in memory.
+        let report = self.report()?;
+        let mut written = Written::default();
         write_atomic_with(&self.path, |file| {
-            output::write_csv(&report, file)?;
+            let mut rows = output::CsvRows::new(file, &report.index_columns)?;
+            let mut cells = report.cells.iter();
+            let mut put = |cell: &CellReport| {
+                written.count(cell);
+                rows.row(cell)
+            };
+            each_row(open(&self.index)?, WHAT, |row| {
+                if !self.touched.contains(&row.key) {
+                    let mut values = row.values;
+                    values.extend(self.added.iter().cloned());
+                    return put(&CellReport::missing(row.key, values));
+                }
+                match cells.next() {
+                    Some(cell) => put(cell),
+                    None => anyhow::bail!("{WHAT} changed while results.csv was written"),
+                }
+            })?;
+            cells.try_for_each(&mut put)?;
+            rows.finish()?;
             Ok(())
         })?;
         self.dirty = false;
         self.written = Some((Instant::now(), start.elapsed()));
-        Ok(report)
+        Ok(written)
     }
+}
+
+fn open(index: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    let file = std::fs::File::open(index)
+        .with_context(|| format!("cannot read {WHAT} {}", index.display()))?;
+    Ok(std::io::BufReader::new(file))
 }
 
 fn result_of(verdict: &Verdict) -> CellResult {
@@ -193,11 +264,12 @@ mod tests {
         )
         .unwrap();
         assert!(finished_result(&log).is_some());
-        let index =
-            b"id,script,image,python\na,scripts/a.sh,img,3.13.5\nb,scripts/b.sh,img,3.13.5\n";
+        let index = tmp.path().join("index.csv");
+        let rows = "id,script,image,python\na,scripts/a.sh,img,3.13.5\nb,scripts/b.sh,img,3.13.5\n";
+        std::fs::write(&index, rows).unwrap();
         let mut results =
             Results::new(index, "host", "debian-12", tmp.path().join("results.csv")).unwrap();
-        let result = results.add(&log, "logs/a.log").unwrap();
+        let result = results.add("a", &log, "logs/a.log").unwrap();
         assert_eq!(result.label(), "Tests. Failed");
         results.write().unwrap();
         let csv = std::fs::read_to_string(tmp.path().join("results.csv")).unwrap();
@@ -226,7 +298,8 @@ mod tests {
     fn starts_and_ends_are_written_together_no_sooner_than_ten_writes_time() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("results.csv");
-        let index = b"id,script,image\na,a.sh,img\nb,b.sh,img\n";
+        let index = tmp.path().join("index.csv");
+        std::fs::write(&index, "id,script,image\na,a.sh,img\nb,b.sh,img\n").unwrap();
         let mut results = Results::new(index, "host", "debian-12", path.clone()).unwrap();
         let result_of = |cell: &str| {
             let csv = std::fs::read_to_string(&path).unwrap();
