@@ -19,8 +19,11 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::logs::{key_of, Index, Live, ScannedLog};
+use crate::logs::compact::Rare;
+#[cfg(test)]
+use crate::logs::key_of;
 pub use crate::logs::{CanaryResult, CanaryRun, Classification, Evidence, Outcome, Stage, Verdict};
+use crate::logs::{CompactLog, Index, Live, ScannedLog};
 
 /// The `blind` column: whether a cell's sanitizer missed one of its canaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -363,31 +366,42 @@ impl Report {
     }
 }
 
+/// [`build_compact`] of whole logs (`run`'s few, read one at a time).
+pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
+    build_compact(
+        scanned.into_iter().map(CompactLog::from).collect(),
+        index,
+        live,
+    )
+}
+
 /// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
 /// unfinished log written to within the deadline is [`CellResult::Running`].
 ///
 /// The logs are put in cell and attempt order in place, and the cells made from the last
 /// one back, the list of logs shrinking as the list of cells grows: no map of groups or of
-/// cells beside them, and never every log and every cell at once (at a million pods, each
-/// copy of every log or cell is hundreds of megabytes).
-pub fn build(mut scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
-    let bytes = scanned.iter().map(|l| l.bytes).sum();
-    let logs = scanned.len();
-    let mut keys = in_attempt_order(&mut scanned, index);
+/// cells beside them, no copy of a key, and never every log and every cell at once (at a
+/// million pods, each copy of every log or cell is hundreds of megabytes).
+pub fn build_compact(
+    mut logs: Vec<CompactLog>,
+    index: Option<&Index>,
+    live: Option<Live>,
+) -> Report {
+    let bytes = logs.iter().map(|l| l.bytes).sum();
+    let count = logs.len();
+    in_attempt_order(&mut logs, index);
     // As many as there are cells: a list grown by doubling holds room for up to twice them.
-    let mut cells = Vec::with_capacity(keys.chunk_by(|a, b| a == b).count());
-    while let Some(key) = keys.pop() {
-        let mut attempts = vec![scanned.pop().expect("a log per key")];
-        while keys.last() == Some(&key) {
-            keys.pop();
-            attempts.push(scanned.pop().expect("a log per key"));
+    let mut cells = Vec::with_capacity(logs.chunk_by(|a, b| a.key == b.key).count());
+    while let Some(last) = logs.pop() {
+        let mut earlier = Vec::new();
+        while logs.last().is_some_and(|log| log.key == last.key) {
+            earlier.extend(logs.pop());
         }
-        attempts.reverse();
-        cells.push(cell_of(key, attempts, live));
+        earlier.reverse();
+        cells.push(cell_of(last, &earlier, live));
         // The memory of the logs taken goes back as the cells take theirs.
-        if scanned.capacity() > scanned.len() + scanned.len() / 4 + 64 {
-            scanned.shrink_to_fit();
-            keys.shrink_to_fit();
+        if logs.capacity() > logs.len() + logs.len() / 4 + 64 {
+            logs.shrink_to_fit();
         }
     }
     cells.reverse();
@@ -401,21 +415,42 @@ pub fn build(mut scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<L
     Report {
         index_columns,
         cells,
-        logs,
+        logs: count,
         bytes,
     }
 }
 
-/// Puts `scanned` in the order of [`attempt_order`], in place; returns the key of each log.
-fn in_attempt_order(scanned: &mut [ScannedLog], index: Option<&Index>) -> Vec<String> {
-    let order = attempt_order(scanned, index);
+/// Puts `logs` in cell order (by key, spelled as the index spells it when it lists the cell),
+/// each cell's attempts in order, in place: numbered attempts first, in their order; a log
+/// without a number (a cell's current log beside its kept attempts) after them; then by start
+/// time, name, and the order they were given in.
+fn in_attempt_order(logs: &mut [CompactLog], index: Option<&Index>) {
+    if let Some(index) = index {
+        for log in logs.iter_mut() {
+            if let Some(row) = index.find(&log.key) {
+                let spelled = index.rows[row].0.as_str();
+                if *log.key != *spelled {
+                    log.key = spelled.into();
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..logs.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (x, y) = (&logs[a], &logs[b]);
+        (x.key.cmp(&y.key))
+            .then_with(|| x.attempt.cmp(&y.attempt))
+            .then_with(|| x.started.cmp(&y.started))
+            .then_with(|| x.name.cmp(&y.name))
+            .then_with(|| a.cmp(&b))
+    });
     // Where each log goes; each cycle of the permutation is followed once.
     let mut place = vec![0; order.len()];
-    for (to, placed) in order.iter().enumerate() {
-        place[placed.at] = to;
+    for (to, &at) in order.iter().enumerate() {
+        place[at] = to;
     }
-    permute(scanned, &mut place);
-    order.into_iter().map(|placed| placed.key).collect()
+    drop(order);
+    permute(logs, &mut place);
 }
 
 /// Moves the item at each `i` of `items` to `place[i]` (a permutation), in place.
@@ -429,66 +464,36 @@ fn permute<T>(items: &mut [T], place: &mut [usize]) {
     }
 }
 
-/// Where a log goes: its cell's key, its attempt number, and its place in the logs given.
-struct Placed {
-    key: String,
-    attempt: Option<u64>,
-    at: usize,
-}
-
-/// The logs in cell order (by key), each cell's attempts in order: numbered attempts first, in
-/// their order; a log without a number (a cell's current log beside its kept attempts) after
-/// them; then by start time, name, and the order they were given in.
-fn attempt_order(scanned: &[ScannedLog], index: Option<&Index>) -> Vec<Placed> {
-    let mut order: Vec<Placed> = (scanned.iter().enumerate())
-        .map(|(at, log)| {
-            let (mut key, attempt) = key_of(log);
-            if let Some(row) = index.and_then(|index| index.find(&key).map(|r| &index.rows[r])) {
-                key.clone_from(&row.0);
-            }
-            Placed { key, attempt, at }
-        })
-        .collect();
-    let rank = |n: Option<u64>| n.unwrap_or(u64::MAX);
-    order.sort_unstable_by(|a, b| {
-        let (x, y) = (&scanned[a.at], &scanned[b.at]);
-        (a.key.cmp(&b.key))
-            .then_with(|| rank(a.attempt).cmp(&rank(b.attempt)))
-            .then_with(|| x.classification.started.cmp(&y.classification.started))
-            .then_with(|| x.name.cmp(&y.name))
-            .then_with(|| a.at.cmp(&b.at))
-    });
-    order
-}
-
-/// The cell of `key` from its logs, oldest attempt first: the last one decides.
-fn cell_of(key: String, mut attempts: Vec<ScannedLog>, live: Option<Live>) -> CellReport {
-    let count = attempts.len();
-    let mut last = attempts.pop().expect("a group has a log");
-    let earlier: Vec<&ScannedLog> = attempts.iter().collect();
+/// The cell of the deciding log `last` and the `earlier` attempts, oldest first.
+fn cell_of(last: CompactLog, earlier: &[CompactLog], live: Option<Live>) -> CellReport {
     let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
-    let result = match last.classification.verdict.clone() {
+    let result = match last.verdict {
         Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
         Verdict::Unknown { .. } if running => CellResult::Running(None),
         Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
         Verdict::Unknown { reason } => CellResult::Unknown(reason),
     };
-    if running && last.why.cause.is_some() {
+    let Rare {
+        mut why,
+        canaries,
+        facts,
+    } = last.rare.into_inner();
+    if running && why.cause.is_some() {
         // A cell that has not ended has no cause yet.
-        last.why.cause = None;
+        why.cause = None;
     }
-    let flaky = flaky::Flaky::of(&earlier, &last, &result);
+    let flaky = flaky::Flaky::of(earlier.iter().map(|log| &log.verdict), &why, &result);
     CellReport {
-        key,
+        key: last.key.into_string(),
         index_values: Vec::new(),
         result,
-        attempts: count,
-        log: Some(last.name),
-        evidence: last.classification.evidence,
-        why: last.why,
-        canaries: last.classification.canaries,
+        attempts: earlier.len() + 1,
+        log: Some(last.name.into_string()),
+        evidence: last.evidence,
+        why,
+        canaries,
         flaky,
-        facts: last.classification.facts,
+        facts,
     }
 }
 
