@@ -203,7 +203,7 @@ mod tests {
             log: None,
             evidence: None,
             why: Default::default(),
-            canaries: Vec::new(),
+            canaries: Box::default(),
             flaky: None,
             facts: Default::default(),
         }

@@ -85,18 +85,20 @@ impl CellResult {
 pub struct CellReport {
     pub key: String,
     /// The index row's values (in [`Report::index_columns`] order), empty without an index.
-    pub index_values: Vec<String>,
+    /// A boxed slice, a log's name a boxed `str`, the canaries a boxed slice and the flaky
+    /// parts boxed, as a million pods' cells are all held at once (248 → 160 bytes a cell).
+    pub index_values: Box<[String]>,
     pub result: CellResult,
     pub attempts: usize,
     /// The deciding (last) attempt's log, relative to LOGDIR.
-    pub log: Option<String>,
+    pub log: Option<Box<str>>,
     pub evidence: Option<Evidence>,
     /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
     pub why: crate::logs::Sparse<crate::logs::cause::Why>,
     /// The canaries the deciding attempt ran: what its sanitizer could see.
-    pub canaries: Vec<CanaryRun>,
+    pub canaries: Box<[CanaryRun]>,
     /// Why a pass is not a plain pass (or which tests were flaky in a failing cell).
-    pub flaky: Option<flaky::Flaky>,
+    pub flaky: Option<Box<flaky::Flaky>>,
     /// The deciding attempt's stage durations and script facts.
     pub facts: crate::logs::Sparse<crate::logs::Facts>,
 }
@@ -485,14 +487,14 @@ fn cell_of(last: CompactLog, earlier: &[CompactLog], live: Option<Live>) -> Cell
     let flaky = flaky::Flaky::of(earlier.iter().map(|log| &log.verdict), &why, &result);
     CellReport {
         key: last.key.into_string(),
-        index_values: Vec::new(),
+        index_values: Box::default(),
         result,
         attempts: earlier.len() + 1,
-        log: Some(last.name.into_string()),
+        log: Some(last.name),
         evidence: last.evidence,
         why,
-        canaries,
-        flaky,
+        canaries: canaries.into_boxed_slice(),
+        flaky: flaky.map(Box::new),
         facts,
     }
 }
@@ -507,19 +509,19 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
     for (row, (key, values)) in index.rows.iter().enumerate() {
         match cells[..listed].binary_search_by(|c| c.key.as_str().cmp(key)) {
             Ok(at) => {
-                cells[at].index_values.clone_from(values);
+                cells[at].index_values = values.as_slice().into();
                 place[at] = row;
             }
             Err(_) => {
                 cells.push(CellReport {
                     key: key.clone(),
-                    index_values: values.clone(),
+                    index_values: values.as_slice().into(),
                     result: CellResult::Missing,
                     attempts: 0,
                     log: None,
                     evidence: None,
                     why: Default::default(),
-                    canaries: Vec::new(),
+                    canaries: Box::default(),
                     flaky: None,
                     facts: Default::default(),
                 });
@@ -531,7 +533,7 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
     let mut next = index.rows.len();
     for (at, cell) in cells[..listed].iter_mut().enumerate() {
         if place[at] == usize::MAX {
-            cell.index_values = vec![String::new(); width];
+            cell.index_values = vec![String::new(); width].into();
             place[at] = next;
             next += 1;
         }

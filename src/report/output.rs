@@ -162,8 +162,8 @@ pub fn write_csv<W: std::io::Write>(report: &Report, out: W) -> Result<W> {
                 .unwrap_or_default(),
         );
         row.push(cell.attempts.to_string());
-        row.push(cell.flaky.as_ref().map(Flaky::text).unwrap_or_default());
-        row.push(cell.log.clone().unwrap_or_default());
+        row.push(cell.flaky.as_deref().map(Flaky::text).unwrap_or_default());
+        row.push(cell.log.as_deref().unwrap_or_default().to_owned());
         row.push(cell.evidence_text());
         row.push(cell.cause_text().to_owned());
         row.push(cell.cause_evidence().unwrap_or_default());
@@ -270,7 +270,7 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
             _ => None,
         },
         attempts: cell.attempts,
-        flaky: cell.flaky.as_ref(),
+        flaky: cell.flaky.as_deref(),
         log: cell.log.as_deref(),
         evidence: cell.evidence.as_ref().map(|e| JsonEvidence {
             line: e.line,

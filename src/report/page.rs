@@ -543,7 +543,7 @@ impl<'a> CellRows<'a> {
             more_tests: failed_tests.len().saturating_sub(TESTS_SHOWN),
             findings: self.findings(c, file),
             missed: c.missed_canaries().collect(),
-            flaky: c.flaky.as_ref().map(super::flaky::Flaky::text),
+            flaky: c.flaky.as_deref().map(super::flaky::Flaky::text),
             took: c.facts.total_seconds().map(took),
             stages: (c.facts.seconds.iter())
                 .map(|(stage, n)| format!("{stage} {}", took(*n)))
@@ -641,7 +641,7 @@ mod tests {
             cells: vec![
                 CellReport {
                     key: "build_001.sh".into(),
-                    index_values: vec!["gcc|x".into(), "Tests. Failed".into()],
+                    index_values: vec!["gcc|x".into(), "Tests. Failed".into()].into(),
                     result: CellResult::Result(Stage::Tests, Outcome::Failed),
                     attempts: 1,
                     log: Some("run #1/build_001-1.sh.txt".into()),
@@ -650,19 +650,19 @@ mod tests {
                         text: "<script>alert(1)</script> *bold* a|b +++x+++ pass:[y] {attr}".into(),
                     }),
                     why: Default::default(),
-                    canaries: Vec::new(),
+                    canaries: Box::default(),
                     flaky: None,
                     facts: Default::default(),
                 },
                 CellReport {
                     key: "build_002.sh".into(),
-                    index_values: vec!["clang".into(), "".into()],
+                    index_values: vec!["clang".into(), "".into()].into(),
                     result: CellResult::Missing,
                     attempts: 0,
                     log: None,
                     evidence: None,
                     why: Default::default(),
-                    canaries: Vec::new(),
+                    canaries: Box::default(),
                     flaky: None,
                     facts: Default::default(),
                 },
@@ -841,7 +841,8 @@ mod tests {
         r.cells[0].canaries = vec![
             run("heap-overflow-small", CanaryResult::Missed),
             run("use-after-free", CanaryResult::Seen),
-        ];
+        ]
+        .into();
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
         let blind = html
             .find("<h2 id=\"blind\">Blind cells</h2>")
@@ -871,10 +872,10 @@ mod tests {
     fn flaky_cells_are_marked_counted_and_timed_on_both_pages() {
         let mut r = report();
         r.cells[0].result = CellResult::Result(Stage::Tests, Outcome::Passed);
-        r.cells[0].flaky = Some(crate::report::flaky::Flaky {
+        r.cells[0].flaky = Some(Box::new(crate::report::flaky::Flaky {
             attempts: vec!["Tests. Failed".into()],
             ..Default::default()
-        });
+        }));
         r.cells[0].facts.seconds = vec![("setup".into(), 4), ("compile".into(), 3720)];
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
         assert!(html.contains("<b>1</b><span><a href=\"#cells\""), "{html}");

@@ -499,10 +499,10 @@ mod tests {
     ) -> CellReport {
         CellReport {
             key: key.into(),
-            index_values: vec![compiler.into(), "x".into()],
+            index_values: vec![compiler.into(), "x".into()].into(),
             result: CellResult::Result(Stage::Tests, Outcome::Failed),
             attempts: 1,
-            log: Some(format!("{key}.log")),
+            log: Some(format!("{key}.log").into()),
             evidence: None,
             why: Why {
                 cause: cause.map(|(text, kind)| Cause {
@@ -519,7 +519,7 @@ mod tests {
                 ..Why::default()
             }
             .into(),
-            canaries: Vec::new(),
+            canaries: Box::default(),
             flaky: None,
             facts: Default::default(),
         }

@@ -13,7 +13,7 @@ fn cell(values: &[&str], result: CellResult) -> CellReport {
         log: None,
         evidence: None,
         why: Default::default(),
-        canaries: Vec::new(),
+        canaries: Box::default(),
         flaky: None,
         facts: Default::default(),
     }
@@ -226,10 +226,10 @@ proptest! {
                 result: if bits & (4 << i) != 0 { CanaryResult::Missed } else { CanaryResult::Seen },
             }).collect();
             if bits & 16 != 0 {
-                cell.flaky = Some(crate::report::flaky::Flaky {
+                cell.flaky = Some(Box::new(crate::report::flaky::Flaky {
                     tests: vec!["test_os".into()],
                     ..Default::default()
-                });
+                }));
             }
             cell
         }).collect();
