@@ -710,8 +710,8 @@ fn read_report(
     with_findings: bool,
 ) -> Result<(report::Report, Option<findings::Findings>)> {
     if !with_findings {
-        let scanned = scan_logs(logdir, &logs::CompactLog::from)?;
-        return Ok((report::build_compact(scanned.logs, index, live), None));
+        let scanned = scan_logs(logdir, &|log| logs::CompactLog::new(log, live))?;
+        return Ok((report::build_compact(scanned.logs, index), None));
     }
     let mut scanned = scan_logs(logdir, &|log| log)?;
     let logs = (scanned.logs.iter_mut())

@@ -4,11 +4,12 @@
 //! [`ScannedLog`] whole is over 300 bytes a log, most of it empty (the sanitizer reports, the
 //! directory and file names that only make the key), and this is under half that.
 
-use std::time::{Duration, SystemTime};
+use std::cmp::Ordering;
+use std::fmt;
 
 use super::scan::key_from;
 use super::sparse::{Empty, Sparse};
-use super::{cause, CanaryRun, Evidence, Facts, ScannedLog, Verdict};
+use super::{cause, CanaryRun, Evidence, Facts, Live, ScannedLog, Verdict};
 
 /// One log as `report` keeps it.
 #[derive(Debug, Clone)]
@@ -25,11 +26,10 @@ pub struct CompactLog {
     /// The line that decided, when one did.
     pub evidence: Option<Evidence>,
     /// The time of the first marker, to order attempts of one cell.
-    pub started: Option<Box<str>>,
-    /// When the file was last modified: plain files only.
-    pub modified: Option<SystemTime>,
-    /// Markers say a stage started and there is no finish marker.
-    pub unfinished: bool,
+    pub started: Option<Started>,
+    /// Whether its cell is still running ([`ScannedLog::is_running`]), told when it is kept:
+    /// a bool where the time it was modified would take 16 bytes.
+    pub running: bool,
     /// Why it ended as it did, its canaries and facts: empty in nearly every log.
     pub rare: Sparse<Rare>,
 }
@@ -55,10 +55,11 @@ impl Empty for Rare {
     }
 }
 
-impl From<ScannedLog> for CompactLog {
+impl CompactLog {
     /// Keeps what `report` reads of `log`; the rest (its reports, the names that only make
-    /// its key) goes.
-    fn from(log: ScannedLog) -> Self {
+    /// its key) goes. With `live`, whether the log's cell is still running is told now.
+    pub fn new(log: ScannedLog, live: Option<Live>) -> Self {
+        let running = live.is_some_and(|l| log.is_running(l.deadline, l.now));
         let c = log.classification;
         let (key, attempt) = key_from(c.cell, &log.name, &log.log_name, log.parent.as_deref());
         CompactLog {
@@ -68,9 +69,8 @@ impl From<ScannedLog> for CompactLog {
             bytes: log.bytes,
             verdict: c.verdict,
             evidence: c.evidence,
-            started: c.started.map(String::into_boxed_str),
-            modified: log.modified,
-            unfinished: c.unfinished,
+            started: c.started.map(Started::new),
+            running,
             rare: Sparse::new(Rare {
                 why: log.why,
                 canaries: c.canaries,
@@ -80,10 +80,62 @@ impl From<ScannedLog> for CompactLog {
     }
 }
 
-impl CompactLog {
-    /// [`ScannedLog::is_running`], of what is kept.
-    pub fn is_running(&self, deadline: Duration, now: SystemTime) -> bool {
-        super::scan::is_running(self.unfinished, self.modified, deadline, now)
+/// A log's start time as it is kept: inline up to 22 bytes (the marker's RFC 3339 time,
+/// `2026-11-25T16:00:00Z`, is 20), boxed beyond. A boxed one would be a 16-byte pointer and
+/// 32 bytes of heap a log, the heap freed in between the cell's strings once the cells are
+/// made: memory a process does not give back.
+#[derive(Clone)]
+pub enum Started {
+    Inline(u8, [u8; INLINE]),
+    Boxed(Box<str>),
+}
+
+const INLINE: usize = 22;
+
+impl Started {
+    pub fn new(time: String) -> Self {
+        let bytes = time.as_bytes();
+        if bytes.len() > INLINE {
+            return Started::Boxed(time.into_boxed_str());
+        }
+        let mut inline = [0; INLINE];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Started::Inline(bytes.len() as u8, inline)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Started::Inline(len, bytes) => {
+                std::str::from_utf8(&bytes[..*len as usize]).expect("made from a str")
+            }
+            Started::Boxed(time) => time,
+        }
+    }
+}
+
+impl PartialEq for Started {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Started {}
+
+impl PartialOrd for Started {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Started {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_str().fmt(f)
     }
 }
 
@@ -106,10 +158,22 @@ mod tests {
             modified: None,
             reports: Default::default(),
         };
-        let kept = CompactLog::from(log);
+        let kept = CompactLog::new(log, None);
         assert_eq!(&*kept.key, "amd64-x");
         assert_eq!(kept.attempt, u64::MAX);
         assert_eq!(*kept.rare, Rare::default());
-        assert!(std::mem::size_of::<CompactLog>() <= 160);
+        assert!(std::mem::size_of::<CompactLog>() <= 144);
+    }
+
+    #[test]
+    fn start_times_inline_or_boxed_order_as_their_text() {
+        let short = Started::new("2026-11-25T16:00:00Z".into());
+        let long = Started::new("2026-11-25T16:00:01.123456789Z".into());
+        assert!(matches!(short, Started::Inline(20, _)));
+        assert!(matches!(long, Started::Boxed(_)));
+        assert_eq!(long.as_str(), "2026-11-25T16:00:01.123456789Z");
+        assert!(short < long && Started::new(String::new()) < short);
+        assert!(Some(Started::new(String::new())) > None);
+        assert_eq!(std::mem::size_of::<Option<Started>>(), 24);
     }
 }

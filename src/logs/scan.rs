@@ -41,23 +41,17 @@ impl ScannedLog {
     /// is no time at all (a copied or touched file): it would keep the cell running until that
     /// date, so the log is judged as an unfinished one that no longer runs.
     pub fn is_running(&self, deadline: Duration, now: SystemTime) -> bool {
-        is_running(self.classification.unfinished, self.modified, deadline, now)
+        let age = |modified: SystemTime| match now.duration_since(modified) {
+            Ok(age) => Some(age),
+            Err(ahead) if ahead.duration() <= CLOCK_SKEW => Some(Duration::ZERO),
+            Err(_) => None,
+        };
+        self.classification.unfinished
+            && self
+                .modified
+                .and_then(age)
+                .is_some_and(|age| age < deadline)
     }
-}
-
-/// [`ScannedLog::is_running`] of a log `unfinished` or not, last modified at `modified`.
-pub(super) fn is_running(
-    unfinished: bool,
-    modified: Option<SystemTime>,
-    deadline: Duration,
-    now: SystemTime,
-) -> bool {
-    let age = |modified: SystemTime| match now.duration_since(modified) {
-        Ok(age) => Some(age),
-        Err(ahead) if ahead.duration() <= CLOCK_SKEW => Some(Duration::ZERO),
-        Err(_) => None,
-    };
-    unfinished && modified.and_then(age).is_some_and(|age| age < deadline)
 }
 
 /// How far ahead of this machine's clock a log's time may be and still count as written now:

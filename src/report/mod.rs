@@ -370,25 +370,20 @@ impl Report {
 
 /// [`build_compact`] of whole logs (`run`'s few, read one at a time).
 pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
-    build_compact(
-        scanned.into_iter().map(CompactLog::from).collect(),
-        index,
-        live,
-    )
+    let logs = (scanned.into_iter())
+        .map(|log| CompactLog::new(log, live))
+        .collect();
+    build_compact(logs, index)
 }
 
-/// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
-/// unfinished log written to within the deadline is [`CellResult::Running`].
+/// Groups logs by cell, lets the last attempt decide, and joins the index. A log kept as
+/// running (an unfinished log written to within the deadline) is [`CellResult::Running`].
 ///
 /// The logs are put in cell and attempt order in place, and the cells made from the last
 /// one back, the list of logs shrinking as the list of cells grows: no map of groups or of
 /// cells beside them, no copy of a key, and never every log and every cell at once (at a
 /// million pods, each copy of every log or cell is hundreds of megabytes).
-pub fn build_compact(
-    mut logs: Vec<CompactLog>,
-    index: Option<&Index>,
-    live: Option<Live>,
-) -> Report {
+pub fn build_compact(mut logs: Vec<CompactLog>, index: Option<&Index>) -> Report {
     let bytes = logs.iter().map(|l| l.bytes).sum();
     let count = logs.len();
     in_attempt_order(&mut logs, index);
@@ -400,7 +395,7 @@ pub fn build_compact(
             earlier.extend(logs.pop());
         }
         earlier.reverse();
-        cells.push(cell_of(last, &earlier, live));
+        cells.push(cell_of(last, &earlier));
         // The memory of the logs taken goes back as the cells take theirs.
         if logs.capacity() > logs.len() + logs.len() / 4 + 64 {
             logs.shrink_to_fit();
@@ -467,8 +462,8 @@ fn permute<T>(items: &mut [T], place: &mut [usize]) {
 }
 
 /// The cell of the deciding log `last` and the `earlier` attempts, oldest first.
-fn cell_of(last: CompactLog, earlier: &[CompactLog], live: Option<Live>) -> CellReport {
-    let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
+fn cell_of(last: CompactLog, earlier: &[CompactLog]) -> CellReport {
+    let running = last.running;
     let result = match last.verdict {
         Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
         Verdict::Unknown { .. } if running => CellResult::Running(None),
