@@ -9,7 +9,7 @@ use std::fmt;
 
 use super::scan::key_from;
 use super::sparse::{Empty, Sparse};
-use super::{cause, CanaryRun, Evidence, Facts, Live, ScannedLog, Verdict};
+use super::{cause, CanaryRun, Evidence, Facts, Live, Outcome, ScannedLog, Stage, Verdict};
 
 /// One log as `report` keeps it.
 #[derive(Debug, Clone)]
@@ -22,9 +22,12 @@ pub struct CompactLog {
     /// `rel`, or `rel!entry` for a member of an archive.
     pub name: Box<str>,
     pub bytes: u64,
-    pub verdict: Verdict,
-    /// The line that decided, when one did.
-    pub evidence: Option<Evidence>,
+    /// Its stage and outcome; `None`: unknown, the reason in [`Rare::unknown`] (a
+    /// [`Verdict`] would take 24 bytes for a reason nearly no log has).
+    pub result: Option<(Stage, Outcome)>,
+    /// The line that decided, when one did: its number and text.
+    pub evidence_line: u64,
+    pub evidence: Option<Box<str>>,
     /// The time of the first marker, to order attempts of one cell.
     pub started: Option<Started>,
     /// Whether its cell is still running ([`ScannedLog::is_running`]), told when it is kept:
@@ -37,6 +40,8 @@ pub struct CompactLog {
 /// The parts of a log empty in nearly all of them, behind one pointer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rare {
+    /// Why its result is unknown, when it is.
+    pub unknown: String,
     pub why: Sparse<cause::Why>,
     /// The canaries the cell ran, in the order it ran them.
     pub canaries: Vec<CanaryRun>,
@@ -47,6 +52,7 @@ pub struct Rare {
 impl Empty for Rare {
     fn empty() -> &'static Self {
         static EMPTY: Rare = Rare {
+            unknown: String::new(),
             why: Sparse::EMPTY,
             canaries: Vec::new(),
             facts: Sparse::EMPTY,
@@ -62,21 +68,39 @@ impl CompactLog {
         let running = live.is_some_and(|l| log.is_running(l.deadline, l.now));
         let c = log.classification;
         let (key, attempt) = key_from(c.cell, &log.name, &log.log_name, log.parent.as_deref());
+        let (result, unknown) = match c.verdict {
+            Verdict::Result { stage, outcome } => (Some((stage, outcome)), String::new()),
+            Verdict::Unknown { reason } => (None, reason),
+        };
+        let evidence_line = c.evidence.as_ref().map_or(0, |e| e.line);
         CompactLog {
             key: key.into_boxed_str(),
             attempt: attempt.unwrap_or(u64::MAX),
             name: log.name.into_boxed_str(),
             bytes: log.bytes,
-            verdict: c.verdict,
-            evidence: c.evidence,
+            result,
+            evidence_line,
+            evidence: c.evidence.map(|e| e.text.into_boxed_str()),
             started: c.started.map(Started::new),
             running,
             rare: Sparse::new(Rare {
+                unknown,
                 why: log.why,
                 canaries: c.canaries,
                 facts: c.facts,
             }),
         }
+    }
+}
+
+impl CompactLog {
+    /// The line that decided, when one did.
+    pub fn take_evidence(&mut self) -> Option<Evidence> {
+        let text = self.evidence.take()?;
+        Some(Evidence {
+            line: self.evidence_line,
+            text: text.into_string(),
+        })
     }
 }
 
@@ -148,21 +172,34 @@ mod tests {
     fn a_log_without_rare_parts_is_small_and_keeps_its_key_and_verdict() {
         let mut c = Classification::unknown("no markers");
         c.cell = Some("amd64-x".into());
-        let log = ScannedLog {
+        let unknown = CompactLog::new(log_of(c.clone()), None);
+        assert_eq!(
+            (unknown.result, unknown.rare.unknown.as_str()),
+            (None, "no markers")
+        );
+        c.verdict = Verdict::Result {
+            stage: Stage::Tests,
+            outcome: Outcome::Passed,
+        };
+        let kept = CompactLog::new(log_of(c), None);
+        assert_eq!(&*kept.key, "amd64-x");
+        assert_eq!(kept.attempt, u64::MAX);
+        assert_eq!(kept.result, Some((Stage::Tests, Outcome::Passed)));
+        assert_eq!(*kept.rare, Rare::default());
+        assert!(std::mem::size_of::<CompactLog>() <= 112);
+    }
+
+    fn log_of(classification: Classification) -> ScannedLog {
+        ScannedLog {
             name: "p!wf/pod-1".into(),
             log_name: "pod-1".into(),
             parent: Some("wf".into()),
             bytes: 9,
-            classification: c,
+            classification,
             why: Default::default(),
             modified: None,
             reports: Default::default(),
-        };
-        let kept = CompactLog::new(log, None);
-        assert_eq!(&*kept.key, "amd64-x");
-        assert_eq!(kept.attempt, u64::MAX);
-        assert_eq!(*kept.rare, Rare::default());
-        assert!(std::mem::size_of::<CompactLog>() <= 144);
+        }
     }
 
     #[test]

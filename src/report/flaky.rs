@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{CellResult, Outcome, Verdict};
+use super::{CellResult, Outcome, Stage};
 use crate::logs::cause::Why;
 
 /// Why a cell is flaky.
@@ -23,23 +23,20 @@ pub struct Flaky {
 }
 
 impl Flaky {
-    /// A cell's flakiness from the verdicts of its earlier attempts (oldest first), and the
-    /// deciding one's `why` and result.
-    pub fn of<'a>(
-        earlier: impl Iterator<Item = &'a Verdict>,
+    /// A cell's flakiness from the results of its earlier attempts (oldest first; `None`:
+    /// unknown), and the deciding one's `why` and result.
+    pub fn of(
+        earlier: impl Iterator<Item = Option<(Stage, Outcome)>>,
         why: &Why,
         result: &CellResult,
     ) -> Option<Flaky> {
         let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
         let attempts: Vec<String> = if passed {
             earlier
-                .filter_map(|verdict| match verdict {
-                    Verdict::Result {
-                        outcome: Outcome::Passed,
-                        ..
-                    } => None,
-                    Verdict::Result { stage, outcome } => Some(format!("{stage}. {outcome}")),
-                    Verdict::Unknown { .. } => Some("Unknown".into()),
+                .filter_map(|result| match result {
+                    Some((_, Outcome::Passed)) => None,
+                    Some((stage, outcome)) => Some(format!("{stage}. {outcome}")),
+                    None => Some("Unknown".into()),
                 })
                 .collect()
         } else {

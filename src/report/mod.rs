@@ -462,31 +462,32 @@ fn permute<T>(items: &mut [T], place: &mut [usize]) {
 }
 
 /// The cell of the deciding log `last` and the `earlier` attempts, oldest first.
-fn cell_of(last: CompactLog, earlier: &[CompactLog]) -> CellReport {
-    let running = last.running;
-    let result = match last.verdict {
-        Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
-        Verdict::Unknown { .. } if running => CellResult::Running(None),
-        Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
-        Verdict::Unknown { reason } => CellResult::Unknown(reason),
-    };
+fn cell_of(mut last: CompactLog, earlier: &[CompactLog]) -> CellReport {
+    let evidence = last.take_evidence();
     let Rare {
+        unknown,
         mut why,
         canaries,
         facts,
     } = last.rare.into_inner();
-    if running && why.cause.is_some() {
+    let result = match (last.result, last.running) {
+        (Some((stage, _)), true) => CellResult::Running(Some(stage)),
+        (None, true) => CellResult::Running(None),
+        (Some((stage, outcome)), false) => CellResult::Result(stage, outcome),
+        (None, false) => CellResult::Unknown(unknown),
+    };
+    if last.running && why.cause.is_some() {
         // A cell that has not ended has no cause yet.
         why.cause = None;
     }
-    let flaky = flaky::Flaky::of(earlier.iter().map(|log| &log.verdict), &why, &result);
+    let flaky = flaky::Flaky::of(earlier.iter().map(|log| log.result), &why, &result);
     CellReport {
         key: last.key.into_string(),
         index_values: Box::default(),
         result,
         attempts: earlier.len() + 1,
         log: Some(last.name),
-        evidence: last.evidence,
+        evidence,
         why,
         canaries: canaries.into_boxed_slice(),
         flaky: flaky.map(Box::new),
