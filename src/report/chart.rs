@@ -146,10 +146,7 @@ mod tests {
             attempts: 1,
             log: None,
             evidence: None,
-            why: Default::default(),
-            canaries: Box::default(),
-            flaky: None,
-            facts: Default::default(),
+            more: Default::default(),
         };
         let report = Report {
             index_columns: vec![],

@@ -23,7 +23,7 @@ use crate::logs::compact::Rare;
 #[cfg(test)]
 use crate::logs::key_of;
 pub use crate::logs::{CanaryResult, CanaryRun, Classification, Evidence, Outcome, Stage, Verdict};
-use crate::logs::{CompactLog, Index, Live, ScannedLog};
+use crate::logs::{CompactLog, Index, Live, ScannedLog, Sparse};
 
 /// The `blind` column: whether a cell's sanitizer missed one of its canaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,22 +85,41 @@ impl CellResult {
 pub struct CellReport {
     pub key: String,
     /// The index row's values (in [`Report::index_columns`] order), empty without an index.
-    /// A boxed slice, a log's name a boxed `str`, the canaries a boxed slice and the flaky
-    /// parts boxed, as a million pods' cells are all held at once (248 → 160 bytes a cell).
+    /// A boxed slice, a log's name a boxed `str` and the rest behind one pointer, as a
+    /// million pods' cells are all held at once (248 → 128 bytes a cell).
     pub index_values: Box<[String]>,
     pub result: CellResult,
     pub attempts: usize,
     /// The deciding (last) attempt's log, relative to LOGDIR.
     pub log: Option<Box<str>>,
     pub evidence: Option<Evidence>,
+    /// Its cause, canaries, flakiness and facts: empty in nearly every cell, so one pointer.
+    pub more: Sparse<More>,
+}
+
+/// What a cell has besides its result, empty in nearly every cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct More {
     /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
-    pub why: crate::logs::Sparse<crate::logs::cause::Why>,
+    pub why: Sparse<crate::logs::cause::Why>,
     /// The canaries the deciding attempt ran: what its sanitizer could see.
-    pub canaries: Box<[CanaryRun]>,
+    pub canaries: Vec<CanaryRun>,
     /// Why a pass is not a plain pass (or which tests were flaky in a failing cell).
-    pub flaky: Option<Box<flaky::Flaky>>,
+    pub flaky: Option<flaky::Flaky>,
     /// The deciding attempt's stage durations and script facts.
-    pub facts: crate::logs::Sparse<crate::logs::Facts>,
+    pub facts: Sparse<crate::logs::Facts>,
+}
+
+impl crate::logs::sparse::Empty for More {
+    fn empty() -> &'static Self {
+        static EMPTY: More = More {
+            why: Sparse::EMPTY,
+            canaries: Vec::new(),
+            flaky: None,
+            facts: Sparse::EMPTY,
+        };
+        &EMPTY
+    }
 }
 
 impl CellReport {
@@ -138,7 +157,8 @@ impl CellReport {
 impl CellReport {
     /// The canaries column: `name:seen|missed|error` terms, empty when the cell ran none.
     pub fn canaries_text(&self) -> String {
-        self.canaries
+        self.more
+            .canaries
             .iter()
             .map(|c| format!("{}:{}", c.name, c.result.name()))
             .collect::<Vec<_>>()
@@ -148,9 +168,9 @@ impl CellReport {
     /// Whether the cell's sanitizer missed a canary, so a clean result there does not mean
     /// clean; `None` when it ran no canary.
     pub fn blind(&self) -> Option<Blind> {
-        let has = |r| self.canaries.iter().any(|c| c.result == r);
+        let has = |r| self.more.canaries.iter().any(|c| c.result == r);
         match () {
-            _ if self.canaries.is_empty() => None,
+            _ if self.more.canaries.is_empty() => None,
             _ if has(CanaryResult::Missed) => Some(Blind::Yes),
             _ if has(CanaryResult::Error) => Some(Blind::Unknown),
             _ => Some(Blind::No),
@@ -159,7 +179,8 @@ impl CellReport {
 
     /// The canaries the cell's sanitizer missed.
     pub fn missed_canaries(&self) -> impl Iterator<Item = &str> {
-        self.canaries
+        self.more
+            .canaries
             .iter()
             .filter(|c| c.result == CanaryResult::Missed)
             .map(|c| c.name.as_str())
@@ -168,7 +189,7 @@ impl CellReport {
     /// The result as a person reads it: a pass that was not a plain pass says so.
     pub fn shown_result(&self) -> String {
         let label = self.result.label();
-        match &self.flaky {
+        match &self.more.flaky {
             Some(f) if self.outcome() == Some(Outcome::Passed) && f.passed_late() => {
                 format!("{label} (flaky)")
             }
@@ -178,12 +199,12 @@ impl CellReport {
 
     /// The cause column: the short reason it did not pass, empty when none was found.
     pub fn cause_text(&self) -> &str {
-        self.why.cause.as_ref().map_or("", |c| c.text.as_str())
+        self.more.why.cause.as_ref().map_or("", |c| c.text.as_str())
     }
 
     /// The cause's raw line with where it is: `log:line: text`.
     pub fn cause_evidence(&self) -> Option<String> {
-        let cause = self.why.cause.as_ref()?;
+        let cause = self.more.why.cause.as_ref()?;
         Some(format!(
             "{}:{}: {}",
             self.log.as_deref().unwrap_or(""),
@@ -488,10 +509,12 @@ fn cell_of(mut last: CompactLog, earlier: &[CompactLog]) -> CellReport {
         attempts: earlier.len() + 1,
         log: Some(last.name),
         evidence,
-        why,
-        canaries: canaries.into_boxed_slice(),
-        flaky: flaky.map(Box::new),
-        facts,
+        more: Sparse::new(More {
+            why,
+            canaries,
+            flaky,
+            facts,
+        }),
     }
 }
 
@@ -516,10 +539,7 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
                     attempts: 0,
                     log: None,
                     evidence: None,
-                    why: Default::default(),
-                    canaries: Box::default(),
-                    flaky: None,
-                    facts: Default::default(),
+                    more: Default::default(),
                 });
                 place.push(row);
             }
@@ -643,6 +663,8 @@ mod tests {
             ]
         );
         assert_eq!(r.logs, 6);
+        // A million pods' cells are all held at once.
+        assert!(std::mem::size_of::<CellReport>() <= 128);
     }
 
     /// A marker log, stopped in `compile`, with a finish marker or not.
@@ -686,6 +708,7 @@ mod tests {
         );
         assert_eq!(
             build(vec![marker_log(false, now - hour)], None, live).cells[0]
+                .more
                 .why
                 .cause,
             None
