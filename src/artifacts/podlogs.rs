@@ -312,17 +312,6 @@ impl Spool {
         pod.waiting.clear();
         Ok(())
     }
-
-    /// A reader of `pod`'s whole log: its chunks from the file, then what waits in memory.
-    fn reader<'a>(&'a self, pod: &'a Pod) -> PodReader<'a> {
-        PodReader {
-            file: &self.file,
-            chunks: &self.chunks,
-            next: pod.first,
-            at: 0,
-            waiting: &pod.waiting,
-        }
-    }
 }
 
 /// One pod's log read back from the spool.
@@ -403,28 +392,92 @@ fn split_within(
         .filter(|&i| want(name(i)))
         .collect();
     order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
-    (Some(Spooled { spool, order }), failure)
+    (Some(spool.into_spooled(&order)), failure)
 }
 
 /// The pods of an `argo logs` file, spooled; each can be read by any thread, any number of
-/// times.
+/// times. Made from the complete [`Spool`]: what it keeps of a pod is its name in one string of
+/// them all and 16 bytes (the spool's map of names and each pod's buffer, over 100 bytes a pod,
+/// go before the first is read: every pod's result is held by the time the last is).
 pub(super) struct Spooled {
-    spool: Spool,
+    file: File,
+    chunks: Vec<Chunk>,
+    /// The names of the pods wanted, in name order, one after another.
+    names: String,
     /// The pods wanted, in name order.
-    order: Vec<u32>,
+    pods: Vec<Kept>,
+    /// What of some pods still waited in memory when the spool was complete (at most the
+    /// spool's limit in all), each where its pod's [`Kept::waiting`] says.
+    waiting: Vec<Box<[u8]>>,
+}
+
+/// What [`Spooled`] keeps of one pod.
+struct Kept {
+    /// Where its name ends in [`Spooled::names`] (it starts where the one before ends).
+    name_end: usize,
+    /// Its first chunk in the spool file ([`NONE`]: none).
+    first: u32,
+    /// Its lines still in memory, in [`Spooled::waiting`] ([`NONE`]: none).
+    waiting: u32,
+}
+
+impl Spool {
+    /// The spool, complete, as [`Spooled`] keeps it: the pods of `order`, in that order.
+    fn into_spooled(mut self, order: &[u32]) -> Spooled {
+        let size = (order.iter())
+            .map(|&i| self.pods.get_index(i as usize).expect("a pod").0.len())
+            .sum();
+        let mut names = String::with_capacity(size);
+        let mut pods = Vec::with_capacity(order.len());
+        let mut waiting = Vec::new();
+        for &i in order {
+            let (name, pod) = self.pods.get_index_mut(i as usize).expect("a pod");
+            names.push_str(name);
+            let lines = std::mem::take(&mut pod.waiting);
+            let at = if lines.is_empty() {
+                NONE
+            } else {
+                waiting.push(lines.into_boxed_slice());
+                (waiting.len() - 1) as u32
+            };
+            pods.push(Kept {
+                name_end: names.len(),
+                first: pod.first,
+                waiting: at,
+            });
+        }
+        self.chunks.shrink_to_fit();
+        Spooled {
+            file: self.file,
+            chunks: self.chunks,
+            names,
+            pods,
+            waiting,
+        }
+    }
 }
 
 impl Spooled {
     pub(super) fn len(&self) -> usize {
-        self.order.len()
+        self.pods.len()
     }
 
-    /// The `i`th pod's name and a reader of its log.
+    /// The `i`th pod's name and a reader of its log: its chunks from the file, then what
+    /// waits in memory.
     pub(super) fn pod(&self, i: usize) -> (&str, PodReader<'_>) {
-        let (name, pod) = (self.spool.pods)
-            .get_index(self.order[i] as usize)
-            .expect("a pod");
-        (name, self.spool.reader(pod))
+        let start = i
+            .checked_sub(1)
+            .map_or(0, |before| self.pods[before].name_end);
+        let pod = &self.pods[i];
+        let waiting = (self.waiting.get(pod.waiting as usize)).map_or(&[][..], |lines| lines);
+        let reader = PodReader {
+            file: &self.file,
+            chunks: &self.chunks,
+            next: pod.first,
+            at: 0,
+            waiting,
+        };
+        (&self.names[start..pod.name_end], reader)
     }
 }
 

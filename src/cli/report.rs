@@ -700,33 +700,46 @@ fn cells_view(
 }
 
 /// Reads and classifies the logs under `logdir`; a directory without logs is an error. With
-/// `with_findings`, also the findings of the reports the same pass collected.
+/// `with_findings`, also the findings of the reports the same pass collected; without, each
+/// log is kept compact from the moment its pass ends (a million pods' logs are all held until
+/// the last is read).
 fn read_report(
     logdir: &Path,
     index: Option<&Index>,
     live: Option<logs::Live>,
     with_findings: bool,
 ) -> Result<(report::Report, Option<findings::Findings>)> {
-    let mut scanned = {
+    if !with_findings {
+        let scanned = scan_logs(logdir, &|log| logs::CompactLog::new(log, live))?;
+        return Ok((report::build_compact(scanned.logs, index), None));
+    }
+    let mut scanned = scan_logs(logdir, &|log| log)?;
+    let logs = (scanned.logs.iter_mut())
+        .map(|log| {
+            let reports = std::mem::take(&mut log.reports);
+            (&*log, reports)
+        })
+        .collect();
+    let found = findings::from_logs(logs, index);
+    Ok((report::build(scanned.logs, index, live), Some(found)))
+}
+
+/// Every log under `logdir` as `keep` keeps it, with a progress bar; what was skipped is shown,
+/// and a directory without logs is an error.
+fn scan_logs<T: Send>(
+    logdir: &Path,
+    keep: &(dyn Fn(logs::ScannedLog) -> T + Sync),
+) -> Result<logs::Scanned<T>> {
+    let scanned = {
         let bar = super::progress::Bar::new("reading logs");
-        logs::scan_dir(logdir, logs::Read::CausesAndReports, &|done, total| {
-            bar.update(done, total)
-        })?
+        let progress = |done, total| bar.update(done, total);
+        logs::scan_dir_as(logdir, logs::Read::CausesAndReports, &progress, keep)?
     };
     super::progress::warn(&scanned.warnings);
     if scanned.logs.is_empty() {
         bail!("{}", no_logs(logdir));
     }
-    let found = with_findings.then(|| {
-        let logs = (scanned.logs.iter_mut())
-            .map(|log| {
-                let reports = std::mem::take(&mut log.reports);
-                (&*log, reports)
-            })
-            .collect();
-        findings::from_logs(logs, index)
-    });
-    Ok((report::build(scanned.logs, index, live), found))
+    Ok(scanned)
 }
 
 /// The error for a log directory without logs (`report`, `findings`).

@@ -135,13 +135,16 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
-/// Reads every log of `file` with `scan_one` (a reader of one log). An unreadable log is a log
-/// of unknown result; an unreadable archive that only may hold logs is a warning.
-pub fn read_logs<T: Send>(
+/// Reads every log of `file` with `scan_one` (a reader of one log), each made what the caller
+/// keeps of it by `keep` as soon as it is read (a million pods' logs are held until the last
+/// is read: only what is kept of each should be). An unreadable log is a log of unknown
+/// result; an unreadable archive that only may hold logs is a warning.
+pub fn read_logs<T: Send, U: Send>(
     file: &LogFile,
     scan_one: impl Fn(&mut dyn Read) -> (u64, T) + Sync,
     failed: impl Fn(String) -> T,
-) -> (Vec<ScannedOne<T>>, Vec<Warning>) {
+    keep: impl Fn(ScannedOne<T>) -> U + Sync,
+) -> (Vec<U>, Vec<Warning>) {
     let rel = &file.file.rel;
     let plain_name = || {
         let base = base_name(rel);
@@ -153,7 +156,7 @@ pub fn read_logs<T: Send>(
     let want = |member: &str| file.named_log || is_log(member);
     let (mut out, members) = artifacts::map_members(&file.file, &want, &|member, reader| {
         let (bytes, value) = scan_one(reader);
-        match member {
+        keep(match member {
             None => ScannedOne {
                 name: rel.clone(),
                 log_name: plain_name(),
@@ -168,7 +171,7 @@ pub fn read_logs<T: Send>(
                 bytes,
                 value,
             },
-        }
+        })
     });
     let mut warnings = Vec::new();
     let archive = file.file.container != Container::Plain && file.file.container != Container::Gzip;
@@ -200,13 +203,13 @@ pub fn read_logs<T: Send>(
         } else {
             plain_name()
         };
-        out.push(ScannedOne {
+        out.push(keep(ScannedOne {
             name: rel.clone(),
             log_name,
             parent: parent_of(rel),
             bytes: 0,
             value: failed(reason),
-        });
+        }));
     }
     (out, warnings)
 }

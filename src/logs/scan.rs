@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -65,11 +66,21 @@ pub struct Live {
     pub now: SystemTime,
 }
 
-/// What reading a log directory gave: the logs, and what was skipped (for the caller to show).
-#[derive(Debug, Default)]
-pub struct Scanned {
-    pub logs: Vec<ScannedLog>,
+/// What reading a log directory gave: the logs (as [`ScannedLog`]s, or what a caller keeps of
+/// each: [`scan_dir_as`]), and what was skipped (for the caller to show).
+#[derive(Debug)]
+pub struct Scanned<T = ScannedLog> {
+    pub logs: Vec<T>,
     pub warnings: Vec<Warning>,
+}
+
+impl<T> Default for Scanned<T> {
+    fn default() -> Self {
+        Scanned {
+            logs: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// What a pass reads of each log besides its classification.
@@ -86,6 +97,18 @@ pub enum Read {
 /// Reads and classifies every log under `dir`, using both cores, telling `progress` the bytes
 /// done: the one driver of the log pass.
 pub fn scan_dir(dir: &Path, read: Read, progress: Progress) -> Result<Scanned> {
+    scan_dir_as(dir, read, progress, &|log| log)
+}
+
+/// [`scan_dir`], each log made what the caller keeps of it by `keep` as soon as its pass ends
+/// (`report`: a [`super::CompactLog`]), so that what is held until the last log is read is
+/// that, not every [`ScannedLog`] whole.
+pub fn scan_dir_as<T: Send>(
+    dir: &Path,
+    read: Read,
+    progress: Progress,
+    keep: &(dyn Fn(ScannedLog) -> T + Sync),
+) -> Result<Scanned<T>> {
     let (files, mut warnings) = logs::find_logs(dir)?;
     let sizes: Vec<u64> = files.iter().map(|f| f.file.size).collect();
     let total: u64 = sizes.iter().sum();
@@ -93,11 +116,11 @@ pub fn scan_dir(dir: &Path, read: Read, progress: Progress) -> Result<Scanned> {
     // Biggest first, so one large log does not finish alone at the end.
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
-    let mut scanned: Vec<(usize, Scanned)> = order
+    let mut scanned: Vec<(usize, Scanned<T>)> = order
         .par_iter()
         .with_max_len(1)
         .map(|&i| {
-            let out = scan_file(&files[i], read);
+            let out = scan_file(&files[i], read, keep);
             progress(done.fetch_add(sizes[i], Relaxed) + sizes[i], total);
             (i, out)
         })
@@ -148,14 +171,20 @@ fn reports_only(reader: &mut dyn std::io::Read) -> (u64, (Classification, LogRep
     (bytes, (classification, found))
 }
 
-/// Reads and classifies every log of `file`.
-fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
+/// Reads and classifies every log of `file`, each made what the caller keeps by `keep`.
+fn scan_file<T: Send>(
+    file: &logs::LogFile,
+    read: Read,
+    keep: &(dyn Fn(ScannedLog) -> T + Sync),
+) -> Scanned<T> {
     let modified = match file.file.container {
         artifacts::Container::Plain => std::fs::metadata(&file.file.path)
             .and_then(|m| m.modified())
             .ok(),
         _ => None,
     };
+    // Only a log that could not be read is one, and those are kept one after another.
+    let unread = Mutex::new(Vec::new());
     let (logs, mut warnings) = logs::read_logs(
         file,
         |r| {
@@ -170,18 +199,16 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
             );
             (value, Some(reason))
         },
-    );
-    let logs = logs
-        .into_iter()
-        .map(|one| {
-            let ((classification, why, reports), unread) = one.value;
-            if let (Some(reason), Read::Reports) = (unread, read) {
-                warnings.push(Warning {
-                    what: one.name.clone(),
-                    reason,
-                });
+        |one| {
+            let ((classification, why, reports), reason) = one.value;
+            if let (Some(reason), Read::Reports) = (reason, read) {
+                let what = one.name.clone();
+                unread
+                    .lock()
+                    .expect("not poisoned")
+                    .push(Warning { what, reason });
             }
-            ScannedLog {
+            keep(ScannedLog {
                 name: one.name,
                 log_name: one.log_name,
                 parent: one.parent,
@@ -190,9 +217,10 @@ fn scan_file(file: &logs::LogFile, read: Read) -> Scanned {
                 why,
                 modified,
                 reports,
-            }
-        })
-        .collect();
+            })
+        },
+    );
+    warnings.extend(unread.into_inner().expect("not poisoned"));
     Scanned { logs, warnings }
 }
 
@@ -226,14 +254,25 @@ fn attempt_dir(name: &str) -> Option<u64> {
 /// `build_NNN-K.sh.txt` → `build_NNN.sh` (attempt K); else Argo's pod directory of
 /// `main.log`; else the file's stem.
 pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
-    if let Some(cell) = &log.classification.cell {
-        return (cell.clone(), attempt_dir(&log.name));
+    let cell = log.classification.cell.clone();
+    key_from(cell, &log.name, &log.log_name, log.parent.as_deref())
+}
+
+/// [`key_of`] from a log's cell id (taken, not copied: at a million pods each copy is tens of
+/// megabytes), its name, the name of the log itself and its directory.
+pub(super) fn key_from(
+    cell: Option<String>,
+    name: &str,
+    log_name: &str,
+    parent: Option<&str>,
+) -> (String, Option<u64>) {
+    if let Some(cell) = cell {
+        return (cell, attempt_dir(name));
     }
-    let name = log.log_name.as_str();
-    let stem = name
+    let stem = log_name
         .strip_suffix(".txt")
-        .or_else(|| name.strip_suffix(".log"))
-        .unwrap_or(name);
+        .or_else(|| log_name.strip_suffix(".log"))
+        .unwrap_or(log_name);
     if let Some(script) = stem.strip_suffix(".sh") {
         if let Some((base, attempt)) = script.rsplit_once('-') {
             if let Ok(k) = attempt.parse::<u64>() {
@@ -243,8 +282,8 @@ pub fn key_of(log: &ScannedLog) -> (String, Option<u64>) {
         return (stem.to_owned(), None);
     }
     if stem == "main" {
-        if let Some(parent) = &log.parent {
-            return (parent.clone(), None);
+        if let Some(parent) = parent {
+            return (parent.to_owned(), None);
         }
     }
     (stem.to_owned(), None)

@@ -17,12 +17,22 @@ pub trait Empty: Default + PartialEq + 'static {
 pub struct Sparse<T: Empty>(Option<Box<T>>);
 
 impl<T: Empty> Sparse<T> {
+    /// Nothing: for a `static` empty value holding a `Sparse`.
+    pub const EMPTY: Self = Sparse(None);
+
     pub fn new(value: T) -> Self {
         if value == *T::empty() {
             Sparse(None)
         } else {
             Sparse(Some(Box::new(value)))
         }
+    }
+}
+
+impl<T: Empty> Sparse<T> {
+    /// The value, out of its box (or a new empty one).
+    pub fn into_inner(self) -> T {
+        self.0.map_or_else(T::default, |value| *value)
     }
 }
 

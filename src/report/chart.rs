@@ -141,15 +141,12 @@ mod tests {
     fn bars_carry_labels_and_counts() {
         let cell = |result| CellReport {
             key: "k".into(),
-            index_values: vec![],
+            index_values: Box::default(),
             result,
             attempts: 1,
             log: None,
             evidence: None,
-            why: Default::default(),
-            canaries: Vec::new(),
-            flaky: None,
-            facts: Default::default(),
+            more: Default::default(),
         };
         let report = Report {
             index_columns: vec![],

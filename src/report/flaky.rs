@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::{CellResult, Outcome, Verdict};
-use crate::logs::ScannedLog;
+use super::{CellResult, Outcome, Stage};
+use crate::logs::cause::Why;
 
 /// Why a cell is flaky.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -23,31 +23,32 @@ pub struct Flaky {
 }
 
 impl Flaky {
-    /// A cell's flakiness from its attempts (oldest first) and the deciding one's result.
-    pub fn of(earlier: &[&ScannedLog], last: &ScannedLog, result: &CellResult) -> Option<Flaky> {
+    /// A cell's flakiness from the results of its earlier attempts (oldest first; `None`:
+    /// unknown), and the deciding one's `why` and result.
+    pub fn of(
+        earlier: impl Iterator<Item = Option<(Stage, Outcome)>>,
+        why: &Why,
+        result: &CellResult,
+    ) -> Option<Flaky> {
         let passed = matches!(result, CellResult::Result(_, Outcome::Passed));
         let attempts: Vec<String> = if passed {
             earlier
-                .iter()
-                .filter_map(|log| match &log.classification.verdict {
-                    Verdict::Result {
-                        outcome: Outcome::Passed,
-                        ..
-                    } => None,
-                    Verdict::Result { stage, outcome } => Some(format!("{stage}. {outcome}")),
-                    Verdict::Unknown { .. } => Some("Unknown".into()),
+                .filter_map(|result| match result {
+                    Some((_, Outcome::Passed)) => None,
+                    Some((stage, outcome)) => Some(format!("{stage}. {outcome}")),
+                    None => Some("Unknown".into()),
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        let regrtest = (last.why.regrtest_changed.as_ref())
+        let regrtest = (why.regrtest_changed.as_ref())
             .filter(|v| v.ends_with(" then SUCCESS"))
             .cloned();
         let flaky = Flaky {
             attempts,
             regrtest,
-            tests: last.why.flaky_tests.clone(),
+            tests: why.flaky_tests.clone(),
         };
         let any = !flaky.attempts.is_empty() || flaky.regrtest.is_some();
         (any || !flaky.tests.is_empty()).then_some(flaky)

@@ -202,10 +202,7 @@ mod tests {
             attempts: 1,
             log: None,
             evidence: None,
-            why: Default::default(),
-            canaries: Vec::new(),
-            flaky: None,
-            facts: Default::default(),
+            more: Default::default(),
         }
     }
 

@@ -19,8 +19,11 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::logs::{key_of, Index, Live, ScannedLog};
+use crate::logs::compact::Rare;
+#[cfg(test)]
+use crate::logs::key_of;
 pub use crate::logs::{CanaryResult, CanaryRun, Classification, Evidence, Outcome, Stage, Verdict};
+use crate::logs::{CompactLog, Index, Live, ScannedLog, Sparse};
 
 /// The `blind` column: whether a cell's sanitizer missed one of its canaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,25 +85,46 @@ impl CellResult {
 pub struct CellReport {
     pub key: String,
     /// The index row's values (in [`Report::index_columns`] order), empty without an index.
-    pub index_values: Vec<String>,
+    /// A boxed slice, a log's name a boxed `str` and the rest behind one pointer, as a
+    /// million pods' cells are all held at once (248 → 128 bytes a cell).
+    pub index_values: Box<[String]>,
     pub result: CellResult,
     pub attempts: usize,
     /// The deciding (last) attempt's log, relative to LOGDIR.
-    pub log: Option<String>,
+    pub log: Option<Box<str>>,
     pub evidence: Option<Evidence>,
+    /// Its cause, canaries, flakiness and facts: empty in nearly every cell, so one pointer.
+    pub more: Sparse<More>,
+}
+
+/// What a cell has besides its result, empty in nearly every cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct More {
     /// Why it did not pass, and the tests regrtest lists as failed (the deciding attempt's).
-    pub why: crate::logs::Sparse<crate::logs::cause::Why>,
+    pub why: Sparse<crate::logs::cause::Why>,
     /// The canaries the deciding attempt ran: what its sanitizer could see.
     pub canaries: Vec<CanaryRun>,
     /// Why a pass is not a plain pass (or which tests were flaky in a failing cell).
     pub flaky: Option<flaky::Flaky>,
     /// The deciding attempt's stage durations and script facts.
-    pub facts: crate::logs::Sparse<crate::logs::Facts>,
+    pub facts: Sparse<crate::logs::Facts>,
+}
+
+impl crate::logs::sparse::Empty for More {
+    fn empty() -> &'static Self {
+        static EMPTY: More = More {
+            why: Sparse::EMPTY,
+            canaries: Vec::new(),
+            flaky: None,
+            facts: Sparse::EMPTY,
+        };
+        &EMPTY
+    }
 }
 
 impl CellReport {
     /// A cell of the index without a log.
-    pub fn missing(key: String, index_values: Vec<String>) -> CellReport {
+    pub fn missing(key: String, index_values: Box<[String]>) -> CellReport {
         CellReport {
             key,
             index_values,
@@ -108,10 +132,7 @@ impl CellReport {
             attempts: 0,
             log: None,
             evidence: None,
-            why: Default::default(),
-            canaries: Vec::new(),
-            flaky: None,
-            facts: Default::default(),
+            more: Default::default(),
         }
     }
 
@@ -149,7 +170,8 @@ impl CellReport {
 impl CellReport {
     /// The canaries column: `name:seen|missed|error` terms, empty when the cell ran none.
     pub fn canaries_text(&self) -> String {
-        self.canaries
+        self.more
+            .canaries
             .iter()
             .map(|c| format!("{}:{}", c.name, c.result.name()))
             .collect::<Vec<_>>()
@@ -159,9 +181,9 @@ impl CellReport {
     /// Whether the cell's sanitizer missed a canary, so a clean result there does not mean
     /// clean; `None` when it ran no canary.
     pub fn blind(&self) -> Option<Blind> {
-        let has = |r| self.canaries.iter().any(|c| c.result == r);
+        let has = |r| self.more.canaries.iter().any(|c| c.result == r);
         match () {
-            _ if self.canaries.is_empty() => None,
+            _ if self.more.canaries.is_empty() => None,
             _ if has(CanaryResult::Missed) => Some(Blind::Yes),
             _ if has(CanaryResult::Error) => Some(Blind::Unknown),
             _ => Some(Blind::No),
@@ -170,7 +192,8 @@ impl CellReport {
 
     /// The canaries the cell's sanitizer missed.
     pub fn missed_canaries(&self) -> impl Iterator<Item = &str> {
-        self.canaries
+        self.more
+            .canaries
             .iter()
             .filter(|c| c.result == CanaryResult::Missed)
             .map(|c| c.name.as_str())
@@ -179,7 +202,7 @@ impl CellReport {
     /// The result as a person reads it: a pass that was not a plain pass says so.
     pub fn shown_result(&self) -> String {
         let label = self.result.label();
-        match &self.flaky {
+        match &self.more.flaky {
             Some(f) if self.outcome() == Some(Outcome::Passed) && f.passed_late() => {
                 format!("{label} (flaky)")
             }
@@ -189,12 +212,12 @@ impl CellReport {
 
     /// The cause column: the short reason it did not pass, empty when none was found.
     pub fn cause_text(&self) -> &str {
-        self.why.cause.as_ref().map_or("", |c| c.text.as_str())
+        self.more.why.cause.as_ref().map_or("", |c| c.text.as_str())
     }
 
     /// The cause's raw line with where it is: `log:line: text`.
     pub fn cause_evidence(&self) -> Option<String> {
-        let cause = self.why.cause.as_ref()?;
+        let cause = self.more.why.cause.as_ref()?;
         Some(format!(
             "{}:{}: {}",
             self.log.as_deref().unwrap_or(""),
@@ -395,31 +418,37 @@ impl Report {
     }
 }
 
-/// Groups logs by cell, lets the last attempt decide, and joins the index. With `live`, an
-/// unfinished log written to within the deadline is [`CellResult::Running`].
+/// [`build_compact`] of whole logs (`run`'s few, read one at a time).
+pub fn build(scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
+    let logs = (scanned.into_iter())
+        .map(|log| CompactLog::new(log, live))
+        .collect();
+    build_compact(logs, index)
+}
+
+/// Groups logs by cell, lets the last attempt decide, and joins the index. A log kept as
+/// running (an unfinished log written to within the deadline) is [`CellResult::Running`].
 ///
 /// The logs are put in cell and attempt order in place, and the cells made from the last
 /// one back, the list of logs shrinking as the list of cells grows: no map of groups or of
-/// cells beside them, and never every log and every cell at once (at a million pods, each
-/// copy of every log or cell is hundreds of megabytes).
-pub fn build(mut scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<Live>) -> Report {
-    let bytes = scanned.iter().map(|l| l.bytes).sum();
-    let logs = scanned.len();
-    let mut keys = in_attempt_order(&mut scanned, index);
+/// cells beside them, no copy of a key, and never every log and every cell at once (at a
+/// million pods, each copy of every log or cell is hundreds of megabytes).
+pub fn build_compact(mut logs: Vec<CompactLog>, index: Option<&Index>) -> Report {
+    let bytes = logs.iter().map(|l| l.bytes).sum();
+    let count = logs.len();
+    in_attempt_order(&mut logs, index);
     // As many as there are cells: a list grown by doubling holds room for up to twice them.
-    let mut cells = Vec::with_capacity(keys.chunk_by(|a, b| a == b).count());
-    while let Some(key) = keys.pop() {
-        let mut attempts = vec![scanned.pop().expect("a log per key")];
-        while keys.last() == Some(&key) {
-            keys.pop();
-            attempts.push(scanned.pop().expect("a log per key"));
+    let mut cells = Vec::with_capacity(logs.chunk_by(|a, b| a.key == b.key).count());
+    while let Some(last) = logs.pop() {
+        let mut earlier = Vec::new();
+        while logs.last().is_some_and(|log| log.key == last.key) {
+            earlier.extend(logs.pop());
         }
-        attempts.reverse();
-        cells.push(cell_of(key, attempts, live));
+        earlier.reverse();
+        cells.push(cell_of(last, &earlier));
         // The memory of the logs taken goes back as the cells take theirs.
-        if scanned.capacity() > scanned.len() + scanned.len() / 4 + 64 {
-            scanned.shrink_to_fit();
-            keys.shrink_to_fit();
+        if logs.capacity() > logs.len() + logs.len() / 4 + 64 {
+            logs.shrink_to_fit();
         }
     }
     cells.reverse();
@@ -433,21 +462,42 @@ pub fn build(mut scanned: Vec<ScannedLog>, index: Option<&Index>, live: Option<L
     Report {
         index_columns,
         cells,
-        logs,
+        logs: count,
         bytes,
     }
 }
 
-/// Puts `scanned` in the order of [`attempt_order`], in place; returns the key of each log.
-fn in_attempt_order(scanned: &mut [ScannedLog], index: Option<&Index>) -> Vec<String> {
-    let order = attempt_order(scanned, index);
+/// Puts `logs` in cell order (by key, spelled as the index spells it when it lists the cell),
+/// each cell's attempts in order, in place: numbered attempts first, in their order; a log
+/// without a number (a cell's current log beside its kept attempts) after them; then by start
+/// time, name, and the order they were given in.
+fn in_attempt_order(logs: &mut [CompactLog], index: Option<&Index>) {
+    if let Some(index) = index {
+        for log in logs.iter_mut() {
+            if let Some(row) = index.find(&log.key) {
+                let spelled = index.rows[row].0.as_str();
+                if *log.key != *spelled {
+                    log.key = spelled.into();
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..logs.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (x, y) = (&logs[a], &logs[b]);
+        (x.key.cmp(&y.key))
+            .then_with(|| x.attempt.cmp(&y.attempt))
+            .then_with(|| x.started.cmp(&y.started))
+            .then_with(|| x.name.cmp(&y.name))
+            .then_with(|| a.cmp(&b))
+    });
     // Where each log goes; each cycle of the permutation is followed once.
     let mut place = vec![0; order.len()];
-    for (to, placed) in order.iter().enumerate() {
-        place[placed.at] = to;
+    for (to, &at) in order.iter().enumerate() {
+        place[at] = to;
     }
-    permute(scanned, &mut place);
-    order.into_iter().map(|placed| placed.key).collect()
+    drop(order);
+    permute(logs, &mut place);
 }
 
 /// Moves the item at each `i` of `items` to `place[i]` (a permutation), in place.
@@ -461,66 +511,39 @@ fn permute<T>(items: &mut [T], place: &mut [usize]) {
     }
 }
 
-/// Where a log goes: its cell's key, its attempt number, and its place in the logs given.
-struct Placed {
-    key: String,
-    attempt: Option<u64>,
-    at: usize,
-}
-
-/// The logs in cell order (by key), each cell's attempts in order: numbered attempts first, in
-/// their order; a log without a number (a cell's current log beside its kept attempts) after
-/// them; then by start time, name, and the order they were given in.
-fn attempt_order(scanned: &[ScannedLog], index: Option<&Index>) -> Vec<Placed> {
-    let mut order: Vec<Placed> = (scanned.iter().enumerate())
-        .map(|(at, log)| {
-            let (mut key, attempt) = key_of(log);
-            if let Some(row) = index.and_then(|index| index.find(&key).map(|r| &index.rows[r])) {
-                key.clone_from(&row.0);
-            }
-            Placed { key, attempt, at }
-        })
-        .collect();
-    let rank = |n: Option<u64>| n.unwrap_or(u64::MAX);
-    order.sort_unstable_by(|a, b| {
-        let (x, y) = (&scanned[a.at], &scanned[b.at]);
-        (a.key.cmp(&b.key))
-            .then_with(|| rank(a.attempt).cmp(&rank(b.attempt)))
-            .then_with(|| x.classification.started.cmp(&y.classification.started))
-            .then_with(|| x.name.cmp(&y.name))
-            .then_with(|| a.at.cmp(&b.at))
-    });
-    order
-}
-
-/// The cell of `key` from its logs, oldest attempt first: the last one decides.
-fn cell_of(key: String, mut attempts: Vec<ScannedLog>, live: Option<Live>) -> CellReport {
-    let count = attempts.len();
-    let mut last = attempts.pop().expect("a group has a log");
-    let earlier: Vec<&ScannedLog> = attempts.iter().collect();
-    let running = live.is_some_and(|l| last.is_running(l.deadline, l.now));
-    let result = match last.classification.verdict.clone() {
-        Verdict::Result { stage, .. } if running => CellResult::Running(Some(stage)),
-        Verdict::Unknown { .. } if running => CellResult::Running(None),
-        Verdict::Result { stage, outcome } => CellResult::Result(stage, outcome),
-        Verdict::Unknown { reason } => CellResult::Unknown(reason),
+/// The cell of the deciding log `last` and the `earlier` attempts, oldest first.
+fn cell_of(mut last: CompactLog, earlier: &[CompactLog]) -> CellReport {
+    let evidence = last.take_evidence();
+    let Rare {
+        unknown,
+        mut why,
+        canaries,
+        facts,
+    } = last.rare.into_inner();
+    let result = match (last.result, last.running) {
+        (Some((stage, _)), true) => CellResult::Running(Some(stage)),
+        (None, true) => CellResult::Running(None),
+        (Some((stage, outcome)), false) => CellResult::Result(stage, outcome),
+        (None, false) => CellResult::Unknown(unknown),
     };
-    if running && last.why.cause.is_some() {
+    if last.running && why.cause.is_some() {
         // A cell that has not ended has no cause yet.
-        last.why.cause = None;
+        why.cause = None;
     }
-    let flaky = flaky::Flaky::of(&earlier, &last, &result);
+    let flaky = flaky::Flaky::of(earlier.iter().map(|log| log.result), &why, &result);
     CellReport {
-        key,
-        index_values: Vec::new(),
+        key: last.key.into_string(),
+        index_values: Box::default(),
         result,
-        attempts: count,
+        attempts: earlier.len() + 1,
         log: Some(last.name),
-        evidence: last.classification.evidence,
-        why: last.why,
-        canaries: last.classification.canaries,
-        flaky,
-        facts: last.classification.facts,
+        evidence,
+        more: Sparse::new(More {
+            why,
+            canaries,
+            flaky,
+            facts,
+        }),
     }
 }
 
@@ -534,11 +557,11 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
     for (row, (key, values)) in index.rows.iter().enumerate() {
         match cells[..listed].binary_search_by(|c| c.key.as_str().cmp(key)) {
             Ok(at) => {
-                cells[at].index_values.clone_from(values);
+                cells[at].index_values = values.as_slice().into();
                 place[at] = row;
             }
             Err(_) => {
-                cells.push(CellReport::missing(key.clone(), values.clone()));
+                cells.push(CellReport::missing(key.clone(), values.as_slice().into()));
                 place.push(row);
             }
         }
@@ -547,7 +570,7 @@ fn join_index(cells: &mut Vec<CellReport>, index: &Index) {
     let mut next = index.rows.len();
     for (at, cell) in cells[..listed].iter_mut().enumerate() {
         if place[at] == usize::MAX {
-            cell.index_values = vec![String::new(); width];
+            cell.index_values = vec![String::new(); width].into();
             place[at] = next;
             next += 1;
         }
@@ -661,6 +684,8 @@ mod tests {
             ]
         );
         assert_eq!(r.logs, 6);
+        // A million pods' cells are all held at once.
+        assert!(std::mem::size_of::<CellReport>() <= 128);
     }
 
     /// A marker log, stopped in `compile`, with a finish marker or not.
@@ -704,6 +729,7 @@ mod tests {
         );
         assert_eq!(
             build(vec![marker_log(false, now - hour)], None, live).cells[0]
+                .more
                 .why
                 .cause,
             None

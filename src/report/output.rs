@@ -81,8 +81,8 @@ const FACT_COLUMNS: [&str; 7] = [
 ];
 
 fn fact_columns(cell: &CellReport) -> [String; 7] {
-    let facts = &cell.facts;
-    let totals = cell.why.totals;
+    let facts = &cell.more.facts;
+    let totals = cell.more.why.totals;
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
     [
         count(facts.total_seconds()),
@@ -181,12 +181,18 @@ impl<W: std::io::Write> CsvRows<W> {
                 .unwrap_or_default(),
         );
         row.push(cell.attempts.to_string());
-        row.push(cell.flaky.as_ref().map(Flaky::text).unwrap_or_default());
-        row.push(cell.log.clone().unwrap_or_default());
+        row.push(
+            cell.more
+                .flaky
+                .as_ref()
+                .map(Flaky::text)
+                .unwrap_or_default(),
+        );
+        row.push(cell.log.as_deref().unwrap_or_default().to_owned());
         row.push(cell.evidence_text());
         row.push(cell.cause_text().to_owned());
         row.push(cell.cause_evidence().unwrap_or_default());
-        row.push(cell.why.failed_tests.join(" "));
+        row.push(cell.more.why.failed_tests.join(" "));
         row.push(failed_count(cell));
         row.push(cell.canaries_text());
         row.push(cell.blind().map_or("", Blind::name).to_owned());
@@ -202,7 +208,7 @@ impl<W: std::io::Write> CsvRows<W> {
 
 /// The count of failed tests, empty when regrtest listed none.
 fn failed_count(cell: &CellReport) -> String {
-    match cell.why.failed_tests.len() {
+    match cell.more.why.failed_tests.len() {
         0 => String::new(),
         n => n.to_string(),
     }
@@ -293,13 +299,13 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
             _ => None,
         },
         attempts: cell.attempts,
-        flaky: cell.flaky.as_ref(),
+        flaky: cell.more.flaky.as_ref(),
         log: cell.log.as_deref(),
         evidence: cell.evidence.as_ref().map(|e| JsonEvidence {
             line: e.line,
             text: &e.text,
         }),
-        cause: cell.why.cause.as_ref().map(|c| JsonCause {
+        cause: cell.more.why.cause.as_ref().map(|c| JsonCause {
             kind: c.kind,
             text: &c.text,
             log: cell.log.as_deref(),
@@ -307,17 +313,18 @@ fn json_cell<'a>(report: &'a Report, cell: &'a CellReport) -> JsonCell<'a> {
             evidence: &c.evidence.text,
             finding: c.finding.as_deref(),
         }),
-        failed_tests: &cell.why.failed_tests,
-        failed_count: (!cell.why.failed_tests.is_empty()).then_some(cell.why.failed_tests.len()),
-        canaries: &cell.canaries,
+        failed_tests: &cell.more.why.failed_tests,
+        failed_count: (!cell.more.why.failed_tests.is_empty())
+            .then_some(cell.more.why.failed_tests.len()),
+        canaries: &cell.more.canaries,
         blind: cell.blind(),
         facts: JsonFacts {
-            seconds: cell.facts.total_seconds(),
-            stage_seconds: (cell.facts.seconds.iter())
+            seconds: cell.more.facts.total_seconds(),
+            stage_seconds: (cell.more.facts.seconds.iter())
                 .map(|(stage, n)| (stage.clone(), serde_json::Value::from(*n)))
                 .collect(),
-            tests: cell.why.totals,
-            values: &cell.facts.values,
+            tests: cell.more.why.totals,
+            values: &cell.more.facts.values,
         },
     }
 }
@@ -506,7 +513,11 @@ fn to_table(report: &Report, pivot: Option<&Pivot>, width: usize) -> Vec<u8> {
     let mut out = below.lines_under(&table(&header, &rows, &numeric));
     out.push('\n');
     out.push_str(&summary_table(&report.summary()));
-    let flaky = report.cells.iter().filter(|c| c.flaky.is_some()).count();
+    let flaky = report
+        .cells
+        .iter()
+        .filter(|c| c.more.flaky.is_some())
+        .count();
     if flaky > 0 {
         out.push_str(&format!(
             "flaky: {flaky} cell(s), not plain passes (the `flaky` column says why)\n"

@@ -128,7 +128,7 @@ const BLIND_CELLS_NAMED: usize = 6;
 fn blind_spots(report: &Report) -> Vec<PageBlind<'_>> {
     let mut out: Vec<PageBlind> = Vec::new();
     for cell in &report.cells {
-        for run in &cell.canaries {
+        for run in &cell.more.canaries {
             let at = match out.iter().position(|b| b.canary == run.name) {
                 Some(at) => at,
                 None => {
@@ -241,7 +241,7 @@ fn headline(report: &Report) -> Headline {
     };
     for cell in &report.cells {
         h.blind += usize::from(cell.blind() == Some(super::Blind::Yes));
-        h.flaky += usize::from(cell.flaky.is_some());
+        h.flaky += usize::from(cell.more.flaky.is_some());
         match &cell.result {
             CellResult::Result(stage, outcome) => {
                 if *outcome == super::Outcome::Passed {
@@ -536,16 +536,16 @@ impl<'a> CellRows<'a> {
             },
             line: c.evidence.as_ref().map(|e| e.line),
             evidence: clip_chars(&c.evidence_text(), EVIDENCE_CHARS),
-            cause: (c.why.cause.as_ref()).map(|cause| clip_chars(&cause.text, EVIDENCE_CHARS)),
+            cause: (c.more.why.cause.as_ref()).map(|cause| clip_chars(&cause.text, EVIDENCE_CHARS)),
             failed_tests: (failed_tests.iter().take(TESTS_SHOWN))
                 .map(String::as_str)
                 .collect(),
             more_tests: failed_tests.len().saturating_sub(TESTS_SHOWN),
             findings: self.findings(c, file),
             missed: c.missed_canaries().collect(),
-            flaky: c.flaky.as_ref().map(super::flaky::Flaky::text),
-            took: c.facts.total_seconds().map(took),
-            stages: (c.facts.seconds.iter())
+            flaky: c.more.flaky.as_ref().map(super::flaky::Flaky::text),
+            took: c.more.facts.total_seconds().map(took),
+            stages: (c.more.facts.seconds.iter())
                 .map(|(stage, n)| format!("{stage} {}", took(*n)))
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -554,13 +554,13 @@ impl<'a> CellRows<'a> {
 
     /// The cell's failed tests, unless its cause already names them (`11 tests failed: …`).
     fn tests_not_in_cause<'c>(&self, c: &'c super::CellReport) -> &'c [String] {
-        let tests = &c.why.failed_tests;
+        let tests = &c.more.why.failed_tests;
         let named = |cause: &crate::logs::cause::Cause| {
             tests
                 .first()
                 .is_some_and(|t| cause.text.contains(t.as_str()))
         };
-        if c.why.cause.as_ref().is_some_and(named) {
+        if c.more.why.cause.as_ref().is_some_and(named) {
             &[]
         } else {
             tests
@@ -641,7 +641,7 @@ mod tests {
             cells: vec![
                 CellReport {
                     key: "build_001.sh".into(),
-                    index_values: vec!["gcc|x".into(), "Tests. Failed".into()],
+                    index_values: vec!["gcc|x".into(), "Tests. Failed".into()].into(),
                     result: CellResult::Result(Stage::Tests, Outcome::Failed),
                     attempts: 1,
                     log: Some("run #1/build_001-1.sh.txt".into()),
@@ -649,22 +649,16 @@ mod tests {
                         line: 7,
                         text: "<script>alert(1)</script> *bold* a|b +++x+++ pass:[y] {attr}".into(),
                     }),
-                    why: Default::default(),
-                    canaries: Vec::new(),
-                    flaky: None,
-                    facts: Default::default(),
+                    more: Default::default(),
                 },
                 CellReport {
                     key: "build_002.sh".into(),
-                    index_values: vec!["clang".into(), "".into()],
+                    index_values: vec!["clang".into(), "".into()].into(),
                     result: CellResult::Missing,
                     attempts: 0,
                     log: None,
                     evidence: None,
-                    why: Default::default(),
-                    canaries: Vec::new(),
-                    flaky: None,
-                    facts: Default::default(),
+                    more: Default::default(),
                 },
             ],
             logs: 1,
@@ -791,7 +785,7 @@ mod tests {
     /// A failed cell whose cause is a sanitizer report: the reason names its finding.
     fn failed_by_report() -> Report {
         let mut r = report();
-        r.cells[0].why.cause = Some(crate::logs::cause::Cause {
+        r.cells[0].more.why.cause = Some(crate::logs::cause::Cause {
             kind: crate::logs::cause::CauseKind::Report,
             text: "HWAddressSanitizer: tag-mismatch in f (a.c) (making all|x)".into(),
             evidence: Evidence {
@@ -838,7 +832,7 @@ mod tests {
             result,
         };
         let mut r = report();
-        r.cells[0].canaries = vec![
+        r.cells[0].more.canaries = vec![
             run("heap-overflow-small", CanaryResult::Missed),
             run("use-after-free", CanaryResult::Seen),
         ];
@@ -861,7 +855,7 @@ mod tests {
             "{adoc}"
         );
         // Every canary seen: no section, no tile.
-        r.cells[0].canaries[0].result = CanaryResult::Seen;
+        r.cells[0].more.canaries[0].result = CanaryResult::Seen;
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
         assert!(!html.contains("Blind cells"), "{html}");
         assert!(!html.contains("blind cells</a>"), "{html}");
@@ -871,11 +865,11 @@ mod tests {
     fn flaky_cells_are_marked_counted_and_timed_on_both_pages() {
         let mut r = report();
         r.cells[0].result = CellResult::Result(Stage::Tests, Outcome::Passed);
-        r.cells[0].flaky = Some(crate::report::flaky::Flaky {
+        r.cells[0].more.flaky = Some(crate::report::flaky::Flaky {
             attempts: vec!["Tests. Failed".into()],
             ..Default::default()
         });
-        r.cells[0].facts.seconds = vec![("setup".into(), 4), ("compile".into(), 3720)];
+        r.cells[0].more.facts.seconds = vec![("setup".into(), 4), ("compile".into(), 3720)];
         let html = render(&Templates::builtin(), Kind::Html, &page(&r, &[], &[])).unwrap();
         assert!(html.contains("<b>1</b><span><a href=\"#cells\""), "{html}");
         assert!(

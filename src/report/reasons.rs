@@ -97,7 +97,7 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
     let mut groups: BTreeMap<GroupKey, Vec<&CellReport>> = BTreeMap::new();
     let mut by_tests: Vec<&CellReport> = Vec::new();
     for cell in failed(report) {
-        match &cell.why.cause {
+        match &cell.more.why.cause {
             Some(cause) if cause.kind == CauseKind::Tests => by_tests.push(cell),
             Some(cause) => groups
                 .entry((cause.reason(), Some(cause.kind), cause.finding.clone()))
@@ -117,7 +117,7 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
     while !by_tests.is_empty() {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for cell in &by_tests {
-            for test in &cell.why.failed_tests {
+            for test in &cell.more.why.failed_tests {
                 *counts.entry(test.as_str()).or_default() += 1;
             }
         }
@@ -130,7 +130,7 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
         };
         let (mine, rest): (Vec<&CellReport>, Vec<&CellReport>) = by_tests
             .into_iter()
-            .partition(|c| c.why.failed_tests.contains(&test));
+            .partition(|c| c.more.why.failed_tests.contains(&test));
         by_tests = rest;
         groups
             .entry((format!("{test} failed"), Some(CauseKind::Tests), None))
@@ -157,7 +157,7 @@ pub fn reasons(report: &Report) -> Vec<Reason> {
                 shared: shared(report, &cells),
                 example: example.key.clone(),
                 repro: repro_command(&example.key),
-                at: match &example.why.cause {
+                at: match &example.more.why.cause {
                     Some(c) => format!(
                         "{}:{}",
                         example.log.as_deref().unwrap_or(""),
@@ -190,21 +190,22 @@ pub fn repro_command(cell: &str) -> String {
 pub fn tests(report: &Report) -> Vec<TestRow> {
     let mut by_test: BTreeMap<&str, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
     for (i, cell) in report.cells.iter().enumerate() {
-        for test in &cell.why.failed_tests {
+        for test in &cell.more.why.failed_tests {
             by_test.entry(test).or_default().0.insert(i);
         }
-        for test in &cell.why.flaky_tests {
+        for test in &cell.more.why.flaky_tests {
             by_test.entry(test).or_default().1.insert(i);
         }
     }
     let ran = |test: &str, cell: &CellReport| {
         let named = |list: &[String]| list.iter().any(|t| t == test);
-        cell.why
+        cell.more
+            .why
             .ran_tests
             .binary_search_by(|t| t.as_str().cmp(test))
             .is_ok()
-            || named(&cell.why.failed_tests)
-            || named(&cell.why.flaky_tests)
+            || named(&cell.more.why.failed_tests)
+            || named(&cell.more.why.flaky_tests)
     };
     let mut out: Vec<TestRow> = by_test
         .into_iter()
@@ -499,29 +500,29 @@ mod tests {
     ) -> CellReport {
         CellReport {
             key: key.into(),
-            index_values: vec![compiler.into(), "x".into()],
+            index_values: vec![compiler.into(), "x".into()].into(),
             result: CellResult::Result(Stage::Tests, Outcome::Failed),
             attempts: 1,
-            log: Some(format!("{key}.log")),
+            log: Some(format!("{key}.log").into()),
             evidence: None,
-            why: Why {
-                cause: cause.map(|(text, kind)| Cause {
-                    kind,
-                    text: text.into(),
-                    evidence: Evidence {
-                        line: 9,
-                        text: "raw".into(),
-                    },
-                    finding: None,
-                    report_words: None,
-                }),
-                failed_tests: tests.iter().map(|t| t.to_string()).collect(),
-                ..Why::default()
-            }
-            .into(),
-            canaries: Vec::new(),
-            flaky: None,
-            facts: Default::default(),
+            more: crate::logs::Sparse::new(crate::report::More {
+                why: Why {
+                    cause: cause.map(|(text, kind)| Cause {
+                        kind,
+                        text: text.into(),
+                        evidence: Evidence {
+                            line: 9,
+                            text: "raw".into(),
+                        },
+                        finding: None,
+                        report_words: None,
+                    }),
+                    failed_tests: tests.iter().map(|t| t.to_string()).collect(),
+                    ..Why::default()
+                }
+                .into(),
+                ..Default::default()
+            }),
         }
     }
 

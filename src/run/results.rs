@@ -184,7 +184,7 @@ impl Results {
                 if !self.touched.contains(&row.key) {
                     let mut values = row.values;
                     values.extend(self.added.iter().cloned());
-                    return put(&CellReport::missing(row.key, values));
+                    return put(&CellReport::missing(row.key, values.into()));
                 }
                 match cells.next() {
                     Some(cell) => put(cell),

@@ -366,11 +366,12 @@ fn argo_logs_of_many_one_line_pods_cost_their_results_and_no_more() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     // What memory a report of `pods` one-line pods may take: what any report takes, and
-    // 1.5 KiB a pod (a pod's name, its cell's key, log and deciding line, its result and its
-    // CSV row take about a kilobyte). The run of 40,000 pods is the one a cost per pod shows
-    // in: at 2.5 KiB a pod (held in maps of groups and of cells, with every cause and fact
-    // inline) it needs 103 MiB; now 55.
-    let limit = |pods: u64| 16 + ((pods * 1536) >> 20);
+    // 600 bytes a pod (a cell's key, log and deciding line take about 200 bytes of heap, the
+    // cell 128, a log kept until the cells are made 112). The run of 40,000 pods is the one a
+    // cost per pod shows in: it needs 28 MiB (16 + 40,000 × 600 bytes is 38); whole scanned
+    // logs held to the end and 248-byte cells needed 44 MiB, and at 2.5 KiB a pod (maps of
+    // groups and of cells, every cause and fact inline) 103 MiB.
+    let limit = |pods: u64| 16 + ((pods * 600) >> 20);
     for pods in [10_000, 40_000] {
         let dir = d.join(format!("argo{pods}"));
         one_line_pods(&dir, pods);

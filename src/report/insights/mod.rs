@@ -233,7 +233,7 @@ impl Stats {
         for canary in cell.missed_canaries() {
             *self.missed.entry(canary.to_owned()).or_default() += 1;
         }
-        self.flaky += usize::from(cell.flaky.is_some());
+        self.flaky += usize::from(cell.more.flaky.is_some());
         if let CellResult::Result(stage, outcome) = cell.result {
             self.reached += usize::from(stage == Stage::Tests);
             self.passed += usize::from(stage == Stage::Tests && outcome == Outcome::Passed);

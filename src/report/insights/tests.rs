@@ -12,10 +12,7 @@ fn cell(values: &[&str], result: CellResult) -> CellReport {
         attempts: 1,
         log: None,
         evidence: None,
-        why: Default::default(),
-        canaries: Vec::new(),
-        flaky: None,
-        facts: Default::default(),
+        more: Default::default(),
     }
 }
 
@@ -79,7 +76,7 @@ fn holds(
         Property::Blind(canary) => these
             .iter()
             .all(|c| c.missed_canaries().any(|m| m == canary)),
-        Property::Flaky => these.iter().all(|c| c.flaky.is_some()),
+        Property::Flaky => these.iter().all(|c| c.more.flaky.is_some()),
     };
     (ok, these.len())
 }
@@ -221,12 +218,12 @@ proptest! {
                 &[["gcc", "clang", "clang-19"][a], ["on", "off"][b], ["x", "y", "z"][c], &script],
                 CellResult::Result(stage, outcome),
             );
-            cell.canaries = ["c1", "c2"].iter().enumerate().map(|(i, name)| CanaryRun {
+            cell.more.canaries = ["c1", "c2"].iter().enumerate().map(|(i, name)| CanaryRun {
                 name: name.to_string(),
                 result: if bits & (4 << i) != 0 { CanaryResult::Missed } else { CanaryResult::Seen },
             }).collect();
             if bits & 16 != 0 {
-                cell.flaky = Some(crate::report::flaky::Flaky {
+                cell.more.flaky = Some(crate::report::flaky::Flaky {
                     tests: vec!["test_os".into()],
                     ..Default::default()
                 });
