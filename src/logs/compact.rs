@@ -91,9 +91,7 @@ impl CompactLog {
             }),
         }
     }
-}
 
-impl CompactLog {
     /// The line that decided, when one did.
     pub fn take_evidence(&mut self) -> Option<Evidence> {
         let text = self.evidence.take()?;

@@ -161,8 +161,7 @@ pub fn run(
     let host_os = results::host_os_id();
     let set_up = (|| -> Result<Results> {
         write_rendered(dir, rendered)?;
-        let mut results =
-            Results::new(dir.index(), options.engine.name(), &host_os, dir.results())?;
+        let mut results = Results::new(dir.index(), options.engine.name(), &host_os, dir.results());
         results.write()?;
         options.about.record(&dir.root)?;
         Ok(results)

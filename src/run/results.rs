@@ -76,10 +76,9 @@ impl Written {
 
 impl Results {
     /// `index` is the run's `index.csv`; `engine` and `host_os` become two more columns.
-    pub fn new(index: PathBuf, engine: &str, host_os: &str, path: PathBuf) -> Result<Self> {
-        // Read once whole now, so that a write later finds it as it was checked.
-        each_row(open(&index)?, WHAT, |_| Ok(()))?;
-        Ok(Results {
+    /// The index is read at each write (the run's first write, right after, checks it).
+    pub fn new(index: PathBuf, engine: &str, host_os: &str, path: PathBuf) -> Self {
+        Results {
             index,
             added: [engine.to_string(), host_os.to_string()],
             logs: BTreeMap::new(),
@@ -88,7 +87,7 @@ impl Results {
             path,
             dirty: true,
             written: None,
-        })
+        }
     }
 
     /// A cell started: it is `Running` until [`Results::ended`].
@@ -267,8 +266,7 @@ mod tests {
         let index = tmp.path().join("index.csv");
         let rows = "id,script,image,python\na,scripts/a.sh,img,3.13.5\nb,scripts/b.sh,img,3.13.5\n";
         std::fs::write(&index, rows).unwrap();
-        let mut results =
-            Results::new(index, "host", "debian-12", tmp.path().join("results.csv")).unwrap();
+        let mut results = Results::new(index, "host", "debian-12", tmp.path().join("results.csv"));
         let result = results.add("a", &log, "logs/a.log").unwrap();
         assert_eq!(result.label(), "Tests. Failed");
         results.write().unwrap();
@@ -300,7 +298,7 @@ mod tests {
         let path = tmp.path().join("results.csv");
         let index = tmp.path().join("index.csv");
         std::fs::write(&index, "id,script,image\na,a.sh,img\nb,b.sh,img\n").unwrap();
-        let mut results = Results::new(index, "host", "debian-12", path.clone()).unwrap();
+        let mut results = Results::new(index, "host", "debian-12", path.clone());
         let result_of = |cell: &str| {
             let csv = std::fs::read_to_string(&path).unwrap();
             let line = csv
